@@ -1,0 +1,357 @@
+// Package policy is the resolved form of a seccomp policy for one service on
+// one architecture: syscall numbers, argument conditions with every constant,
+// fd and variable already replaced by a number, and actions.
+//
+// It is the contract between the language (hclspec, resolved by plan) and the
+// BPF compiler (internal/compile), and it carries its own meaning: Eval decides
+// a syscall from the policy alone, without any BPF, so that compiled programs
+// can be checked against it.
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ActionKind is what the kernel does with a syscall.
+type ActionKind uint8
+
+// Actions, ordered from least to most restrictive (see Precedence).
+const (
+	Allow ActionKind = iota
+	Log
+	Errno
+	Trap
+	KillThread
+	KillProcess
+)
+
+// SECCOMP_RET_* values (linux/seccomp.h).
+const (
+	RetKillProcess uint32 = 0x80000000
+	RetKillThread  uint32 = 0x00000000
+	RetTrap        uint32 = 0x00030000
+	RetErrno       uint32 = 0x00050000
+	RetLog         uint32 = 0x7ffc0000
+	RetAllow       uint32 = 0x7fff0000
+	RetData        uint32 = 0x0000ffff
+)
+
+// MaxErrno is the largest errno the kernel passes back from SECCOMP_RET_ERRNO.
+const MaxErrno = 4095
+
+// Action is an action with its data (the errno for Errno, si_errno for Trap).
+type Action struct {
+	Kind ActionKind
+	Data uint16
+}
+
+// Common actions.
+var (
+	ActAllow       = Action{Kind: Allow}
+	ActKillProcess = Action{Kind: KillProcess}
+)
+
+var kindNames = [...]string{
+	Allow:       "allow",
+	Log:         "log",
+	Errno:       "errno",
+	Trap:        "trap",
+	KillThread:  "kill_thread",
+	KillProcess: "kill_process",
+}
+
+// String spells the action as the language does: allow, log, trap,
+// kill_thread, kill_process, errno(N).
+func (a Action) String() string {
+	if int(a.Kind) >= len(kindNames) {
+		return fmt.Sprintf("action(%d)", a.Kind)
+	}
+	switch {
+	case a.Kind == Errno:
+		return fmt.Sprintf("errno(%d)", a.Data)
+	case a.Kind == Trap && a.Data != 0:
+		return fmt.Sprintf("trap(%d)", a.Data)
+	}
+	return kindNames[a.Kind]
+}
+
+// Ret is the SECCOMP_RET_* value a filter returns for the action.
+func (a Action) Ret() uint32 {
+	switch a.Kind {
+	case Allow:
+		return RetAllow
+	case Log:
+		return RetLog
+	case Errno:
+		return RetErrno | uint32(a.Data)
+	case Trap:
+		return RetTrap | uint32(a.Data)
+	case KillThread:
+		return RetKillThread
+	default:
+		return RetKillProcess
+	}
+}
+
+// ActionFromRet decodes a filter's return value. Values the kernel would
+// treat as unknown actions decode as kill_process, as the kernel does.
+func ActionFromRet(ret uint32) Action {
+	data := uint16(ret & RetData)
+	switch ret &^ RetData {
+	case RetAllow:
+		return ActAllow
+	case RetLog:
+		return Action{Kind: Log}
+	case RetErrno:
+		if data > MaxErrno {
+			data = MaxErrno
+		}
+		return Action{Kind: Errno, Data: data}
+	case RetTrap:
+		return Action{Kind: Trap, Data: data}
+	case RetKillThread:
+		return Action{Kind: KillThread}
+	}
+	return ActKillProcess
+}
+
+// ParseAction reads an action as the language spells it. Errno takes a
+// number here; names such as EPERM are resolved by the caller.
+func ParseAction(s string) (Action, bool) {
+	for k, n := range kindNames {
+		if s == n && ActionKind(k) != Errno {
+			return Action{Kind: ActionKind(k)}, true
+		}
+	}
+	return Action{}, false
+}
+
+// ActionNames lists the spellings accepted by ParseAction plus errno(N).
+func ActionNames() []string {
+	return []string{"allow", "log", "trap", "kill_thread", "kill_process", "errno(EPERM)"}
+}
+
+// Precedence orders actions as the kernel does when several filters
+// disagree: kill_process > kill_thread > trap > errno > log > allow.
+func (a Action) Precedence() int { return int(a.Kind) }
+
+// Op is an unsigned comparison.
+type Op uint8
+
+// Comparison operators.
+const (
+	EQ Op = iota
+	NE
+	LT
+	LE
+	GT
+	GE
+)
+
+var opNames = [...]string{EQ: "==", NE: "!=", LT: "<", LE: "<=", GT: ">", GE: ">="}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return fmt.Sprintf("op(%d)", o)
+}
+
+// Negate returns the operator that holds exactly when o does not.
+func (o Op) Negate() Op {
+	return [...]Op{EQ: NE, NE: EQ, LT: GE, LE: GT, GT: LE, GE: LT}[o]
+}
+
+// Apply compares a and b with o, unsigned.
+func (o Op) Apply(a, b uint64) bool {
+	switch o {
+	case EQ:
+		return a == b
+	case NE:
+		return a != b
+	case LT:
+		return a < b
+	case LE:
+		return a <= b
+	case GT:
+		return a > b
+	case GE:
+		return a >= b
+	}
+	return false
+}
+
+// Expr is a condition over a syscall's arguments.
+type Expr interface {
+	// String is a canonical rendering, equal for equal conditions.
+	String() string
+	isExpr()
+}
+
+// Const is a condition that is always true or always false.
+type Const bool
+
+// And holds when every operand holds (true when empty).
+type And []Expr
+
+// Or holds when any operand holds (false when empty).
+type Or []Expr
+
+// Not holds when X does not.
+type Not struct{ X Expr }
+
+// Cmp compares an argument, masked, with a value: (args[Arg] & Mask) Op Value.
+// The mask also carries the argument's width: a 32-bit argument is compared
+// with Mask 0xffffffff (or narrower), so its high word never matters.
+type Cmp struct {
+	Arg   int
+	Mask  uint64
+	Op    Op
+	Value uint64
+}
+
+func (Const) isExpr() {}
+func (And) isExpr()   {}
+func (Or) isExpr()    {}
+func (Not) isExpr()   {}
+func (Cmp) isExpr()   {}
+
+func (c Const) String() string {
+	if c {
+		return "true"
+	}
+	return "false"
+}
+
+func (x And) String() string { return joinExprs("&&", "true", x) }
+func (x Or) String() string  { return joinExprs("||", "false", x) }
+func (x Not) String() string { return "!" + x.X.String() }
+
+func (c Cmp) String() string {
+	arg := fmt.Sprintf("arg%d", c.Arg)
+	if c.Mask != ^uint64(0) {
+		arg = fmt.Sprintf("(arg%d & %#x)", c.Arg, c.Mask)
+	}
+	return fmt.Sprintf("%s %s %#x", arg, c.Op, c.Value)
+}
+
+func joinExprs(op, empty string, xs []Expr) string {
+	if len(xs) == 0 {
+		return empty
+	}
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = x.String()
+	}
+	return "(" + strings.Join(parts, " "+op+" ") + ")"
+}
+
+// Eval decides the condition for the six argument values.
+func Eval(e Expr, args *[6]uint64) bool {
+	switch x := e.(type) {
+	case Const:
+		return bool(x)
+	case And:
+		for _, y := range x {
+			if !Eval(y, args) {
+				return false
+			}
+		}
+		return true
+	case Or:
+		for _, y := range x {
+			if Eval(y, args) {
+				return true
+			}
+		}
+		return false
+	case Not:
+		return !Eval(x.X, args)
+	case Cmp:
+		return x.Op.Apply(args[x.Arg]&x.Mask, x.Value)
+	}
+	panic(fmt.Sprintf("policy: unknown condition %T", e))
+}
+
+// Rule gives an action to one syscall when its condition holds.
+type Rule struct {
+	// Name is the rule's name in the configuration, for messages.
+	Name string
+	// Syscall is the syscall's name and Nr its number on the filter's arch.
+	Syscall string
+	Nr      uint32
+	// When is the condition; Const(true) for an unconditional rule.
+	When   Expr
+	Action Action
+}
+
+// Filter is the whole policy of one service for one architecture.
+type Filter struct {
+	// Service names the policy in messages.
+	Service string
+	// Arch is the architecture's name (x86_64, aarch64, ...), AuditArch its
+	// AUDIT_ARCH_* value.
+	Arch      string
+	AuditArch uint32
+	// X32 is set on x86_64, where syscall numbers with bit 30 set belong to
+	// the x32 ABI; they never reach the rules and are killed.
+	X32 bool
+	// Default is the action for syscalls no rule matches.
+	Default Action
+	Rules   []Rule
+}
+
+// X32Bit is __X32_SYSCALL_BIT.
+const X32Bit = 0x40000000
+
+// Data is struct seccomp_data as the filter sees it.
+type Data struct {
+	Nr        int32
+	Arch      uint32
+	IP        uint64
+	Args      [6]uint64
+}
+
+// Decide is the policy's meaning, computed without BPF: a foreign
+// architecture and, on x86_64, the x32 syscall range are killed; otherwise,
+// among the rules for the syscall whose condition holds, the most
+// restrictive action wins (the first declared among equals); when none
+// holds, the default action applies.
+func (f *Filter) Decide(d Data) Action {
+	if d.Arch != f.AuditArch {
+		return ActKillProcess
+	}
+	if f.X32 && uint32(d.Nr) >= X32Bit {
+		return ActKillProcess
+	}
+	best, found := Action{}, false
+	for i := range f.Rules {
+		r := &f.Rules[i]
+		if r.Nr != uint32(d.Nr) || !Eval(r.When, &d.Args) {
+			continue
+		}
+		if !found || r.Action.Precedence() > best.Precedence() {
+			best, found = r.Action, true
+		}
+	}
+	if !found {
+		return f.Default
+	}
+	return best
+}
+
+// Syscalls lists the syscall numbers that have rules, ascending.
+func (f *Filter) Syscalls() []uint32 {
+	seen := map[uint32]bool{}
+	var nrs []uint32
+	for _, r := range f.Rules {
+		if !seen[r.Nr] {
+			seen[r.Nr] = true
+			nrs = append(nrs, r.Nr)
+		}
+	}
+	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
+	return nrs
+}
