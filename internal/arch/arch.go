@@ -71,9 +71,9 @@ func Names() []string {
 var aliases = map[string]string{
 	"amd64": "x86_64", "x86-64": "x86_64", "x64": "x86_64",
 	"arm64": "aarch64",
-	"386": "i386", "i486": "i386", "i586": "i386", "i686": "i386", "x86": "i386",
+	"386":   "i386", "i486": "i386", "i586": "i386", "i686": "i386", "x86": "i386",
 	"armv7l": "arm", "armv7": "arm", "armv6l": "arm", "armhf": "arm", "armel": "arm",
-	"riscv": "riscv64",
+	"riscv":   "riscv64",
 	"ppc64el": "ppc64le", "powerpc64le": "ppc64le",
 }
 

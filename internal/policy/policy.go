@@ -308,10 +308,10 @@ const X32Bit = 0x40000000
 
 // Data is struct seccomp_data as the filter sees it.
 type Data struct {
-	Nr        int32
-	Arch      uint32
-	IP        uint64
-	Args      [6]uint64
+	Nr   int32
+	Arch uint32
+	IP   uint64
+	Args [6]uint64
 }
 
 // Decide is the policy's meaning, computed without BPF: a foreign
