@@ -1,0 +1,215 @@
+package bpf
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Label names a place in a program being built. Labels are resolved when
+// the program is assembled; every jump must go forward to a label that is
+// marked exactly once and is followed by an instruction.
+type Label string
+
+// Builder assembles a program from instructions and symbolic jumps. Jumps
+// out of the 255-instruction reach of a conditional jump are rewritten
+// through unconditional jumps (whose reach is 2^32) when the program is
+// assembled, so code generators never count instructions.
+type Builder struct {
+	insns  []pending
+	marks  map[Label]int // label -> index of the instruction it precedes
+	nextID int
+	err    error
+}
+
+type pending struct {
+	in Insn
+	// For a conditional jump, jt and jf; for BPF_JA, jt only.
+	jt, jf Label
+	// farT and farF are set once a side has been found out of reach; they
+	// only ever turn on, so assembly reaches a fixed point.
+	farT, farF bool
+}
+
+// NewBuilder returns an empty builder.
+func NewBuilder() *Builder { return &Builder{marks: map[Label]int{}} }
+
+// NewLabel returns a label not used before in this builder. The prefix
+// makes disassembly and errors readable.
+func (b *Builder) NewLabel(prefix string) Label {
+	b.nextID++
+	return Label(prefix + "#" + strconv.Itoa(b.nextID))
+}
+
+// Mark places l before the next instruction added.
+func (b *Builder) Mark(l Label) {
+	if _, dup := b.marks[l]; dup {
+		b.fail(fmt.Errorf("label %s marked twice", l))
+		return
+	}
+	b.marks[l] = len(b.insns)
+}
+
+// Len is the number of instructions added so far, before any long-jump
+// rewriting.
+func (b *Builder) Len() int { return len(b.insns) }
+
+// Stmt adds a non-jump instruction.
+func (b *Builder) Stmt(code uint16, k uint32) {
+	if code&0x07 == ClassJMP {
+		b.fail(fmt.Errorf("Stmt given jump opcode %#x; use JumpTo or JumpIf", code))
+		return
+	}
+	b.insns = append(b.insns, pending{in: Stmt(code, k)})
+}
+
+// LoadAbs adds `ld [off]`: a 32-bit word of seccomp_data.
+func (b *Builder) LoadAbs(off uint32) { b.Stmt(ClassLD|SizeW|ModeABS, off) }
+
+// AndK adds `and #k`.
+func (b *Builder) AndK(k uint32) { b.Stmt(ClassALU|AluAND|SrcK, k) }
+
+// Ret adds `ret #k`.
+func (b *Builder) Ret(k uint32) { b.Stmt(ClassRET|RetK, k) }
+
+// JumpTo adds an unconditional jump to l.
+func (b *Builder) JumpTo(l Label) {
+	b.insns = append(b.insns, pending{in: Stmt(ClassJMP|JmpJA, 0), jt: l})
+}
+
+// JumpIf adds a conditional jump comparing A with k: op is JmpJEQ, JmpJGT,
+// JmpJGE or JmpJSET; control goes to t when the comparison holds and to f
+// otherwise.
+func (b *Builder) JumpIf(op uint16, k uint32, t, f Label) {
+	switch op {
+	case JmpJEQ, JmpJGT, JmpJGE, JmpJSET:
+	default:
+		b.fail(fmt.Errorf("JumpIf given operation %#x", op))
+		return
+	}
+	b.insns = append(b.insns, pending{in: Jump(ClassJMP|op|SrcK, k, 0, 0), jt: t, jf: f})
+}
+
+func (b *Builder) fail(err error) {
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+func isCond(in Insn) bool { return in.Code&0x07 == ClassJMP && in.Code&0xf0 != JmpJA }
+func isJA(in Insn) bool   { return in.Code&0x07 == ClassJMP && in.Code&0xf0 == JmpJA }
+
+// size is the number of instructions p occupies once rewritten.
+func (p *pending) size() int {
+	n := 1
+	if p.farT {
+		n++
+	}
+	if p.farF {
+		n++
+	}
+	return n
+}
+
+// Assemble resolves labels and returns the program. It fails on a label
+// that is never marked, marked at the very end, or behind its jump.
+func (b *Builder) Assemble() (Program, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	for l, at := range b.marks {
+		if at >= len(b.insns) {
+			return nil, fmt.Errorf("label %s marks the end of the program, not an instruction", l)
+		}
+	}
+	target := func(from int, l Label) (int, error) {
+		at, ok := b.marks[l]
+		if !ok {
+			return 0, fmt.Errorf("instruction %d jumps to label %s, which is never marked", from, l)
+		}
+		if at <= from {
+			return 0, fmt.Errorf("instruction %d jumps backwards to label %s", from, l)
+		}
+		return at, nil
+	}
+	// Find, to a fixed point, the conditional jumps whose targets are out of
+	// reach. Each pass can only turn flags on, so it ends.
+	addr := make([]int, len(b.insns)+1)
+	for {
+		for i := range b.insns {
+			addr[i+1] = addr[i] + b.insns[i].size()
+		}
+		changed := false
+		for i := range b.insns {
+			p := &b.insns[i]
+			if !isCond(p.in) {
+				continue
+			}
+			for _, side := range []struct {
+				l   Label
+				far *bool
+			}{{p.jt, &p.farT}, {p.jf, &p.farF}} {
+				if *side.far {
+					continue
+				}
+				at, err := target(i, side.l)
+				if err != nil {
+					return nil, err
+				}
+				// Offset from the instruction after the conditional jump,
+				// which may be a trampoline of this same jump.
+				if addr[at]-(addr[i]+1) > 255 {
+					*side.far = true
+					changed = true
+				}
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	prog := make(Program, 0, addr[len(b.insns)])
+	for i := range b.insns {
+		p := b.insns[i]
+		here := addr[i]
+		switch {
+		case isJA(p.in):
+			at, err := target(i, p.jt)
+			if err != nil {
+				return nil, err
+			}
+			prog = append(prog, Stmt(p.in.Code, uint32(addr[at]-(here+1))))
+		case isCond(p.in):
+			t, err := target(i, p.jt)
+			if err != nil {
+				return nil, err
+			}
+			f, err := target(i, p.jf)
+			if err != nil {
+				return nil, err
+			}
+			// Far sides go through trampolines placed right after the
+			// jump: `ja T` first, then `ja F`.
+			in := p.in
+			in.Jt = uint8(addr[t] - (here + 1))
+			in.Jf = uint8(addr[f] - (here + 1))
+			slot := 0
+			if p.farT {
+				in.Jt = uint8(slot)
+				slot++
+			}
+			if p.farF {
+				in.Jf = uint8(slot)
+			}
+			prog = append(prog, in)
+			if p.farT {
+				prog = append(prog, Stmt(ClassJMP|JmpJA, uint32(addr[t]-(len(prog)+1))))
+			}
+			if p.farF {
+				prog = append(prog, Stmt(ClassJMP|JmpJA, uint32(addr[f]-(len(prog)+1))))
+			}
+		default:
+			prog = append(prog, p.in)
+		}
+	}
+	return prog, nil
+}
