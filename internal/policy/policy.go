@@ -9,6 +9,7 @@
 package policy
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -295,6 +296,9 @@ type Filter struct {
 	// AUDIT_ARCH_* value.
 	Arch      string
 	AuditArch uint32
+	// Order is the architecture's byte order, which places the low and high
+	// words of each argument in seccomp_data.
+	Order binary.ByteOrder
 	// X32 is set on x86_64, where syscall numbers with bit 30 set belong to
 	// the x32 ABI; they never reach the rules and are killed.
 	X32 bool
