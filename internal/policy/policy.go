@@ -324,26 +324,37 @@ type Data struct {
 // restrictive action wins (the first declared among equals); when none
 // holds, the default action applies.
 func (f *Filter) Decide(d Data) Action {
+	a, _ := f.Explain(d)
+	return a
+}
+
+// Why Explain decided as it did, when no rule did.
+const (
+	ByDefault     = -1 // no rule holds
+	ByForeignArch = -2 // seccomp_data.arch is not the filter's
+	ByX32         = -3 // an x32 syscall number on x86_64
+)
+
+// Explain is Decide that also says which rule decided: its index in
+// Rules, or ByDefault, ByForeignArch or ByX32.
+func (f *Filter) Explain(d Data) (Action, int) {
 	if d.Arch != f.AuditArch {
-		return ActKillProcess
+		return ActKillProcess, ByForeignArch
 	}
 	if f.X32 && uint32(d.Nr) >= X32Bit {
-		return ActKillProcess
+		return ActKillProcess, ByX32
 	}
-	best, found := Action{}, false
+	best, which := f.Default, ByDefault
 	for i := range f.Rules {
 		r := &f.Rules[i]
 		if r.Nr != uint32(d.Nr) || !Eval(r.When, &d.Args) {
 			continue
 		}
-		if !found || r.Action.Precedence() > best.Precedence() {
-			best, found = r.Action, true
+		if which < 0 || r.Action.Precedence() > best.Precedence() {
+			best, which = r.Action, i
 		}
 	}
-	if !found {
-		return f.Default
-	}
-	return best
+	return best, which
 }
 
 // Syscalls lists the syscall numbers that have rules, ascending.
