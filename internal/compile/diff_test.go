@@ -1,0 +1,121 @@
+package compile
+
+import (
+	"flag"
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/policy"
+)
+
+var casesPerArch = flag.Int("diff.cases", 120_000, "inputs per architecture in TestDifferential")
+
+// check compiles f and compares, for every input, the verdict of the
+// program in the interpreter with the policy's own meaning.
+func check(t testing.TB, f *policy.Filter, inputs []policy.Data) {
+	t.Helper()
+	prog, _, err := Compile(f)
+	if err != nil {
+		t.Fatalf("compile: %v\npolicy: %s", err, describe(f))
+	}
+	vm, err := bpf.NewVM(prog, f.Order)
+	if err != nil {
+		t.Fatalf("the kernel would refuse the program: %v\npolicy: %s\n%s", err, describe(f), bpf.Disassemble(prog, f.Order, nil))
+	}
+	for _, d := range inputs {
+		data := bpf.MakeData(d.Nr, d.Arch, d.IP, d.Args, f.Order)
+		got := policy.ActionFromRet(vm.Run(data[:], bpf.Options{}).Ret)
+		want := f.Decide(d)
+		if got != want {
+			t.Fatalf("input nr=%d arch=%#x args=%#x: program says %v, policy says %v\npolicy: %s\n%s",
+				d.Nr, d.Arch, d.Args, got, want, describe(f), bpf.Disassemble(prog, f.Order, nil))
+		}
+	}
+}
+
+func describe(f *policy.Filter) string {
+	s := fmt.Sprintf("%s default=%v", f.Arch, f.Default)
+	for _, r := range f.Rules {
+		s += fmt.Sprintf("\n  nr %d -> %v when %v", r.Nr, r.Action, r.When)
+	}
+	return s
+}
+
+// TestDifferential runs random policies on inputs derived from their rules
+// on every architecture, and requires the compiled program and the
+// policy's meaning to agree on every input.
+func TestDifferential(t *testing.T) {
+	for _, a := range testArches {
+		t.Run(a.name, func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewSource(int64(a.audit)))
+			n := 0
+			verdicts := map[policy.ActionKind]int{}
+			for n < *casesPerArch {
+				f := randFilter(r, a)
+				consts := filterConstants(f)
+				inputs := make([]policy.Data, 200)
+				for i := range inputs {
+					inputs[i] = randData(r, f, consts)
+					verdicts[f.Decide(inputs[i]).Kind]++
+				}
+				check(t, f, inputs)
+				n += len(inputs)
+			}
+			// The inputs must exercise every verdict, or the comparison
+			// proves little.
+			for k := policy.Allow; k <= policy.KillProcess; k++ {
+				if verdicts[k] < n/100 {
+					t.Errorf("only %d of %d inputs got %v", verdicts[k], n, policy.Action{Kind: k})
+				}
+			}
+			t.Logf("%d inputs: %v", n, verdicts)
+		})
+	}
+}
+
+// byteSource feeds math/rand from the fuzzer's bytes, so that mutating
+// the input mutates the policy's structure; past the end it yields zeros.
+type byteSource struct{ b []byte }
+
+func (s *byteSource) Uint64() uint64 {
+	var v uint64
+	for i := 0; i < 8; i++ {
+		v <<= 8
+		if len(s.b) > 0 {
+			v |= uint64(s.b[0])
+			s.b = s.b[1:]
+		}
+	}
+	return v
+}
+
+func (s *byteSource) Int63() int64 { return int64(s.Uint64() >> 1) }
+func (s *byteSource) Seed(int64)   {}
+
+// FuzzCompile draws a policy and inputs from the fuzzer's bytes and
+// requires program and policy to agree on every architecture.
+func FuzzCompile(f *testing.F) {
+	seed := rand.New(rand.NewSource(7))
+	for i := 0; i < 8; i++ {
+		b := make([]byte, 64+seed.Intn(512))
+		seed.Read(b)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 {
+			return
+		}
+		a := testArches[int(b[0])%len(testArches)]
+		r := rand.New(&byteSource{b: b[1:]})
+		fl := randFilter(r, a)
+		consts := filterConstants(fl)
+		inputs := make([]policy.Data, 64)
+		for i := range inputs {
+			inputs[i] = randData(r, fl, consts)
+		}
+		check(t, fl, inputs)
+	})
+}
