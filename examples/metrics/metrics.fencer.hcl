@@ -1,0 +1,95 @@
+# The metrics server of Firedancer's metric tile, as a fencer policy.
+#
+# The server logs every request to a log file on stdout (fd 1), writes
+# warnings to stderr (fd 2) and fsyncs the log file after them, and serves
+# Prometheus text on a TCP socket that systemd listens on for it (fd 3).
+# Everything else kills it.
+
+variable "log_path" {
+  type    = string
+  default = "/var/log/metrics.log"
+}
+
+variable "port" {
+  type    = number
+  default = 7999
+}
+
+service "metrics" {
+  unit           = "metrics.service"
+  default_action = kill_process
+
+  fd "logfile" {
+    stdout = "append:${var.log_path}"
+  }
+
+  fd "metrics_socket" {
+    listen_stream = "0.0.0.0:${var.port}"
+  }
+
+  # Log lines go to stderr and to the log file, nowhere else.
+  rule "log_write" {
+    syscalls = ["write"]
+    when     = arg0 == 2 || arg0 == fd.logfile
+  }
+
+  # Warnings fsync the log file.
+  rule "log_sync" {
+    syscalls = ["fsync"]
+    when     = arg0 == fd.logfile
+  }
+
+  # Connections are accepted on the listening socket only, without the
+  # peer's address, as non-blocking close-on-exec sockets.
+  rule "accept" {
+    syscalls = ["accept4"]
+    when     = arg0 == fd.metrics_socket && arg1 == 0 && arg2 == 0 && arg3 == bitor(SOCK_CLOEXEC, SOCK_NONBLOCK)
+  }
+
+  # Client sockets are read, written and closed; stderr, the log file and
+  # the listening socket never are.
+  rule "client_io" {
+    syscalls = ["read", "sendto", "close"]
+    when     = !contains([2, fd.logfile, fd.metrics_socket], arg0)
+  }
+
+  # Waiting for connections: poll where the architecture has it, ppoll on
+  # those that only have ppoll.
+  rule "wait" {
+    syscalls = ["poll"]
+    arch     = ["x86_64", "i386", "arm", "ppc64le", "s390x"]
+  }
+
+  rule "wait_ppoll" {
+    syscalls = ["ppoll"]
+    arch     = ["aarch64", "riscv64"]
+  }
+
+  # What the server needs between execve and its first request.
+  rule "startup" {
+    syscalls = [syscall_set.startup]
+  }
+
+  rule "startup_x86_64" {
+    syscalls = ["arch_prctl", "mmap", "newfstatat", "fstat"]
+    arch     = ["x86_64"]
+  }
+
+  rule "startup_64" {
+    syscalls = ["mmap", "newfstatat", "fstat"]
+    arch     = ["aarch64", "riscv64", "ppc64le", "s390x"]
+  }
+
+  rule "startup_32" {
+    syscalls = ["mmap2", "fstatat64", "fstat64"]
+    arch     = ["i386", "arm"]
+  }
+}
+
+syscall_set "startup" {
+  syscalls = [
+    "execve", "brk", "munmap", "mprotect", "set_tid_address", "set_robust_list",
+    "rseq", "prlimit64", "getrandom", "rt_sigaction", "rt_sigprocmask",
+    "rt_sigreturn", "exit_group",
+  ]
+}
