@@ -10,4 +10,12 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+staticcheck=$(command -v staticcheck || echo "$(go env GOPATH)/bin/staticcheck")
+if [ -x "$staticcheck" ]; then
+  "$staticcheck" ./...
+elif [ "${CI:-}" = true ]; then
+  echo "staticcheck is missing: .ci/run installs it"; exit 1
+else
+  echo "staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2); skipping it"
+fi
 go test -count=1 ./...
