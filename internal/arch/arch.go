@@ -108,7 +108,9 @@ func (a *Arch) SyscallName(nr int) (string, bool) {
 func (a *Arch) SyscallNames() []string { return sortedKeys(a.syscalls) }
 
 // Const returns the value of a named constant (O_RDONLY, SOCK_CLOEXEC, ...)
-// on a.
+// on a. The constants come from golang.org/x/sys/unix (zconsts.go) plus
+// supplement.go. A negative constant (AT_FDCWD, RUSAGE_CHILDREN) is its
+// 64-bit two's complement; compare it on the argument's width (ArgWidth).
 func (a *Arch) Const(name string) (uint64, bool) {
 	v, ok := a.consts[name]
 	return v, ok
