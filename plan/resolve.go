@@ -1,0 +1,346 @@
+// Package plan turns a configuration into what lands on hosts: it resolves
+// each service's policy for an architecture (syscall numbers, constants,
+// fd numbers, argument widths), compiles it, and runs the configuration's
+// tests against the result.
+package plan
+
+import (
+	"fmt"
+	"math/bits"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/policy"
+)
+
+// Resolve returns the policy of svc on a: the rules that apply to a, one
+// per syscall they name, with conditions in numbers and argument widths
+// applied as masks. Every problem is a diagnostic on the range that caused
+// it; the filter is nil when there is an error.
+func Resolve(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics) {
+	r := resolver{svc: svc, arch: a}
+	def := r.action(svc.DefaultAction)
+	f := &policy.Filter{
+		Service:   svc.Name,
+		Arch:      a.Name,
+		AuditArch: a.Audit,
+		Order:     a.Order,
+		X32:       a.X32,
+		Default:   def,
+	}
+	for _, rule := range svc.Rules {
+		if !appliesTo(rule.Arch, a) {
+			continue
+		}
+		act := r.action(rule.Action)
+		for _, ref := range rule.Syscalls {
+			nr, ok := r.syscall(ref, rule.Arch)
+			if !ok {
+				continue
+			}
+			var when policy.Expr = policy.Const(true)
+			if rule.When != nil {
+				when = r.cond(rule.When, ref.Name)
+			}
+			f.Rules = append(f.Rules, policy.Rule{
+				Name:    rule.Name,
+				Syscall: ref.Name,
+				Nr:      uint32(nr),
+				When:    when,
+				Action:  act,
+			})
+		}
+	}
+	if r.diags.HasErrors() {
+		return nil, r.diags
+	}
+	return f, r.diags
+}
+
+// appliesTo reports whether a rule or test narrowed to list applies on a.
+func appliesTo(list []string, a *arch.Arch) bool {
+	if list == nil {
+		return true
+	}
+	for _, n := range list {
+		if n == a.Name {
+			return true
+		}
+	}
+	return false
+}
+
+type resolver struct {
+	svc   *hclspec.Service
+	arch  *arch.Arch
+	diags hcl.Diagnostics
+}
+
+func (r *resolver) errorf(rng hcl.Range, summary, detail string, args ...any) {
+	rng2 := rng
+	r.diags = append(r.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(detail, args...),
+		Subject:  &rng2,
+	})
+}
+
+// syscall returns the number of ref on the resolver's architecture, or a
+// diagnostic naming the architecture and the syscall to use instead.
+func (r *resolver) syscall(ref hclspec.SyscallRef, ruleArch []string) (int, bool) {
+	if nr, ok := r.arch.Syscall(ref.Name); ok {
+		return nr, true
+	}
+	via := ""
+	if ref.Set != "" {
+		via = fmt.Sprintf(" (from syscall_set %q)", ref.Set)
+	}
+	if !existsAnywhere(ref.Name) {
+		detail := fmt.Sprintf("No architecture fencer supports has a syscall named %q%s.", ref.Name, via)
+		if s := arch.Suggest(ref.Name, allSyscallNames()); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		}
+		r.errorf(ref.Range, "Unknown syscall", "%s", detail)
+		return 0, false
+	}
+	detail := fmt.Sprintf("The syscall %q%s does not exist on %s, an architecture this service is planned for.", ref.Name, via, r.arch.Name)
+	if alt, ok := r.arch.Replacement(ref.Name); ok {
+		detail += fmt.Sprintf(" On %s use %q instead, in a rule with arch = [%q].", r.arch.Name, alt, r.arch.Name)
+	}
+	if ruleArch == nil {
+		detail += fmt.Sprintf(" To keep %q for the architectures that have it, give the rule an arch list without %s.", ref.Name, r.arch.Name)
+	}
+	r.errorf(ref.Range, fmt.Sprintf("Syscall %q does not exist on %s", ref.Name, r.arch.Name), "%s", detail)
+	return 0, false
+}
+
+var syscallUniverse []string
+
+// allSyscallNames is every syscall name of every architecture, sorted.
+func allSyscallNames() []string {
+	if syscallUniverse == nil {
+		seen := map[string]bool{}
+		for _, a := range arch.All() {
+			for _, n := range a.SyscallNames() {
+				seen[n] = true
+			}
+		}
+		for n := range seen {
+			syscallUniverse = append(syscallUniverse, n)
+		}
+		sort.Strings(syscallUniverse)
+	}
+	return syscallUniverse
+}
+
+func existsAnywhere(name string) bool {
+	i := sort.SearchStrings(allSyscallNames(), name)
+	return i < len(syscallUniverse) && syscallUniverse[i] == name
+}
+
+// action resolves an action; errno and trap data are checked against what
+// the kernel passes back.
+func (r *resolver) action(spec hclspec.ActionSpec) policy.Action {
+	act := policy.Action{Kind: spec.Kind}
+	if spec.Errno == nil {
+		if spec.Kind == policy.Errno {
+			r.errorf(spec.Range, "Missing errno", "errno(...) needs an errno name or number, such as errno(EPERM).")
+		}
+		return act
+	}
+	v, ok := r.value(spec.Errno, 64)
+	if !ok {
+		return act
+	}
+	limit := uint64(policy.MaxErrno)
+	if spec.Kind == policy.Trap {
+		limit = 0xffff
+	}
+	if v > limit {
+		r.errorf(spec.Errno.Range(), "Value out of range", "%s data must be between 0 and %d; this is %d.", kindName(spec.Kind), limit, v)
+		return act
+	}
+	act.Data = uint16(v)
+	return act
+}
+
+func kindName(k policy.ActionKind) string {
+	s := policy.Action{Kind: k}.String()
+	if i := strings.IndexByte(s, '('); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// width returns the mask of the bits the kernel reads of argument arg of
+// syscall on the resolver's architecture.
+func (r *resolver) width(syscall string, arg int) uint64 {
+	w, _ := r.arch.ArgWidth(syscall, arg)
+	if w >= 64 {
+		return ^uint64(0)
+	}
+	return uint64(1)<<w - 1
+}
+
+// cond resolves a condition for one syscall.
+func (r *resolver) cond(c hclspec.Cond, syscall string) policy.Expr {
+	switch x := c.(type) {
+	case hclspec.BoolLit:
+		return policy.Const(x.V)
+	case hclspec.And:
+		out := make(policy.And, 0, len(x.Xs))
+		for _, y := range x.Xs {
+			out = append(out, r.cond(y, syscall))
+		}
+		return out
+	case hclspec.Or:
+		out := make(policy.Or, 0, len(x.Xs))
+		for _, y := range x.Xs {
+			out = append(out, r.cond(y, syscall))
+		}
+		return out
+	case hclspec.Not:
+		return policy.Not{X: r.cond(x.X, syscall)}
+	case hclspec.Compare:
+		mask, w, ok := r.argMask(x.Arg, x.Mask, syscall, x.Rng)
+		if !ok {
+			return policy.Const(false)
+		}
+		v, ok := r.value(x.V, w)
+		if !ok {
+			return policy.Const(false)
+		}
+		r.fits(v, x.V.Range(), x.Arg, syscall)
+		return policy.Cmp{Arg: x.Arg, Mask: mask, Op: x.Op, Value: v}
+	case hclspec.Contains:
+		mask, w, ok := r.argMask(x.Arg, x.Mask, syscall, x.Rng)
+		if !ok {
+			return policy.Const(false)
+		}
+		out := make(policy.Or, 0, len(x.List))
+		for _, item := range x.List {
+			v, ok := r.value(item, w)
+			if !ok {
+				continue
+			}
+			r.fits(v, item.Range(), x.Arg, syscall)
+			out = append(out, policy.Cmp{Arg: x.Arg, Mask: mask, Op: policy.EQ, Value: v})
+		}
+		return out
+	case hclspec.HasBits:
+		_, w, ok := r.argMask(x.Arg, nil, syscall, x.Rng)
+		if !ok {
+			return policy.Const(false)
+		}
+		m, ok := r.value(x.Mask, w)
+		if !ok {
+			return policy.Const(false)
+		}
+		r.fits(m, x.Mask.Range(), x.Arg, syscall)
+		m &= widthMask(w)
+		return policy.Cmp{Arg: x.Arg, Mask: m, Op: policy.EQ, Value: m}
+	}
+	r.errorf(c.Range(), "Unsupported condition", "fencer cannot compile this condition (%T).", c)
+	return policy.Const(false)
+}
+
+func widthMask(w int) uint64 {
+	if w >= 64 {
+		return ^uint64(0)
+	}
+	return uint64(1)<<w - 1
+}
+
+// argMask checks that the syscall has argument arg and returns the mask to
+// compare it with (the argument's width, narrowed by masked(...)) and the
+// width in bits.
+func (r *resolver) argMask(arg int, m hclspec.Value, syscall string, rng hcl.Range) (uint64, int, bool) {
+	if n, ok := r.arch.NumArgs(syscall); ok && arg >= n {
+		r.errorf(rng, "No such argument", "%s takes %d argument%s on %s, so arg%d is whatever a register holds: a condition on it means nothing. Use arg0..arg%d.",
+			syscall, n, plural(n), r.arch.Name, arg, max(n-1, 0))
+		return 0, 0, false
+	}
+	wm := r.width(syscall, arg)
+	w := bits.OnesCount64(wm)
+	if m == nil {
+		return wm, w, true
+	}
+	mv, ok := r.value(m, w)
+	if !ok {
+		return 0, 0, false
+	}
+	r.fits(mv, m.Range(), arg, syscall)
+	return mv & wm, w, true
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// fits reports a value with bits the argument does not have.
+func (r *resolver) fits(v uint64, rng hcl.Range, arg int, syscall string) {
+	wm := r.width(syscall, arg)
+	if v&^wm != 0 {
+		r.errorf(rng, "Value wider than the argument",
+			"arg%d of %s is %d bits wide on %s and %#x does not fit in it. Use a value below %#x (-1 means all %d bits set).",
+			arg, syscall, bits.OnesCount64(wm), r.arch.Name, v, wm+1, bits.OnesCount64(wm))
+	}
+}
+
+// value resolves a number for an argument of width bits: negative numbers
+// are two's complement in that width.
+func (r *resolver) value(v hclspec.Value, width int) (uint64, bool) {
+	switch x := v.(type) {
+	case hclspec.Number:
+		if !x.Neg {
+			return x.Abs, true
+		}
+		if x.Abs > uint64(1)<<(width-1) {
+			r.errorf(x.Rng, "Negative value out of range", "-%d does not fit a signed %d-bit argument.", x.Abs, width)
+			return 0, false
+		}
+		return (-x.Abs) & widthMask(width), true
+	case hclspec.ConstRef:
+		if c, ok := r.arch.Const(x.Name); ok {
+			// A negative constant (AT_FDCWD) is sign-extended to 64 bits;
+			// for a narrower argument it is the same number in that width.
+			if wm := widthMask(width); int64(c) < 0 && c|wm == ^uint64(0) {
+				c &= wm
+			}
+			return c, true
+		}
+		detail := fmt.Sprintf("%s has no constant named %s.", r.arch.Name, x.Name)
+		if s := arch.Suggest(x.Name, r.arch.ConstNames()); s != "" {
+			detail += fmt.Sprintf(" Did you mean %s?", s)
+		}
+		r.errorf(x.Rng, "Unknown constant", "%s", detail)
+		return 0, false
+	case hclspec.FdRef:
+		for _, fd := range r.svc.Fds {
+			if fd.Name == x.Name {
+				return uint64(fd.Number), true
+			}
+		}
+		r.errorf(x.Rng, "Unknown fd", "Service %q has no fd %q.", r.svc.Name, x.Name)
+		return 0, false
+	case hclspec.BitOr:
+		var out uint64
+		ok := true
+		for _, y := range x.Xs {
+			v, yok := r.value(y, width)
+			ok = ok && yok
+			out |= v
+		}
+		return out, ok
+	}
+	r.errorf(v.Range(), "Unsupported value", "fencer cannot resolve this value (%T).", v)
+	return 0, false
+}

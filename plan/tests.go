@@ -1,0 +1,161 @@
+package plan
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/policy"
+)
+
+// TestResult is one test block run on one architecture.
+type TestResult struct {
+	Test *hclspec.Test
+	Arch *arch.Arch
+	// Name is "TEST/ARCH", as go test names subtests.
+	Name string
+	// Call is the probed syscall, resolved.
+	Nr   uint32
+	Args [6]uint64
+	// Want is the expected action, Got the compiled program's verdict.
+	Want, Got policy.Action
+	Pass      bool
+	// Rule names the rule that decided by the policy's meaning, or says
+	// that the default action applied.
+	Rule string
+	// Path is the disassembly of the instructions the program executed.
+	Path     string
+	Executed int
+	Elapsed  time.Duration
+	// Mismatch is set when the program and the policy's meaning disagree:
+	// a compiler bug, reported whatever the test expected.
+	Mismatch string
+}
+
+// RunTests runs every test block whose name matches run (all when nil) on
+// each architecture its service is compiled for, narrowed by the test's
+// arch list, in the compiled programs' interpreter.
+func RunTests(cfg *hclspec.Config, compiled []*Compiled, run *regexp.Regexp) ([]TestResult, hcl.Diagnostics) {
+	var out []TestResult
+	var diags hcl.Diagnostics
+	for _, t := range cfg.Tests {
+		if run != nil && !run.MatchString(t.Name) {
+			continue
+		}
+		for _, c := range compiled {
+			if c.Service.Name != t.Service || !appliesTo(t.Arch, c.Arch) {
+				continue
+			}
+			res, d := runTest(t, c)
+			diags = append(diags, d...)
+			if res != nil {
+				out = append(out, *res)
+			}
+		}
+	}
+	return out, dedupe(diags)
+}
+
+func runTest(t *hclspec.Test, c *Compiled) (*TestResult, hcl.Diagnostics) {
+	start := time.Now()
+	r := resolver{svc: c.Service, arch: c.Arch}
+	nr, ok := r.syscall(t.Syscall, t.Arch)
+	if !ok {
+		return nil, r.diags
+	}
+	var args [6]uint64
+	for i, v := range t.Args {
+		if i >= len(args) {
+			break
+		}
+		w, _ := c.Arch.ArgWidth(t.Syscall.Name, i)
+		if x, ok := r.value(v, w); ok {
+			args[i] = x
+		}
+	}
+	want := r.action(t.Expect)
+	if r.diags.HasErrors() {
+		return nil, r.diags
+	}
+	d := policy.Data{Nr: int32(nr), Arch: c.Arch.Audit, Args: args}
+	vm, err := bpf.NewVM(c.Program, c.Arch.Order)
+	if err != nil {
+		rng := t.DeclRange
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid program",
+			Detail: fmt.Sprintf("The compiled filter of %s on %s is not a valid program: %v", c.Service.Name, c.Arch.Name, err), Subject: &rng}}
+	}
+	data := bpf.MakeData(d.Nr, d.Arch, d.IP, d.Args, c.Arch.Order)
+	res := vm.Run(data[:], bpf.Options{Trace: true})
+	got := policy.ActionFromRet(res.Ret)
+	meaning, which := c.Filter.Explain(d)
+	tr := &TestResult{
+		Test: t, Arch: c.Arch, Name: t.Name + "/" + c.Arch.Name,
+		Nr: uint32(nr), Args: args, Want: want, Got: got, Pass: got == want,
+		Rule: ruleName(c.Filter, which), Executed: res.Executed,
+		Path: pathListing(c.Program, res.Path, c.Arch),
+	}
+	if got != meaning {
+		tr.Pass = false
+		tr.Mismatch = fmt.Sprintf("the compiled program returns %v but the policy means %v: this is a bug in fencer's compiler", got, meaning)
+	}
+	tr.Elapsed = time.Since(start)
+	return tr, nil
+}
+
+func ruleName(f *policy.Filter, which int) string {
+	switch which {
+	case policy.ByDefault:
+		return "no rule holds: default_action " + f.Default.String()
+	case policy.ByForeignArch:
+		return "foreign architecture"
+	case policy.ByX32:
+		return "x32 syscall"
+	}
+	r := f.Rules[which]
+	return fmt.Sprintf("rule %q (%s)", r.Name, r.Syscall)
+}
+
+// pathListing disassembles the executed instructions, in order.
+func pathListing(p bpf.Program, path []int, a *arch.Arch) string {
+	full := strings.Split(strings.TrimRight(bpf.Disassemble(p, a.Order, Annotate(p, a)), "\n"), "\n")
+	var b strings.Builder
+	for _, pc := range path {
+		if pc < len(full) {
+			b.WriteString(full[pc])
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// Annotate returns a note function for bpf.Disassemble that names the
+// syscalls the dispatch compares with.
+func Annotate(p bpf.Program, a *arch.Arch) func(pc int, in bpf.Insn) string {
+	// After `ld [0]`, jeq constants are syscall numbers until another load.
+	nrPCs := map[int]bool{}
+	inNr := false
+	for pc, in := range p {
+		if in.Code == bpf.ClassLD|bpf.SizeW|bpf.ModeABS {
+			inNr = in.K == bpf.OffNr
+			continue
+		}
+		if inNr && in.Code == bpf.ClassJMP|bpf.JmpJEQ|bpf.SrcK {
+			nrPCs[pc] = true
+		}
+	}
+	return func(pc int, in bpf.Insn) string {
+		if !nrPCs[pc] {
+			return ""
+		}
+		if n, ok := a.SyscallName(int(in.K)); ok {
+			return n
+		}
+		return ""
+	}
+}
