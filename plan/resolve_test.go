@@ -1,0 +1,237 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/policy"
+)
+
+// load parses one configuration file for a test.
+func load(t *testing.T, src string) *hclspec.Config {
+	t.Helper()
+	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatalf("parse: %v", diags)
+	}
+	return cfg
+}
+
+func service(rules string) string {
+	return `service "s" {
+  unit = "s.service"
+  default_action = errno(EPERM)
+  fd "log" {
+    stdout = "append:/var/log/s.log"
+  }
+  fd "sock" {
+    listen_stream = "127.0.0.1:80"
+  }
+` + rules + "\n}\n"
+}
+
+func resolveOn(t *testing.T, src, archName string) (*policy.Filter, hcl.Diagnostics) {
+	t.Helper()
+	cfg := load(t, src)
+	a, ok := arch.Lookup(archName)
+	if !ok {
+		t.Fatalf("no arch %s", archName)
+	}
+	return Resolve(cfg.Services[0], a)
+}
+
+func onlyCmp(t *testing.T, f *policy.Filter) policy.Cmp {
+	t.Helper()
+	if len(f.Rules) != 1 {
+		t.Fatalf("want one rule, got %d", len(f.Rules))
+	}
+	c, ok := f.Rules[0].When.(policy.Cmp)
+	if !ok {
+		t.Fatalf("want a comparison, got %v", f.Rules[0].When)
+	}
+	return c
+}
+
+func TestResolveWidths(t *testing.T) {
+	for _, c := range []struct {
+		name, rule, arch string
+		want             policy.Cmp
+	}{
+		{"fd is 32 bits", `arg0 == fd.log`, "x86_64", policy.Cmp{Arg: 0, Mask: 0xffffffff, Op: policy.EQ, Value: 1}},
+		{"-1 on a 32-bit arg", `arg0 == -1`, "x86_64", policy.Cmp{Arg: 0, Mask: 0xffffffff, Op: policy.EQ, Value: 0xffffffff}},
+		{"count is 64 bits", `arg2 > 4096`, "x86_64", policy.Cmp{Arg: 2, Mask: ^uint64(0), Op: policy.GT, Value: 4096}},
+		{"-1 on a 64-bit arg", `arg2 == -1`, "aarch64", policy.Cmp{Arg: 2, Mask: ^uint64(0), Op: policy.EQ, Value: ^uint64(0)}},
+		{"everything is 32 bits on arm", `arg2 == -1`, "arm", policy.Cmp{Arg: 2, Mask: 0xffffffff, Op: policy.EQ, Value: 0xffffffff}},
+		{"masked narrows the width", `masked(arg2, 4095) != 0`, "x86_64", policy.Cmp{Arg: 2, Mask: 4095, Op: policy.NE, Value: 0}},
+		{"written backwards", `4096 < arg2`, "x86_64", policy.Cmp{Arg: 2, Mask: ^uint64(0), Op: policy.GT, Value: 4096}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, diags := resolveOn(t, service(`rule "r" {
+    syscalls = ["write"]
+    when = `+c.rule+`
+  }`), c.arch)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if got := onlyCmp(t, f); got != c.want {
+				t.Errorf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestResolveConstantsPerArch(t *testing.T) {
+	src := service(`rule "r" {
+    syscalls = ["openat"]
+    when = arg0 == AT_FDCWD && has_bits(arg2, O_DIRECTORY)
+  }`)
+	for archName, dir := range map[string]uint64{"x86_64": 0x10000, "aarch64": 0x4000} {
+		f, diags := resolveOn(t, src, archName)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		and := f.Rules[0].When.(policy.And)
+		// AT_FDCWD is -100, as the 32-bit fd argument reads it.
+		if got := and[0].(policy.Cmp).Value; got != 0xffffff9c {
+			t.Errorf("%s: AT_FDCWD resolves to %#x", archName, got)
+		}
+		if got := and[1].(policy.Cmp); got.Mask != dir || got.Value != dir {
+			t.Errorf("%s: has_bits(O_DIRECTORY) resolves to %v", archName, got)
+		}
+	}
+}
+
+func TestResolveArchRules(t *testing.T) {
+	src := service(`rule "wait" {
+    syscalls = ["poll"]
+    arch = ["x86_64"]
+  }
+  rule "wait_arm" {
+    syscalls = ["ppoll"]
+    arch = ["aarch64"]
+  }`)
+	for archName, want := range map[string]string{"x86_64": "poll", "aarch64": "ppoll", "riscv64": ""} {
+		f, diags := resolveOn(t, src, archName)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		var got string
+		for _, r := range f.Rules {
+			got += r.Syscall
+		}
+		if got != want {
+			t.Errorf("%s: rules for %q, want %q", archName, got, want)
+		}
+	}
+}
+
+func TestResolveDiagnostics(t *testing.T) {
+	for _, c := range []struct {
+		name, rules, arch string
+		summary, detail   string
+		line, col         int
+	}{
+		{"missing on arch with replacement", `rule "r" {
+    syscalls = ["poll"]
+  }`, "aarch64", `Syscall "poll" does not exist on aarch64`, `use "ppoll" instead`, 11, 17},
+		{"unknown syscall", `rule "r" {
+    syscalls = ["wirte"]
+  }`, "x86_64", "Unknown syscall", `Did you mean "write"?`, 11, 17},
+		{"unknown constant", `rule "r" {
+    syscalls = ["accept4"]
+    when = arg3 == SOCK_CLOEXC
+  }`, "x86_64", "Unknown constant", "Did you mean SOCK_CLOEXEC?", 12, 20},
+		{"value wider than a 32-bit argument", `rule "r" {
+    syscalls = ["write"]
+    when = arg0 == 4294967296
+  }`, "x86_64", "Value wider than the argument", "arg0 of write is 32 bits wide", 12, 20},
+		{"argument the syscall lacks", `rule "r" {
+    syscalls = ["close"]
+    when = arg3 == 0
+  }`, "x86_64", "No such argument", "close takes 1 argument", 12, 12},
+		{"16-bit mode", `rule "r" {
+    syscalls = ["fchmod"]
+    when = arg1 == 65536
+  }`, "x86_64", "Value wider than the argument", "16 bits wide", 12, 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, diags := resolveOn(t, service(c.rules), c.arch)
+			if !diags.HasErrors() {
+				t.Fatal("no error")
+			}
+			d := diags[0]
+			if d.Summary != c.summary || !strings.Contains(d.Detail, c.detail) {
+				t.Errorf("got %q: %q", d.Summary, d.Detail)
+			}
+			if d.Subject == nil || d.Subject.Start.Line != c.line || d.Subject.Start.Column != c.col {
+				t.Errorf("subject %v, want line %d col %d", d.Subject, c.line, c.col)
+			}
+		})
+	}
+}
+
+// TestExampleOnEveryArch compiles examples/metrics for all seven
+// architectures and runs its tests: every one must pass everywhere it
+// applies.
+func TestExampleOnEveryArch(t *testing.T) {
+	cfg, diags := hclspec.Load("../examples/metrics", hclspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	compiled, diags := Validate(cfg, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if len(compiled) != len(arch.All()) {
+		t.Fatalf("compiled for %d architectures, want %d", len(compiled), len(arch.All()))
+	}
+	results, diags := RunTests(cfg, compiled, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	perArch := map[string]int{}
+	for _, r := range results {
+		perArch[r.Arch.Name]++
+		if !r.Pass {
+			t.Errorf("%s: want %v, got %v (%s) %s\n%s", r.Name, r.Want, r.Got, r.Rule, r.Mismatch, r.Path)
+		}
+	}
+	if perArch["x86_64"] != 20 || perArch["aarch64"] != 19 {
+		t.Errorf("too few tests ran: %v", perArch)
+	}
+}
+
+// TestFailingTestExplains checks what a failing test reports: the rule that
+// decided and the instructions the program ran.
+func TestFailingTestExplains(t *testing.T) {
+	cfg := load(t, service(`rule "log_write" {
+    syscalls = ["write"]
+    when = arg0 == fd.log
+  }`)+`
+test "wrong" {
+  service = "s"
+  syscall = "write"
+  args = [1]
+  arch = ["x86_64"]
+  expect = kill_process
+}`)
+	compiled, diags := Validate(cfg, []string{"x86_64"})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	results, _ := RunTests(cfg, compiled, nil)
+	if len(results) != 1 {
+		t.Fatalf("%d results", len(results))
+	}
+	r := results[0]
+	if r.Pass || r.Got != policy.ActAllow || !strings.Contains(r.Rule, `rule "log_write"`) {
+		t.Errorf("result %+v", r)
+	}
+	if !strings.Contains(r.Path, "write") || !strings.Contains(r.Path, "ret") {
+		t.Errorf("path does not show the dispatch and the return:\n%s", r.Path)
+	}
+}
