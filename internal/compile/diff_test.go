@@ -1,9 +1,11 @@
 package compile
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
@@ -118,4 +120,74 @@ func FuzzCompile(f *testing.F) {
 		}
 		check(t, fl, inputs)
 	})
+}
+
+// TestDifferentialLarge checks programs long enough that the dispatch and
+// the conditions jump beyond the 255 instructions a conditional jump
+// reaches, so the builder's trampolines are exercised on every
+// architecture.
+func TestDifferentialLarge(t *testing.T) {
+	for _, a := range testArches {
+		t.Run(a.name, func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewSource(int64(a.audit) + 1))
+			longest, far := 0, 0
+			for i := 0; i < 12; i++ {
+				f := randFilter(r, a)
+				f.Rules = nil
+				for j := 0; j < 150+r.Intn(150); j++ {
+					f.Rules = append(f.Rules, policy.Rule{
+						Name:   "big",
+						Nr:     uint32(r.Intn(400)),
+						When:   randExpr(r, a, 4),
+						Action: randAction(r),
+					})
+				}
+				prog, _, err := Compile(f)
+				if err != nil {
+					var long *TooLongError
+					if errors.As(err, &long) {
+						continue
+					}
+					t.Fatal(err)
+				}
+				longest = max(longest, len(prog))
+				for _, in := range prog {
+					if in.Code == bpf.ClassJMP|bpf.JmpJA && in.K > 255 {
+						far++
+					}
+				}
+				consts := filterConstants(f)
+				inputs := make([]policy.Data, 3000)
+				for k := range inputs {
+					inputs[k] = randData(r, f, consts)
+				}
+				check(t, f, inputs)
+			}
+			if far == 0 {
+				t.Errorf("no jump reached beyond 255 instructions (longest program %d): the test proves nothing about long jumps", longest)
+			}
+			t.Logf("longest program %d instructions, %d far jumps", longest, far)
+		})
+	}
+}
+
+// TestTooLong checks that a program over the kernel's limit is refused
+// with an error naming the service and architecture.
+func TestTooLong(t *testing.T) {
+	a := testArches[0]
+	f := &policy.Filter{Service: "big", Arch: a.name, AuditArch: a.audit, Order: a.order, Default: policy.ActKillProcess}
+	var or policy.Or
+	for v := uint64(0); v < 2100; v++ {
+		or = append(or, policy.Cmp{Arg: 0, Mask: 0xffffffff, Op: policy.EQ, Value: v * 3})
+	}
+	f.Rules = []policy.Rule{{Name: "many", Nr: 1, When: or, Action: policy.ActAllow}}
+	_, st, err := Compile(f)
+	var long *TooLongError
+	if !errors.As(err, &long) {
+		t.Fatalf("compiled %d instructions without error (%v)", st.Insns, err)
+	}
+	if long.Insns <= bpf.MaxInsns || !strings.Contains(err.Error(), `service "big" on x86_64`) {
+		t.Errorf("error: %v", err)
+	}
 }
