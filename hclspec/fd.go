@@ -177,13 +177,13 @@ func (l *loader) numberFds(decls []*fdDecl) {
 func why(d *fdDecl) string {
 	switch d.fd.Kind {
 	case FdStdin, FdStdout, FdStderr:
-		return fmt.Sprintf("%s is fd %d", d.attr.Name, d.fd.Number)
+		return fmt.Sprintf("fd %q is %s", d.fd.Name, d.attr.Name)
 	case FdNumber:
-		return fmt.Sprintf("fd %q is given number = %d", d.fd.Name, d.fd.Number)
+		return fmt.Sprintf("fd %q has number = %d", d.fd.Name, d.fd.Number)
 	case FdOpenFile:
-		return fmt.Sprintf("open files are numbered after the sockets, and fd %q is open file %d", d.fd.Name, d.nth)
+		return fmt.Sprintf("fd %q is open file %d, and open files are numbered after the sockets", d.fd.Name, d.nth)
 	}
-	return fmt.Sprintf("sockets are numbered from 3 in order, and fd %q is socket %d", d.fd.Name, d.nth)
+	return fmt.Sprintf("fd %q is socket %d, and sockets are numbered from 3", d.fd.Name, d.nth)
 }
 
 // The forms systemd accepts for StandardInput= and StandardOutput= /

@@ -175,7 +175,7 @@ func (l *loader) decodeHostInstance(b *hcl.Block, content *hcl.BodyContent, name
 			n, err := wholeNumber(v, 1, 65535)
 			if err != nil {
 				l.add(errorAt(a.Expr.Range(), "Invalid port",
-					fmt.Sprintf("A port is a number from 1 to 65535: %s.", err)))
+					fmt.Sprintf("The port is %s; a port is a whole number from 1 to 65535.", v.AsBigFloat().Text('g', -1))))
 			} else {
 				h.Port = int(n)
 			}

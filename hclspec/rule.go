@@ -41,11 +41,14 @@ func (l *loader) decodeRules(s *Service, blocks []*hcl.Block, ctx *hcl.EvalConte
 		l.addAll(diags)
 		r := &Rule{Name: name, Action: ActionSpec{Kind: policy.Allow, Range: b.DefRange}, DeclRange: b.DefRange}
 		if a, ok := content.Attributes["syscalls"]; ok {
+			before := len(l.diags)
+			raw := l.readSyscalls(a.Expr, ctx, "")
 			l.pending = append(l.pending, pendingList{
-				raw:  l.readSyscalls(a.Expr, ctx, ""),
-				rng:  a.Expr.Range(),
-				dst:  &r.Syscalls,
-				what: fmt.Sprintf("The rule %q", name),
+				raw:    raw,
+				broken: len(l.diags) > before,
+				rng:    a.Expr.Range(),
+				dst:    &r.Syscalls,
+				what:   fmt.Sprintf("The rule %q", name),
 			})
 		}
 		if a, ok := content.Attributes["when"]; ok {

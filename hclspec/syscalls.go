@@ -30,10 +30,11 @@ type setDecl struct {
 
 // pendingList is a syscalls list waiting for the sets to be known.
 type pendingList struct {
-	raw  []rawSyscall
-	rng  hcl.Range
-	dst  *[]SyscallRef
-	what string
+	raw    []rawSyscall
+	broken bool // an item had an error, already reported
+	rng    hcl.Range
+	dst    *[]SyscallRef
+	what   string
 }
 
 var syscallSetSchema = &hcl.BodySchema{
@@ -195,8 +196,8 @@ func (l *loader) resolveSyscallSets() {
 	for _, p := range l.pending {
 		refs, _ := l.expand(p.raw, nil)
 		refs = uniqueSyscalls(refs)
-		if len(refs) == 0 && len(p.raw) > 0 {
-			continue // every item was a reported error
+		if len(refs) == 0 && (p.broken || len(p.raw) > 0) {
+			continue // the items had errors, already reported
 		}
 		if len(refs) == 0 {
 			l.add(errorAt(p.rng, "No syscalls", fmt.Sprintf("%s names no syscall; name at least one.", p.what)))

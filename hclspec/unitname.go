@@ -19,17 +19,17 @@ var unitTypes = []string{"service", "socket", "target", "device", "mount", "auto
 func serviceUnitProblem(name string) string {
 	switch {
 	case name == "":
-		return "the unit name is empty"
+		return "The unit name is empty"
 	case strings.Contains(name, "/"):
 		return fmt.Sprintf("%q is a path; a unit name is a file name without a directory, such as \"metrics.service\"", name)
 	case strings.Contains(name, ".."):
 		return fmt.Sprintf("%q contains \"..\", which a unit name cannot", name)
 	case len(name) > unitNameMax:
-		return fmt.Sprintf("a unit name has at most %d characters, and this one has %d", unitNameMax, len(name))
+		return fmt.Sprintf("A unit name has at most %d characters, and this one has %d", unitNameMax, len(name))
 	}
 	dot := strings.LastIndexByte(name, '.')
 	if dot < 0 {
-		return fmt.Sprintf("a unit name ends with its type: write %q", name+".service")
+		return fmt.Sprintf("A unit name ends with its type: write %q", name+".service")
 	}
 	prefix, suffix := name[:dot], name[dot+1:]
 	if suffix != "service" {
@@ -44,14 +44,14 @@ func serviceUnitProblem(name string) string {
 		return fmt.Sprintf("%q does not end with \".service\": write %q", name, name+".service")
 	}
 	if prefix == "" {
-		return "the name before \".service\" is empty"
+		return "The name before \".service\" is empty"
 	}
 	if prefix[0] == '@' {
-		return "a unit name cannot start with \"@\""
+		return "A unit name cannot start with \"@\""
 	}
 	for _, c := range prefix {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(":-_.\\@", c)) {
-			return fmt.Sprintf("%q cannot be in a unit name: only letters, digits and the characters : - _ . \\ @ can", c)
+			return fmt.Sprintf("The character %q cannot be in a unit name: only letters, digits and the characters : - _ . \\ @ can", c)
 		}
 	}
 	return ""

@@ -303,6 +303,9 @@ func (l *loader) readList(x hclsyntax.Expression, sc *valueScope) ([]Value, bool
 		if root := e.Traversal.RootName(); root == "var" || root == "local" {
 			return l.listTraversal(e, sc)
 		}
+	case *hclsyntax.ForExpr, *hclsyntax.SplatExpr, *hclsyntax.ConditionalExpr:
+		l.unsupported(e, sc)
+		return nil, false
 	}
 	l.add(errorAt(x.Range(), "List expected",
 		"The first argument of contains is a list, [2, fd.logfile], or var.NAME or local.NAME holding a list of numbers."))
@@ -318,7 +321,7 @@ func (l *loader) listTraversal(e *hclsyntax.ScopeTraversalExpr, sc *valueScope) 
 	ty := val.Type()
 	if !(ty.IsListType() || ty.IsSetType() || ty.IsTupleType()) {
 		l.add(errorAt(e.SrcRange, "List expected",
-			fmt.Sprintf("%s is %s; contains needs a list of numbers.", traversalString(e.Traversal), describe(val))))
+			fmt.Sprintf("%s is %s; a list of numbers is expected here.", traversalString(e.Traversal), describe(val))))
 		return nil, false
 	}
 	var out []Value
@@ -329,7 +332,7 @@ func (l *loader) listTraversal(e *hclsyntax.ScopeTraversalExpr, sc *valueScope) 
 				item = conv
 			} else {
 				l.add(errorAt(e.SrcRange, "List of numbers expected",
-					fmt.Sprintf("%s holds %s; contains needs numbers.", traversalString(e.Traversal), describe(item))))
+					fmt.Sprintf("%s holds %s; a list of numbers is expected here.", traversalString(e.Traversal), describe(item))))
 				return nil, false
 			}
 		}
