@@ -2,8 +2,8 @@ package compile
 
 import (
 	"math/rand"
-	"sort"
 	"runtime"
+	"sort"
 	"testing"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
