@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/plan"
+)
+
+var validateCommand = &command{
+	name:     "validate",
+	synopsis: "Check whether the configuration is valid",
+	main:     true,
+	help: `Usage: fencer [global options] validate [options] [DIR]
+
+  Validate the configuration in DIR (the current directory when omitted):
+  parse every *.fencer.hcl and *.fencer.json file, check types and names,
+  resolve syscalls, constants and fds, and compile every service's filter
+  for every architecture it is planned for. No host is contacted.
+
+  On success it lists each compiled filter with its size. Any error is
+  reported with its file, line, column and source, and makes the exit
+  code 1.
+
+Options:
+
+  -arch=LIST         Check only these architectures, comma-separated
+                     (x86_64, aarch64, i386, arm, riscv64, ppc64le, s390x).
+
+  -json              Print the result in Terraform's machine-readable
+                     validate format, on stdout.
+
+` + noColorHelp + `
+` + configOptionsHelp,
+	setup: func(fs *flag.FlagSet) func(*cli, []string) int {
+		o := &validateOptions{}
+		o.config.register(fs)
+		fs.Var(&o.arches, "arch", "")
+		fs.BoolVar(&o.json, "json", false, "")
+		return o.run
+	},
+}
+
+// validateOptions are the flags of validate.
+type validateOptions struct {
+	config configFlags
+	arches archList
+	json   bool
+}
+
+// validateJSON is Terraform's "validate -json" output.
+type validateJSON struct {
+	FormatVersion string           `json:"format_version"`
+	Valid         bool             `json:"valid"`
+	ErrorCount    int              `json:"error_count"`
+	WarningCount  int              `json:"warning_count"`
+	Diagnostics   []jsonDiagnostic `json:"diagnostics"`
+}
+
+func (o *validateOptions) run(c *cli, args []string) int {
+	dir, err := oneDir(args)
+	if err != nil {
+		return c.fail(err)
+	}
+	cfg, diags := c.load(dir, &o.config)
+	var compiled []*plan.Compiled
+	if !diags.HasErrors() && cfg != nil {
+		var more hcl.Diagnostics
+		compiled, more = plan.Validate(cfg, o.arches)
+		diags = append(diags, more...)
+		if !more.HasErrors() {
+			// The test blocks name syscalls, fds and actions too: resolve
+			// them by running them, whatever their verdicts.
+			_, more = plan.RunTests(cfg, compiled, nil)
+			diags = append(diags, more...)
+		}
+	}
+	src := newSources(cfg)
+	errs, warnings := countDiags(diags)
+	if o.json {
+		out := validateJSON{
+			FormatVersion: "1.0",
+			Valid:         errs == 0,
+			ErrorCount:    errs,
+			WarningCount:  warnings,
+			Diagnostics:   jsonDiags(src, diags),
+		}
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return c.fail(fmt.Errorf("encoding the result as JSON: %w", err))
+		}
+		fmt.Fprintf(c.stdout, "%s\n", b)
+	} else {
+		c.printDiags(src, diags)
+		if errs == 0 {
+			fmt.Fprintln(c.stdout, "Success! The configuration is valid.")
+			printCompiled(c, compiled)
+		}
+	}
+	if errs > 0 {
+		return exitError
+	}
+	return exitOK
+}
+
+// printCompiled lists each compiled filter with its size, in columns.
+func printCompiled(c *cli, compiled []*plan.Compiled) {
+	if len(compiled) == 0 {
+		return
+	}
+	wName, wArch, wInsns := 0, 0, 0
+	for _, x := range compiled {
+		wName = max(wName, len(x.Service.Name))
+		wArch = max(wArch, len(x.Arch.Name))
+		wInsns = max(wInsns, len(fmt.Sprint(x.Stats.Insns)))
+	}
+	fmt.Fprintln(c.stdout)
+	for _, x := range compiled {
+		line := fmt.Sprintf("  %-*s  %-*s  %*d %s, %d %s", wName, x.Service.Name, wArch, x.Arch.Name,
+			wInsns, x.Stats.Insns, plural(x.Stats.Insns, "instruction"), x.Stats.Syscalls, plural(x.Stats.Syscalls, "syscall"))
+		fmt.Fprintln(c.stdout, strings.TrimRight(line, " "))
+	}
+}
+
+// plural is word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
