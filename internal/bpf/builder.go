@@ -19,6 +19,48 @@ type Builder struct {
 	marks  map[Label]int // label -> index of the instruction it precedes
 	nextID int
 	err    error
+
+	// acc is what the accumulator provably holds at the current point,
+	// and into what it holds on each jump to a label not yet marked.
+	acc  accState
+	into map[Label]accState
+}
+
+// accState is what the accumulator holds: nothing known, a word of
+// seccomp_data, or — at a point no instruction reaches — anything.
+type accState struct {
+	kind accKind
+	off  uint32
+}
+
+type accKind uint8
+
+const (
+	accUnknown accKind = iota
+	accWord            // A holds the word at off
+	accUnreachable
+)
+
+// meet is what A holds where control arrives from two places.
+func meet(a, b accState) accState {
+	switch {
+	case a.kind == accUnreachable:
+		return b
+	case b.kind == accUnreachable:
+		return a
+	case a == b:
+		return a
+	}
+	return accState{kind: accUnknown}
+}
+
+// arrive records that control jumps to l with the current accumulator.
+func (b *Builder) arrive(l Label) {
+	if prev, ok := b.into[l]; ok {
+		b.into[l] = meet(prev, b.acc)
+	} else {
+		b.into[l] = b.acc
+	}
 }
 
 type pending struct {
@@ -31,7 +73,9 @@ type pending struct {
 }
 
 // NewBuilder returns an empty builder.
-func NewBuilder() *Builder { return &Builder{marks: map[Label]int{}} }
+func NewBuilder() *Builder {
+	return &Builder{marks: map[Label]int{}, into: map[Label]accState{}}
+}
 
 // NewLabel returns a label not used before in this builder. The prefix
 // makes disassembly and errors readable.
@@ -40,13 +84,18 @@ func (b *Builder) NewLabel(prefix string) Label {
 	return Label(prefix + "#" + strconv.Itoa(b.nextID))
 }
 
-// Mark places l before the next instruction added.
+// Mark places l before the next instruction added. Jumps only go forward,
+// so every jump to l has been added by now, and what the accumulator holds
+// here is known from them and from the instruction before.
 func (b *Builder) Mark(l Label) {
 	if _, dup := b.marks[l]; dup {
 		b.fail(fmt.Errorf("label %s marked twice", l))
 		return
 	}
 	b.marks[l] = len(b.insns)
+	if in, ok := b.into[l]; ok {
+		b.acc = meet(b.acc, in)
+	}
 }
 
 // Len is the number of instructions added so far, before any long-jump
@@ -60,10 +109,25 @@ func (b *Builder) Stmt(code uint16, k uint32) {
 		return
 	}
 	b.insns = append(b.insns, pending{in: Stmt(code, k)})
+	switch {
+	case code&0x07 == ClassRET:
+		b.acc = accState{kind: accUnreachable}
+	case code == ClassLD|SizeW|ModeABS:
+		b.acc = accState{kind: accWord, off: k}
+	case code&0x07 == ClassLD || code&0x07 == ClassALU || code == ClassMISC|MiscTXA:
+		b.acc = accState{kind: accUnknown}
+	}
 }
 
-// LoadAbs adds `ld [off]`: a 32-bit word of seccomp_data.
-func (b *Builder) LoadAbs(off uint32) { b.Stmt(ClassLD|SizeW|ModeABS, off) }
+// LoadAbs adds `ld [off]`: a 32-bit word of seccomp_data. When the
+// accumulator provably holds that word already, on every path that reaches
+// this point, nothing is added.
+func (b *Builder) LoadAbs(off uint32) {
+	if b.acc == (accState{kind: accWord, off: off}) {
+		return
+	}
+	b.Stmt(ClassLD|SizeW|ModeABS, off)
+}
 
 // AndK adds `and #k`.
 func (b *Builder) AndK(k uint32) { b.Stmt(ClassALU|AluAND|SrcK, k) }
@@ -74,6 +138,8 @@ func (b *Builder) Ret(k uint32) { b.Stmt(ClassRET|RetK, k) }
 // JumpTo adds an unconditional jump to l.
 func (b *Builder) JumpTo(l Label) {
 	b.insns = append(b.insns, pending{in: Stmt(ClassJMP|JmpJA, 0), jt: l})
+	b.arrive(l)
+	b.acc = accState{kind: accUnreachable}
 }
 
 // JumpIf adds a conditional jump comparing A with k: op is JmpJEQ, JmpJGT,
@@ -87,6 +153,9 @@ func (b *Builder) JumpIf(op uint16, k uint32, t, f Label) {
 		return
 	}
 	b.insns = append(b.insns, pending{in: Jump(ClassJMP|op|SrcK, k, 0, 0), jt: t, jf: f})
+	b.arrive(t)
+	b.arrive(f)
+	b.acc = accState{kind: accUnreachable}
 }
 
 func (b *Builder) fail(err error) {

@@ -160,3 +160,66 @@ func TestBuilderErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBuilderElidesLoads checks that a load is left out exactly when every
+// path into it already holds the word.
+func TestBuilderElidesLoads(t *testing.T) {
+	countLoads := func(p Program) int {
+		n := 0
+		for _, in := range p {
+			if in.Code == ClassLD|SizeW|ModeABS {
+				n++
+			}
+		}
+		return n
+	}
+	// ld [16]; jeq 1 -> a, b; a: ld [16] (elided: both paths hold [16]) ...
+	b := NewBuilder()
+	la, lb, kill := b.NewLabel("a"), b.NewLabel("b"), b.NewLabel("kill")
+	b.LoadAbs(16)
+	b.JumpIf(JmpJEQ, 1, la, lb)
+	b.Mark(la)
+	b.Mark(lb)
+	b.LoadAbs(16)
+	b.JumpIf(JmpJEQ, 2, kill, kill)
+	b.Mark(kill)
+	b.Ret(0)
+	p, err := b.Assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := countLoads(p); got != 1 {
+		t.Errorf("%d loads, want 1:\n%s", got, Disassemble(p, nil, nil))
+	}
+
+	// Two paths with different words: the load stays.
+	b = NewBuilder()
+	la, lb, join := b.NewLabel("a"), b.NewLabel("b"), b.NewLabel("join")
+	b.LoadAbs(16)
+	b.JumpIf(JmpJEQ, 1, la, lb)
+	b.Mark(la)
+	b.LoadAbs(24)
+	b.JumpTo(join)
+	b.Mark(lb)
+	b.JumpTo(join)
+	b.Mark(join)
+	b.LoadAbs(16)
+	b.Ret(0)
+	p, err = b.Assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := countLoads(p); got != 3 {
+		t.Errorf("%d loads, want 3:\n%s", got, Disassemble(p, nil, nil))
+	}
+
+	// An ALU operation changes A: the load after it stays.
+	b = NewBuilder()
+	b.LoadAbs(16)
+	b.AndK(0xff)
+	b.LoadAbs(16)
+	b.Ret(0)
+	if p, _ = b.Assemble(); countLoads(p) != 2 {
+		t.Errorf("load after and elided:\n%s", Disassemble(p, nil, nil))
+	}
+}

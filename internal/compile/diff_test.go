@@ -178,7 +178,7 @@ func TestTooLong(t *testing.T) {
 	a := testArches[0]
 	f := &policy.Filter{Service: "big", Arch: a.name, AuditArch: a.audit, Order: a.order, Default: policy.ActKillProcess}
 	var or policy.Or
-	for v := uint64(0); v < 2100; v++ {
+	for v := uint64(0); v < 4200; v++ {
 		or = append(or, policy.Cmp{Arg: 0, Mask: 0xffffffff, Op: policy.EQ, Value: v * 3})
 	}
 	f.Rules = []policy.Rule{{Name: "many", Nr: 1, When: or, Action: policy.ActAllow}}
