@@ -84,16 +84,21 @@ func CompileService(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnost
 	prog, st, err := compile.Compile(f)
 	if err != nil {
 		var long *compile.TooLongError
-		summary := "Filter does not compile"
+		summary, detail := "Filter does not compile", err.Error()
+		rng := svc.DeclRange
 		if errors.As(err, &long) {
 			summary = "Filter too long"
+			if rule, n := biggestRule(svc, f); rule != nil {
+				rng = rule.DeclRange
+				detail += fmt.Sprintf(". Rule %q makes %d of the comparisons, the most of any rule.", rule.Name, n)
+			}
 		}
-		rng := svc.DeclRange
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  summary,
-			Detail:   err.Error(),
+			Detail:   detail,
 			Subject:  &rng,
+			Extra:    archOf{a.Name},
 		})
 	}
 	return &Compiled{Service: svc, Arch: a, Filter: f, Program: prog, Stats: st}, diags
@@ -114,7 +119,7 @@ func Validate(cfg *hclspec.Config, only []string) ([]*Compiled, hcl.Diagnostics)
 			}
 		}
 	}
-	return out, dedupe(diags)
+	return out, mergeArches(diags)
 }
 
 // dedupe drops diagnostics repeated word for word at the same place, as
@@ -152,4 +157,45 @@ func Find(all []*Compiled, service, archName string) (*Compiled, error) {
 	}
 	sort.Strings(names)
 	return nil, fmt.Errorf("service %q is not planned for %s; it is for %v", service, archName, names)
+}
+
+// biggestRule finds the rule whose conditions make the most comparisons
+// in f, and how many.
+func biggestRule(svc *hclspec.Service, f *policy.Filter) (*hclspec.Rule, int) {
+	count := map[string]int{}
+	for _, r := range f.Rules {
+		count[r.Name] += comparisons(r.When)
+	}
+	var best *hclspec.Rule
+	for _, r := range svc.Rules {
+		if best == nil || count[r.Name] > count[best.Name] {
+			best = r
+		}
+	}
+	if best == nil {
+		return nil, 0
+	}
+	return best, count[best.Name]
+}
+
+func comparisons(e policy.Expr) int {
+	switch x := e.(type) {
+	case policy.And:
+		n := 0
+		for _, y := range x {
+			n += comparisons(y)
+		}
+		return n
+	case policy.Or:
+		n := 0
+		for _, y := range x {
+			n += comparisons(y)
+		}
+		return n
+	case policy.Not:
+		return comparisons(x.X)
+	case policy.Cmp:
+		return 1
+	}
+	return 0
 }

@@ -87,6 +87,9 @@ func (r *resolver) errorf(rng hcl.Range, summary, detail string, args ...any) {
 		Summary:  summary,
 		Detail:   fmt.Sprintf(detail, args...),
 		Subject:  &rng2,
+		// The architecture lets Validate merge the same mistake seen on
+		// several architectures into one diagnostic.
+		Extra: archOf{r.arch.Name},
 	})
 }
 
@@ -108,7 +111,7 @@ func (r *resolver) syscall(ref hclspec.SyscallRef, ruleArch []string) (int, bool
 		r.errorf(ref.Range, "Unknown syscall", "%s", detail)
 		return 0, false
 	}
-	detail := fmt.Sprintf("The syscall %q%s does not exist on %s, an architecture this service is planned for.", ref.Name, via, r.arch.Name)
+	detail := fmt.Sprintf("The syscall %q%s does not exist on %s, which this service is planned for.", ref.Name, via, r.arch.Name)
 	if alt, ok := r.arch.Replacement(ref.Name); ok {
 		detail += fmt.Sprintf(" On %s use %q instead, in a rule with arch = [%q].", r.arch.Name, alt, r.arch.Name)
 	}
@@ -261,8 +264,16 @@ func widthMask(w int) uint64 {
 // width in bits.
 func (r *resolver) argMask(arg int, m hclspec.Value, syscall string, rng hcl.Range) (uint64, int, bool) {
 	if n, ok := r.arch.NumArgs(syscall); ok && arg >= n {
-		r.errorf(rng, "No such argument", "%s takes %d argument%s on %s, so arg%d is whatever a register holds: a condition on it means nothing. Use arg0..arg%d.",
-			syscall, n, plural(n), r.arch.Name, arg, max(n-1, 0))
+		use := "It takes no arguments: drop the condition."
+		switch n {
+		case 0:
+		case 1:
+			use = "Only arg0 means something."
+		default:
+			use = fmt.Sprintf("Use arg0 to arg%d.", n-1)
+		}
+		r.errorf(rng, "No such argument", "%s takes %d argument%s on %s, so arg%d is whatever a register holds: a condition on it means nothing. %s",
+			syscall, n, plural(n), r.arch.Name, arg, use)
 		return 0, 0, false
 	}
 	wm := r.width(syscall, arg)

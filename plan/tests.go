@@ -59,30 +59,60 @@ func RunTests(cfg *hclspec.Config, compiled []*Compiled, run *regexp.Regexp) ([]
 			}
 		}
 	}
-	return out, dedupe(diags)
+	return out, mergeArches(diags)
 }
 
-func runTest(t *hclspec.Test, c *Compiled) (*TestResult, hcl.Diagnostics) {
-	start := time.Now()
+// CheckTests resolves every test block for each architecture its service
+// is compiled for, without running it: the syscall, the arguments and the
+// expected action must exist there.
+func CheckTests(cfg *hclspec.Config, compiled []*Compiled) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, t := range cfg.Tests {
+		for _, c := range compiled {
+			if c.Service.Name == t.Service && appliesTo(t.Arch, c.Arch) {
+				_, d := resolveTest(t, c)
+				diags = append(diags, d...)
+			}
+		}
+	}
+	return mergeArches(diags)
+}
+
+// call is a test's syscall resolved for one architecture.
+type call struct {
+	nr   uint32
+	args [6]uint64
+	want policy.Action
+}
+
+func resolveTest(t *hclspec.Test, c *Compiled) (call, hcl.Diagnostics) {
 	r := resolver{svc: c.Service, arch: c.Arch}
+	var out call
 	nr, ok := r.syscall(t.Syscall, t.Arch)
 	if !ok {
-		return nil, r.diags
+		return out, r.diags
 	}
-	var args [6]uint64
+	out.nr = uint32(nr)
 	for i, v := range t.Args {
-		if i >= len(args) {
+		if i >= len(out.args) {
 			break
 		}
 		w, _ := c.Arch.ArgWidth(t.Syscall.Name, i)
 		if x, ok := r.value(v, w); ok {
-			args[i] = x
+			out.args[i] = x
 		}
 	}
-	want := r.action(t.Expect)
-	if r.diags.HasErrors() {
-		return nil, r.diags
+	out.want = r.action(t.Expect)
+	return out, r.diags
+}
+
+func runTest(t *hclspec.Test, c *Compiled) (*TestResult, hcl.Diagnostics) {
+	start := time.Now()
+	cl, diags := resolveTest(t, c)
+	if diags.HasErrors() {
+		return nil, diags
 	}
+	nr, args, want := cl.nr, cl.args, cl.want
 	d := policy.Data{Nr: int32(nr), Arch: c.Arch.Audit, Args: args}
 	vm, err := bpf.NewVM(c.Program, c.Arch.Order)
 	if err != nil {

@@ -43,7 +43,7 @@ var badInputs = []struct {
 	{name: "unknown attribute", src: "service \"web\" {\n  unti = \"web.service\"\n}\n", line: 2, col: 3, want: "Unsupported argument"},
 
 	// Syscalls.
-	{name: "poll missing on aarch64", src: svc("  rule \"wait\" {\n    syscalls = [\"poll\"]\n  }\n"), line: 5, col: 17, want: "On aarch64 use \"ppoll\" instead"},
+	{name: "poll missing on aarch64", src: svc("  rule \"wait\" {\n    syscalls = [\"poll\"]\n  }\n"), line: 5, col: 17, want: "On aarch64 and riscv64 use \"ppoll\" instead"},
 	{name: "misspelled syscall", src: svc("  rule \"a\" {\n    syscalls = [\"wirte\"]\n  }\n"), line: 5, col: 17, want: "Did you mean \"write\"?"},
 	{name: "unknown syscall_set", src: svc("  rule \"a\" {\n    syscalls = [syscall_set.nope]\n  }\n"), line: 5, col: 17, want: "No syscall_set \"nope\""},
 	{name: "empty syscalls", src: svc("  rule \"a\" {\n    syscalls = []\n  }\n"), line: 5, col: 16, want: "names no syscall"},
@@ -109,7 +109,7 @@ var badInputs = []struct {
 	{name: "listen_stream without a port", src: svc("  fd \"sock\" {\n    listen_stream = \"0.0.0.0\"\n  }\n"), line: 5, col: 21, want: "listen_stream"},
 
 	// Size.
-	{name: "filter too long", src: svc("  rule \"a\" {\n    syscalls = [\"read\", \"write\"]\n    when     = contains([" + numberList(2100) + "], arg0)\n  }\n"), line: 1, col: 1, want: "Filter too long"},
+	{name: "filter too long", src: svc("  rule \"a\" {\n    syscalls = [\"read\", \"write\"]\n    when     = contains([" + numberList(2100) + "], arg0)\n  }\n"), line: 4, col: 3, want: "Filter too long"},
 }
 
 // numberList is "1, 2, ... n".
