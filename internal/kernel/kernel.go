@@ -42,6 +42,26 @@
 // return, 4095 and the larger values the kernel caps to 4095 included, stays
 // distinct from Passed, and fewer actions hide behind the shield.
 //
+// # Calls the kernel does not filter
+//
+// All of the above holds for calls the kernel filters at all. Linux exempts
+// a few syscalls from seccomp altogether (seccomp_uprobe_exception in
+// kernel/seccomp.c, through the filters' action cache): on x86_64 the
+// native uretprobe (335, exempt since Linux 6.14 and in some stable updates
+// of earlier kernels) and uprobe (336, Linux 6.18), which the kernel plants
+// in the processes it probes with uprobes. For these no filter runs, neither the
+// program nor the shield: the call executes, whatever the program says.
+// The exemption depends only on the arch and the number. So, before it
+// probes a call for an arch and number it has not met before, Probe checks
+// whether the kernel filters it: a throwaway child installs a filter that
+// kills the process on every syscall and makes the call with all arguments
+// zero; unless that kills it, the kernel ran no filter. Such a call is then
+// reported as allowed with Verdict.Unfiltered set, and never probed with its
+// arguments. The answer is remembered for the life of the process. The
+// check is the one place where a probe may let a call run: an exempt one,
+// with zero arguments (uretprobe and uprobe made outside their trampolines
+// only fail: the kernel raises SIGILL, or returns ENXIO).
+//
 // A prober that already runs under a seccomp filter (in a container, say)
 // meets that filter on every probe too. Then each call is first probed under
 // a program that allows everything, and a call that does not pass that way
@@ -102,6 +122,12 @@ type Verdict struct {
 	// Passed is set when the filter let the call through (allow or log).
 	// The call still did not run.
 	Passed bool
+	// Unfiltered is set when the kernel runs no seccomp filter at all for
+	// the call's arch and number (see "Calls the kernel does not filter"
+	// in the package doc): the call passes whatever the program says, so
+	// Action is Allow and Passed is set, but the program was never asked.
+	// A comparison with what a program says must skip such calls.
+	Unfiltered bool
 }
 
 // ErrUnsupported is matched (errors.Is) by the errors that say probes

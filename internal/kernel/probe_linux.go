@@ -56,7 +56,7 @@ type record struct {
 // kernel accepts it: nil, or an error wrapping the errno the kernel refused
 // it with (errors.Is(err, syscall.EINVAL), ...).
 func Load(p bpf.Program) error {
-	_, err := run(p, nil)
+	_, err := run(p, nil, nil)
 	return err
 }
 
@@ -74,19 +74,77 @@ func Probe(p bpf.Program, calls []Call) ([]Verdict, error) {
 			return nil, fmt.Errorf("kernel probe: instruction %d returns %#x, an action the probe cannot tell from allow", i, in.K)
 		}
 	}
-	recs, err := run(p, calls)
+	// Calls the kernel is known not to filter are not sent; the others are
+	// checked first unless known to be filtered.
+	out := make([]Verdict, len(calls))
+	var sent []Call
+	var check []bool
+	var index []int
+	for i, c := range calls {
+		unfiltered, known := filtering.get(c)
+		if known && unfiltered {
+			out[i] = unfilteredVerdict
+			continue
+		}
+		sent = append(sent, c)
+		check = append(check, !known)
+		index = append(index, i)
+	}
+	recs, err := run(p, sent, check)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Verdict, len(calls))
-	for i, c := range calls {
-		v, err := verdict(c, recs[i])
-		if err != nil {
-			return nil, fmt.Errorf("kernel probe: call %d (%s): %w", i, c, err)
+	for j, c := range sent {
+		if check[j] {
+			switch recs[j].how {
+			case C.HOW_UNFILTERED:
+				filtering.set(c, true)
+			case C.HOW_RAN, C.HOW_PARENT_TIMEOUT, C.HOW_OUTER_FILTER:
+				filtering.set(c, false)
+			}
 		}
-		out[i] = v
+		v, err := verdict(c, recs[j])
+		if err != nil {
+			return nil, fmt.Errorf("kernel probe: call %d (%s): %w", index[j], c, err)
+		}
+		out[index[j]] = v
 	}
 	return out, nil
+}
+
+var unfilteredVerdict = Verdict{Action: policy.ActAllow, Passed: true, Unfiltered: true}
+
+// filterKey is what the kernel's exemption of a call from seccomp depends
+// on: the arch and the number (seccomp_uprobe_exception).
+type filterKey struct {
+	nr     uint32
+	compat bool
+}
+
+// filtering remembers, per arch and number, whether the kernel runs
+// seccomp filters for a call, as the prober found out (check_filtered in
+// the C code): each is checked once per process.
+var filtering filterCache
+
+type filterCache struct {
+	mu         sync.Mutex
+	unfiltered map[filterKey]bool
+}
+
+func (f *filterCache) get(c Call) (unfiltered, known bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	unfiltered, known = f.unfiltered[filterKey{uint32(c.Nr), c.Compat}]
+	return unfiltered, known
+}
+
+func (f *filterCache) set(c Call, unfiltered bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.unfiltered == nil {
+		f.unfiltered = map[filterKey]bool{}
+	}
+	f.unfiltered[filterKey{uint32(c.Nr), c.Compat}] = unfiltered
 }
 
 // hiddenAction reports whether a filter's return value ranks below the
@@ -144,8 +202,9 @@ func (c Call) String() string {
 }
 
 // run sends the program and the calls to a prober process and returns its
-// records, one per call.
-func run(p bpf.Program, calls []Call) ([]record, error) {
+// records, one per call. The prober first checks that the kernel filters
+// calls[i] at all where check[i] is set.
+func run(p bpf.Program, calls []Call, check []bool) ([]record, error) {
 	if C.fencer_kernel_probe_abi() != C.REC_WORDS {
 		return nil, errors.New("kernel probe: C and Go halves disagree")
 	}
@@ -167,10 +226,13 @@ func run(p bpf.Program, calls []Call) ([]record, error) {
 	req = native.AppendUint64(req, uint64(len(p)))
 	req = native.AppendUint64(req, uint64(len(calls)))
 	req = append(req, p.Encode(native)...)
-	for _, c := range calls {
+	for i, c := range calls {
 		var flags uint64
 		if c.Compat {
 			flags |= C.CALL_COMPAT
+		}
+		if check[i] {
+			flags |= C.CALL_CHECK
 		}
 		req = native.AppendUint64(req, uint64(uint32(c.Nr)))
 		req = native.AppendUint64(req, flags)
@@ -243,6 +305,15 @@ func verdict(c Call, r record) (Verdict, error) {
 		return Verdict{}, envError{errors.New("the seccomp filter this process already runs under decides this call: the probe cannot see the program's verdict")}
 	case C.HOW_PARENT_TIMEOUT:
 		return Verdict{}, fmt.Errorf("the probe process was still alive after %d ms", C.PARENT_TIMEOUT_MS)
+	case C.HOW_UNFILTERED:
+		return unfilteredVerdict, nil
+	case C.HOW_CHECK_FAILED:
+		err := fmt.Errorf("checking that the kernel filters the call: status %#x, state %d: %w",
+			r.wstatus, r.pstate, syscall.Errno(-r.pret))
+		if r.pstate == C.PS_NNP_FAILED {
+			return Verdict{}, envError{err}
+		}
+		return Verdict{}, err
 	}
 	ws := syscall.WaitStatus(r.wstatus)
 	switch {

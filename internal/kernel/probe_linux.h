@@ -17,6 +17,9 @@
 
 /* struct call flags */
 #define CALL_COMPAT 1
+/* First check that the kernel runs seccomp filters for the call's arch and
+ * number at all (see check_filtered in probe_linux_amd64.c). */
+#define CALL_CHECK 2
 
 /* 64-bit words per answer record (struct record). */
 #define REC_WORDS 18
@@ -31,7 +34,7 @@ enum { PS_NONE, PS_RETURNED, PS_TRAPPED, PS_NNP_FAILED, PS_SHIELD_FAILED, PS_PRO
 /* What the child's main thread reports (record.mstate). */
 enum { MS_NONE, MS_PASSED, MS_THREAD_DIED, MS_TIMEOUT, MS_SETUP_FAILED };
 /* How P ran the call (record.how). */
-enum { HOW_RAN, HOW_SKIPPED, HOW_PARENT_TIMEOUT, HOW_OUTER_FILTER };
+enum { HOW_RAN, HOW_SKIPPED, HOW_PARENT_TIMEOUT, HOW_OUTER_FILTER, HOW_UNFILTERED, HOW_CHECK_FAILED };
 
 int fencer_kernel_probe_abi(void);
 

@@ -11,7 +11,7 @@
  *
  * Request (native byte order, 64-bit words):
  *   magic, ninsns, ncalls, ninsns struct sock_filter,
- *   ncalls x { nr, flags (bit 0: compat), args[6] }.
+ *   ncalls x { nr, flags (CALL_COMPAT, CALL_CHECK), args[6] }.
  * Answer:
  *   magic, load (0 or the errno the kernel refused the program with),
  *   compat (0: not needed, 1: int $0x80 works, 2: it does not),
@@ -50,6 +50,18 @@
  * errno the program may return (4095 and the values the kernel caps to it
  * included) stays distinct from "passed", and so that the actions hidden by
  * the shield are only TRACE and unknown values ranking below USER_NOTIF.
+ *
+ * All of this holds only for calls the kernel filters at all. Linux exempts
+ * a few syscalls from seccomp altogether (seccomp_uprobe_exception in
+ * kernel/seccomp.c: on x86_64 the native uretprobe, 335, and uprobe, 336,
+ * which it plants in traced processes itself): it runs no filter for them,
+ * neither the program nor the shield, and the call simply executes. Made by
+ * the probe thread, uretprobe (outside its trampoline) has the kernel raise
+ * SIGILL and uprobe fails with ENXIO: read as an unexpected end and as
+ * ERRNO(6). So for calls flagged CALL_CHECK, P first asks check_filtered
+ * whether the kernel filters that arch and number, and does not probe the
+ * call when it does not (HOW_UNFILTERED). The Go half remembers the answer
+ * per arch and number, which is all the exemption depends on.
  */
 
 #define _GNU_SOURCE
@@ -110,6 +122,8 @@ static struct sock_fprog program;
 static struct sock_fprog tested;
 static struct sock_filter allow_insn = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 static const struct sock_fprog allow_all = {1, &allow_insn};
+static struct sock_filter kill_insn = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+static const struct sock_fprog kill_all = {1, &kill_insn};
 static struct sock_filter shield_insns[64];
 static struct sock_fprog shield = {0, shield_insns};
 static const struct call *current_call;
@@ -502,6 +516,63 @@ static int64_t load_program(void)
 	return -S->pret;
 }
 
+/*
+ * Does the kernel run seccomp filters for the call's arch and number? The
+ * child installs a filter that kills the process on every syscall and makes
+ * the call with all arguments zero: a filtered call kills it with SIGSYS
+ * before running. Any other end means the kernel ran no filter and made the
+ * call: it is exempt, and the shield could not have held it either. (The
+ * exempt calls Linux knows, uretprobe and uprobe, do nothing when not made
+ * from their kernel-made trampolines: SIGILL, or ENXIO.) The exemption
+ * depends on the arch and number only, which is why the arguments can be
+ * zero. Returns HOW_RAN (filtered: go on and probe), HOW_UNFILTERED, or
+ * HOW_CHECK_FAILED with the child's state in rec.
+ */
+static int check_filtered(const struct call *c, struct record *rec)
+{
+	static const uint64_t zero[6];
+	int wstatus = 0, timed_out;
+	pid_t pid;
+
+	memset(S, 0, sizeof *S);
+	pid = fork_or_die();
+	if (pid == 0) {
+		/* Raw syscalls, checked: never make the call unfiltered because
+		 * a step before it failed. */
+		long r = raw6(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
+		if (r == 0)
+			r = raw6(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
+		if (r != 0) {
+			S->pret = r;
+			set_pstate(PS_NNP_FAILED);
+			crash();
+		}
+		r = raw6(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&kill_all, 0, 0, 0);
+		if (r != 0) {
+			S->pret = r;
+			set_pstate(PS_PROGRAM_FAILED);
+			crash();
+		}
+		if (c->flags & CALL_COMPAT)
+			r = int80((long)(uint32_t)c->nr, zero);
+		else
+			r = raw6((long)(int32_t)c->nr, 0, 0, 0, 0, 0, 0);
+		S->pret = r;
+		set_pstate(PS_RETURNED);
+		crash();
+	}
+	timed_out = wait_child(pid, &wstatus);
+	if (!timed_out && WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGSYS && S->pstate == PS_NONE)
+		return HOW_RAN;
+	memset(rec, 0, sizeof *rec);
+	rec->wstatus = wstatus;
+	rec->pstate = S->pstate;
+	rec->pret = S->pret;
+	if (S->pstate == PS_NNP_FAILED || S->pstate == PS_PROGRAM_FAILED)
+		return rec->how = HOW_CHECK_FAILED;
+	return rec->how = HOW_UNFILTERED;
+}
+
 /* Can this process make i386 syscalls with int $0x80? 1 yes, 2 no. */
 static int64_t compat_works(void)
 {
@@ -606,6 +677,9 @@ __attribute__((noreturn)) static void serve(void)
 					continue;
 				}
 			}
+			if ((calls[i].flags & CALL_CHECK) &&
+			    check_filtered(&calls[i], &recs[i]) != HOW_RAN)
+				continue;
 			if (out[3]) {
 				program = allow_all;
 				probe_one(&calls[i], &recs[i]);
