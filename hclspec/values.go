@@ -136,7 +136,7 @@ func (l *loader) readValue(x hclsyntax.Expression, sc *valueScope) Value {
 	case *hclsyntax.TemplateExpr, *hclsyntax.TemplateWrapExpr, *hclsyntax.TemplateJoinExpr:
 		detail := "Conditions compare numbers: write numbers, constants (SOCK_CLOEXEC) and fd.NAME without quotes."
 		if t, ok := x.(*hclsyntax.TemplateExpr); ok && t.IsStringLiteral() {
-			if v, err := t.Value(nil); err == nil && v.Type().Equals(cty.String) && !v.IsNull() {
+			if v, diags := t.Value(nil); !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type().Equals(cty.String) {
 				detail += stringHint(v.AsString())
 			}
 		}
