@@ -1,0 +1,110 @@
+package compile
+
+import (
+	"errors"
+	"math/rand"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/kernel"
+	"github.com/fencer-dev/fencer/internal/policy"
+)
+
+// needKernel skips a test that needs kernel probes where they cannot run,
+// except in CI, where that is a failure.
+func needKernel(t *testing.T) {
+	t.Helper()
+	err := kernel.Supported()
+	if err == nil {
+		return
+	}
+	if !errors.Is(err, kernel.ErrUnsupported) || os.Getenv("CI") == "true" {
+		t.Fatalf("kernel probes cannot run: %v", err)
+	}
+	t.Skipf("kernel probes cannot run here: %v", err)
+}
+
+// kernelView is the interpreter's verdict as the kernel probe can observe
+// it: allow and log both pass.
+func kernelView(a policy.Action) policy.Action {
+	if a.Kind == policy.Log {
+		return policy.ActAllow
+	}
+	return a
+}
+
+// TestKernelAgrees loads random compiled programs for the running
+// architecture into the kernel and requires, for inputs derived from their
+// rules, the kernel's verdict to equal the interpreter's, without any
+// probed syscall taking effect. Inputs include the x32 range and, through
+// the i386 entry (int $0x80), a foreign architecture.
+func TestKernelAgrees(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the kernel comparison runs on x86_64 hosts")
+	}
+	needKernel(t)
+	a := testArches[0] // x86_64
+	r := rand.New(rand.NewSource(11))
+	policies, probes, unfiltered := 0, 0, 0
+	seen := map[policy.ActionKind]int{}
+	for policies < 60 {
+		f := randFilter(r, a)
+		prog, _, err := Compile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := kernel.Load(prog); err != nil {
+			t.Fatalf("the kernel refuses a compiled program: %v\n%s", err, describe(f))
+		}
+		vm, err := bpf.NewVM(prog, a.order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		consts := filterConstants(f)
+		var calls []kernel.Call
+		var want []policy.Action
+		for i := 0; i < 40; i++ {
+			d := randData(r, f, consts)
+			call := kernel.Call{Nr: d.Nr, Args: d.Args}
+			if d.Arch != a.audit {
+				// The kernel decides the arch: the only foreign one a
+				// process here can enter is i386.
+				call.Compat = true
+				d.Arch = 0x40000003
+			}
+			data := bpf.MakeData(d.Nr, d.Arch, 0, d.Args, a.order)
+			calls = append(calls, call)
+			want = append(want, kernelView(policy.ActionFromRet(vm.Run(data[:], bpf.Options{}).Ret)))
+		}
+		got, err := kernel.Probe(prog, calls)
+		if errors.Is(err, kernel.ErrNoCompat) && os.Getenv("CI") != "true" {
+			t.Skipf("no i386 entry on this kernel: %v", err)
+		}
+		if err != nil {
+			t.Fatalf("probe: %v\npolicy: %s\nwant %v", err, describe(f), want)
+		}
+		for i, v := range got {
+			if v.Unfiltered {
+				// uretprobe and uprobe: the kernel runs no filter for them.
+				unfiltered++
+				continue
+			}
+			if v.Action != want[i] {
+				c := calls[i]
+				t.Fatalf("nr=%#x compat=%v args=%#x: kernel says %v, interpreter %v\npolicy: %s\n%s",
+					c.Nr, c.Compat, c.Args, v.Action, want[i], describe(f), bpf.Disassemble(prog, a.order, nil))
+			}
+			seen[v.Action.Kind]++
+		}
+		policies++
+		probes += len(calls)
+	}
+	for _, k := range []policy.ActionKind{policy.Allow, policy.Errno, policy.Trap, policy.KillThread, policy.KillProcess} {
+		if seen[k] == 0 {
+			t.Errorf("no probe observed %v: the sample proves little", policy.Action{Kind: k})
+		}
+	}
+	t.Logf("%d policies, %d probes (%d of syscalls the kernel never filters): %v", policies, probes, unfiltered, seen)
+}
