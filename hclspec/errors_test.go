@@ -425,6 +425,72 @@ var errorCases = []struct {
 		want: "Splat expression",
 		at:   "main.fencer.hcl:6:20",
 	},
+	{
+		name: "empty syscalls",
+		src:  svc + "  rule \"r\" {\n    syscalls = []\n  }\n}\n",
+		want: "names no syscall",
+		at:   "main.fencer.hcl:5:16",
+	},
+	{
+		name: "stdin cannot append",
+		src:  "service \"m\" {\n  unit = \"m.service\"\n  fd \"in\" { stdin = \"append:/x\" }\n}\n",
+		want: "Invalid stdin",
+		at:   "main.fencer.hcl:3:21",
+	},
+	{
+		name: "unknown open_file option",
+		src:  "service \"m\" {\n  unit = \"m.service\"\n  fd \"c\" { open_file = \"/etc/c:c:readonly\" }\n}\n",
+		want: `Did you mean "read-only"?`,
+		at:   "main.fencer.hcl:3:24",
+	},
+	{
+		name: "default of the wrong type",
+		src:  "variable \"n\" {\n  type    = number\n  default = \"x\"\n}\n",
+		want: "Invalid default value for variable",
+		at:   "main.fencer.hcl:3:13",
+	},
+	{
+		name: "duplicate variable",
+		src:  "variable \"n\" { default = 1 }\nvariable \"n\" { default = 2 }\n",
+		want: "Duplicate variable",
+		at:   "main.fencer.hcl:2:10",
+	},
+	{
+		name: "duplicate local",
+		src:  "locals { a = 1 }\nlocals { a = 2 }\n",
+		want: "Duplicate local value",
+		at:   "main.fencer.hcl:2:10",
+	},
+	{
+		name: "unknown block",
+		src:  "servce \"m\" {}\n",
+		want: "Unsupported block type",
+		at:   "main.fencer.hcl:1:1",
+	},
+	{
+		name: "test without expect",
+		src:  svc + "}\ntest \"t\" {\n  service = \"m\"\n  syscall = \"read\"\n}\n",
+		want: `The argument "expect" is required`,
+		at:   "main.fencer.hcl:5:10",
+	},
+	{
+		name: "test syscall spelled wrong",
+		src:  svc + "}\ntest \"t\" {\n  service = \"m\"\n  syscall = \"Read\"\n  expect  = allow\n}\n",
+		want: "Invalid syscall name",
+		at:   "main.fencer.hcl:7:13",
+	},
+	{
+		name: "errno name from a variable",
+		src:  "variable \"act\" { default = \"errno(eperm)\" }\n" + svc + "  default_action = var.act\n}\n",
+		want: "Unknown name",
+		at:   "main.fencer.hcl:5:20",
+	},
+	{
+		name: "fraction in test args",
+		src:  "test \"t\" {\n  service = \"m\"\n  syscall = \"read\"\n  args    = [SOCK_CLOEXEC, 1.5]\n  expect  = allow\n}\n",
+		want: "Not a whole number",
+		at:   "main.fencer.hcl:4:28",
+	},
 }
 
 func TestErrors(t *testing.T) {
