@@ -42,6 +42,7 @@ func Resolve(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostic
 			if !ok {
 				continue
 			}
+			r.unfiltered(ref)
 			var when policy.Expr = policy.Const(true)
 			if rule.When != nil {
 				when = r.cond(rule.When, ref.Name)
@@ -120,6 +121,29 @@ func (r *resolver) syscall(ref hclspec.SyscallRef, ruleArch []string) (int, bool
 	}
 	r.errorf(ref.Range, fmt.Sprintf("Syscall %q does not exist on %s", ref.Name, r.arch.Name), "%s", detail)
 	return 0, false
+}
+
+// neverFiltered lists syscalls the kernel runs no seccomp filter for
+// (kernel/seccomp.c, seccomp_uprobe_exception): on x86_64, uretprobe since
+// Linux 6.14 and uprobe since 6.18. A rule about them changes nothing.
+var neverFiltered = map[string]map[string]bool{
+	"x86_64": {"uretprobe": true, "uprobe": true},
+}
+
+// unfiltered warns about a rule naming a syscall no filter ever sees.
+func (r *resolver) unfiltered(ref hclspec.SyscallRef) {
+	if !neverFiltered[r.arch.Name][ref.Name] {
+		return
+	}
+	rng := ref.Range
+	r.diags = append(r.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  fmt.Sprintf("The kernel does not filter %s", ref.Name),
+		Detail: fmt.Sprintf("Linux runs no seccomp filter for %s on %s (since 6.14 for uretprobe, 6.18 for uprobe): "+
+			"the call is always allowed, whatever this rule says.", ref.Name, r.arch.Name),
+		Subject: &rng,
+		Extra:   archOf{r.arch.Name},
+	})
 }
 
 var syscallUniverse []string

@@ -235,3 +235,14 @@ test "wrong" {
 		t.Errorf("path does not show the dispatch and the return:\n%s", r.Path)
 	}
 }
+
+func TestResolveWarnsOnUnfilteredSyscalls(t *testing.T) {
+	_, diags := resolveOn(t, service(`rule "r" {
+    syscalls = ["uprobe"]
+    action = kill_process
+  }`), "x86_64")
+	if diags.HasErrors() || len(diags) != 1 || diags[0].Severity != hcl.DiagWarning ||
+		!strings.Contains(diags[0].Summary, "does not filter uprobe") {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+}
