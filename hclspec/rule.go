@@ -53,6 +53,11 @@ func (l *loader) decodeRules(s *Service, blocks []*hcl.Block, ctx *hcl.EvalConte
 		}
 		if a, ok := content.Attributes["when"]; ok {
 			r.When = l.readWhen(a.Expr, sc)
+			if r.When == nil {
+				// Reported; a broken condition never holds, so that a
+				// caller ignoring the errors cannot allow too much.
+				r.When = BoolLit{V: false, Rng: a.Expr.Range()}
+			}
 		}
 		if a, ok := content.Attributes["action"]; ok {
 			if act, ok := l.readAction(a.Expr, ctx, false); ok {

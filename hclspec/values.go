@@ -278,8 +278,8 @@ func (l *loader) traversalValue(e *hclsyntax.ScopeTraversalExpr, sc *valueScope)
 		if !ok {
 			return nil
 		}
-		conv, err := convert.Convert(val, cty.Number)
-		if err != nil || conv.IsNull() {
+		conv, err := convertNumber(val)
+		if err != nil {
 			l.add(errorAt(e.SrcRange, "Invalid value in "+sc.what,
 				fmt.Sprintf("%s is %s; a number is expected here.", traversalString(t), describe(val))))
 			return nil
