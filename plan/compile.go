@@ -28,7 +28,7 @@ type Compiled struct {
 // otherwise every supported architecture; narrowed to only when only is
 // not empty.
 func Arches(cfg *hclspec.Config, svc *hclspec.Service, only []string) []*arch.Arch {
-	hosts := ServiceHosts(cfg, svc)
+	hosts := cfg.ServiceHosts(svc)
 	declared := map[string]bool{}
 	all := len(hosts) == 0
 	for _, h := range hosts {
@@ -47,21 +47,6 @@ func Arches(cfg *hclspec.Config, svc *hclspec.Service, only []string) []*arch.Ar
 			continue
 		}
 		out = append(out, a)
-	}
-	return out
-}
-
-// ServiceHosts returns the hosts svc is planned for: those its hosts list
-// names (by instance name or block label), or every host.
-func ServiceHosts(cfg *hclspec.Config, svc *hclspec.Service) []*hclspec.Host {
-	if svc.Hosts == nil {
-		return cfg.Hosts
-	}
-	var out []*hclspec.Host
-	for _, h := range cfg.Hosts {
-		if contains(svc.Hosts, h.Name) || contains(svc.Hosts, h.Group) {
-			out = append(out, h)
-		}
 	}
 	return out
 }
