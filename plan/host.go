@@ -1,0 +1,88 @@
+package plan
+
+import (
+	"context"
+	"io/fs"
+)
+
+// Host is what planning needs of a target machine: its facts and the
+// current content of the files fencer manages there. The local machine, a
+// directory tree (-root) and, later, SSH hosts implement it (package apply).
+// Paths are absolute paths on the host; a -root host maps them under its
+// directory itself.
+type Host interface {
+	// Name is the host's name in the configuration.
+	Name() string
+	// Facts reads what planning depends on.
+	Facts(ctx context.Context) (*Facts, error)
+	// ReadFile returns a file's content and mode; an error satisfying
+	// errors.Is(err, fs.ErrNotExist) when it does not exist. A path whose
+	// directory is a symbolic link is refused with an error.
+	ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error)
+	// ReadDir lists a directory's entries (names only, sorted); an error
+	// satisfying fs.ErrNotExist when it does not exist.
+	ReadDir(ctx context.Context, path string) ([]string, error)
+}
+
+// Facts are what fencer learns from a host before planning.
+type Facts struct {
+	// Arch is the canonical architecture name (internal/arch).
+	Arch string
+	// SystemdVersion is systemd's major version (252), 0 when unknown.
+	SystemdVersion int
+	// Scope is "system" or "user".
+	Scope string
+	// Paths are where units, drop-ins and filters go for the scope.
+	Paths Paths
+	// UnitSearchPath lists the directories systemd reads units from, in
+	// its order of precedence (first wins), for the scope.
+	UnitSearchPath []string
+	// Root is the directory tree the host stands for, "" for a real host.
+	Root string
+	// Live is set when a systemd manager runs for the scope, so units
+	// can be reloaded, verified and restarted.
+	Live bool
+}
+
+// Paths are the directories fencer writes to on a host.
+type Paths struct {
+	// UnitDir holds units and drop-in directories fencer writes:
+	// /etc/systemd/system, or ~/.config/systemd/user.
+	UnitDir string
+	// FilterDir holds compiled filters: /etc/fencer/filters, or
+	// ~/.config/fencer/filters.
+	FilterDir string
+}
+
+// SystemPaths and the user paths for a home directory follow SPEC §4.
+var SystemPaths = Paths{UnitDir: "/etc/systemd/system", FilterDir: "/etc/fencer/filters"}
+
+// UserPaths returns the user-scope paths under configHome
+// ($XDG_CONFIG_HOME, default ~/.config).
+func UserPaths(configHome string) Paths {
+	return Paths{UnitDir: configHome + "/systemd/user", FilterDir: configHome + "/fencer/filters"}
+}
+
+// SystemUnitSearchPath is where systemd 252 on Debian looks for system
+// units, in order (systemd-analyze unit-paths); hosts that can run
+// systemd-analyze report their own.
+var SystemUnitSearchPath = []string{
+	"/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient",
+	"/run/systemd/generator.early", "/etc/systemd/system", "/etc/systemd/system.attached",
+	"/run/systemd/system", "/run/systemd/system.attached", "/run/systemd/generator",
+	"/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
+	"/run/systemd/generator.late",
+}
+
+// UserUnitSearchPath is where a user manager looks for units, in order,
+// given $XDG_CONFIG_HOME and $XDG_RUNTIME_DIR and the user's data home.
+func UserUnitSearchPath(configHome, runtimeDir, dataHome string) []string {
+	return []string{
+		configHome + "/systemd/user.control", runtimeDir + "/systemd/user.control",
+		runtimeDir + "/systemd/transient", runtimeDir + "/systemd/generator.early",
+		configHome + "/systemd/user", "/etc/xdg/systemd/user", "/etc/systemd/user",
+		runtimeDir + "/systemd/user", "/run/systemd/user", runtimeDir + "/systemd/generator",
+		dataHome + "/systemd/user", "/usr/local/share/systemd/user", "/usr/share/systemd/user",
+		"/usr/local/lib/systemd/user", "/usr/lib/systemd/user", runtimeDir + "/systemd/generator.late",
+	}
+}
