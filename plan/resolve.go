@@ -36,6 +36,7 @@ func Resolve(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostic
 		if !appliesTo(rule.Arch, a) {
 			continue
 		}
+		r.rule = rule
 		act := r.action(rule.Action)
 		for _, ref := range rule.Syscalls {
 			nr, ok := r.syscall(ref, rule.Arch)
@@ -45,6 +46,7 @@ func Resolve(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostic
 			r.unfiltered(ref)
 			var when policy.Expr = policy.Const(true)
 			if rule.When != nil {
+				r.cloneOrder(rule, ref)
 				when = r.cond(rule.When, ref.Name)
 			}
 			f.Rules = append(f.Rules, policy.Rule{
@@ -76,8 +78,10 @@ func appliesTo(list []string, a *arch.Arch) bool {
 }
 
 type resolver struct {
-	svc   *hclspec.Service
-	arch  *arch.Arch
+	svc  *hclspec.Service
+	arch *arch.Arch
+	// rule is the rule being resolved, nil for a test.
+	rule  *hclspec.Rule
 	diags hcl.Diagnostics
 }
 
@@ -144,6 +148,84 @@ func (r *resolver) unfiltered(ref hclspec.SyscallRef) {
 		Subject: &rng,
 		Extra:   archOf{r.arch.Name},
 	})
+}
+
+// cloneArgs names clone's arguments in each of the kernel's orders.
+var cloneArgs = map[string][5]string{
+	"default":    {"flags", "newsp", "parent_tid", "child_tid", "tls"},
+	"backwards":  {"flags", "newsp", "parent_tid", "tls", "child_tid"},
+	"backwards2": {"newsp", "flags", "parent_tid", "child_tid", "tls"},
+}
+
+// cloneOrder returns which argument order clone has on an architecture
+// (CONFIG_CLONE_BACKWARDS*).
+func cloneOrder(a string) string {
+	switch a {
+	case "x86_64":
+		return "default"
+	case "s390x":
+		return "backwards2"
+	}
+	return "backwards"
+}
+
+// cloneOrder refuses a condition on a clone argument whose meaning differs
+// between the architectures the rule applies to: on s390x arg0 is the
+// stack pointer and arg1 the flags; elsewhere tls and child_tid swap.
+func (r *resolver) cloneOrder(rule *hclspec.Rule, ref hclspec.SyscallRef) {
+	if ref.Name != "clone" {
+		return
+	}
+	arches := rule.Arch
+	if arches == nil {
+		arches = arch.Names()
+	}
+	for _, arg := range condArgs(rule.When, nil) {
+		if arg > 4 {
+			continue
+		}
+		meanings := map[string][]string{}
+		for _, a := range arches {
+			m := cloneArgs[cloneOrder(a)][arg]
+			meanings[m] = append(meanings[m], a)
+		}
+		if len(meanings) < 2 {
+			continue
+		}
+		var parts []string
+		for _, m := range []string{"flags", "newsp", "parent_tid", "child_tid", "tls"} {
+			if as, ok := meanings[m]; ok {
+				parts = append(parts, fmt.Sprintf("%s on %s", m, strings.Join(as, ", ")))
+			}
+		}
+		r.errorf(rule.When.Range(), "clone's arguments differ by architecture",
+			"arg%d of clone is %s. Give this rule an arch list of architectures that agree, and write a rule for the others "+
+				"(on s390x clone's flags are arg1).", arg, strings.Join(parts, "; "))
+		return
+	}
+}
+
+// condArgs lists the arguments a condition mentions.
+func condArgs(c hclspec.Cond, out []int) []int {
+	switch x := c.(type) {
+	case hclspec.And:
+		for _, y := range x.Xs {
+			out = condArgs(y, out)
+		}
+	case hclspec.Or:
+		for _, y := range x.Xs {
+			out = condArgs(y, out)
+		}
+	case hclspec.Not:
+		out = condArgs(x.X, out)
+	case hclspec.Compare:
+		out = append(out, x.Arg)
+	case hclspec.Contains:
+		out = append(out, x.Arg)
+	case hclspec.HasBits:
+		out = append(out, x.Arg)
+	}
+	return out
 }
 
 var syscallUniverse []string
@@ -303,6 +385,18 @@ func (r *resolver) argMask(arg int, m hclspec.Value, syscall string, rng hcl.Ran
 	wm := r.width(syscall, arg)
 	w := bits.OnesCount64(wm)
 	if m == nil {
+		if _, known := r.arch.ArgWidth(syscall, arg); !known && r.arch.Bits == 64 {
+			r.diags = append(r.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Argument width unknown",
+				Detail: fmt.Sprintf("fencer does not know how many bits of arg%d of %s the kernel reads on %s, so it compares all 64. "+
+					"A value with high bits set then matches no comparison: a rule meant to catch every call the kernel reads as some value "+
+					"can be dodged that way. If the kernel reads an int here, write masked(arg%d, 4294967295) instead of arg%d.",
+					arg, syscall, r.arch.Name, arg, arg),
+				Subject: &rng,
+				Extra:   archOf{r.arch.Name},
+			})
+		}
 		return wm, w, true
 	}
 	mv, ok := r.value(m, w)
@@ -352,7 +446,7 @@ func (r *resolver) value(v hclspec.Value, width int) (uint64, bool) {
 			}
 			return c, true
 		}
-		detail := fmt.Sprintf("%s has no constant named %s.", r.arch.Name, x.Name)
+		detail := fmt.Sprintf("There is no constant named %s on %s.", x.Name, r.arch.Name)
 		if s := arch.Suggest(x.Name, r.arch.ConstNames()); s != "" {
 			detail += fmt.Sprintf(" Did you mean %s?", s)
 		}

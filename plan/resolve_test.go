@@ -246,3 +246,48 @@ func TestResolveWarnsOnUnfilteredSyscalls(t *testing.T) {
 		t.Fatalf("diagnostics: %v", diags)
 	}
 }
+
+func TestResolveCloneOrder(t *testing.T) {
+	flags := `rule "no_threads" {
+    syscalls = ["clone"]
+    when     = has_bits(arg0, CLONE_THREAD)
+    action   = errno(EPERM)
+    ARCH
+  }`
+	// Without an arch list the rule would test the stack pointer on s390x.
+	_, diags := resolveOn(t, service(strings.Replace(flags, "ARCH", "", 1)), "x86_64")
+	if !diags.HasErrors() || !strings.Contains(diags[0].Detail, "flags on x86_64") || !strings.Contains(diags[0].Detail, "newsp on s390x") {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	// Narrowed to architectures that agree, it is fine.
+	f, diags := resolveOn(t, service(strings.Replace(flags, "ARCH", `arch = ["x86_64", "aarch64"]`, 1)), "aarch64")
+	if diags.HasErrors() || len(f.Rules) != 1 {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	// tls and child_tid swap between x86_64 and aarch64.
+	_, diags = resolveOn(t, service(`rule "tls" {
+    syscalls = ["clone"]
+    when     = arg4 == 0
+    arch     = ["x86_64", "aarch64"]
+  }`), "x86_64")
+	if !diags.HasErrors() || !strings.Contains(diags[0].Detail, "tls on x86_64") {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+}
+
+func TestResolveWarnsOnUnknownWidth(t *testing.T) {
+	src := service(`rule "r" {
+    syscalls = ["fcntl"]
+    when     = arg1 == F_SETFL && arg2 == 1024
+    action   = errno(EPERM)
+  }`)
+	_, diags := resolveOn(t, src, "x86_64")
+	if diags.HasErrors() || len(diags) != 1 || diags[0].Summary != "Argument width unknown" {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	// masked() says which bits count: no warning.
+	_, diags = resolveOn(t, strings.Replace(src, "arg2 == 1024", "masked(arg2, 4294967295) == 1024", 1), "x86_64")
+	if len(diags) != 0 {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+}

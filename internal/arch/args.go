@@ -314,7 +314,10 @@ func (a *Arch) CloneFlagsArg() int {
 //     it on as an unsigned int;
 //   - clone's flags are 32 bits (lower_32_bits(clone_flags)); see
 //     CloneFlagsArg for their position;
-//   - ptrace's pid (arg1) is 32 bits.
+//   - ptrace's pid (arg1) is 32 bits;
+//   - kcmp's idx1 and idx2 (arg3, arg4) are fds: 32 bits;
+//   - fcntl's arg (arg2) is an int or a pointer depending on the command:
+//     64 bits, known=false.
 //
 // If the syscall does not exist on a, is not implemented there, its
 // arguments are unknown or unsure in the table, or arg is not below its
@@ -362,6 +365,13 @@ func (a *Arch) ArgWidth(syscall string, arg int) (width int, known bool) {
 		return 32, true
 	case entry == "mmap" && arg == 4:
 		return 32, true
+	case entry == "kcmp" && (arg == 3 || arg == 4):
+		// idx1 and idx2 are fds, passed on as unsigned int.
+		return 32, true
+	case (entry == "fcntl" || entry == "fcntl64") && arg == 2:
+		// An int for F_SETFL, F_SETFD, F_DUPFD and the like, a pointer for
+		// F_SETLK and the like: no one width is right.
+		return 64, false
 	case arg == 0 && (entry == "readv" || entry == "writev" || entry == "preadv" ||
 		entry == "preadv2" || entry == "pwritev" || entry == "pwritev2"):
 		return 32, true
