@@ -29,6 +29,9 @@ type TestResult struct {
 	// Rule names the rule that decided by the policy's meaning, or says
 	// that the default action applied.
 	Rule string
+	// Expected names the rules that give the expected action to this
+	// syscall, or says that only the default action does.
+	Expected string
 	// Path is the disassembly of the instructions the program executed.
 	Path     string
 	Executed int
@@ -38,18 +41,76 @@ type TestResult struct {
 	Mismatch string
 }
 
-// RunTests runs every test block whose name matches run (all when nil) on
-// each architecture its service is compiled for, narrowed by the test's
-// arch list, in the compiled programs' interpreter.
-func RunTests(cfg *hclspec.Config, compiled []*Compiled, run *regexp.Regexp) ([]TestResult, hcl.Diagnostics) {
+// Match selects tests as go test's -run does: the pattern is split at
+// slashes, the first part matches the test's name, the second its
+// architecture.
+type Match struct {
+	test, arch *regexp.Regexp
+}
+
+// CompileRun compiles a -run pattern ("" matches everything).
+func CompileRun(pattern string) (*Match, error) {
+	m := &Match{}
+	if pattern == "" {
+		return m, nil
+	}
+	parts := splitRun(pattern)
+	if len(parts) > 2 {
+		return nil, fmt.Errorf("-run %q: a pattern has at most two parts, TEST/ARCH", pattern)
+	}
+	var err error
+	if m.test, err = regexp.Compile(parts[0]); err != nil {
+		return nil, fmt.Errorf("invalid -run regular expression: %w", err)
+	}
+	if len(parts) == 2 {
+		if m.arch, err = regexp.Compile(parts[1]); err != nil {
+			return nil, fmt.Errorf("invalid -run regular expression: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// splitRun splits at slashes outside brackets and parentheses, as go test
+// does.
+func splitRun(s string) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '[', '(':
+			depth++
+		case ']', ')':
+			if depth > 0 {
+				depth--
+			}
+		case '/':
+			if depth == 0 {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, s[start:])
+}
+
+func (m *Match) matches(test, archName string) bool {
+	if m == nil {
+		return true
+	}
+	return (m.test == nil || m.test.MatchString(test)) && (m.arch == nil || m.arch.MatchString(archName))
+}
+
+// RunTests runs every test block that run selects (all when nil) on each
+// architecture its service is compiled for, narrowed by the test's arch
+// list, in the compiled programs' interpreter.
+func RunTests(cfg *hclspec.Config, compiled []*Compiled, run *Match) ([]TestResult, hcl.Diagnostics) {
 	var out []TestResult
 	var diags hcl.Diagnostics
 	for _, t := range cfg.Tests {
-		if run != nil && !run.MatchString(t.Name) {
-			continue
-		}
 		for _, c := range compiled {
-			if c.Service.Name != t.Service || !appliesTo(t.Arch, c.Arch) {
+			if c.Service.Name != t.Service || !appliesTo(t.Arch, c.Arch) || !run.matches(t.Name, c.Arch.Name) {
 				continue
 			}
 			res, d := runTest(t, c)
@@ -127,7 +188,7 @@ func runTest(t *hclspec.Test, c *Compiled) (*TestResult, hcl.Diagnostics) {
 	tr := &TestResult{
 		Test: t, Arch: c.Arch, Name: t.Name + "/" + c.Arch.Name,
 		Nr: uint32(nr), Args: args, Want: want, Got: got, Pass: got == want,
-		Rule: ruleName(c.Filter, which), Executed: res.Executed,
+		Rule: ruleName(c.Filter, which), Expected: expectedBy(c.Filter, uint32(nr), want), Executed: res.Executed,
 		Path: pathListing(c.Program, res.Path, c.Arch),
 	}
 	if got != meaning {
@@ -136,6 +197,23 @@ func runTest(t *hclspec.Test, c *Compiled) (*TestResult, hcl.Diagnostics) {
 	}
 	tr.Elapsed = time.Since(start)
 	return tr, nil
+}
+
+// expectedBy says which rules would give the expected action.
+func expectedBy(f *policy.Filter, nr uint32, want policy.Action) string {
+	var names []string
+	for _, r := range f.Rules {
+		if r.Nr == nr && r.Action == want {
+			names = append(names, fmt.Sprintf("%q", r.Name))
+		}
+	}
+	switch {
+	case len(names) > 0:
+		return "rule " + strings.Join(names, ", rule ")
+	case want == f.Default:
+		return "default_action, when no rule for this syscall holds"
+	}
+	return fmt.Sprintf("nothing: no rule gives %v to this syscall and default_action is %v", want, f.Default)
 }
 
 func ruleName(f *policy.Filter, which int) string {
@@ -188,4 +266,10 @@ func Annotate(p bpf.Program, a *arch.Arch) func(pc int, in bpf.Insn) string {
 		}
 		return ""
 	}
+}
+
+// MatchesName reports whether the pattern's first part matches a test
+// name.
+func (m *Match) MatchesName(name string) bool {
+	return m == nil || m.test == nil || m.test.MatchString(name)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -73,11 +72,9 @@ func (o *testOptions) runTests(c *cli, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	var re *regexp.Regexp
-	if o.run != "" {
-		if re, err = regexp.Compile(o.run); err != nil {
-			return c.fail(usagef("invalid -run regular expression: %v", err))
-		}
+	re, err := plan.CompileRun(o.run)
+	if err != nil {
+		return c.fail(usagef("%v", err))
 	}
 	rep := &testReporter{w: c.stdout, json: o.json, pkg: filepath.Clean(dir)}
 	rep.start()
@@ -98,7 +95,7 @@ func (o *testOptions) runTests(c *cli, args []string) int {
 	}
 	ran, failed := 0, false
 	for _, t := range cfg.Tests {
-		if re != nil && !re.MatchString(t.Name) {
+		if !re.MatchesName(t.Name) {
 			continue
 		}
 		var rs []plan.TestResult
@@ -246,6 +243,7 @@ func resultDetails(x plan.TestResult) string {
 		fmt.Fprintf(&b, "mismatch: %s\n", x.Mismatch)
 	}
 	fmt.Fprintf(&b, "decided by: %s\n", x.Rule)
+	fmt.Fprintf(&b, "expected from: %s\n", x.Expected)
 	fmt.Fprintf(&b, "path (%d %s executed):\n", x.Executed, plural(x.Executed, "instruction"))
 	b.WriteString(indent(x.Path, "    "))
 	return b.String()
