@@ -146,3 +146,50 @@ test "anything else is killed" {
   arch    = ["x86_64", "aarch64"]
   expect  = kill_process
 }
+
+test "start-up may check LISTEN_PID" {
+  service = "metrics"
+  syscall = "getpid"
+  expect  = allow
+}
+
+test "start-up may grow the heap" {
+  service = "metrics"
+  syscall = "brk"
+  expect  = allow
+}
+
+test "glibc sets the thread pointer on x86_64" {
+  service = "metrics"
+  syscall = "arch_prctl"
+  arch    = ["x86_64"]
+  expect  = allow
+}
+
+test "glibc reads /proc/self/exe with readlink on x86_64" {
+  service = "metrics"
+  syscall = "readlink"
+  arch    = ["x86_64"]
+  expect  = allow
+}
+
+test "and with readlinkat on aarch64" {
+  service = "metrics"
+  syscall = "readlinkat"
+  arch    = ["aarch64"]
+  expect  = allow
+}
+
+test "readlinkat is refused on x86_64" {
+  service = "metrics"
+  syscall = "readlinkat"
+  arch    = ["x86_64"]
+  expect  = kill_process
+}
+
+test "no new programs: execveat is refused" {
+  service = "metrics"
+  syscall = "execveat"
+  arch    = ["x86_64", "aarch64"]
+  expect  = kill_process
+}
