@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"debug/elf"
+	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"syscall"
@@ -53,9 +54,23 @@ func TestNoEffect(t *testing.T) {
 		}
 	}
 	time.Sleep(50 * time.Millisecond)
-	if err := sleeper.Process.Signal(syscall.Signal(0)); err != nil {
-		t.Errorf("the sleeper is gone: %v", err)
+	// A killed child stays a zombie until reaped, and signal 0 reaches
+	// zombies: ask whether it has exited without reaping it.
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, int(pid), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
+		t.Fatalf("waitid: %v", err)
 	}
+	if pidOf(&info) != 0 {
+		t.Errorf("the sleeper was killed: a probed kill took effect")
+	}
+}
+
+// pidOf returns si_pid of a waitid result: 0 when no child changed state.
+func pidOf(info *unix.Siginfo) int32 {
+	// si_pid follows si_signo, si_errno and si_code (three int32s) and, on
+	// 64-bit, padding to 8 bytes.
+	b := (*[128]byte)(unsafe.Pointer(info))
+	return *(*int32)(unsafe.Pointer(&b[16]))
 }
 
 // TestNoEffectFiles probes mkdirat and unlinkat on a path in a temporary
