@@ -3,7 +3,7 @@ package hclspec
 import (
 	"fmt"
 	"math"
-	"net"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -260,18 +260,18 @@ func socketProblem(s string, inet bool) string {
 	if port, err := strconv.Atoi(s); err == nil {
 		return portProblem(port, s)
 	}
-	host, portText, err := net.SplitHostPort(s)
-	if err != nil {
+	host, portText, bracketed, ok := splitHostPort(s)
+	if !ok {
 		return fmt.Sprintf("%q is not a socket address systemd understands; write %s.", s, forms)
 	}
 	if i := strings.IndexByte(host, '%'); i >= 0 {
 		host = host[:i] // a network interface: ADDR%IFACE
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return fmt.Sprintf("%q is not a numeric IP address; systemd listens on addresses, not host names: write %s.", host, forms)
 	}
-	if ip.To4() == nil && !strings.HasPrefix(s, "[") {
+	if !ip.Unmap().Is4() && !bracketed {
 		return fmt.Sprintf("An IPv6 address is written in brackets: [%s]:%s.", host, portText)
 	}
 	port, err := strconv.Atoi(portText)
@@ -279,6 +279,24 @@ func socketProblem(s string, inet bool) string {
 		return fmt.Sprintf("%q is not a port number.", portText)
 	}
 	return portProblem(port, s)
+}
+
+// splitHostPort splits "HOST:PORT" or "[HOST]:PORT" (package net's
+// SplitHostPort would pull the cgo resolver into every fencer binary,
+// the loader included).
+func splitHostPort(s string) (host, port string, bracketed, ok bool) {
+	if strings.HasPrefix(s, "[") {
+		end := strings.Index(s, "]:")
+		if end < 0 {
+			return "", "", true, false
+		}
+		return s[1:end], s[end+2:], true, true
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return "", "", false, false
+	}
+	return s[:i], s[i+1:], false, true
 }
 
 func portProblem(port int, s string) string {
