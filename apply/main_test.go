@@ -1,0 +1,116 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fencer-dev/fencer/apply/internal/usermanager"
+)
+
+// childEnv selects a child mode of the test binary, which tests re-execute
+// (directly or as a systemd service).
+const childEnv = "APPLY_CHILD"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(child(mode))
+	}
+	// The tests run in a mount namespace of their own where a systemd
+	// user manager can run (see package usermanager).
+	os.Exit(usermanager.RunInNamespace(m))
+}
+
+// child runs a child mode and returns its exit code.
+func child(mode string) int {
+	switch mode {
+	case "writer":
+		return childWriter()
+	case "lock":
+		return childLock()
+	case "argv":
+		return childArgv()
+	}
+	fmt.Fprintf(os.Stderr, "unknown %s=%s\n", childEnv, mode)
+	return 2
+}
+
+// childWriter rewrites the files named in $APPLY_FILES (in the -root tree
+// $APPLY_ROOT) with WriteFile forever, alternating two contents, until it
+// is killed. It says "ready" on stdout once it started.
+func childWriter() int {
+	h, err := Root("child", os.Getenv("APPLY_ROOT"), "", ScopeSystem)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	paths := strings.Fields(os.Getenv("APPLY_FILES"))
+	fmt.Println("ready")
+	for i := 0; ; i++ {
+		for _, p := range paths {
+			if err := h.WriteFile(context.Background(), p, content(p, i%2), 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+	}
+}
+
+// content is what the atomic-write test writes: two versions per file,
+// of different lengths, large enough for writes to be interruptible.
+func content(p string, version int) []byte {
+	n := 64<<10 + version*4096
+	line := fmt.Sprintf("%s version %d\n", p, version)
+	return []byte(strings.Repeat(line, n/len(line)+1)[:n])
+}
+
+// childLock takes the lock of the -root tree $APPLY_ROOT, says "locked" and
+// holds it until killed (or for $APPLY_HOLD).
+func childLock() int {
+	h, err := Root("child", os.Getenv("APPLY_ROOT"), "", ScopeSystem)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	unlock, err := h.Lock(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("locked")
+	hold, _ := strconv.Atoi(os.Getenv("APPLY_HOLD_MS"))
+	if hold == 0 {
+		hold = 60000
+	}
+	time.Sleep(time.Duration(hold) * time.Millisecond)
+	if err := unlock(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// childArgv appends its argv as a JSON line to $APPLY_ARGV_OUT: the test
+// binary stands in for a service's program (and for the loader) to see
+// exactly what systemd passes.
+func childArgv() int {
+	f, err := os.OpenFile(os.Getenv("APPLY_ARGV_OUT"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer f.Close()
+	b, _ := json.Marshal(os.Args)
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}

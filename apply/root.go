@@ -1,0 +1,200 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/plan"
+)
+
+// RootHost is a directory tree standing for a host (-root=DIR, as
+// systemctl --root): every host path is mapped under the directory. It has
+// no systemd manager (Live is false) and needs no privileges: files are
+// owned by whoever runs fencer.
+type RootHost struct {
+	name, dir, arch, scope string
+	env                    []string
+	files                  files
+}
+
+// Root returns the tree at dir as host name. arch is the host's
+// architecture (any spelling arch.Lookup knows; "" for this machine's).
+// In user scope the paths come from this process's $HOME and XDG
+// variables, mapped under dir.
+func Root(name, dir, archName string, scope string) (*RootHost, error) {
+	if scope != ScopeSystem && scope != ScopeUser {
+		return nil, fmt.Errorf("host %s: scope %q is neither %q nor %q", name, scope, ScopeSystem, ScopeUser)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: -root: %w", name, err)
+	}
+	if st, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("host %s: -root: %w", name, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("host %s: -root: %s is not a directory", name, abs)
+	}
+	if abs == "/" {
+		abs = ""
+	}
+	if archName == "" {
+		if archName, err = machineArch(); err != nil {
+			return nil, fmt.Errorf("host %s: %w", name, err)
+		}
+	}
+	a, ok := arch.Lookup(archName)
+	if !ok {
+		return nil, fmt.Errorf("host %s: architecture %q is not one fencer supports (%s)", name, archName, strings.Join(arch.Names(), ", "))
+	}
+	h := &RootHost{name: name, dir: abs, arch: a.Name, scope: scope, env: os.Environ()}
+	h.files = files{host: name, root: abs}
+	if scope == ScopeUser {
+		if !filepath.IsAbs(os.Getenv("HOME")) {
+			return nil, fmt.Errorf("host %s: user scope needs $HOME (an absolute path)", name)
+		}
+		l := h.local()
+		h.files.trust(plan.UserUnitSearchPath(l.configHome(), l.runtimeDir(), l.dataHome()))
+	} else {
+		h.files.trust(plan.SystemUnitSearchPath)
+	}
+	return h, nil
+}
+
+// Name is the host's name in the configuration.
+func (h *RootHost) Name() string { return h.name }
+
+// Dir is the directory the host's paths are mapped under.
+func (h *RootHost) Dir() string { return h.dir }
+
+func (h *RootHost) local() *LocalHost {
+	return &LocalHost{name: h.name, scope: h.scope, env: h.env}
+}
+
+// Facts are the configured architecture, the scope's paths and systemd
+// 252's default unit search path (all host paths, not mapped), Root set to
+// the directory, SystemdVersion 0 (unknown) and Live false.
+func (h *RootHost) Facts(ctx context.Context) (*plan.Facts, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f := &plan.Facts{Arch: h.arch, Scope: h.scope, Root: h.dir}
+	if f.Root == "" {
+		f.Root = "/"
+	}
+	l := h.local()
+	if h.scope == ScopeUser {
+		f.Paths = plan.UserPaths(l.configHome())
+		f.UnitSearchPath = plan.UserUnitSearchPath(l.configHome(), l.runtimeDir(), l.dataHome())
+	} else {
+		f.Paths = plan.SystemPaths
+		f.UnitSearchPath = append([]string(nil), plan.SystemUnitSearchPath...)
+	}
+	return f, nil
+}
+
+// ReadFile returns a file's content and mode. A symbolic link in the final
+// component is followed inside the tree; one to /dev/null reads as empty.
+func (h *RootHost) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return h.files.readFile(path)
+}
+
+// ReadDir lists a directory's entry names, sorted.
+func (h *RootHost) ReadDir(ctx context.Context, path string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return h.files.readDir(path)
+}
+
+// WriteFile replaces path under the tree atomically (Target.WriteFile),
+// owned by whoever runs fencer.
+func (h *RootHost) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return h.files.writeFile(path, data, mode)
+}
+
+// Remove deletes path under the tree.
+func (h *RootHost) Remove(ctx context.Context, path string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return h.files.remove(path)
+}
+
+// LockPath is DIR/.fencer.lock.
+func (h *RootHost) LockPath() string {
+	if h.dir == "" {
+		return "/.fencer.lock"
+	}
+	return filepath.Join(h.dir, ".fencer.lock")
+}
+
+// Lock takes the tree's fencer lock (Target.Lock).
+func (h *RootHost) Lock(ctx context.Context) (func() error, error) {
+	return lockFile(ctx, h.name, h.LockPath())
+}
+
+// Systemctl fails: a -root host has no manager.
+func (h *RootHost) Systemctl(ctx context.Context, args ...string) ([]byte, error) {
+	return nil, fmt.Errorf("host %s: systemctl %s: %w: -root=%s is a directory tree, not a running system", h.name, strings.Join(args, " "), ErrNotLive, h.dir)
+}
+
+// missingExecutable matches systemd-analyze's complaint about an
+// executable that is not in the tree.
+var missingExecutable = regexp.MustCompile(`^\S+: Command .* is not executable: No such file or directory$`)
+
+// Verify runs `systemd-analyze verify --root=DIR` (system scope) on units.
+// A tree standing for a host usually lacks the programs units run, so
+// complaints that an executable does not exist are not failures; every
+// other complaint (unknown settings, bad values, unparsable files) is.
+// In user scope, and when systemd-analyze is not installed, Verify does
+// nothing: systemd 252's systemd-analyze cannot verify user units under
+// --root ("Failed to initialize unit search paths").
+func (h *RootHost) Verify(ctx context.Context, units ...string) error {
+	if len(units) == 0 || h.scope == ScopeUser {
+		return nil
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		return nil
+	}
+	root := h.dir
+	if root == "" {
+		root = "/"
+	}
+	args := append(append([]string(nil), verifyArgs...), "--root="+root)
+	args = append(args, units...)
+	cmd := exec.CommandContext(ctx, "systemd-analyze", args...)
+	cmd.Env = commandEnv(h.env, ScopeSystem)
+	cmd.Dir = "/"
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return fmt.Errorf("host %s: systemd-analyze %s: %w", h.name, strings.Join(args, " "), err)
+	}
+	var bad []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" && !missingExecutable.MatchString(l) {
+			bad = append(bad, l)
+		}
+	}
+	if len(bad) == 0 && len(out) > 0 {
+		return nil
+	}
+	return fmt.Errorf("host %s: systemd-analyze %s: %w: %s", h.name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+}
