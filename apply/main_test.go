@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fencer-dev/fencer/apply/internal/usermanager"
+	"github.com/fencer-dev/fencer/internal/usermanager"
 )
 
 // childEnv selects a child mode of the test binary, which tests re-execute

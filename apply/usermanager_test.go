@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fencer-dev/fencer/apply/internal/usermanager"
+	"github.com/fencer-dev/fencer/internal/usermanager"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 )
 
