@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fencer-dev/fencer/internal/usermanager"
 	"github.com/fencer-dev/fencer/internal/unitfile"
+	"github.com/fencer-dev/fencer/internal/usermanager"
 )
 
 // userHost starts a user manager and returns the local host in user scope

@@ -15,8 +15,32 @@ variable "port" {
   default = 7999
 }
 
+variable "scope" {
+  type        = string
+  default     = "system"
+  description = "system: the system manager and /etc; user: your user manager and ~/.config."
+}
+
+variable "server_path" {
+  type        = string
+  default     = "/usr/local/libexec/metrics-server"
+  description = "Where the server built by build.sh is installed."
+}
+
+variable "fencer_path" {
+  type        = string
+  default     = "/usr/local/bin/fencer"
+  description = "Where the loader (fencer itself) is, or is installed, on the host."
+}
+
+host "local" {
+  scope       = var.scope
+  fencer_path = var.fencer_path
+}
+
 service "metrics" {
   unit           = "metrics.service"
+  unit_file      = replace(file("metrics.service"), "/usr/local/libexec/metrics-server", var.server_path)
   default_action = kill_process
 
   fd "logfile" {

@@ -1,0 +1,211 @@
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/fencer-dev/fencer/plan"
+)
+
+// Options tune how a host plan is applied.
+type Options struct {
+	// Restart restarts the units whose files changed (socket units, then
+	// services that were running).
+	Restart bool
+	// Log receives one line per step; nil discards them.
+	Log io.Writer
+}
+
+// StaleError reports a host file that changed since the plan was made.
+type StaleError struct {
+	Host, Path string
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("host %q: %s changed since the plan was made: make a new plan", e.Host, e.Path)
+}
+
+// prior is a file as it was before apply touched it.
+type prior struct {
+	path    string
+	existed bool
+	content []byte
+	mode    fs.FileMode
+}
+
+// Host applies one host's part of a plan under the host's lock: it checks
+// that every file still has the hash the plan recorded, writes each file
+// atomically in the plan's order, reloads systemd and verifies the units;
+// when any step fails, every file is put back as it was and systemd
+// reloaded again.
+func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err error) {
+	logf := func(format string, args ...any) {
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, format+"\n", args...)
+		}
+	}
+	if hp.Error != "" {
+		return fmt.Errorf("host %q was not planned: %s", hp.Name, hp.Error)
+	}
+	var changes []*plan.Change
+	for _, ch := range hp.Changes {
+		if ch.Action != plan.NoOp {
+			changes = append(changes, ch)
+		}
+	}
+	if len(changes) == 0 && !opts.Restart {
+		return nil
+	}
+	unlock, err := t.Lock(ctx)
+	if err != nil {
+		return fmt.Errorf("host %q: %w", hp.Name, err)
+	}
+	defer func() {
+		if uerr := unlock(); uerr != nil && err == nil {
+			err = fmt.Errorf("host %q: release lock: %w", hp.Name, uerr)
+		}
+	}()
+
+	// Under the lock, every file must still be as planned.
+	priors := map[string]prior{}
+	for _, ch := range hp.Changes {
+		b, mode, rerr := t.ReadFile(ctx, ch.Path)
+		p := prior{path: ch.Path}
+		switch {
+		case rerr == nil:
+			p.existed, p.content, p.mode = true, b, mode
+		case !errors.Is(rerr, fs.ErrNotExist):
+			return fmt.Errorf("host %q: reading %s: %w", hp.Name, ch.Path, rerr)
+		}
+		if hashOrEmpty(p) != ch.PriorSHA256 {
+			return &StaleError{Host: hp.Name, Path: ch.Path}
+		}
+		priors[ch.Path] = p
+	}
+
+	var done []prior
+	rollback := func(cause error) error {
+		var problems []string
+		for i := len(done) - 1; i >= 0; i-- {
+			p := done[i]
+			var rerr error
+			if p.existed {
+				rerr = t.WriteFile(ctx, p.path, p.content, p.mode)
+			} else {
+				rerr = t.Remove(ctx, p.path)
+			}
+			if rerr != nil {
+				problems = append(problems, rerr.Error())
+			}
+		}
+		facts, ferr := t.Facts(ctx)
+		if ferr == nil && facts.Live {
+			if _, rerr := t.Systemctl(ctx, "daemon-reload"); rerr != nil {
+				problems = append(problems, rerr.Error())
+			}
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("host %q: %w; putting the files back failed too: %s", hp.Name, cause, strings.Join(problems, "; "))
+		}
+		logf("host %q: every file put back as it was", hp.Name)
+		return fmt.Errorf("host %q: %w; every file was put back as it was", hp.Name, cause)
+	}
+
+	units := map[string]bool{}
+	for _, ch := range changes {
+		p := priors[ch.Path]
+		var werr error
+		if ch.Action == plan.Delete {
+			werr = t.Remove(ctx, ch.Path)
+		} else {
+			werr = t.WriteFile(ctx, ch.Path, ch.Content, fs.FileMode(ch.Mode))
+		}
+		if werr != nil {
+			return rollback(werr)
+		}
+		done = append(done, p)
+		logf("host %q: %s %s", hp.Name, verb(ch.Action), ch.Path)
+		for _, u := range ch.Units {
+			units[u] = true
+		}
+	}
+
+	facts, err := t.Facts(ctx)
+	if err != nil {
+		return rollback(fmt.Errorf("reading facts: %w", err))
+	}
+	if !facts.Live {
+		if len(changes) > 0 {
+			logf("host %q: no systemd manager runs for this host; units not reloaded", hp.Name)
+		}
+		return nil
+	}
+	names := sortedKeys(units)
+	if len(changes) > 0 {
+		if _, err := t.Systemctl(ctx, "daemon-reload"); err != nil {
+			return rollback(fmt.Errorf("systemctl daemon-reload: %w", err))
+		}
+		if len(names) > 0 && !plan.DestroyOnly(changes) {
+			if err := t.Verify(ctx, names...); err != nil {
+				return rollback(fmt.Errorf("systemd-analyze verify: %w", err))
+			}
+		}
+		logf("host %q: systemd reloaded", hp.Name)
+	}
+	if opts.Restart {
+		if err := restart(ctx, t, names, logf); err != nil {
+			return fmt.Errorf("host %q: %w", hp.Name, err)
+		}
+	}
+	return nil
+}
+
+// restart restarts the socket units, then the services that are running:
+// a socket-activated service that is not running starts on its next
+// connection anyway.
+func restart(ctx context.Context, t Target, units []string, logf func(string, ...any)) error {
+	for _, suffix := range []string{".socket", ".service"} {
+		for _, u := range units {
+			if !strings.HasSuffix(u, suffix) {
+				continue
+			}
+			verbArg := "restart"
+			if suffix == ".service" {
+				verbArg = "try-restart"
+			}
+			if _, err := t.Systemctl(ctx, verbArg, u); err != nil {
+				return fmt.Errorf("systemctl %s %s: %w", verbArg, u, err)
+			}
+			logf("restarted %s", u)
+		}
+	}
+	return nil
+}
+
+func verb(a plan.ChangeAction) string {
+	return map[plan.ChangeAction]string{plan.Create: "created", plan.Update: "updated", plan.Delete: "deleted"}[a]
+}
+
+func hashOrEmpty(p prior) string {
+	if !p.existed {
+		return ""
+	}
+	sum := sha256.Sum256(p.content)
+	return hex.EncodeToString(sum[:])
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,495 @@
+package plan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/internal/unitfile"
+)
+
+// FormatVersion is the version of saved plan files; a plan file of another
+// version is refused.
+const FormatVersion = 1
+
+// Plan is what apply will do: for each host, every file to create, change
+// or delete, with the hash each file had when the plan was made.
+type Plan struct {
+	FormatVersion int       `json:"format_version"`
+	FencerVersion string    `json:"fencer_version"`
+	ConfigDir     string    `json:"config_dir"`
+	Created       time.Time `json:"created"`
+	// Destroy is set for a plan that removes what fencer installed.
+	Destroy bool        `json:"destroy,omitempty"`
+	Hosts   []*HostPlan `json:"hosts"`
+}
+
+// HostPlan is one host's part of a plan.
+type HostPlan struct {
+	Name           string         `json:"name"`
+	Address        string         `json:"address,omitempty"`
+	Scope          string         `json:"scope"`
+	Root           string         `json:"root,omitempty"`
+	Arch           string         `json:"arch"`
+	SystemdVersion int            `json:"systemd_version"`
+	Live           bool           `json:"live"`
+	Services       []*ServicePlan `json:"services"`
+	Changes        []*Change      `json:"changes"`
+	// Error is set when the host could not be planned; the other hosts
+	// still are.
+	Error string `json:"error,omitempty"`
+}
+
+// ServicePlan says, for people, what a service gets on a host.
+type ServicePlan struct {
+	Name    string   `json:"name"`
+	Unit    string   `json:"unit"`
+	Enforce string   `json:"enforce"`
+	Fds     []FdPlan `json:"fds"`
+	// Filter describes the compiled filter.
+	FilterPath     string `json:"filter_path"`
+	FilterSHA256   string `json:"filter_sha256"`
+	FilterInsns    int    `json:"filter_instructions"`
+	ExecStart      string `json:"exec_start,omitempty"`
+	WrappedStart   string `json:"wrapped_exec_start,omitempty"`
+	SystemdFilter  bool   `json:"systemd_filter"`
+	ConditionRules int    `json:"condition_rules"`
+	// Enforcement lines say what enforces what.
+	Enforcement []string `json:"enforcement"`
+}
+
+// FdPlan is an fd binding with its number.
+type FdPlan struct {
+	Name    string `json:"name"`
+	Number  int    `json:"number"`
+	Binding string `json:"binding"`
+}
+
+// ChangeAction is what happens to a file.
+type ChangeAction string
+
+// File actions.
+const (
+	Create ChangeAction = "create"
+	Update ChangeAction = "update"
+	Delete ChangeAction = "delete"
+	NoOp   ChangeAction = "no-op"
+)
+
+// Change is one file on a host.
+type Change struct {
+	Path   string       `json:"path"`
+	Action ChangeAction `json:"action"`
+	Role   string       `json:"role"`
+	Binary bool         `json:"binary"`
+	Mode   uint32       `json:"mode"`
+	// PriorSHA256 is the hash of the file when the plan was made, ""
+	// when it did not exist; apply refuses a file that no longer has it.
+	PriorSHA256 string `json:"prior_sha256"`
+	PriorSize   int    `json:"prior_size"`
+	// Prior is the old content of a text file, for the diff.
+	Prior string `json:"prior,omitempty"`
+	// Content is the new content (nil for Delete).
+	Content   []byte   `json:"content,omitempty"`
+	NewSHA256 string   `json:"new_sha256,omitempty"`
+	Units     []string `json:"units,omitempty"`
+}
+
+// Counts are a plan's totals.
+type Counts struct{ Add, Change, Destroy int }
+
+// Counts sums the plan's changes.
+func (p *Plan) Counts() Counts {
+	var c Counts
+	for _, h := range p.Hosts {
+		for _, ch := range h.Changes {
+			switch ch.Action {
+			case Create:
+				c.Add++
+			case Update:
+				c.Change++
+			case Delete:
+				c.Destroy++
+			}
+		}
+	}
+	return c
+}
+
+// HasChanges reports whether applying the plan changes anything.
+func (p *Plan) HasChanges() bool { return p.Counts() != Counts{} }
+
+// Failed lists the hosts that could not be planned.
+func (p *Plan) Failed() []*HostPlan {
+	var out []*HostPlan
+	for _, h := range p.Hosts {
+		if h.Error != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Options is what Make needs besides the configuration.
+type Options struct {
+	// Hosts are the transports by host name; every host of the
+	// configuration that a service is planned for must have one.
+	Hosts map[string]Host
+	// LoaderSyscalls returns what `fencer exec` needs of the name filter
+	// on an architecture before it execs the service.
+	LoaderSyscalls func(arch string) []string
+	// Loader returns the fencer binary to install where a host lacks the
+	// loader, and its architecture.
+	Loader func() ([]byte, string, error)
+	// Destroy plans the removal of everything fencer installed.
+	Destroy bool
+	// Parallelism bounds how many hosts are planned at once (default 10).
+	Parallelism   int
+	FencerVersion string
+	ConfigDir     string
+}
+
+// Make plans every host of the configuration. Configuration errors are
+// diagnostics; a host that cannot be reached or planned gets its Error set
+// and the others are planned still.
+func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Diagnostics) {
+	p := &Plan{FormatVersion: FormatVersion, FencerVersion: opts.FencerVersion, ConfigDir: opts.ConfigDir,
+		Created: time.Now().UTC(), Destroy: opts.Destroy}
+	var diags hcl.Diagnostics
+	var mu sync.Mutex
+	par := opts.Parallelism
+	if par <= 0 {
+		par = 10
+	}
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for _, h := range cfg.Hosts {
+		hp := &HostPlan{Name: h.Name, Address: h.Address, Scope: h.Scope}
+		p.Hosts = append(p.Hosts, hp)
+		wg.Add(1)
+		go func(h *hclspec.Host, hp *HostPlan) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			d := planHost(ctx, cfg, h, hp, opts)
+			mu.Lock()
+			diags = append(diags, d...)
+			mu.Unlock()
+		}(h, hp)
+	}
+	wg.Wait()
+	return p, mergeArches(diags)
+}
+
+// servicesOn returns the services planned for host h, in order.
+func servicesOn(cfg *hclspec.Config, h *hclspec.Host) []*hclspec.Service {
+	var out []*hclspec.Service
+	for _, svc := range cfg.Services {
+		for _, x := range cfg.ServiceHosts(svc) {
+			if x == h {
+				out = append(out, svc)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *HostPlan, opts Options) hcl.Diagnostics {
+	t, ok := opts.Hosts[h.Name]
+	if !ok {
+		hp.Error = "no transport for this host"
+		return nil
+	}
+	facts, err := t.Facts(ctx)
+	if err != nil {
+		hp.Error = fmt.Sprintf("reading facts: %v", err)
+		return nil
+	}
+	hp.Arch, hp.SystemdVersion, hp.Root, hp.Live, hp.Scope = facts.Arch, facts.SystemdVersion, facts.Root, facts.Live, facts.Scope
+	a, ok := arch.Lookup(facts.Arch)
+	if !ok {
+		hp.Error = fmt.Sprintf("the host's architecture %q is not one fencer supports (%s)", facts.Arch, strings.Join(arch.Names(), ", "))
+		return nil
+	}
+	if h.Arch != "" && h.Arch != a.Name {
+		hp.Error = fmt.Sprintf("the configuration says this host is %s, but it reports %s", h.Arch, a.Name)
+		return nil
+	}
+	var diags hcl.Diagnostics
+	var want []*File
+	for _, svc := range servicesOn(cfg, h) {
+		files, sp, d, err := planService(ctx, t, facts, h, svc, a, opts)
+		diags = append(diags, d...)
+		if err != nil {
+			hp.Error = err.Error()
+			return diags
+		}
+		if sp != nil {
+			hp.Services = append(hp.Services, sp)
+		}
+		want = append(want, files...)
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	changes, err := compare(ctx, t, want, opts.Destroy)
+	if err != nil {
+		hp.Error = err.Error()
+		return diags
+	}
+	hp.Changes = changes
+	return diags
+}
+
+// planService compiles svc for the host and renders its files.
+func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) ([]*File, *ServicePlan, hcl.Diagnostics, error) {
+	c, diags := CompileService(svc, a)
+	if diags.HasErrors() {
+		return nil, nil, diags, nil
+	}
+	p := facts.Paths
+	prog := c.Program.Encode(a.Order)
+	sum := sha256.Sum256(prog)
+	hash := hex.EncodeToString(sum[:])
+	sp := &ServicePlan{Name: svc.Name, Unit: svc.Unit, Enforce: svc.Enforce,
+		FilterPath: filterPath(p, svc.Unit), FilterSHA256: hash, FilterInsns: len(c.Program)}
+	for _, fd := range svc.Fds {
+		sp.Fds = append(sp.Fds, FdPlan{Name: fd.Name, Number: fd.Number, Binding: bindingText(fd)})
+		if fd.Kind == hclspec.FdOpenFile && facts.SystemdVersion != 0 && facts.SystemdVersion < 253 {
+			return nil, nil, diags, fmt.Errorf("service %q: fd %q uses open_file, which needs systemd 253 or newer; this host has systemd %d",
+				svc.Name, fd.Name, facts.SystemdVersion)
+		}
+	}
+	for _, r := range c.Filter.Rules {
+		if r.When != policy.Const(true) {
+			sp.ConditionRules++
+		}
+	}
+	var files []*File
+	units := []string{svc.Unit}
+	if hasSockets(svc) {
+		units = append(units, SocketUnit(svc.Unit))
+	}
+	files = append(files, &File{Path: sp.FilterPath, Content: prog, Mode: 0o644, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
+
+	var unitFile []byte
+	if svc.UnitFile != nil {
+		body := *svc.UnitFile
+		unitFile = managedText(svc.Name, body)
+		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: unitFile, Mode: 0o644, Units: []string{svc.Unit}, Role: "unit file"})
+	}
+	if hasSockets(svc) {
+		files = append(files, &File{Path: path.Join(p.UnitDir, SocketUnit(svc.Unit)), Content: socketUnit(svc), Mode: 0o644,
+			Units: []string{SocketUnit(svc.Unit)}, Role: "socket unit"})
+	}
+
+	in := dropInInput{svc: svc}
+	in.names, in.errno = systemdNames(c.Filter, nil)
+	sp.SystemdFilter = in.names != nil
+	if svc.Enforce == hclspec.EnforceExec {
+		if _, ok := a.Syscall("execve"); ok && !allowsSyscall(c.Filter, "execve") {
+			return nil, nil, diags, fmt.Errorf("service %q: the loader execs the service after installing the filter, so the policy must allow execve on %s", svc.Name, a.Name)
+		}
+		cmd, err := execStart(ctx, t, facts, svc, unitFile)
+		if err != nil {
+			return nil, nil, diags, err
+		}
+		sp.ExecStart = cmd.Raw
+		wrapped, err := unitfile.Wrap(cmd, h.FencerPath, []string{"exec", "-filter=" + sp.FilterPath, "-sha256=" + hash})
+		if err != nil {
+			return nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		in.execStart, sp.WrappedStart = wrapped, wrapped
+		if in.names != nil && opts.LoaderSyscalls != nil {
+			in.names, in.errno = systemdNames(c.Filter, opts.LoaderSyscalls(a.Name))
+		}
+		loader, err := loaderFile(ctx, t, h, a, opts)
+		if err != nil {
+			return nil, nil, diags, err
+		}
+		if loader != nil {
+			files = append(files, loader)
+		}
+		sp.Enforcement = append(sp.Enforcement,
+			fmt.Sprintf("argument conditions (%d rules): the BPF filter, installed by %s exec before the service starts", sp.ConditionRules, h.FencerPath))
+	}
+	if sp.SystemdFilter {
+		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", len(in.names)))
+	} else {
+		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: the BPF filter only (systemd cannot express default_action %s)", c.Filter.Default))
+	}
+	if svc.Enforce == hclspec.EnforceSystemd {
+		for _, r := range c.Filter.Rules {
+			if r.When != policy.Const(true) {
+				sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("widened: rule %q allows %s whatever its arguments (enforce = \"systemd\")", r.Name, r.Syscall))
+			}
+		}
+	}
+	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: dropIn(in), Mode: 0o644, Units: units, Role: "drop-in"})
+	return files, sp, diags, nil
+}
+
+func allowsSyscall(f *policy.Filter, name string) bool {
+	for _, r := range f.Rules {
+		if r.Syscall == name && r.Action.Kind <= policy.Log {
+			return true
+		}
+	}
+	return false
+}
+
+func bindingText(fd *hclspec.Fd) string {
+	kinds := map[hclspec.FdKind]string{
+		hclspec.FdStdin: "stdin", hclspec.FdStdout: "stdout", hclspec.FdStderr: "stderr",
+		hclspec.FdListenStream: "listen_stream", hclspec.FdListenDatagram: "listen_datagram",
+		hclspec.FdListenSeqPacket: "listen_sequential_packet", hclspec.FdOpenFile: "open_file", hclspec.FdNumber: "number",
+	}
+	if fd.Kind == hclspec.FdNumber {
+		return fmt.Sprintf("number = %d", fd.Number)
+	}
+	return fmt.Sprintf("%s = %q", kinds[fd.Kind], fd.Value)
+}
+
+// execStart finds the command to wrap: exec_start, else the unit file
+// fencer installs, else the host's unit with its drop-ins (fencer's own
+// excluded).
+func execStart(ctx context.Context, t Host, facts *Facts, svc *hclspec.Service, unitFile []byte) (unitfile.Command, error) {
+	if svc.ExecStart != nil {
+		cmds, err := unitfile.Split(*svc.ExecStart)
+		if err != nil {
+			return unitfile.Command{}, fmt.Errorf("service %q: exec_start: %w", svc.Name, err)
+		}
+		if len(cmds) != 1 {
+			return unitfile.Command{}, fmt.Errorf("service %q: exec_start must be one command; it has %d", svc.Name, len(cmds))
+		}
+		return cmds[0], nil
+	}
+	read := func(p string) ([]byte, error) {
+		if unitFile != nil && p == path.Join(facts.Paths.UnitDir, svc.Unit) {
+			return unitFile, nil
+		}
+		b, _, err := t.ReadFile(ctx, p)
+		return b, err
+	}
+	readDir := func(p string) ([]string, error) { return t.ReadDir(ctx, p) }
+	search := facts.UnitSearchPath
+	if unitFile != nil {
+		// The unit fencer installs wins over any other of that name.
+		search = append([]string{facts.Paths.UnitDir}, search...)
+	}
+	frags, err := unitfile.Fragments(read, readDir, search, svc.Unit, func(p string) bool { return path.Base(p) == DropInName })
+	if err != nil {
+		return unitfile.Command{}, fmt.Errorf("service %q: reading unit %s: %w", svc.Name, svc.Unit, err)
+	}
+	cmds, _, err := unitfile.ExecStart(frags)
+	if err != nil {
+		return unitfile.Command{}, fmt.Errorf("service %q: %w", svc.Name, err)
+	}
+	switch len(cmds) {
+	case 0:
+		return unitfile.Command{}, fmt.Errorf("service %q: unit %s has no ExecStart= to wrap; set exec_start", svc.Name, svc.Unit)
+	case 1:
+		return cmds[0], nil
+	}
+	return unitfile.Command{}, fmt.Errorf("service %q: unit %s has %d ExecStart= commands; fencer wraps exactly one — set exec_start", svc.Name, svc.Unit, len(cmds))
+}
+
+// loaderFile returns the loader to install at the host's fencer_path, or
+// nil when one is there already.
+func loaderFile(ctx context.Context, t Host, h *hclspec.Host, a *arch.Arch, opts Options) (*File, error) {
+	_, _, err := t.ReadFile(ctx, h.FencerPath)
+	if err == nil {
+		return nil, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("checking the loader at %s: %w", h.FencerPath, err)
+	}
+	if opts.Loader == nil {
+		return nil, fmt.Errorf("the host has no loader at %s: install fencer there", h.FencerPath)
+	}
+	bin, binArch, err := opts.Loader()
+	if err != nil {
+		return nil, fmt.Errorf("the host has no loader at %s and this fencer cannot copy itself: %w", h.FencerPath, err)
+	}
+	if binArch != a.Name {
+		return nil, fmt.Errorf("the host has no loader at %s, and this fencer is built for %s, not %s: install fencer for %s at %s",
+			h.FencerPath, binArch, a.Name, a.Name, h.FencerPath)
+	}
+	return &File{Path: h.FencerPath, Content: bin, Mode: 0o755, Binary: true, Role: "loader"}, nil
+}
+
+// compare reads each wanted file on the host and returns the changes; for
+// a destroy plan, the deletion of each managed file that exists.
+func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change, error) {
+	var out []*Change
+	for _, f := range want {
+		cur, mode, err := t.ReadFile(ctx, f.Path)
+		exists := err == nil
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("reading %s: %w", f.Path, err)
+		}
+		ch := &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Mode, Units: f.Units}
+		if exists {
+			ch.PriorSHA256, ch.PriorSize = hashOf(cur), len(cur)
+			if !f.Binary {
+				ch.Prior = string(cur)
+			}
+		}
+		switch {
+		case destroy:
+			// The loader may serve other services and configurations.
+			if !exists || f.Role == "loader" || (!f.Binary && !Managed(cur)) {
+				continue
+			}
+			ch.Action = Delete
+		case !exists:
+			ch.Action = Create
+		case string(cur) != string(f.Content) || uint32(mode.Perm()) != f.Mode:
+			ch.Action = Update
+		default:
+			ch.Action = NoOp
+		}
+		if ch.Action != Delete {
+			ch.Content, ch.NewSHA256 = f.Content, hashOf(f.Content)
+		}
+		out = append(out, ch)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return applyOrder(out[i].Role) < applyOrder(out[j].Role) })
+	return out, nil
+}
+
+// applyOrder puts the filter and the loader before the units and the
+// drop-in last: a drop-in naming a new filter hash never meets an old
+// filter (the loader would refuse it rather than run unprotected).
+func applyOrder(role string) int {
+	return map[string]int{"filter": 0, "loader": 1, "unit file": 2, "socket unit": 3, "drop-in": 4}[role]
+}
+
+func hashOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// DestroyOnly reports whether every change deletes a file.
+func DestroyOnly(changes []*Change) bool {
+	for _, ch := range changes {
+		if ch.Action != Delete {
+			return false
+		}
+	}
+	return true
+}

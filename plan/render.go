@@ -1,0 +1,206 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/policy"
+)
+
+// DropInName is the name of fencer's drop-in in a unit's .d directory: it
+// sorts after every other drop-in, so its settings win.
+const DropInName = "zz-fencer.conf"
+
+// HeaderPrefix starts the first line of every text file fencer writes;
+// destroy removes only files that carry it.
+const HeaderPrefix = "# Managed by fencer"
+
+// File is one file fencer wants on a host.
+type File struct {
+	Path    string
+	Content []byte
+	Mode    uint32
+	// Binary files are shown by size and hash, text files by a diff.
+	Binary bool
+	// Units lists the units whose behaviour the file changes.
+	Units []string
+	// Role says what the file is, for people: "drop-in", "socket unit",
+	// "filter", "unit file", "loader".
+	Role string
+}
+
+// header returns the first lines of a managed text file: what manages it,
+// for which service, and the hash of the rest of the file, so a hand edit
+// shows.
+func header(service string, body string) string {
+	sum := sha256.Sum256([]byte(body))
+	return fmt.Sprintf("%s for service %q; content sha256:%s.\n# Do not edit: `fencer plan` shows any change and `fencer apply` replaces it.\n",
+		HeaderPrefix, service, hex.EncodeToString(sum[:]))
+}
+
+// Managed reports whether a text file carries fencer's header.
+func Managed(content []byte) bool {
+	return strings.HasPrefix(string(content), HeaderPrefix)
+}
+
+// BodyIntact reports whether a managed text file's body still has the hash
+// its header records.
+func BodyIntact(content []byte) bool {
+	s := string(content)
+	i := strings.Index(s, "content sha256:")
+	if !Managed(content) || i < 0 {
+		return false
+	}
+	want := s[i+len("content sha256:"):]
+	if j := strings.IndexByte(want, '.'); j >= 0 {
+		want = want[:j]
+	}
+	nl := strings.Index(s, "\n# Do not edit")
+	if nl < 0 {
+		return false
+	}
+	rest := s[nl+1:]
+	if k := strings.IndexByte(rest, '\n'); k >= 0 {
+		rest = rest[k+1:]
+	} else {
+		return false
+	}
+	sum := sha256.Sum256([]byte(rest))
+	return hex.EncodeToString(sum[:]) == want
+}
+
+func managedText(service, body string) []byte {
+	return []byte(header(service, body) + body)
+}
+
+// SocketUnit returns the name of the socket unit fencer generates for a
+// service unit: metrics.service -> metrics.socket.
+func SocketUnit(unit string) string {
+	return strings.TrimSuffix(unit, ".service") + ".socket"
+}
+
+// hasSockets reports whether the service has listen_* fds.
+func hasSockets(svc *hclspec.Service) bool {
+	for _, fd := range svc.Fds {
+		switch fd.Kind {
+		case hclspec.FdListenStream, hclspec.FdListenDatagram, hclspec.FdListenSeqPacket:
+			return true
+		}
+	}
+	return false
+}
+
+// socketUnit renders the service's socket unit: every listen_* fd, in
+// declaration order, so systemd passes them as fds 3, 4, ...
+func socketUnit(svc *hclspec.Service) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[Unit]\nDescription=Sockets of %s, managed by fencer\n\n[Socket]\n", svc.Unit)
+	for _, fd := range svc.Fds {
+		switch fd.Kind {
+		case hclspec.FdListenStream:
+			fmt.Fprintf(&b, "ListenStream=%s\n", fd.Value)
+		case hclspec.FdListenDatagram:
+			fmt.Fprintf(&b, "ListenDatagram=%s\n", fd.Value)
+		case hclspec.FdListenSeqPacket:
+			fmt.Fprintf(&b, "ListenSequentialPacket=%s\n", fd.Value)
+		}
+	}
+	fmt.Fprintf(&b, "Service=%s\n\n[Install]\nWantedBy=sockets.target\n", svc.Unit)
+	return managedText(svc.Name, b.String())
+}
+
+// dropInInput is what a drop-in is rendered from.
+type dropInInput struct {
+	svc *hclspec.Service
+	// names are the syscall names systemd's SystemCallFilter= allows;
+	// nil leaves SystemCallFilter= reset and empty (no name filter).
+	names []string
+	// errno is SystemCallErrorNumber=, "" for none.
+	errno string
+	// execStart is the wrapped command; "" when enforce = "systemd".
+	execStart string
+}
+
+// dropIn renders zz-fencer.conf.
+func dropIn(in dropInInput) []byte {
+	var b strings.Builder
+	b.WriteString("[Unit]\n")
+	if hasSockets(in.svc) {
+		sock := SocketUnit(in.svc.Unit)
+		fmt.Fprintf(&b, "Requires=%s\nAfter=%s\n", sock, sock)
+	}
+	b.WriteString("\n[Service]\n")
+	b.WriteString("NoNewPrivileges=yes\nSystemCallArchitectures=native\n")
+	b.WriteString("# The empty assignment drops every SystemCallFilter= of the unit and\n# its other drop-ins, so the list below is the whole of it.\nSystemCallFilter=\n")
+	if in.names != nil {
+		fmt.Fprintf(&b, "SystemCallFilter=%s\n", strings.Join(in.names, " "))
+	}
+	if in.errno != "" {
+		fmt.Fprintf(&b, "SystemCallErrorNumber=%s\n", in.errno)
+	}
+	if hasSockets(in.svc) {
+		fmt.Fprintf(&b, "Sockets=%s\n", SocketUnit(in.svc.Unit))
+	}
+	for _, fd := range in.svc.Fds {
+		switch fd.Kind {
+		case hclspec.FdStdin:
+			fmt.Fprintf(&b, "StandardInput=%s\n", fd.Value)
+		case hclspec.FdStdout:
+			fmt.Fprintf(&b, "StandardOutput=%s\n", fd.Value)
+		case hclspec.FdStderr:
+			fmt.Fprintf(&b, "StandardError=%s\n", fd.Value)
+		case hclspec.FdOpenFile:
+			fmt.Fprintf(&b, "OpenFile=%s\n", fd.Value)
+		}
+	}
+	if in.execStart != "" {
+		fmt.Fprintf(&b, "ExecStart=\nExecStart=%s\n", in.execStart)
+	}
+	return managedText(in.svc.Name, b.String())
+}
+
+// systemdNames returns the names for SystemCallFilter=: every syscall a
+// rule names on this architecture (a rule that kills or fails a call
+// still needs the name allowed, or systemd's verdict would replace the
+// policy's), plus extra (the loader's own needs), sorted. It returns nil
+// when systemd's action for other syscalls would differ from the policy's
+// default: systemd kills the process or, with SystemCallErrorNumber=,
+// fails the call; for log, trap and kill_thread defaults the BPF filter
+// alone decides.
+func systemdNames(f *policy.Filter, extra []string) ([]string, string) {
+	var errno string
+	switch f.Default.Kind {
+	case policy.KillProcess:
+	case policy.Errno:
+		errno = fmt.Sprint(f.Default.Data)
+	default:
+		return nil, ""
+	}
+	seen := map[string]bool{}
+	var names []string
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, r := range f.Rules {
+		add(r.Syscall)
+	}
+	for _, n := range extra {
+		add(n)
+	}
+	sort.Strings(names)
+	return names, errno
+}
+
+// filterPath is where a service's compiled filter goes.
+func filterPath(p Paths, unit string) string { return path.Join(p.FilterDir, unit+".bpf") }
+
+// dropInPath is fencer's drop-in for a unit.
+func dropInPath(p Paths, unit string) string { return path.Join(p.UnitDir, unit+".d", DropInName) }
