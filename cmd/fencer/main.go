@@ -77,6 +77,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []str
 		return exitError
 	}
 	name := args[0]
+	if name == "exec" {
+		// The loader parses its own arguments: see runExec.
+		return c.runExec(args[1:])
+	}
 	cmd := lookupCommand(name)
 	if cmd == nil {
 		msg := fmt.Sprintf("fencer has no command named %q.", name)

@@ -35,8 +35,9 @@ func TestScripts(t *testing.T) {
 			return err
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"hexhead":  cmdHexhead,
-			"exitcode": cmdExitcode,
+			"hexhead":   cmdHexhead,
+			"exitcode":  cmdExitcode,
+			"sha256env": cmdSha256env,
 		},
 	})
 }

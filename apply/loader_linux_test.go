@@ -1,0 +1,541 @@
+//go:build linux
+
+package apply
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/policy"
+	"golang.org/x/sys/unix"
+)
+
+// needForLoader skips the test when ok is false, except in CI, where what the test
+// needs must be there.
+func needForLoader(t *testing.T, ok bool, why string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("cannot run: %s", why)
+	}
+	t.Skipf("cannot run: %s", why)
+}
+
+// fencerBuilds are the two kinds of fencer binary: linked with cgo and
+// glibc (dynamically, as "go build" makes it on a glibc system as soon as
+// a dependency uses cgo; external linking forces it) and static
+// (CGO_ENABLED=0).
+var fencerBuilds = []struct{ name, cgo, ldflags string }{
+	{"cgo", "1", "-linkmode=external"},
+	{"static", "0", ""},
+}
+
+// buildFencer builds the fencer command each way into dir and returns the
+// binaries by build name.
+func buildFencer(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	goCmd, err := exec.LookPath("go")
+	needForLoader(t, err == nil, "no go command on PATH to build fencer with")
+	bins := map[string]string{}
+	for _, b := range fencerBuilds {
+		out := filepath.Join(dir, "fencer-"+b.name)
+		cmd := exec.Command(goCmd, "build", "-ldflags="+b.ldflags, "-o", out, "github.com/fencer-dev/fencer/cmd/fencer")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build (%s): %v\n%s", b.name, err, msg)
+		}
+		bins[b.name] = out
+	}
+	return bins
+}
+
+// procResult is one finished process.
+type procResult struct {
+	stdout, stderr string
+	status         syscall.WaitStatus
+}
+
+func (r procResult) String() string {
+	return fmt.Sprintf("status %v\nstdout: %s\nstderr: %s", r.status, r.stdout, r.stderr)
+}
+
+// sigsys reports whether the process died of SIGSYS: a seccomp kill.
+func (r procResult) sigsys() bool { return r.status.Signaled() && r.status.Signal() == unix.SIGSYS }
+
+func runCmd(t *testing.T, cmd *exec.Cmd) procResult {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%s: %v", cmd.Path, err)
+	}
+	return procResult{stdout: stdout.String(), stderr: stderr.String(), status: cmd.ProcessState.Sys().(syscall.WaitStatus)}
+}
+
+// writeFilter writes a filter file into dir and returns its path and hash.
+func writeFilter(t *testing.T, dir, name string, data []byte) (string, string) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, hexSHA256(data)
+}
+
+// tinyProgram is a static x86_64 executable that writes "ok\n" to stdout
+// and exits with status 0: execve, write and exit_group are its only
+// syscalls, so that a policy can name exactly what it does.
+func tinyProgram() []byte {
+	code := []byte{
+		0xb8, 1, 0, 0, 0, // mov eax, 1 (write)
+		0xbf, 1, 0, 0, 0, // mov edi, 1
+		0x48, 0x8d, 0x35, 16, 0, 0, 0, // lea rsi, [rip+16] (the text)
+		0xba, 3, 0, 0, 0, // mov edx, 3
+		0x0f, 0x05, // syscall
+		0xb8, 231, 0, 0, 0, // mov eax, 231 (exit_group)
+		0x31, 0xff, // xor edi, edi
+		0x0f, 0x05, // syscall
+		'o', 'k', '\n',
+	}
+	const base, headers = 0x400000, 64 + 56
+	size := uint64(headers + len(code))
+	var b bytes.Buffer
+	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	b.Write([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	w(uint16(2))              // ET_EXEC
+	w(uint16(62))             // EM_X86_64
+	w(uint32(1))              // EV_CURRENT
+	w(uint64(base + headers)) // entry
+	w(uint64(64))             // program headers
+	w(uint64(0))              // section headers
+	w(uint32(0))              // flags
+	w(uint16(64))             // header size
+	w(uint16(56))             // program header size
+	w(uint16(1))              // one program header
+	w(uint16(0))
+	w(uint16(0))
+	w(uint16(0))
+	w(uint32(1))      // PT_LOAD
+	w(uint32(5))      // PF_R|PF_X
+	w(uint64(0))      // offset
+	w(uint64(base))   // vaddr
+	w(uint64(base))   // paddr
+	w(size)           // filesz
+	w(size)           // memsz
+	w(uint64(0x1000)) // align
+	b.Write(code)
+	return b.Bytes()
+}
+
+// tinyPolicy is everything tinyProgram does, and nothing else.
+var tinyPolicy = []string{"execve", "exit_group", "write"}
+
+// systemdDefault is systemd 252's @default set, which systemd adds to every
+// SystemCallFilter= allow-list (load-fragment.c, config_parse_syscall_filter;
+// "systemd-analyze syscall-filter @default" lists it).
+var systemdDefault = []string{
+	"arch_prctl", "brk", "cacheflush", "clock_getres", "clock_getres_time64",
+	"clock_gettime", "clock_gettime64", "clock_nanosleep", "clock_nanosleep_time64",
+	"execve", "exit", "exit_group", "futex", "futex_time64", "futex_waitv",
+	"get_robust_list", "get_thread_area", "getegid", "getegid32", "geteuid",
+	"geteuid32", "getgid", "getgid32", "getgroups", "getgroups32", "getpgid",
+	"getpgrp", "getpid", "getppid", "getrandom", "getresgid", "getresgid32",
+	"getresuid", "getresuid32", "getrlimit", "getsid", "gettid", "gettimeofday",
+	"getuid", "getuid32", "membarrier", "mmap", "mmap2", "mprotect", "munmap",
+	"nanosleep", "pause", "prlimit64", "restart_syscall", "riscv_flush_icache",
+	"riscv_hwprobe", "rseq", "rt_sigreturn", "sched_getaffinity", "sched_yield",
+	"set_robust_list", "set_thread_area", "set_tid_address", "set_tls",
+	"sigreturn", "time", "ugetrlimit", "uretprobe",
+}
+
+// TestLoader runs the fencer binary's exec command for real, built with
+// and without cgo.
+func TestLoader(t *testing.T) {
+	host, err := HostArch()
+	needForLoader(t, err == nil, fmt.Sprint(err))
+	needForLoader(t, host == arch.X86_64, "the loader's syscall list is measured on x86_64 only, this is "+host.Name)
+	dir := t.TempDir()
+	bins := buildFencer(t, dir)
+	tiny := filepath.Join(dir, "tiny")
+	if err := os.WriteFile(tiny, tinyProgram(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	permissive, permissiveSum := writeFilter(t, dir, "permissive.bpf",
+		compileRules(t, host, policy.ActAllow, map[string]policy.Action{"kexec_load": policy.ActKillProcess}))
+	noMkdir, noMkdirSum := writeFilter(t, dir, "nomkdir.bpf",
+		compileRules(t, host, policy.ActAllow, map[string]policy.Action{"mkdirat": policy.ActKillProcess, "mkdir": policy.ActKillProcess}))
+	tinyRules := map[string]policy.Action{}
+	for _, n := range tinyPolicy {
+		tinyRules[n] = policy.ActAllow
+	}
+	tight, tightSum := writeFilter(t, dir, "tight.bpf", compileRules(t, host, policy.ActKillProcess, tinyRules))
+
+	for _, b := range fencerBuilds {
+		bin := bins[b.name]
+		t.Run(b.name, func(t *testing.T) {
+			t.Run("seccomp status", func(t *testing.T) {
+				own := seccompFilters(t, "/proc/self/status")
+				r := runCmd(t, exec.Command(bin, "exec", "-filter="+permissive, "-sha256="+permissiveSum, "--", "/bin/sh", "-c", "cat /proc/self/status"))
+				if r.status != 0 {
+					t.Fatal(r)
+				}
+				if !regexp.MustCompile(`(?m)^Seccomp:\s+2$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^NoNewPrivs:\s+1$`).MatchString(r.stdout) {
+					t.Fatalf("not in filter mode with no_new_privs:\n%s", r.stdout)
+				}
+				if got := seccompFiltersIn(t, r.stdout); got != own+1 {
+					t.Fatalf("Seccomp_filters: %d, want %d (this test's %d and the loader's)", got, own+1, own)
+				}
+			})
+			t.Run("kills mkdirat", func(t *testing.T) {
+				target := filepath.Join(t.TempDir(), "made")
+				r := runCmd(t, exec.Command(bin, "exec", "-filter="+noMkdir, "-sha256="+noMkdirSum, "--", "mkdir", target))
+				if !r.sigsys() {
+					t.Fatalf("mkdir did not die of SIGSYS: %v", r)
+				}
+				if r.stderr != "" {
+					t.Fatalf("the loader complained: %v", r)
+				}
+				if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("the directory was made: %v", err)
+				}
+			})
+			t.Run("refuses", func(t *testing.T) { testRefusals(t, bin, host) })
+			t.Run("what the command inherits", func(t *testing.T) { testInherits(t, bin, permissive, permissiveSum) })
+			t.Run("argv0", func(t *testing.T) {
+				r := runCmd(t, exec.Command(bin, "exec", "-filter="+permissive, "-sha256="+permissiveSum, "-argv0=renamed", "--", "/bin/sh", "-c", `echo "$0"`))
+				if r.status != 0 || r.stdout != "renamed\n" {
+					t.Fatal(r)
+				}
+			})
+			t.Run("tight policy", func(t *testing.T) {
+				r := runCmd(t, exec.Command(bin, "exec", "-filter="+tight, "-sha256="+tightSum, "--", tiny))
+				if r.status != 0 || r.stdout != "ok\n" {
+					t.Fatal(r)
+				}
+			})
+		})
+	}
+	t.Run("signals", func(t *testing.T) { testSignalStorm(t, bins["cgo"], tight, tightSum, tiny) })
+	t.Run("starts under its list", func(t *testing.T) { testStartsUnderList(t, bins, tight, tightSum, tiny) })
+}
+
+// seccompFilters reads Seccomp_filters from a status file.
+func seccompFilters(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seccompFiltersIn(t, string(b))
+}
+
+func seccompFiltersIn(t *testing.T, status string) int {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^Seccomp_filters:\s+(\d+)$`).FindStringSubmatch(status)
+	if m == nil {
+		t.Fatalf("no Seccomp_filters line in:\n%s", status)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// testRefusals checks that every refusal says why, exits non-zero and runs
+// nothing: the command would create a marker file.
+func testRefusals(t *testing.T, bin string, host *arch.Arch) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	touch := []string{"/bin/sh", "-c", "echo ran > " + marker}
+	allowAll := map[string]policy.Action{"kexec_load": policy.ActKillProcess}
+	good := compileRules(t, host, policy.ActAllow, allowAll)
+	goodPath, goodSum := writeFilter(t, dir, "good.bpf", good)
+	other := arch.AArch64
+	if host == arch.AArch64 {
+		other = arch.X86_64
+	}
+	foreign, foreignSum := writeFilter(t, dir, "foreign.bpf", compileRules(t, other, policy.ActAllow, allowAll))
+	cut, _ := writeFilter(t, dir, "cut.bpf", good[:len(good)-8])
+	cutOdd, cutOddSum := writeFilter(t, dir, "cutodd.bpf", good[:len(good)-3])
+	cutInsn, cutInsnSum := writeFilter(t, dir, "cutinsn.bpf", good[:len(good)-8])
+	noExecve, noExecveSum := writeFilter(t, dir, "noexecve.bpf",
+		compileRules(t, host, policy.ActAllow, map[string]policy.Action{"execve": policy.Action{Kind: policy.Errno, Data: 1}}))
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("#!/bin/sh\necho ran > "+marker+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"wrong hash", []string{"-filter=" + goodPath, "-sha256=" + hexSHA256(nil)}, 1,
+			"fencer exec: filter " + goodPath + ": SHA-256 is " + goodSum + ", want " + hexSHA256(nil) + ": the file is not the planned filter"},
+		{"wrong arch", []string{"-filter=" + foreign, "-sha256=" + foreignSum}, 1,
+			fmt.Sprintf("fencer exec: filter %s: the filter is for %s (AUDIT_ARCH %#x), but this machine is %s (AUDIT_ARCH %#x)", foreign, other.Name, other.Audit, host.Name, host.Audit)},
+		{"truncated", []string{"-filter=" + cut, "-sha256=" + goodSum}, 1, "fencer exec: filter " + cut + ": SHA-256 is "},
+		{"truncated mid-instruction, its own hash", []string{"-filter=" + cutOdd, "-sha256=" + cutOddSum}, 1, "is not a whole number of 8-byte instructions"},
+		{"truncated at an instruction, its own hash", []string{"-filter=" + cutInsn, "-sha256=" + cutInsnSum}, 1, "the kernel would refuse the program"},
+		{"missing filter", []string{"-filter=" + filepath.Join(dir, "none.bpf"), "-sha256=" + goodSum}, 1, "fencer exec: open filter file: open " + filepath.Join(dir, "none.bpf") + ": no such file or directory"},
+		{"policy forbids execve", []string{"-filter=" + noExecve, "-sha256=" + noExecveSum}, 1, "the filter answers errno(1) to execve of /bin/sh: the command could never start under it"},
+		{"no -filter", []string{"-sha256=" + goodSum}, 1, "fencer exec: missing -filter=FILE"},
+		{"no -sha256", []string{"-filter=" + goodPath}, 1, "fencer exec: missing -sha256=HEX"},
+		{"unknown flag", []string{"-filter=" + goodPath, "-sha256=" + goodSum, "-bogus"}, 1, "fencer exec: flag provided but not defined: -bogus"},
+		{"bad -sigpipe", []string{"-filter=" + goodPath, "-sha256=" + goodSum, "-sigpipe=maybe"}, 1, `fencer exec: -sigpipe is "maybe"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCmd(t, exec.Command(bin, append(append(append([]string{"exec"}, tc.args...), "--"), touch...)...))
+			checkRefused(t, r, tc.code, tc.want, marker)
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		cmd  string
+		code int
+		want string
+	}{
+		{"missing command", filepath.Join(dir, "nope"), 127, "fencer exec: command \"" + filepath.Join(dir, "nope") + "\": stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{"command not in PATH", "fencer-test-no-such-command", 127, `fencer exec: command "fencer-test-no-such-command" not found in PATH`},
+		{"not executable", plain, 126, "permission denied"},
+		{"no command", "", 1, "fencer exec: missing the command to run"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"exec", "-filter=" + goodPath, "-sha256=" + goodSum, "--"}
+			if tc.cmd != "" {
+				args = append(args, tc.cmd)
+			}
+			checkRefused(t, runCmd(t, exec.Command(bin, args...)), tc.code, tc.want, marker)
+		})
+	}
+}
+
+func checkRefused(t *testing.T, r procResult, code int, want, marker string) {
+	t.Helper()
+	if r.status.ExitStatus() != code {
+		t.Errorf("exit status %d, want %d\n%v", r.status.ExitStatus(), code, r)
+	}
+	if !strings.HasPrefix(r.stderr, "fencer exec: ") || !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr:\n%s\nwant it to start with \"fencer exec: \" and contain %q", r.stderr, want)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the command ran")
+	}
+}
+
+// testInherits checks that the command starts as the loader was started:
+// the soft RLIMIT_NOFILE, the signal mask, the dispositions (SIGPIPE as
+// -sigpipe says), open descriptors, the environment.
+func testInherits(t *testing.T, bin, filter, filterSum string) {
+	dir := t.TempDir()
+	fdFile := filepath.Join(dir, "fd7")
+	if err := os.WriteFile(fdFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := `ulimit -Sn; grep -E '^Sig(Blk|Ign)' /proc/self/status; readlink /proc/self/fd/7; echo "$FENCER_TEST_VAR"`
+	for _, tc := range []struct {
+		sigpipe string
+		sigIgn  string
+	}{
+		{"", "0000000000001000"}, // SIGPIPE (13) ignored: systemd's IgnoreSIGPIPE=yes
+		{"-sigpipe=default", "0000000000000000"},
+	} {
+		args := []string{"exec", "-filter=" + filter, "-sha256=" + filterSum}
+		if tc.sigpipe != "" {
+			args = append(args, tc.sigpipe)
+		}
+		args = append(args, "--", "/bin/sh", "-c", report)
+		// The shell lowers the soft limit the Go runtime raises, and opens
+		// fd 7 as a socket-activated service would have its fds.
+		cmd := exec.Command("/bin/sh", append([]string{"-c", `ulimit -Sn 512 && exec 7<"$0" && exec "$@"`, fdFile, bin}, args...)...)
+		cmd.Env = append(os.Environ(), "FENCER_TEST_VAR=kept")
+		r := runCmd(t, cmd)
+		want := fmt.Sprintf("512\nSigBlk:\t0000000000000000\nSigIgn:\t%s\n%s\nkept\n", tc.sigIgn, fdFile)
+		if r.status != 0 || r.stdout != want {
+			t.Errorf("%s: got\n%s\nwant\n%s", tc.sigpipe, r, want)
+		}
+	}
+}
+
+// testSignalStorm execs the tiny program under a policy that allows only
+// its own three syscalls 1000 times, in parallel, while signals rain on
+// each loader: SIGURG (the Go runtime's preemption signal), SIGCHLD and
+// SIGWINCH, whose default action is to do nothing. A handler that ran
+// between the installation of the filter and execve would need
+// rt_sigreturn, which the policy kills; no run may die of it.
+func testSignalStorm(t *testing.T, bin, filter, filterSum, tiny string) {
+	const runs = 1000
+	var (
+		next, sent atomic.Int64
+		mu         sync.Mutex
+		failures   []string
+		wg         sync.WaitGroup
+	)
+	start := time.Now()
+	for w := 0; w < max(2, runtime.NumCPU()); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= runs {
+				var stdout, stderr bytes.Buffer
+				cmd := exec.Command(bin, "exec", "-filter="+filter, "-sha256="+filterSum, "--", tiny)
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := cmd.Start(); err != nil {
+					mu.Lock()
+					failures = append(failures, err.Error())
+					mu.Unlock()
+					return
+				}
+				done := make(chan struct{})
+				go func() {
+					sigs := []os.Signal{unix.SIGURG, unix.SIGCHLD, unix.SIGWINCH}
+					for i := 0; ; i++ {
+						select {
+						case <-done:
+							return
+						default:
+						}
+						// os.Process signals through a pidfd: never another
+						// process that reused the pid.
+						if cmd.Process.Signal(sigs[i%len(sigs)]) != nil {
+							return
+						}
+						sent.Add(1)
+					}
+				}()
+				err := cmd.Wait()
+				close(done)
+				if err != nil || stdout.String() != "ok\n" {
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("%v (%v), stdout %q, stderr %q", err, cmd.ProcessState.Sys(), stdout.String(), stderr.String()))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d runs in %v with %d signals sent to the loaders", runs, time.Since(start).Round(time.Millisecond), sent.Load())
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d runs failed; the first: %s", len(failures), runs, failures[0])
+	}
+}
+
+// sandboxEnv names the syscalls TestSandboxHelper allows.
+const sandboxEnv = "FENCER_TEST_SANDBOX"
+
+// TestSandboxHelper is not a test: started by sandboxed with sandboxEnv
+// set, it plays systemd. It installs a seccomp allow-list of exactly the
+// names in sandboxEnv (kill_process for anything else) and execs the
+// command after "--" in its arguments, as systemd does with
+// SystemCallFilter= before it starts a service. Without sandboxEnv it does
+// nothing.
+func TestSandboxHelper(t *testing.T) {
+	names := os.Getenv(sandboxEnv)
+	if names == "" {
+		return
+	}
+	i := slices.Index(os.Args, "--")
+	if i < 0 || i == len(os.Args)-1 {
+		fmt.Fprintln(os.Stderr, "sandbox helper: no command after --")
+		os.Exit(98)
+	}
+	argv := os.Args[i+1:]
+	host, _ := HostArch()
+	rules := map[string]policy.Action{}
+	for _, n := range strings.Split(names, ",") {
+		if _, ok := host.Syscall(n); ok {
+			rules[n] = policy.ActAllow
+		}
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, sandboxEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	p := &prepared{prog: compileProgram(t, host, policy.ActKillProcess, rules), arch: host, path: argv[0], argv: argv, env: env, ignoreSIGPIPE: true}
+	err := p.exec()
+	fmt.Fprintln(os.Stderr, "sandbox helper:", err)
+	os.Exit(99)
+}
+
+// sandboxed runs argv under an allow-list of names, through
+// TestSandboxHelper.
+func sandboxed(t *testing.T, names []string, argv ...string) procResult {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestSandboxHelper$", "--"}, argv...)...)
+	cmd.Env = append(os.Environ(), sandboxEnv+"="+strings.Join(names, ","))
+	return runCmd(t, cmd)
+}
+
+// testStartsUnderList starts the loader as systemd would with the drop-in's
+// SystemCallFilter=: under an allow-list of LoaderSyscalls, the policy's
+// names and systemd's @default, which systemd adds to every allow-list;
+// and, stricter, without @default. The command must run to completion
+// every time. Then it takes each loader syscall out of the strict list in
+// turn, to show which the loader cannot start without.
+func testStartsUnderList(t *testing.T, bins map[string]string, filter, filterSum, tiny string) {
+	loader := LoaderSyscalls("x86_64")
+	strict := unionNames(loader, tinyPolicy)
+	withDefault := unionNames(strict, systemdDefault)
+	for _, b := range fencerBuilds {
+		argv := []string{bins[b.name], "exec", "-filter=" + filter, "-sha256=" + filterSum, "--", tiny}
+		for _, list := range []struct {
+			name  string
+			names []string
+		}{{"with @default", withDefault}, {"strict", strict}} {
+			for i := 0; i < 20; i++ {
+				if r := sandboxed(t, list.names, argv...); r.status != 0 || r.stdout != "ok\n" {
+					t.Fatalf("%s build, %s list, run %d:\n%v", b.name, list.name, i, r)
+				}
+			}
+		}
+		var needed, spare []string
+		for _, n := range loader {
+			if slices.Contains(tinyPolicy, n) {
+				continue
+			}
+			r := sandboxed(t, slices.DeleteFunc(slices.Clone(strict), func(s string) bool { return s == n }), argv...)
+			switch {
+			case r.status == 0 && r.stdout == "ok\n":
+				spare = append(spare, n)
+			case r.sigsys():
+				needed = append(needed, n)
+			default:
+				t.Errorf("%s build without %s: neither success nor SIGSYS:\n%v", b.name, n, r)
+			}
+		}
+		t.Logf("%s build: %d of %d loader syscalls each needed (the start fails without it): %v; not met in this run: %v",
+			b.name, len(needed), len(needed)+len(spare), needed, spare)
+		if len(needed) == 0 {
+			t.Errorf("%s build: the loader starts without any one of its syscalls: the list proves nothing", b.name)
+		}
+	}
+}
+
+func unionNames(lists ...[]string) []string {
+	var all []string
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	return slices.Compact(all)
+}
