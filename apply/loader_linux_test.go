@@ -23,6 +23,7 @@ import (
 
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/internal/usermanager"
 	"golang.org/x/sys/unix"
 )
 
@@ -538,4 +539,114 @@ func unionNames(lists ...[]string) []string {
 	}
 	slices.Sort(all)
 	return slices.Compact(all)
+}
+
+// TestLoaderUnderSystemd runs the loader as a drop-in does, in services of
+// a real user manager: under NoNewPrivileges= and a SystemCallFilter= of
+// exactly LoaderSyscalls and the policy's names, the command runs to
+// completion; a call the loader's filter kills ends the service by SIGSYS
+// (ExecMainStatus=31); the command starts with what systemd gave the
+// loader (SIGPIPE ignored, the soft RLIMIT_NOFILE); and with one loader
+// syscall missing from SystemCallFilter= the loader never gets to run the
+// command.
+func TestLoaderUnderSystemd(t *testing.T) {
+	host, err := HostArch()
+	needForLoader(t, err == nil, fmt.Sprint(err))
+	needForLoader(t, host == arch.X86_64, "the loader's syscall list is measured on x86_64 only, this is "+host.Name)
+	um := usermanager.Start(t)
+	dir := t.TempDir()
+	bins := buildFencer(t, dir)
+	tiny := filepath.Join(dir, "tiny")
+	if err := os.WriteFile(tiny, tinyProgram(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tinyRules := map[string]policy.Action{}
+	for _, n := range tinyPolicy {
+		tinyRules[n] = policy.ActAllow
+	}
+	tight, tightSum := writeFilter(t, dir, "tight.bpf", compileRules(t, host, policy.ActKillProcess, tinyRules))
+	noMkdir, noMkdirSum := writeFilter(t, dir, "nomkdir.bpf",
+		compileRules(t, host, policy.ActAllow, map[string]policy.Action{"mkdirat": policy.ActKillProcess, "mkdir": policy.ActKillProcess}))
+	made := filepath.Join(dir, "made")
+	unitDir := filepath.Join(um.Home, ".config", "systemd", "user")
+	if err := os.MkdirAll(unitDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	withoutOpenat := slices.DeleteFunc(unionNames(LoaderSyscalls("x86_64"), tinyPolicy), func(s string) bool { return s == "openat" })
+	type unit struct {
+		name, filter, execStart string
+		ok                      bool
+		output                  string // a regexp the output must match
+	}
+	var units []unit
+	for _, b := range fencerBuilds {
+		bin := bins[b.name]
+		units = append(units, []unit{
+			{"loader-tight-" + b.name, strings.Join(unionNames(LoaderSyscalls("x86_64"), tinyPolicy), " "),
+				fmt.Sprintf("%s exec -filter=%s -sha256=%s -- %s", bin, tight, tightSum, tiny), true, `^ok\n$`},
+			{"loader-mkdir-" + b.name, "",
+				fmt.Sprintf("%s exec -filter=%s -sha256=%s -- /bin/mkdir %s", bin, noMkdir, noMkdirSum, made), false, `^$`},
+			{"loader-inherits-" + b.name, "",
+				fmt.Sprintf(`%s exec -filter=%s -sha256=%s -- /bin/sh -c "ulimit -Sn; grep -E '^(Seccomp|SigIgn|SigBlk)' /proc/self/status"`, bin, noMkdir, noMkdirSum), true,
+				`^NNN\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000001000\nSeccomp:\t2\nSeccomp_filters:\t\d+\n$`},
+			{"loader-no-openat-" + b.name, strings.Join(withoutOpenat, " "),
+				fmt.Sprintf("%s exec -filter=%s -sha256=%s -- %s", bin, tight, tightSum, tiny), false, `^$`},
+		}...)
+	}
+	// What a service gets from this manager without the loader.
+	plainOut := filepath.Join(dir, "plain.out")
+	writeUnit(t, unitDir, "plain", "", `/bin/sh -c "ulimit -Sn; ulimit -Hn"`, plainOut)
+	for _, u := range units {
+		writeUnit(t, unitDir, u.name, u.filter, u.execStart, filepath.Join(dir, u.name+".out"))
+	}
+	if out, err := um.Systemctl("daemon-reload"); err != nil {
+		t.Fatalf("daemon-reload: %v\n%s", err, out)
+	}
+	if out, err := um.Systemctl("start", "plain.service"); err != nil {
+		t.Fatalf("plain.service: %v\n%s", err, out)
+	}
+	limits, err := os.ReadFile(plainOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	softLimit, hardLimit, _ := strings.Cut(strings.TrimSpace(string(limits)), "\n")
+	t.Logf("RLIMIT_NOFILE of a service: soft %s, hard %s (the Go runtime raises the soft one when it is below hard-1)", softLimit, hardLimit)
+	for _, u := range units {
+		t.Run(u.name, func(t *testing.T) {
+			_, err := um.Systemctl("start", u.name+".service")
+			status, _ := um.Show(u.name+".service", "ExecMainStatus")
+			result, _ := um.Show(u.name+".service", "Result")
+			out, _ := os.ReadFile(filepath.Join(dir, u.name+".out"))
+			st, _ := um.Systemctl("status", u.name+".service")
+			if u.ok != (err == nil) || u.ok != (status == "0") {
+				t.Fatalf("start: %v; Result=%s ExecMainStatus=%s\n%s\n%s", err, result, status, out, st)
+			}
+			if !u.ok && (status != "31" || result != "signal") {
+				t.Fatalf("Result=%s ExecMainStatus=%s, want signal and 31 (SIGSYS)\n%s", result, status, st)
+			}
+			want := strings.Replace(u.output, "NNN", softLimit, 1)
+			if !regexp.MustCompile(want).Match(out) {
+				t.Fatalf("output %q, want %q", out, want)
+			}
+		})
+	}
+	if _, err := os.Stat(made); err == nil {
+		t.Error("mkdir made its directory")
+	}
+}
+
+// writeUnit writes a oneshot user service that runs execStart with
+// NoNewPrivileges=yes and, when filter is not empty, that
+// SystemCallFilter=, its output going to out.
+func writeUnit(t *testing.T, unitDir, name, filter, execStart, out string) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "[Service]\nType=oneshot\nNoNewPrivileges=yes\nSystemCallArchitectures=native\n")
+	if filter != "" {
+		fmt.Fprintf(&b, "SystemCallFilter=%s\n", filter)
+	}
+	fmt.Fprintf(&b, "ExecStart=%s\nStandardOutput=file:%s\nStandardError=journal\n", execStart, out)
+	if err := os.WriteFile(filepath.Join(unitDir, name+".service"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
