@@ -283,6 +283,12 @@ func testRefusals(t *testing.T, bin string, host *arch.Arch) {
 	if err := os.WriteFile(plain, []byte("#!/bin/sh\necho ran > "+marker+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Executable, but in no format the kernel runs: execve itself fails,
+	// after the filter is in place.
+	garbage := filepath.Join(dir, "garbage")
+	if err := os.WriteFile(garbage, []byte{0, 1, 2, 3}, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -317,6 +323,7 @@ func testRefusals(t *testing.T, bin string, host *arch.Arch) {
 		{"missing command", filepath.Join(dir, "nope"), 127, "fencer exec: command \"" + filepath.Join(dir, "nope") + "\": stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{"command not in PATH", "fencer-test-no-such-command", 127, `fencer exec: command "fencer-test-no-such-command" not found in PATH`},
 		{"not executable", plain, 126, "permission denied"},
+		{"execve fails", garbage, 126, "fencer exec: execve " + garbage + " failed after the filter was installed, errno 8\n"},
 		{"no command", "", 1, "fencer exec: missing the command to run"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
