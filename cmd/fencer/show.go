@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
@@ -12,8 +13,12 @@ import (
 
 var showCommand = &command{
 	name:     "show",
-	synopsis: "Show a compiled filter, disassembled",
-	help: `Usage: fencer [global options] show -bpf -arch=ARCH [options] [DIR] service.NAME
+	synopsis: "Show a saved plan, or a compiled filter disassembled",
+	help: `Usage: fencer [global options] show [-json] PLANFILE
+       fencer [global options] show -bpf -arch=ARCH [options] [DIR] service.NAME
+
+  With PLANFILE, print the plan saved by "fencer plan -out=PLANFILE" as
+  plan printed it (or as JSON with -json).
 
   Compile the filter of service NAME of the configuration in DIR (the
   current directory when omitted) for one architecture, and print it
@@ -73,7 +78,10 @@ type jsonInsn struct {
 
 func (o *showOptions) run(c *cli, args []string) int {
 	if !o.bpf {
-		return c.fail(usagef("missing -bpf: usage: fencer show -bpf -arch=ARCH [DIR] service.NAME"))
+		if len(args) != 1 {
+			return c.fail(usagef("usage: fencer show [-json] PLANFILE, or fencer show -bpf -arch=ARCH [DIR] service.NAME"))
+		}
+		return o.showPlan(c, args[0])
 	}
 	dir, service, err := dirAndAddress(args)
 	if err != nil {
@@ -104,6 +112,27 @@ func (o *showOptions) run(c *cli, args []string) int {
 	for _, l := range lines {
 		fmt.Fprintln(c.stdout, l)
 	}
+	return exitOK
+}
+
+// showPlan prints a saved plan as plan printed it, or as JSON.
+func (o *showOptions) showPlan(c *cli, file string) int {
+	f, err := os.Open(file)
+	if err != nil {
+		return c.fail(fmt.Errorf("read plan file: %w", err))
+	}
+	defer f.Close()
+	p, err := plan.ReadJSON(f)
+	if err != nil {
+		return c.fail(err)
+	}
+	if o.json {
+		if err := plan.WriteJSON(c.stdout, p); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+	plan.Render(c.stdout, p, c.color(c.stdout))
 	return exitOK
 }
 

@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/fencer-dev/fencer/apply"
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/plan"
+)
+
+// Exit code of plan -detailed-exitcode when there are changes.
+const exitChanges = 2
+
+const hostOptionsHelp = `  -root=DIR          Plan against the directory tree DIR instead of this
+                     machine's /, as systemctl --root does: nothing is
+                     reloaded or restarted, no privileges are needed.
+
+  -parallelism=N     Plan (and apply) at most N hosts at once (default 10).
+`
+
+var planCommand = &command{
+	name:     "plan",
+	synopsis: "Show what apply would change on each host",
+	main:     true,
+	help: `Usage: fencer [global options] plan [options] [DIR]
+
+  Read each host's facts and the files fencer manages there, compile every
+  service's filter for the host's architecture, render the files of each
+  service (drop-in, socket unit, filter, unit file, loader) and print every
+  file to add (+), change (~) or delete (-), with a diff for text files and
+  size and hash for binaries, then a summary line. Nothing is written.
+
+Options:
+
+  -out=FILE          Save the plan to FILE, for "fencer apply FILE". The
+                     plan records the hash of every host file it read;
+                     apply refuses it when any of them has changed since.
+
+  -json              Print the plan as JSON (the plan file's format).
+
+  -detailed-exitcode Exit 0 when nothing would change, 2 when something
+                     would, 1 on errors.
+
+` + hostOptionsHelp + `
+` + noColorHelp + `
+` + configOptionsHelp,
+	setup: func(fs *flag.FlagSet) func(*cli, []string) int {
+		o := &planOptions{}
+		o.register(fs)
+		fs.StringVar(&o.out, "out", "", "")
+		fs.BoolVar(&o.json, "json", false, "")
+		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "")
+		return o.runPlan
+	},
+}
+
+var applyCommand = &command{
+	name:     "apply",
+	synopsis: "Install the policies on their hosts",
+	main:     true,
+	help: `Usage: fencer [global options] apply [options] [DIR | PLANFILE]
+
+  Without PLANFILE, make a fresh plan, show it, and apply it after you type
+  "yes" (on a terminal; elsewhere -auto-approve is required). With
+  PLANFILE, apply that saved plan, refused when any host file changed
+  since it was made.
+
+  Per host: take the host's lock, check every file is as planned, write
+  each file atomically, reload systemd, verify the units; when a step
+  fails, every file is put back as it was. Applying twice changes nothing.
+
+Options:
+
+  -auto-approve      Apply without asking.
+
+  -restart           Restart the units whose files changed.
+
+` + hostOptionsHelp + `
+` + noColorHelp + `
+` + configOptionsHelp,
+	setup: func(fs *flag.FlagSet) func(*cli, []string) int {
+		o := &planOptions{}
+		o.register(fs)
+		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
+		fs.BoolVar(&o.restart, "restart", false, "")
+		return o.runApply
+	},
+}
+
+var destroyCommand = &command{
+	name:     "destroy",
+	synopsis: "Remove what fencer installed for the configuration",
+	help: `Usage: fencer [global options] destroy [options] [DIR]
+
+  Plan the removal of every file fencer installed for the configuration's
+  services — only files that carry fencer's header, and the compiled
+  filters — show it, and apply it after you type "yes". The loader binary
+  stays: other services may use it.
+
+Options:
+
+  -auto-approve      Remove without asking.
+
+` + hostOptionsHelp + `
+` + noColorHelp + `
+` + configOptionsHelp,
+	setup: func(fs *flag.FlagSet) func(*cli, []string) int {
+		o := &planOptions{destroy: true}
+		o.register(fs)
+		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
+		return o.runApply
+	},
+}
+
+// planOptions are the flags of plan, apply and destroy.
+type planOptions struct {
+	config      configFlags
+	root        string
+	parallelism int
+	out         string
+	json        bool
+	detailed    bool
+	autoApprove bool
+	restart     bool
+	destroy     bool
+}
+
+func (o *planOptions) register(fs *flag.FlagSet) {
+	o.config.register(fs)
+	fs.StringVar(&o.root, "root", "", "")
+	fs.IntVar(&o.parallelism, "parallelism", 10, "")
+}
+
+// hosts builds a transport for every host of the configuration.
+func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]plan.Host, map[string]apply.Target, error) {
+	hosts := map[string]plan.Host{}
+	targets := map[string]apply.Target{}
+	for _, h := range cfg.Hosts {
+		var t apply.Target
+		var err error
+		switch {
+		case o.root != "":
+			t, err = apply.Root(h.Name, o.root, h.Arch, h.Scope)
+		case h.Address != "":
+			return nil, nil, fmt.Errorf("host %q has an address (%s): this fencer plans and applies the local machine only", h.Name, h.Address)
+		default:
+			t, err = apply.Local(h.Name, h.Scope)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("host %q: %w", h.Name, err)
+		}
+		hosts[h.Name], targets[h.Name] = t, t
+	}
+	return hosts, targets, nil
+}
+
+// makePlan loads the configuration in dir and plans every host.
+func (o *planOptions) makePlan(c *cli, dir string) (*plan.Plan, map[string]apply.Target, bool) {
+	cfg, diags := c.load(dir, &o.config)
+	src := newSources(cfg)
+	if diags.HasErrors() {
+		c.printDiags(src, diags)
+		return nil, nil, false
+	}
+	hosts, targets, err := o.hosts(cfg)
+	if err != nil {
+		c.printDiags(src, diags)
+		c.fail(err)
+		return nil, nil, false
+	}
+	p, more := plan.Make(context.Background(), cfg, plan.Options{
+		Hosts:          hosts,
+		LoaderSyscalls: apply.LoaderSyscalls,
+		Loader:         selfBinary,
+		Destroy:        o.destroy,
+		Parallelism:    o.parallelism,
+		FencerVersion:  currentVersion(),
+		ConfigDir:      absDir(dir),
+	})
+	diags = append(diags, more...)
+	c.printDiags(src, diags)
+	if diags.HasErrors() {
+		return nil, nil, false
+	}
+	return p, targets, true
+}
+
+// selfBinary is the running fencer, to install as the loader.
+func selfBinary() ([]byte, string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, "", fmt.Errorf("find the running fencer: %w", err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		return nil, "", fmt.Errorf("read the running fencer: %w", err)
+	}
+	a, ok := arch.Lookup(runtime.GOARCH)
+	if !ok {
+		return nil, "", fmt.Errorf("this fencer is built for %s, which fencer does not support as a host", runtime.GOARCH)
+	}
+	return b, a.Name, nil
+}
+
+func (o *planOptions) runPlan(c *cli, args []string) int {
+	dir, err := oneDir(args)
+	if err != nil {
+		return c.fail(err)
+	}
+	p, _, ok := o.makePlan(c, dir)
+	if !ok {
+		return exitError
+	}
+	if o.json {
+		if err := plan.WriteJSON(c.stdout, p); err != nil {
+			return c.fail(err)
+		}
+	} else {
+		plan.Render(c.stdout, p, c.color(c.stdout))
+	}
+	if o.out != "" {
+		var buf bytes.Buffer
+		if err := plan.WriteJSON(&buf, p); err != nil {
+			return c.fail(err)
+		}
+		if err := writeFileAtomic(o.out, buf.Bytes(), 0o600); err != nil {
+			return c.fail(fmt.Errorf("save the plan: %w", err))
+		}
+		if !o.json {
+			fmt.Fprintf(c.stdout, "\nSaved the plan to %s. To apply exactly this plan, run:\n  fencer apply %s\n", o.out, o.out)
+		}
+	}
+	if len(p.Failed()) > 0 {
+		return exitError
+	}
+	if o.detailed && p.HasChanges() {
+		return exitChanges
+	}
+	return exitOK
+}
+
+func (o *planOptions) runApply(c *cli, args []string) int {
+	if len(args) > 1 {
+		return c.fail(usagef("too many arguments: %s", strings.Join(args, " ")))
+	}
+	var p *plan.Plan
+	var targets map[string]apply.Target
+	saved := false
+	if len(args) == 1 {
+		if st, err := os.Stat(args[0]); err == nil && !st.IsDir() {
+			saved = true
+		}
+	}
+	if saved {
+		if o.destroy {
+			return c.fail(usagef("destroy takes a configuration directory, not a plan file"))
+		}
+		f, err := os.Open(args[0])
+		if err != nil {
+			return c.fail(err)
+		}
+		p, err = plan.ReadJSON(f)
+		f.Close()
+		if err != nil {
+			return c.fail(err)
+		}
+		if o.root == "" && len(p.Hosts) > 0 {
+			o.root = p.Hosts[0].Root
+		}
+		cfg, diags := c.load(p.ConfigDir, &o.config)
+		if diags.HasErrors() {
+			c.printDiags(newSources(cfg), diags)
+			return exitError
+		}
+		_, targets, err = o.hosts(cfg)
+		if err != nil {
+			return c.fail(err)
+		}
+		plan.Render(c.stdout, p, c.color(c.stdout))
+	} else {
+		dir, err := oneDir(args)
+		if err != nil {
+			return c.fail(err)
+		}
+		var ok bool
+		p, targets, ok = o.makePlan(c, dir)
+		if !ok {
+			return exitError
+		}
+		plan.Render(c.stdout, p, c.color(c.stdout))
+	}
+	if len(p.Failed()) > 0 {
+		fmt.Fprintln(c.stderr, "Error: some hosts could not be planned; nothing was applied.")
+		return exitError
+	}
+	if !p.HasChanges() && !o.restart {
+		return exitOK
+	}
+	if !saved && !o.autoApprove {
+		if !c.confirm() {
+			return exitError
+		}
+	}
+	return o.applyAll(c, p, targets)
+}
+
+// confirm asks for "yes" on a terminal; without one it refuses.
+func (c *cli) confirm() bool {
+	in, ok := c.stdin.(*os.File)
+	if !ok || !isTerminal(in) {
+		fmt.Fprintln(c.stderr, "Error: apply needs a \"yes\" typed on a terminal; there is none. Use -auto-approve to apply without asking.")
+		return false
+	}
+	fmt.Fprint(c.stdout, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		fmt.Fprintln(c.stderr, "\nApply cancelled.")
+		return false
+	}
+	return true
+}
+
+// applyAll applies each host's plan, hosts in parallel; a host's failure
+// is reported without stopping the others.
+func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Target) int {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(o.parallelism, 1))
+	failed := 0
+	logw := &lockedWriter{w: c.stdout, mu: &mu}
+	for _, hp := range p.Hosts {
+		t := targets[hp.Name]
+		if t == nil {
+			fmt.Fprintf(c.stderr, "Error: host %q of the plan is not in the configuration\n", hp.Name)
+			failed++
+			continue
+		}
+		wg.Add(1)
+		go func(hp *plan.HostPlan, t apply.Target) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw})
+			if err != nil {
+				mu.Lock()
+				fmt.Fprintf(c.stderr, "Error: %v\n", err)
+				failed++
+				mu.Unlock()
+			}
+		}(hp, t)
+	}
+	wg.Wait()
+	n := p.Counts()
+	if failed > 0 {
+		fmt.Fprintf(c.stderr, "\n%d of %d hosts failed.\n", failed, len(p.Hosts))
+		return exitError
+	}
+	fmt.Fprintf(c.stdout, "\nApply complete! Files: %d added, %d changed, %d destroyed.\n", n.Add, n.Change, n.Destroy)
+	return exitOK
+}
+
+// lockedWriter serializes writes from several goroutines.
+type lockedWriter struct {
+	w  interface{ Write([]byte) (int, error) }
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// color reports whether output to w gets color.
+func (c *cli) color(w any) bool {
+	if c.noColor {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
+}
+
+// absDir makes dir absolute, so a saved plan finds its configuration from
+// anywhere.
+func absDir(dir string) string {
+	if a, err := filepath.Abs(dir); err == nil {
+		return a
+	}
+	return dir
+}
