@@ -141,23 +141,26 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 	if err != nil {
 		return rollback(fmt.Errorf("reading facts: %w", err))
 	}
-	if !facts.Live {
-		if len(changes) > 0 {
-			logf("host %q: no systemd manager runs for this host; units not reloaded", hp.Name)
-		}
-		return nil
-	}
 	names := sortedKeys(units)
 	if len(changes) > 0 {
-		if _, err := t.Systemctl(ctx, "daemon-reload"); err != nil {
-			return rollback(fmt.Errorf("systemctl daemon-reload: %w", err))
+		if facts.Live {
+			if _, err := t.Systemctl(ctx, "daemon-reload"); err != nil {
+				return rollback(fmt.Errorf("systemctl daemon-reload: %w", err))
+			}
+			logf("host %q: systemd reloaded", hp.Name)
+		} else {
+			logf("host %q: no systemd manager runs for this host; units not reloaded", hp.Name)
 		}
+		// A -root tree or a host without a manager is verified too: the
+		// target does what it can there.
 		if len(names) > 0 && !plan.DestroyOnly(changes) {
 			if err := t.Verify(ctx, names...); err != nil {
 				return rollback(fmt.Errorf("systemd-analyze verify: %w", err))
 			}
 		}
-		logf("host %q: systemd reloaded", hp.Name)
+	}
+	if opts.Restart && !facts.Live {
+		return fmt.Errorf("host %q: -restart needs a running systemd manager", hp.Name)
 	}
 	if opts.Restart {
 		if err := restart(ctx, t, names, logf); err != nil {
