@@ -47,7 +47,8 @@ type cli struct {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" {
-		name, value, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		// One dash or two, as the flag package accepts for commands.
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(args[0], "-"), "-"), "=")
 		args = args[1:]
 		switch name {
 		case "chdir":
