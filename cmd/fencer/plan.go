@@ -164,6 +164,36 @@ func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]plan.Host, map[stri
 	return hosts, targets, nil
 }
 
+// planTargets builds a transport for every host of a saved plan from what
+// the plan recorded — scope, -root directory and architecture — not from
+// the configuration, whose variables (the scope, say) may evaluate
+// differently now. -root, when given, must be the plan's.
+func (o *planOptions) planTargets(p *plan.Plan) (map[string]apply.Target, error) {
+	targets := map[string]apply.Target{}
+	for _, hp := range p.Hosts {
+		var t apply.Target
+		var err error
+		switch {
+		case hp.Address != "":
+			return nil, fmt.Errorf("host %q has an address (%s): this fencer plans and applies the local machine only", hp.Name, hp.Address)
+		case o.root != "" && hp.Root == "":
+			return nil, usagef("-root=%s: the plan was made for host %q itself, not for a directory tree", o.root, hp.Name)
+		case hp.Root != "":
+			if o.root != "" && absDir(o.root) != hp.Root {
+				return nil, usagef("-root=%s: the plan was made for -root=%s", o.root, hp.Root)
+			}
+			t, err = apply.Root(hp.Name, hp.Root, hp.Arch, hp.Scope)
+		default:
+			t, err = apply.Local(hp.Name, hp.Scope)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("host %q: %w", hp.Name, err)
+		}
+		targets[hp.Name] = t
+	}
+	return targets, nil
+}
+
 // makePlan loads the configuration in dir and plans every host.
 func (o *planOptions) makePlan(c *cli, dir string) (*plan.Plan, map[string]apply.Target, bool) {
 	cfg, diags := c.load(dir, &o.config)
@@ -274,15 +304,10 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		if err != nil {
 			return c.fail(err)
 		}
-		if o.root == "" && len(p.Hosts) > 0 {
-			o.root = p.Hosts[0].Root
+		if len(o.config.vars) > 0 || len(o.config.varFiles) > 0 {
+			return c.fail(usagef("a saved plan is applied as it was made: -var and -var-file cannot change it; make a new plan instead"))
 		}
-		cfg, diags := c.load(p.ConfigDir, &o.config)
-		if diags.HasErrors() {
-			c.printDiags(newSources(cfg), diags)
-			return exitError
-		}
-		_, targets, err = o.hosts(cfg)
+		targets, err = o.planTargets(p)
 		if err != nil {
 			return c.fail(err)
 		}
