@@ -135,11 +135,17 @@ func dropIn(in dropInInput) []byte {
 		fmt.Fprintf(&b, "Requires=%s\nAfter=%s\n", sock, sock)
 	}
 	b.WriteString("\n[Service]\n")
-	b.WriteString("NoNewPrivileges=yes\nSystemCallArchitectures=native\n")
-	b.WriteString("# The empty assignment drops every SystemCallFilter= of the unit and\n# its other drop-ins, so the list below is the whole of it.\nSystemCallFilter=\n")
+	b.WriteString("NoNewPrivileges=yes\n")
+	b.WriteString("# Each empty assignment drops what the unit and its other drop-ins set,\n" +
+		"# so the values below are the whole of it: SystemCallArchitectures= and\n" +
+		"# SystemCallFilter= are lists that add up, and an empty\n" +
+		"# SystemCallErrorNumber= is systemd's default, killing the process.\n")
+	b.WriteString("SystemCallArchitectures=\nSystemCallArchitectures=native\n")
+	b.WriteString("SystemCallFilter=\n")
 	if in.names != nil {
 		fmt.Fprintf(&b, "SystemCallFilter=%s\n", strings.Join(in.names, " "))
 	}
+	b.WriteString("SystemCallErrorNumber=\n")
 	if in.errno != "" {
 		fmt.Fprintf(&b, "SystemCallErrorNumber=%s\n", in.errno)
 	}
