@@ -300,11 +300,18 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	in := dropInInput{svc: svc}
 	in.names, in.errno = systemdNames(c.Filter, nil)
 	sp.SystemdFilter = in.names != nil
-	if svc.Enforce == hclspec.EnforceExec {
+	// Destroy needs the files' paths only: a unit that is gone, or that
+	// cannot be wrapped any more, must not keep fencer's files in place.
+	var frags []unitfile.Fragment
+	var fragErr error
+	if !opts.Destroy {
+		frags, fragErr = unitFragments(ctx, t, facts, svc, unitFile)
+	}
+	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
 		if _, ok := a.Syscall("execve"); ok && !allowsSyscall(c.Filter, "execve") {
 			return nil, nil, diags, fmt.Errorf("service %q: the loader execs the service after installing the filter, so the policy must allow execve on %s", svc.Name, a.Name)
 		}
-		cmd, err := execStart(ctx, t, facts, svc, unitFile)
+		cmd, err := execStart(svc, frags, fragErr)
 		if err != nil {
 			return nil, nil, diags, err
 		}
@@ -339,8 +346,58 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 			}
 		}
 	}
-	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: dropIn(in), Mode: 0o644, Units: units, Role: "drop-in"})
+	drop := dropIn(in)
+	if !opts.Destroy && fragErr == nil {
+		if err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop); err != nil {
+			return nil, nil, diags, err
+		}
+	}
+	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
 	return files, sp, diags, nil
+}
+
+// checkDropIns refuses the host's drop-ins for the unit that would undo
+// fencer's (own, its path; drop, its content): systemd applies drop-ins
+// in the order of their file names, so one that sorts after DropInName
+// and assigns a [Service] setting fencer's drop-in sets (SystemCallFilter=
+// adds to the list, ExecStart= replaces the wrapped command) overrides
+// it; and of the drop-ins of one name only the first along the unit
+// search path is read, so a DropInName elsewhere replaces fencer's.
+func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, drop []byte) error {
+	ours, err := unitfile.Parse(own, drop)
+	if err != nil {
+		return fmt.Errorf("service %q: fencer's drop-in: %w", svc.Name, err)
+	}
+	keys := map[string]bool{}
+	for _, e := range ours.Entries {
+		if e.Section == "Service" {
+			keys[e.Key] = true
+		}
+	}
+	for _, fr := range frags[1:] {
+		base := path.Base(fr.Path)
+		if base == DropInName && fr.Path != own {
+			return fmt.Errorf("service %q: %s has the name of fencer's drop-in and systemd reads it instead of fencer's %s; remove it", svc.Name, fr.Path, own)
+		}
+		if base <= DropInName {
+			continue
+		}
+		f, err := unitfile.Parse(fr.Path, fr.Data)
+		if err != nil {
+			return fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		var set []string
+		for _, e := range f.Entries {
+			if e.Section == "Service" && keys[e.Key] && !contains(set, e.Key+"=") {
+				set = append(set, e.Key+"=")
+			}
+		}
+		if len(set) > 0 {
+			return fmt.Errorf("service %q: the drop-in %s sets %s and sorts after fencer's %s, so systemd would apply it over fencer's settings; rename it to sort before %s, or remove those settings",
+				svc.Name, fr.Path, strings.Join(set, ", "), DropInName, DropInName)
+		}
+	}
+	return nil
 }
 
 func allowsSyscall(f *policy.Filter, name string) bool {
@@ -364,20 +421,10 @@ func bindingText(fd *hclspec.Fd) string {
 	return fmt.Sprintf("%s = %q", kinds[fd.Kind], fd.Value)
 }
 
-// execStart finds the command to wrap: exec_start, else the unit file
-// fencer installs, else the host's unit with its drop-ins (fencer's own
-// excluded).
-func execStart(ctx context.Context, t Host, facts *Facts, svc *hclspec.Service, unitFile []byte) (unitfile.Command, error) {
-	if svc.ExecStart != nil {
-		cmds, err := unitfile.Split(*svc.ExecStart)
-		if err != nil {
-			return unitfile.Command{}, fmt.Errorf("service %q: exec_start: %w", svc.Name, err)
-		}
-		if len(cmds) != 1 {
-			return unitfile.Command{}, fmt.Errorf("service %q: exec_start must be one command; it has %d", svc.Name, len(cmds))
-		}
-		return cmds[0], nil
-	}
+// unitFragments reads the unit's file and its drop-ins from the host, in
+// the order systemd reads them (fencer's own included); the unit file
+// fencer installs, when the service gives one, stands in for the host's.
+func unitFragments(ctx context.Context, t Host, facts *Facts, svc *hclspec.Service, unitFile []byte) ([]unitfile.Fragment, error) {
 	read := func(p string) ([]byte, error) {
 		if unitFile != nil && p == path.Join(facts.Paths.UnitDir, svc.Unit) {
 			return unitFile, nil
@@ -391,11 +438,37 @@ func execStart(ctx context.Context, t Host, facts *Facts, svc *hclspec.Service, 
 		// The unit fencer installs wins over any other of that name.
 		search = append([]string{facts.Paths.UnitDir}, search...)
 	}
-	frags, err := unitfile.Fragments(read, readDir, search, svc.Unit, func(p string) bool { return path.Base(p) == DropInName })
+	frags, err := unitfile.Fragments(read, readDir, search, svc.Unit, nil)
 	if err != nil {
-		return unitfile.Command{}, fmt.Errorf("service %q: reading unit %s: %w", svc.Name, svc.Unit, err)
+		return nil, fmt.Errorf("service %q: reading unit %s: %w", svc.Name, svc.Unit, err)
 	}
-	cmds, _, err := unitfile.ExecStart(frags)
+	return frags, nil
+}
+
+// execStart finds the command to wrap: exec_start, else the unit's own
+// (frags, the unit file fencer installs or the host's, with the drop-ins
+// but fencer's own; fragErr the error reading them).
+func execStart(svc *hclspec.Service, frags []unitfile.Fragment, fragErr error) (unitfile.Command, error) {
+	if svc.ExecStart != nil {
+		cmds, err := unitfile.Split(*svc.ExecStart)
+		if err != nil {
+			return unitfile.Command{}, fmt.Errorf("service %q: exec_start: %w", svc.Name, err)
+		}
+		if len(cmds) != 1 {
+			return unitfile.Command{}, fmt.Errorf("service %q: exec_start must be one command; it has %d", svc.Name, len(cmds))
+		}
+		return cmds[0], nil
+	}
+	if fragErr != nil {
+		return unitfile.Command{}, fragErr
+	}
+	var theirs []unitfile.Fragment
+	for i, fr := range frags {
+		if i == 0 || path.Base(fr.Path) != DropInName {
+			theirs = append(theirs, fr)
+		}
+	}
+	cmds, _, err := unitfile.ExecStart(theirs)
 	if err != nil {
 		return unitfile.Command{}, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
