@@ -69,6 +69,17 @@ type ServicePlan struct {
 	ConditionRules int    `json:"condition_rules"`
 	// Enforcement lines say what enforces what.
 	Enforcement []string `json:"enforcement"`
+	// SystemCallFilter is the planned SystemCallFilter= list (empty when
+	// systemd filters no names).
+	SystemCallFilter []string `json:"system_call_filter,omitempty"`
+	// Overrides are host drop-ins that undo fencer's (verify plans only).
+	Overrides []Override `json:"overrides,omitempty"`
+}
+
+// Override is a host file that undoes part of fencer's drop-in.
+type Override struct {
+	Path    string `json:"path"`
+	Problem string `json:"problem"`
 }
 
 // FdPlan is an fd binding with its number.
@@ -156,6 +167,9 @@ type Options struct {
 	Loader func() ([]byte, string, error)
 	// Destroy plans the removal of everything fencer installed.
 	Destroy bool
+	// Verify plans for fencer verify: drop-ins that override fencer's are
+	// recorded in ServicePlan.Overrides instead of failing the host.
+	Verify bool
 	// Parallelism bounds how many hosts are planned at once (default 10).
 	Parallelism   int
 	FencerVersion string
@@ -348,25 +362,31 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	}
 	drop := dropIn(in)
 	if !opts.Destroy && fragErr == nil {
-		if err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop); err != nil {
+		overrides, err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop)
+		if err != nil {
 			return nil, nil, diags, err
 		}
+		if len(overrides) > 0 && !opts.Verify {
+			return nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem)
+		}
+		sp.Overrides = overrides
 	}
+	sp.SystemCallFilter = in.names
 	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
 	return files, sp, diags, nil
 }
 
-// checkDropIns refuses the host's drop-ins for the unit that would undo
+// checkDropIns finds the host's drop-ins for the unit that would undo
 // fencer's (own, its path; drop, its content): systemd applies drop-ins
 // in the order of their file names, so one that sorts after DropInName
 // and assigns a [Service] setting fencer's drop-in sets (SystemCallFilter=
 // adds to the list, ExecStart= replaces the wrapped command) overrides
 // it; and of the drop-ins of one name only the first along the unit
 // search path is read, so a DropInName elsewhere replaces fencer's.
-func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, drop []byte) error {
+func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, drop []byte) ([]Override, error) {
 	ours, err := unitfile.Parse(own, drop)
 	if err != nil {
-		return fmt.Errorf("service %q: fencer's drop-in: %w", svc.Name, err)
+		return nil, fmt.Errorf("service %q: fencer's drop-in: %w", svc.Name, err)
 	}
 	keys := map[string]bool{}
 	for _, e := range ours.Entries {
@@ -374,17 +394,20 @@ func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, d
 			keys[e.Key] = true
 		}
 	}
+	var out []Override
 	for _, fr := range frags[1:] {
 		base := path.Base(fr.Path)
 		if base == DropInName && fr.Path != own {
-			return fmt.Errorf("service %q: %s has the name of fencer's drop-in and systemd reads it instead of fencer's %s; remove it", svc.Name, fr.Path, own)
+			out = append(out, Override{Path: fr.Path, Problem: fmt.Sprintf(
+				"it has the name of fencer's drop-in and systemd reads it instead of fencer's %s; remove it", own)})
+			continue
 		}
 		if base <= DropInName {
 			continue
 		}
 		f, err := unitfile.Parse(fr.Path, fr.Data)
 		if err != nil {
-			return fmt.Errorf("service %q: %w", svc.Name, err)
+			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
 		var set []string
 		for _, e := range f.Entries {
@@ -393,11 +416,12 @@ func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, d
 			}
 		}
 		if len(set) > 0 {
-			return fmt.Errorf("service %q: the drop-in %s sets %s and sorts after fencer's %s, so systemd would apply it over fencer's settings; rename it to sort before %s, or remove those settings",
-				svc.Name, fr.Path, strings.Join(set, ", "), DropInName, DropInName)
+			out = append(out, Override{Path: fr.Path, Problem: fmt.Sprintf(
+				"this drop-in sets %s and sorts after fencer's %s, so systemd applies it over fencer's settings; rename it to sort before %s, or remove those settings",
+				strings.Join(set, ", "), DropInName, DropInName)})
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func allowsSyscall(f *policy.Filter, name string) bool {
