@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/fencer-dev/fencer/apply"
+	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/verify"
+)
+
+// Exit code of verify when a host drifted from the configuration.
+const exitDrift = 2
+
+var verifyCommand = &command{
+	name:     "verify",
+	synopsis: "Check that each host runs what the configuration plans",
+	main:     true,
+	help: `Usage: fencer [global options] verify [options] [DIR]
+
+  On each host, check that:
+    - every file fencer manages is there with the planned content, and no
+      other drop-in overrides fencer's;
+    - systemd's effective settings of each unit (systemctl show) are the
+      planned ones: SystemCallFilter (allowing for systemd's @default set),
+      SystemCallArchitectures, NoNewPrivileges, and ExecStart wrapped by the
+      loader with the planned filter and hash;
+    - each running unit's main process carries a seccomp filter, and the
+      planned one: read back with ptrace and compared instruction by
+      instruction where permitted, otherwise judged by whether the process
+      started after the filter was installed ("restart needed").
+
+  Exit 0 when every host is in sync, 2 when anything drifted, 1 on errors.
+
+Options:
+
+  -json              Print the reports as JSON.
+
+` + hostOptionsHelp + `
+` + noColorHelp + `
+` + configOptionsHelp,
+	setup: func(fs *flag.FlagSet) func(*cli, []string) int {
+		o := &verifyOptions{}
+		o.plan.register(fs)
+		fs.BoolVar(&o.json, "json", false, "")
+		return o.run
+	},
+}
+
+// verifyOptions are the flags of verify.
+type verifyOptions struct {
+	plan planOptions
+	json bool
+}
+
+func (o *verifyOptions) run(c *cli, args []string) int {
+	dir, err := oneDir(args)
+	if err != nil {
+		return c.fail(err)
+	}
+	cfg, diags := c.load(dir, &o.plan.config)
+	src := newSources(cfg)
+	if diags.HasErrors() {
+		c.printDiags(src, diags)
+		return exitError
+	}
+	hosts, targets, err := o.plan.hosts(cfg)
+	if err != nil {
+		return c.fail(err)
+	}
+	ctx := context.Background()
+	p, more := plan.Make(ctx, cfg, plan.Options{
+		Hosts:          hosts,
+		LoaderSyscalls: apply.LoaderSyscalls,
+		Loader:         selfBinary,
+		Verify:         true,
+		Parallelism:    o.plan.parallelism,
+		FencerVersion:  currentVersion(),
+		ConfigDir:      absDir(dir),
+	})
+	diags = append(diags, more...)
+	c.printDiags(src, diags)
+	if diags.HasErrors() {
+		return exitError
+	}
+	reports := make([]*verify.HostReport, len(p.Hosts))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(o.plan.parallelism, 1))
+	for i, hp := range p.Hosts {
+		wg.Add(1)
+		go func(i int, hp *plan.HostPlan) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			reports[i] = verify.Host(ctx, targets[hp.Name], hp, verify.Local{})
+		}(i, hp)
+	}
+	wg.Wait()
+	if o.json {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"hosts": reports}); err != nil {
+			return c.fail(err)
+		}
+	} else {
+		renderReports(c.stdout, reports, c.color(c.stdout))
+	}
+	code := exitOK
+	for _, r := range reports {
+		switch {
+		case r.Error != "":
+			code = exitError
+		case !r.InSync() && code == exitOK:
+			code = exitDrift
+		}
+	}
+	return code
+}
+
+// renderReports prints each host's verdict: its findings, grouped by unit,
+// then the notes on what was checked.
+func renderReports(w io.Writer, reports []*verify.HostReport, color bool) {
+	red, green, reset := "", "", ""
+	if color {
+		red, green, reset = "\x1b[31m", "\x1b[32m", "\x1b[0m"
+	}
+	drifted := 0
+	for _, r := range reports {
+		switch {
+		case r.Error != "":
+			fmt.Fprintf(w, "%shost %q: cannot verify: %s%s\n", red, r.Host, r.Error, reset)
+		case r.InSync():
+			fmt.Fprintf(w, "%shost %q: in sync%s\n", green, r.Host, reset)
+		default:
+			drifted++
+			fmt.Fprintf(w, "%shost %q: %d difference(s)%s\n", red, r.Host, len(r.Findings), reset)
+		}
+		for _, f := range r.Findings {
+			unit := f.Unit
+			if unit == "" {
+				unit = "-"
+			}
+			fmt.Fprintf(w, "  %s  %s %s: %s\n", unit, f.Kind, f.Subject, f.Problem)
+			if f.Want != "" || f.Got != "" {
+				fmt.Fprintf(w, "      planned: %s\n      found:   %s\n", orNone(f.Want), orNone(f.Got))
+			}
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "  %s  note: %s\n", n.Unit, n.Text)
+		}
+	}
+	if drifted > 0 {
+		fmt.Fprintf(w, "\n%d of %d hosts drifted from the configuration.\n", drifted, len(reports))
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(nothing)"
+	}
+	return s
+}

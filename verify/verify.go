@@ -1,0 +1,424 @@
+// Package verify checks a host against its plan: that every file fencer
+// manages is there with the planned content and nothing overrides it, that
+// systemd's effective settings for each unit are the planned ones, and
+// that each running unit's process carries the planned filter.
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fencer-dev/fencer/apply"
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/procseccomp"
+	"github.com/fencer-dev/fencer/internal/unitfile"
+	"github.com/fencer-dev/fencer/plan"
+)
+
+// Finding is one difference between a host and its plan.
+type Finding struct {
+	// Unit is the unit concerned, "" for the host as a whole.
+	Unit string `json:"unit,omitempty"`
+	// Kind is "file", "setting" or "process".
+	Kind string `json:"kind"`
+	// Subject is the file's path, the setting's name or "MainPID N".
+	Subject string `json:"subject"`
+	// Problem says what differs, in words.
+	Problem string `json:"problem"`
+	Want    string `json:"want,omitempty"`
+	Got     string `json:"got,omitempty"`
+}
+
+// Note is something checked that a person may want to know and that is
+// not drift: how a process was checked, a unit that is not running.
+type Note struct {
+	Unit string `json:"unit,omitempty"`
+	Text string `json:"text"`
+}
+
+// HostReport is the verdict on one host.
+type HostReport struct {
+	Host     string    `json:"host"`
+	Findings []Finding `json:"findings"`
+	Notes    []Note    `json:"notes"`
+	// Error is set when the host could not be checked.
+	Error string `json:"error,omitempty"`
+}
+
+// InSync reports whether the host matched its plan.
+func (r *HostReport) InSync() bool { return r.Error == "" && len(r.Findings) == 0 }
+
+// Inspector reads what a host's processes carry. The local machine reads
+// /proc and ptrace; other transports bring their own.
+type Inspector interface {
+	Status(pid int) (procseccomp.Status, error)
+	Filters(pid int) ([]bpf.Program, error)
+	StartTime(pid int) (time.Time, error)
+}
+
+// Local inspects processes of this machine.
+type Local struct{}
+
+// Status reads /proc/PID/status.
+func (Local) Status(pid int) (procseccomp.Status, error) { return procseccomp.ReadStatus(pid) }
+
+// Filters reads the process's filters with ptrace, newest first.
+func (Local) Filters(pid int) ([]bpf.Program, error) { return procseccomp.Filters(pid) }
+
+// StartTime reads when the process started.
+func (Local) StartTime(pid int) (time.Time, error) { return procseccomp.StartTime(pid) }
+
+// Host checks one host against its part of a plan made for verification
+// (a plan whose changes are all no-ops when the host is in sync).
+func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) *HostReport {
+	r := &HostReport{Host: hp.Name}
+	if hp.Error != "" {
+		r.Error = hp.Error
+		return r
+	}
+	files := map[string]*plan.Change{}
+	for _, ch := range hp.Changes {
+		files[ch.Path] = ch
+		if f, ok := fileFinding(ch); ok {
+			r.Findings = append(r.Findings, f)
+		}
+	}
+	facts, err := t.Facts(ctx)
+	if err != nil {
+		r.Error = fmt.Sprintf("reading facts: %v", err)
+		return r
+	}
+	var implicit []string
+	if facts.Live {
+		implicit = systemdDefault(ctx, t)
+	}
+	for _, s := range hp.Services {
+		for _, o := range s.Overrides {
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "file", Subject: o.Path, Problem: o.Problem})
+		}
+		if !facts.Live {
+			r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: "no systemd manager runs for this host: only files were checked"})
+			continue
+		}
+		checkUnit(ctx, t, hp, s, files, in, implicit, r)
+	}
+	return r
+}
+
+// fileFinding says how a planned file differs on the host.
+func fileFinding(ch *plan.Change) (Finding, bool) {
+	f := Finding{Kind: "file", Subject: ch.Path}
+	if len(ch.Units) > 0 {
+		f.Unit = ch.Units[0]
+	}
+	switch ch.Action {
+	case plan.NoOp:
+		return f, false
+	case plan.Create:
+		f.Problem = fmt.Sprintf("the %s is missing", ch.Role)
+	case plan.Update:
+		switch {
+		case ch.Binary:
+			f.Problem = fmt.Sprintf("the %s was replaced", ch.Role)
+			f.Want, f.Got = "sha256 "+ch.NewSHA256, "sha256 "+ch.PriorSHA256
+		case !plan.Managed([]byte(ch.Prior)):
+			f.Problem = fmt.Sprintf("the %s is not fencer's: it has no fencer header", ch.Role)
+		case !plan.BodyIntact([]byte(ch.Prior)):
+			f.Problem = fmt.Sprintf("the %s was edited by hand", ch.Role)
+		default:
+			f.Problem = fmt.Sprintf("the %s differs from the plan (the configuration or the host changed since it was applied)", ch.Role)
+		}
+		if !ch.Binary {
+			f.Got = firstDifference(ch.Prior, string(ch.Content))
+		}
+	case plan.Delete:
+		f.Problem = fmt.Sprintf("the %s should not be there", ch.Role)
+	}
+	return f, true
+}
+
+// firstDifference names the first line that differs between two texts.
+func firstDifference(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d: %q, planned %q", i+1, gl, wl)
+		}
+	}
+	return ""
+}
+
+// show reads properties of a unit with systemctl show.
+func show(ctx context.Context, t apply.Target, unit string, props ...string) (map[string]string, error) {
+	args := []string{"show"}
+	for _, p := range props {
+		args = append(args, "-p", p)
+	}
+	out, err := t.Systemctl(ctx, append(args, "--", unit)...)
+	if err != nil {
+		return nil, fmt.Errorf("systemctl show %s: %w", unit, err)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			m[k] = v
+		}
+	}
+	return m, nil
+}
+
+// checkUnit compares systemd's view of the unit with the plan, and the
+// running process with the planned filter.
+func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.ServicePlan, files map[string]*plan.Change, in Inspector, implicit []string, r *HostReport) {
+	props, err := show(ctx, t, s.Unit, "SystemCallFilter", "SystemCallArchitectures", "NoNewPrivileges",
+		"ExecStart", "ActiveState", "MainPID", "LoadState")
+	if err != nil {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "systemctl show", Problem: err.Error()})
+		return
+	}
+	if props["LoadState"] != "loaded" {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "LoadState",
+			Problem: "systemd has not loaded the unit", Want: "loaded", Got: props["LoadState"]})
+		return
+	}
+	setting := func(name, want, got, problem string) {
+		if want != got {
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: name, Problem: problem, Want: want, Got: got})
+		}
+	}
+	setting("NoNewPrivileges", "yes", props["NoNewPrivileges"], "no_new_privs is not set for the service")
+	setting("SystemCallArchitectures", "native", props["SystemCallArchitectures"], "system calls of other architectures are not refused")
+	if s.SystemdFilter {
+		if want, got, ok := sameFilter(hp.Arch, s.SystemCallFilter, props["SystemCallFilter"], implicit); !ok {
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallFilter",
+				Problem: "systemd's syscall filter is not the planned set", Want: want, Got: got})
+		}
+	}
+	if s.WrappedStart != "" {
+		if want, got, ok := sameExecStart(s.WrappedStart, props["ExecStart"]); !ok {
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "ExecStart",
+				Problem: "the service is not started through the loader with the planned filter", Want: want, Got: got})
+		}
+	}
+	if props["ActiveState"] != "active" && props["ActiveState"] != "reloading" {
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("not running (%s): no process to check", props["ActiveState"])})
+		return
+	}
+	pid, _ := strconv.Atoi(props["MainPID"])
+	if pid <= 0 {
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: "active without a main process: no process to check"})
+		return
+	}
+	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], in, r)
+}
+
+// checkProcess checks that the unit's main process carries the planned
+// filter: read back with ptrace where permitted, else judged by whether it
+// started after the filter file was written.
+func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.ServicePlan, pid int, filterFile *plan.Change, in Inspector, r *HostReport) {
+	subject := fmt.Sprintf("MainPID %d", pid)
+	st, err := in.Status(pid)
+	if err != nil {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
+		return
+	}
+	if st.Mode != procseccomp.ModeFilter {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+			Problem: "the process runs without any seccomp filter (started outside the loader?)", Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
+		return
+	}
+	var planned bpf.Program
+	if filterFile != nil {
+		a, ok := arch.Lookup(archName)
+		if ok {
+			planned, _ = bpf.Decode(filterFile.Content, a.Order)
+		}
+	}
+	if planned == nil || s.Enforce != "exec" {
+		return
+	}
+	progs, err := in.Filters(pid)
+	if err == nil {
+		for _, p := range progs {
+			if _, equal := procseccomp.Compare(p, planned); equal {
+				r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s carries the planned filter (%d instructions, read back with ptrace)", subject, len(planned))})
+				return
+			}
+		}
+		f := Finding{Unit: s.Unit, Kind: "process", Subject: subject, Want: fmt.Sprintf("the planned filter (%d instructions, sha256 %s)", len(planned), short(s.FilterSHA256))}
+		f.Got = fmt.Sprintf("%d other filter(s)", len(progs))
+		f.Problem = "the process does not carry the planned filter"
+		if started, mtime, ok := startedBefore(ctx, t, in, pid, s.FilterPath); ok {
+			f.Problem = fmt.Sprintf("restart needed: the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339))
+		}
+		r.Findings = append(r.Findings, f)
+		return
+	}
+	if !errors.Is(err, procseccomp.ErrNotPermitted) && !errors.Is(err, procseccomp.ErrUnsupported) {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its filters: %v", err)})
+		return
+	}
+	started, mtime, ok := startedBefore(ctx, t, in, pid, s.FilterPath)
+	switch {
+	case ok:
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+			Problem: fmt.Sprintf("restart needed: the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
+	default:
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s has a seccomp filter and started after the filter file was written; its program could not be read back (%v)", subject, err)})
+	}
+}
+
+// startedBefore reports whether the process started before the filter file
+// was last written.
+func startedBefore(ctx context.Context, t apply.Target, in Inspector, pid int, filterPath string) (time.Time, time.Time, bool) {
+	mt, ok := t.(interface {
+		ModTime(ctx context.Context, path string) (time.Time, error)
+	})
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	mtime, err := mt.ModTime(ctx, filterPath)
+	if err != nil {
+		return time.Time{}, time.Time{}, false
+	}
+	started, err := in.StartTime(pid)
+	if err != nil {
+		return time.Time{}, time.Time{}, false
+	}
+	// The start time is precise to a clock tick (10ms), rounded down.
+	return started, mtime, started.Add(10 * time.Millisecond).Before(mtime)
+}
+
+// sameFilter compares systemd's SystemCallFilter= with the planned names,
+// allowing for the syscalls systemd adds to every allow-list (@default),
+// and comparing names by number on the host's architecture (aliases).
+func sameFilter(archName string, planned []string, got string, systemdDefault []string) (string, string, bool) {
+	a, _ := arch.Lookup(archName)
+	key := func(n string) string {
+		if a != nil {
+			if nr, ok := a.Syscall(n); ok {
+				return strconv.Itoa(nr)
+			}
+		}
+		return n
+	}
+	if strings.HasPrefix(got, "~") {
+		return strings.Join(planned, " "), got, false
+	}
+	want := map[string]string{}
+	for _, n := range planned {
+		want[key(n)] = n
+	}
+	implicit := map[string]bool{}
+	for _, n := range systemdDefault {
+		implicit[key(n)] = true
+	}
+	have := map[string]string{}
+	for _, n := range strings.Fields(got) {
+		have[key(n)] = n
+	}
+	var missing, extra []string
+	for k, n := range want {
+		if _, ok := have[k]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	for k, n := range have {
+		if _, ok := want[k]; !ok && !implicit[k] {
+			extra = append(extra, n)
+		}
+	}
+	if len(missing) == 0 && len(extra) == 0 {
+		return "", "", true
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	var w, g []string
+	if len(missing) > 0 {
+		w = append(w, "also "+strings.Join(missing, " "))
+	}
+	if len(extra) > 0 {
+		g = append(g, "also "+strings.Join(extra, " "))
+	}
+	return strings.Join(w, "; "), strings.Join(g, "; "), false
+}
+
+// sameExecStart compares the planned wrapped command with systemctl show's
+// ExecStart= ({ path=... ; argv[]=... ; ... }).
+func sameExecStart(planned, got string) (string, string, bool) {
+	cmds, err := unitfile.Split(planned)
+	if err != nil || len(cmds) != 1 {
+		return planned, got, false
+	}
+	want := strings.Join(cmds[0].Argv, " ")
+	var argvs []string
+	for _, part := range strings.Split(got, " ; ") {
+		part = strings.TrimPrefix(strings.TrimSpace(part), "{ ")
+		if v, ok := strings.CutPrefix(part, "argv[]="); ok {
+			argvs = append(argvs, v)
+		}
+	}
+	if len(argvs) == 1 && argvs[0] == want {
+		return "", "", true
+	}
+	return want, strings.Join(argvs, " | "), false
+}
+
+func short(h string) string {
+	if len(h) > 16 {
+		return h[:16]
+	}
+	return h
+}
+
+// defaultSet252 is systemd 252's @default group: the syscalls systemd
+// adds to every SystemCallFilter= allow-list (systemd-analyze
+// syscall-filter @default), used when the host cannot say itself.
+var defaultSet252 = strings.Fields(`arch_prctl brk cacheflush clock_getres clock_getres_time64
+clock_gettime clock_gettime64 clock_nanosleep clock_nanosleep_time64 execve exit exit_group futex
+futex_time64 futex_waitv get_robust_list get_thread_area getegid getegid32 geteuid geteuid32 getgid
+getgid32 getgroups getgroups32 getpgid getpgrp getpid getppid getrandom getresgid getresgid32
+getresuid getresuid32 getrlimit getsid gettid gettimeofday getuid getuid32 membarrier mmap mmap2
+mprotect munmap nanosleep pause prlimit64 restart_syscall riscv_flush_icache rseq rt_sigreturn
+sched_getaffinity sched_yield set_robust_list set_thread_area set_tid_address set_tls sigreturn
+time ugetrlimit`)
+
+// systemdDefault returns the host's @default group, from systemd-analyze
+// where the target can run it.
+func systemdDefault(ctx context.Context, t apply.Target) []string {
+	an, ok := t.(interface {
+		Analyze(ctx context.Context, args ...string) ([]byte, error)
+	})
+	if !ok {
+		return defaultSet252
+	}
+	out, err := an.Analyze(ctx, "syscall-filter", "@default")
+	if err != nil {
+		return defaultSet252
+	}
+	var names []string
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "@") {
+			continue
+		}
+		names = append(names, line)
+	}
+	if len(names) == 0 {
+		return defaultSet252
+	}
+	return names
+}
