@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/fencer-dev/fencer/plan"
 )
@@ -21,6 +22,9 @@ type Options struct {
 	Restart bool
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
+	// LockTimeout is how long to wait for a host's lock that another
+	// fencer holds; 0 tries once. The error then names the holder.
+	LockTimeout time.Duration
 }
 
 // StaleError reports a host file that changed since the plan was made.
@@ -63,7 +67,9 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 	if len(changes) == 0 && !opts.Restart {
 		return nil
 	}
-	unlock, err := t.Lock(ctx)
+	lockCtx, cancel := context.WithTimeout(ctx, opts.LockTimeout)
+	unlock, err := t.Lock(lockCtx)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("host %q: %w", hp.Name, err)
 	}

@@ -35,8 +35,12 @@ func lockFile(ctx context.Context, host, path string) (unlock func() error, err 
 		case <-ctx.Done():
 			holder := describeHolder(fh)
 			fh.Close()
-			return nil, fmt.Errorf("host %s: another fencer holds the lock %s (%s); gave up after %s: %w",
-				host, path, holder, time.Since(began).Round(time.Millisecond), ctx.Err())
+			waited := ""
+			if d := time.Since(began); d >= lockPoll {
+				waited = "; gave up after " + d.Round(time.Millisecond).String()
+			}
+			return nil, fmt.Errorf("host %s: another fencer holds the lock %s (%s)%s: %w",
+				host, path, holder, waited, ctx.Err())
 		case <-time.After(lockPoll):
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/hclspec"
@@ -20,6 +22,11 @@ import (
 
 // Exit code of plan -detailed-exitcode when there are changes.
 const exitChanges = 2
+
+const lockTimeoutHelp = `  -lock-timeout=D    How long to wait for a host's lock when another fencer
+                     holds it, such as 30s (default 0s: fail at once,
+                     naming the holder).
+`
 
 const hostOptionsHelp = `  -root=DIR          Plan against the directory tree DIR instead of this
                      machine's /, as systemctl --root does: nothing is
@@ -85,6 +92,7 @@ Options:
 
   -restart           Restart the units whose files changed.
 
+` + lockTimeoutHelp + `
 ` + hostOptionsHelp + `
 ` + noColorHelp + `
 ` + configOptionsHelp,
@@ -93,6 +101,7 @@ Options:
 		o.register(fs)
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
 		fs.BoolVar(&o.restart, "restart", false, "")
+		fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 		return o.runApply
 	},
 }
@@ -111,6 +120,7 @@ Options:
 
   -auto-approve      Remove without asking.
 
+` + lockTimeoutHelp + `
 ` + hostOptionsHelp + `
 ` + noColorHelp + `
 ` + configOptionsHelp,
@@ -118,6 +128,7 @@ Options:
 		o := &planOptions{destroy: true}
 		o.register(fs)
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
+		fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 		return o.runApply
 	},
 }
@@ -133,6 +144,7 @@ type planOptions struct {
 	autoApprove bool
 	restart     bool
 	destroy     bool
+	lockTimeout time.Duration
 }
 
 func (o *planOptions) register(fs *flag.FlagSet) {
@@ -375,10 +387,14 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw})
+			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw,
+				LockTimeout: o.lockTimeout})
 			if err != nil {
 				mu.Lock()
 				fmt.Fprintf(c.stderr, "Error: %v\n", err)
+				if errors.Is(err, context.DeadlineExceeded) {
+					fmt.Fprintf(c.stderr, "  Run again when it is done, or wait for it with -lock-timeout=DURATION.\n")
+				}
 				failed++
 				mu.Unlock()
 			}
