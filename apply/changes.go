@@ -25,6 +25,19 @@ type Options struct {
 	// LockTimeout is how long to wait for a host's lock that another
 	// fencer holds; 0 tries once. The error then names the holder.
 	LockTimeout time.Duration
+	// Pause, when set, is called at each step of Host, for tests that
+	// stop or kill apply at exact points (cmd/fencer sets it from
+	// $FENCER_TEST_PAUSE): "locked" once the lock is held and the files
+	// checked, "write PATH" and "remove PATH" before each file, "reload"
+	// before systemctl daemon-reload, "verify" before systemd-analyze
+	// verify, "done" before the lock is released.
+	Pause func(step string)
+}
+
+func (o Options) pause(step string) {
+	if o.Pause != nil {
+		o.Pause(step)
+	}
 }
 
 // StaleError reports a host file that changed since the plan was made.
@@ -74,6 +87,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		return fmt.Errorf("host %q: %w", hp.Name, err)
 	}
 	defer func() {
+		opts.pause("done")
 		if uerr := unlock(); uerr != nil && err == nil {
 			err = fmt.Errorf("host %q: release lock: %w", hp.Name, uerr)
 		}
@@ -95,6 +109,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		}
 		priors[ch.Path] = p
 	}
+	opts.pause("locked")
 
 	var done []prior
 	rollback := func(cause error) error {
@@ -129,8 +144,10 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		p := priors[ch.Path]
 		var werr error
 		if ch.Action == plan.Delete {
+			opts.pause("remove " + ch.Path)
 			werr = t.Remove(ctx, ch.Path)
 		} else {
+			opts.pause("write " + ch.Path)
 			werr = t.WriteFile(ctx, ch.Path, ch.Content, fs.FileMode(ch.Mode))
 		}
 		if werr != nil {
@@ -150,6 +167,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 	names := sortedKeys(units)
 	if len(changes) > 0 {
 		if facts.Live {
+			opts.pause("reload")
 			if _, err := t.Systemctl(ctx, "daemon-reload"); err != nil {
 				return rollback(fmt.Errorf("systemctl daemon-reload: %w", err))
 			}
@@ -160,6 +178,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		// A -root tree or a host without a manager is verified too: the
 		// target does what it can there.
 		if len(names) > 0 && !plan.DestroyOnly(changes) {
+			opts.pause("verify")
 			if err := t.Verify(ctx, names...); err != nil {
 				return rollback(fmt.Errorf("systemd-analyze verify: %w", err))
 			}

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fencer-dev/fencer/apply"
@@ -388,7 +389,7 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw,
-				LockTimeout: o.lockTimeout})
+				LockTimeout: o.lockTimeout, Pause: c.testPause()})
 			if err != nil {
 				mu.Lock()
 				fmt.Fprintf(c.stderr, "Error: %v\n", err)
@@ -408,6 +409,49 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 	}
 	fmt.Fprintf(c.stdout, "\nApply complete! Files: %d added, %d changed, %d destroyed.\n", n.Add, n.Change, n.Destroy)
 	return exitOK
+}
+
+// testPauseEnv names the environment variable with which tests stop apply
+// and destroy at exact points, to kill them there or to hold a host's
+// lock: a comma-separated list of the steps of apply.Options.Pause to stop
+// at ("locked", "write", "remove", "reload", "verify", "done"), or "all".
+// At each, fencer prints "fencer: FENCER_TEST_PAUSE: pid PID stopped at
+// STEP" on stderr and stops itself with SIGSTOP until it gets SIGCONT. It
+// is for tests only (e2e) and does nothing unless set.
+const testPauseEnv = "FENCER_TEST_PAUSE"
+
+// testPause returns the apply.Options.Pause that $FENCER_TEST_PAUSE asks
+// for, nil when it is not set.
+func (c *cli) testPause() func(string) {
+	var want string
+	for _, kv := range c.environ {
+		if v, ok := strings.CutPrefix(kv, testPauseEnv+"="); ok {
+			want = v
+		}
+	}
+	if want == "" {
+		return nil
+	}
+	steps := map[string]bool{}
+	for _, s := range strings.Split(want, ",") {
+		steps[strings.TrimSpace(s)] = true
+	}
+	var mu sync.Mutex
+	return func(step string) {
+		kind, _, _ := strings.Cut(step, " ")
+		if !steps["all"] && !steps[kind] {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(c.stderr, "fencer: %s: pid %d stopped at %s\n", testPauseEnv, os.Getpid(), step)
+		// To this thread: it takes the signal itself on the way out of
+		// tgkill and stops there, while kill(2) could have the signal
+		// handled by another thread and this one run on for a while.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		_ = syscall.Tgkill(os.Getpid(), syscall.Gettid(), syscall.SIGSTOP)
+	}
 }
 
 // lockedWriter serializes writes from several goroutines.
