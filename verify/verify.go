@@ -135,7 +135,7 @@ func fileFinding(ch *plan.Change) (Finding, bool) {
 			f.Problem = fmt.Sprintf("the %s differs from the plan (the configuration or the host changed since it was applied)", ch.Role)
 		}
 		if !ch.Binary {
-			f.Got = firstDifference(ch.Prior, string(ch.Content))
+			f.Want, f.Got = firstDifference(ch.Prior, string(ch.Content))
 		}
 	case plan.Delete:
 		f.Problem = fmt.Sprintf("the %s should not be there", ch.Role)
@@ -143,22 +143,23 @@ func fileFinding(ch *plan.Change) (Finding, bool) {
 	return f, true
 }
 
-// firstDifference names the first line that differs between two texts.
-func firstDifference(got, want string) string {
+// firstDifference returns the first line that differs between the planned
+// and the found text, each with its line number.
+func firstDifference(got, want string) (string, string) {
 	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
 	for i := 0; i < len(g) || i < len(w); i++ {
-		var gl, wl string
+		gl, wl := "(end of file)", "(end of file)"
 		if i < len(g) {
-			gl = g[i]
+			gl = fmt.Sprintf("%q", g[i])
 		}
 		if i < len(w) {
-			wl = w[i]
+			wl = fmt.Sprintf("%q", w[i])
 		}
 		if gl != wl {
-			return fmt.Sprintf("line %d: %q, planned %q", i+1, gl, wl)
+			return fmt.Sprintf("line %d: %s", i+1, wl), fmt.Sprintf("line %d: %s", i+1, gl)
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // show reads properties of a unit with systemctl show.
