@@ -1,0 +1,67 @@
+package verify
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fencer-dev/fencer/plan"
+)
+
+func TestSameFilter(t *testing.T) {
+	planned := []string{"read", "write", "newfstatat", "execve"}
+	for _, c := range []struct {
+		name, got string
+		ok        bool
+		extra     string
+	}{
+		{"exactly", "read write newfstatat execve", true, ""},
+		{"with systemd's @default", "read write newfstatat execve brk mmap2 cacheflush rt_sigreturn", true, ""},
+		{"an alias of a planned name", "read write fstatat execve", true, ""},
+		{"widened", "read write newfstatat execve ptrace", false, "also ptrace"},
+		{"narrowed", "read write execve", false, ""},
+		{"a deny list", "~ptrace", false, ""},
+	} {
+		want, got, ok := sameFilter("x86_64", planned, c.got, defaultSet252)
+		if ok != c.ok {
+			t.Errorf("%s: ok = %v (want %q, got %q)", c.name, ok, want, got)
+		}
+		if c.extra != "" && got != c.extra {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.extra)
+		}
+	}
+}
+
+func TestSameExecStart(t *testing.T) {
+	planned := "/usr/local/bin/fencer exec -filter=/etc/fencer/filters/m.service.bpf -sha256=ab -- /usr/bin/m --port 80"
+	show := "{ path=/usr/local/bin/fencer ; argv[]=/usr/local/bin/fencer exec -filter=/etc/fencer/filters/m.service.bpf -sha256=ab -- /usr/bin/m --port 80 ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"
+	if _, _, ok := sameExecStart(planned, show); !ok {
+		t.Errorf("the planned command is not recognised")
+	}
+	changed := strings.Replace(show, "--port 80", "--port 81", 1)
+	if _, got, ok := sameExecStart(planned, changed); ok || !strings.Contains(got, "--port 81") {
+		t.Errorf("a changed command passes: %q", got)
+	}
+	bare := "{ path=/usr/bin/m ; argv[]=/usr/bin/m --port 80 ; ignore_errors=no ; start_time=[n/a] }"
+	if _, _, ok := sameExecStart(planned, bare); ok {
+		t.Errorf("a command outside the loader passes")
+	}
+}
+
+func TestFileFinding(t *testing.T) {
+	managed := "# Managed by fencer for service \"m\"; content sha256:x.\n# Do not edit: ...\n[Service]\n"
+	for _, c := range []struct {
+		ch      plan.Change
+		problem string
+	}{
+		{plan.Change{Action: plan.NoOp}, ""},
+		{plan.Change{Action: plan.Create, Role: "drop-in"}, "the drop-in is missing"},
+		{plan.Change{Action: plan.Update, Role: "filter", Binary: true}, "the filter was replaced"},
+		{plan.Change{Action: plan.Update, Role: "drop-in", Prior: "[Service]\n"}, "not fencer's"},
+		{plan.Change{Action: plan.Update, Role: "drop-in", Prior: managed, Content: []byte("x")}, "edited by hand"},
+	} {
+		f, drift := fileFinding(&c.ch)
+		if drift != (c.problem != "") || !strings.Contains(f.Problem, c.problem) {
+			t.Errorf("%v: %v %q, want %q", c.ch.Action, drift, f.Problem, c.problem)
+		}
+	}
+}
