@@ -1461,7 +1461,9 @@ func ldProblems(svc *hclspec.Service, a *arch.Arch) []string {
 	walk = func(c hclspec.Cond, sys, where string, args *[]int) {
 		checkArg := func(n int) int {
 			*args = append(*args, n)
-			if max, ok := a.NumArgs(sys); ok && n >= max {
+			if first, split := a.SplitFrom(sys); split && n >= first {
+				out = append(out, fmt.Sprintf("%s: arg%d of %s is split across registers", where, n, sys))
+			} else if max, ok := a.NumArgs(sys); ok && n >= max {
 				out = append(out, fmt.Sprintf("%s: %s has no arg%d", where, sys, n))
 			}
 			return p.bits(sys, n)

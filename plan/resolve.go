@@ -369,6 +369,12 @@ func widthMask(w int) uint64 {
 // compare it with (the argument's width, narrowed by masked(...)) and the
 // width in bits.
 func (r *resolver) argMask(arg int, m hclspec.Value, syscall string, rng hcl.Range) (uint64, int, bool) {
+	if first, split := r.arch.SplitFrom(syscall); split && arg >= first {
+		r.errorf(rng, "Arguments split across registers",
+			"On %s, %s passes a 64-bit argument in two registers (ARM EABI also aligns it to an even register), so from arg%d on the arguments are not where the prototype puts them: arg%d is not the argument it names. "+
+				"Give this rule an arch list without %s, or leave the condition off there.", r.arch.Name, syscall, first, arg, r.arch.Name)
+		return 0, 0, false
+	}
 	if n, ok := r.arch.NumArgs(syscall); ok && arg >= n {
 		use := "It takes no arguments: drop the condition."
 		switch n {

@@ -291,3 +291,19 @@ func TestResolveWarnsOnUnknownWidth(t *testing.T) {
 		t.Fatalf("diagnostics: %v", diags)
 	}
 }
+
+func TestResolveRefusesSplitArguments(t *testing.T) {
+	src := service(`rule "r" {
+    syscalls = ["pread64"]
+    when     = arg3 == 0
+  }`)
+	for _, a := range []string{"arm", "i386"} {
+		_, diags := resolveOn(t, src, a)
+		if !diags.HasErrors() || diags[0].Summary != "Arguments split across registers" {
+			t.Errorf("%s: diagnostics %v", a, diags)
+		}
+	}
+	if _, diags := resolveOn(t, src, "x86_64"); diags.HasErrors() {
+		t.Errorf("x86_64: %v", diags)
+	}
+}

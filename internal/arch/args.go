@@ -378,3 +378,24 @@ func (a *Arch) ArgWidth(syscall string, arg int) (width int, known bool) {
 	}
 	return c.width, true
 }
+
+// SplitFrom reports, for a syscall that on a 32-bit architecture takes a
+// 64-bit argument split over two registers (pread64's offset, ...), the
+// first argument that is not where the prototype puts it: from that one
+// on, positions differ (ARM EABI even pads to an even register). ok is
+// false when the syscall's arguments sit at their prototype's positions.
+func (a *Arch) SplitFrom(syscall string) (first int, ok bool) {
+	if a.Bits != 32 {
+		return 0, false
+	}
+	_, row, found := a.entryRow(syscall)
+	if !found || !row.split32() {
+		return 0, false
+	}
+	for i, c := range row.args[:row.nargs] {
+		if c.wide64() {
+			return i, true
+		}
+	}
+	return 0, false
+}
