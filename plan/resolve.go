@@ -325,7 +325,9 @@ func (r *resolver) cond(c hclspec.Cond, syscall string) policy.Expr {
 			return policy.Const(false)
 		}
 		r.fits(v, x.V.Range(), x.Arg, syscall)
-		return policy.Cmp{Arg: x.Arg, Mask: mask, Op: x.Op, Value: v}
+		c := policy.Cmp{Arg: x.Arg, Mask: mask, Op: x.Op, Value: v}
+		r.decided(c, x.Rng)
+		return c
 	case hclspec.Contains:
 		mask, w, ok := r.argMask(x.Arg, x.Mask, syscall, x.Rng)
 		if !ok {
@@ -356,6 +358,32 @@ func (r *resolver) cond(c hclspec.Cond, syscall string) policy.Expr {
 	}
 	r.errorf(c.Range(), "Unsupported condition", "fencer cannot compile this condition (%T).", c)
 	return policy.Const(false)
+}
+
+// decided warns about a comparison whose outcome the mask decides
+// whatever the argument: almost always a mistake in the mask or value.
+func (r *resolver) decided(c policy.Cmp, rng hcl.Range) {
+	var always bool
+	switch {
+	case c.Mask == 0:
+		always = c.Op.Apply(0, c.Value)
+	case c.Value&^c.Mask != 0 && (c.Op == policy.EQ || c.Op == policy.NE):
+		always = c.Op == policy.NE
+	case (c.Op == policy.GE && c.Value == 0) || (c.Op == policy.LE && c.Value >= c.Mask):
+		always = true
+	case (c.Op == policy.LT && c.Value == 0) || (c.Op == policy.GT && c.Value >= c.Mask):
+		always = false
+	default:
+		return
+	}
+	r.diags = append(r.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  "Comparison decided by its mask",
+		Detail: fmt.Sprintf("With the bits of arg%d that are compared (mask %#x), this comparison with %#x is always %v, whatever the call passes. Check the mask and the value.",
+			c.Arg, c.Mask, c.Value, always),
+		Subject: &rng,
+		Extra:   archOf{r.arch.Name},
+	})
 }
 
 func widthMask(w int) uint64 {

@@ -307,3 +307,22 @@ func TestResolveRefusesSplitArguments(t *testing.T) {
 		t.Errorf("x86_64: %v", diags)
 	}
 }
+
+func TestResolveWarnsOnDecidedComparisons(t *testing.T) {
+	for _, when := range []string{"masked(arg1, 255) == 256", "arg1 >= 0", "masked(arg1, 15) > 15"} {
+		_, diags := resolveOn(t, service(`rule "r" {
+    syscalls = ["write"]
+    when     = `+when+`
+  }`), "x86_64")
+		if diags.HasErrors() || len(diags) != 1 || diags[0].Summary != "Comparison decided by its mask" {
+			t.Errorf("%s: %v", when, diags)
+		}
+	}
+	_, diags := resolveOn(t, service(`rule "r" {
+    syscalls = ["write"]
+    when     = masked(arg1, 255) == 7
+  }`), "x86_64")
+	if len(diags) != 0 {
+		t.Errorf("a real comparison warns: %v", diags)
+	}
+}
