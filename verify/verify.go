@@ -144,10 +144,18 @@ func fileFinding(ch *plan.Change) (Finding, bool) {
 }
 
 // firstDifference returns the first line that differs between the planned
-// and the found text, each with its line number.
+// and the found text, each with its line number. Fencer's header line is
+// passed over when both files have one and something below it differs: it
+// holds the hash of the rest, so it differs whenever anything below does,
+// and says nothing of what.
 func firstDifference(got, want string) (string, string) {
 	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := 0; i < len(g) || i < len(w); i++ {
+	start := 0
+	if strings.HasPrefix(g[0], plan.HeaderPrefix) && strings.HasPrefix(w[0], plan.HeaderPrefix) &&
+		strings.Join(g[1:], "\n") != strings.Join(w[1:], "\n") {
+		start = 1
+	}
+	for i := start; i < len(g) || i < len(w); i++ {
 		gl, wl := "(end of file)", "(end of file)"
 		if i < len(g) {
 			gl = fmt.Sprintf("%q", g[i])

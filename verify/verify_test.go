@@ -65,3 +65,21 @@ func TestFileFinding(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstDifferencePassesOverTheHeader(t *testing.T) {
+	planned := "# Managed by fencer for service \"m\"; content sha256:aa.\n# Do not edit\n[Service]\nExecStart=/l exec -- /m --new\n"
+	found := "# Managed by fencer for service \"m\"; content sha256:bb.\n# Do not edit\n[Service]\nExecStart=/l exec -- /m\n"
+	want, got := firstDifference(found, planned)
+	if want != `line 4: "ExecStart=/l exec -- /m --new"` || got != `line 4: "ExecStart=/l exec -- /m"` {
+		t.Errorf("planned %s, found %s", want, got)
+	}
+	// Only the header differs: it is the difference.
+	headerOnly := strings.Replace(planned, "sha256:aa", "sha256:cc", 1)
+	if want, got := firstDifference(headerOnly, planned); !strings.HasPrefix(want, "line 1: ") || !strings.Contains(got, "sha256:cc") {
+		t.Errorf("a changed header: planned %s, found %s", want, got)
+	}
+	// A file without the header differs on line 1.
+	if want, got := firstDifference("[Service]\n", planned); !strings.HasPrefix(want, "line 1: ") || got != `line 1: "[Service]"` {
+		t.Errorf("no header: planned %s, found %s", want, got)
+	}
+}
