@@ -219,7 +219,7 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 	if s.WrappedStart != "" {
 		if want, got, ok := sameExecStart(s.WrappedStart, props["ExecStart"]); !ok {
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "ExecStart",
-				Problem: "the service is not started through the loader with the planned filter", Want: want, Got: got})
+				Problem: execStartProblem(s.WrappedStart, got), Want: want, Got: got})
 		}
 	}
 	if props["ActiveState"] != "active" && props["ActiveState"] != "reloading" {
@@ -384,6 +384,31 @@ func sameExecStart(planned, got string) (string, string, bool) {
 		return "", "", true
 	}
 	return want, strings.Join(argvs, " | "), false
+}
+
+// execStartProblem says how the command systemd starts (got, as
+// sameExecStart returns it) differs from the planned wrapped one: the
+// loader with the planned filter starting another command (the unit's
+// ExecStart= changed since apply), the loader with another filter, or no
+// loader at all.
+func execStartProblem(planned, got string) string {
+	cmds, err := unitfile.Split(planned)
+	if err != nil || len(cmds) != 1 {
+		return "the service is not started through the loader with the planned filter"
+	}
+	argv := cmds[0].Argv
+	for i, a := range argv {
+		if a == "--" {
+			if loader := strings.Join(argv[:i+1], " ") + " "; strings.HasPrefix(got, loader) {
+				return "the loader starts another command than the planned one: the unit's ExecStart= (or the service's exec_start) changed since apply; apply again"
+			}
+			break
+		}
+	}
+	if len(argv) > 1 && strings.HasPrefix(got, argv[0]+" "+argv[1]+" ") {
+		return "the service is started through the loader, but not with the planned filter"
+	}
+	return "the service is not started through the loader with the planned filter"
 }
 
 func short(h string) string {

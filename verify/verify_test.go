@@ -83,3 +83,16 @@ func TestFirstDifferencePassesOverTheHeader(t *testing.T) {
 		t.Errorf("no header: planned %s, found %s", want, got)
 	}
 }
+
+func TestExecStartProblem(t *testing.T) {
+	planned := "/usr/local/bin/fencer exec -filter=/etc/fencer/filters/m.service.bpf -sha256=ab -- /usr/bin/m --port 80"
+	for _, c := range []struct{ got, want string }{
+		{"/usr/local/bin/fencer exec -filter=/etc/fencer/filters/m.service.bpf -sha256=ab -- /usr/bin/m --port 81", "the loader starts another command than the planned one"},
+		{"/usr/local/bin/fencer exec -filter=/etc/fencer/filters/m.service.bpf -sha256=cd -- /usr/bin/m --port 80", "through the loader, but not with the planned filter"},
+		{"/usr/bin/m --port 80", "not started through the loader"},
+	} {
+		if p := execStartProblem(planned, c.got); !strings.Contains(p, c.want) {
+			t.Errorf("%s: %q, want %q", c.got, p, c.want)
+		}
+	}
+}
