@@ -216,11 +216,14 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 				Problem: "systemd's syscall filter is not the planned set", Want: want, Got: got})
 		}
 	}
+	startsLoader := false
 	if s.WrappedStart != "" {
-		if want, got, ok := sameExecStart(s.WrappedStart, props["ExecStart"]); !ok {
+		want, got, ok := sameExecStart(s.WrappedStart, props["ExecStart"])
+		if !ok {
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "ExecStart",
 				Problem: execStartProblem(s.WrappedStart, got), Want: want, Got: got})
 		}
+		startsLoader = ok
 	}
 	if props["ActiveState"] != "active" && props["ActiveState"] != "reloading" {
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("not running (%s): no process to check", props["ActiveState"])})
@@ -231,13 +234,14 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: "active without a main process: no process to check"})
 		return
 	}
-	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], in, r)
+	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], startsLoader, in, r)
 }
 
 // checkProcess checks that the unit's main process carries the planned
 // filter: read back with ptrace where permitted, else judged by whether it
-// started after the filter file was written.
-func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.ServicePlan, pid int, filterFile *plan.Change, in Inspector, r *HostReport) {
+// started after the filter file was written. startsLoader says that
+// systemd now starts the unit through the loader with the planned filter.
+func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.ServicePlan, pid int, filterFile *plan.Change, startsLoader bool, in Inspector, r *HostReport) {
 	subject := fmt.Sprintf("MainPID %d", pid)
 	st, err := in.Status(pid)
 	if err != nil {
@@ -268,10 +272,15 @@ func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.
 			}
 		}
 		f := Finding{Unit: s.Unit, Kind: "process", Subject: subject, Want: fmt.Sprintf("the planned filter (%d instructions, sha256 %s)", len(planned), short(s.FilterSHA256))}
-		f.Got = fmt.Sprintf("%d other filter(s)", len(progs))
-		f.Problem = "the process does not carry the planned filter"
-		if started, mtime, ok := startedBefore(ctx, t, in, pid, s.FilterPath); ok {
+		f.Got = fmt.Sprintf("%d filter(s), none of them the planned one", len(progs))
+		started, mtime, before := startedBefore(ctx, t, in, pid, s.FilterPath)
+		switch {
+		case before:
 			f.Problem = fmt.Sprintf("restart needed: the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339))
+		case startsLoader:
+			f.Problem = "restart needed: the process does not carry the planned filter, which systemd's ExecStart= now installs (the process was started otherwise)"
+		default:
+			f.Problem = "the process does not carry the planned filter: it was not started through the loader with it"
 		}
 		r.Findings = append(r.Findings, f)
 		return
