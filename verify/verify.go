@@ -364,14 +364,14 @@ func sameFilter(archName string, planned []string, got string, systemdDefault []
 	}
 	sort.Strings(missing)
 	sort.Strings(extra)
-	var w, g []string
-	if len(missing) > 0 {
-		w = append(w, "also "+strings.Join(missing, " "))
-	}
+	var g []string
 	if len(extra) > 0 {
 		g = append(g, "also "+strings.Join(extra, " "))
 	}
-	return strings.Join(w, "; "), strings.Join(g, "; "), false
+	if len(missing) > 0 {
+		g = append(g, "without "+strings.Join(missing, " "))
+	}
+	return fmt.Sprintf("the %d planned names (and systemd's @default set)", len(want)), strings.Join(g, "; "), false
 }
 
 // sameExecStart compares the planned wrapped command with systemctl show's

@@ -18,7 +18,8 @@ func TestSameFilter(t *testing.T) {
 		{"with systemd's @default", "read write newfstatat execve brk mmap2 cacheflush rt_sigreturn", true, ""},
 		{"an alias of a planned name", "read write fstatat execve", true, ""},
 		{"widened", "read write newfstatat execve ptrace", false, "also ptrace"},
-		{"narrowed", "read write execve", false, ""},
+		{"narrowed", "read write execve", false, "without newfstatat"},
+		{"both", "read write execve ptrace", false, "also ptrace; without newfstatat"},
 		{"a deny list", "~ptrace", false, ""},
 	} {
 		want, got, ok := sameFilter("x86_64", planned, c.got, defaultSet252)
