@@ -77,7 +77,8 @@ func (Local) StartTime(pid int) (time.Time, error) { return procseccomp.StartTim
 // Host checks one host against its part of a plan made for verification
 // (a plan whose changes are all no-ops when the host is in sync).
 func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) *HostReport {
-	r := &HostReport{Host: hp.Name}
+	// Empty lists, not null, in JSON.
+	r := &HostReport{Host: hp.Name, Findings: []Finding{}, Notes: []Note{}}
 	if hp.Error != "" {
 		r.Error = hp.Error
 		return r
