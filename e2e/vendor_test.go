@@ -92,10 +92,10 @@ func TestVendorSystemCallFilter(t *testing.T) {
 		if c.Role != "drop-in" {
 			continue
 		}
-		for _, l := range strings.Split(string(c.Content), "\n") {
+		for _, l := range strings.Split(c.Text, "\n") {
 			if v, ok := strings.CutPrefix(l, "SystemCallFilter="); ok && v != "" {
 				if planned != nil {
-					t.Fatalf("the drop-in sets SystemCallFilter= twice:\n%s", c.Content)
+					t.Fatalf("the drop-in sets SystemCallFilter= twice:\n%s", c.Text)
 				}
 				planned = syscallSet(v)
 			}

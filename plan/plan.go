@@ -114,7 +114,10 @@ type Change struct {
 	// Prior is the old content of a text file, for the diff.
 	Prior string `json:"prior,omitempty"`
 	// Content is the new content (nil for Delete).
-	Content   []byte   `json:"content,omitempty"`
+	Content []byte `json:"content,omitempty"`
+	// Text is the new content of a text file in -json output, which
+	// leaves Content out.
+	Text      string   `json:"text,omitempty"`
 	NewSHA256 string   `json:"new_sha256,omitempty"`
 	Units     []string `json:"units,omitempty"`
 }

@@ -135,6 +135,29 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	return nil
 }
 
+// WriteDisplayJSON writes the plan as -json shows it: the plan file's
+// format without the content of binary files (the loader alone is
+// megabytes), which the hashes and sizes identify, and with text files'
+// new content as text.
+func WriteDisplayJSON(w io.Writer, p *Plan) error {
+	c := *p
+	c.Hosts = make([]*HostPlan, len(p.Hosts))
+	for i, h := range p.Hosts {
+		hc := *h
+		hc.Changes = make([]*Change, len(h.Changes))
+		for j, ch := range h.Changes {
+			cc := *ch
+			if !cc.Binary && cc.Content != nil {
+				cc.Text = string(cc.Content)
+			}
+			cc.Content = nil
+			hc.Changes[j] = &cc
+		}
+		c.Hosts[i] = &hc
+	}
+	return WriteJSON(w, &c)
+}
+
 // ReadJSON reads a plan file, refusing other format versions.
 func ReadJSON(r io.Reader) (*Plan, error) {
 	var p Plan

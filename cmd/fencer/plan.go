@@ -265,7 +265,7 @@ func (o *planOptions) runPlan(c *cli, args []string) int {
 		return exitError
 	}
 	if o.json {
-		if err := plan.WriteJSON(c.stdout, p); err != nil {
+		if err := plan.WriteDisplayJSON(c.stdout, p); err != nil {
 			return c.fail(err)
 		}
 	} else {

@@ -127,7 +127,7 @@ func (o *showOptions) showPlan(c *cli, file string) int {
 		return c.fail(err)
 	}
 	if o.json {
-		if err := plan.WriteJSON(c.stdout, p); err != nil {
+		if err := plan.WriteDisplayJSON(c.stdout, p); err != nil {
 			return c.fail(err)
 		}
 		return exitOK
