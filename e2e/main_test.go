@@ -391,6 +391,7 @@ type planJSON struct {
 			Action  string `json:"action"`
 			Role    string `json:"role"`
 			Content []byte `json:"content"`
+			Text    string `json:"text"`
 		} `json:"changes"`
 	} `json:"hosts"`
 }
