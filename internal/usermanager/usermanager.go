@@ -6,7 +6,8 @@
 // test process runs in a mount namespace of its own with a tmpfs on
 // /run/systemd holding that directory; nothing outside the namespace sees
 // it. Each manager gets its own HOME and XDG_RUNTIME_DIR in a temporary
-// directory, so tests can run managers side by side.
+// directory, and its own cgroup where it can make one, so tests can run
+// managers side by side.
 //
 // Use it from a package's TestMain:
 //
@@ -157,6 +158,9 @@ type Manager struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error
+	// cgroups are the manager's own cgroups, one per hierarchy that
+	// tracks systemd's units (see ownCgroup).
+	cgroups []string
 }
 
 // Start starts a user manager for the test and stops it when the test
@@ -229,6 +233,13 @@ func start(dir string) (*Manager, error) {
 	defer log.Close()
 	began := time.Now()
 	m.cmd = exec.Command(Binary, "--user")
+	if cgroups := ownCgroup("fencer-" + filepath.Base(dir)); len(cgroups) > 0 {
+		// The shell moves itself into the manager's cgroups, then
+		// becomes the manager.
+		m.cgroups = cgroups
+		m.cmd = exec.Command("/bin/sh", "-c", `b=$1; shift; for d; do echo $$ >"$d/cgroup.procs" || exit 125; done; exec "$b" --user`, "sh", Binary)
+		m.cmd.Args = append(m.cmd.Args, cgroups...)
+	}
 	m.cmd.Env = m.Env
 	m.cmd.Dir = m.Home
 	m.cmd.Stdout, m.cmd.Stderr = log, log
@@ -296,8 +307,10 @@ func (m *Manager) Show(unit, property string) (string, error) {
 }
 
 // Stop stops the manager (SIGTERM, which stops its units too; SIGKILL
-// after 10 seconds). Stopping a stopped manager does nothing.
+// after 10 seconds) and removes its cgroups. Stopping a stopped manager
+// does nothing.
 func (m *Manager) Stop() error {
+	defer m.removeCgroups()
 	select {
 	case <-m.done:
 		return nil
@@ -311,5 +324,61 @@ func (m *Manager) Stop() error {
 		_ = m.cmd.Process.Kill()
 		<-m.done
 		return fmt.Errorf("%s --user did not exit within 10s of SIGTERM; killed", Binary)
+	}
+}
+
+// ownCgroup creates a cgroup called name at the root of each hierarchy
+// where systemd tracks units (the cgroup2 one, and name=systemd on a
+// hybrid or legacy machine) and returns their paths, or nothing when it
+// cannot. A user manager roots its units' cgroups in its own: without
+// this, every manager started from the root cgroup (as on a machine whose
+// PID 1 is not systemd) would put metrics.service in the same
+// /app.slice/metrics.service, and one manager stopping its unit would
+// kill the others' processes in it: tests running side by side, in this
+// process or another, would kill each other's services.
+func ownCgroup(name string) []string {
+	var dirs []string
+	for _, root := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"} {
+		var fs unix.Statfs_t
+		if unix.Statfs(root, &fs) != nil {
+			continue
+		}
+		if fs.Type != unix.CGROUP2_SUPER_MAGIC && (root == "/sys/fs/cgroup" || fs.Type != unix.CGROUP_SUPER_MAGIC) {
+			continue
+		}
+		d := filepath.Join(root, name)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			removeCgroups(dirs)
+			return nil
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
+// removeCgroups removes the manager's cgroups, and what systemd made
+// under them in every hierarchy, deepest first. Cgroups still in use
+// stay.
+func (m *Manager) removeCgroups() {
+	if len(m.cgroups) == 0 {
+		return
+	}
+	name := filepath.Base(m.cgroups[0])
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + name)
+	removeCgroups(append(dirs, m.cgroups...))
+}
+
+func removeCgroups(dirs []string) {
+	for _, d := range dirs {
+		var all []string
+		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				all = append(all, p)
+			}
+			return nil
+		})
+		for i := len(all) - 1; i >= 0; i-- {
+			os.Remove(all[i])
+		}
 	}
 }
