@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +61,8 @@ type Inspector interface {
 	Status(pid int) (procseccomp.Status, error)
 	Filters(pid int) ([]bpf.Program, error)
 	StartTime(pid int) (time.Time, error)
+	// Exe is the path of the program the process runs.
+	Exe(pid int) (string, error)
 }
 
 // Local inspects processes of this machine.
@@ -73,6 +76,15 @@ func (Local) Filters(pid int) ([]bpf.Program, error) { return procseccomp.Filter
 
 // StartTime reads when the process started.
 func (Local) StartTime(pid int) (time.Time, error) { return procseccomp.StartTime(pid) }
+
+// Exe reads /proc/PID/exe.
+func (Local) Exe(pid int) (string, error) {
+	p, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return "", fmt.Errorf("read the program of pid %d: %w", pid, err)
+	}
+	return p, nil
+}
 
 // Host checks one host against its part of a plan made for verification
 // (a plan whose changes are all no-ops when the host is in sync).
@@ -269,6 +281,7 @@ func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.
 		for _, p := range progs {
 			if _, equal := procseccomp.Compare(p, planned); equal {
 				r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s carries the planned filter (%d instructions, read back with ptrace)", subject, len(planned))})
+				checkProgram(s, pid, subject, in, r)
 				return
 			}
 		}
@@ -298,6 +311,42 @@ func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.
 	default:
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s has a seccomp filter and started after the filter file was written; its program could not be read back (%v)", subject, err)})
 	}
+}
+
+// checkProgram compares the program the process runs with the one the
+// unit now starts through the loader: the same filter does not make the
+// same service (an ExecStart= changed and restored without a restart).
+func checkProgram(s *plan.ServicePlan, pid int, subject string, in Inspector, r *HostReport) {
+	want := plannedProgram(s.WrappedStart)
+	if !strings.HasPrefix(want, "/") {
+		return // a plain name: systemd resolves it
+	}
+	got, err := in.Exe(pid)
+	if err != nil {
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s: %v", subject, err)})
+		return
+	}
+	got = strings.TrimSuffix(got, " (deleted)")
+	if got != want {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+			Problem: "restart needed: the process runs another program than the unit now starts", Want: want, Got: got})
+	}
+}
+
+// plannedProgram is the program a wrapped ExecStart= makes the loader run:
+// the word after "--".
+func plannedProgram(wrapped string) string {
+	cmds, err := unitfile.Split(wrapped)
+	if err != nil || len(cmds) != 1 {
+		return ""
+	}
+	argv := cmds[0].Argv
+	for i, a := range argv {
+		if a == "--" && i+1 < len(argv) {
+			return argv[i+1]
+		}
+	}
+	return ""
 }
 
 // startedBefore reports whether the process started before the filter file

@@ -3,7 +3,10 @@ package verify
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/procseccomp"
 	"github.com/fencer-dev/fencer/plan"
 )
 
@@ -94,6 +97,29 @@ func TestExecStartProblem(t *testing.T) {
 	} {
 		if p := execStartProblem(planned, c.got); !strings.Contains(p, c.want) {
 			t.Errorf("%s: %q, want %q", c.got, p, c.want)
+		}
+	}
+}
+
+// fakeInspector answers for one process.
+type fakeInspector struct{ exe string }
+
+func (f fakeInspector) Status(int) (procseccomp.Status, error) { return procseccomp.Status{}, nil }
+func (f fakeInspector) Filters(int) ([]bpf.Program, error)     { return nil, nil }
+func (f fakeInspector) StartTime(int) (time.Time, error)       { return time.Time{}, nil }
+func (f fakeInspector) Exe(int) (string, error)                { return f.exe, nil }
+
+func TestCheckProgram(t *testing.T) {
+	s := &plan.ServicePlan{Unit: "m.service",
+		WrappedStart: "/usr/local/bin/fencer exec -filter=/f.bpf -sha256=ab -- /usr/bin/m --port 80"}
+	if got := plannedProgram(s.WrappedStart); got != "/usr/bin/m" {
+		t.Fatalf("plannedProgram = %q", got)
+	}
+	for exe, drift := range map[string]bool{"/usr/bin/m": false, "/usr/bin/m (deleted)": false, "/usr/bin/old": true} {
+		r := &HostReport{}
+		checkProgram(s, 7, "MainPID 7", fakeInspector{exe: exe}, r)
+		if (len(r.Findings) > 0) != drift {
+			t.Errorf("%s: findings %v", exe, r.Findings)
 		}
 	}
 }
