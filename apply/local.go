@@ -232,15 +232,12 @@ func (h *LocalHost) Remove(ctx context.Context, path string) error {
 	return h.files.remove(path)
 }
 
-// LockPath is the host's lock file: /run/lock/fencer.lock (/run/fencer.lock
-// without /run/lock) in system scope, $XDG_RUNTIME_DIR/fencer.lock in user
-// scope.
+// LockPath is the host's lock file: /run/fencer.lock in system scope (not
+// in world-writable /run/lock, where any user could create it first and
+// hold it), $XDG_RUNTIME_DIR/fencer.lock in user scope.
 func (h *LocalHost) LockPath() string {
 	if h.scope == ScopeUser {
 		return filepath.Join(h.runtimeDir(), "fencer.lock")
-	}
-	if st, err := os.Stat("/run/lock"); err == nil && st.IsDir() {
-		return "/run/lock/fencer.lock"
 	}
 	return "/run/fencer.lock"
 }

@@ -211,6 +211,35 @@ func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Di
 	return p, mergeArches(diags)
 }
 
+// unitSafe refuses values that would change the meaning of the unit files
+// they are written into: a newline starts a setting of its own
+// (ExecStartPost=+... runs unsandboxed), a trailing backslash continues
+// the line into the next setting.
+func unitSafe(svc *hclspec.Service, h *hclspec.Host) error {
+	check := func(what, v string) error {
+		for _, r := range v {
+			if r < 0x20 || r == 0x7f {
+				return fmt.Errorf("service %q: %s contains the control character %q, which would change the unit file fencer writes it into", svc.Name, what, r)
+			}
+		}
+		if strings.HasSuffix(v, "\\") {
+			return fmt.Errorf("service %q: %s ends with a backslash, which would continue its line in the unit file into the next setting", svc.Name, what)
+		}
+		return nil
+	}
+	for _, fd := range svc.Fds {
+		if err := check(fmt.Sprintf("fd %q", fd.Name), fd.Value); err != nil {
+			return err
+		}
+	}
+	if svc.ExecStart != nil {
+		if err := check("exec_start", *svc.ExecStart); err != nil {
+			return err
+		}
+	}
+	return check("the host's fencer_path", h.FencerPath)
+}
+
 // servicesOn returns the services planned for host h, in order.
 func servicesOn(cfg *hclspec.Config, h *hclspec.Host) []*hclspec.Service {
 	var out []*hclspec.Service
@@ -284,6 +313,9 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	hash := hex.EncodeToString(sum[:])
 	sp := &ServicePlan{Name: svc.Name, Unit: svc.Unit, Enforce: svc.Enforce,
 		FilterPath: filterPath(p, svc.Unit), FilterSHA256: hash, FilterInsns: len(c.Program)}
+	if err := unitSafe(svc, h); err != nil {
+		return nil, nil, diags, err
+	}
 	for _, fd := range svc.Fds {
 		sp.Fds = append(sp.Fds, FdPlan{Name: fd.Name, Number: fd.Number, Binding: bindingText(fd)})
 		if fd.Kind == hclspec.FdOpenFile && facts.SystemdVersion != 0 && facts.SystemdVersion < 253 {
@@ -568,15 +600,25 @@ func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change
 		}
 		out = append(out, ch)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return applyOrder(out[i].Role) < applyOrder(out[j].Role) })
+	sort.SliceStable(out, func(i, j int) bool { return applyOrder(out[i]) < applyOrder(out[j]) })
 	return out, nil
 }
 
-// applyOrder puts the filter and the loader before the units and the
-// drop-in last: a drop-in naming a new filter hash never meets an old
-// filter (the loader would refuse it rather than run unprotected).
-func applyOrder(role string) int {
-	return map[string]int{"filter": 0, "loader": 1, "unit file": 2, "socket unit": 3, "drop-in": 4}[role]
+// applyOrder orders writes so that every prefix of them is safe to run:
+// the filter and the loader first, then the drop-in, and only then the
+// socket unit and the unit file, so that a unit never exists, nor a socket
+// that starts it, without the drop-in that wraps it in the loader (apply
+// killed half-way through a first install would otherwise leave a service
+// that starts unfiltered); and a drop-in naming a new filter hash never
+// meets an old filter (the loader refuses it rather than run
+// unprotected). Deletions go the other way round; rollback undoes writes
+// in reverse, through the same safe states.
+func applyOrder(ch *Change) int {
+	n := map[string]int{"filter": 0, "loader": 1, "drop-in": 2, "socket unit": 3, "unit file": 4}[ch.Role]
+	if ch.Action == Delete {
+		return 10 - n
+	}
+	return n
 }
 
 func hashOf(b []byte) string {
