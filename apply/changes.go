@@ -166,6 +166,16 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 	}
 	names := sortedKeys(units)
 	if len(changes) > 0 {
+		// Verify reads the units from disk: before the reload, so that a
+		// unit it rejects never reaches the manager (socket activation
+		// could start it in the meantime). A -root tree or a host without
+		// a manager is verified too: the target does what it can there.
+		if len(names) > 0 && !plan.DestroyOnly(changes) {
+			opts.pause("verify")
+			if err := t.Verify(ctx, names...); err != nil {
+				return rollback(fmt.Errorf("systemd-analyze verify: %w", err))
+			}
+		}
 		if facts.Live {
 			opts.pause("reload")
 			if _, err := t.Systemctl(ctx, "daemon-reload"); err != nil {
@@ -174,14 +184,6 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 			logf("host %q: systemd reloaded", hp.Name)
 		} else {
 			logf("host %q: no systemd manager runs for this host; units not reloaded", hp.Name)
-		}
-		// A -root tree or a host without a manager is verified too: the
-		// target does what it can there.
-		if len(names) > 0 && !plan.DestroyOnly(changes) {
-			opts.pause("verify")
-			if err := t.Verify(ctx, names...); err != nil {
-				return rollback(fmt.Errorf("systemd-analyze verify: %w", err))
-			}
 		}
 	}
 	if opts.Restart && !facts.Live {
