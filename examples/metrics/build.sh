@@ -12,4 +12,5 @@ if [ "$#" -ne 1 ]; then
   exit 2
 fi
 dir=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$(dirname "$1")"
 ${CC:-gcc} -static -O2 -Wall -Wextra -Werror ${CFLAGS:-} -o "$1" "$dir/server.c"
