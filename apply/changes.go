@@ -40,13 +40,26 @@ func (o Options) pause(step string) {
 	}
 }
 
-// StaleError reports a host file that changed since the plan was made.
+// StaleError reports a host file that changed since the plan was made:
+// one the plan writes, or one it was computed from (plan.HostPlan.Inputs).
 type StaleError struct {
 	Host, Path string
+	// What is "changed" (also when empty), "appeared" or "disappeared".
+	What string
+	// Role says, for a file the plan read, which files those are ("unit
+	// file and drop-ins of metrics.service"); empty for a file it writes.
+	Role string
 }
 
 func (e *StaleError) Error() string {
-	return fmt.Sprintf("host %q: %s changed since the plan was made: make a new plan", e.Host, e.Path)
+	what := e.What
+	if what == "" {
+		what = "changed"
+	}
+	if e.Role != "" {
+		return fmt.Sprintf("host %q: %s %s since the plan was made, which was computed from the %s: make a new plan", e.Host, e.Path, what, e.Role)
+	}
+	return fmt.Sprintf("host %q: %s %s since the plan was made: make a new plan", e.Host, e.Path, what)
 }
 
 // prior is a file as it was before apply touched it.
@@ -108,6 +121,22 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 			return &StaleError{Host: hp.Name, Path: ch.Path}
 		}
 		priors[ch.Path] = p
+	}
+	// And so must every file the plan was computed from: the unit files
+	// and drop-ins whose ExecStart= it wrapped and whose settings it
+	// checked.
+	if len(hp.Inputs) > 0 {
+		facts, ferr := t.Facts(ctx)
+		if ferr != nil {
+			return fmt.Errorf("host %q: reading facts: %w", hp.Name, ferr)
+		}
+		now, rerr := plan.ReadInputs(ctx, t, facts, hp)
+		if rerr != nil {
+			return fmt.Errorf("host %q: reading the files the plan was made from: %w", hp.Name, rerr)
+		}
+		if d := plan.DiffInputs(hp.Inputs, now); d != nil {
+			return &StaleError{Host: hp.Name, Path: d.Path, What: d.What, Role: d.Role}
+		}
 	}
 	opts.pause("locked")
 

@@ -237,6 +237,95 @@ func TestSavedPlan(t *testing.T) {
 	}
 }
 
+// TestSavedPlanInputs: a saved plan is also refused, writing nothing, when
+// a file it was made from changed since — not one it writes, but the
+// vendor's unit whose ExecStart= it wraps, or a drop-in that appeared and
+// would override fencer's — and applies once they are as they were.
+func TestSavedPlanInputs(t *testing.T) {
+	w := newWorld(t)
+	w.edit("metrics.fencer.hcl", unitFileLine, "")
+	vendorDir := filepath.Join(w.um.RuntimeDir, "systemd", "user")
+	vendorUnit := filepath.Join(vendorDir, "metrics.service")
+	writeFile(t, vendorUnit, w.vendorUnit(""))
+	planFile := filepath.Join(t.TempDir(), "p.plan")
+	const ruleA = "when     = arg0 == 2 || arg0 == fd.logfile\n"
+	const ruleB = "when     = arg0 == 2 || arg0 == fd.logfile || arg0 == 5\n"
+
+	// A fresh saved plan applies right away.
+	if r := w.fencerCmd("plan", "-out="+planFile); r.code != 0 {
+		t.Fatalf("plan -out: %s", r)
+	}
+	if r := w.run("apply", planFile); r.code != 0 || !strings.Contains(r.stdout, "Apply complete! Files: 3 added, 0 changed, 0 destroyed.") {
+		t.Fatalf("apply PLANFILE:\n%s\n%s", r, w.um.Log())
+	}
+
+	refused := func(path, what string) {
+		t.Helper()
+		before := snapshot(t, w.um.Home)
+		r := w.run("apply", planFile)
+		want := path + " " + what + " since the plan was made, which was computed from the unit file and drop-ins of metrics.service: make a new plan"
+		if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "Apply complete") {
+			t.Errorf("want exit 1 and %q:\n%s", want, r)
+		} else {
+			t.Logf("refused: %s", lineWith(r.stderr, want))
+		}
+		if d := before.diff(snapshot(t, w.um.Home)); len(d) > 0 {
+			t.Errorf("a refused plan wrote: %q", d)
+		}
+	}
+
+	// The vendor upgrades the unit after the plan was made: applying it
+	// would wrap the old command.
+	w.edit("metrics.fencer.hcl", ruleA, ruleB)
+	if r := w.fencerCmd("plan", "-out="+planFile); r.code != 0 {
+		t.Fatalf("plan -out: %s", r)
+	}
+	upgraded := strings.Replace(w.vendorUnit(""), "ExecStart="+w.server+"\n", "ExecStart="+w.server+" --new-flag\n", 1)
+	if upgraded == w.vendorUnit("") {
+		t.Fatal("the vendor unit has no ExecStart= line to change")
+	}
+	writeFile(t, vendorUnit, upgraded)
+	refused(vendorUnit, "changed")
+
+	// Planned again, it wraps the new command.
+	if r := w.fencerCmd("plan", "-out="+planFile); r.code != 0 {
+		t.Fatalf("plan -out: %s", r)
+	}
+	if r := w.run("apply", planFile); r.code != 0 || !strings.Contains(r.stdout, "Apply complete! Files: 0 added, 2 changed, 0 destroyed.") {
+		t.Fatalf("apply PLANFILE:\n%s\n%s", r, w.um.Log())
+	}
+	if got := readFile(t, w.dropInPath()); !strings.Contains(got, "-- "+w.server+" --new-flag\n") {
+		t.Errorf("the drop-in does not wrap the new command:\n%s", got)
+	}
+
+	// A drop-in that would override fencer's appears after the plan was
+	// made (a fresh plan refuses it).
+	w.edit("metrics.fencer.hcl", ruleB, ruleA)
+	if r := w.fencerCmd("plan", "-out="+planFile); r.code != 0 {
+		t.Fatalf("plan -out: %s", r)
+	}
+	late := filepath.Join(vendorDir, "metrics.service.d", "zzz-override.conf")
+	writeFile(t, late, "[Service]\nSystemCallFilter=\n")
+	refused(late, "appeared")
+	if r := w.fencerCmd("plan"); r.code != 1 || !strings.Contains(r.stdout+r.stderr, late) {
+		t.Errorf("a fresh plan with %s:\n%s", late, r)
+	}
+
+	// Gone again, the host is as planned and the plan applies.
+	if err := os.Remove(late); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.run("apply", planFile); r.code != 0 || !strings.Contains(r.stdout, "Apply complete! Files: 0 added, 2 changed, 0 destroyed.") {
+		t.Fatalf("apply PLANFILE:\n%s\n%s", r, w.um.Log())
+	}
+	if got := w.show("metrics.service", "SystemCallFilter"); got == "" || strings.HasPrefix(got, "~") {
+		t.Errorf("SystemCallFilter=%q after apply", got)
+	}
+	if code, r := w.planCode(); code != 0 {
+		t.Errorf("plan after apply PLANFILE: exit %d\n%s", code, r)
+	}
+}
+
 // TestDestroy: destroy removes what apply installed and leaves alone the
 // files that do not carry fencer's header.
 func TestDestroy(t *testing.T) {

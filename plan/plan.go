@@ -22,8 +22,8 @@ import (
 )
 
 // FormatVersion is the version of saved plan files; a plan file of another
-// version is refused.
-const FormatVersion = 1
+// version is refused. Version 2 added HostPlan.Inputs.
+const FormatVersion = 2
 
 // Plan is what apply will do: for each host, every file to create, change
 // or delete, with the hash each file had when the plan was made.
@@ -48,6 +48,9 @@ type HostPlan struct {
 	Live           bool           `json:"live"`
 	Services       []*ServicePlan `json:"services"`
 	Changes        []*Change      `json:"changes"`
+	// Inputs are, per service unit, the host files besides Changes the
+	// plan was computed from; apply refuses the plan when any differs.
+	Inputs []UnitInputs `json:"inputs,omitempty"`
 	// Error is set when the host could not be planned; the other hosts
 	// still are.
 	Error string `json:"error,omitempty"`
@@ -277,8 +280,9 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	}
 	var diags hcl.Diagnostics
 	var want []*File
+	var inputs []*unitRead
 	for _, svc := range servicesOn(cfg, h) {
-		files, sp, d, err := planService(ctx, t, facts, h, svc, a, opts)
+		files, sp, in, d, err := planService(ctx, t, facts, h, svc, a, opts)
 		diags = append(diags, d...)
 		if err != nil {
 			hp.Error = err.Error()
@@ -286,6 +290,9 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 		}
 		if sp != nil {
 			hp.Services = append(hp.Services, sp)
+		}
+		if in != nil {
+			inputs = append(inputs, in)
 		}
 		want = append(want, files...)
 	}
@@ -298,14 +305,31 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 		return diags
 	}
 	hp.Changes = changes
+	// A file the plan writes has its own prior hash, and it is what the
+	// plan makes it: as an input it would only be compared with itself.
+	written := map[string]bool{}
+	for _, ch := range changes {
+		written[ch.Path] = true
+	}
+	for _, in := range inputs {
+		hp.Inputs = append(hp.Inputs, UnitInputs{Unit: in.unit,
+			Fragments: fragmentInputs(in.frags, dropInPath(facts.Paths, in.unit), func(p string) bool { return written[p] })})
+	}
 	return diags
 }
 
+// unitRead is what planning a service read of its unit: the fragments,
+// none when the unit is found nowhere or masked.
+type unitRead struct {
+	unit  string
+	frags []unitfile.Fragment
+}
+
 // planService compiles svc for the host and renders its files.
-func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) ([]*File, *ServicePlan, hcl.Diagnostics, error) {
+func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) ([]*File, *ServicePlan, *unitRead, hcl.Diagnostics, error) {
 	c, diags := CompileService(svc, a)
 	if diags.HasErrors() {
-		return nil, nil, diags, nil
+		return nil, nil, nil, diags, nil
 	}
 	p := facts.Paths
 	prog := c.Program.Encode(a.Order)
@@ -314,12 +338,12 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	sp := &ServicePlan{Name: svc.Name, Unit: svc.Unit, Enforce: svc.Enforce,
 		FilterPath: filterPath(p, svc.Unit), FilterSHA256: hash, FilterInsns: len(c.Program)}
 	if err := unitSafe(svc, h); err != nil {
-		return nil, nil, diags, err
+		return nil, nil, nil, diags, err
 	}
 	for _, fd := range svc.Fds {
 		sp.Fds = append(sp.Fds, FdPlan{Name: fd.Name, Number: fd.Number, Binding: bindingText(fd)})
 		if fd.Kind == hclspec.FdOpenFile && facts.SystemdVersion != 0 && facts.SystemdVersion < 253 {
-			return nil, nil, diags, fmt.Errorf("service %q: fd %q uses open_file, which needs systemd 253 or newer; this host has systemd %d",
+			return nil, nil, nil, diags, fmt.Errorf("service %q: fd %q uses open_file, which needs systemd 253 or newer; this host has systemd %d",
 				svc.Name, fd.Name, facts.SystemdVersion)
 		}
 	}
@@ -353,21 +377,32 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	// cannot be wrapped any more, must not keep fencer's files in place.
 	var frags []unitfile.Fragment
 	var fragErr error
+	var read *unitRead
 	if !opts.Destroy {
 		frags, fragErr = unitFragments(ctx, t, facts, svc, unitFile)
+		// The plan depends on these files (or on their absence); one it
+		// cannot read it could not check again at apply.
+		switch {
+		case fragErr == nil:
+			read = &unitRead{unit: svc.Unit, frags: frags}
+		case absentUnit(fragErr):
+			read = &unitRead{unit: svc.Unit}
+		default:
+			return nil, nil, nil, diags, fragErr
+		}
 	}
 	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
 		if _, ok := a.Syscall("execve"); ok && !allowsSyscall(c.Filter, "execve") {
-			return nil, nil, diags, fmt.Errorf("service %q: the loader execs the service after installing the filter, so the policy must allow execve on %s", svc.Name, a.Name)
+			return nil, nil, nil, diags, fmt.Errorf("service %q: the loader execs the service after installing the filter, so the policy must allow execve on %s", svc.Name, a.Name)
 		}
 		cmd, err := execStart(svc, frags, fragErr)
 		if err != nil {
-			return nil, nil, diags, err
+			return nil, nil, nil, diags, err
 		}
 		sp.ExecStart = cmd.Raw
 		wrapped, err := unitfile.Wrap(cmd, h.FencerPath, []string{"exec", "-filter=" + sp.FilterPath, "-sha256=" + hash})
 		if err != nil {
-			return nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
 		in.execStart, sp.WrappedStart = wrapped, wrapped
 		if in.names != nil && opts.LoaderSyscalls != nil {
@@ -375,7 +410,7 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		}
 		loader, err := loaderFile(ctx, t, h, a, opts)
 		if err != nil {
-			return nil, nil, diags, err
+			return nil, nil, nil, diags, err
 		}
 		if loader != nil {
 			files = append(files, loader)
@@ -399,16 +434,16 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	if !opts.Destroy && fragErr == nil {
 		overrides, err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop)
 		if err != nil {
-			return nil, nil, diags, err
+			return nil, nil, nil, diags, err
 		}
 		if len(overrides) > 0 && !opts.Verify {
-			return nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem)
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem)
 		}
 		sp.Overrides = overrides
 	}
 	sp.SystemCallFilter = in.names
 	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
-	return files, sp, diags, nil
+	return files, sp, read, diags, nil
 }
 
 // checkDropIns finds the host's drop-ins for the unit that would undo
@@ -484,20 +519,7 @@ func bindingText(fd *hclspec.Fd) string {
 // the order systemd reads them (fencer's own included); the unit file
 // fencer installs, when the service gives one, stands in for the host's.
 func unitFragments(ctx context.Context, t Host, facts *Facts, svc *hclspec.Service, unitFile []byte) ([]unitfile.Fragment, error) {
-	read := func(p string) ([]byte, error) {
-		if unitFile != nil && p == path.Join(facts.Paths.UnitDir, svc.Unit) {
-			return unitFile, nil
-		}
-		b, _, err := t.ReadFile(ctx, p)
-		return b, err
-	}
-	readDir := func(p string) ([]string, error) { return t.ReadDir(ctx, p) }
-	search := facts.UnitSearchPath
-	if unitFile != nil {
-		// The unit fencer installs wins over any other of that name.
-		search = append([]string{facts.Paths.UnitDir}, search...)
-	}
-	frags, err := unitfile.Fragments(read, readDir, search, svc.Unit, nil)
+	frags, err := readFragments(ctx, t, facts, svc.Unit, unitFile)
 	if err != nil {
 		return nil, fmt.Errorf("service %q: reading unit %s: %w", svc.Name, svc.Unit, err)
 	}

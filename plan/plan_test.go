@@ -1,9 +1,11 @@
 package plan
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -100,5 +102,175 @@ func TestUnitValuesCannotInjectSettings(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `fd "log"`) {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// vendorConfig wraps the host's unit: it has no unit_file.
+const vendorConfig = `service "m" {
+  unit = "m.service"
+  fd "sock" {
+    listen_stream = "127.0.0.1:80"
+  }
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`
+
+// applyTo writes a host plan's changes into the host's files, as apply
+// would.
+func applyTo(h *memHost, hp *HostPlan) {
+	for _, ch := range hp.Changes {
+		switch ch.Action {
+		case Delete:
+			delete(h.files, ch.Path)
+		case Create, Update:
+			h.files[ch.Path] = ch.Content
+		}
+	}
+}
+
+// inputsNow reads the host plan's inputs again and compares them.
+func inputsNow(t *testing.T, h *memHost, hp *HostPlan) *InputChange {
+	t.Helper()
+	facts, _ := h.Facts(context.Background())
+	now, err := ReadInputs(context.Background(), h, facts, hp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return DiffInputs(hp.Inputs, now)
+}
+
+// TestInputs checks that a plan records the unit file and drop-ins it
+// read, but not the files it writes, and that reading them again finds
+// every change, new drop-in and removed drop-in, and nothing else.
+func TestInputs(t *testing.T) {
+	const unit, admin = "/lib/systemd/system/m.service", "/etc/systemd/system/m.service.d/50-admin.conf"
+	host := func() *memHost {
+		return &memHost{files: map[string][]byte{
+			unit:  []byte("[Service]\nExecStart=/usr/bin/m --old\n"),
+			admin: []byte("[Service]\nEnvironment=A=1\n"),
+		}}
+	}
+	h := host()
+	p, err := makePlan(t, vendorConfig, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := p.Hosts[0]
+	if len(hp.Inputs) != 1 || hp.Inputs[0].Unit != "m.service" {
+		t.Fatalf("inputs %+v", hp.Inputs)
+	}
+	var got []string
+	for _, f := range hp.Inputs[0].Fragments {
+		got = append(got, f.Path+" "+f.SHA256[:8])
+	}
+	if want := []string{unit + " " + hashOf(h.files[unit])[:8], admin + " " + hashOf(h.files[admin])[:8]}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("inputs %q, want %q", got, want)
+	}
+	if d := inputsNow(t, h, hp); d != nil {
+		t.Errorf("unchanged host: %+v", d)
+	}
+	// Applied, the plan's own files (fencer's drop-in above all) are no
+	// inputs of it.
+	applied := host()
+	applyTo(applied, hp)
+	if d := inputsNow(t, applied, hp); d != nil {
+		t.Errorf("after applying: %+v", d)
+	}
+
+	for _, tc := range []struct {
+		name, path, what string
+		edit             func(map[string][]byte)
+	}{
+		{"vendor upgrade", unit, "changed", func(f map[string][]byte) { f[unit] = []byte("[Service]\nExecStart=/usr/bin/m --new\n") }},
+		{"late drop-in", "/run/systemd/system/m.service.d/zzz-late.conf", "appeared",
+			func(f map[string][]byte) {
+				f["/run/systemd/system/m.service.d/zzz-late.conf"] = []byte("[Service]\nSystemCallFilter=\n")
+			}},
+		{"type-wide drop-in", "/etc/systemd/system/service.d/10-all.conf", "appeared",
+			func(f map[string][]byte) { f["/etc/systemd/system/service.d/10-all.conf"] = []byte("[Service]\n") }},
+		{"removed drop-in", admin, "disappeared", func(f map[string][]byte) { delete(f, admin) }},
+		{"shadowed unit", "/etc/systemd/system/m.service", "appeared",
+			func(f map[string][]byte) {
+				f["/etc/systemd/system/m.service"] = []byte("[Service]\nExecStart=/usr/bin/m --old\n")
+			}},
+		{"shadowed drop-in", "/etc/systemd/system.control/m.service.d/50-admin.conf", "appeared",
+			func(f map[string][]byte) {
+				f["/etc/systemd/system.control/m.service.d/50-admin.conf"] = []byte("[Service]\nEnvironment=A=1\n")
+			}},
+	} {
+		h := host()
+		tc.edit(h.files)
+		d := inputsNow(t, h, hp)
+		if d == nil || d.Path != tc.path || d.What != tc.what || d.Unit != "m.service" {
+			t.Errorf("%s: %+v, want %s %s", tc.name, d, tc.path, tc.what)
+		}
+	}
+	// A file that is no input changes nothing.
+	h = host()
+	h.files["/etc/systemd/system/m.service.d/notes.txt"] = []byte("x")
+	h.files["/etc/systemd/system/other.service"] = []byte("[Service]\nExecStart=/bin/true\n")
+	if d := inputsNow(t, h, hp); d != nil {
+		t.Errorf("unrelated files: %+v", d)
+	}
+}
+
+// TestInputsWithUnitFile checks that the unit file fencer installs is no
+// input (it is a change of its own), stands in for the host's when the
+// inputs are read again before it is written, and hides a vendor unit of
+// the same name.
+func TestInputsWithUnitFile(t *testing.T) {
+	h := &memHost{files: map[string][]byte{
+		"/lib/systemd/system/m.service":                  []byte("[Service]\nExecStart=/usr/bin/vendor\n"),
+		"/lib/systemd/system/m.service.d/10-vendor.conf": []byte("[Service]\nEnvironment=A=1\n"),
+	}}
+	p, err := makePlan(t, strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := p.Hosts[0]
+	if len(hp.Inputs) != 1 || len(hp.Inputs[0].Fragments) != 1 || hp.Inputs[0].Fragments[0].Path != "/lib/systemd/system/m.service.d/10-vendor.conf" {
+		t.Fatalf("inputs %+v", hp.Inputs)
+	}
+	if d := inputsNow(t, h, hp); d != nil {
+		t.Errorf("before apply: %+v", d)
+	}
+	h.files["/lib/systemd/system/m.service"] = []byte("[Service]\nExecStart=/usr/bin/vendor --new\n")
+	if d := inputsNow(t, h, hp); d != nil {
+		t.Errorf("a vendor unit fencer's unit file hides: %+v", d)
+	}
+	h.files["/etc/systemd/system.control/m.service"] = []byte("[Service]\nExecStart=/usr/bin/other\n")
+	if d := inputsNow(t, h, hp); d != nil {
+		t.Errorf("a unit file before fencer's on the search path: %+v", d)
+	}
+}
+
+// TestInputsSurviveJSON checks that a saved plan keeps its inputs and
+// that the format version says so.
+func TestInputsSurviveJSON(t *testing.T) {
+	h := &memHost{files: map[string][]byte{"/lib/systemd/system/m.service": []byte("[Service]\nExecStart=/usr/bin/m\n")}}
+	p, err := makePlan(t, vendorConfig, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadJSON(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Hosts[0].Inputs, p.Hosts[0].Inputs) || len(back.Hosts[0].Inputs[0].Fragments) != 1 {
+		t.Errorf("inputs %+v, saved %+v", back.Hosts[0].Inputs, p.Hosts[0].Inputs)
+	}
+	buf.Reset()
+	if err := WriteJSON(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	old := strings.Replace(buf.String(), `"format_version": 2`, `"format_version": 1`, 1)
+	if _, err := ReadJSON(strings.NewReader(old)); err == nil || !strings.Contains(err.Error(), "format version 1") {
+		t.Errorf("a version 1 plan: %v", err)
 	}
 }
