@@ -9,8 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,128 +58,35 @@ func (f *files) isTrusted(d string) bool {
 // ErrSymlink is wrapped by the errors for paths through a symbolic link.
 var ErrSymlink = errors.New("is a symbolic link")
 
-// local returns the path on this machine for host path p, after checking
-// that p is absolute and clean.
-func (f *files) local(p string) (string, error) {
-	if !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
-		return "", fmt.Errorf("host %s: %q is not a clean absolute file path", f.host, p)
-	}
-	if f.root == "" {
-		return p, nil
-	}
-	return f.root + p, nil
-}
-
-// checkDirs refuses host path p when an existing directory on it (the
-// final component too when last is set) is a symbolic link. Accepted are
-// links directly under / (merged /usr: /lib -> usr/lib) and trusted
-// directories (see trust) — under a root directory only when the link is
-// relative and stays inside the tree.
-func (f *files) checkDirs(p string, last bool) error {
-	comps := strings.Split(p[1:], "/")
-	n := len(comps) - 1
-	if last {
-		n = len(comps)
-	}
-	cur := f.root
-	for i := 0; i < n; i++ {
-		cur += "/" + comps[i]
-		st, err := os.Lstat(cur)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("host %s: %w", f.host, err)
-		}
-		if st.Mode()&fs.ModeSymlink != 0 {
-			hp := "/" + strings.Join(comps[:i+1], "/")
-			if (i == 0 || f.isTrusted(hp)) && f.linkStaysInside(cur, i) {
-				continue
-			}
-			return fmt.Errorf("host %s: refusing %s: %s %w (fencer does not follow links in directories it reads or writes)", f.host, p, "/"+strings.Join(comps[:i+1], "/"), ErrSymlink)
-		}
-		if !st.IsDir() {
-			return fmt.Errorf("host %s: %s: %s is not a directory", f.host, p, "/"+strings.Join(comps[:i+1], "/"))
-		}
-	}
-	return nil
-}
-
-// linkStaysInside reports whether the link at local path link, depth
-// directories below the host's /, resolves inside the tree: always on the
-// machine itself; under a root directory when it is relative and its ".."
-// never climb above the root.
-func (f *files) linkStaysInside(link string, depth int) bool {
-	if f.root == "" {
-		return true
-	}
-	target, err := os.Readlink(link)
-	if err != nil || filepath.IsAbs(target) {
-		return false
-	}
-	for _, c := range strings.Split(target, "/") {
-		switch c {
-		case "", ".":
-		case "..":
-			if depth--; depth < 0 {
-				return false
-			}
-		default:
-			depth++
-		}
-	}
-	return true
-}
-
-// resolve follows symbolic links in the final component of the local path
-// lp of a root host inside the root, as systemd --root would; a link to
-// /dev/null stays /dev/null (a masked unit). On the machine itself the
-// kernel follows them.
-func (f *files) resolve(lp string) (string, error) {
-	if f.root == "" {
-		return lp, nil
-	}
-	for hops := 0; hops < 32; hops++ {
-		st, err := os.Lstat(lp)
-		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
-			return lp, nil
-		}
-		target, err := os.Readlink(lp)
-		if err != nil {
-			return "", err
-		}
-		if target == "/dev/null" {
-			return target, nil
-		}
-		var hp string
-		if filepath.IsAbs(target) {
-			hp = filepath.Clean(target)
-		} else {
-			hp = filepath.Clean(filepath.Join(filepath.Dir(lp[len(f.root):]), target))
-		}
-		if err := f.checkDirs(hp, false); err != nil {
-			return "", err
-		}
-		lp = f.root + hp
-	}
-	return "", fmt.Errorf("host %s: %s: too many levels of symbolic links", f.host, lp)
-}
-
+// readFile returns the content and mode of host file p; a link in the last
+// component is followed (inside the tree), one to /dev/null reads as empty.
 func (f *files) readFile(p string) ([]byte, fs.FileMode, error) {
-	lp, err := f.local(p)
+	if err := f.check(p); err != nil {
+		return nil, 0, err
+	}
+	w, err := f.walk(p, false, true)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := f.checkDirs(p, false); err != nil {
+	if w.missing != nil {
+		return nil, 0, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "open", Path: p, Err: unix.ENOENT})
+	}
+	if w.masked {
+		return nil, devNullMode, nil
+	}
+	d, err := f.openAt(p, w.dir)
+	if err != nil {
 		return nil, 0, err
 	}
-	if lp, err = f.resolve(lp); err != nil {
-		return nil, 0, fmt.Errorf("host %s: %w", f.host, err)
+	defer d.close()
+	fd, err := unix.Openat(d.fd, w.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err == unix.ELOOP {
+		return nil, 0, f.changed(p, d.join(w.name), err)
 	}
-	fh, err := os.Open(lp)
 	if err != nil {
-		return nil, 0, fmt.Errorf("host %s: %w", f.host, err)
+		return nil, 0, d.err("open", w.name, err)
 	}
+	fh := os.NewFile(uintptr(fd), d.join(w.name))
 	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
@@ -193,128 +102,162 @@ func (f *files) readFile(p string) ([]byte, fs.FileMode, error) {
 	return data, st.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky | fs.ModeCharDevice | fs.ModeDevice), nil
 }
 
+// devNullMode is the mode ReadFile gives a link to /dev/null.
+const devNullMode = fs.ModeDevice | fs.ModeCharDevice | 0o666
+
 func (f *files) readDir(p string) ([]string, error) {
-	lp, err := f.local(p)
+	if err := f.check(p); err != nil {
+		return nil, err
+	}
+	w, err := f.walk(p, true, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.checkDirs(p, true); err != nil {
+	if w.missing != nil {
+		return nil, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "open", Path: p, Err: unix.ENOENT})
+	}
+	d, err := f.openAt(p, w.dir)
+	if err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(lp)
+	defer d.close()
+	names, err := d.names()
 	if err != nil {
-		return nil, fmt.Errorf("host %s: %w", f.host, err)
+		return nil, err
 	}
-	names := make([]string, len(entries))
-	for i, e := range entries {
-		names[i] = e.Name()
+	sort.Strings(names)
+	return names, nil
+}
+
+// names lists the directory's entries.
+func (d *at) names() ([]string, error) {
+	fd, err := unix.Openat(d.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, d.err("open", ".", err)
+	}
+	fh := os.NewFile(uintptr(fd), d.path)
+	defer fh.Close()
+	names, err := fh.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", d.f.host, err)
 	}
 	return names, nil
 }
 
-// mkdirs creates the missing directories of host directory dir (0755),
-// fsyncing each parent after an entry is added.
-func (f *files) mkdirs(dir string) error {
-	comps := strings.Split(dir[1:], "/")
-	cur := f.root
-	for _, c := range comps {
-		parent := cur
-		if parent == "" {
-			parent = "/"
+// mkdirs creates the missing directories of host directory dir (0755,
+// root:root when chown is set), fsyncing each parent after an entry is
+// added, and returns dir opened.
+func (f *files) mkdirs(p, dir string) (*at, error) {
+	for tries := 0; ; tries++ {
+		var w walked
+		var err error
+		if dir == "/" {
+			w = walked{}
+		} else if w, err = f.walk(dir, true, false); err != nil {
+			return nil, err
 		}
-		cur += "/" + c
-		err := os.Mkdir(cur, 0o755)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
+		d, err := f.openAt(p, w.dir)
 		if err != nil {
-			return fmt.Errorf("host %s: %w", f.host, err)
+			return nil, err
 		}
-		if err := os.Chmod(cur, 0o755); err != nil {
-			return fmt.Errorf("host %s: %w", f.host, err)
+		if w.missing == nil {
+			return d, nil
 		}
-		if f.chown {
-			if err := os.Lchown(cur, 0, 0); err != nil {
-				return fmt.Errorf("host %s: %w", f.host, err)
-			}
+		if tries > 256 {
+			d.close()
+			return nil, fmt.Errorf("host %s: creating %s: the tree keeps changing", f.host, dir)
 		}
-		if err := syncDir(parent); err != nil {
-			return fmt.Errorf("host %s: %w", f.host, err)
+		err = d.mkdir(w.missing[0], f.chown)
+		if err == nil {
+			err = d.sync()
+		}
+		d.close()
+		if err != nil {
+			return nil, err
 		}
 	}
-	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// mkdir creates directory name in d, 0755 whatever the umask; one made
+// concurrently is left alone.
+func (d *at) mkdir(name string, chown bool) error {
+	err := unix.Mkdirat(d.fd, name, 0o755)
+	if err == unix.EEXIST {
+		return nil
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
+	if err != nil {
+		return d.err("mkdir", name, err)
+	}
+	fd, err := openDirNoFollow(d.fd, name, unix.O_RDONLY)
+	if err != nil {
+		return d.err("open", name, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchmod(fd, 0o755); err != nil {
+		return d.err("chmod", name, err)
+	}
+	if chown {
+		if err := unix.Fchown(fd, 0, 0); err != nil {
+			return d.err("chown", name, err)
+		}
 	}
 	return nil
 }
 
 // removeStale removes temporary files an interrupted write of base left in
-// local directory dir.
-func removeStale(dir, base string) error {
-	entries, err := os.ReadDir(dir)
+// d.
+func (d *at) removeStale(base string) error {
+	names, err := d.names()
 	if err != nil {
 		return err
 	}
 	removed := false
-	for _, e := range entries {
-		n := e.Name()
-		if strings.HasPrefix(n, tmpPrefix+base+".") && e.Type().IsRegular() {
-			if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			removed = true
+	for _, n := range names {
+		if !strings.HasPrefix(n, tmpPrefix+base+".") {
+			continue
 		}
+		var st unix.Stat_t
+		if unix.Fstatat(d.fd, n, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			continue
+		}
+		if err := unix.Unlinkat(d.fd, n, 0); err != nil && err != unix.ENOENT {
+			return d.err("remove", n, err)
+		}
+		removed = true
 	}
 	if removed {
-		return syncDir(dir)
+		return d.sync()
 	}
 	return nil
 }
 
 func (f *files) writeFile(p string, data []byte, mode fs.FileMode) (err error) {
-	lp, err := f.local(p)
+	if err := f.check(p); err != nil {
+		return err
+	}
+	d, err := f.mkdirs(p, filepath.Dir(p))
 	if err != nil {
 		return err
 	}
-	if err := f.checkDirs(p, false); err != nil {
-		return err
-	}
-	hostDir := filepath.Dir(p)
-	if hostDir != "/" {
-		if err := f.mkdirs(hostDir); err != nil {
-			return err
-		}
-		// A directory created concurrently could be a link.
-		if err := f.checkDirs(p, false); err != nil {
-			return err
-		}
-	}
-	dir, base := filepath.Dir(lp), filepath.Base(lp)
-	if err := removeStale(dir, base); err != nil {
+	defer d.close()
+	base := filepath.Base(p)
+	if err := d.removeStale(base); err != nil {
 		return fmt.Errorf("host %s: removing stale temporary files: %w", f.host, err)
 	}
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, tmpPrefix+base+"."+hex.EncodeToString(rnd[:]))
-	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	tmp := tmpPrefix + base + "." + hex.EncodeToString(rnd[:])
+	fd, err := unix.Openat(d.fd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return fmt.Errorf("host %s: writing %s: %w", f.host, p, err)
+		return fmt.Errorf("host %s: writing %s: %w", f.host, p, &fs.PathError{Op: "open", Path: d.join(tmp), Err: err})
 	}
+	fh := os.NewFile(uintptr(fd), d.join(tmp))
 	defer func() {
 		if err != nil {
 			fh.Close()
-			os.Remove(tmp)
+			unix.Unlinkat(d.fd, tmp, 0)
 			err = fmt.Errorf("host %s: writing %s: %w", f.host, p, err)
 		}
 	}()
@@ -335,29 +278,72 @@ func (f *files) writeFile(p string, data []byte, mode fs.FileMode) (err error) {
 	if err := fh.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, lp); err != nil {
-		return err
+	if err := unix.Renameat(d.fd, tmp, d.fd, base); err != nil {
+		return &os.LinkError{Op: "rename", Old: d.join(tmp), New: d.join(base), Err: err}
 	}
-	return syncDir(dir)
+	if err := unix.Fsync(d.fd); err != nil {
+		return &fs.PathError{Op: "fsync", Path: d.path, Err: err}
+	}
+	return nil
 }
 
 func (f *files) remove(p string) error {
-	lp, err := f.local(p)
+	if err := f.check(p); err != nil {
+		return err
+	}
+	w, err := f.walk(p, false, false)
 	if err != nil {
 		return err
 	}
-	if err := f.checkDirs(p, false); err != nil {
+	if w.missing != nil {
+		return nil
+	}
+	d, err := f.openAt(p, w.dir)
+	if err != nil {
 		return err
 	}
-	err = os.Remove(lp)
-	if errors.Is(err, fs.ErrNotExist) {
+	defer d.close()
+	err = unix.Unlinkat(d.fd, w.name, 0)
+	if err == unix.ENOENT {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("host %s: %w", f.host, err)
+		return d.err("remove", w.name, err)
 	}
-	if err := syncDir(filepath.Dir(lp)); err != nil {
-		return fmt.Errorf("host %s: %w", f.host, err)
+	return d.sync()
+}
+
+// modTime returns the modification time of host file p, following a link
+// in the last component as readFile does.
+func (f *files) modTime(p string) (time.Time, error) {
+	if err := f.check(p); err != nil {
+		return time.Time{}, err
 	}
-	return nil
+	w, err := f.walk(p, false, true)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if w.missing != nil {
+		return time.Time{}, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "stat", Path: p, Err: unix.ENOENT})
+	}
+	if w.masked {
+		st, err := os.Stat("/dev/null")
+		if err != nil {
+			return time.Time{}, fmt.Errorf("host %s: %w", f.host, err)
+		}
+		return st.ModTime(), nil
+	}
+	d, err := f.openAt(p, w.dir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer d.close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(d.fd, w.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return time.Time{}, d.err("stat", w.name, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return time.Time{}, f.changed(p, d.join(w.name), unix.ELOOP)
+	}
+	return time.Unix(st.Mtim.Unix()), nil
 }

@@ -2,8 +2,6 @@ package apply
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 )
 
@@ -21,19 +19,4 @@ func (h *RootHost) ModTime(ctx context.Context, path string) (time.Time, error) 
 // Analyze runs systemd-analyze for the host's scope with args.
 func (h *LocalHost) Analyze(ctx context.Context, args ...string) ([]byte, error) {
 	return runCommand(ctx, h.cmd, "systemd-analyze", append(h.scopeArgs(), args...)...)
-}
-
-func (f *files) modTime(p string) (time.Time, error) {
-	lp, err := f.local(p)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if err := f.checkDirs(p, false); err != nil {
-		return time.Time{}, err
-	}
-	st, err := os.Stat(lp)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("host %s: %w", f.host, err)
-	}
-	return st.ModTime(), nil
 }

@@ -37,7 +37,11 @@ type Target interface {
 	// only links directly under / (/lib -> usr/lib) and the directories of
 	// systemd's unit search path and their parents (Debian links
 	// /etc/xdg/systemd/user to ../../systemd/user). On a -root host
-	// those must be relative links that stay inside the tree.
+	// those must be relative links that stay inside the tree, and so must
+	// every further link their targets lead through; links are resolved
+	// inside the tree as a chroot would, and the operations are done
+	// relative to a directory fd opened without following any link, so
+	// nothing outside the tree is ever read or written (see resolve.go).
 	WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error
 	// Remove deletes path (no error when it is already absent) and fsyncs
 	// its directory. Directories are left in place.
