@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -307,10 +308,23 @@ func (m *Manager) Show(unit, property string) (string, error) {
 }
 
 // Stop stops the manager (SIGTERM, which stops its units too; SIGKILL
-// after 10 seconds) and removes its cgroups. Stopping a stopped manager
-// does nothing.
+// after 10 seconds), then kills every process still in its cgroups and
+// removes them. The manager stops on SIGTERM only the units that conflict
+// with shutdown.target: a service whose unit file was removed (and the
+// manager reloaded) while it ran has lost that dependency with its
+// fragment, and outlives the manager — as TestVerifyVendorExecStart in
+// e2e left a listening metrics-server behind on every run. Stopping a
+// stopped manager does nothing.
 func (m *Manager) Stop() error {
-	defer m.removeCgroups()
+	err := m.stopManager()
+	if kerr := m.killCgroups(); kerr != nil {
+		err = errors.Join(err, kerr)
+	}
+	m.removeCgroups()
+	return err
+}
+
+func (m *Manager) stopManager() error {
 	select {
 	case <-m.done:
 		return nil
@@ -325,6 +339,75 @@ func (m *Manager) Stop() error {
 		<-m.done
 		return fmt.Errorf("%s --user did not exit within 10s of SIGTERM; killed", Binary)
 	}
+}
+
+// killCgroups kills what is left in the manager's cgroups and waits until
+// no process is: on cgroup v2 by writing "1" to the manager's own
+// cgroup.kill, which kills its whole subtree at once (forks included);
+// where no hierarchy has cgroup.kill (cgroup v1 only, Linux before 5.14)
+// by SIGKILLing every pid in the subtrees' cgroup.procs until none is
+// left.
+func (m *Manager) killCgroups() error {
+	if len(m.cgroups) == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids := cgroupProcs(m.cgroups)
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes %v still in %s 10s after SIGKILL", pids, strings.Join(m.cgroups, ", "))
+		}
+		killed := false
+		for _, d := range m.cgroups {
+			if writeCgroupFile(filepath.Join(d, "cgroup.kill"), "1") == nil {
+				killed = true
+			}
+		}
+		if !killed {
+			for _, pid := range pids {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// writeCgroupFile writes s to an existing cgroup file.
+func writeCgroupFile(path, s string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(s)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// cgroupProcs lists the pids in the cgroups dirs and their descendants.
+func cgroupProcs(dirs []string) []int {
+	seen := map[int]bool{}
+	var pids []int
+	for _, d := range dirs {
+		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
+			if err != nil || !e.IsDir() {
+				return nil
+			}
+			b, _ := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil && !seen[pid] {
+					seen[pid] = true
+					pids = append(pids, pid)
+				}
+			}
+			return nil
+		})
+	}
+	return pids
 }
 
 // ownCgroup creates a cgroup called name at the root of each hierarchy
