@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -216,4 +217,64 @@ func lineWith(s, sub string) string {
 		}
 	}
 	return ""
+}
+
+// TestForeignSockets: a vendor unit with Sockets= of its own, or another
+// socket unit whose Service= names the service, would have systemd pass
+// the service other fds before or besides fencer's socket, and the
+// policy's fd 3 would be another socket: plan and apply refuse, naming
+// the file, and write nothing.
+func TestForeignSockets(t *testing.T) {
+	w := newWorld(t)
+	w.edit("metrics.fencer.hcl", unitFileLine, "")
+	vendorDir := filepath.Join(w.um.RuntimeDir, "systemd", "user")
+	vendorUnit := filepath.Join(vendorDir, "metrics.service")
+	writeFile(t, vendorUnit, w.vendorUnit(""))
+	writeFile(t, filepath.Join(vendorDir, "aaa.socket"), fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\n", freePort(t)))
+	w.mustApply()
+
+	for _, tc := range []struct {
+		name, path, content, want string
+	}{
+		{"Sockets= in the unit", vendorUnit, strings.Replace(w.vendorUnit(""), "[Service]\n", "[Service]\nSockets=aaa.socket\n", 1),
+			"sets Sockets=aaa.socket: systemd passes the fds of those socket units to metrics.service before fencer's"},
+		{"Service= of another socket unit", filepath.Join(w.unitDir, "other.socket"),
+			fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nService=metrics.service\n", freePort(t)),
+			"this socket unit passes its fds to metrics.service too"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old, err := os.ReadFile(tc.path)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			writeFile(t, tc.path, tc.content)
+			defer func() {
+				if old != nil {
+					writeFile(t, tc.path, string(old))
+				} else {
+					os.Remove(tc.path)
+				}
+			}()
+			w.edit("metrics.fencer.hcl", "arg0 == 2 || arg0 == fd.logfile\n", "arg0 == 2 || arg0 == fd.logfile || arg0 == 5\n")
+			defer w.edit("metrics.fencer.hcl", "arg0 == 2 || arg0 == fd.logfile || arg0 == 5\n", "arg0 == 2 || arg0 == fd.logfile\n")
+			before := snapshot(t, w.um.Home)
+			for _, args := range [][]string{{"plan"}, {"apply", "-auto-approve"}} {
+				r := w.fencerCmd(args[0], args[1:]...)
+				out := r.stdout + r.stderr
+				if r.code != 1 || !strings.Contains(out, tc.path+": ") || !strings.Contains(out, tc.want) ||
+					!strings.Contains(out, `fencer cannot guarantee the fd numbers of the policy (fd "metrics_socket" is to be 3)`) {
+					t.Errorf("%s: want exit 1 and a message naming %s: %q\n%s", args[0], tc.path, tc.want, r)
+				} else {
+					t.Logf("%s: %s", args[0], lineWith(out, tc.want))
+				}
+			}
+			if d := before.diff(snapshot(t, w.um.Home)); len(d) > 0 {
+				t.Errorf("written: %q", d)
+			}
+		})
+	}
+	// As they were, the plan goes through.
+	if code, r := w.planCode(); code != 0 {
+		t.Errorf("plan: exit %d\n%s", code, r)
+	}
 }

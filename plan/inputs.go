@@ -22,6 +22,10 @@ type UnitInputs struct {
 	// any other file the plan writes. Empty when the unit is found
 	// nowhere or masked.
 	Fragments []InputFile `json:"fragments"`
+	// Sockets are the files of the socket units other than fencer's that
+	// pass fds to the unit (socket files and their drop-ins), and the
+	// drop-ins of fencer's socket unit for it.
+	Sockets []InputFile `json:"sockets"`
 }
 
 // InputFile is a host file a plan read, with its hash then.
@@ -107,6 +111,16 @@ func ReadInputs(ctx context.Context, t Host, facts *Facts, hp *HostPlan) ([]Unit
 		case !absentUnit(err):
 			return nil, fmt.Errorf("reading unit %s: %w", in.Unit, err)
 		}
+		var own string
+		var ownContent []byte
+		if ch := changes[path.Join(facts.Paths.UnitDir, SocketUnit(in.Unit))]; ch != nil && ch.Role == "socket unit" && ch.Action != Delete {
+			own, ownContent = ch.Path, ch.Content
+		}
+		scan, err := scanSockets(ctx, t, facts, in.Unit, own, ownContent)
+		if err != nil {
+			return nil, fmt.Errorf("unit %s: %w", in.Unit, err)
+		}
+		now.Sockets = socketInputs(scan, written)
 		out = append(out, now)
 	}
 	return out, nil
@@ -123,6 +137,10 @@ func DiffInputs(planned, now []UnitInputs) *InputChange {
 		n := byUnit[p.Unit]
 		if d := diffFiles(p.Fragments, n.Fragments); d != nil {
 			d.Unit, d.Role = p.Unit, "unit file and drop-ins of "+p.Unit
+			return d
+		}
+		if d := diffFiles(p.Sockets, n.Sockets); d != nil {
+			d.Unit, d.Role = p.Unit, "socket units that pass fds to "+p.Unit+" and their drop-ins"
 			return d
 		}
 	}

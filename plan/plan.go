@@ -312,8 +312,10 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 		written[ch.Path] = true
 	}
 	for _, in := range inputs {
+		isWritten := func(p string) bool { return written[p] }
 		hp.Inputs = append(hp.Inputs, UnitInputs{Unit: in.unit,
-			Fragments: fragmentInputs(in.frags, dropInPath(facts.Paths, in.unit), func(p string) bool { return written[p] })})
+			Fragments: fragmentInputs(in.frags, dropInPath(facts.Paths, in.unit), isWritten),
+			Sockets:   socketInputs(in.scan, isWritten)})
 	}
 	return diags
 }
@@ -323,6 +325,8 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 type unitRead struct {
 	unit  string
 	frags []unitfile.Fragment
+	// scan is what the socket units on the search path do to the unit.
+	scan *socketScan
 }
 
 // planService compiles svc for the host and renders its files.
@@ -440,6 +444,32 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem)
 		}
 		sp.Overrides = overrides
+	}
+	if read != nil {
+		// Other fds than the plan numbers, or in another order.
+		var sock []byte
+		if hasSockets(svc) {
+			sock = socketUnit(svc)
+		}
+		scan, err := scanSockets(ctx, t, facts, svc.Unit, ownSocket(p, svc), sock)
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		read.scan = scan
+		var theirs []unitfile.Fragment
+		for _, fr := range read.frags {
+			if fr.Path != dropInPath(p, svc.Unit) {
+				theirs = append(theirs, fr)
+			}
+		}
+		problems, err := checkSockets(svc, theirs, scan)
+		if err != nil {
+			return nil, nil, nil, diags, err
+		}
+		if len(problems) > 0 && !opts.Verify {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, problems[0].Path, problems[0].Problem)
+		}
+		sp.Overrides = append(sp.Overrides, problems...)
 	}
 	sp.SystemCallFilter = in.names
 	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})

@@ -14,12 +14,18 @@ import (
 // memHost is a host whose files live in a map.
 type memHost struct {
 	files map[string][]byte
+	// systemd is the version the host reports, 252 when 0.
+	systemd int
 }
 
 func (m *memHost) Name() string { return "mem" }
 
 func (m *memHost) Facts(context.Context) (*Facts, error) {
-	return &Facts{Arch: "x86_64", SystemdVersion: 252, Scope: "system", Paths: SystemPaths, UnitSearchPath: SystemUnitSearchPath}, nil
+	v := m.systemd
+	if v == 0 {
+		v = 252
+	}
+	return &Facts{Arch: "x86_64", SystemdVersion: v, Scope: "system", Paths: SystemPaths, UnitSearchPath: SystemUnitSearchPath}, nil
 }
 
 func (m *memHost) ReadFile(_ context.Context, p string) ([]byte, fs.FileMode, error) {
@@ -272,5 +278,108 @@ func TestInputsSurviveJSON(t *testing.T) {
 	old := strings.Replace(buf.String(), `"format_version": 2`, `"format_version": 1`, 1)
 	if _, err := ReadJSON(strings.NewReader(old)); err == nil || !strings.Contains(err.Error(), "format version 1") {
 		t.Errorf("a version 1 plan: %v", err)
+	}
+}
+
+// TestForeignSockets checks that plan refuses whatever would pass the
+// service fds besides fencer's socket unit, or before it — Sockets= in the
+// unit or a drop-in, another socket unit that triggers the service, a
+// drop-in of fencer's socket unit that listens on more — naming the file,
+// and accepts what passes none.
+func TestForeignSockets(t *testing.T) {
+	const unit = "/lib/systemd/system/m.service"
+	vendor := []byte("[Service]\nExecStart=/usr/bin/m\n")
+	openFileOnly := strings.Replace(vendorConfig, `listen_stream = "127.0.0.1:80"`, `open_file = "/etc/m.conf:conf:read-only"`, 1)
+	stdoutOnly := strings.Replace(vendorConfig, `listen_stream = "127.0.0.1:80"`, `stdout = "journal"`, 1)
+	for _, tc := range []struct {
+		name   string
+		config string
+		files  map[string]string
+		// bad is the file the error must name, "" when the plan must
+		// succeed; want is a part of the error.
+		bad, want string
+	}{
+		{"Sockets= in the unit", vendorConfig, map[string]string{unit: "[Service]\nExecStart=/usr/bin/m\nSockets=aaa.socket\n"},
+			unit, `line 3 sets Sockets=aaa.socket: systemd passes the fds of those socket units to m.service before fencer's`},
+		{"Sockets= in an early drop-in", vendorConfig, map[string]string{"/etc/systemd/system/m.service.d/10-s.conf": "[Service]\nSockets=\nSockets=aaa.socket bbb.socket\n"},
+			"/etc/systemd/system/m.service.d/10-s.conf", `fencer cannot guarantee the fd numbers of the policy (fd "sock" is to be 3)`},
+		{"Sockets= for open_file", openFileOnly, map[string]string{unit: "[Service]\nExecStart=/usr/bin/m\nSockets=aaa.socket\n"},
+			unit, `(fd "sock" is to be 3)`},
+		{"an empty Sockets=", vendorConfig, map[string]string{"/etc/systemd/system/m.service.d/10-s.conf": "[Service]\nSockets=\n"}, "", ""},
+		{"Sockets= and no numbered fd", stdoutOnly, map[string]string{unit: "[Service]\nExecStart=/usr/bin/m\nSockets=aaa.socket\n"}, "", ""},
+		{"Service= names the unit", vendorConfig, map[string]string{"/lib/systemd/system/other.socket": "[Socket]\nListenStream=81\nService=m.service\n"},
+			"/lib/systemd/system/other.socket", "this socket unit passes its fds to m.service too (its Service= (/lib/systemd/system/other.socket:3) names m.service)"},
+		{"Service= with a specifier", vendorConfig, map[string]string{"/run/systemd/system/m-extra.socket": "[Socket]\nListenStream=81\nService=%p.service\n"}, "", ""},
+		{"Service= in a drop-in", vendorConfig, map[string]string{
+			"/lib/systemd/system/other.socket":                "[Socket]\nListenStream=81\n",
+			"/etc/systemd/system/other.socket.d/50-to-m.conf": "[Socket]\nService=m.service\n",
+		}, "/lib/systemd/system/other.socket", "(/etc/systemd/system/other.socket.d/50-to-m.conf:2) names m.service"},
+		{"Service= names another unit", vendorConfig, map[string]string{"/lib/systemd/system/other.socket": "[Socket]\nListenStream=81\nService=other-thing.service\n"}, "", ""},
+		{"a socket of the unit's name before fencer's", vendorConfig, map[string]string{"/etc/systemd/system.control/m.socket": "[Socket]\nListenStream=81\n"},
+			"/etc/systemd/system.control/m.socket", "systemd reads it instead of fencer's /etc/systemd/system/m.socket"},
+		{"a socket of the unit's name after fencer's", vendorConfig, map[string]string{"/lib/systemd/system/m.socket": "[Socket]\nListenStream=81\n"}, "", ""},
+		{"a socket of the unit's name for open_file", openFileOnly, map[string]string{"/lib/systemd/system/m.socket": "[Socket]\nListenStream=81\n"},
+			"/lib/systemd/system/m.socket", "it has the name of m.service and no Service=, so it starts that service"},
+		{"an accepting socket with Service=", vendorConfig, map[string]string{"/lib/systemd/system/other.socket": "[Socket]\nListenStream=81\nAccept=yes\nService=m.service\n"}, "", ""},
+		{"an accepting socket of the unit's name", openFileOnly, map[string]string{"/lib/systemd/system/m.socket": "[Socket]\nListenStream=81\nAccept=yes\n"}, "", ""},
+		{"a masked socket", vendorConfig, map[string]string{"/lib/systemd/system/other.socket": ""}, "", ""},
+		{"a drop-in of fencer's socket that listens on more", vendorConfig, map[string]string{"/run/systemd/system/m.socket.d/10-more.conf": "[Socket]\nListenStream=82\n"},
+			"/run/systemd/system/m.socket.d/10-more.conf", "line 2 sets ListenStream= for fencer's socket unit m.socket"},
+		{"a type-wide socket drop-in that accepts", vendorConfig, map[string]string{"/etc/systemd/system/socket.d/10-accept.conf": "[Socket]\nAccept=yes\n"},
+			"/etc/systemd/system/socket.d/10-accept.conf", "sets Accept= for fencer's socket unit m.socket"},
+		{"a harmless drop-in of fencer's socket", vendorConfig, map[string]string{"/run/systemd/system/m.socket.d/10-backlog.conf": "[Socket]\nBacklog=16\n"}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &memHost{files: map[string][]byte{unit: vendor}, systemd: 253}
+			for p, c := range tc.files {
+				h.files[p] = []byte(c)
+			}
+			_, err := makePlan(t, tc.config, h)
+			switch {
+			case tc.bad == "" && err != nil:
+				t.Errorf("plan: %v", err)
+			case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), `service "m": `+tc.bad+": ") || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("plan: %v\nwant an error naming %s: %s", err, tc.bad, tc.want)
+			case err != nil:
+				t.Logf("%v", err)
+			}
+		})
+	}
+}
+
+// TestSocketInputs checks that a socket unit that would feed the service,
+// or a change to a drop-in of fencer's socket unit, after the plan was
+// made makes the plan stale.
+func TestSocketInputs(t *testing.T) {
+	const backlog = "/run/systemd/system/m.socket.d/10-backlog.conf"
+	h := &memHost{files: map[string][]byte{
+		"/lib/systemd/system/m.service": []byte("[Service]\nExecStart=/usr/bin/m\n"),
+		backlog:                         []byte("[Socket]\nBacklog=16\n"),
+		"/lib/systemd/system/x.socket":  []byte("[Socket]\nListenStream=81\n"),
+	}}
+	p, err := makePlan(t, vendorConfig, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := p.Hosts[0]
+	if s := hp.Inputs[0].Sockets; len(s) != 1 || s[0].Path != backlog {
+		t.Errorf("socket inputs %+v", s)
+	}
+	applied := &memHost{files: map[string][]byte{}}
+	for k, v := range h.files {
+		applied.files[k] = v
+	}
+	applyTo(applied, hp)
+	if d := inputsNow(t, applied, hp); d != nil {
+		t.Errorf("after applying: %+v", d)
+	}
+	h.files["/etc/systemd/system/x.socket.d/10-to-m.conf"] = []byte("[Socket]\nService=m.service\n")
+	if d := inputsNow(t, h, hp); d == nil || d.Path != "/lib/systemd/system/x.socket" || d.What != "appeared" || !strings.Contains(d.Role, "socket units that pass fds to m.service") {
+		t.Errorf("a socket unit now feeding the service: %+v", d)
+	}
+	delete(h.files, "/etc/systemd/system/x.socket.d/10-to-m.conf")
+	h.files[backlog] = []byte("[Socket]\nBacklog=16\nListenStream=82\n")
+	if d := inputsNow(t, h, hp); d == nil || d.Path != backlog || d.What != "changed" {
+		t.Errorf("a drop-in of fencer's socket unit changed: %+v", d)
 	}
 }
