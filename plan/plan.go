@@ -395,6 +395,13 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 			return nil, nil, nil, diags, fragErr
 		}
 	}
+	// theirs are the unit as it is without fencer's drop-in.
+	var theirs []unitfile.Fragment
+	for _, fr := range frags {
+		if fr.Path != dropInPath(p, svc.Unit) {
+			theirs = append(theirs, fr)
+		}
+	}
 	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
 		if _, ok := a.Syscall("execve"); ok && !allowsSyscall(c.Filter, "execve") {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: the loader execs the service after installing the filter, so the policy must allow execve on %s", svc.Name, a.Name)
@@ -404,7 +411,18 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 			return nil, nil, nil, diags, err
 		}
 		sp.ExecStart = cmd.Raw
-		wrapped, err := unitfile.Wrap(cmd, h.FencerPath, []string{"exec", "-filter=" + sp.FilterPath, "-sha256=" + hash})
+		loaderArgs := []string{"exec", "-filter=" + sp.FilterPath, "-sha256=" + hash}
+		// systemd starts the service with SIGPIPE ignored unless the unit
+		// says IgnoreSIGPIPE=no; the loader, which starts it now, must
+		// do the same.
+		ignore, err := unitfile.Bool(theirs, "Service", "IgnoreSIGPIPE", true)
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		if !ignore {
+			loaderArgs = append(loaderArgs, "-sigpipe=default")
+		}
+		wrapped, err := unitfile.Wrap(cmd, h.FencerPath, loaderArgs)
 		if err != nil {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
@@ -456,12 +474,6 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
 		read.scan = scan
-		var theirs []unitfile.Fragment
-		for _, fr := range read.frags {
-			if fr.Path != dropInPath(p, svc.Unit) {
-				theirs = append(theirs, fr)
-			}
-		}
 		problems, err := checkSockets(svc, theirs, scan)
 		if err != nil {
 			return nil, nil, nil, diags, err

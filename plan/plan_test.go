@@ -383,3 +383,53 @@ func TestSocketInputs(t *testing.T) {
 		t.Errorf("a drop-in of fencer's socket unit changed: %+v", d)
 	}
 }
+
+// TestIgnoreSIGPIPE checks that the loader leaves SIGPIPE at its default
+// action, as systemd would, when the unit's last valid IgnoreSIGPIPE= is
+// no, and ignores it (its own default, and systemd's) otherwise.
+func TestIgnoreSIGPIPE(t *testing.T) {
+	const unit, dropIn = "/lib/systemd/system/m.service", "/etc/systemd/system/m.service.d/50-pipe.conf"
+	for _, tc := range []struct {
+		name        string
+		unit, drop  string
+		wantDefault bool
+	}{
+		{"systemd's default", "", "", false},
+		{"no", "IgnoreSIGPIPE=no\n", "", true},
+		{"false in a drop-in", "", "IgnoreSIGPIPE=false\n", true},
+		{"yes", "IgnoreSIGPIPE=yes\n", "", false},
+		{"a drop-in says yes again", "IgnoreSIGPIPE=no\n", "IgnoreSIGPIPE=1\n", false},
+		{"a drop-in says no", "IgnoreSIGPIPE=yes\n", "IgnoreSIGPIPE=off\n", true},
+		{"an invalid value is ignored", "IgnoreSIGPIPE=no\n", "IgnoreSIGPIPE=maybe\nIgnoreSIGPIPE=\n", true},
+		{"another section", "", "[Unit]\nIgnoreSIGPIPE=no\n", false},
+	} {
+		h := &memHost{files: map[string][]byte{unit: []byte("[Service]\nExecStart=/usr/bin/m --flag\n" + tc.unit)}}
+		if tc.drop != "" {
+			drop := tc.drop
+			if !strings.HasPrefix(drop, "[") {
+				drop = "[Service]\n" + drop
+			}
+			h.files[dropIn] = []byte(drop)
+		}
+		p, err := makePlan(t, vendorConfig, h)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		sp := p.Hosts[0].Services[0]
+		if got := strings.Contains(sp.WrappedStart, " -sigpipe=default "); got != tc.wantDefault {
+			t.Errorf("%s: %s", tc.name, sp.WrappedStart)
+		}
+		if !strings.HasSuffix(sp.WrappedStart, " -- /usr/bin/m --flag") || strings.Count(sp.WrappedStart, "-sigpipe") > 1 || (!tc.wantDefault && strings.Contains(sp.WrappedStart, "-sigpipe")) {
+			t.Errorf("%s: %s", tc.name, sp.WrappedStart)
+		}
+		var drop string
+		for _, ch := range p.Hosts[0].Changes {
+			if ch.Role == "drop-in" {
+				drop = string(ch.Content)
+			}
+		}
+		if !strings.Contains(drop, "\nExecStart="+sp.WrappedStart+"\n") {
+			t.Errorf("%s: the drop-in lacks ExecStart=%s:\n%s", tc.name, sp.WrappedStart, drop)
+		}
+	}
+}
