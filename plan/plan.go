@@ -452,6 +452,13 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 			}
 		}
 	}
+	if sp.SystemdFilter && !opts.Destroy {
+		warnings, err := otherCommands(svc, theirs)
+		if err != nil {
+			return nil, nil, nil, diags, err
+		}
+		sp.Enforcement = append(sp.Enforcement, warnings...)
+	}
 	drop := dropIn(in)
 	if !opts.Destroy && fragErr == nil {
 		overrides, err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop)
@@ -486,6 +493,38 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	sp.SystemCallFilter = in.names
 	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
 	return files, sp, read, diags, nil
+}
+
+// otherExecKeys are the settings of a service's commands besides
+// ExecStart=, in the order systemd runs them.
+var otherExecKeys = []string{"ExecCondition", "ExecStartPre", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost"}
+
+// otherCommands warns of the unit's commands other than ExecStart= (theirs
+// are its fragments without fencer's drop-in): systemd applies
+// SystemCallFilter= to every command of the service but those with the
+// "+" prefix, so they run with the policy's names (and the loader's) and
+// nothing else, while the BPF filter, which only the loader installs,
+// does not apply to them.
+func otherCommands(svc *hclspec.Service, theirs []unitfile.Fragment) ([]string, error) {
+	names := "the policy's syscall names only"
+	if svc.Enforce == hclspec.EnforceExec {
+		names += " (plus the loader's)"
+	}
+	var out []string
+	for _, key := range otherExecKeys {
+		cmds, err := unitfile.Commands(theirs, key)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		for _, cmd := range cmds {
+			if cmd.Has("+") {
+				continue
+			}
+			out = append(out, fmt.Sprintf("warning: %s=%s runs under SystemCallFilter= too, with %s: fencer does not wrap it, so the BPF filter does not apply to it, only systemd's names; add the syscalls it needs to the policy, or prefix it with + to run it unsandboxed (%s:%d)",
+				key, cmd, names, cmd.Path, cmd.Line))
+		}
+	}
+	return out, nil
 }
 
 // checkDropIns finds the host's drop-ins for the unit that would undo

@@ -433,3 +433,64 @@ func TestIgnoreSIGPIPE(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherCommandsWarned checks that the plan warns of each of the
+// unit's commands besides ExecStart= that systemd's SystemCallFilter=
+// applies to — every one without the + prefix — and of none when systemd
+// filters no names.
+func TestOtherCommandsWarned(t *testing.T) {
+	const unit = "/lib/systemd/system/m.service"
+	h := &memHost{files: map[string][]byte{
+		unit: []byte("[Service]\nExecStartPre=/bin/mkdir -p /run/m\nExecStartPre=+/bin/chown m /run/m\nExecStart=/usr/bin/m\n" +
+			"ExecReload=/bin/kill -HUP $MAINPID\nExecStop=/usr/bin/m stop\nExecStopPost=!/bin/rm -rf /run/m\n"),
+		"/etc/systemd/system/m.service.d/50-admin.conf": []byte("[Service]\nExecStop=\nExecCondition=/usr/bin/test -d /etc/m\n"),
+	}}
+	p, err := makePlan(t, vendorConfig, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	for _, e := range p.Hosts[0].Services[0].Enforcement {
+		if strings.HasPrefix(e, "warning: ") {
+			warnings = append(warnings, e)
+		}
+	}
+	tail := "runs under SystemCallFilter= too, with the policy's syscall names only (plus the loader's)"
+	want := []string{
+		"warning: ExecCondition=/usr/bin/test -d /etc/m " + tail + ":", "(/etc/systemd/system/m.service.d/50-admin.conf:3)",
+		"warning: ExecStartPre=/bin/mkdir -p /run/m " + tail + ":", "(" + unit + ":2)",
+		"warning: ExecReload=/bin/kill -HUP $MAINPID " + tail + ":", "(" + unit + ":5)",
+		"warning: ExecStopPost=!/bin/rm -rf /run/m " + tail + ":", "(" + unit + ":7)",
+	}
+	if len(warnings) != len(want)/2 {
+		t.Fatalf("warnings:\n%s", strings.Join(warnings, "\n"))
+	}
+	for i, w := range warnings {
+		if !strings.HasPrefix(w, want[2*i]) || !strings.HasSuffix(w, "the BPF filter does not apply to it, only systemd's names; add the syscalls it needs to the policy, or prefix it with + to run it unsandboxed "+want[2*i+1]) {
+			t.Errorf("warning %d:\n%s\nwant\n%s ... %s", i, w, want[2*i], want[2*i+1])
+		}
+	}
+	var out bytes.Buffer
+	Render(&out, p, false)
+	if !strings.Contains(out.String(), "    - "+want[2]) {
+		t.Errorf("plan output:\n%s", out.String())
+	}
+	t.Logf("plan output:\n%s", out.String()[:strings.Index(out.String(), "\n\n")])
+
+	// enforce = "systemd": the policy's names only.
+	p, err = makePlan(t, strings.Replace(vendorConfig, `unit = "m.service"`, "unit = \"m.service\"\n  enforce = \"systemd\"", 1), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); !strings.Contains(e, "ExecStartPre=/bin/mkdir -p /run/m runs under SystemCallFilter= too, with the policy's syscall names only: fencer") {
+		t.Errorf("enforce = systemd:\n%s", e)
+	}
+	// No name filter, no warning.
+	p, err = makePlan(t, strings.Replace(vendorConfig, `unit = "m.service"`, "unit = \"m.service\"\n  default_action = log", 1), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); strings.Contains(e, "warning") {
+		t.Errorf("default_action = log:\n%s", e)
+	}
+}

@@ -83,3 +83,38 @@ func ExecStart(fragments []Fragment) (cmds []Command, typ string, err error) {
 	}
 	return cmds, typ, nil
 }
+
+// Commands returns the effective commands of a command-list setting of
+// [Service] other than ExecStart= (ExecStartPre=, ExecReload=, ...) given
+// the unit file and drop-ins in systemd's order: every assignment appends
+// its commands, an empty one drops those before it. A value Split cannot
+// read is returned whole as one command (Raw, no Argv), so that callers
+// that report commands report it too.
+func Commands(fragments []Fragment, key string) ([]Command, error) {
+	var cmds []Command
+	for _, fr := range fragments {
+		f, err := Parse(fr.Path, fr.Data)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range f.Entries {
+			if e.Section != "Service" || e.Key != key {
+				continue
+			}
+			if e.Value == "" {
+				cmds = nil
+				continue
+			}
+			cs, err := Split(e.Value)
+			if err != nil {
+				prefixes, _ := splitPrefixes(e.Value)
+				cs = []Command{{Prefixes: prefixes, Raw: e.Value[len(prefixes):]}}
+			}
+			for i := range cs {
+				cs[i].Path, cs[i].Line = fr.Path, e.Line
+			}
+			cmds = append(cmds, cs...)
+		}
+	}
+	return cmds, nil
+}

@@ -1,6 +1,7 @@
 package unitfile
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -117,5 +118,32 @@ func TestExecStartRecordsWhere(t *testing.T) {
 	}
 	if c := cmds[0]; c.Path != "/etc/systemd/system/a.service.d/x.conf" || c.Line != 4 || c.Raw != "/bin/b    c" {
 		t.Errorf("command %+v", c)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	frags := []Fragment{
+		{Path: "/u", Data: []byte("[Service]\nExecStartPre=/bin/mkdir -p /x ; -/bin/true\nExecStartPre=+/bin/chown a /x\nExecReload=/bin/kill -HUP $MAINPID\n")},
+		{Path: "/d", Data: []byte("[Service]\nExecReload=\nExecReload=/usr/bin/m reload\nExecStartPre=-/bin/sh -c 'unbalanced\n")},
+	}
+	var got []string
+	for _, key := range []string{"ExecStartPre", "ExecReload", "ExecStop"} {
+		cmds, err := Commands(frags, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cmds {
+			got = append(got, fmt.Sprintf("%s %s:%d %s", key, c.Path, c.Line, c))
+		}
+	}
+	want := []string{
+		"ExecStartPre /u:2 /bin/mkdir -p /x",
+		"ExecStartPre /u:2 -/bin/true",
+		"ExecStartPre /u:3 +/bin/chown a /x",
+		"ExecStartPre /d:4 -/bin/sh -c 'unbalanced",
+		"ExecReload /d:3 /usr/bin/m reload",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
