@@ -22,6 +22,9 @@ type Options struct {
 	Restart bool
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
+	// Locked says the caller already holds the host's lock (LockAll), as a
+	// fresh apply does from before it reads the host to plan.
+	Locked bool
 	// LockTimeout is how long to wait for a host's lock that another
 	// fencer holds; 0 tries once. The error then names the holder.
 	LockTimeout time.Duration
@@ -93,11 +96,15 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 	if len(changes) == 0 && !opts.Restart {
 		return nil
 	}
-	lockCtx, cancel := context.WithTimeout(ctx, opts.LockTimeout)
-	unlock, err := t.Lock(lockCtx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("host %q: %w", hp.Name, err)
+	unlock := func() error { return nil }
+	if !opts.Locked {
+		lockCtx, cancel := context.WithTimeout(ctx, opts.LockTimeout)
+		var err error
+		unlock, err = t.Lock(lockCtx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("host %q: %w", hp.Name, err)
+		}
 	}
 	defer func() {
 		opts.pause("done")
@@ -267,4 +274,33 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// LockAll takes the lock of every target, in the order of their names
+// (so that two fencers locking the same hosts cannot deadlock), waiting up
+// to timeout for each; it returns a function that releases them all. On
+// failure it releases what it took and names the host.
+func LockAll(ctx context.Context, targets map[string]Target, timeout time.Duration) (func(), error) {
+	names := make([]string, 0, len(targets))
+	for n := range targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var unlocks []func() error
+	release := func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}
+	for _, n := range names {
+		lockCtx, cancel := context.WithTimeout(ctx, timeout)
+		unlock, err := targets[n].Lock(lockCtx)
+		cancel()
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("host %q: %w", n, err)
+		}
+		unlocks = append(unlocks, unlock)
+	}
+	return release, nil
 }

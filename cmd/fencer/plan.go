@@ -146,6 +146,16 @@ type planOptions struct {
 	restart     bool
 	destroy     bool
 	lockTimeout time.Duration
+	// release frees the hosts' locks a fresh apply took before planning.
+	release func()
+}
+
+// releaseLocks frees the locks makePlan took, if any.
+func (o *planOptions) releaseLocks() {
+	if o.release != nil {
+		o.release()
+		o.release = nil
+	}
 }
 
 func (o *planOptions) register(fs *flag.FlagSet) {
@@ -208,7 +218,7 @@ func (o *planOptions) planTargets(p *plan.Plan) (map[string]apply.Target, error)
 }
 
 // makePlan loads the configuration in dir and plans every host.
-func (o *planOptions) makePlan(c *cli, dir string) (*plan.Plan, map[string]apply.Target, bool) {
+func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[string]apply.Target, bool) {
 	cfg, diags := c.load(dir, &o.config)
 	src := newSources(cfg)
 	if diags.HasErrors() {
@@ -220,6 +230,20 @@ func (o *planOptions) makePlan(c *cli, dir string) (*plan.Plan, map[string]apply
 		c.printDiags(src, diags)
 		c.fail(err)
 		return nil, nil, false
+	}
+	if lock {
+		// Lock before reading the hosts, as Terraform locks its state
+		// before it plans: what is planned is what is applied.
+		release, err := apply.LockAll(context.Background(), targets, o.lockTimeout)
+		if err != nil {
+			c.printDiags(src, diags)
+			c.fail(err)
+			if errors.Is(err, context.DeadlineExceeded) {
+				fmt.Fprintf(c.stderr, "  Run again when it is done, or wait for it with -lock-timeout=DURATION.\n")
+			}
+			return nil, nil, false
+		}
+		o.release = release
 	}
 	p, more := plan.Make(context.Background(), cfg, plan.Options{
 		Hosts:          hosts,
@@ -260,7 +284,7 @@ func (o *planOptions) runPlan(c *cli, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	p, _, ok := o.makePlan(c, dir)
+	p, _, ok := o.makePlan(c, dir, false)
 	if !ok {
 		return exitError
 	}
@@ -331,7 +355,8 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 			return c.fail(err)
 		}
 		var ok bool
-		p, targets, ok = o.makePlan(c, dir)
+		p, targets, ok = o.makePlan(c, dir, true)
+		defer o.releaseLocks()
 		if !ok {
 			return exitError
 		}
@@ -389,7 +414,7 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw,
-				LockTimeout: o.lockTimeout, Pause: c.testPause()})
+				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause()})
 			if err != nil {
 				mu.Lock()
 				fmt.Fprintf(c.stderr, "Error: %v\n", err)
