@@ -6,18 +6,19 @@ import (
 	"strings"
 )
 
-// SECCOMP_RET_* actions and masks (linux/seccomp.h), for DescribeRet.
+// SECCOMP_RET_* actions and masks (linux/seccomp.h): what a seccomp
+// filter returns.
 const (
-	seccompRetKillProcess uint32 = 0x80000000
-	seccompRetKillThread  uint32 = 0x00000000
-	seccompRetTrap        uint32 = 0x00030000
-	seccompRetErrno       uint32 = 0x00050000
-	seccompRetUserNotif   uint32 = 0x7fc00000
-	seccompRetTrace       uint32 = 0x7ff00000
-	seccompRetLog         uint32 = 0x7ffc0000
-	seccompRetAllow       uint32 = 0x7fff0000
-	seccompRetActionFull  uint32 = 0xffff0000
-	seccompRetData        uint32 = 0x0000ffff
+	RetKillProcess uint32 = 0x80000000
+	RetKillThread  uint32 = 0x00000000
+	RetTrap        uint32 = 0x00030000
+	RetErrno       uint32 = 0x00050000
+	RetUserNotif   uint32 = 0x7fc00000
+	RetTrace       uint32 = 0x7ff00000
+	RetLog         uint32 = 0x7ffc0000
+	RetAllow       uint32 = 0x7fff0000
+	RetActionFull  uint32 = 0xffff0000
+	RetData        uint32 = 0x0000ffff
 )
 
 // DescribeRet names a seccomp filter's return value: ALLOW, LOG,
@@ -27,7 +28,7 @@ const (
 // not know (which it treats as KILL_PROCESS) is shown as UNKNOWN(0x...).
 // ERRNO(n) shows n as written; the kernel caps it at 4095.
 func DescribeRet(k uint32) string {
-	action, data := k&seccompRetActionFull, k&seccompRetData
+	action, data := k&RetActionFull, k&RetData
 	withData := func(name string) string {
 		return fmt.Sprintf("%s(%d)", name, data)
 	}
@@ -38,21 +39,21 @@ func DescribeRet(k uint32) string {
 		return fmt.Sprintf("%s(data=%#x)", name, data)
 	}
 	switch action {
-	case seccompRetAllow:
+	case RetAllow:
 		return ignoring("ALLOW")
-	case seccompRetLog:
+	case RetLog:
 		return ignoring("LOG")
-	case seccompRetUserNotif:
+	case RetUserNotif:
 		return ignoring("USER_NOTIF")
-	case seccompRetKillThread:
+	case RetKillThread:
 		return ignoring("KILL_THREAD")
-	case seccompRetKillProcess:
+	case RetKillProcess:
 		return ignoring("KILL_PROCESS")
-	case seccompRetTrap:
+	case RetTrap:
 		return withData("TRAP")
-	case seccompRetErrno:
+	case RetErrno:
 		return withData("ERRNO")
-	case seccompRetTrace:
+	case RetTrace:
 		return withData("TRACE")
 	}
 	return fmt.Sprintf("UNKNOWN(0x%08x)", k)

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/fencer-dev/fencer/internal/bpf"
 )
 
 // ActionKind is what the kernel does with a syscall.
@@ -28,15 +30,15 @@ const (
 	KillProcess
 )
 
-// SECCOMP_RET_* values (linux/seccomp.h).
+// SECCOMP_RET_* values (linux/seccomp.h), as package bpf defines them.
 const (
-	RetKillProcess uint32 = 0x80000000
-	RetKillThread  uint32 = 0x00000000
-	RetTrap        uint32 = 0x00030000
-	RetErrno       uint32 = 0x00050000
-	RetLog         uint32 = 0x7ffc0000
-	RetAllow       uint32 = 0x7fff0000
-	RetData        uint32 = 0x0000ffff
+	RetKillProcess = bpf.RetKillProcess
+	RetKillThread  = bpf.RetKillThread
+	RetTrap        = bpf.RetTrap
+	RetErrno       = bpf.RetErrno
+	RetLog         = bpf.RetLog
+	RetAllow       = bpf.RetAllow
+	RetData        = bpf.RetData
 )
 
 // MaxErrno is the largest errno the kernel passes back from SECCOMP_RET_ERRNO.
