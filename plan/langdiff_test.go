@@ -52,6 +52,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/fuzzrand"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
@@ -1914,25 +1915,6 @@ func TestLanguageExamples(t *testing.T) {
 	}
 }
 
-// ldBytes feeds math/rand from the fuzzer's bytes; past the end it
-// yields zeros.
-type ldBytes struct{ b []byte }
-
-func (s *ldBytes) Uint64() uint64 {
-	var v uint64
-	for i := 0; i < 8; i++ {
-		v <<= 8
-		if len(s.b) > 0 {
-			v |= uint64(s.b[0])
-			s.b = s.b[1:]
-		}
-	}
-	return v
-}
-
-func (s *ldBytes) Int63() int64 { return int64(s.Uint64() >> 1) }
-func (s *ldBytes) Seed(int64)   {}
-
 // FuzzLanguage draws a configuration from the fuzzer's bytes and compares
 // program and documentation on inputs drawn from a hash of them.
 func FuzzLanguage(f *testing.F) {
@@ -1945,7 +1927,7 @@ func FuzzLanguage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h := fnv.New64a()
 		h.Write(b)
-		c := ldGenerate(rand.New(&ldBytes{b: b}))
+		c := ldGenerate(rand.New(fuzzrand.New(b)))
 		inputs := rand.New(rand.NewSource(int64(binary.LittleEndian.Uint64(h.Sum(nil)))))
 		ldCheck(t, c, inputs, 60, newLDStats(), "fuzz input")
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/fuzzrand"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
@@ -78,25 +79,6 @@ func TestDifferential(t *testing.T) {
 	}
 }
 
-// byteSource feeds math/rand from the fuzzer's bytes, so that mutating
-// the input mutates the policy's structure; past the end it yields zeros.
-type byteSource struct{ b []byte }
-
-func (s *byteSource) Uint64() uint64 {
-	var v uint64
-	for i := 0; i < 8; i++ {
-		v <<= 8
-		if len(s.b) > 0 {
-			v |= uint64(s.b[0])
-			s.b = s.b[1:]
-		}
-	}
-	return v
-}
-
-func (s *byteSource) Int63() int64 { return int64(s.Uint64() >> 1) }
-func (s *byteSource) Seed(int64)   {}
-
 // FuzzCompile draws a policy and inputs from the fuzzer's bytes and
 // requires program and policy to agree on every architecture.
 func FuzzCompile(f *testing.F) {
@@ -111,7 +93,7 @@ func FuzzCompile(f *testing.F) {
 			return
 		}
 		a := testArches[int(b[0])%len(testArches)]
-		r := rand.New(&byteSource{b: b[1:]})
+		r := rand.New(fuzzrand.New(b[1:]))
 		fl := randFilter(r, a)
 		consts := filterConstants(fl)
 		inputs := make([]policy.Data, 64)
