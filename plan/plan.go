@@ -114,6 +114,8 @@ type Change struct {
 	// when it did not exist; apply refuses a file that no longer has it.
 	PriorSHA256 string `json:"prior_sha256"`
 	PriorSize   int    `json:"prior_size"`
+	// PriorMode is the file's permission bits when the plan was made.
+	PriorMode uint32 `json:"prior_mode,omitempty"`
 	// Prior is the old content of a text file, for the diff.
 	Prior string `json:"prior,omitempty"`
 	// Content is the new content (nil for Delete).
@@ -679,7 +681,7 @@ func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change
 		}
 		ch := &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Mode, Units: f.Units}
 		if exists {
-			ch.PriorSHA256, ch.PriorSize = hashOf(cur), len(cur)
+			ch.PriorSHA256, ch.PriorSize, ch.PriorMode = hashOf(cur), len(cur), uint32(mode.Perm())
 			if !f.Binary {
 				ch.Prior = string(cur)
 			}

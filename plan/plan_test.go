@@ -16,6 +16,7 @@ type memHost struct {
 	files map[string][]byte
 	// systemd is the version the host reports, 252 when 0.
 	systemd int
+	modes   map[string]fs.FileMode // 0644 when absent
 }
 
 func (m *memHost) Name() string { return "mem" }
@@ -32,6 +33,9 @@ func (m *memHost) ReadFile(_ context.Context, p string) ([]byte, fs.FileMode, er
 	b, ok := m.files[p]
 	if !ok {
 		return nil, 0, fs.ErrNotExist
+	}
+	if mode, ok := m.modes[p]; ok {
+		return b, mode, nil
 	}
 	return b, 0o644, nil
 }
@@ -492,5 +496,30 @@ func TestOtherCommandsWarned(t *testing.T) {
 	}
 	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); strings.Contains(e, "warning") {
 		t.Errorf("default_action = log:\n%s", e)
+	}
+}
+
+// TestModeChangeShows checks that a file whose content is right but whose
+// mode is not is planned as a change that says so.
+func TestModeChangeShows(t *testing.T) {
+	src := strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1)
+	h := &memHost{files: map[string][]byte{}}
+	p, err := makePlan(t, src, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range p.Hosts[0].Changes {
+		h.files[ch.Path] = ch.Content
+	}
+	drop := "/etc/systemd/system/m.service.d/zz-fencer.conf"
+	h.modes = map[string]fs.FileMode{drop: 0o600}
+	p, err = makePlan(t, src, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	Render(&b, p, false)
+	if !strings.Contains(b.String(), "~ "+drop) || !strings.Contains(b.String(), "mode 0600 -> 0644") || p.Counts().Change != 1 {
+		t.Errorf("plan:\n%s", b.String())
 	}
 }

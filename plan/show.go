@@ -69,6 +69,9 @@ func Render(w io.Writer, p *Plan, color bool) {
 func renderChange(w io.Writer, ch *Change, c palette) {
 	sign, col := map[ChangeAction]string{Create: "+", Update: "~", Delete: "-"}[ch.Action], map[ChangeAction]string{Create: c.green, Update: c.yellow, Delete: c.red}[ch.Action]
 	fmt.Fprintf(w, "\n  %s%s %s%s  (%s)\n", col, sign, ch.Path, c.reset, ch.Role)
+	if ch.Action == Update && ch.PriorMode != 0 && ch.PriorMode != ch.Mode {
+		fmt.Fprintf(w, "      mode %04o -> %04o\n", ch.PriorMode, ch.Mode)
+	}
 	switch {
 	case ch.Binary:
 		switch ch.Action {
