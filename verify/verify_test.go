@@ -1,10 +1,13 @@
 package verify
 
 import (
+	"context"
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/internal/bpf"
 	"github.com/fencer-dev/fencer/internal/procseccomp"
 	"github.com/fencer-dev/fencer/plan"
@@ -120,6 +123,59 @@ func TestCheckProgram(t *testing.T) {
 		checkProgram(s, 7, "MainPID 7", fakeInspector{exe: exe}, r)
 		if (len(r.Findings) > 0) != drift {
 			t.Errorf("%s: findings %v", exe, r.Findings)
+		}
+	}
+}
+
+// procInspector answers for a process with a filter whose program may not
+// be readable.
+type procInspector struct {
+	filters []bpf.Program
+	err     error
+	started time.Time
+}
+
+func (p procInspector) Status(int) (procseccomp.Status, error) {
+	return procseccomp.Status{Mode: procseccomp.ModeFilter, Filters: 2}, nil
+}
+func (p procInspector) Filters(int) ([]bpf.Program, error) { return p.filters, p.err }
+func (p procInspector) StartTime(int) (time.Time, error)   { return p.started, nil }
+func (p procInspector) Exe(int) (string, error)            { return "/usr/bin/m", nil }
+
+// mtimeTarget is a target that only knows when the filter was written.
+type mtimeTarget struct {
+	apply.Target
+	mtime time.Time
+}
+
+func (m mtimeTarget) ModTime(context.Context, string) (time.Time, error) { return m.mtime, nil }
+
+func TestCheckProcess(t *testing.T) {
+	planned := bpf.Program{bpf.Stmt(bpf.ClassRET|bpf.RetK, bpf.RetAllow)}
+	other := bpf.Program{bpf.Stmt(bpf.ClassRET|bpf.RetK, bpf.RetKillProcess)}
+	s := &plan.ServicePlan{Unit: "m.service", Enforce: "exec", FilterPath: "/etc/fencer/filters/m.service.bpf",
+		WrappedStart: "/usr/local/bin/fencer exec -filter=/f -sha256=ab -- /usr/bin/m"}
+	file := &plan.Change{Content: planned.Encode(binary.LittleEndian)}
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name    string
+		in      procInspector
+		written time.Time
+		want    string // in a finding; "" for in sync
+	}{
+		{"read back, planned", procInspector{filters: []bpf.Program{other, planned}}, t0, ""},
+		{"read back, old program", procInspector{filters: []bpf.Program{other}, started: t0}, t0.Add(time.Minute), "restart needed"},
+		{"not readable, started after the filter", procInspector{err: procseccomp.ErrNotPermitted, started: t0.Add(time.Minute)}, t0, ""},
+		{"not readable, started before the filter", procInspector{err: procseccomp.ErrNotPermitted, started: t0}, t0.Add(time.Minute), "restart needed"},
+	} {
+		r := &HostReport{}
+		checkProcess(context.Background(), mtimeTarget{mtime: c.written}, "x86_64", s, 7, file, true, c.in, r)
+		var got string
+		for _, f := range r.Findings {
+			got += f.Problem + "; "
+		}
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: findings %q, want %q (notes %v)", c.name, got, c.want, r.Notes)
 		}
 	}
 }
