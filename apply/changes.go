@@ -103,7 +103,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		unlock, err = t.Lock(lockCtx)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("host %q: %w", hp.Name, err)
+			return err // it names the host
 		}
 	}
 	defer func() {
@@ -298,7 +298,7 @@ func LockAll(ctx context.Context, targets map[string]Target, timeout time.Durati
 		cancel()
 		if err != nil {
 			release()
-			return nil, fmt.Errorf("host %q: %w", n, err)
+			return nil, err // it names the host
 		}
 		unlocks = append(unlocks, unlock)
 	}
