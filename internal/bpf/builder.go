@@ -200,6 +200,12 @@ func (b *Builder) Assemble() (Program, error) {
 		}
 		return at, nil
 	}
+	if prog, ok := b.assembleIslands(); ok {
+		return prog, nil
+	}
+	// Islands did not settle: give every out-of-reach side a trampoline of
+	// its own, right after its jump, which always works.
+	//
 	// Find, to a fixed point, the conditional jumps whose targets are out of
 	// reach. Each pass can only turn flags on, so it ends.
 	addr := make([]int, len(b.insns)+1)

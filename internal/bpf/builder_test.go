@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"encoding/binary"
 	"math/rand"
 	"strings"
 	"testing"
@@ -19,6 +20,51 @@ func follow(p Program, pc int) int {
 // thousands of instructions and checks that every jump, after assembly,
 // lands on the instruction its label marked.
 func TestBuilderLongJumps(t *testing.T) {
+	for _, islands := range []bool{true, false} {
+		useIslands = islands
+		testLongJumps(t)
+	}
+	useIslands = true
+}
+
+// TestIslandsShareStubs checks that jumps to one far target share stubs:
+// a condition with many alternatives costs about one instruction each.
+func TestIslandsShareStubs(t *testing.T) {
+	b := NewBuilder()
+	yes, no := b.NewLabel("yes"), b.NewLabel("no")
+	b.LoadAbs(16)
+	for v := uint32(0); v < 3000; v++ {
+		next := b.NewLabel("next")
+		b.JumpIf(JmpJEQ, v, yes, next)
+		b.Mark(next)
+	}
+	b.JumpTo(no)
+	b.Mark(yes)
+	b.Ret(1)
+	b.Mark(no)
+	b.Ret(0)
+	p, err := b.Assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p) > 3000+3000/100 {
+		t.Errorf("%d instructions for 3000 alternatives: stubs are not shared", len(p))
+	}
+	// Every value still reaches "yes", every other value "no".
+	for _, v := range []uint32{0, 1, 1234, 2999, 3000, 1 << 31} {
+		want := uint32(0)
+		if v < 3000 {
+			want = 1
+		}
+		data := MakeData(0, 0, 0, [6]uint64{uint64(v)}, nil)
+		res, err := Run(p, data[:], binary.LittleEndian, Options{})
+		if err != nil || res.Ret != want {
+			t.Errorf("value %d: ret %d (%v), want %d", v, res.Ret, err, want)
+		}
+	}
+}
+
+func testLongJumps(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for iter := 0; iter < 200; iter++ {
 		b := NewBuilder()

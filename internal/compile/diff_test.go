@@ -134,11 +134,7 @@ func TestDifferentialLarge(t *testing.T) {
 					t.Fatal(err)
 				}
 				longest = max(longest, len(prog))
-				for _, in := range prog {
-					if in.Code == bpf.ClassJMP|bpf.JmpJA && in.K > 255 {
-						far++
-					}
-				}
+				far += farJumps(prog)
 				consts := filterConstants(f)
 				inputs := make([]policy.Data, 3000)
 				for k := range inputs {
@@ -172,4 +168,25 @@ func TestTooLong(t *testing.T) {
 	if long.Insns <= bpf.MaxInsns || !strings.Contains(err.Error(), `service "big" on x86_64`) {
 		t.Errorf("error: %v", err)
 	}
+}
+
+// farJumps counts the sides of conditional jumps whose destination, after
+// the unconditional jump they land on, lies beyond the 255 instructions a
+// conditional jump reaches.
+func farJumps(p bpf.Program) int {
+	n := 0
+	for pc, in := range p {
+		if in.Code&0x07 != bpf.ClassJMP || in.Code&0xf0 == bpf.JmpJA {
+			continue
+		}
+		for _, off := range []uint8{in.Jt, in.Jf} {
+			dest := pc + 1 + int(off)
+			if dest < len(p) && p[dest].Code == bpf.ClassJMP|bpf.JmpJA {
+				if dest+1+int(p[dest].K)-(pc+1) > 255 {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
