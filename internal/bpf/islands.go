@@ -65,17 +65,6 @@ func (b *Builder) assembleIslands() (Program, bool) {
 		}
 		addr[n] = pos
 	}
-	// near finds a stub for l in layout l2 that jump j reaches.
-	near := func(l2 islandLayout, j int, lab Label) (int, int, bool) {
-		for i := j; i < n && addr[i] <= addr[j]+256; i++ {
-			for k, x := range l2[i] {
-				if x == lab && stub[[2]int{i, k}]-(addr[j]+1) <= 255 {
-					return i, k, true
-				}
-			}
-		}
-		return 0, 0, false
-	}
 	for pass := 0; pass < maxIslandPasses; pass++ {
 		compute(layout)
 		next := islandLayout{}
@@ -88,7 +77,7 @@ func (b *Builder) assembleIslands() (Program, bool) {
 				if addr[t]-(addr[j]+1) <= 255 {
 					continue
 				}
-				if _, _, ok := near(next, j, lab); ok {
+				if _, ok := findStub(next, addr, stub, j, lab); ok {
 					continue
 				}
 				// The last host the jump reaches, leaving room for the
@@ -111,6 +100,22 @@ func (b *Builder) assembleIslands() (Program, bool) {
 		layout = next
 	}
 	return nil, false
+}
+
+// findStub returns the address of a stub for lab in layout that jump j
+// reaches, with the instruction and stub addresses addr and stub. A stub
+// the current pass has just added has no address yet: it counts as
+// reachable when its island is (the loop's bound), and the settled layout
+// is checked offset by offset when emitted.
+func findStub(layout islandLayout, addr []int, stub map[[2]int]int, j int, lab Label) (int, bool) {
+	for i := j; i < len(addr)-1 && addr[i] <= addr[j]+256; i++ {
+		for k, x := range layout[i] {
+			if a := stub[[2]int{i, k}]; x == lab && a-(addr[j]+1) <= 255 {
+				return a, true
+			}
+		}
+	}
+	return 0, false
 }
 
 func sameLayout(a, b islandLayout) bool {
@@ -136,25 +141,10 @@ func sameLayout(a, b islandLayout) bool {
 func (b *Builder) emitIslands(layout islandLayout, addr []int, stub map[[2]int]int, at func(Label) int) (Program, bool) {
 	n := len(b.insns)
 	prog := make(Program, 0, addr[n])
-	stubFor := func(j int, lab Label) (int, bool) {
-		for i := j; i < n; i++ {
-			for k, x := range layout[i] {
-				if x == lab {
-					if a := stub[[2]int{i, k}]; a-(addr[j]+1) <= 255 {
-						return a, true
-					}
-				}
-			}
-			if addr[i] > addr[j]+256 {
-				break
-			}
-		}
-		return 0, false
-	}
 	side := func(j int, lab Label) (uint8, bool) {
 		dest := addr[at(lab)]
 		if dest-(addr[j]+1) > 255 {
-			a, ok := stubFor(j, lab)
+			a, ok := findStub(layout, addr, stub, j, lab)
 			if !ok {
 				return 0, false
 			}
