@@ -62,9 +62,10 @@ func quotedList(names []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
-// dedupe drops diagnostics identical to an earlier one, as for_each
-// instances evaluate the same attribute several times.
-func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+// Dedupe drops diagnostics identical to an earlier one (severity,
+// summary, detail and subject), as for_each instances evaluate the same
+// attribute several times and a mistake shows on several architectures.
+func Dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
 	type key struct {
 		sev             hcl.DiagnosticSeverity
 		summary, detail string

@@ -128,7 +128,7 @@ var rootSchema = &hcl.BodySchema{
 func (l *loader) load() (*Config, hcl.Diagnostics) {
 	blocks := l.parseFiles()
 	if l.diags.HasErrors() {
-		return l.cfg, dedupe(l.diags)
+		return l.cfg, Dedupe(l.diags)
 	}
 	byType := map[string][]*hcl.Block{}
 	for _, b := range blocks {
@@ -141,7 +141,7 @@ func (l *loader) load() (*Config, hcl.Diagnostics) {
 	l.decodeServices(byType["service"])
 	l.decodeTests(byType["test"])
 	l.resolveSyscallSets()
-	return l.cfg, dedupe(l.diags)
+	return l.cfg, Dedupe(l.diags)
 }
 
 // parseFiles parses the configuration files in name order and returns

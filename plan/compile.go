@@ -107,24 +107,6 @@ func Validate(cfg *hclspec.Config, only []string) ([]*Compiled, hcl.Diagnostics)
 	return out, mergeArches(diags)
 }
 
-// dedupe drops diagnostics repeated word for word at the same place, as
-// happens when one mistake shows on several architectures.
-func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
-	seen := map[string]bool{}
-	var out hcl.Diagnostics
-	for _, d := range diags {
-		key := fmt.Sprintf("%d|%s|%s", d.Severity, d.Summary, d.Detail)
-		if d.Subject != nil {
-			key += "|" + d.Subject.String()
-		}
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
 // Find returns the compiled filter of the named service on the named
 // architecture.
 func Find(all []*Compiled, service, archName string) (*Compiled, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 )
 
@@ -34,7 +35,7 @@ func mergeArches(diags hcl.Diagnostics) hcl.Diagnostics {
 	var order []string
 	groups := map[string]*group{}
 	var out hcl.Diagnostics
-	for _, d := range dedupe(diags) {
+	for _, d := range hclspec.Dedupe(diags) {
 		tag, ok := d.Extra.(archOf)
 		if !ok {
 			out = append(out, d)
