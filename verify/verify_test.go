@@ -28,7 +28,7 @@ func TestSameFilter(t *testing.T) {
 		{"both", "read write execve ptrace", false, "also ptrace; without newfstatat"},
 		{"a deny list", "~ptrace", false, ""},
 	} {
-		want, got, ok := sameFilter("x86_64", planned, c.got, defaultSet252)
+		want, got, ok := sameFilter("x86_64", planned, c.got, plan.SystemdDefault252)
 		if ok != c.ok {
 			t.Errorf("%s: ok = %v (want %q, got %q)", c.name, ok, want, got)
 		}
