@@ -80,6 +80,11 @@ type ServicePlan struct {
 	// @default group, and "NAME:ERRNO" or "NAME:kill" for syscalls that
 	// get another deny than the default.
 	SystemCallFilterDenied []string `json:"system_call_filter_denied,omitempty"`
+	// SystemCallErrorNumber is the planned SystemCallErrorNumber= ("" for
+	// systemd's default, killing the process); SystemCallLog the names
+	// of SystemCallLog= (enforce = "systemd").
+	SystemCallErrorNumber string   `json:"system_call_error_number,omitempty"`
+	SystemCallLog         []string `json:"system_call_log,omitempty"`
 	// Overrides are host drop-ins that undo fencer's (verify plans only).
 	Overrides []Override `json:"overrides,omitempty"`
 }
@@ -399,7 +404,7 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		if err != nil {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
-		in.names, in.deny, in.log = lines.allow, lines.deny, lines.log
+		in.names, in.deny, in.log, in.systemd = lines.allow, lines.deny, lines.log, true
 		in.errno = errnoSetting(c.Filter.Default)
 	} else {
 		var notes []string
@@ -521,6 +526,7 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		sp.Overrides = append(sp.Overrides, problems...)
 	}
 	sp.SystemCallFilter, sp.SystemCallFilterDenied = in.names, in.deny
+	sp.SystemCallErrorNumber, sp.SystemCallLog = in.errno, in.log
 	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
 	return files, sp, read, diags, nil
 }

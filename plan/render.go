@@ -128,6 +128,9 @@ type dropInInput struct {
 	// deny are the "~" entries of SystemCallFilter= after the names, log
 	// the names of SystemCallLog= (enforce = "systemd").
 	deny, log []string
+	// systemd is set for enforce = "systemd", where the drop-in's
+	// settings are the whole of the policy.
+	systemd bool
 	// errno is SystemCallErrorNumber=, "" for none.
 	errno string
 	// execStart is the wrapped command; "" when enforce = "systemd".
@@ -159,8 +162,12 @@ func dropIn(in dropInInput) []byte {
 		// or gets its own errno or kill.
 		fmt.Fprintf(&b, "SystemCallFilter=~%s\n", strings.Join(in.deny, " "))
 	}
-	if len(in.log) > 0 {
-		fmt.Fprintf(&b, "SystemCallLog=\nSystemCallLog=%s\n", strings.Join(in.log, " "))
+	if in.systemd {
+		// The policy says which syscalls are logged, not the unit.
+		b.WriteString("SystemCallLog=\n")
+		if len(in.log) > 0 {
+			fmt.Fprintf(&b, "SystemCallLog=%s\n", strings.Join(in.log, " "))
+		}
 	}
 	b.WriteString("SystemCallErrorNumber=\n")
 	if in.errno != "" {

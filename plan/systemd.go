@@ -199,6 +199,11 @@ func systemdModel(svc *hclspec.Service, f *policy.Filter, a *arch.Arch) (*System
 			model.Rules = append(model.Rules, policy.Rule{Name: rule, Syscall: name, Nr: nr, When: policy.Const(true), Action: verdict})
 		}
 	}
+	// Warnings in the order of the source, not of syscall numbers.
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		return a.Filename < b.Filename || a.Filename == b.Filename && a.Start.Byte < b.Start.Byte
+	})
 	if nr, ok := a.Syscall("execve"); ok {
 		v := model.Default
 		for _, c := range sp.Calls {

@@ -203,7 +203,7 @@ func show(ctx context.Context, t apply.Target, unit string, props ...string) (ma
 // running process with the planned filter.
 func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.ServicePlan, files map[string]*plan.Change, in Inspector, implicit []string, r *HostReport) {
 	props, err := show(ctx, t, s.Unit, "SystemCallFilter", "SystemCallArchitectures", "NoNewPrivileges",
-		"ExecStart", "ActiveState", "MainPID", "LoadState")
+		"SystemCallErrorNumber", "SystemCallLog", "ExecStart", "ActiveState", "MainPID", "LoadState")
 	if err != nil {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "systemctl show", Problem: err.Error()})
 		return
@@ -224,6 +224,27 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 		if want, got, ok := sameFilter(hp.Arch, s.SystemCallFilter, props["SystemCallFilter"], withoutDenied(implicit, s.SystemCallFilterDenied)); !ok {
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallFilter",
 				Problem: "systemd's syscall filter is not the planned set", Want: want, Got: got})
+		}
+	}
+	if s.SystemdFilter {
+		if got := props["SystemCallErrorNumber"]; !sameErrno(s.SystemCallErrorNumber, got) {
+			want := s.SystemCallErrorNumber
+			if want == "" {
+				want = "(none: kill the process)"
+			}
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallErrorNumber",
+				Problem: "systemd's action for the syscalls its filter does not allow is not the planned one", Want: want, Got: got})
+		}
+	}
+	if s.Enforce == "systemd" {
+		// systemctl show says "~" (an empty deny-list) for none.
+		want, got := strings.Join(s.SystemCallLog, " "), strings.Join(strings.Fields(strings.TrimPrefix(props["SystemCallLog"], "~")), " ")
+		if strings.HasPrefix(props["SystemCallLog"], "~") && got != "" {
+			got = props["SystemCallLog"]
+		}
+		if want != got {
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallLog",
+				Problem: "systemd does not log the syscalls the policy logs, or logs others", Want: want, Got: got})
 		}
 	}
 	startsLoader := false
@@ -419,6 +440,17 @@ func sameFilter(archName string, planned []string, got string, systemdDefault []
 		g = append(g, "without "+strings.Join(missing, " "))
 	}
 	return fmt.Sprintf("the %d planned names (and systemd's @default set)", len(want)), strings.Join(g, "; "), false
+}
+
+// sameErrno compares the planned SystemCallErrorNumber= (an errno number,
+// "" for none) with systemctl show's: without one systemd kills the
+// process, which systemd 252 shows as 2147483646 (its "kill" value) and
+// older versions as 0.
+func sameErrno(planned, got string) bool {
+	if planned == "" {
+		return got == "" || got == "0" || got == "2147483646" || got == "kill"
+	}
+	return planned == got
 }
 
 // withoutDenied returns the names of implicit (systemd's @default group)
