@@ -494,6 +494,20 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		}
 		sp.Enforcement = append(sp.Enforcement, warnings...)
 	}
+	if c.Systemd != nil && !opts.Destroy && fragErr == nil {
+		// Nothing wraps the command: its prefixes decide whether
+		// SystemCallFilter= applies to it at all.
+		cmds, _, err := unitfile.ExecStart(theirs)
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		for _, cmd := range cmds {
+			if cmd.Has("+") || cmd.Has("!!") {
+				return nil, nil, nil, diags, fmt.Errorf("service %q: ExecStart=%s%s (%s:%d) runs without SystemCallFilter= (\"+\" skips the sandbox; \"!!\" widens it where the kernel lacks ambient capabilities), so enforce = \"systemd\" would not apply to the service: remove the prefix",
+					svc.Name, cmd.Prefixes, cmd.Raw, cmd.Path, cmd.Line)
+			}
+		}
+	}
 	drop := dropIn(in)
 	if !opts.Destroy && fragErr == nil {
 		overrides, err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop)

@@ -318,3 +318,20 @@ func TestColonUnitName(t *testing.T) {
 		t.Errorf("a systemd that verifies such names: %v", err)
 	}
 }
+
+// TestSystemdModePrivilegedStart checks that with enforce = "systemd" a
+// unit whose ExecStart= has the "+" prefix, which runs it without
+// SystemCallFilter=, is refused: nothing else would filter it.
+func TestSystemdModePrivilegedStart(t *testing.T) {
+	for _, prefix := range []string{"+", "!!", "-+"} {
+		src := strings.Replace(systemdConfig, `ExecStart=/usr/bin/m`, `ExecStart=`+prefix+`/usr/bin/m`, 1)
+		_, err := makePlan(t, src, &memHost{files: map[string][]byte{}})
+		if err == nil || !strings.Contains(err.Error(), "runs without SystemCallFilter=") {
+			t.Errorf("ExecStart=%s/usr/bin/m: err = %v", prefix, err)
+		}
+	}
+	src := strings.Replace(systemdConfig, `ExecStart=/usr/bin/m`, `ExecStart=!/usr/bin/m`, 1)
+	if _, err := makePlan(t, src, &memHost{files: map[string][]byte{}}); err != nil {
+		t.Errorf("ExecStart=!: %v", err)
+	}
+}
