@@ -151,3 +151,78 @@ func TestSystemdModeEnforces(t *testing.T) {
 		t.Errorf("a second plan:\n%s", r)
 	}
 }
+
+// TestHostSystemdNames applies, into a -root tree (verified with this
+// machine's systemd-analyze, as on a host), a policy that names syscalls
+// systemd 252 (libseccomp 2.5.4) does not know, and plans a unit whose
+// name has a ':'. On the issue's main both passed plan and then failed in
+// apply's systemd-analyze verify; now the first applies (the unknown
+// names stay out of SystemCallFilter=, or systemd's name filter goes where
+// it would change the policy's verdict) and the second is refused by
+// plan, naming the fix.
+func TestHostSystemdNames(t *testing.T) {
+	fencer, _ := binaries(t)
+	_, err := exec.LookPath("systemd-analyze")
+	need(t, err == nil, "no systemd-analyze")
+	out, _ := exec.Command("systemctl", "--version").Output()
+	need(t, strings.HasPrefix(string(out), "systemd 252 "), "this test knows systemd 252's names; have %q", strings.SplitN(string(out), "\n", 2)[0])
+
+	for _, tc := range []struct {
+		name, rules, want string
+	}{
+		{"denied", `rule "new" {
+    syscalls = ["listns", "file_getattr"]
+    action   = errno(EPERM)
+  }`, "syscall names: the BPF filter only: the host's systemd does not know listns, which the policy gives errno(1)"},
+		{"default", `rule "new" {
+    syscalls = ["listns"]
+    action   = kill_process
+  }`, "note: listns is left out of SystemCallFilter="},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, root := t.TempDir(), t.TempDir()
+			writeFile(t, filepath.Join(cfg, "main.fencer.hcl"), `host "local" {
+  arch        = "x86_64"
+  fencer_path = "/usr/local/bin/fencer"
+}
+service "m" {
+  unit      = "m.service"
+  unit_file = "[Service]\nExecStart=/usr/bin/m\n"
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+  `+tc.rules+`
+}
+`)
+			cmd := exec.Command(fencer, "apply", "-auto-approve", "-root="+root)
+			cmd.Dir = cfg
+			r := run(t, cmd)
+			if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
+				t.Fatalf("apply, want %q:\n%s", tc.want, r)
+			}
+			drop := readFile(t, filepath.Join(root, "etc/systemd/system/m.service.d/zz-fencer.conf"))
+			if strings.Contains(drop, "listns") || strings.Contains(drop, "file_getattr") {
+				t.Errorf("the drop-in names a syscall systemd does not know:\n%s", drop)
+			}
+		})
+	}
+
+	cfg := t.TempDir()
+	writeFile(t, filepath.Join(cfg, "main.fencer.hcl"), `host "local" {
+  arch = "x86_64"
+}
+service "m" {
+  unit      = "m:x.service"
+  unit_file = "[Service]\nExecStart=/usr/bin/m\n"
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`)
+	cmd := exec.Command(fencer, "plan", "-root="+t.TempDir())
+	cmd.Dir = cfg
+	r := run(t, cmd)
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "has a ':' in its name") {
+		t.Errorf("plan of m:x.service:\n%s", r)
+	}
+}
