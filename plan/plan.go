@@ -508,6 +508,18 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 			}
 		}
 	}
+	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy && fragErr == nil {
+		// The loader and the filter must be where the service sees them.
+		hidden, err := sandboxProblems(theirs, [][2]string{{"the loader", h.FencerPath}, {"the filter", sp.FilterPath}},
+			map[string]bool{h.FencerPath: true})
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		if len(hidden) > 0 && !opts.Verify {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %s", svc.Name, hidden[0].Problem)
+		}
+		sp.Overrides = append(sp.Overrides, hidden...)
+	}
 	drop := dropIn(in)
 	if !opts.Destroy && fragErr == nil {
 		overrides, err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop)
@@ -517,7 +529,7 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		if len(overrides) > 0 && !opts.Verify {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem)
 		}
-		sp.Overrides = overrides
+		sp.Overrides = append(sp.Overrides, overrides...)
 	}
 	if read != nil {
 		// Other fds than the plan numbers, or in another order.
