@@ -184,7 +184,7 @@ func TestUnitFileShadowed(t *testing.T) {
 			bad: "/etc/systemd/system.control/m.socket", want: "it is a link to /dev/null and comes earlier on the unit search path: it masks fencer's socket unit"},
 		{name: "an alias link for fencer's socket unit", files: map[string]string{"/lib/systemd/system/other.socket": "[Socket]\nListenStream=81\n"},
 			links: map[string]string{"/run/systemd/system.control/m.socket": "other.socket"},
-			bad: "/run/systemd/system.control/m.socket", want: "this link makes m.socket an alias of other.socket, so systemd reads /lib/systemd/system/other.socket instead of fencer's /etc/systemd/system/m.socket"},
+			bad:   "/run/systemd/system.control/m.socket", want: "this link makes m.socket an alias of other.socket, so systemd reads /lib/systemd/system/other.socket instead of fencer's /etc/systemd/system/m.socket"},
 		{name: "copies later on the search path", files: map[string]string{"/lib/systemd/system/m.service": other, "/run/systemd/system/m.socket": "[Socket]\nListenStream=81\n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
