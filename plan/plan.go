@@ -400,8 +400,15 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 	var read *unitRead
 	if !opts.Destroy {
 		var err error
-		if unit, err = serviceUnit(ctx, t, lk, p, svc); err != nil {
+		var shadow *Override
+		if unit, shadow, err = serviceUnit(ctx, t, lk, p, svc); err != nil {
 			return nil, nil, nil, diags, err
+		}
+		if shadow != nil {
+			if !opts.Verify {
+				return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, shadow.Path, shadow.Problem)
+			}
+			sp.Overrides = append(sp.Overrides, *shadow)
 		}
 		// The plan depends on these files; apply reads them again.
 		frags = unit.Fragments
@@ -625,38 +632,42 @@ func unitFiles(p Paths, svc *hclspec.Service) []*File {
 // what fencer cannot wrap: a unit the host does not have (apply would
 // fail), a masked one, an alias of another unit (systemd loads that unit,
 // and fencer's drop-in is read for the alias only as long as the alias
-// exists: fencer writes its files for the unit's own name), and a
-// unit_file that is not the file systemd loads (an earlier copy on the
-// search path wins, with its own Sockets= and ExecStart=).
-func serviceUnit(ctx context.Context, t Host, lk *unitfile.Lookup, p Paths, svc *hclspec.Service) (*unitfile.Unit, error) {
+// exists: fencer writes its files for the unit's own name). A unit_file
+// that is not the file systemd loads (an earlier copy on the search path
+// wins, with its own Sockets= and ExecStart=), or that would replace a
+// mask, is returned as an Override: verify reports it as drift.
+func serviceUnit(ctx context.Context, t Host, lk *unitfile.Lookup, p Paths, svc *hclspec.Service) (*unitfile.Unit, *Override, error) {
 	own := path.Join(p.UnitDir, svc.Unit)
-	if svc.UnitFile != nil {
-		// fencer's unit file would replace a mask in its place.
-		if b, _, err := t.ReadFile(ctx, own); err == nil && len(b) == 0 {
-			return nil, fmt.Errorf("service %q: unit %s is masked: %s is empty or a link to /dev/null, and fencer would replace it with the unit_file; unmask the unit first (systemctl unmask %s), or do not plan the service for this host",
-				svc.Name, svc.Unit, own, svc.Unit)
-		}
-	}
 	u, err := lk.Unit(svc.Unit)
 	var masked *unitfile.MaskedError
 	switch {
 	case errors.As(err, &masked):
-		return nil, fmt.Errorf("service %q: unit %s is masked on this host: %s %s, so systemd never starts it; unmask it (systemctl unmask %s), or do not plan the service for this host",
+		return nil, nil, fmt.Errorf("service %q: unit %s is masked on this host: %s %s, so systemd never starts it; unmask it (systemctl unmask %s), or do not plan the service for this host",
 			svc.Name, svc.Unit, masked.Path, masked.How, svc.Unit)
 	case errors.Is(err, unitfile.ErrNotFound):
-		return nil, fmt.Errorf("service %q: unit %s is not on this host (%v): install the unit there, or give the service a unit_file", svc.Name, svc.Unit, err)
+		return nil, nil, fmt.Errorf("service %q: unit %s is not on this host (%v): install the unit there, or give the service a unit_file", svc.Name, svc.Unit, err)
 	case err != nil:
-		return nil, fmt.Errorf("service %q: reading unit %s: %w", svc.Name, svc.Unit, err)
+		return nil, nil, fmt.Errorf("service %q: reading unit %s: %w", svc.Name, svc.Unit, err)
 	}
 	if u.ID != svc.Unit {
-		return nil, fmt.Errorf("service %q: unit %s is an alias of %s on this host (%s is a link to %s): systemd loads %s, and fencer writes its drop-in for the unit's own name, which does not depend on the alias; set unit = %q",
+		return nil, nil, fmt.Errorf("service %q: unit %s is an alias of %s on this host (%s is a link to %s): systemd loads %s, and fencer writes its drop-in for the unit's own name, which does not depend on the alias; set unit = %q",
 			svc.Name, svc.Unit, u.ID, u.Link, u.LinkTo, u.ID, u.ID)
 	}
-	if svc.UnitFile != nil && u.Fragments[0].Path != own {
-		return nil, fmt.Errorf("service %q: %s: this unit file comes earlier on the unit search path than the unit_file fencer installs at %s, so systemd reads it instead and fencer's would have no effect (its Sockets=, ExecStart= and the rest); remove it",
-			svc.Name, u.Fragments[0].Path, own)
+	if svc.UnitFile == nil {
+		return u, nil, nil
 	}
-	return u, nil
+	if u.Fragments[0].Path != own {
+		return u, &Override{Path: u.Fragments[0].Path, Problem: fmt.Sprintf(
+			"this unit file comes earlier on the unit search path than the unit_file fencer installs at %s, so systemd reads it instead and fencer's has no effect (its Sockets=, ExecStart= and the rest); remove it",
+			own)}, nil
+	}
+	// fencer's unit file would replace a mask in its place.
+	if b, _, err := t.ReadFile(ctx, own); err == nil && len(b) == 0 {
+		return u, &Override{Path: own, Problem: fmt.Sprintf(
+			"unit %s is masked: this file is empty or a link to /dev/null, and fencer would replace it with the unit_file; unmask the unit first (systemctl unmask %s), or do not plan the service for this host",
+			svc.Unit, svc.Unit)}, nil
+	}
+	return u, nil, nil
 }
 
 // plannedDropIns lists the drop-ins systemd reads for the unit once

@@ -177,7 +177,7 @@ func TestUnitFileShadowed(t *testing.T) {
 		{name: "a mask before fencer's", links: map[string]string{"/run/systemd/system.control/m.service": "/dev/null"},
 			want: "unit m.service is masked on this host: /run/systemd/system.control/m.service is a link to /dev/null"},
 		{name: "a mask in fencer's place", links: map[string]string{"/etc/systemd/system/m.service": "/dev/null"},
-			want: "unit m.service is masked: /etc/systemd/system/m.service is empty or a link to /dev/null, and fencer would replace it with the unit_file"},
+			bad: "/etc/systemd/system/m.service", want: "unit m.service is masked: this file is empty or a link to /dev/null, and fencer would replace it with the unit_file"},
 		{name: "a copy of fencer's socket unit", files: map[string]string{"/run/systemd/transient/m.socket": "[Socket]\nListenStream=81\nListenStream=82\n"},
 			bad: "/run/systemd/transient/m.socket", want: "it has the name of fencer's socket unit and comes earlier on the unit search path: systemd reads it instead of fencer's /etc/systemd/system/m.socket"},
 		{name: "a mask of fencer's socket unit", links: map[string]string{"/etc/systemd/system.control/m.socket": "/dev/null"},
