@@ -414,6 +414,9 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		frags = unit.Fragments
 		read = &unitRead{unit: svc.Unit, frags: frags}
 		sp.Names, sp.FragmentPath, sp.DropIns = unit.Names, frags[0].Path, plannedDropIns(frags, dropInPath(p, svc.Unit))
+		if svc.UnitFile != nil {
+			sp.FragmentPath = path.Join(p.UnitDir, svc.Unit)
+		}
 	}
 	// theirs are the unit as it is without fencer's drop-in.
 	var theirs []unitfile.Fragment
@@ -488,7 +491,7 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		if len(overrides) > 0 && !opts.Verify {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem)
 		}
-		sp.Overrides = overrides
+		sp.Overrides = append(sp.Overrides, overrides...)
 	}
 	if read != nil {
 		// Other fds than the plan numbers, or in another order.

@@ -26,8 +26,10 @@ type socketScan struct {
 	// ownDropIns are the drop-ins of fencer's own socket unit.
 	ownDropIns []unitfile.Fragment
 	// shadow, when set, says what systemd loads for the name of fencer's
-	// socket unit instead of fencer's file.
-	shadow *Override
+	// socket unit instead of fencer's file; shadowFiles are its files (a
+	// mask, or the unit file and drop-ins systemd reads instead).
+	shadow      *Override
+	shadowFiles []unitfile.Fragment
 }
 
 // ownSocket returns the path of the socket unit fencer writes for unit
@@ -59,25 +61,33 @@ func scanSockets(lk *unitfile.Lookup, u *unitfile.Unit, own string) (*socketScan
 	ownID := ""
 	if own != "" {
 		su, err := lk.Unit(path.Base(own))
+		// What systemd loads for the name is reported here, not as
+		// one more socket unit below.
+		ownID = path.Base(own)
+		if su != nil {
+			ownID = su.ID
+		}
 		var masked *unitfile.MaskedError
 		switch {
 		case errors.As(err, &masked):
 			scan.shadow = &Override{Path: masked.Path, Problem: fmt.Sprintf(
 				"it %s and comes earlier on the unit search path: it masks fencer's socket unit %s, so systemd does not load it and %s cannot start; remove it",
 				masked.How, own, u.ID)}
+			scan.shadowFiles = []unitfile.Fragment{{Path: masked.Path}}
 		case err != nil:
 			return nil, fmt.Errorf("looking for socket units: %w", err)
 		case su.ID != path.Base(own):
 			scan.shadow = &Override{Path: su.Link, Problem: fmt.Sprintf(
 				"this link makes %s an alias of %s, so systemd reads %s instead of fencer's %s (and passes its fds to %s); remove it",
 				path.Base(own), su.LinkTo, su.Fragments[0].Path, own, u.ID)}
+			scan.shadowFiles = su.Fragments
 		case su.Fragments[0].Path != own:
 			scan.shadow = &Override{Path: su.Fragments[0].Path, Problem: fmt.Sprintf(
 				"it has the name of fencer's socket unit and comes earlier on the unit search path: systemd reads it instead of fencer's %s (and passes its fds to %s); remove it",
 				own, u.ID)}
+			scan.shadowFiles = su.Fragments
 		default:
 			scan.ownDropIns = su.Fragments[1:]
-			ownID = su.ID
 		}
 	}
 	seen := map[string]bool{}
@@ -175,14 +185,16 @@ func expandSpecifiers(v, unit string) string {
 }
 
 // socketInputs are the files of a scan a plan depends on: every file of
-// the socket units that feed the service, and the drop-ins of fencer's
-// own socket unit, in order, without those for which written is true.
+// the socket units that feed the service, the drop-ins of fencer's own
+// socket unit, and what systemd would read instead of it, in order,
+// without those for which written is true.
 func socketInputs(scan *socketScan, written func(string) bool) []InputFile {
 	var frags []unitfile.Fragment
 	for _, f := range scan.feeds {
 		frags = append(frags, f.frags...)
 	}
 	frags = append(frags, scan.ownDropIns...)
+	frags = append(frags, scan.shadowFiles...)
 	return fragmentInputs(frags, "", written)
 }
 

@@ -236,3 +236,30 @@ func TestUnitNotOnHost(t *testing.T) {
 		t.Errorf("destroy: %v %+v", diags, p.Failed())
 	}
 }
+
+// TestShadowInputs: what hides fencer's unit file or socket unit
+// appearing after the plan was made makes the plan stale.
+func TestShadowInputs(t *testing.T) {
+	for _, tc := range []struct {
+		name, path string
+		link       bool
+	}{
+		{"a copy of the unit file", "/run/systemd/transient/m.service", false},
+		{"a copy of the socket unit", "/run/systemd/transient/m.socket", false},
+		{"a mask of the socket unit", "/etc/systemd/system.control/m.socket", true},
+	} {
+		h := &memHost{files: map[string][]byte{}, links: map[string]string{}}
+		p, err := makePlan(t, strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.link {
+			h.links[tc.path] = "/dev/null"
+		} else {
+			h.files[tc.path] = []byte("[Socket]\nListenStream=81\n[Service]\nExecStart=/bin/x\n")
+		}
+		if d := inputsNow(t, h, p.Hosts[0]); d == nil || d.Path != tc.path || d.What != "appeared" {
+			t.Errorf("%s: %+v", tc.name, d)
+		}
+	}
+}
