@@ -143,6 +143,23 @@ func TestAliasDropIns(t *testing.T) {
 	w.systemctl("daemon-reload")
 	w.inSync("the alias's drop-in removed")
 
+	// A new alias the manager has not loaded yet: on its next reload the
+	// unit has one more name (and would read that name's drop-ins), so
+	// what the manager runs is not what fencer checked.
+	newLink := filepath.Join(w.unitDir, "metrics-new.service")
+	if err := os.Symlink(filepath.Join(vendorDir, "metrics.service"), newLink); err != nil {
+		t.Fatal(err)
+	}
+	w.drifted("an alias the manager has not loaded", drift{kind: "setting", subject: "Names",
+		problem: "systemd knows the unit by other names than fencer found in the unit directories",
+		want:    "metrics-alias.service metrics-new.service metrics.service", got: "metrics-alias.service metrics.service"})
+	w.systemctl("daemon-reload")
+	w.inSync("the new alias loaded")
+	if err := os.Remove(newLink); err != nil {
+		t.Fatal(err)
+	}
+	w.systemctl("daemon-reload")
+
 	// The alias as the service's unit.
 	w.edit("metrics.fencer.hcl", `unit           = "metrics.service"`, `unit           = "metrics-alias.service"`)
 	w.refusedAll(fmt.Sprintf(`service "metrics": unit metrics-alias.service is an alias of metrics.service on this host (%s is a link to metrics.service)`, link),
