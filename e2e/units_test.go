@@ -227,10 +227,16 @@ func TestUnitFileShadowed(t *testing.T) {
 		w.systemctl("daemon-reload")
 	}
 
-	// A copy of fencer's socket unit that listens on more.
+	// A copy of fencer's socket unit that listens on more and names
+	// another service: fencer's drop-in says Sockets=metrics.socket, so
+	// its fds go to metrics.service all the same.
 	planFile := w.savedChange()
 	shadow := filepath.Join(w.um.RuntimeDir, "systemd", "transient", "metrics.socket")
-	writeFile(t, shadow, readFile(t, w.socketPath())+other)
+	copyOfSocket := strings.Replace(readFile(t, w.socketPath()), "Service=metrics.service\n", "Service=other.service\n", 1) + other
+	if !strings.Contains(copyOfSocket, "Service=other.service\n") {
+		t.Fatalf("fencer's socket unit has no Service= line:\n%s", copyOfSocket)
+	}
+	writeFile(t, shadow, copyOfSocket)
 	w.systemctl("daemon-reload")
 	w.staleFor(planFile, shadow)
 	w.edit("metrics.fencer.hcl", ruleChanged, ruleAsIs)
