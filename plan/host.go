@@ -50,6 +50,10 @@ type Facts struct {
 	// Live is set when a systemd manager runs for the scope, so units
 	// can be reloaded, verified and restarted.
 	Live bool
+	// Systemd is what the host's systemd knows of syscall and unit names;
+	// nil when it could not be read (no systemd-analyze), and then plan
+	// takes systemd 252's @default group and assumes every name known.
+	Systemd *SystemdFacts
 }
 
 // Paths are the directories fencer writes to on a host.

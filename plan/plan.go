@@ -75,6 +75,16 @@ type ServicePlan struct {
 	// SystemCallFilter is the planned SystemCallFilter= list (empty when
 	// systemd filters no names).
 	SystemCallFilter []string `json:"system_call_filter,omitempty"`
+	// SystemCallFilterDenied are the "~" entries that follow it
+	// (enforce = "systemd"): names taken out of systemd's implicit
+	// @default group, and "NAME:ERRNO" or "NAME:kill" for syscalls that
+	// get another deny than the default.
+	SystemCallFilterDenied []string `json:"system_call_filter_denied,omitempty"`
+	// SystemCallErrorNumber is the planned SystemCallErrorNumber= ("" for
+	// systemd's default, killing the process); SystemCallLog the names
+	// of SystemCallLog= (enforce = "systemd").
+	SystemCallErrorNumber string   `json:"system_call_error_number,omitempty"`
+	SystemCallLog         []string `json:"system_call_log,omitempty"`
 	// Overrides are host drop-ins that undo fencer's (verify plans only).
 	Overrides []Override `json:"overrides,omitempty"`
 	// Names are the names systemd knows the unit by (the unit's own and
@@ -367,8 +377,15 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 	hash := hex.EncodeToString(sum[:])
 	sp := &ServicePlan{Name: svc.Name, Unit: svc.Unit, Enforce: svc.Enforce,
 		FilterPath: filterPath(p, svc.Unit), FilterSHA256: hash, FilterInsns: len(c.Program)}
+	if svc.Enforce == hclspec.EnforceSystemd {
+		// No loader installs a BPF filter: systemd's names are all.
+		sp.FilterPath, sp.FilterSHA256, sp.FilterInsns = "", "", 0
+	}
 	if err := unitSafe(svc, h); err != nil {
 		return nil, nil, nil, diags, err
+	}
+	if strings.Contains(svc.Unit, ":") && facts.Systemd != nil && !facts.Systemd.ColonUnitsVerify {
+		return nil, nil, nil, diags, fmt.Errorf("service %q: unit %s has a ':' in its name, and this host's systemd-analyze verify fails on such names (systemd 252 says \"Couldn't process aliases\"), so apply could not verify the unit before it reloads systemd: give the unit a name without ':'", svc.Name, svc.Unit)
 	}
 	for _, fd := range svc.Fds {
 		sp.Fds = append(sp.Fds, FdPlan{Name: fd.Name, Number: fd.Number, Binding: bindingText(fd)})
@@ -387,11 +404,27 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 	if hasSockets(svc) {
 		units = append(units, SocketUnit(svc.Unit))
 	}
-	files = append(files, &File{Path: sp.FilterPath, Content: prog, Mode: 0o644, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
+	if svc.Enforce == hclspec.EnforceExec {
+		files = append(files, &File{Path: sp.FilterPath, Content: prog, Mode: 0o644, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
+	} else {
+		// A filter an earlier enforce = "exec" installed goes.
+		files = append(files, &File{Path: filterPath(p, svc.Unit), Remove: true, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
+	}
 	files = append(files, unitFiles(p, svc)...)
 
 	in := dropInInput{svc: svc}
-	in.names, in.errno = systemdNames(c.Filter, nil)
+	if c.Systemd != nil {
+		lines, err := systemdSettings(c.Systemd, a, facts.SystemdDefault(), facts.systemdKnows)
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		in.names, in.deny, in.log, in.systemd = lines.allow, lines.deny, lines.log, true
+		in.errno = errnoSetting(c.Filter.Default)
+	} else {
+		var notes []string
+		in.names, in.errno, notes = systemdNames(c.Filter, a, nil, facts.systemdKnows)
+		sp.Enforcement = append(sp.Enforcement, notes...)
+	}
 	sp.SystemdFilter = in.names != nil
 	// Destroy needs the files' paths only: a unit that is gone, or that
 	// cannot be wrapped any more, must not keep fencer's files in place.
@@ -451,7 +484,7 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		}
 		in.execStart, sp.WrappedStart = wrapped, wrapped
 		if in.names != nil && opts.LoaderSyscalls != nil {
-			in.names, in.errno = systemdNames(c.Filter, opts.LoaderSyscalls(a.Name))
+			in.names, in.errno, _ = systemdNames(c.Filter, a, opts.LoaderSyscalls(a.Name), facts.systemdKnows)
 		}
 		loader, err := loaderFile(ctx, t, h, a, opts)
 		if err != nil {
@@ -463,17 +496,17 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		sp.Enforcement = append(sp.Enforcement,
 			fmt.Sprintf("argument conditions (%d rules): the BPF filter, installed by %s exec before the service starts", sp.ConditionRules, h.FencerPath))
 	}
-	if sp.SystemdFilter {
-		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", len(in.names)))
-	} else {
-		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: the BPF filter only (systemd cannot express default_action %s)", c.Filter.Default))
-	}
-	if svc.Enforce == hclspec.EnforceSystemd {
-		for _, r := range c.Filter.Rules {
-			if r.When != policy.Const(true) {
-				sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("widened: rule %q allows %s whatever its arguments (enforce = \"systemd\")", r.Name, r.Syscall))
-			}
+	switch {
+	case c.Systemd != nil:
+		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: systemd SystemCallFilter= alone (enforce = \"systemd\": no BPF filter, no argument conditions): %d allowed, %d denied by name, the rest %s",
+			len(in.names), len(in.deny), c.Filter.Default))
+		for _, n := range c.Systemd.Narrowed {
+			sp.Enforcement = append(sp.Enforcement, "narrowed: "+n.String())
 		}
+	case sp.SystemdFilter:
+		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", len(in.names)))
+	default:
+		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: the BPF filter only (systemd cannot express default_action %s)", c.Filter.Default))
 	}
 	if sp.SystemdFilter && !opts.Destroy {
 		warnings, err := otherCommands(svc, theirs)
@@ -481,6 +514,32 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 			return nil, nil, nil, diags, err
 		}
 		sp.Enforcement = append(sp.Enforcement, warnings...)
+	}
+	if c.Systemd != nil && !opts.Destroy {
+		// Nothing wraps the command: its prefixes decide whether
+		// SystemCallFilter= applies to it at all.
+		cmds, _, err := unitfile.ExecStart(theirs)
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		for _, cmd := range cmds {
+			if cmd.Has("+") || cmd.Has("!!") {
+				return nil, nil, nil, diags, fmt.Errorf("service %q: ExecStart=%s%s (%s:%d) runs without SystemCallFilter= (\"+\" skips the sandbox; \"!!\" widens it where the kernel lacks ambient capabilities), so enforce = \"systemd\" would not apply to the service: remove the prefix",
+					svc.Name, cmd.Prefixes, cmd.Raw, cmd.Path, cmd.Line)
+			}
+		}
+	}
+	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
+		// The loader and the filter must be where the service sees them.
+		hidden, err := sandboxProblems(theirs, [][2]string{{"the loader", h.FencerPath}, {"the filter", sp.FilterPath}},
+			map[string]bool{h.FencerPath: true})
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		if len(hidden) > 0 && !opts.Verify {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %s", svc.Name, hidden[0].Problem)
+		}
+		sp.Overrides = append(sp.Overrides, hidden...)
 	}
 	drop := dropIn(in)
 	if !opts.Destroy {
@@ -509,7 +568,8 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		}
 		sp.Overrides = append(sp.Overrides, problems...)
 	}
-	sp.SystemCallFilter = in.names
+	sp.SystemCallFilter, sp.SystemCallFilterDenied = in.names, in.deny
+	sp.SystemCallErrorNumber, sp.SystemCallLog = in.errno, in.log
 	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
 	return files, sp, read, diags, nil
 }
@@ -754,6 +814,13 @@ func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change
 		exists := err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("reading %s: %w", f.Path, err)
+		}
+		if f.Remove {
+			if exists {
+				out = append(out, &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Units: f.Units, Action: Delete,
+					PriorSHA256: hashOf(cur), PriorSize: len(cur), PriorMode: uint32(mode.Perm())})
+			}
+			continue
 		}
 		ch := &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Mode, Units: f.Units}
 		if exists {

@@ -19,6 +19,8 @@ type memHost struct {
 	// systemd is the version the host reports, 252 when 0.
 	systemd int
 	modes   map[string]fs.FileMode // 0644 when absent
+	// sysd is what the host's systemd knows; nil when it cannot say.
+	sysd *SystemdFacts
 }
 
 func (m *memHost) Name() string { return "mem" }
@@ -28,7 +30,7 @@ func (m *memHost) Facts(context.Context) (*Facts, error) {
 	if v == 0 {
 		v = 252
 	}
-	return &Facts{Arch: "x86_64", SystemdVersion: v, Scope: "system", Paths: SystemPaths, UnitSearchPath: SystemUnitSearchPath}, nil
+	return &Facts{Arch: "x86_64", SystemdVersion: v, Scope: "system", Paths: SystemPaths, UnitSearchPath: SystemUnitSearchPath, Systemd: m.sysd}, nil
 }
 
 // target resolves a link lexically, "" for no link.

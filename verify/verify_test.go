@@ -13,6 +13,30 @@ import (
 	"github.com/fencer-dev/fencer/plan"
 )
 
+// TestSameFilterDenied checks that a name of systemd's @default group that
+// the plan took out again ("~getpid", enforce = "systemd") is drift when
+// systemd allows it after all, and the others are not.
+func TestSameFilterDenied(t *testing.T) {
+	planned := []string{"execve", "read"}
+	implicit := withoutDenied(plan.SystemdDefault252, []string{"getpid:13", "gettid", "ptrace:kill"})
+	if _, got, ok := sameFilter("x86_64", planned, "execve read brk getpid", implicit); ok || got != "also getpid" {
+		t.Errorf("getpid allowed: ok=%v, %q", ok, got)
+	}
+	if _, got, ok := sameFilter("x86_64", planned, "execve read brk mmap", implicit); !ok {
+		t.Errorf("in sync reported as %q", got)
+	}
+	for _, c := range []struct{ planned, got string }{{"", "2147483646"}, {"", "0"}, {"1", "1"}} {
+		if !sameErrno(c.planned, c.got) {
+			t.Errorf("SystemCallErrorNumber %q planned, %q shown: reported as drift", c.planned, c.got)
+		}
+	}
+	for _, c := range []struct{ planned, got string }{{"", "1"}, {"1", "13"}, {"13", "2147483646"}} {
+		if sameErrno(c.planned, c.got) {
+			t.Errorf("SystemCallErrorNumber %q planned, %q shown: not reported", c.planned, c.got)
+		}
+	}
+}
+
 func TestSameFilter(t *testing.T) {
 	planned := []string{"read", "write", "newfstatat", "execve"}
 	for _, c := range []struct {
@@ -28,7 +52,7 @@ func TestSameFilter(t *testing.T) {
 		{"both", "read write execve ptrace", false, "also ptrace; without newfstatat"},
 		{"a deny list", "~ptrace", false, ""},
 	} {
-		want, got, ok := sameFilter("x86_64", planned, c.got, defaultSet252)
+		want, got, ok := sameFilter("x86_64", planned, c.got, plan.SystemdDefault252)
 		if ok != c.ok {
 			t.Errorf("%s: ok = %v (want %q, got %q)", c.name, ok, want, got)
 		}
