@@ -18,13 +18,15 @@ import (
 type UnitInputs struct {
 	Unit string `json:"unit"`
 	// Fragments are the unit file and its drop-ins in the order systemd
-	// reads them (unitfile.Fragments), without fencer's own drop-in and
-	// any other file the plan writes. Empty when the unit is found
-	// nowhere or masked.
+	// reads them (unitfile.Lookup.Unit: those of every name of the
+	// unit, its aliases' too), without fencer's own drop-in and
+	// any other file the plan writes. Read again, empty for a unit now
+	// found nowhere or masked (a plan refuses such a unit).
 	Fragments []InputFile `json:"fragments"`
 	// Sockets are the files of the socket units other than fencer's that
-	// pass fds to the unit (socket files and their drop-ins), and the
-	// drop-ins of fencer's socket unit for it.
+	// pass fds to the unit (socket files and their drop-ins), the
+	// drop-ins of fencer's socket unit for it (its aliases' too), and
+	// what systemd would read instead of fencer's socket unit.
 	Sockets []InputFile `json:"sockets"`
 }
 
