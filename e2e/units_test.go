@@ -248,3 +248,29 @@ func TestUnitFileShadowed(t *testing.T) {
 	w.systemctl("daemon-reload")
 	w.inSync("the copies removed")
 }
+
+// TestSymlinkedUnitDirectory: the user's unit directory is a link (to a
+// dotfiles checkout, say). systemd follows it, and so does fencer: apply
+// writes through it, the service runs under the filter, and verify finds
+// the manager's files (whose drop-in paths systemd shows with the link
+// resolved) the same as fencer's.
+func TestSymlinkedUnitDirectory(t *testing.T) {
+	w := newWorld(t)
+	elsewhere := filepath.Join(w.um.Home, "dotfiles", "systemd-user")
+	if err := os.MkdirAll(elsewhere, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(w.unitDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, w.unitDir); err != nil {
+		t.Fatal(err)
+	}
+	w.mustApply()
+	if _, err := os.Stat(filepath.Join(elsewhere, "metrics.service.d", "zz-fencer.conf")); err != nil {
+		t.Fatalf("the drop-in is not behind the link: %v", err)
+	}
+	w.systemctl("start", "metrics.socket")
+	w.serve()
+	w.inSync("a linked unit directory")
+}

@@ -77,6 +77,9 @@ func TestAliasDropIns(t *testing.T) {
 			"/etc/systemd/system/msock.socket.d/10-more.conf", "line 2 sets ListenStream= for fencer's socket unit m.socket"},
 		{"a link that is no alias (another type)", map[string]string{"/etc/systemd/system/mt.service": "/lib/systemd/system/m.socket"},
 			map[string]string{"/etc/systemd/system/mt.service.d/zzz.conf": late}, "", ""},
+		{"a drop-in of an instance of the template's alias", map[string]string{"/etc/systemd/system/mt@.service": "m@.service"},
+			map[string]string{"/lib/systemd/system/m@.service": "[Service]\nExecStart=/usr/bin/m %i\n", "/run/systemd/system/mt@x.service.d/zzz.conf": late},
+			"/run/systemd/system/mt@x.service.d/zzz.conf", "sets ExecStart="},
 		{"a harmless alias drop-in", map[string]string{"/etc/systemd/system/malias.service": "m.service"},
 			map[string]string{"/etc/systemd/system/malias.service.d/10-env.conf": "[Service]\nEnvironment=A=1\n"}, "", ""},
 	} {
@@ -85,7 +88,11 @@ func TestAliasDropIns(t *testing.T) {
 			for p, c := range tc.files {
 				h.files[p] = []byte(c)
 			}
-			err := planErr(t, vendorConfig, h)
+			config := vendorConfig
+			if h.files["/lib/systemd/system/m@.service"] != nil {
+				config = strings.Replace(config, `"m.service"`, `"m@x.service"`, 1)
+			}
+			err := planErr(t, config, h)
 			switch {
 			case tc.bad == "" && err != "":
 				t.Errorf("plan: %s", err)
