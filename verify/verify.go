@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -203,7 +204,8 @@ func show(ctx context.Context, t apply.Target, unit string, props ...string) (ma
 // running process with the planned filter.
 func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.ServicePlan, files map[string]*plan.Change, in Inspector, implicit []string, r *HostReport) {
 	props, err := show(ctx, t, s.Unit, "SystemCallFilter", "SystemCallArchitectures", "NoNewPrivileges",
-		"SystemCallErrorNumber", "SystemCallLog", "ExecStart", "ActiveState", "MainPID", "LoadState")
+		"SystemCallErrorNumber", "SystemCallLog", "ExecStart", "ActiveState", "MainPID", "LoadState",
+		"Names", "FragmentPath", "DropInPaths", "NeedDaemonReload")
 	if err != nil {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "systemctl show", Problem: err.Error()})
 		return
@@ -218,6 +220,7 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: name, Problem: problem, Want: want, Got: got})
 		}
 	}
+	checkFiles(s, props, r)
 	setting("NoNewPrivileges", "yes", props["NoNewPrivileges"], "no_new_privs is not set for the service")
 	setting("SystemCallArchitectures", "native", props["SystemCallArchitectures"], "system calls of other architectures are not refused")
 	if s.SystemdFilter {
@@ -266,6 +269,46 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 		return
 	}
 	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], startsLoader, in, r)
+}
+
+// checkFiles compares the names systemd knows the unit by, its unit file
+// and its drop-ins (systemctl show's Names=, FragmentPath=, DropInPaths=)
+// with what fencer found in the unit directories and planned with: a
+// difference means systemd applies files fencer did not check. Drop-ins
+// are compared by file name, in order: systemd shows each in its drop-in
+// directory with links resolved.
+func checkFiles(s *plan.ServicePlan, props map[string]string, r *HostReport) {
+	if len(s.Names) == 0 {
+		return // a plan that read no unit
+	}
+	stale := ""
+	if props["NeedDaemonReload"] == "yes" {
+		stale = " (systemd has not reloaded the unit's changed files: systemctl daemon-reload)"
+	}
+	names := strings.Fields(props["Names"])
+	sort.Strings(names)
+	if strings.Join(names, " ") != strings.Join(s.Names, " ") {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "Names",
+			Problem: "systemd knows the unit by other names than fencer found in the unit directories, so it may apply drop-ins fencer did not check" + stale,
+			Want:    strings.Join(s.Names, " "), Got: strings.Join(names, " ")})
+	}
+	if props["FragmentPath"] != s.FragmentPath {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "FragmentPath",
+			Problem: "systemd reads another unit file for the unit than fencer planned with" + stale,
+			Want:    s.FragmentPath, Got: props["FragmentPath"]})
+	}
+	base := func(ps []string) string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, path.Base(p))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := strings.Fields(props["DropInPaths"]); base(got) != base(s.DropIns) {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "DropInPaths",
+			Problem: "systemd applies other drop-ins to the unit than fencer planned with" + stale,
+			Want:    strings.Join(s.DropIns, " "), Got: strings.Join(got, " ")})
+	}
 }
 
 // checkProcess checks that the unit's main process carries the planned

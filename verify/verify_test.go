@@ -203,3 +203,41 @@ func TestCheckProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckFiles: systemd's names, unit file and drop-ins of the unit
+// against those fencer planned with; names in any order, drop-ins by file
+// name (systemd shows them with their directory's links resolved).
+func TestCheckFiles(t *testing.T) {
+	s := &plan.ServicePlan{Unit: "m.service", Names: []string{"m-alias.service", "m.service"}, FragmentPath: "/lib/systemd/system/m.service",
+		DropIns: []string{"/etc/xdg/systemd/user/m.service.d/10-a.conf", "/etc/systemd/system/m.service.d/zz-fencer.conf"}}
+	same := map[string]string{"Names": "m.service m-alias.service", "FragmentPath": "/lib/systemd/system/m.service",
+		"DropInPaths": "/etc/systemd/user/m.service.d/10-a.conf /etc/systemd/system/m.service.d/zz-fencer.conf", "NeedDaemonReload": "no"}
+	for _, tc := range []struct {
+		name    string
+		change  map[string]string
+		subject string
+		problem string
+	}{
+		{"the same", nil, "", ""},
+		{"another name", map[string]string{"Names": "m.service"}, "Names", "systemd knows the unit by other names than fencer found in the unit directories"},
+		{"another unit file", map[string]string{"FragmentPath": "/run/systemd/transient/m.service"}, "FragmentPath", "systemd reads another unit file for the unit"},
+		{"another drop-in", map[string]string{"DropInPaths": same["DropInPaths"] + " /etc/systemd/system/m.service.d/zzz.conf"}, "DropInPaths", "systemd applies other drop-ins"},
+		{"not reloaded", map[string]string{"FragmentPath": "/x/m.service", "NeedDaemonReload": "yes"}, "FragmentPath", "(systemd has not reloaded the unit's changed files: systemctl daemon-reload)"},
+	} {
+		props := map[string]string{}
+		for k, v := range same {
+			props[k] = v
+		}
+		for k, v := range tc.change {
+			props[k] = v
+		}
+		r := &HostReport{}
+		checkFiles(s, props, r)
+		switch {
+		case tc.subject == "" && len(r.Findings) > 0:
+			t.Errorf("%s: %+v", tc.name, r.Findings)
+		case tc.subject != "" && (len(r.Findings) != 1 || r.Findings[0].Subject != tc.subject || !strings.Contains(r.Findings[0].Problem, tc.problem)):
+			t.Errorf("%s: %+v", tc.name, r.Findings)
+		}
+	}
+}
