@@ -147,7 +147,7 @@ func parseWidthRows(tsv string) ([]widthRow, error) {
 			for _, part := range strings.Split(f[3], "&") {
 				name, vals, ok := strings.Cut(part, "=")
 				if !ok || !strings.HasPrefix(name, "arg") || vals == "" {
-					return nil, fmt.Errorf("line %d: condition %q is not argN=V,V...", lineNo, part)
+					return nil, fmt.Errorf("line %d: condition %q is not argN=V,V (values after the =)", lineNo, part)
 				}
 				sel, err := strconv.Atoi(strings.TrimPrefix(name, "arg"))
 				if err != nil || sel < 0 || sel > 5 || sel == row.arg {
