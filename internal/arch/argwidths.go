@@ -34,6 +34,9 @@ type Width struct {
 	Class string
 	// Reason says why, citing the kernel function that reads the argument.
 	Reason string
+	// Line is the line of data/arg-widths.tsv that says so, 0 when the
+	// declared type does.
+	Line int
 }
 
 // ArgIn holds for a call whose argument Arg, under Mask (that argument's
@@ -236,7 +239,7 @@ func compileWidths() (map[string]map[specKey]*argSpec, error) {
 			if hasDefault[k] {
 				return nil, fmt.Errorf("line %d: %s arg%d on %s follows its default row", row.line, row.entry, row.arg, a.Name)
 			}
-			w := Width{Bits: row.bits, Known: row.bits != 0, Class: row.class, Reason: row.reason}
+			w := Width{Bits: row.bits, Known: row.bits != 0, Class: row.class, Reason: row.reason, Line: row.line}
 			if w.Bits == 0 {
 				w.Bits = 64
 			}
@@ -468,15 +471,21 @@ type WidthRow struct {
 	Explicit bool // the row names its architectures
 }
 
-// WidthRows returns the rows of data/arg-widths.tsv that apply to a, in
-// file order.
+// WidthRows returns the rows of data/arg-widths.tsv that apply to a
+// syscall of a, in file order.
 func (a *Arch) WidthRows() []WidthRow {
+	entries := map[string]bool{}
+	for _, name := range a.SyscallNames() {
+		if e, _, ok := a.entryRow(name); ok {
+			entries[e] = true
+		}
+	}
 	var out []WidthRow
 	for _, row := range widthRows {
-		if !row.appliesTo(a) {
+		if !row.appliesTo(a) || !entries[row.entry] {
 			continue
 		}
-		w := Width{Bits: row.bits, Known: row.bits != 0, Class: row.class, Reason: row.reason}
+		w := Width{Bits: row.bits, Known: row.bits != 0, Class: row.class, Reason: row.reason, Line: row.line}
 		if w.Bits == 0 {
 			w.Bits = 64
 		}
