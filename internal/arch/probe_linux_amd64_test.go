@@ -762,6 +762,10 @@ func TestKernelArgWidths(t *testing.T) {
 		list = append(list, p)
 	}
 	sort.Strings(list)
+	// README.md says over 100.
+	if len(list) <= 100 && !t.Failed() {
+		t.Errorf("only %d (syscall, arg) pairs probed", len(list))
+	}
 	t.Logf("%d (syscall, arg) pairs probed in %d probes (by class %v), %d rows of arg-widths.tsv: %s",
 		len(list), len(widthProbes), classes, len(probedLines), strings.Join(list, ", "))
 }
