@@ -27,14 +27,44 @@ type argRow struct {
 	args  [6]argCell
 }
 
-var argTable = mustParseArgTable(syscallArgsTSV)
+// syscallArgsExtraTSV is data/syscall-args-extra.tsv: rows, in the same
+// format, for entry points syscall-args.tsv leaves unresolved or lacks
+// (arch-specific syscalls of s390x, ppc64le, i386 and arm). See
+// data/README.md.
+//
+//go:embed data/syscall-args-extra.tsv
+var syscallArgsExtraTSV string
 
-func mustParseArgTable(tsv string) map[string]argRow {
+var argTable = mustParseArgTable(syscallArgsTSV, syscallArgsExtraTSV)
+
+func mustParseArgTable(tsv, extra string) map[string]argRow {
 	t, err := parseArgTable(tsv)
 	if err != nil {
 		panic(fmt.Sprintf("arch: embedded data/syscall-args.tsv: %v", err))
 	}
+	x, err := parseArgTable(extra)
+	if err != nil {
+		panic(fmt.Sprintf("arch: embedded data/syscall-args-extra.tsv: %v", err))
+	}
+	if err := mergeArgTables(t, x); err != nil {
+		panic(fmt.Sprintf("arch: embedded data/syscall-args-extra.tsv: %v", err))
+	}
 	return t
+}
+
+// mergeArgTables adds the rows of extra to t: each must be missing from t
+// or unresolved there (nargs ?), and resolved itself.
+func mergeArgTables(t, extra map[string]argRow) error {
+	for name, row := range extra {
+		if row.nargs < 0 {
+			return fmt.Errorf("row %q is not resolved", name)
+		}
+		if old, ok := t[name]; ok && old.nargs >= 0 {
+			return fmt.Errorf("row %q is resolved in syscall-args.tsv already", name)
+		}
+		t[name] = row
+	}
+	return nil
 }
 
 func parseArgTable(tsv string) (map[string]argRow, error) {
@@ -168,12 +198,23 @@ var (
 	// ni64 are the names the x/sys tables list on a 64-bit arch whose
 	// 64-bit entry is sys_ni_syscall (ENOSYS whatever the arguments).
 	ni64 = map[string]map[string]bool{
+		// arch/x86/entry/syscalls/syscall_64.tbl lists these without an
+		// entry point: the 32-bit TLS calls, and calls never implemented.
+		"x86_64": {
+			"get_thread_area": true, "set_thread_area": true, "afs_syscall": true,
+			"create_module": true, "epoll_ctl_old": true, "epoll_wait_old": true,
+			"get_kernel_syms": true, "getpmsg": true, "putpmsg": true,
+			"query_module": true, "security": true, "tuxcall": true, "vserver": true,
+		},
 		"ppc64le": {
 			"oldstat": true, "umount": true, "oldfstat": true, "oldolduname": true,
 			"sigaction": true, "sigsuspend": true, "sigpending": true,
 			"getrlimit": true, "select": true, "oldlstat": true, "readdir": true,
 			"ioperm": true, "olduname": true, "iopl": true, "sigreturn": true,
 			"modify_ldt": true, "sigprocmask": true,
+			// syscall.tbl: multiplexer, the 32-bit sys_debug_setcontext
+			// and vm86 are sys_ni_syscall on ppc64.
+			"multiplexer": true, "sys_debug_setcontext": true, "vm86": true,
 		},
 		"s390x": {"readdir": true},
 	}

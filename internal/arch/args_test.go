@@ -7,8 +7,12 @@ import (
 )
 
 func TestArgTableParses(t *testing.T) {
+	shared, err := parseArgTable(syscallArgsTSV)
+	if err != nil {
+		t.Fatal(err)
+	}
 	known, unknown := 0, 0
-	for _, row := range argTable {
+	for _, row := range shared {
 		if row.nargs < 0 {
 			unknown++
 		} else {
@@ -18,6 +22,20 @@ func TestArgTableParses(t *testing.T) {
 	// data/README.md: 519 rows, 466 resolved and 53 unknown.
 	if known != 466 || unknown != 53 {
 		t.Errorf("rows: %d known, %d unknown; want 466 and 53", known, unknown)
+	}
+	// syscall-args-extra.tsv resolves some of the unknown rows and adds
+	// a few; it never overrides a resolved row.
+	extra, err := parseArgTable(syscallArgsExtraTSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range extra {
+		if argTable[name].nargs < 0 {
+			t.Errorf("%s: still unresolved", name)
+		}
+	}
+	if err := mergeArgTables(map[string]argRow{"x": {nargs: 1}}, map[string]argRow{"x": {nargs: 1}}); err == nil {
+		t.Error("an extra row overrode a resolved one")
 	}
 	for _, bad := range []string{
 		"",
@@ -189,6 +207,15 @@ func TestArgWidthEntryNames(t *testing.T) {
 		{"arm", "arm_sync_file_range", 0, false},
 		{"arm", "semctl", 4, true}, // sys_old_semctl
 		{"arm", "cacheflush", 0, false},
+		// From syscall-args-extra.tsv.
+		{"arm", "arm_fadvise64_64", 0, false}, // loff_t offset is split
+		{"s390x", "s390_runtime_instr", 2, true},
+		{"s390x", "s390_sthyi", 4, true},
+		{"ppc64le", "switch_endian", 0, true},
+		{"ppc64le", "swapcontext", 3, true},
+		{"i386", "vm86", 2, true},
+		{"x86_64", "set_thread_area", 0, false}, // sys_ni_syscall on x86_64
+		{"i386", "set_thread_area", 1, true},
 	}
 	for _, c := range nargs {
 		a, _ := Lookup(c.arch)
@@ -209,7 +236,7 @@ func TestArgWidthUnknown(t *testing.T) {
 		{"aarch64", "open", 1, 64, false},      // not a syscall there
 		{"ppc64le", "umount", 0, 64, false},    // sys_ni_syscall
 		{"ppc64le", "sigsuspend", 0, 64, false},
-		{"s390x", "s390_sthyi", 0, 64, false}, // arch-specific, not looked up
+		{"s390x", "s390_sthyi", 4, 64, false}, // beyond its four arguments
 		{"x86_64", "write", 6, 64, false},     // no seccomp_data slot
 		{"x86_64", "write", -1, 64, false},
 		{"arm", "write", 6, 32, false},
@@ -281,5 +308,14 @@ func TestArgWidthCoverage(t *testing.T) {
 		if len(unknown) > 50 {
 			t.Errorf("%s: %d syscalls without argument widths", a.Name, len(unknown))
 		}
+	}
+}
+
+// TestSplitFromExtraRows: arm_fadvise64_64 (syscall-args-extra.tsv) passes
+// its loff_t offset in an aligned register pair, so from arg2 on the
+// positions are not the prototype's.
+func TestSplitFromExtraRows(t *testing.T) {
+	if first, ok := ARM.SplitFrom("arm_fadvise64_64"); !ok || first != 2 {
+		t.Errorf("SplitFrom(arm_fadvise64_64) = %d, %v; want 2, true", first, ok)
 	}
 }
