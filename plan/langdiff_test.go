@@ -88,6 +88,9 @@ var ldConstPool = []string{
 	"AT_FDCWD", "AT_EMPTY_PATH", "RUSAGE_CHILDREN", "EPERM", "EACCES", "F_SETFL",
 	"F_GETFL", "CLONE_THREAD", "SIGKILL", "PTRACE_ATTACH", "S_IRWXU", "S_ISUID",
 	"SEEK_END", "MSG_DONTWAIT",
+	// Commands that change how wide another argument is read.
+	"KEYCTL_GET_KEYRING_ID", "KEYCTL_JOIN_SESSION_KEYRING", "PR_SET_MM", "PR_SET_MM_EXE_FILE",
+	"F_SETLK", "F_DUPFD",
 }
 
 // ldAliases are other spellings of the architectures the language accepts.
