@@ -36,55 +36,76 @@ import (
 // were V.
 type pins map[int][]uint64
 
-// pinsOf adds to outer the arguments the conjuncts xs fix.
+// pinsOf adds to outer the arguments the conjuncts xs fix. A conjunct on an
+// argument whose own width depends on the call (prctl's arg1 is an int for
+// PR_SET_MM) pins it only once the others decide that width, hence the
+// second pass.
 func (r *resolver) pinsOf(xs []hclspec.Cond, syscall string, outer pins) pins {
-	var out pins
-	for _, x := range xs {
-		var arg int
-		var items []hclspec.Value
-		switch y := x.(type) {
-		case hclspec.Compare:
-			if y.Op != policy.EQ || y.Mask != nil {
+	out := outer
+	used := make([]bool, len(xs))
+	for pass := 0; pass < 2; pass++ {
+		for i, x := range xs {
+			if used[i] {
 				continue
 			}
-			arg, items = y.Arg, []hclspec.Value{y.V}
-		case hclspec.Contains:
-			if y.Mask != nil {
+			var arg int
+			var items []hclspec.Value
+			switch y := x.(type) {
+			case hclspec.Compare:
+				if y.Op != policy.EQ || y.Mask != nil {
+					continue
+				}
+				arg, items = y.Arg, []hclspec.Value{y.V}
+			case hclspec.Contains:
+				if y.Mask != nil {
+					continue
+				}
+				arg, items = y.Arg, y.List
+			default:
 				continue
 			}
-			arg, items = y.Arg, y.List
-		default:
-			continue
-		}
-		cases, def := r.arch.ArgWidths(syscall, arg)
-		if len(cases) != 0 || arg < 0 || arg > 5 {
-			continue
-		}
-		var vals []uint64
-		ok := true
-		for _, it := range items {
-			v, vok := r.valueAt(it, def.Bits)
-			ok = ok && vok
-			vals = append(vals, v&maskOf(def.Bits))
-		}
-		if !ok {
-			continue
-		}
-		if out == nil {
-			out = pins{}
-			for k, v := range outer {
-				out[k] = v
+			if arg < 0 || arg > 5 {
+				continue
 			}
+			bits, ok := r.pinWidth(syscall, arg, out)
+			if !ok {
+				continue
+			}
+			var vals []uint64
+			for _, it := range items {
+				v, vok := r.valueAt(it, bits)
+				ok = ok && vok
+				vals = append(vals, v&maskOf(bits))
+			}
+			if !ok {
+				continue
+			}
+			used[i] = true
+			cp := pins{}
+			for k, v := range out {
+				cp[k] = v
+			}
+			if prev, seen := cp[arg]; seen {
+				vals = intersect(prev, vals)
+			}
+			cp[arg] = vals
+			out = cp
 		}
-		if prev, seen := out[arg]; seen {
-			vals = intersect(prev, vals)
-		}
-		out[arg] = vals
-	}
-	if out == nil {
-		return outer
 	}
 	return out
+}
+
+// pinWidth is the width of argument arg in the calls p allows, if it is
+// the same in all of them.
+func (r *resolver) pinWidth(syscall string, arg int, p pins) (int, bool) {
+	cases, def := r.arch.ArgWidths(syscall, arg)
+	if len(cases) == 0 {
+		return def.Bits, true
+	}
+	if brs := r.branches(cases, def, p); len(brs) == 1 {
+		return brs[0].bits, true
+	}
+	return 0, false
 }
 
 func intersect(a, b []uint64) []uint64 {

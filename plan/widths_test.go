@@ -279,3 +279,31 @@ test "the user keyring" {
 		}
 	}
 }
+
+// TestPinnedCommandsCompileOneWidth: a condition that fixes the command
+// compiles the comparison on that command's width alone, also when the
+// command is itself an argument whose width depends on another (prctl's
+// PR_SET_MM sub-option); one that does not compiles a comparison per width.
+func TestPinnedCommandsCompileOneWidth(t *testing.T) {
+	for _, c := range []struct {
+		syscall, when string
+		cmps          int
+	}{
+		{"prctl", "arg0 == PR_SET_MM && arg1 == PR_SET_MM_EXE_FILE && arg2 == 3", 3},
+		{"prctl", "arg1 == PR_SET_MM_EXE_FILE && arg0 == PR_SET_MM && arg2 == 3", 3},
+		{"keyctl", "arg0 == KEYCTL_GET_KEYRING_ID && (arg1 == -4 || arg1 == -5)", 3},
+		{"keyctl", "contains([KEYCTL_REVOKE, KEYCTL_CLEAR], arg0) && !(arg1 == -4)", 3},
+		{"fcntl", "arg1 == F_SETFL && arg2 == 2048", 2},
+	} {
+		f, diags := resolveOn(t, service(`rule "r" {
+    syscalls = ["`+c.syscall+`"]
+    when     = `+c.when+`
+  }`), "x86_64")
+		if diags.HasErrors() || len(diags) != 0 {
+			t.Fatalf("%s: %v", c.when, diags)
+		}
+		if n := comparisons(f.Rules[0].When); n != c.cmps {
+			t.Errorf("%s: %d comparisons, want %d: %v", c.when, n, c.cmps, f.Rules[0].When)
+		}
+	}
+}
