@@ -189,6 +189,16 @@ func (e *probeCtx) key() uint64 {
 	return uint64(id)
 }
 
+// ring is a second keyring in the child's session keyring.
+func (e *probeCtx) ring() uint64 {
+	if _, ok := e.fds["ring"]; !ok {
+		id, err := unix.AddKey("keyring", "probe-ring", nil, unix.KEY_SPEC_SESSION_KEYRING)
+		must(err)
+		e.fds["ring"] = id
+	}
+	return uint64(e.fds["ring"])
+}
+
 // tracee is a sleep process the child has seized and stopped (it dies
 // with the child: PTRACE_O_EXITKILL).
 func (e *probeCtx) tracee() uint64 {
@@ -447,6 +457,18 @@ var widthProbes = []widthProbe{
 		e.key()
 		return a(unix.KEYCTL_SEARCH, sessionRing, e.str("user"), e.str("probe"), 0)
 	}, low: "ok"},
+	{sys: "keyctl", arg: 1, class: "value", call: func(e *probeCtx) [6]uint64 {
+		return a(unix.KEYCTL_SET_REQKEY_KEYRING, 0xffffffff) // KEY_REQKEY_DEFL_NO_CHANGE: returns the default
+	}, low: "0"},
+	{sys: "keyctl", arg: 2, class: "id", call: func(e *probeCtx) [6]uint64 { return a(unix.KEYCTL_LINK, e.key(), e.ring()) }, low: "0"},
+	{sys: "keyctl", arg: 2, class: "value", call: func(e *probeCtx) [6]uint64 { return a(unix.KEYCTL_SET_TIMEOUT, e.key(), 0) }, low: "0"},
+	{sys: "keyctl", arg: 3, class: "id", call: func(e *probeCtx) [6]uint64 { return a(unix.KEYCTL_CHOWN, e.key(), ^uint64(0), 0) }, low: "0"},
+	{sys: "keyctl", arg: 3, class: "id", call: func(e *probeCtx) [6]uint64 {
+		return a(unix.KEYCTL_MOVE, e.key(), sessionRing, e.ring(), 0)
+	}, low: "0"},
+	{sys: "keyctl", arg: 4, class: "flags", call: func(e *probeCtx) [6]uint64 {
+		return a(unix.KEYCTL_MOVE, e.key(), sessionRing, e.ring(), 0)
+	}, low: "0"},
 	{sys: "semctl", arg: 3, class: "value", call: func(e *probeCtx) [6]uint64 {
 		sem, _, errno := unix.Syscall(unix.SYS_SEMGET, unix.IPC_PRIVATE, 1, 0o600|unix.IPC_CREAT)
 		if errno != 0 {
@@ -686,22 +708,16 @@ func runProbe(t *testing.T, i int, variant string) (probeResult, error) {
 // probeSkips are the x86_64 rows of arg-widths.tsv that truncate an
 // argument and that no probe can check on this machine, and why.
 var probeSkips = map[string]string{
-	"clone arg0 -":                                                                 "sys_clone takes lower_32_bits(clone_flags), which a probe could only see by creating a process; clone3 refuses the same high bits",
-	"prctl arg1 arg0=PR_SCHED_CORE":                                                "CONFIG_SCHED_CORE is off on the CI kernel: EINVAL whatever the arguments",
-	"prctl arg2 arg0=PR_SCHED_CORE":                                                "CONFIG_SCHED_CORE is off on the CI kernel",
-	"prctl arg3 arg0=PR_SCHED_CORE":                                                "CONFIG_SCHED_CORE is off on the CI kernel",
-	"prctl arg1 arg0=PR_SET_PTRACER":                                               "Yama is not enabled on the CI kernel: EINVAL whatever the arguments",
-	"prctl arg2 arg0=PR_SET_MM&arg1=PR_SET_MM_EXE_FILE":                            "needs CAP_SYS_RESOURCE, which the CI container drops",
-	"keyctl arg1 arg0=KEYCTL_GET_PERSISTENT":                                       "persistent keyrings of other users",
-	"keyctl arg1 arg0=KEYCTL_SET_REQKEY_KEYRING":                                   "changes the default request-key keyring, an int checked against a list",
-	"keyctl arg2 arg0=KEYCTL_LINK,KEYCTL_UNLINK,KEYCTL_GET_PERSISTENT,KEYCTL_MOVE": "key_serial_t like the probed arg1 and arg4",
-	"keyctl arg2 arg0=KEYCTL_NEGATE,KEYCTL_SET_TIMEOUT,KEYCTL_REJECT":              "needs a key under construction",
-	"keyctl arg2 arg0=KEYCTL_WATCH_KEY":                                            "needs a watch queue (CONFIG_WATCH_QUEUE)",
-	"keyctl arg3 arg0=KEYCTL_CHOWN":                                                "gid_t like the probed uid",
-	"keyctl arg3 arg0=KEYCTL_REJECT":                                               "needs a key under construction",
-	"keyctl arg3 arg0=KEYCTL_NEGATE,KEYCTL_MOVE":                                   "key_serial_t like the probed arg1 and arg4",
-	"keyctl arg3 arg0=KEYCTL_WATCH_KEY":                                            "needs a watch queue (CONFIG_WATCH_QUEUE)",
-	"keyctl arg4 arg0=KEYCTL_MOVE":                                                 "moves keys between keyrings: flags like the probed SETPERM",
+	"clone arg0 -":                                      "sys_clone takes lower_32_bits(clone_flags), which a probe could only see by creating a process; clone3 refuses the same high bits",
+	"prctl arg1 arg0=PR_SCHED_CORE":                     "CONFIG_SCHED_CORE is off on the CI kernel: EINVAL whatever the arguments",
+	"prctl arg2 arg0=PR_SCHED_CORE":                     "CONFIG_SCHED_CORE is off on the CI kernel",
+	"prctl arg3 arg0=PR_SCHED_CORE":                     "CONFIG_SCHED_CORE is off on the CI kernel",
+	"prctl arg1 arg0=PR_SET_PTRACER":                    "Yama is not enabled on the CI kernel: EINVAL whatever the arguments",
+	"prctl arg2 arg0=PR_SET_MM&arg1=PR_SET_MM_EXE_FILE": "needs CAP_SYS_RESOURCE, which the CI container drops",
+	"keyctl arg1 arg0=KEYCTL_GET_PERSISTENT":            "creates the user's persistent keyring, which outlives the probe for days",
+	"keyctl arg2 arg0=KEYCTL_WATCH_KEY":                 "needs a watch queue: CONFIG_WATCH_QUEUE is off on the CI kernel",
+	"keyctl arg3 arg0=KEYCTL_REJECT":                    "needs a key under construction, which only the kernel's request-key upcall makes",
+	"keyctl arg3 arg0=KEYCTL_WATCH_KEY":                 "needs a watch queue: CONFIG_WATCH_QUEUE is off on the CI kernel",
 }
 
 // TestKernelArgWidths runs every probe of widthProbes on the running kernel
