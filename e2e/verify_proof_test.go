@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fencer-dev/fencer/internal/usermanager"
 )
 
 // Issue 7, items 9 and 10: verify never says "in sync" for a process whose
@@ -320,4 +322,72 @@ func TestVerifyResolvedProgram(t *testing.T) {
 	w.systemctl("restart", "metrics.service")
 	w.serve()
 	inSyncRunning("restarted", other+": #!"+linked+" -> "+v2+" (symbolic links)")
+}
+
+// TestVerifySystemdModeRestartNeeded: with enforce = "systemd", systemd's
+// filter is not read back, so a process is in sync only when systemd
+// started it under fencer's current drop-in; after a policy change
+// applied without a restart it runs under the old SystemCallFilter=, and
+// verify says restart needed (on the issue's main it said in sync).
+func TestVerifySystemdModeRestartNeeded(t *testing.T) {
+	need(t, hostArch() == "x86_64", "the probe's policy is written for x86_64, not %s", hostArch())
+	um := usermanager.Start(t)
+	fencer, _ := binaries(t)
+	probe := callsysBinary(t)
+	cfg := t.TempDir()
+	// callsys 34: pause(2), which waits for ever.
+	config := func(extra string) string {
+		return `host "local" {
+  scope = "user"
+  arch  = "x86_64"
+}
+
+service "pause" {
+  unit           = "fencer-e2e-pause.service"
+  unit_file      = "[Service]\nExecStart=` + probe + ` 34\n"
+  enforce        = "systemd"
+  default_action = kill_process
+
+  rule "run" {
+    syscalls = ["execve", "brk", "arch_prctl", "set_tid_address", "set_robust_list", "rseq",
+                "prlimit64", "readlink", "getrandom", "mprotect", "exit_group", "pause"` + extra + `]
+  }
+}
+`
+	}
+	writeFile(t, filepath.Join(cfg, "main.fencer.hcl"), config(""))
+	fc := func(args ...string) result {
+		t.Helper()
+		cmd := exec.Command(fencer, args...)
+		cmd.Dir, cmd.Env = cfg, um.Env
+		return run(t, cmd)
+	}
+	if r := fc("apply", "-auto-approve"); r.code != 0 {
+		t.Fatalf("apply:\n%s\n--- user manager\n%s", r, um.Log())
+	}
+	if out, err := um.Systemctl("start", "fencer-e2e-pause.service"); err != nil {
+		t.Fatalf("start: %v %s\n%s", err, out, um.Log())
+	}
+	pid, _ := um.Show("fencer-e2e-pause.service", "MainPID")
+	if r := fc("verify"); r.code != 0 || !strings.Contains(r.stdout, "note: MainPID "+pid+" runs under systemd's current SystemCallFilter=: systemd started it since it last loaded the unit") {
+		t.Fatalf("verify after start:\n%s", r)
+	}
+	// The policy allows one more syscall; applied, not restarted.
+	time.Sleep(20 * time.Millisecond) // the drop-in's mtime after the start, past the clock tick
+	writeFile(t, filepath.Join(cfg, "main.fencer.hcl"), config(`, "getppid"`))
+	if r := fc("apply", "-auto-approve"); r.code != 0 {
+		t.Fatalf("apply of the change:\n%s", r)
+	}
+	r := fc("verify")
+	want := "fencer-e2e-pause.service  process MainPID " + pid + ": restart needed: the process started at "
+	if r.code != 2 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "before fencer's drop-in (its SystemCallFilter=) was written at ") {
+		t.Fatalf("verify after the change: want exit 2 and %q:\n%s", want, r)
+	}
+	t.Logf("applied without restart: exit 2: %s", lineWith(r.stdout, "restart needed"))
+	if out, err := um.Systemctl("restart", "fencer-e2e-pause.service"); err != nil {
+		t.Fatalf("restart: %v %s", err, out)
+	}
+	if r := fc("verify"); r.code != 0 {
+		t.Fatalf("verify after the restart:\n%s", r)
+	}
 }

@@ -325,7 +325,63 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: "active without a main process: no process to check"})
 		return
 	}
+	if s.Enforce == "systemd" {
+		checkSystemdProcess(ctx, t, s, pid, dropInOf(files, s.Unit), props, in, r)
+		return
+	}
 	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], props, startsLoader, in, r)
+}
+
+// dropInOf returns the path of fencer's drop-in for unit among the
+// planned files.
+func dropInOf(files map[string]*plan.Change, unit string) string {
+	for p, ch := range files {
+		if ch.Role == "drop-in" && len(ch.Units) > 0 && ch.Units[0] == unit {
+			return p
+		}
+	}
+	return ""
+}
+
+// checkSystemdProcess checks the main process of a unit whose policy
+// systemd alone enforces (enforce = "systemd"). systemd compiles
+// SystemCallFilter= into filters of its own, which nothing planned can be
+// compared with instruction by instruction, and applies the settings it
+// has loaded when it starts the process, for the process's life. So the
+// process carries the planned names if systemd started it under the
+// unit's current settings, which checkUnit compared with the plan: its
+// ExecStart= record names this process (systemd started it since it last
+// loaded the unit), or the process started after fencer's drop-in was
+// last written (apply reloads systemd right after writing it). A process
+// that started before runs under the settings it was started with.
+func checkSystemdProcess(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid int, dropIn string, props map[string]string, in Inspector, r *HostReport) {
+	subject := fmt.Sprintf("MainPID %d", pid)
+	st, err := in.Status(pid)
+	if err != nil {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
+		return
+	}
+	if st.Mode != procseccomp.ModeFilter {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+			Problem: "the process runs without any seccomp filter", Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
+		return
+	}
+	started, mtime, before := startedBefore(ctx, t, in, pid, dropIn)
+	if before {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+			Problem: fmt.Sprintf("restart needed: the process started at %s, before fencer's drop-in (its SystemCallFilter=) was written at %s, and runs under the settings it was started with", started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
+		return
+	}
+	if cmds := parseExecCommands(props["ExecStart"]); len(cmds) == 1 && cmds[0].pid == pid {
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s runs under systemd's current SystemCallFilter=: systemd started it since it last loaded the unit (its ExecStart= record: pid %d, started %s)", subject, pid, cmds[0].started)})
+		return
+	}
+	if !started.IsZero() && !mtime.IsZero() {
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s runs under systemd's current SystemCallFilter=: it started at %s, after fencer's drop-in was written at %s", subject, started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
+		return
+	}
+	r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+		Problem: "cannot prove that the process runs under the planned SystemCallFilter=: neither its start time nor systemd's record of it can be compared with fencer's drop-in; restart the unit"})
 }
 
 // checkProcess checks that the unit's main process carries the planned

@@ -372,3 +372,40 @@ func TestParseExecCommands(t *testing.T) {
 		t.Errorf("two commands: %v %q", ok, g)
 	}
 }
+
+// TestCheckSystemdProcess: with enforce = "systemd", a process that
+// started before fencer's drop-in was written runs under the settings it
+// was started with.
+func TestCheckSystemdProcess(t *testing.T) {
+	s := &plan.ServicePlan{Unit: "m.service", Enforce: "systemd"}
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	filtered := procseccomp.Status{Mode: procseccomp.ModeFilter, Filters: 2}
+	for _, c := range []struct {
+		name    string
+		in      fakeProc
+		written time.Time
+		record  int
+		want    string // in a finding; "" for in sync
+		note    string
+	}{
+		{"started before the drop-in", fakeProc{status: filtered, started: t0}, t0.Add(time.Minute), 7, "restart needed: the process started at 2026-11-28T12:00:00Z, before fencer's drop-in (its SystemCallFilter=) was written at 2026-11-28T12:01:00Z", ""},
+		{"started after, recorded", fakeProc{status: filtered, started: t0.Add(time.Minute)}, t0, 7, "", "systemd started it since it last loaded the unit (its ExecStart= record: pid 7"},
+		{"started after, reloaded since", fakeProc{status: filtered, started: t0.Add(time.Minute)}, t0, 0, "", "it started at 2026-11-28T12:01:00Z, after fencer's drop-in was written at 2026-11-28T12:00:00Z"},
+		{"no filter", fakeProc{status: procseccomp.Status{}, started: t0.Add(time.Minute)}, t0, 7, "the process runs without any seccomp filter", ""},
+	} {
+		calls := 0
+		r := &HostReport{}
+		props := map[string]string{"ExecStart": execStartShow("/usr/bin/m", c.record)}
+		checkSystemdProcess(context.Background(), fakeTarget{mtime: c.written, calls: &calls}, s, 7, "/etc/systemd/system/m.service.d/zz-fencer.conf", props, c.in, r)
+		var got, notes string
+		for _, f := range r.Findings {
+			got += f.Problem + "; "
+		}
+		for _, n := range r.Notes {
+			notes += n.Text + "; "
+		}
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) || !strings.Contains(notes, c.note) {
+			t.Errorf("%s: findings %q, notes %q; want %q, %q", c.name, got, notes, c.want, c.note)
+		}
+	}
+}
