@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -389,5 +390,94 @@ service "pause" {
 	}
 	if r := fc("verify"); r.code != 0 {
 		t.Fatalf("verify after the restart:\n%s", r)
+	}
+}
+
+// fakeLoaderBinary builds e2e/testdata/fakeloader.c (once).
+var fakeLoader struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func fakeLoaderBinary(t *testing.T) string {
+	t.Helper()
+	need(t, hostArch() == "x86_64", "fakeloader.c is written for x86_64, not %s", hostArch())
+	binaries(t) // the build directory
+	fakeLoader.once.Do(func() {
+		fakeLoader.path = filepath.Join(build.dir, "fakeloader")
+		out, err := exec.Command("gcc", "-static", "-nostdlib", "-no-pie", "-fno-stack-protector", "-O2", "-Wall", "-Wextra", "-Werror",
+			"-o", fakeLoader.path, filepath.Join(repo(t), "e2e", "testdata", "fakeloader.c")).CombinedOutput()
+		if err != nil {
+			fakeLoader.err = fmt.Errorf("gcc fakeloader.c: %v\n%s", err, out)
+		}
+	})
+	need(t, fakeLoader.err == nil, "%v", fakeLoader.err)
+	return fakeLoader.path
+}
+
+// TestVerifyFakeLoader: the loader at fencer_path replaced by one that
+// installs a filter allowing everything instead of the planned one (what a
+// service that can write it could do before its next start), the service
+// restarted through it and traced: systemd's record says it started the
+// loader with the planned filter, and the kernel counts as many filters as
+// the real loader leaves, yet verify cannot prove it (exit 2), also once
+// the real loader is put back; read back, the filter is not the planned
+// one. On the main this was in sync.
+func TestVerifyFakeLoader(t *testing.T) {
+	w := newWorld(t)
+	fake := fakeLoaderBinary(t)
+	// The loader is a copy of fencer, so that the fencer verify runs
+	// stays what it is.
+	loader := filepath.Join(t.TempDir(), "fencer")
+	install := func(from string) {
+		t.Helper()
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := loader + ".new"
+		if err := os.WriteFile(tmp, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, loader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install(w.fencer)
+	at := []string{"-var", "fencer_path=" + loader}
+	w.mustApply(at...)
+	w.systemctl("start", "metrics.socket")
+	w.serve()
+	if v := w.verify(at...); v.human.code != 0 {
+		t.Fatalf("applied: %s", v.human)
+	}
+
+	install(fake)
+	w.systemctl("restart", "metrics.service")
+	w.serve()
+	pid := w.mainPID()
+	if s := readFile(t, "/proc/"+pid+"/status"); !strings.Contains(s, "\nSeccomp_filters:\t3\n") {
+		t.Fatalf("/proc/%s/status:\n%s", pid, s)
+	}
+	detach := w.trace(pid)
+	unproven := func(what, why string) {
+		t.Helper()
+		v := w.driftedIn(w.verify(at...), what, drift{kind: "process", subject: "MainPID " + pid,
+			problem: "cannot prove that the process carries the planned filter: its filters could not be read back ("})
+		if line := lineWith(v.human.stdout, "cannot prove"); !strings.Contains(line, why) {
+			t.Errorf("%s: the finding does not say %q: %s", what, why, line)
+		}
+	}
+	unproven("the fake loader in place", "and systemd started it through the loader "+loader+", which is not this fencer (sha256 ")
+	install(w.fencer)
+	unproven("the real loader put back", "and systemd started it through the loader "+loader+", which changed at ")
+	detach()
+	w.driftedIn(w.verify(at...), "read back", drift{kind: "process", subject: "MainPID " + pid,
+		problem: "restart needed: the process does not carry the planned filter, which systemd's ExecStart= now installs"})
+	w.systemctl("restart", "metrics.service")
+	w.serve()
+	if v := w.verify(at...); v.human.code != 0 {
+		t.Fatalf("restarted with the real loader: %s", v.human)
 	}
 }

@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,4 +218,39 @@ func TestResolveExec(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("resolveExec hangs on a FIFO")
 	}
+}
+
+// TestFileSum: the hash of a file, and a ctime that moves on when the file
+// is replaced and put back, whatever its mtime says.
+func TestFileSum(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "loader")
+	if err := os.WriteFile(p, []byte("fencer"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum, changed, err := Local{}.FileSum(p)
+	if err != nil || sum != sha256hex("fencer") {
+		t.Fatalf("FileSum = %s, %v", sum, err)
+	}
+	old := time.Now().Add(-time.Hour)
+	time.Sleep(20 * time.Millisecond)
+	if err := os.WriteFile(p, []byte("fencer"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, again, err := (Local{}).FileSum(p); err != nil || !again.After(changed) {
+		t.Errorf("ctime %v, then %v after a rewrite dated back", changed, again)
+	}
+	if _, _, err := (Local{}).FileSum(t.TempDir()); err == nil {
+		t.Errorf("a directory has a sum")
+	}
+	if sum, err := (Local{}).Fencer(); err != nil || len(sum) != 64 {
+		t.Errorf("Fencer() = %q, %v", sum, err)
+	}
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -6,6 +6,8 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -82,6 +85,14 @@ type Inspector interface {
 	// host (fewer when it is shorter): what execve reads to choose how
 	// to run it.
 	Head(path string, n int) ([]byte, error)
+	// FileSum returns the SHA-256 (hex) of the regular file at path on
+	// the host and when its inode last changed (ctime: the kernel sets
+	// it on every write, rename or attribute change, and nothing sets it
+	// back).
+	FileSum(path string) (string, time.Time, error)
+	// Fencer returns the SHA-256 (hex) of the fencer binary verify knows
+	// as the loader: for the local machine, its own executable.
+	Fencer() (string, error)
 }
 
 // Local inspects processes of this machine.
@@ -139,6 +150,46 @@ func (Local) Head(path string, n int) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return buf[:m], nil
+}
+
+// FileSum hashes a regular file of this machine and reads its ctime.
+func (Local) FileSum(path string) (string, time.Time, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return "", time.Time{}, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return "", time.Time{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", time.Time{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), time.Unix(st.Ctim.Unix()), nil
+}
+
+var selfSum struct {
+	once sync.Once
+	sum  string
+	err  error
+}
+
+// Fencer hashes this program's own executable.
+func (Local) Fencer() (string, error) {
+	selfSum.once.Do(func() {
+		p, err := os.Executable()
+		if err != nil {
+			selfSum.err = fmt.Errorf("find fencer's own executable: %w", err)
+			return
+		}
+		selfSum.sum, _, selfSum.err = Local{}.FileSum(p)
+	})
+	return selfSum.sum, selfSum.err
 }
 
 // Host checks one host against its part of a plan made for verification
@@ -462,13 +513,16 @@ func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.
 //     and SystemCallFilter=, plus the loader's, lacks the loader's.
 //  3. systemd's own record, which the service cannot write, proves it:
 //     systemd started this very process (ExecStart='s pid, which is the
-//     MainPID) as the loader with the planned filter's path and hash, and
-//     the process no longer runs the loader (/proc/PID/exe). The loader
-//     executes the service only after it has installed the filter whose
-//     hash it checked, and a failed installation ends the process. systemd
-//     forgets which process it started for a command when it reloads its
-//     units (daemon-reload), so this proof holds from a start until the
-//     next reload.
+//     MainPID) as the loader with the planned filter's path and hash; the
+//     loader is this fencer's binary, and its inode has not changed since
+//     before the process started (ctime, which only the kernel sets: a
+//     loader replaced by one that installs nothing, and put back since,
+//     does not pass); and the process no longer runs the loader
+//     (/proc/PID/exe). The loader executes the service only after it has
+//     installed the filter whose hash it checked, and a failed
+//     installation ends the process. systemd forgets which process it
+//     started for a command when it reloads its units (daemon-reload), so
+//     this proof holds from a start until the next reload.
 //  4. Otherwise the process is not proven to carry the filter: a finding,
 //     which makes verify exit 2.
 func unreadable(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid int, subject string, st procseccomp.Status, want string, props map[string]string, startsLoader bool, readErr error, in Inspector, r *HostReport) {
@@ -562,6 +616,20 @@ func managerProof(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid 
 	}
 	if exe == loader.binary() {
 		return "", "", fmt.Sprintf("systemd started it through the loader, and it still runs the loader (%s)", exe)
+	}
+	// The loader it ran must be fencer: this fencer's binary, unchanged
+	// since before the process started (a file replaced by a loader that
+	// installs nothing, and put back since, has a later ctime).
+	sum, changed, err := in.FileSum(loader.binary())
+	if err != nil {
+		return "", "", fmt.Sprintf("systemd started it through the loader, but the loader cannot be checked: %v", err)
+	}
+	if want, err := in.Fencer(); err != nil || sum != want {
+		return "", "", fmt.Sprintf("systemd started it through the loader %s, which is not this fencer (sha256 %s), so what it installed is unknown", loader.binary(), short(sum))
+	}
+	started, err := in.StartTime(pid)
+	if err != nil || !changed.Before(started) {
+		return "", "", fmt.Sprintf("systemd started it through the loader %s, which changed at %s, after the process started at %s, so what it ran then is unknown", loader.binary(), changed.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
 	}
 	// The same process throughout: systemd reaps its main process, and
 	// records its end, before the pid can be reused.

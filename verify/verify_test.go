@@ -2,7 +2,9 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -143,6 +145,10 @@ type fakeProc struct {
 	// files maps a path to its content, or to "-> TARGET" for a
 	// symbolic link (to an absolute target).
 	files map[string]string
+	// loaderChanged is every file's ctime; otherFencer makes verify's
+	// own fencer another than the loader.
+	loaderChanged time.Time
+	otherFencer   bool
 }
 
 func (f fakeProc) Status(int) (procseccomp.Status, error) { return f.status, nil }
@@ -173,6 +179,21 @@ func (f fakeProc) Resolve(p string) (string, error) {
 		p = target
 	}
 	return "", errors.New("too many links")
+}
+func (f fakeProc) FileSum(p string) (string, time.Time, error) {
+	c, ok := f.files[p]
+	if !ok {
+		return "", time.Time{}, fs.ErrNotExist
+	}
+	sum := sha256.Sum256([]byte(c))
+	return hex.EncodeToString(sum[:]), f.loaderChanged, nil
+}
+func (f fakeProc) Fencer() (string, error) {
+	sum := sha256.Sum256([]byte(f.files["/usr/local/bin/fencer"]))
+	if f.otherFencer {
+		sum = sha256.Sum256([]byte("another fencer"))
+	}
+	return hex.EncodeToString(sum[:]), nil
 }
 func (f fakeProc) Head(p string, n int) ([]byte, error) {
 	c, ok := f.files[p]
@@ -291,7 +312,7 @@ func TestCheckProcess(t *testing.T) {
 	// SystemCallArchitectures= and SystemCallFilter=) and the loader's.
 	proc := func(filters int, err error, started time.Time) fakeProc {
 		return fakeProc{status: procseccomp.Status{Mode: procseccomp.ModeFilter, Filters: filters}, err: err, started: started,
-			exe: "/usr/bin/m", files: hostFiles()}
+			exe: "/usr/bin/m", files: hostFiles(), loaderChanged: t0.Add(-time.Hour)}
 	}
 	show := func(argv string, pid int) string {
 		return "MainPID=7\nExecStart=" + execStartShow(argv, pid) + "\n"
@@ -323,6 +344,14 @@ func TestCheckProcess(t *testing.T) {
 			want: "cannot prove that the process carries the planned filter: its filters could not be read back"},
 		{name: "traced, still the loader", in: func() fakeProc { p := proc(3, traced, t0.Add(time.Minute)); p.exe = "/usr/local/bin/fencer"; return p }(), written: t0, shows: []string{show(wrapped, 7)},
 			want: "and systemd started it through the loader, and it still runs the loader (/usr/local/bin/fencer)"},
+		{name: "traced, the loader is not this fencer", in: func() fakeProc { p := proc(3, traced, t0.Add(time.Minute)); p.otherFencer = true; return p }(), written: t0, shows: []string{show(wrapped, 7)},
+			want: "and systemd started it through the loader /usr/local/bin/fencer, which is not this fencer"},
+		{name: "traced, the loader replaced since the start", in: func() fakeProc {
+			p := proc(3, traced, t0.Add(time.Minute))
+			p.loaderChanged = t0.Add(2 * time.Minute)
+			return p
+		}(), written: t0, shows: []string{show(wrapped, 7)},
+			want: "and systemd started it through the loader /usr/local/bin/fencer, which changed at 2026-11-28T12:02:00Z, after the process started at 2026-11-28T12:01:00Z"},
 		{name: "traced, its program unreadable", in: func() fakeProc { p := proc(3, traced, t0.Add(time.Minute)); p.exe = ""; return p }(), written: t0, shows: []string{show(wrapped, 7)},
 			want: "whether it still runs the loader is unknown"},
 		{name: "traced, restarted while checked", in: proc(3, traced, t0.Add(time.Minute)), written: t0, shows: []string{show(wrapped, 7), "MainPID=12\nExecStart=" + execStartShow(wrapped, 12) + "\n"},
