@@ -6,6 +6,11 @@ package verify
 // fs/binfmt_script.c). /proc/PID/exe names the file the kernel finally
 // loaded, so that, not the path written in ExecStart=, is what a running
 // process is compared with.
+//
+// Not followed: formats registered with binfmt_misc (a file one of them
+// runs reads as another program, its handler's, than planned), and the
+// service's own view of the file system (RootDirectory=, bind mounts),
+// which /proc/PID/exe shows from verify's.
 
 import (
 	"bytes"

@@ -438,3 +438,19 @@ func TestCheckSystemdProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestShowKeepsEveryCommand: systemctl show prints one ExecStart= line per
+// command; a unit that runs a command before the loader's is not the
+// planned one, though its last command is.
+func TestShowKeepsEveryCommand(t *testing.T) {
+	wrapped := "/usr/local/bin/fencer exec -filter=/f -sha256=ab -- /usr/bin/m"
+	out := "ExecStart=" + execStartShow("/usr/bin/m --unfiltered", 0) + "\nExecStart=" + execStartShow(wrapped, 0) + "\nMainPID=0\n"
+	calls := 0
+	props, err := show(context.Background(), fakeTarget{shows: []string{out}, calls: &calls}, "m.service", "ExecStart", "MainPID")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, got, ok := sameExecStart(wrapped, props["ExecStart"]); ok || got != "/usr/bin/m --unfiltered | "+wrapped {
+		t.Errorf("two commands: in sync %v, planned %q, found %q", ok, want, got)
+	}
+}
