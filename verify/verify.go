@@ -423,12 +423,20 @@ func checkSystemdProcess(ctx context.Context, t apply.Target, s *plan.ServicePla
 			Problem: fmt.Sprintf("restart needed: the process started at %s, before fencer's drop-in (its SystemCallFilter=) was written at %s, and runs under the settings it was started with", started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
 		return
 	}
-	if cmds := parseExecCommands(props["ExecStart"]); len(cmds) == 1 && cmds[0].pid == pid {
-		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s runs under systemd's current SystemCallFilter=: systemd started it since it last loaded the unit (its ExecStart= record: pid %d, started %s)", subject, pid, cmds[0].started)})
-		return
+	// The program systemd executes (the path it found for a plain name).
+	cmds := parseExecCommands(props["ExecStart"])
+	program := ""
+	if len(cmds) == 1 {
+		program = cmds[0].path
 	}
-	if !started.IsZero() && !mtime.IsZero() {
+	switch {
+	case len(cmds) == 1 && cmds[0].pid == pid:
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s runs under systemd's current SystemCallFilter=: systemd started it since it last loaded the unit (its ExecStart= record: pid %d, started %s)", subject, pid, cmds[0].started)})
+		checkProgram(s, program, pid, subject, in, r)
+		return
+	case !started.IsZero() && !mtime.IsZero():
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s runs under systemd's current SystemCallFilter=: it started at %s, after fencer's drop-in was written at %s", subject, started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
+		checkProgram(s, program, pid, subject, in, r)
 		return
 	}
 	r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
@@ -478,7 +486,7 @@ func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.
 	for _, p := range progs {
 		if _, equal := procseccomp.Compare(p, planned); equal {
 			r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s carries the planned filter (%d instructions, read back with ptrace)", subject, len(planned))})
-			checkProgram(s, pid, subject, in, r)
+			checkProgram(s, plannedProgram(s.WrappedStart), pid, subject, in, r)
 			return
 		}
 	}
@@ -551,7 +559,7 @@ func unreadable(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid in
 	}
 	if proof != "" {
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s carries the planned filter: %s; its filters could not be read back (%v)", subject, proof, readErr)})
-		checkProgram(s, pid, subject, in, r)
+		checkProgram(s, plannedProgram(s.WrappedStart), pid, subject, in, r)
 		return
 	}
 	got := "seccomp filters that could not be read back"
@@ -644,16 +652,16 @@ func managerProof(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid 
 }
 
 // checkProgram compares the program the process runs with the one the
-// unit now starts through the loader: the same filter does not make the
-// same service (an ExecStart= changed and restored without a restart).
-// It compares what the kernel executes (resolveExec): /proc/PID/exe,
+// unit now starts (name: the program after the loader's "--", or with
+// enforce = "systemd" the one systemd executes): the same filter does not
+// make the same service (an ExecStart= changed and restored without a
+// restart). It compares what the kernel executes (resolveExec): /proc/PID/exe,
 // which the process cannot change, with the file the planned path leads
 // to through symbolic links and "#!" interpreters, and for a script the
 // path the process was executed as (AT_EXECFN) with the planned one. A
 // plain command name, which the loader looks up in PATH, is followed from
 // the path the process was executed as.
-func checkProgram(s *plan.ServicePlan, pid int, subject string, in Inspector, r *HostReport) {
-	name := plannedProgram(s.WrappedStart)
+func checkProgram(s *plan.ServicePlan, name string, pid int, subject string, in Inspector, r *HostReport) {
 	if name == "" {
 		return
 	}

@@ -248,7 +248,7 @@ func TestCheckProgram(t *testing.T) {
 		{"a program that is gone", "/usr/bin/gone", "/usr/bin/m", "", "the program the unit starts cannot be executed", ""},
 	} {
 		r := &HostReport{}
-		checkProgram(wrapped(c.cmd), 7, "MainPID 7", fakeProc{exe: c.exe, execFn: c.execFn, files: hostFiles()}, r)
+		checkProgram(wrapped(c.cmd), plannedProgram(wrapped(c.cmd).WrappedStart), 7, "MainPID 7", fakeProc{exe: c.exe, execFn: c.execFn, files: hostFiles()}, r)
 		var findings, notes []string
 		for _, f := range r.Findings {
 			findings = append(findings, f.Problem+" [want "+f.Want+", got "+f.Got+"]")
@@ -418,9 +418,11 @@ func TestCheckSystemdProcess(t *testing.T) {
 		note    string
 	}{
 		{"started before the drop-in", fakeProc{status: filtered, started: t0}, t0.Add(time.Minute), 7, "restart needed: the process started at 2026-11-28T12:00:00Z, before fencer's drop-in (its SystemCallFilter=) was written at 2026-11-28T12:01:00Z", ""},
-		{"started after, recorded", fakeProc{status: filtered, started: t0.Add(time.Minute)}, t0, 7, "", "systemd started it since it last loaded the unit (its ExecStart= record: pid 7"},
-		{"started after, reloaded since", fakeProc{status: filtered, started: t0.Add(time.Minute)}, t0, 0, "", "it started at 2026-11-28T12:01:00Z, after fencer's drop-in was written at 2026-11-28T12:00:00Z"},
+		{"started after, recorded", fakeProc{status: filtered, started: t0.Add(time.Minute), exe: "/usr/bin/m", files: hostFiles()}, t0, 7, "", "systemd started it since it last loaded the unit (its ExecStart= record: pid 7"},
+		{"started after, reloaded since", fakeProc{status: filtered, started: t0.Add(time.Minute), exe: "/usr/bin/m", files: hostFiles()}, t0, 0, "", "it started at 2026-11-28T12:01:00Z, after fencer's drop-in was written at 2026-11-28T12:00:00Z"},
 		{"no filter", fakeProc{status: procseccomp.Status{}, started: t0.Add(time.Minute)}, t0, 7, "the process runs without any seccomp filter", ""},
+		{"another program", fakeProc{status: filtered, started: t0.Add(time.Minute), exe: "/usr/bin/old", files: hostFiles()}, t0, 7,
+			"restart needed: the process runs another program than the unit now starts", "systemd started it since it last loaded the unit"},
 	} {
 		calls := 0
 		r := &HostReport{}
