@@ -238,6 +238,15 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		return fmt.Errorf("host %q: -restart needs a running systemd manager", hp.Name)
 	}
 	if opts.Restart {
+		// And the units the plan found running as they were before an
+		// apply without -restart.
+		for _, r := range hp.Restarts {
+			if !units[r.Unit] {
+				units[r.Unit] = true
+				names = append(names, r.Unit)
+			}
+		}
+		sort.Strings(names)
 		if err := restart(ctx, t, names, logf); err != nil {
 			return fmt.Errorf("host %q: %w", hp.Name, err)
 		}

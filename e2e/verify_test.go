@@ -121,7 +121,7 @@ func verifyJSONShape(out string) error {
 			return fmt.Errorf("findings and notes must be lists: %s, %s", h["findings"], h["notes"])
 		}
 		for _, f := range findings {
-			if err := keys("a finding", f, []string{"kind", "subject", "problem"}, "unit", "want", "got"); err != nil {
+			if err := keys("a finding", f, []string{"kind", "subject", "problem"}, "unit", "want", "got", "restart_needed"); err != nil {
 				return err
 			}
 		}
@@ -374,12 +374,27 @@ func TestVerify(t *testing.T) {
 		}
 		w.drifted("policy applied, not restarted",
 			drift{kind: "process", subject: "MainPID " + pid, problem: "restart needed: the process started at "})
-		w.systemctl("restart", "metrics.service")
+		// plan shows it, and apply -restart restarts exactly that unit.
+		code, r := w.planCode()
+		if code != 2 || !strings.Contains(r.stdout, "↻ metrics.service  restart needed: the process started at ") ||
+			!strings.Contains(r.stdout, "Plan: 0 to add, 0 to change, 0 to destroy, 1 to restart (apply -restart).") {
+			t.Fatalf("plan after apply without -restart: exit %d\n%s", code, r)
+		}
+		if r := w.mustApply(); !strings.Contains(r.stdout, "1 unit(s) need a restart to run as planned: run fencer apply -restart") || w.mainPID() != pid {
+			t.Errorf("apply without -restart:\n%s", r)
+		}
+		r = w.mustApply("-restart")
+		if !strings.Contains(r.stdout, "restarted metrics.service") || strings.Contains(r.stdout, "restarted metrics.socket") {
+			t.Errorf("apply -restart did not restart exactly metrics.service:\n%s", r)
+		}
 		w.serve()
 		if now := w.mainPID(); now == pid {
 			t.Fatalf("restart kept pid %s", pid)
 		}
 		w.inSync("restarted")
+		if code, r := w.planCode(); code != 0 {
+			t.Errorf("plan after apply -restart: exit %d\n%s", code, r)
+		}
 	})
 
 	t.Run("service started outside the loader", func(t *testing.T) {

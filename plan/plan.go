@@ -54,6 +54,17 @@ type HostPlan struct {
 	// Error is set when the host could not be planned; the other hosts
 	// still are.
 	Error string `json:"error,omitempty"`
+	// Restarts are the running units whose files the plan leaves as they
+	// are but whose process does not run as planned (applied without
+	// -restart): apply -restart restarts them.
+	Restarts []Restart `json:"restarts,omitempty"`
+}
+
+// Restart is a running unit that needs a restart to run as planned.
+type Restart struct {
+	Unit string `json:"unit"`
+	// Reason says why, as verify found it.
+	Reason string `json:"reason"`
 }
 
 // ServicePlan says, for people, what a service gets on a host.
@@ -145,12 +156,13 @@ type Change struct {
 }
 
 // Counts are a plan's totals.
-type Counts struct{ Add, Change, Destroy int }
+type Counts struct{ Add, Change, Destroy, Restart int }
 
 // Counts sums the plan's changes.
 func (p *Plan) Counts() Counts {
 	var c Counts
 	for _, h := range p.Hosts {
+		c.Restart += len(h.Restarts)
 		for _, ch := range h.Changes {
 			switch ch.Action {
 			case Create:
@@ -165,8 +177,15 @@ func (p *Plan) Counts() Counts {
 	return c
 }
 
-// HasChanges reports whether applying the plan changes anything.
+// HasChanges reports whether applying the plan changes anything: a file,
+// or a unit to restart.
 func (p *Plan) HasChanges() bool { return p.Counts() != Counts{} }
+
+// HasFileChanges reports whether applying the plan changes a file.
+func (p *Plan) HasFileChanges() bool {
+	c := p.Counts()
+	return c.Add+c.Change+c.Destroy > 0
+}
 
 // Failed lists the hosts that could not be planned.
 func (p *Plan) Failed() []*HostPlan {

@@ -42,7 +42,14 @@ type Finding struct {
 	Problem string `json:"problem"`
 	Want    string `json:"want,omitempty"`
 	Got     string `json:"got,omitempty"`
+	// Restart is set when restarting the unit resolves the finding: the
+	// files are as planned, the process was started before they were.
+	// Its Problem then begins with "restart needed: ".
+	Restart bool `json:"restart_needed,omitempty"`
 }
+
+// restartNeeded begins the Problem of a finding a restart resolves.
+const restartNeeded = "restart needed: "
 
 // Note is something checked that a person may want to know and that is
 // not drift: how a process was checked, a unit that is not running.
@@ -224,7 +231,45 @@ func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) 
 		}
 		checkUnit(ctx, t, hp, s, files, in, implicit, r)
 	}
+	for i := range r.Findings {
+		r.Findings[i].Restart = strings.HasPrefix(r.Findings[i].Problem, restartNeeded)
+	}
 	return r
+}
+
+// Restarts returns the running units of a fresh plan whose files the plan
+// leaves as they are, but whose process does not run as planned and would
+// after a restart (it was applied without -restart): verify's restart
+// findings for those units. Units with changed files are left out: apply
+// -restart restarts them anyway. A host without a manager has none.
+func Restarts(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) []plan.Restart {
+	if hp.Error != "" {
+		return nil
+	}
+	changed := map[string]bool{}
+	for _, ch := range hp.Changes {
+		if ch.Action != plan.NoOp {
+			for _, u := range ch.Units {
+				changed[u] = true
+			}
+		}
+	}
+	steady := *hp
+	steady.Services = nil
+	for _, s := range hp.Services {
+		if !changed[s.Unit] {
+			steady.Services = append(steady.Services, s)
+		}
+	}
+	var out []plan.Restart
+	seen := map[string]bool{}
+	for _, f := range Host(ctx, t, &steady, in).Findings {
+		if f.Restart && !changed[f.Unit] && !seen[f.Unit] {
+			seen[f.Unit] = true
+			out = append(out, plan.Restart{Unit: f.Unit, Reason: f.Problem})
+		}
+	}
+	return out
 }
 
 // fileFinding says how a planned file differs on the host.
@@ -422,7 +467,7 @@ func checkSystemdProcess(ctx context.Context, t apply.Target, s *plan.ServicePla
 	started, mtime, before := startedBefore(ctx, t, in, pid, dropIn)
 	if before {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
-			Problem: fmt.Sprintf("restart needed: the process started at %s, before fencer's drop-in (its SystemCallFilter=) was written at %s, and runs under the settings it was started with", started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
+			Problem: fmt.Sprintf(restartNeeded+"the process started at %s, before fencer's drop-in (its SystemCallFilter=) was written at %s, and runs under the settings it was started with", started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
 		return
 	}
 	// The program systemd executes (the path it found for a plain name).
@@ -537,9 +582,9 @@ func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.
 	started, mtime, before := startedBefore(ctx, t, in, pid, s.FilterPath)
 	switch {
 	case before:
-		f.Problem = fmt.Sprintf("restart needed: the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339))
+		f.Problem = fmt.Sprintf(restartNeeded+"the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339))
 	case startsLoader:
-		f.Problem = "restart needed: the process does not carry the planned filter, which systemd's ExecStart= now installs (the process was started otherwise)"
+		f.Problem = restartNeeded + "the process does not carry the planned filter, which systemd's ExecStart= now installs (the process was started otherwise)"
 	default:
 		f.Problem = "the process does not carry the planned filter: it was not started through the loader with it"
 	}
@@ -581,10 +626,10 @@ func unreadable(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid in
 	}
 	restart := ""
 	if startsLoader {
-		restart = "restart needed: "
+		restart = restartNeeded
 	}
 	if started, mtime, before := startedBefore(ctx, t, in, pid, s.FilterPath); before {
-		finding(fmt.Sprintf("restart needed: the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339)), "", "")
+		finding(fmt.Sprintf(restartNeeded+"the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339)), "", "")
 		return
 	}
 	floor, why := systemdFilters(props)
@@ -746,7 +791,7 @@ func checkProgram(s *plan.ServicePlan, name string, pid int, subject string, in 
 		starts = fmt.Sprintf("%s, found in PATH as %s", name, starts)
 	}
 	if exe != e.binary() {
-		problem := "restart needed: the process runs another program than the unit now starts"
+		problem := restartNeeded + "the process runs another program than the unit now starts"
 		if given != name || !e.literal() {
 			problem += " (the unit starts " + starts + ")"
 		}
@@ -759,7 +804,7 @@ func checkProgram(s *plan.ServicePlan, name string, pid int, subject string, in 
 			note("%s runs %s, the interpreter of the script %s; which script it runs could not be read: %v", subject, exe, given, err)
 			return
 		case fn != given:
-			finding("restart needed: the process runs another script than the unit now starts (the unit starts "+starts+"; the process's script is the file name it was executed as, AT_EXECFN)", given, fn)
+			finding(restartNeeded+"the process runs another script than the unit now starts (the unit starts "+starts+"; the process's script is the file name it was executed as, AT_EXECFN)", given, fn)
 			return
 		}
 	}

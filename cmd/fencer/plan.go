@@ -19,6 +19,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/verify"
 )
 
 // Exit code of plan -detailed-exitcode when there are changes.
@@ -47,6 +48,11 @@ var planCommand = &command{
   service (drop-in, socket unit, filter, unit file, loader) and print every
   file to add (+), change (~) or delete (-), with a diff for text files and
   size and hash for binaries, then a summary line. Nothing is written.
+
+  Where a manager runs, plan also checks each running unit whose files are
+  as planned, as verify does, and lists (↻) those whose process does not
+  run as planned — applied without -restart —: "apply -restart" restarts
+  them. They count as changes for -detailed-exitcode.
 
 Options:
 
@@ -91,7 +97,10 @@ Options:
 
   -auto-approve      Apply without asking.
 
-  -restart           Restart the units whose files changed.
+  -restart           Restart the units whose files changed, and the running
+                     units the plan found needing a restart (their files
+                     are as planned, their process is not: applied
+                     without -restart).
 
 ` + lockTimeoutHelp + `
 ` + hostOptionsHelp + `
@@ -269,6 +278,15 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 	if diags.HasErrors() {
 		return nil, nil, false
 	}
+	if !o.destroy {
+		// Like Terraform's refresh: what runs on the hosts, not only
+		// their files.
+		for _, hp := range p.Hosts {
+			if t := targets[hp.Name]; t != nil {
+				hp.Restarts = verify.Restarts(context.Background(), t, hp, verify.Local{})
+			}
+		}
+	}
 	return p, targets, true
 }
 
@@ -376,7 +394,10 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "Error: some hosts could not be planned; nothing was applied.")
 		return exitError
 	}
-	if !p.HasChanges() && !o.restart {
+	if !p.HasFileChanges() && !o.restart {
+		if n := p.Counts().Restart; n > 0 {
+			fmt.Fprintf(c.stdout, "\nNo files to change; %d unit(s) need a restart to run as planned: run fencer apply -restart.\n", n)
+		}
 		return exitOK
 	}
 	if !saved && !o.autoApprove {
