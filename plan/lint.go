@@ -68,14 +68,14 @@ type finding struct {
 	context  *hcl.Range
 	syscalls []string
 	arches   []string
-	// render writes the summary and detail; syscalls is the list of
+	// render writes the summary and detail; syscalls is the list of n
 	// syscalls in prose, on is "" or " on ARCHES".
-	render func(syscalls, on string) (string, string)
+	render func(syscalls string, n int, on string) (string, string)
 }
 
 // add records a finding under key: the same key on another architecture
 // or syscall adds to it.
-func (l *linter) add(key string, subject hcl.Range, context *hcl.Range, syscall, archName string, render func(syscalls, on string) (string, string)) {
+func (l *linter) add(key string, subject hcl.Range, context *hcl.Range, syscall, archName string, render func(syscalls string, n int, on string) (string, string)) {
 	f, ok := l.findings[key]
 	if !ok {
 		f = &finding{subject: subject, context: context, render: render}
@@ -98,7 +98,7 @@ func (l *linter) diags() hcl.Diagnostics {
 		if len(f.arches) < len(l.arches) {
 			on = " on " + prose(f.arches)
 		}
-		summary, detail := f.render(prose(f.syscalls), on)
+		summary, detail := f.render(prose(f.syscalls), len(f.syscalls), on)
 		subject := f.subject
 		out = append(out, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,
@@ -150,11 +150,21 @@ type archLint struct {
 
 func newArchLint(l *linter, a *arch.Arch, f *policy.Filter) *archLint {
 	c := &archLint{l: l, a: a, f: f, byNr: map[uint32][]int{}}
+	type ruleSyscall struct {
+		rule string
+		nr   uint32
+	}
+	seen := map[ruleSyscall]bool{}
 	for i, r := range f.Rules {
-		if _, seen := c.byNr[r.Nr]; !seen {
+		if _, ok := c.byNr[r.Nr]; !ok {
 			c.nrs = append(c.nrs, r.Nr)
 		}
-		c.byNr[r.Nr] = append(c.byNr[r.Nr], i)
+		// A rule that names a syscall twice (directly and through a
+		// syscall_set, or under an alias) is one rule for it.
+		if k := (ruleSyscall{r.Name, r.Nr}); !seen[k] {
+			seen[k] = true
+			c.byNr[r.Nr] = append(c.byNr[r.Nr], i)
+		}
 	}
 	return c
 }
@@ -333,13 +343,13 @@ type decision struct {
 }
 
 // decide computes the decision of rules (conditions conds, in declaration
-// order) without rule skip (-1: all), as Filter.Explain decides: the most
+// order) without those skip names, as Filter.Explain decides: the most
 // restrictive action among the rules that hold, the first declared among
 // equals, else the default.
-func (c *archLint) decide(b *bdd, idx []int, conds []cond.Ref, skip int) decision {
+func (c *archLint) decide(b *bdd, idx []int, conds []cond.Ref, skip map[int]bool) decision {
 	order := make([]int, 0, len(idx))
 	for p := range idx {
-		if p != skip {
+		if !skip[p] {
 			order = append(order, p)
 		}
 	}
@@ -377,10 +387,14 @@ func sameDecision(x, y decision) bool {
 // shadowed reports the rules with a condition on syscall nr that change
 // nothing: removing the rule leaves every call's verdict as it is, because
 // wherever its condition holds other rules decide the call the same way
-// (a broader or unconditional rule with the same action, or a more
-// restrictive rule that wins). A rule whose place the default would take
-// is not reported: an explicit deny that repeats the default documents
-// the policy. A deny rule is never made meaningless by an allow rule.
+// (a broader or unconditional rule with the same action, or a rule whose
+// action wins). Rules are tried from the last declared to the first, and
+// one found meaningless is left out of the later tries, so that the rules
+// reported can all be removed together: of two identical rules the later
+// is reported, of a narrow rule and a broad one the narrow one. A rule
+// whose place the default would take is not reported (an explicit deny
+// that repeats the default documents the policy), and a deny rule is
+// never made meaningless by an allow rule.
 func (c *archLint) shadowed(nr uint32) {
 	idx := c.byNr[nr]
 	if len(idx) < 2 {
@@ -394,46 +408,40 @@ func (c *archLint) shadowed(nr uint32) {
 	if b.err != nil {
 		return
 	}
-	all := c.decide(b, idx, conds, -1)
-	type result struct{ pos, by int }
+	all := c.decide(b, idx, conds, nil)
+	removed := map[int]bool{}
+	type result struct {
+		pos int
+		by  []int
+	}
 	var found []result
-	explainers := map[int][]int{}
-	for p, i := range idx {
+	for p := len(idx) - 1; p >= 0; p-- {
+		i := idx[p]
 		if c.hrule(i).When == nil || conds[p] == cond.True || conds[p] == cond.False {
 			continue
 		}
-		without := c.decide(b, idx, conds, p)
+		removed[p] = true
+		without := c.decide(b, idx, conds, removed)
 		if b.err != nil {
 			return
 		}
-		if !sameDecision(all, without) {
-			continue
-		}
-		if b.and(without.def, conds[p]) != cond.False {
+		if !sameDecision(all, without) || b.and(without.def, conds[p]) != cond.False {
+			delete(removed, p)
 			continue
 		}
 		var by []int
 		for q := range idx {
-			if q != p && without.per[q] != cond.False && b.and(without.per[q], conds[p]) != cond.False {
+			if !removed[q] && b.and(without.per[q], conds[p]) != cond.False {
 				by = append(by, q)
 			}
 		}
-		if b.err != nil || len(by) == 0 {
+		if b.err != nil {
 			return
 		}
-		explainers[p] = by
-		found = append(found, result{pos: p, by: by[0]})
+		found = append(found, result{pos: p, by: by})
 	}
-	for _, r := range found {
-		by := explainers[r.pos]
-		// Two rules that make each other meaningless (the same condition
-		// and action) are one finding, on the later one.
-		if len(by) == 1 {
-			if back := explainers[by[0]]; len(back) == 1 && back[0] == r.pos && by[0] > r.pos {
-				continue
-			}
-		}
-		c.reportShadowed(nr, idx, conds, r.pos, by)
+	for k := len(found) - 1; k >= 0; k-- {
+		c.reportShadowed(nr, idx, conds, found[k].pos, found[k].by)
 	}
 }
 
@@ -451,36 +459,49 @@ func (c *archLint) reportShadowed(nr uint32, idx []int, conds []cond.Ref, p int,
 		}
 	}
 	others := c.ruleNames(byIdx)
+	if len(byIdx) > 1 {
+		others = "one of " + others
+	}
 	var names []string
 	for _, q := range byIdx {
 		names = append(names, c.f.Rules[q].Name)
 	}
-	key := fmt.Sprintf("shadowed|%s|%s|%v", rule.Name, strings.Join(names, ","), same)
+	key := fmt.Sprintf("shadowed|%s|%s|%v|%v", rule.Name, strings.Join(names, ","), same, unconditional)
 	holds := "holds too"
-	if len(by) > 1 {
-		holds = "one of them holds too"
-	}
 	wh := rule.When.Range()
-	c.l.add(key, wh, contextOf(wh, rule.DeclRange), c.name(nr), c.a.Name, func(syscalls, on string) (string, string) {
+	c.l.add(key, wh, contextOf(wh, rule.DeclRange), c.name(nr), c.a.Name, func(syscalls string, _ int, on string) (string, string) {
 		if same {
-			verb := fmt.Sprintf("wherever it holds, %s %s and gives %s the same verdict, %s", others, holds, syscalls, actionText(rule.Action, act))
+			other := "that rule"
+			if len(byIdx) > 1 {
+				other = "those rules"
+			}
 			if unconditional {
-				verb = fmt.Sprintf("%s gives %s the same verdict, %s, whatever the arguments", others, syscalls, actionText(rule.Action, act))
+				return "Condition made meaningless by another rule",
+					fmt.Sprintf("Rule %q gives %s%s the verdict %s when this condition holds, but %s gives it %s whatever the arguments, "+
+						"and a call gets the verdict of the rules that hold: this condition restricts nothing. "+
+						"If it says what you mean, take %s out of %s or give %s a condition; otherwise take %s out of rule %q.",
+						rule.Name, syscalls, on, actionText(rule.Action, act), others, actionText(rule.Action, act), syscalls, other, other, syscalls, rule.Name)
 			}
 			return "Condition made meaningless by another rule",
-				fmt.Sprintf("Rule %q applies to %s%s only when this condition holds, but %s. "+
-					"A call gets the verdict of any rule that holds (the most restrictive), so this condition changes nothing: "+
-					"the calls it leaves out are decided the same way without it. "+
-					"Take %s out of rule %q, or narrow the other rule's condition if this one says what you mean.",
-					rule.Name, syscalls, on, verb, syscalls, rule.Name)
+				fmt.Sprintf("Rule %q gives %s%s the verdict %s when this condition holds, but wherever it holds, %s holds too with the same verdict. "+
+					"So rule %q changes nothing: without it every call gets the same verdict. "+
+					"If its condition says what you mean, narrow %s; otherwise take %s out of rule %q.",
+					rule.Name, syscalls, on, actionText(rule.Action, act), others, rule.Name, other, syscalls, rule.Name)
 		}
-		verb := fmt.Sprintf("wherever this condition holds, %s %s with a more restrictive action", others, holds)
+		var acts []string
+		for _, q := range byIdx {
+			if a := actionText(c.hrule(q).Action, c.f.Rules[q].Action); !contains(acts, a) {
+				acts = append(acts, a)
+			}
+		}
+		verb := fmt.Sprintf("wherever this condition holds, %s %s, and %s wins", others, holds, prose(acts))
 		if unconditional {
-			verb = fmt.Sprintf("%s has a more restrictive action, %s, and no condition", others, c.f.Rules[byIdx[0]].Action)
+			verb = fmt.Sprintf("%s holds whatever the arguments, and %s wins", others, prose(acts))
 		}
 		return "Rule never decides",
-			fmt.Sprintf("Rule %q would give %s%s the verdict %s when its condition holds, but %s, and among the rules that hold the most restrictive action wins: "+
-				"rule %q never decides a call. "+
+			fmt.Sprintf("Rule %q would give %s%s the verdict %s when its condition holds, but %s: "+
+				"among the rules that hold, the most restrictive action wins, and the first declared among equals. "+
+				"So rule %q never decides a call. "+
 				"If it should, narrow the other rule's condition so that it leaves these calls out; otherwise take %s out of rule %q.",
 				rule.Name, syscalls, on, actionText(rule.Action, act), verb, rule.Name, syscalls, rule.Name)
 	})
@@ -497,11 +518,30 @@ func actionText(spec hclspec.ActionSpec, act policy.Action) string {
 
 // -- Conditions that are always or never true ------------------------------
 
+// names lists the constants a value names.
+func names(v hclspec.Value) map[string]bool {
+	out := map[string]bool{}
+	var walk func(hclspec.Value)
+	walk = func(v hclspec.Value) {
+		switch x := v.(type) {
+		case hclspec.ConstRef:
+			out[x.Name] = true
+		case hclspec.BitOr:
+			for _, y := range x.Xs {
+				walk(y)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
 // constants reports every part of a condition that is always or never
-// true, on each rule's syscalls: the largest such part, unless a part of
-// it already forces its value, which is reported instead. Single
+// true, on each rule's syscalls: the largest such part, or, when its value
+// comes from parts of it that are constant themselves, those parts. Single
 // comparisons are left to Resolve, which reports them as "decided by its
-// mask"; a literal true or false says what it means.
+// mask" (and catches every one); a literal true or false says what it
+// means.
 func (c *archLint) constants() {
 	for i, r := range c.f.Rules {
 		rule := c.hrule(i)
@@ -509,34 +549,49 @@ func (c *archLint) constants() {
 			continue
 		}
 		b := newBDD()
-		c.constWalk(b, i, rule, rule.When, r.When, true)
+		whole := b.expr(r.When)
+		if b.err != nil {
+			continue
+		}
+		c.constWalk(b, i, rule, rule.When, r.When, whole, true)
 	}
 }
 
-func (c *archLint) constWalk(b *bdd, i int, rule *hclspec.Rule, hc hclspec.Cond, pe policy.Expr, whole bool) {
+// constWalk visits part hc (resolved as pe) of rule i's condition, whose
+// whole is the diagram whole.
+func (c *archLint) constWalk(b *bdd, i int, rule *hclspec.Rule, hc hclspec.Cond, pe policy.Expr, whole cond.Ref, isWhole bool) {
 	r := b.expr(pe)
 	if b.err != nil {
 		return
 	}
+	type part struct {
+		hc hclspec.Cond
+		pe policy.Expr
+	}
+	var parts []part
+	switch x := hc.(type) {
+	case hclspec.And:
+		if y, ok := pe.(policy.And); ok && len(y) == len(x.Xs) {
+			for k := range y {
+				parts = append(parts, part{x.Xs[k], y[k]})
+			}
+		}
+	case hclspec.Or:
+		if y, ok := pe.(policy.Or); ok && len(y) == len(x.Xs) {
+			for k := range y {
+				parts = append(parts, part{x.Xs[k], y[k]})
+			}
+		}
+	case hclspec.Not:
+		if y, ok := pe.(policy.Not); ok {
+			parts = append(parts, part{x.X, y.X})
+		}
+	}
 	if r != cond.True && r != cond.False {
-		switch x := hc.(type) {
-		case hclspec.And:
-			if y, ok := pe.(policy.And); ok && len(y) == len(x.Xs) {
-				for k := range x.Xs {
-					c.constWalk(b, i, rule, x.Xs[k], y[k], false)
-				}
-			}
-		case hclspec.Or:
-			if y, ok := pe.(policy.Or); ok && len(y) == len(x.Xs) {
-				for k := range x.Xs {
-					c.constWalk(b, i, rule, x.Xs[k], y[k], false)
-				}
-			}
-		case hclspec.Not:
-			if y, ok := pe.(policy.Not); ok {
-				c.constWalk(b, i, rule, x.X, y.X, false)
-			}
-		case hclspec.Contains:
+		for _, p := range parts {
+			c.constWalk(b, i, rule, p.hc, p.pe, whole, false)
+		}
+		if x, ok := hc.(hclspec.Contains); ok {
 			if y, ok := pe.(policy.Or); ok && len(y) == len(x.List) {
 				for k, item := range y {
 					if cmp, ok := item.(policy.Cmp); ok && b.expr(cmp) == cond.False {
@@ -547,60 +602,49 @@ func (c *archLint) constWalk(b *bdd, i int, rule *hclspec.Rule, hc hclspec.Cond,
 		}
 		return
 	}
-	always := r == cond.True
-	// A part that forces this one's value is the mistake to show.
-	var forcing []int
-	switch x := hc.(type) {
+	switch hc.(type) {
 	case hclspec.BoolLit, hclspec.Compare:
 		return
-	case hclspec.Not:
-		if y, ok := pe.(policy.Not); ok {
-			c.constWalk(b, i, rule, x.X, y.X, whole)
-		}
-		return
-	case hclspec.And:
-		y, ok := pe.(policy.And)
-		if !ok || len(y) != len(x.Xs) {
-			return
-		}
-		for k := range y {
-			if v := b.expr(y[k]); v == cond.False || always && v == cond.True {
-				forcing = append(forcing, k)
+	}
+	// The parts that give this one its value: a false part of an and, a
+	// true part of an or, every part when all agree, the operand of a not.
+	var forcing []part
+	for _, p := range parts {
+		v := b.expr(p.pe)
+		switch hc.(type) {
+		case hclspec.And:
+			if v == cond.False || r == cond.True {
+				forcing = append(forcing, p)
 			}
-		}
-		if len(forcing) > 0 {
-			for _, k := range forcing {
-				c.constWalk(b, i, rule, x.Xs[k], y[k], whole && always)
+		case hclspec.Or:
+			if v == cond.True || r == cond.False {
+				forcing = append(forcing, p)
 			}
-			return
-		}
-	case hclspec.Or:
-		y, ok := pe.(policy.Or)
-		if !ok || len(y) != len(x.Xs) {
-			return
-		}
-		for k := range y {
-			if v := b.expr(y[k]); v == cond.True || !always && v == cond.False {
-				forcing = append(forcing, k)
-			}
-		}
-		if len(forcing) > 0 {
-			for _, k := range forcing {
-				c.constWalk(b, i, rule, x.Xs[k], y[k], whole && !always)
-			}
-			return
+		case hclspec.Not:
+			forcing = append(forcing, p)
 		}
 	}
-	c.reportConstant(i, rule, hc, pe, always, whole)
+	if b.err != nil {
+		return
+	}
+	if len(forcing) > 0 {
+		for _, p := range forcing {
+			c.constWalk(b, i, rule, p.hc, p.pe, whole, false)
+		}
+		return
+	}
+	c.reportConstant(i, rule, hc, pe, r == cond.True, whole, isWhole)
 }
 
-func (c *archLint) reportConstant(i int, rule *hclspec.Rule, hc hclspec.Cond, pe policy.Expr, always, whole bool) {
+func (c *archLint) reportConstant(i int, rule *hclspec.Rule, hc hclspec.Cond, pe policy.Expr, always bool, whole cond.Ref, isWhole bool) {
 	rng := hc.Range()
 	hint := "Check its operators and values."
 	switch x := hc.(type) {
 	case hclspec.HasBits:
-		hint = fmt.Sprintf("has_bits(arg%d, ...) with a mask of 0 checks no bit, so it always holds (O_RDONLY, for one, is 0). "+
-			"To match read-only opens, compare the access mode: masked(arg%d, O_ACCMODE) == O_RDONLY.", x.Arg, x.Arg)
+		hint = fmt.Sprintf("has_bits(arg%d, ...) with a mask of 0 checks no bit, so it always holds.", x.Arg)
+		if names(x.Mask)["O_RDONLY"] {
+			hint += fmt.Sprintf(" O_RDONLY is 0: to match read-only opens, compare the access mode, masked(arg%d, O_ACCMODE) == O_RDONLY.", x.Arg)
+		}
 	case hclspec.And:
 		if !always {
 			hint = "Its parts cannot all hold at once (an argument has one value): did you mean ||?"
@@ -610,43 +654,49 @@ func (c *archLint) reportConstant(i int, rule *hclspec.Rule, hc hclspec.Cond, pe
 			hint = "Between them its parts cover every value: did you mean &&?"
 		}
 	case hclspec.Contains:
-		if !always {
-			hint = "None of the values can match the bits compared."
-		} else {
+		if always {
 			hint = "The bits compared match one of the values whatever the call passes."
+		} else {
+			hint = "None of the values can be made by the bits compared."
 		}
 	}
 	summary, what := "Condition always true", "holds whatever the arguments"
 	if !always {
 		summary, what = "Condition never true", "never holds"
 	}
-	if !whole {
+	subject := fmt.Sprintf("Rule %q's condition", rule.Name)
+	if !isWhole {
 		summary = "Part of a condition " + strings.TrimPrefix(summary, "Condition ")
+		subject = fmt.Sprintf("This part of rule %q's condition", rule.Name)
 	}
-	key := fmt.Sprintf("constant|%s|%s|%v|%v|%s", rule.Name, rng, always, whole, pe)
-	c.l.add(key, rng, contextOf(rng, rule.DeclRange), c.name(c.f.Rules[i].Nr), c.a.Name, func(syscalls, on string) (string, string) {
-		var effect string
-		switch {
-		case whole && always:
-			effect = fmt.Sprintf("so rule %q applies to every call, as if it had no condition", rule.Name)
-		case whole:
-			effect = fmt.Sprintf("so rule %q never applies: the calls get what the other rules or the default action give them", rule.Name)
-		case always:
-			effect = "so it restricts nothing"
-		default:
-			effect = "so this alternative never lets a call through"
-		}
-		subject := "Rule %q's condition"
-		if !whole {
-			subject = "This part of rule %q's condition"
-		}
-		return summary, fmt.Sprintf(subject+" %s for %s%s, %s. %s", rule.Name, what, syscalls, on, effect, hint)
+	var effect string
+	switch {
+	case whole == cond.True:
+		effect = fmt.Sprintf("rule %q applies to every call, as if it had no condition", rule.Name)
+	case whole == cond.False:
+		effect = fmt.Sprintf("rule %q never applies (the calls get what the other rules or the default action give them)", rule.Name)
+	case always:
+		effect = "it restricts nothing"
+	default:
+		effect = "the alternative it belongs to never lets a call through"
+	}
+	switch {
+	case !isWhole && whole == cond.True:
+		effect = "so the whole condition always holds, and " + effect
+	case !isWhole && whole == cond.False:
+		effect = "so the whole condition never holds, and " + effect
+	default:
+		effect = "so " + effect
+	}
+	key := fmt.Sprintf("constant|%s|%s|%v|%s|%s", rule.Name, rng, always, effect, pe)
+	c.l.add(key, rng, contextOf(rng, rule.DeclRange), c.name(c.f.Rules[i].Nr), c.a.Name, func(syscalls string, _ int, on string) (string, string) {
+		return summary, fmt.Sprintf("%s %s for %s%s, %s. %s", subject, what, syscalls, on, effect, hint)
 	})
 }
 
 func (c *archLint) reportItem(i int, rule *hclspec.Rule, rng hcl.Range, cmp policy.Cmp) {
 	key := fmt.Sprintf("item|%s|%s|%s", rule.Name, rng, cmp)
-	c.l.add(key, rng, contextOf(rng, rule.DeclRange), c.name(c.f.Rules[i].Nr), c.a.Name, func(syscalls, on string) (string, string) {
+	c.l.add(key, rng, contextOf(rng, rule.DeclRange), c.name(c.f.Rules[i].Nr), c.a.Name, func(syscalls string, _ int, on string) (string, string) {
 		return "Value never matches", fmt.Sprintf("In rule %q, the bits of arg%d that are compared (mask %#x) can never make %#x, "+
 			"so this value matches no call to %s%s. Check the mask and the value.", rule.Name, cmp.Arg, cmp.Mask, cmp.Value, syscalls, on)
 	})
@@ -804,7 +854,7 @@ func (c *archLint) reportSibling(fam *family, rm, sm member, rnr, snr uint32, po
 	if sm.advice != "" || sm.why != "" || sm.reaches != "" {
 		key += "|" + sm.advice + sm.why + sm.reaches
 	}
-	c.l.add(key, subject, context, sSys, c.a.Name, func(syscalls, on string) (string, string) {
+	c.l.add(key, subject, context, sSys, c.a.Name, func(syscalls string, n int, on string) (string, string) {
 		var how string
 		if spos >= 0 {
 			reaches := sm.reaches
@@ -815,15 +865,19 @@ func (c *archLint) reportSibling(fam *family, rm, sm member, rnr, snr uint32, po
 		} else {
 			how = fmt.Sprintf("%s allows %s%s, which %s", sRule, syscalls, on, sm.why)
 		}
+		its, it, does := "its", "it", "undoes"
+		if n > 1 {
+			its, it, does = "their", "them", "undo"
+		}
 		fix := sm.advice
 		if fix == "" {
 			if spos >= 0 {
-				fix = fmt.Sprintf("Give %s a condition on its %s too, allowing only those it should reach, or deny it.", syscalls, fam.param)
+				fix = fmt.Sprintf("Give %s a condition on %s %s too, or deny %s.", syscalls, its, fam.param, it)
 			} else {
-				fix = fmt.Sprintf("Deny %s, or give it the action errno(ENOSYS) if the service falls back to %s.", syscalls, rSys)
+				fix = fmt.Sprintf("Deny %s, or give %s the action errno(ENOSYS) if the service falls back to %s.", syscalls, it, rSys)
 			}
 		}
-		return fmt.Sprintf("%s undoes the condition on %s", syscalls, rSys),
+		return fmt.Sprintf("%s %s the condition on %s", syscalls, does, rSys),
 			fmt.Sprintf("%s allows %s only for some values of its %s, arg%d (%s is refused, for one), but %s: "+
 				"the condition on %s does not limit what the service can %s. %s",
 				capitalize(rWho), rSys, fam.param, pos, val, how, rSys, fam.does, fix)
@@ -1064,7 +1118,7 @@ func (c *archLint) reportEquivalent(e *equivalent, args []string, snr, rnr uint3
 		with = " with " + strings.Join(shown, ", ")
 	}
 	key := fmt.Sprintf("equivalent|%s|%s|%s|%s|%s", sSys, rSys, sName, strings.Join(rNames, ","), with)
-	c.l.add(key, subject, context, sSys, c.a.Name, func(_, on string) (string, string) {
+	c.l.add(key, subject, context, sSys, c.a.Name, func(_ string, _ int, on string) (string, string) {
 		fix := e.advice
 		if fix == "" {
 			fix = fmt.Sprintf("Give %s a condition that refuses what %s refuses, or deny it.", sSys, rSys)
@@ -1196,23 +1250,22 @@ func (c *archLint) renumber(rSys string, k int, rnr uint32, d string, dnr uint32
 		how = fmt.Sprintf("%s(%d, F_DUPFD, %d) puts the file of fd %d on the lowest free fd from %d up, and fds it may use can be free there", d, old, dargs[2], old, dargs[2])
 	}
 	key := fmt.Sprintf("renumber|%s|%s|%s|%s", d, dRule.Name, strings.Join(rNames, ","), how)
-	c.l.add(key, subject, contextOf(subject, dRule.DeclRange), rSys, c.a.Name, func(syscalls, on string) (string, string) {
+	c.l.add(key, subject, contextOf(subject, dRule.DeclRange), rSys, c.a.Name, func(syscalls string, _ int, on string) (string, string) {
 		return fmt.Sprintf("%s can move files onto the fds %s may use", d, syscalls),
 			fmt.Sprintf("%s lets %s use only some fds (fd %d is refused, for one), but rule %q allows %s%s: %s. "+
-				"A condition on an fd number holds only while the number means the same file. "+
-				"Deny %s, or give it a condition that keeps files off the fds that fd conditions allow (%s).",
-				capitalize(rWho), syscalls, old, dRule.Name, d, on, how, d, renumberFix(d))
+				"A condition on an fd number holds only while the number means the same file. %s",
+				capitalize(rWho), syscalls, old, dRule.Name, d, on, how, renumberFix(d))
 	})
 }
 
 func renumberFix(d string) string {
 	switch d {
 	case "dup2", "dup3":
-		return "on arg1, the new fd"
+		return fmt.Sprintf("Deny %s, or give it a condition on arg1 (the new fd) that keeps it off the fds that fd conditions allow.", d)
 	case "dup":
-		return "dup cannot choose its fd: deny it, or make sure close refuses the fds that fd conditions allow"
+		return "Deny dup: it takes the lowest free fd, which can be one that fd conditions allow."
 	}
-	return "refuse F_DUPFD and F_DUPFD_CLOEXEC in arg1"
+	return fmt.Sprintf("Refuse F_DUPFD and F_DUPFD_CLOEXEC in %s's arg1, or deny %s.", d, d)
 }
 
 // startFds are the fds the service starts with: stdin, stdout, stderr and
