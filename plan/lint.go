@@ -146,10 +146,13 @@ type archLint struct {
 	// nrs the numbers in the order they first appear.
 	byNr map[uint32][]int
 	nrs  []uint32
+	// tooBig marks the syscalls whose policy could not be decided within
+	// the node limit.
+	tooBig map[uint32]bool
 }
 
 func newArchLint(l *linter, a *arch.Arch, f *policy.Filter) *archLint {
-	c := &archLint{l: l, a: a, f: f, byNr: map[uint32][]int{}}
+	c := &archLint{l: l, a: a, f: f, byNr: map[uint32][]int{}, tooBig: map[uint32]bool{}}
 	type ruleSyscall struct {
 		rule string
 		nr   uint32
@@ -266,6 +269,16 @@ func allows(a policy.Action) bool { return a.Kind <= policy.Log }
 // through (allow or log decides), with each rule's condition passed
 // through subst (nil: as it is).
 func (c *archLint) allowed(b *bdd, nr uint32, subst func(policy.Expr) policy.Expr) cond.Ref {
+	if c.tooBig[nr] {
+		// Once too large, always: skip the work.
+		b.keep(cond.False, cond.ErrTooBig)
+		return cond.False
+	}
+	defer func() {
+		if b.err != nil {
+			c.tooBig[nr] = true
+		}
+	}()
 	allow, deny := cond.False, cond.False
 	for _, i := range c.byNr[nr] {
 		r := c.f.Rules[i]
