@@ -27,7 +27,8 @@ var validateCommand = &command{
   always or never true, a condition a sibling syscall undoes (write
   limited to some fds while writev is allowed on any, clone's flags
   checked while clone3 is allowed), an fd condition that dup2, dup3,
-  fcntl(F_DUPFD) or dup can get around. These are warnings.
+  fcntl(F_DUPFD) or dup can get around. These are warnings, which only
+  validate shows: test and plan do not lint.
 
   On success it lists each compiled filter with its size. Any error is
   reported with its file, line, column and source, and makes the exit
