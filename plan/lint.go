@@ -809,7 +809,7 @@ func (c *archLint) families() {
 				var sargs [6]uint64
 				copy(sargs[:], w[:6])
 				_, which := c.f.Explain(policy.Data{Nr: int32(snr), Arch: c.f.AuditArch, Args: sargs})
-				c.reportSibling(fam, rm, sm, rnr, snr, pos, spos, res.refused, restrictors, which)
+				c.reportSibling(fam, sm, rnr, snr, pos, spos, res.refused, restrictors, which)
 			}
 		}
 	}
@@ -833,7 +833,7 @@ func (c *archLint) value(fam *family, v uint64) string {
 	return fmt.Sprint(int64(int32(uint32(v)))) // fds and signals read as ints
 }
 
-func (c *archLint) reportSibling(fam *family, rm, sm member, rnr, snr uint32, pos, spos int, refused uint64, restrictors []int, which int) {
+func (c *archLint) reportSibling(fam *family, sm member, rnr, snr uint32, pos, spos int, refused uint64, restrictors []int, which int) {
 	var subject hcl.Range
 	var context *hcl.Range
 	sRule := "the default action (log)"
