@@ -22,6 +22,14 @@ type Host interface {
 	// ReadDir lists a directory's entries (names only, sorted); an error
 	// satisfying fs.ErrNotExist when it does not exist.
 	ReadDir(ctx context.Context, path string) ([]string, error)
+	// Links returns the symbolic links directly in a directory, by name,
+	// each with its target resolved the way systemd resolves a link in a
+	// unit directory (unitfile.Source.Links): absolute, with the links
+	// among its directories resolved (inside a -root tree), the last
+	// component as written; "" for one that cannot be read or resolved.
+	// An error satisfying fs.ErrNotExist when the directory does not
+	// exist.
+	Links(ctx context.Context, path string) (map[string]string, error)
 }
 
 // Facts are what fencer learns from a host before planning.

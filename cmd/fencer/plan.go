@@ -117,9 +117,17 @@ var destroyCommand = &command{
   filters — show it, and apply it after you type "yes". The loader binary
   stays: other services may use it.
 
+  A unit that runs when its files are removed is restarted, so that it
+  runs as its own unit says, without fencer's drop-in and filter; one
+  whose unit file fencer had installed (and removes) is stopped, with its
+  socket unit.
+
 Options:
 
   -auto-approve      Remove without asking.
+
+  -stop              Stop every running unit of the configuration instead
+                     of restarting it.
 
 ` + lockTimeoutHelp + `
 ` + hostOptionsHelp + `
@@ -129,6 +137,7 @@ Options:
 		o := &planOptions{destroy: true}
 		o.register(fs)
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
+		fs.BoolVar(&o.stop, "stop", false, "")
 		fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 		return o.runApply
 	},
@@ -145,6 +154,7 @@ type planOptions struct {
 	autoApprove bool
 	restart     bool
 	destroy     bool
+	stop        bool
 	lockTimeout time.Duration
 	// release frees the hosts' locks a fresh apply took before planning.
 	release func()
@@ -413,7 +423,7 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw,
+			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop, Log: logw,
 				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause()})
 			if err != nil {
 				mu.Lock()
@@ -431,6 +441,10 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 	if failed > 0 {
 		fmt.Fprintf(c.stderr, "\n%d of %d hosts failed.\n", failed, len(p.Hosts))
 		return exitError
+	}
+	if o.destroy {
+		fmt.Fprintf(c.stdout, "\nDestroy complete! Files: %d destroyed.\n", n.Destroy)
+		return exitOK
 	}
 	fmt.Fprintf(c.stdout, "\nApply complete! Files: %d added, %d changed, %d destroyed.\n", n.Add, n.Change, n.Destroy)
 	return exitOK
