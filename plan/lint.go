@@ -551,10 +551,10 @@ func names(v hclspec.Value) map[string]bool {
 
 // constants reports every part of a condition that is always or never
 // true, on each rule's syscalls: the largest such part, or, when its value
-// comes from parts of it that are constant themselves, those parts. Single
-// comparisons are left to Resolve, which reports them as "decided by its
-// mask" (and catches every one); a literal true or false says what it
-// means.
+// comes from parts of it that are constant themselves, those parts.
+// Comparisons read on one width are left to Resolve, which reports them as
+// "decided by its mask" (and catches every one); a literal true or false
+// says what it means.
 func (c *archLint) constants() {
 	for i, r := range c.f.Rules {
 		rule := c.hrule(i)
@@ -616,8 +616,15 @@ func (c *archLint) constWalk(b *bdd, i int, rule *hclspec.Rule, hc hclspec.Cond,
 		return
 	}
 	switch hc.(type) {
-	case hclspec.BoolLit, hclspec.Compare:
+	case hclspec.BoolLit:
 		return
+	case hclspec.Compare:
+		// Resolve reports a comparison read on one width; one whose
+		// width depends on the call is a guarded || of comparisons,
+		// which it leaves alone.
+		if _, single := pe.(policy.Cmp); single {
+			return
+		}
 	}
 	// The parts that give this one its value: a false part of an and, a
 	// true part of an or, every part when all agree, the operand of a not.

@@ -566,3 +566,22 @@ func TestLintBounded(t *testing.T) {
 		t.Errorf("linting took %v", d)
 	}
 }
+
+// TestLintCallDependentComparison: a comparison on an argument whose
+// width depends on the call (keyctl's arg1) is a guarded || of
+// comparisons that Resolve's "decided" does not look at; the lint does.
+func TestLintCallDependentComparison(t *testing.T) {
+	checkLints(t, `service "s" {
+  unit = "s.service"
+  default_action = kill_process
+  rule "keys" {
+    syscalls = ["keyctl"]
+    when     = masked(arg1, 255) < 256
+  }
+}
+`, x86, []string{
+		`Condition always true
+main.fencer.hcl:6,16-41
+Rule "keys"'s condition holds whatever the arguments for keyctl, so rule "keys" applies to every call, as if it had no condition. Check its operators and values.`,
+	})
+}
