@@ -581,7 +581,7 @@ func TestLintCallDependentComparison(t *testing.T) {
 }
 `, x86, []string{
 		`Condition always true
-main.fencer.hcl:6,16-41
+main.fencer.hcl:6,16-39
 Rule "keys"'s condition holds whatever the arguments for keyctl, so rule "keys" applies to every call, as if it had no condition. Check its operators and values.`,
 	})
 }
