@@ -309,7 +309,9 @@ func TestResolveRefusesSplitArguments(t *testing.T) {
 }
 
 func TestResolveWarnsOnDecidedComparisons(t *testing.T) {
-	for _, when := range []string{"masked(arg1, 255) == 256", "arg1 >= 0", "masked(arg1, 15) > 15"} {
+	for _, when := range []string{"masked(arg1, 255) == 256", "arg1 >= 0", "masked(arg1, 15) > 15",
+		// A bound beyond the mask: every masked value is below it.
+		"masked(arg1, 15) < 16", "masked(arg1, 15) >= 16"} {
 		_, diags := resolveOn(t, service(`rule "r" {
     syscalls = ["write"]
     when     = `+when+`

@@ -22,9 +22,17 @@ var validateCommand = &command{
   resolve syscalls, constants and fds, and compile every service's filter
   for every architecture it is planned for. No host is contacted.
 
+  Then it lints each policy (see "Lints" in docs/language.md): a rule
+  whose condition another rule makes meaningless, a condition that is
+  always or never true, a condition a sibling syscall undoes (write
+  limited to some fds while writev is allowed on any, clone's flags
+  checked while clone3 is allowed), an fd condition that dup2, dup3,
+  fcntl(F_DUPFD) or dup can get around. These are warnings, which only
+  validate shows: test and plan do not lint.
+
   On success it lists each compiled filter with its size. Any error is
   reported with its file, line, column and source, and makes the exit
-  code 1.
+  code 1; with -strict, so does any warning.
 
 Options:
 
@@ -34,6 +42,9 @@ Options:
   -json              Print the result in Terraform's machine-readable
                      validate format, on stdout.
 
+  -strict            Fail (exit code 1) on any warning too, for CI. With
+                     -json, "valid" is then false when there is one.
+
 ` + noColorHelp + `
 ` + configOptionsHelp,
 	setup: func(fs *flag.FlagSet) func(*cli, []string) int {
@@ -41,6 +52,7 @@ Options:
 		o.config.register(fs)
 		fs.Var(&o.arches, "arch", "")
 		fs.BoolVar(&o.json, "json", false, "")
+		fs.BoolVar(&o.strict, "strict", false, "")
 		return o.run
 	},
 }
@@ -50,6 +62,7 @@ type validateOptions struct {
 	config configFlags
 	arches archList
 	json   bool
+	strict bool
 }
 
 // validateJSON is Terraform's "validate -json" output.
@@ -75,14 +88,16 @@ func (o *validateOptions) run(c *cli, args []string) int {
 		if !more.HasErrors() {
 			// The test blocks name syscalls, fds and actions too.
 			diags = append(diags, plan.CheckTests(cfg, compiled)...)
+			diags = append(diags, plan.Lint(cfg, o.arches)...)
 		}
 	}
 	src := newSources(cfg)
 	errs, warnings := countDiags(diags)
+	failed := errs > 0 || o.strict && warnings > 0
 	if o.json {
 		out := validateJSON{
 			FormatVersion: "1.0",
-			Valid:         errs == 0,
+			Valid:         !failed,
 			ErrorCount:    errs,
 			WarningCount:  warnings,
 			Diagnostics:   jsonDiags(src, diags),
@@ -94,12 +109,15 @@ func (o *validateOptions) run(c *cli, args []string) int {
 		fmt.Fprintf(c.stdout, "%s\n", b)
 	} else {
 		c.printDiags(src, diags)
-		if errs == 0 {
+		switch {
+		case failed && errs == 0:
+			fmt.Fprintf(c.stderr, "The configuration is valid, but -strict fails it on %d %s.\n", warnings, plural(warnings, "warning"))
+		case errs == 0:
 			fmt.Fprintln(c.stdout, "Success! The configuration is valid.")
 			printCompiled(c, compiled)
 		}
 	}
-	if errs > 0 {
+	if failed {
 		return exitError
 	}
 	return exitOK
