@@ -180,6 +180,7 @@ func (c *archLint) run() {
 	c.families()
 	c.equivalents()
 	c.renumbering()
+	c.flagEquality()
 }
 
 // name is the syscall's canonical name on the architecture.

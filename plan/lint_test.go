@@ -133,7 +133,7 @@ func TestLintShadowed(t *testing.T) {
   }
   rule "doc_deny" {
     syscalls = ["mount"]
-    when     = arg3 == 0
+    when     = arg0 == 0
     action   = kill_process
   }
 }
@@ -583,5 +583,52 @@ func TestLintCallDependentComparison(t *testing.T) {
 		`Condition always true
 main.fencer.hcl:6,16-39
 Rule "keys"'s condition holds whatever the arguments for keyctl, so rule "keys" applies to every call, as if it had no condition. Check its operators and values.`,
+	})
+}
+
+// TestLintFlagEquality: a deny rule that matches a flags argument with one
+// exact value (the issue's own mmap rule, arg2 == PROT_READ|PROT_WRITE|
+// PROT_EXEC, is dodged by prot 0x17, which maps rwx all the same), and an
+// allow rule that lets through everything but one value, warn; has_bits,
+// masked() and an allow of one exact value do not.
+func TestLintFlagEquality(t *testing.T) {
+	tail := `. A caller can add a flag bit the kernel ignores or that changes nothing that matters here (mmap's prot 0x17 maps as 0x7 does), and the comparison no longer matches. Test the bits that matter with has_bits(arg%d, ...), or compare masked(arg%d, MASK).`
+	checkLints(t, `service "s" {
+  unit = "s.service"
+  default_action = errno(EPERM)
+  rule "no_rwx" {
+    syscalls = ["mmap"]
+    when     = arg2 == bitor(PROT_READ, PROT_WRITE, PROT_EXEC)
+    action   = kill_process
+  }
+  rule "no_wx" {
+    syscalls = ["mprotect"]
+    when     = has_bits(arg2, bitor(PROT_WRITE, PROT_EXEC))
+    action   = kill_process
+  }
+  rule "no_shared" {
+    syscalls = ["mmap"]
+    when     = !(arg3 != MAP_SHARED) || contains([MAP_SHARED_VALIDATE], arg3)
+    action   = kill_process
+  }
+  rule "reads" {
+    syscalls = ["openat"]
+    when     = arg2 != O_WRONLY
+  }
+  rule "accept" {
+    syscalls = ["accept4"]
+    when     = arg3 == bitor(SOCK_CLOEXEC, SOCK_NONBLOCK)
+  }
+  rule "masked" {
+    syscalls = ["socket"]
+    when     = masked(arg1, 15) == SOCK_RAW
+    action   = kill_process
+  }
+}
+`, x86, []string{
+		"Flags compared with one exact value\nmain.fencer.hcl:6,16-63\nRule \"no_rwx\" denies mmap only when arg2 (prot) has exactly these bits" + fmt.Sprintf(tail, 2, 2),
+		"Flags compared with one exact value\nmain.fencer.hcl:16,18-36\nRule \"no_shared\" denies mmap only when arg3 (flags) has exactly these bits" + fmt.Sprintf(tail, 3, 3),
+		"Flags compared with one exact value\nmain.fencer.hcl:16,41-78\nRule \"no_shared\" denies mmap only when arg3 (flags) has exactly these bits" + fmt.Sprintf(tail, 3, 3),
+		"Flags compared with one exact value\nmain.fencer.hcl:21,16-32\nRule \"reads\" allows openat whenever arg2 (flags) has other bits than these" + fmt.Sprintf(tail, 2, 2),
 	})
 }

@@ -331,6 +331,29 @@ func (a *Arch) NumArgs(syscall string) (n int, ok bool) {
 	return row.nargs, true
 }
 
+// ArgName returns the name the kernel's prototype gives argument arg of the
+// syscall on a ("prot", "flags", "fd"), "" when the prototype names none
+// or the syscall or argument is unknown there. clone's flags are
+// "clone_flags" where CloneFlagsArg says, whatever the order of the
+// others.
+func (a *Arch) ArgName(syscall string, arg int) string {
+	entry, row, ok := a.entryRow(syscall)
+	if !ok || arg < 0 || arg >= row.nargs || (a.Bits == 32 && row.split32()) {
+		return ""
+	}
+	if entry == "clone" {
+		if arg == a.CloneFlagsArg() {
+			return "clone_flags"
+		}
+		return ""
+	}
+	f := strings.Fields(strings.TrimRight(row.args[arg].decl, "*"))
+	if len(f) < 2 || strings.Contains(f[len(f)-1], "*") {
+		return ""
+	}
+	return f[len(f)-1]
+}
+
 // CloneFlagsArg returns the index of clone(2)'s flags argument on a: 1 on
 // s390x (CONFIG_CLONE_BACKWARDS2, clone(newsp, flags, ...)), 0 elsewhere.
 func (a *Arch) CloneFlagsArg() int {
