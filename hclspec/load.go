@@ -1,6 +1,7 @@
 package hclspec
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/fencer-dev/fencer/internal/readlimit"
 )
 
 // Configuration file suffixes.
@@ -19,6 +22,19 @@ const (
 	SuffixHCL  = ".fencer.hcl"
 	SuffixJSON = ".fencer.json"
 )
+
+// MaxFileBytes is the largest file the configuration reads: each
+// configuration file, -var-file and file() argument (docs/language.md).
+// Only regular files are read: a FIFO or a device (/dev/zero) is refused
+// rather than waited on or read for ever.
+const MaxFileBytes = 4 << 20
+
+// readConfigInput reads a file the configuration is made of or reads, the
+// way readlimit.File does, within MaxFileBytes; what says what the file
+// is for.
+func readConfigInput(path, what string) ([]byte, error) {
+	return readlimit.File(path, MaxFileBytes, what)
+}
 
 // LoadOptions are the values given outside the configuration.
 type LoadOptions struct {
@@ -49,10 +65,10 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		b, err := os.ReadFile(path)
+		b, err := readConfigInput(path, "a configuration file")
 		if err != nil {
 			diags = append(diags, errorAt(hcl.Range{Filename: path},
-				"Cannot read a configuration file", fmt.Errorf("reading %s: %w", path, err).Error()))
+				"Cannot read a configuration file", readError(path, err)+"."))
 			continue
 		}
 		files[name] = b
@@ -72,6 +88,16 @@ func Parse(files map[string][]byte, opts LoadOptions) (*Config, hcl.Diagnostics)
 	return l.load()
 }
 
+// readError says why path could not be read, naming it once.
+func readError(path string, err error) string {
+	var tl *readlimit.TooLargeError
+	var nr *readlimit.NotRegularError
+	if errors.As(err, &tl) || errors.As(err, &nr) {
+		return err.Error()
+	}
+	return fmt.Errorf("reading %s: %w", path, err).Error()
+}
+
 func isConfigFile(name string) bool {
 	return strings.HasSuffix(name, SuffixHCL) || strings.HasSuffix(name, SuffixJSON)
 }
@@ -81,9 +107,11 @@ type loader struct {
 	dir    string
 	onDisk bool // file() may read the disk under dir
 	src    map[string][]byte
-	opts   LoadOptions
-	cfg    *Config
-	diags  hcl.Diagnostics
+	// read holds the files file() read from the disk, by path.
+	read  map[string][]byte
+	opts  LoadOptions
+	cfg   *Config
+	diags hcl.Diagnostics
 
 	vars      map[string]*varDecl
 	varOrder  []string

@@ -18,6 +18,7 @@ import (
 	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/readlimit"
 	"github.com/fencer-dev/fencer/plan"
 )
 
@@ -262,13 +263,19 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 	return p, targets, true
 }
 
-// selfBinary is the running fencer, to install as the loader.
+// selfBinary is the running fencer, to install as the loader: on Linux
+// the executable the kernel runs (/proc/self/exe), whatever has been put
+// at its path since; a regular file of at most apply.MaxHostFileBytes,
+// which a host's copy is read back with.
 func selfBinary() ([]byte, string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, "", fmt.Errorf("find the running fencer: %w", err)
+	exe := "/proc/self/exe"
+	if runtime.GOOS != "linux" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, "", fmt.Errorf("find the running fencer: %w", err)
+		}
 	}
-	b, err := os.ReadFile(exe)
+	b, err := readlimit.File(exe, apply.MaxHostFileBytes, "the loader")
 	if err != nil {
 		return nil, "", fmt.Errorf("read the running fencer: %w", err)
 	}
