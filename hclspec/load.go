@@ -148,6 +148,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "service", LabelNames: []string{"name"}},
 		{Type: "syscall_set", LabelNames: []string{"name"}},
 		{Type: "test", LabelNames: []string{"name"}},
+		{Type: "fencer"},
 	},
 }
 
@@ -164,6 +165,7 @@ func (l *loader) load() (*Config, hcl.Diagnostics) {
 	}
 	l.decodeVariables(byType["variable"])
 	l.decodeLocals(byType["locals"])
+	l.decodeSettings(byType["fencer"])
 	l.decodeSyscallSets(byType["syscall_set"])
 	l.decodeHosts(byType["host"])
 	l.decodeServices(byType["service"])

@@ -22,8 +22,10 @@ import (
 )
 
 // FormatVersion is the version of saved plan files; a plan file of another
-// version is refused. Version 2 added HostPlan.Inputs.
-const FormatVersion = 2
+// version is refused. Version 2 added HostPlan.Inputs; version 3 the
+// configuration's id, the host's fencer_path and notes, and take-overs
+// and restores of files that are not fencer's.
+const FormatVersion = 3
 
 // Plan is what apply will do: for each host, every file to create, change
 // or delete, with the hash each file had when the plan was made.
@@ -35,6 +37,10 @@ type Plan struct {
 	// Destroy is set for a plan that removes what fencer installed.
 	Destroy bool        `json:"destroy,omitempty"`
 	Hosts   []*HostPlan `json:"hosts"`
+
+	// ConfigID is the configuration's id (hclspec.Config.ID): the files
+	// whose header names it are the configuration's own.
+	ConfigID string `json:"config_id"`
 }
 
 // HostPlan is one host's part of a plan.
@@ -54,6 +60,14 @@ type HostPlan struct {
 	// Error is set when the host could not be planned; the other hosts
 	// still are.
 	Error string `json:"error,omitempty"`
+
+	// FencerPath is where the host's loader is (the host's fencer_path).
+	FencerPath string `json:"fencer_path,omitempty"`
+	// Notes are what plan leaves alone on the host and why: files with
+	// fencer's header that it does not plan and cannot or does not
+	// delete, and files destroy leaves because they are not the
+	// configuration's.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ServicePlan says, for people, what a service gets on a host.
@@ -125,6 +139,20 @@ type Change struct {
 	Text      string   `json:"text,omitempty"`
 	NewSHA256 string   `json:"new_sha256,omitempty"`
 	Units     []string `json:"units,omitempty"`
+
+	// TakeOver is set on an update that replaces a file that is not the
+	// configuration's: one without fencer's header (an administrator's
+	// own), or another configuration's (Owner). Apply refuses it unless
+	// asked to adopt the path, and keeps the file at Original first, for
+	// destroy to put back.
+	TakeOver bool   `json:"take_over,omitempty"`
+	Owner    string `json:"owner,omitempty"`
+	// Original is, for a take-over, where the file is kept; for a
+	// restore, where it was kept.
+	Original string `json:"original,omitempty"`
+	// Restore is set on an update that puts back (Content) the file
+	// fencer took over, where a deletion of fencer's file would be.
+	Restore bool `json:"restore,omitempty"`
 }
 
 // Counts are a plan's totals.
@@ -182,6 +210,9 @@ type Options struct {
 	Parallelism   int
 	FencerVersion string
 	ConfigDir     string
+
+	// id is the configuration's id, which Make takes from it.
+	id string
 }
 
 // Make plans every host of the configuration. Configuration errors are
@@ -189,7 +220,17 @@ type Options struct {
 // and the others are planned still.
 func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Diagnostics) {
 	p := &Plan{FormatVersion: FormatVersion, FencerVersion: opts.FencerVersion, ConfigDir: opts.ConfigDir,
-		Created: time.Now().UTC(), Destroy: opts.Destroy}
+		ConfigID: cfg.ID, Created: time.Now().UTC(), Destroy: opts.Destroy}
+	if cfg.ID == "" {
+		detail := cfg.IDProblem
+		if detail == "" {
+			detail = `the configuration has no id: set one with fencer { id = "..." }`
+		}
+		return p, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No configuration id",
+			Detail:  strings.ToUpper(detail[:1]) + detail[1:] + ". It is written into every file fencer installs, to tell the configuration's files from another's.",
+			Subject: &hcl.Range{Filename: cfg.Dir}}}
+	}
+	opts.id = cfg.ID
 	var diags hcl.Diagnostics
 	var mu sync.Mutex
 	par := opts.Parallelism
@@ -271,6 +312,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 		return nil
 	}
 	hp.Arch, hp.SystemdVersion, hp.Root, hp.Live, hp.Scope = facts.Arch, facts.SystemdVersion, facts.Root, facts.Live, facts.Scope
+	hp.FencerPath = h.FencerPath
 	a, ok := arch.Lookup(facts.Arch)
 	if !ok {
 		hp.Error = fmt.Sprintf("the host's architecture %q is not one fencer supports (%s)", facts.Arch, strings.Join(arch.Names(), ", "))
@@ -301,12 +343,17 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	if diags.HasErrors() {
 		return diags
 	}
-	changes, err := compare(ctx, t, want, opts.Destroy)
+	gone, notes, err := orphans(ctx, t, facts.Paths, want, servicesOn(cfg, h), opts.id, opts.Destroy)
 	if err != nil {
 		hp.Error = err.Error()
 		return diags
 	}
-	hp.Changes = changes
+	changes, more, err := compare(ctx, t, facts.Paths, want, gone, opts.id, opts.Destroy)
+	if err != nil {
+		hp.Error = err.Error()
+		return diags
+	}
+	hp.Changes, hp.Notes = changes, append(notes, more...)
 	// A file the plan writes has its own prior hash, and it is what the
 	// plan makes it: as an input it would only be compared with itself.
 	written := map[string]bool{}
@@ -368,15 +415,15 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	var unitFile []byte
 	if svc.UnitFile != nil {
 		body := *svc.UnitFile
-		unitFile = managedText(svc.Name, body)
+		unitFile = managedText(svc, opts.id, body)
 		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: unitFile, Mode: 0o644, Units: []string{svc.Unit}, Role: "unit file"})
 	}
 	if hasSockets(svc) {
-		files = append(files, &File{Path: path.Join(p.UnitDir, SocketUnit(svc.Unit)), Content: socketUnit(svc), Mode: 0o644,
+		files = append(files, &File{Path: path.Join(p.UnitDir, SocketUnit(svc.Unit)), Content: socketUnit(svc, opts.id), Mode: 0o644,
 			Units: []string{SocketUnit(svc.Unit)}, Role: "socket unit"})
 	}
 
-	in := dropInInput{svc: svc}
+	in := dropInInput{svc: svc, id: opts.id}
 	in.names, in.errno = systemdNames(c.Filter, nil)
 	sp.SystemdFilter = in.names != nil
 	// Destroy needs the files' paths only: a unit that is gone, or that
@@ -476,7 +523,7 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		// Other fds than the plan numbers, or in another order.
 		var sock []byte
 		if hasSockets(svc) {
-			sock = socketUnit(svc)
+			sock = socketUnit(svc, opts.id)
 		}
 		scan, err := scanSockets(ctx, t, facts, svc.Unit, ownSocket(p, svc), sock)
 		if err != nil {
@@ -669,15 +716,21 @@ func loaderFile(ctx context.Context, t Host, h *hclspec.Host, a *arch.Arch, opts
 	return &File{Path: h.FencerPath, Content: bin, Mode: 0o755, Binary: true, Role: "loader"}, nil
 }
 
-// compare reads each wanted file on the host and returns the changes; for
-// a destroy plan, the deletion of each managed file that exists.
-func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change, error) {
+// compare reads each wanted file on the host and returns the changes, and
+// notes on what it leaves alone; gone are files of the configuration's
+// to remove (orphans). For a destroy plan every wanted file is removed
+// too. A text file that is not the configuration's (OwnedBy) is taken
+// over when wanted, and left alone when it would be removed. Removing a
+// file fencer took over puts its original back.
+func compare(ctx context.Context, t Host, p Paths, want, gone []*File, id string, destroy bool) ([]*Change, []string, error) {
 	var out []*Change
-	for _, f := range want {
+	var notes []string
+	for i, f := range append(append([]*File(nil), want...), gone...) {
+		remove := destroy || i >= len(want)
 		cur, mode, err := t.ReadFile(ctx, f.Path)
 		exists := err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("reading %s: %w", f.Path, err)
+			return nil, nil, fmt.Errorf("reading %s: %w", f.Path, err)
 		}
 		ch := &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Mode, Units: f.Units}
 		if exists {
@@ -686,27 +739,44 @@ func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change
 				ch.Prior = string(cur)
 			}
 		}
+		// A binary file at fencer's path (a filter) has no header and is
+		// fencer's; a text file is the configuration's by its header.
+		ours := f.Binary || OwnedBy(cur, id)
 		switch {
-		case destroy:
+		case remove:
 			// The loader may serve other services and configurations.
-			if !exists || f.Role == "loader" || (!f.Binary && !Managed(cur)) {
+			if !exists || f.Role == "loader" {
 				continue
 			}
-			ch.Action = Delete
+			if !ours {
+				notes = append(notes, fmt.Sprintf("%s (%s) %s: destroy leaves it", f.Path, f.Role, notOurs(cur)))
+				continue
+			}
+			rm, err := removal(ctx, t, p, ch)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, rm...)
+			continue
 		case !exists:
 			ch.Action = Create
+		case !ours:
+			ch.Action = Update
+			keep, err := takeOver(ctx, t, p, ch, cur, mode)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, keep)
 		case string(cur) != string(f.Content) || uint32(mode.Perm()) != f.Mode:
 			ch.Action = Update
 		default:
 			ch.Action = NoOp
 		}
-		if ch.Action != Delete {
-			ch.Content, ch.NewSHA256 = f.Content, hashOf(f.Content)
-		}
+		ch.Content, ch.NewSHA256 = f.Content, hashOf(f.Content)
 		out = append(out, ch)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return applyOrder(out[i]) < applyOrder(out[j]) })
-	return out, nil
+	return out, notes, nil
 }
 
 // applyOrder orders writes so that every prefix of them is safe to run:
@@ -717,8 +787,16 @@ func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change
 // that starts unfiltered); and a drop-in naming a new filter hash never
 // meets an old filter (the loader refuses it rather than run
 // unprotected). Deletions go the other way round; rollback undoes writes
-// in reverse, through the same safe states.
+// in reverse, through the same safe states. The original of a file fencer
+// takes over is kept before anything is written, and removed only after
+// everything else, once it has been put back.
 func applyOrder(ch *Change) int {
+	if ch.Role == RoleOriginal {
+		if ch.Action == Delete {
+			return 11
+		}
+		return -1
+	}
 	n := map[string]int{"filter": 0, "loader": 1, "drop-in": 2, "socket unit": 3, "unit file": 4}[ch.Role]
 	if ch.Action == Delete {
 		return 10 - n

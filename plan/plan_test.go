@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
-	"path"
 	"reflect"
 	"sort"
 	"strings"
@@ -42,9 +41,15 @@ func (m *memHost) ReadFile(_ context.Context, p string) ([]byte, fs.FileMode, er
 
 func (m *memHost) ReadDir(_ context.Context, p string) ([]string, error) {
 	var out []string
+	seen := map[string]bool{}
 	for f := range m.files {
-		if path.Dir(f) == p {
-			out = append(out, path.Base(f))
+		// The files of p, and its directories (those of files below).
+		if rest, ok := strings.CutPrefix(f, p+"/"); ok {
+			name, _, _ := strings.Cut(rest, "/")
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
 		}
 	}
 	if out == nil {
@@ -72,6 +77,9 @@ const unitConfig = `service "m" {
 func makePlan(t *testing.T, src string, h *memHost) (*Plan, error) {
 	t.Helper()
 	cfg := load(t, src)
+	if cfg.ID == "" {
+		cfg.ID = "test" // Parse has no directory to name it after
+	}
 	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]Host{"local": h},
 		Loader: func() ([]byte, string, error) { return []byte("loader"), "x86_64", nil }})
 	if diags.HasErrors() {
@@ -279,7 +287,7 @@ func TestInputsSurviveJSON(t *testing.T) {
 	if err := WriteJSON(&buf, p); err != nil {
 		t.Fatal(err)
 	}
-	old := strings.Replace(buf.String(), `"format_version": 2`, `"format_version": 1`, 1)
+	old := strings.Replace(buf.String(), `"format_version": 3`, `"format_version": 1`, 1)
 	if _, err := ReadJSON(strings.NewReader(old)); err == nil || !strings.Contains(err.Error(), "format version 1") {
 		t.Errorf("a version 1 plan: %v", err)
 	}

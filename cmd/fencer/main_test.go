@@ -40,6 +40,7 @@ func TestScripts(t *testing.T) {
 			"sha256env": cmdSha256env,
 			"mkfifo":    cmdMkfifo,
 			"mkfile":    cmdMkfile,
+			"tamper":    cmdTamper,
 		},
 	})
 }

@@ -49,6 +49,14 @@ var planCommand = &command{
   file to add (+), change (~) or delete (-), with a diff for text files and
   size and hash for binaries, then a summary line. Nothing is written.
 
+  Every text file fencer writes names the configuration it belongs to (the
+  fencer block's id, by default the directory's name). A file at one of
+  those paths that is not the configuration's — written by hand, or by
+  another configuration — is shown as "taken over", which apply refuses
+  unless asked with -adopt. The configuration's files of a unit it no
+  longer plans on the host (the service's unit renamed, or the service
+  removed) are deleted; another configuration's files are never touched.
+
 Options:
 
   -out=FILE          Save the plan to FILE, for "fencer apply FILE". The
@@ -88,11 +96,26 @@ var applyCommand = &command{
   each file atomically, reload systemd, verify the units; when a step
   fails, every file is put back as it was. Applying twice changes nothing.
 
+  A plan file is checked before anything is written: apply writes only
+  fencer's files for the plan's services — at their paths on the host,
+  with their modes, the content whose hash the plan shows, text files with
+  the configuration's header, the loader only if it is this fencer — and
+  refuses any other plan file, and any over 256 MiB.
+
 Options:
 
   -auto-approve      Apply without asking.
 
   -restart           Restart the units whose files changed.
+
+  -adopt=PATH        Take over the file at PATH, which the plan shows as
+                     "taken over": a unit file or drop-in that is not
+                     fencer's, or another configuration's. Apply keeps it
+                     as it is under the originals directory
+                     (/etc/fencer/originals, or ~/.config/fencer/originals
+                     in user scope) before replacing it, and destroy puts
+                     it back. Without -adopt, apply refuses a plan that
+                     takes over a file. Use it once per file.
 
 ` + lockTimeoutHelp + `
 ` + hostOptionsHelp + `
@@ -103,6 +126,7 @@ Options:
 		o.register(fs)
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
 		fs.BoolVar(&o.restart, "restart", false, "")
+		fs.Var(&o.adopt, "adopt", "")
 		fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 		return o.runApply
 	},
@@ -113,10 +137,13 @@ var destroyCommand = &command{
 	synopsis: "Remove what fencer installed for the configuration",
 	help: `Usage: fencer [global options] destroy [options] [DIR]
 
-  Plan the removal of every file fencer installed for the configuration's
-  services — only files that carry fencer's header, and the compiled
-  filters — show it, and apply it after you type "yes". The loader binary
-  stays: other services may use it.
+  Plan the removal of every file fencer installed for the configuration —
+  only text files whose header names the configuration (or the header of
+  a fencer from before configuration ids), and the compiled filters —
+  show it, and apply it after you type "yes". A file fencer took over
+  (apply -adopt) is put back as it was instead. A file that is not the
+  configuration's is never deleted. The loader binary stays: other
+  services may use it.
 
 Options:
 
@@ -145,6 +172,7 @@ type planOptions struct {
 	detailed    bool
 	autoApprove bool
 	restart     bool
+	adopt       stringList
 	destroy     bool
 	lockTimeout time.Duration
 	// release frees the hosts' locks a fresh apply took before planning.
@@ -339,21 +367,28 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		if o.destroy {
 			return c.fail(usagef("destroy takes a configuration directory, not a plan file"))
 		}
-		f, err := os.Open(args[0])
-		if err != nil {
-			return c.fail(err)
-		}
-		p, err = plan.ReadJSON(f)
-		f.Close()
-		if err != nil {
-			return c.fail(err)
-		}
 		if len(o.config.vars) > 0 || len(o.config.varFiles) > 0 {
 			return c.fail(usagef("a saved plan is applied as it was made: -var and -var-file cannot change it; make a new plan instead"))
+		}
+		var err error
+		if p, err = readPlanFile(args[0]); err != nil {
+			return c.fail(err)
 		}
 		targets, err = o.planTargets(p)
 		if err != nil {
 			return c.fail(err)
+		}
+		// Before anything is shown as the plan to apply: is it one?
+		for _, hp := range p.Hosts {
+			if t := targets[hp.Name]; t != nil && hp.Error == "" {
+				facts, err := t.Facts(context.Background())
+				if err != nil {
+					return c.fail(fmt.Errorf("host %q: reading facts: %w", hp.Name, err))
+				}
+				if err := apply.CheckPlan(hp, facts, p.ConfigID, selfBinary); err != nil {
+					return c.fail(fmt.Errorf("%s: %w; nothing was applied", args[0], err))
+				}
+			}
 		}
 		plan.Render(c.stdout, p, c.color(c.stdout))
 	} else {
@@ -376,12 +411,58 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 	if !p.HasChanges() && !o.restart {
 		return exitOK
 	}
+	if err := o.checkAdopt(c, p); err != nil {
+		fmt.Fprintf(c.stderr, "Error: %v\n", err)
+		fmt.Fprintln(c.stderr, "Nothing was applied.")
+		return exitError
+	}
 	if !saved && !o.autoApprove {
 		if !c.confirm() {
 			return exitError
 		}
 	}
 	return o.applyAll(c, p, targets)
+}
+
+// readPlanFile reads a saved plan: a regular file of at most
+// plan.MaxFileBytes that plan.ReadJSON accepts.
+func readPlanFile(name string) (*plan.Plan, error) {
+	b, err := readlimit.File(name, plan.MaxFileBytes, "a plan file")
+	if err != nil {
+		return nil, fmt.Errorf("read plan file: %w", err)
+	}
+	p, err := plan.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+// checkAdopt refuses, before anything is asked or written, a plan that
+// takes over a file -adopt does not name; it notes the -adopt paths the
+// plan does not take over.
+func (o *planOptions) checkAdopt(c *cli, p *plan.Plan) error {
+	var errs []string
+	taken := map[string]bool{}
+	for _, hp := range p.Hosts {
+		for _, ch := range hp.Changes {
+			if ch.TakeOver {
+				taken[ch.Path] = true
+			}
+		}
+		if err := apply.Refused(hp, o.adopt); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	for _, a := range o.adopt {
+		if !taken[a] {
+			fmt.Fprintf(c.stderr, "Note: -adopt=%s: the plan takes over no file at that path.\n", a)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\nError: "))
+	}
+	return nil
 }
 
 // confirm asks for "yes" on a terminal; without one it refuses.
@@ -421,7 +502,8 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw,
-				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause()})
+				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause(),
+				ConfigID: p.ConfigID, Adopt: o.adopt, Loader: selfBinary})
 			if err != nil {
 				mu.Lock()
 				fmt.Fprintf(c.stderr, "Error: %v\n", err)
