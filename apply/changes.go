@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +40,8 @@ type Options struct {
 	// Loader returns this fencer's binary: a loader the plan installs must
 	// be it (plan.Options.Loader).
 	Loader func() ([]byte, string, error)
+	// Destroy says the plan is a destroy plan (plan.Plan's Destroy).
+	Destroy bool
 	// Pause, when set, is called at each step of Host, for tests that
 	// stop or kill apply at exact points (cmd/fencer sets it from
 	// $FENCER_TEST_PAUSE): "locked" once the lock is held and the files
@@ -176,7 +179,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 	if err != nil {
 		return fmt.Errorf("host %q: reading facts: %w", hp.Name, err)
 	}
-	if err := CheckPlan(hp, facts, opts.ConfigID, opts.Loader); err != nil {
+	if err := CheckPlan(hp, facts, opts.ConfigID, opts.Destroy, opts.Loader); err != nil {
 		return err
 	}
 
@@ -220,6 +223,28 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 			if keep.Path == ch.Original && keep.Mode != plan.KeepMode(p.mode) {
 				return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan keeps it at %s with mode %04o, and it has mode %04o", ch.Original, keep.Mode, plan.KeepMode(p.mode))}
 			}
+		}
+	}
+	// A filter has no header: it is the configuration's to remove when
+	// the drop-in that runs it is, or there is none.
+	for _, ch := range changes {
+		if ch.Role != plan.RoleFilter || ch.Action != plan.Delete {
+			continue
+		}
+		unit := strings.TrimSuffix(path.Base(ch.Path), ".bpf")
+		d := path.Join(facts.Paths.UnitDir, unit+".d", plan.DropInName)
+		p, ok := priors[d]
+		if !ok {
+			b, mode, rerr := t.ReadFile(ctx, d)
+			switch {
+			case rerr == nil:
+				p = prior{path: d, existed: true, content: b, mode: mode}
+			case !errors.Is(rerr, fs.ErrNotExist):
+				return fmt.Errorf("host %q: reading %s: %w", hp.Name, d, rerr)
+			}
+		}
+		if p.existed && !plan.OwnedBy(p.content, opts.ConfigID) {
+			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan removes it, and the drop-in that runs it, %s, %s", d, whose(p.content))}
 		}
 	}
 	// And so must every file the plan was computed from: the unit files

@@ -45,13 +45,16 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // drop-in that runs the service through that loader with that filter.
 // Files of units the plan does not plan may only be removed, and only
 // with a file of the configuration's for that unit. The file's own
-// consistency (hashes, header, actions) is checked by plan.ReadJSON.
-func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, loader func() ([]byte, string, error)) error {
+// consistency (hashes, header, actions) is checked by plan.ReadJSON. A
+// plan that is not a destroy plan must also record, for each of its
+// services, the host files it was computed from (plan.HostPlan.Inputs),
+// which Host reads again under the lock.
+func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bool, loader func() ([]byte, string, error)) error {
 	fail := func(p string, format string, args ...any) error {
 		return &PlanError{Host: hp.Name, Path: p, Err: fmt.Errorf(format, args...)}
 	}
-	if hp.Arch != facts.Arch || hp.Scope != facts.Scope {
-		return fail("", "it was made for %s in %s scope, and the host is %s in %s scope", hp.Arch, hp.Scope, facts.Arch, facts.Scope)
+	if hp.Arch != facts.Arch || hp.Scope != facts.Scope || hp.Root != facts.Root {
+		return fail("", "it was made for %s in %s scope (root %q), and the host is %s in %s scope (root %q)", hp.Arch, hp.Scope, hp.Root, facts.Arch, facts.Scope, facts.Root)
 	}
 	if hclspec.ConfigIDProblem(configID) != "" {
 		return fail("", "configuration id %q: %s", configID, hclspec.ConfigIDProblem(configID))
@@ -66,6 +69,18 @@ func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, loader fun
 			return fail("", "service %s: its filter is at %s, which is not %s's", s.Unit, s.FilterPath, path.Join(ps.FilterDir, s.Unit+".bpf"))
 		}
 		planned[s.Unit] = s
+	}
+	inputs := map[string]bool{}
+	for _, in := range hp.Inputs {
+		if planned[in.Unit] == nil || inputs[in.Unit] {
+			return fail("", "it records the files it was made from for %s, which it does not plan, or twice", in.Unit)
+		}
+		inputs[in.Unit] = true
+	}
+	for u := range planned {
+		if !destroy && !inputs[u] {
+			return fail("", "it does not record the files it was made from for %s, so apply could not tell whether they changed", u)
+		}
 	}
 	byPath := map[string]*plan.Change{}
 	for _, ch := range hp.Changes {

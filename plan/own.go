@@ -158,12 +158,11 @@ func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hc
 		if wanted[p] {
 			continue
 		}
+		// fencer writes regular files, which it can read: what it
+		// cannot (a link out of the search path, a FIFO) is not one of
+		// them.
 		b, _, err := t.ReadFile(ctx, p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s could not be read to see whether it is this configuration's, and is left alone: %v", p, err))
 			continue
 		}
 		h, ok := ParseHeader(b)
@@ -182,7 +181,7 @@ func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hc
 			continue
 		}
 		units[h.Unit] = true
-		gone = append(gone, &File{Path: p, Role: role, Units: []string{unitOf(role, h.Unit)}})
+		gone = append(gone, &File{Path: p, Role: role, Mode: RoleMode(role), Units: []string{unitOf(role, h.Unit)}})
 	}
 	var sorted []string
 	for u := range units {
@@ -190,9 +189,13 @@ func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hc
 	}
 	sort.Strings(sorted)
 	for _, u := range sorted {
-		if f := filterPath(ps, u); !wanted[f] {
-			gone = append(gone, &File{Path: f, Role: "filter", Binary: true, Units: []string{u}})
+		f := filterPath(ps, u)
+		if wanted[f] {
+			continue
 		}
+		// compare leaves it, with a note, when another configuration's
+		// drop-in runs it.
+		gone = append(gone, &File{Path: f, Role: RoleFilter, Mode: RoleMode(RoleFilter), Binary: true, Units: []string{u}})
 	}
 	return gone, notes, nil
 }
@@ -220,4 +223,21 @@ func unitOf(role, unit string) string {
 		return SocketUnit(unit)
 	}
 	return unit
+}
+
+// foreignDropIn returns the path of fencer's drop-in for unit on the host
+// when it exists and is not the configuration's (id), and whose it is;
+// "" otherwise.
+func foreignDropIn(ctx context.Context, t Host, ps Paths, unit, id string) (string, string, error) {
+	d := dropInPath(ps, unit)
+	b, _, err := t.ReadFile(ctx, d)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "", nil
+	case err != nil:
+		return "", "", fmt.Errorf("reading %s: %w", d, err)
+	case OwnedBy(b, id):
+		return "", "", nil
+	}
+	return d, notOurs(b), nil
 }

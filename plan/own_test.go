@@ -160,8 +160,9 @@ func TestTakeOver(t *testing.T) {
 		t.Errorf("another configuration's unit file: %q", got)
 	}
 	hp = planAs(t, "c", ownConfig("m.service"), h, true)
-	sameList(t, "destroy of another configuration's files", summary(hp), []string{"delete /etc/fencer/filters/m.service.bpf (filter)"})
-	if len(hp.Notes) != 3 || hp.Notes[0] != unit+` (unit file) belongs to configuration "other": destroy leaves it` {
+	sameList(t, "destroy of another configuration's files", summary(hp), nil)
+	if len(hp.Notes) != 4 || hp.Notes[0] != `/etc/fencer/filters/m.service.bpf (filter) is run by /etc/systemd/system/m.service.d/zz-fencer.conf, which belongs to configuration "other": left as it is` ||
+		hp.Notes[1] != unit+` (unit file) belongs to configuration "other": destroy leaves it` {
 		t.Errorf("notes: %q", hp.Notes)
 	}
 	if string(h.files[unit]) != theirs {

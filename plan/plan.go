@@ -752,6 +752,16 @@ func compare(ctx context.Context, t Host, p Paths, want, gone []*File, id string
 				notes = append(notes, fmt.Sprintf("%s (%s) %s: destroy leaves it", f.Path, f.Role, notOurs(cur)))
 				continue
 			}
+			if f.Role == "filter" {
+				// A filter has no header: it is the configuration's when
+				// the drop-in that runs it is.
+				if d, whose, err := foreignDropIn(ctx, t, p, f.Units[0], id); err != nil {
+					return nil, nil, err
+				} else if d != "" {
+					notes = append(notes, fmt.Sprintf("%s (filter) is run by %s, which %s: left as it is", f.Path, d, whose))
+					continue
+				}
+			}
 			rm, err := removal(ctx, t, p, ch)
 			if err != nil {
 				return nil, nil, err

@@ -39,14 +39,14 @@ func RoleMode(role string) uint32 {
 	return 0o644
 }
 
-// check refuses what no plan fencer makes can hold, whatever the host: a
+// Check refuses what no plan fencer makes can hold, whatever the host: a
 // plan file is input like any other, and apply writes what it says as
 // root. It checks the file's own consistency — each file's content has
 // the hash the plan shows, the prior content shown has the prior hash,
 // roles, modes and actions are fencer's, every text file written carries
 // the configuration's header — and leaves to apply what depends on the
 // host (its paths, facts and files), which apply.CheckPlan checks.
-func (p *Plan) check() error {
+func (p *Plan) Check() error {
 	for _, h := range p.Hosts {
 		for _, ch := range h.GetChanges() {
 			if ch != nil && ch.Text != "" {

@@ -204,7 +204,7 @@ func WriteDisplayJSON(w io.Writer, p *Plan) error {
 
 // ReadJSON reads a plan file: at most MaxFileBytes of one JSON object of
 // this format version, holding nothing a plan fencer makes could not
-// (see check); anything else is refused.
+// (Check); anything else is refused.
 func ReadJSON(r io.Reader) (*Plan, error) {
 	b, err := readlimit.All(r, "the plan file", MaxFileBytes, "a plan file")
 	if err != nil {
@@ -222,7 +222,7 @@ func ReadJSON(r io.Reader) (*Plan, error) {
 	if p.FormatVersion != FormatVersion {
 		return nil, fmt.Errorf("plan file format version %d; this fencer reads version %d: make the plan again", p.FormatVersion, FormatVersion)
 	}
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		return nil, fmt.Errorf("plan file: %w; fencer does not apply or show it", err)
 	}
 	return &p, nil

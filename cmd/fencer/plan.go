@@ -385,7 +385,7 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 				if err != nil {
 					return c.fail(fmt.Errorf("host %q: reading facts: %w", hp.Name, err))
 				}
-				if err := apply.CheckPlan(hp, facts, p.ConfigID, selfBinary); err != nil {
+				if err := apply.CheckPlan(hp, facts, p.ConfigID, p.Destroy, selfBinary); err != nil {
 					return c.fail(fmt.Errorf("%s: %w; nothing was applied", args[0], err))
 				}
 			}
@@ -401,6 +401,10 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		defer o.releaseLocks()
 		if !ok {
 			return exitError
+		}
+		// What apply would refuse in a plan file it refuses fresh.
+		if err := p.Check(); err != nil {
+			return c.fail(err)
 		}
 		plan.Render(c.stdout, p, c.color(c.stdout))
 	}
@@ -503,7 +507,7 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			defer func() { <-sem }()
 			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw,
 				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause(),
-				ConfigID: p.ConfigID, Adopt: o.adopt, Loader: selfBinary})
+				ConfigID: p.ConfigID, Adopt: o.adopt, Loader: selfBinary, Destroy: p.Destroy})
 			if err != nil {
 				mu.Lock()
 				fmt.Fprintf(c.stderr, "Error: %v\n", err)
