@@ -225,6 +225,22 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 			}
 		}
 	}
+	// The original of a file the plan does not change is removed only when
+	// the file is that original again (put back by a destroy that
+	// stopped before it removed the copy).
+	for _, ch := range changes {
+		if ch.Role != plan.RoleOriginal || ch.Action != plan.Delete {
+			continue
+		}
+		of := plan.OriginalOf(facts.Paths, ch.Path)
+		if _, ok := priors[of]; ok {
+			continue // paired with a restore, which CheckPlan checked
+		}
+		b, _, rerr := t.ReadFile(ctx, of)
+		if rerr != nil || hashOrEmpty(prior{existed: true, content: b}) != ch.PriorSHA256 {
+			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan removes this original of %s, which is not that file as it is", of)}
+		}
+	}
 	// A filter has no header: it is the configuration's to remove when
 	// the drop-in that runs it is, or there is none.
 	for _, ch := range changes {

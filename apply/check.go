@@ -106,6 +106,9 @@ func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bo
 		if ch.Role == plan.RoleOriginal {
 			of := byPath[k.of]
 			switch {
+			case of == nil && removes:
+				// Put back already: Host checks, under the lock, that
+				// k.of is this original again.
 			case of == nil:
 				return fail(ch.Path, "it is the original of %s, which the plan does not change", k.of)
 			case removes && !(of.Restore && of.Original == ch.Path && of.NewSHA256 == ch.PriorSHA256 && of.Mode == ch.PriorMode):

@@ -149,3 +149,58 @@ func TestPlanSeedsApply(t *testing.T) {
 		}
 	}
 }
+
+// TestOriginalRemovedOnlyWhenPutBack checks that a destroy that stopped
+// after putting a file back, before it removed the kept copy, is finished
+// by the next destroy; and that apply refuses, under the lock, to remove
+// a kept original when the file is not that original again.
+func TestOriginalRemovedOnlyWhenPutBack(t *testing.T) {
+	dir := t.TempDir()
+	const admin = "[Service]\nExecStart=/usr/bin/admin\n"
+	unit := filepath.Join(dir, "etc/systemd/system/m.service")
+	orig := filepath.Join(dir, "etc/fencer/originals/m.service")
+	if err := os.MkdirAll(filepath.Dir(unit), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte(admin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	applyTestPlan(t, makeTestPlan(t, dir, "m.service", false), "/etc/systemd/system/m.service")
+	// The destroy stops once the file is back.
+	if err := os.WriteFile(unit, []byte(admin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := makeTestPlan(t, dir, "m.service", true)
+	if !bytes.Contains(b, []byte(`"path": "/etc/fencer/originals/m.service",`)) {
+		t.Fatalf("the destroy plan does not remove the kept copy:\n%s", b)
+	}
+	// Before it applies, the file changes: the copy stays.
+	if err := os.WriteFile(unit, []byte(admin+"# edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Root("local", dir, "x86_64", ScopeSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Destroy: true})
+	if err == nil || !strings.Contains(err.Error(), "/etc/fencer/originals/m.service: the plan removes this original of /etc/systemd/system/m.service, which is not that file as it is") {
+		t.Errorf("a copy of another file removed: %v", err)
+	}
+	if _, err := os.Stat(orig); err != nil {
+		t.Errorf("the copy: %v", err)
+	}
+	if err := os.WriteFile(unit, []byte(admin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	applyTestPlan(t, b)
+	if _, err := os.Stat(orig); !os.IsNotExist(err) {
+		t.Errorf("the copy after the second destroy: %v", err)
+	}
+	if got, _ := os.ReadFile(unit); string(got) != admin {
+		t.Errorf("the file after the second destroy: %q", got)
+	}
+}

@@ -241,3 +241,24 @@ func foreignDropIn(ctx context.Context, t Host, ps Paths, unit, id string) (stri
 	}
 	return d, notOurs(b), nil
 }
+
+// keptCopy returns the deletion of the original fencer kept of the file at
+// p when the file is that original again (cur): a removal that put it
+// back and stopped before it removed the copy. nil when there is none.
+func keptCopy(ctx context.Context, t Host, ps Paths, p string, cur []byte) (*Change, error) {
+	orig := OriginalPath(ps, p)
+	if orig == "" {
+		return nil, nil
+	}
+	b, mode, err := t.ReadFile(ctx, orig)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", orig, err)
+	case string(b) != string(cur):
+		return nil, nil
+	}
+	return &Change{Path: orig, Action: Delete, Role: RoleOriginal, Binary: true, Mode: uint32(mode.Perm()),
+		PriorSHA256: hashOf(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}, nil
+}

@@ -145,9 +145,23 @@ func TestTakeOver(t *testing.T) {
 		"delete /etc/fencer/filters/m.service.bpf (filter)",
 		"delete " + orig + " (original)",
 	})
+	// A destroy stopped after it put the original back, before it
+	// removed the copy: the next one removes the copy.
+	stopped := &memHost{files: map[string][]byte{}}
+	for p, b := range h.files {
+		stopped.files[p] = b
+	}
+	applyTo(stopped, &HostPlan{Changes: hp.Changes[:len(hp.Changes)-1]})
+	again := planAs(t, "c", ownConfig("m.service"), stopped, true)
+	sameList(t, "destroy again", summary(again), []string{"delete " + orig + " (original)"})
+	applyTo(stopped, again)
+
 	applyTo(h, hp)
 	if string(h.files[unit]) != string(admin) || len(h.files) != 2 {
 		t.Errorf("after destroy: %q", h.files)
+	}
+	if len(stopped.files) != len(h.files) {
+		t.Errorf("after the stopped destroy and another: %q", stopped.files)
 	}
 
 	// Another configuration's unit file is taken over from it, and

@@ -750,6 +750,13 @@ func compare(ctx context.Context, t Host, p Paths, want, gone []*File, id string
 			}
 			if !ours {
 				notes = append(notes, fmt.Sprintf("%s (%s) %s: destroy leaves it", f.Path, f.Role, notOurs(cur)))
+				// Put back already (a destroy stopped before it removed
+				// the copy): only the copy is left to remove.
+				if keep, err := keptCopy(ctx, t, p, f.Path, cur); err != nil {
+					return nil, nil, err
+				} else if keep != nil {
+					out = append(out, keep)
+				}
 				continue
 			}
 			if f.Role == "filter" {
