@@ -42,7 +42,7 @@ func TestAdoptAndDestroyPutsBack(t *testing.T) {
 	}
 
 	r = w.fencerCmd("destroy", "-auto-approve")
-	if r.code != 0 || !strings.Contains(r.stdout, "Apply complete! Files: 0 added, 1 changed, 4 destroyed.") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Destroy complete! Files: 4 destroyed, 1 put back as they were.") {
 		t.Fatalf("destroy:\n%s\n%s", r, w.um.Log())
 	}
 	if got := readFile(t, w.unitFilePath()); got != admin {

@@ -478,12 +478,12 @@ func TestVerifyVendorExecStart(t *testing.T) {
 	}
 	w.systemctl("daemon-reload")
 	v := w.verify()
-	want := "host \"local\": cannot verify: service \"metrics\": reading unit metrics.service: metrics.service: unit not found in "
+	want := "host \"local\": cannot verify: service \"metrics\": unit metrics.service is not on this host (metrics.service: unit not found: "
 	if v.human.code != 1 || !strings.HasPrefix(v.human.stdout, want) {
 		t.Fatalf("the unit removed: want exit 1 and %q\n%s", want, v.human)
 	}
 	t.Logf("the unit removed: exit 1: %s", lineWith(v.human.stdout, "cannot verify"))
-	if len(v.json.Hosts) != 1 || v.json.Hosts[0].Host != "local" || !strings.HasPrefix(v.json.Hosts[0].Error, "service \"metrics\": reading unit metrics.service") {
+	if len(v.json.Hosts) != 1 || v.json.Hosts[0].Host != "local" || !strings.HasPrefix(v.json.Hosts[0].Error, "service \"metrics\": unit metrics.service is not on this host") {
 		t.Errorf("verify -json:\n%s", v.raw)
 	}
 }

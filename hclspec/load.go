@@ -83,6 +83,7 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 // Parse is Load from memory: files maps file names to contents. Names
 // ending in .fencer.hcl or .fencer.json are configuration files; any other
 // entry is only there to be read by file(), which reads nothing else.
+// Without a fencer block the configuration's id is "parsed".
 func Parse(files map[string][]byte, opts LoadOptions) (*Config, hcl.Diagnostics) {
 	l := newLoader("", false, files, opts)
 	return l.load()

@@ -37,11 +37,15 @@ func ConfigIDProblem(id string) string {
 	return ""
 }
 
+// parsedConfigID is the id of a configuration Parse reads from memory
+// that does not set one: it has no directory to be named after.
+const parsedConfigID = "parsed"
+
 // defaultConfigID is the id of a configuration that does not set one: the
-// name of its directory (Load), "" for Parse.
+// name of its directory (Load), parsedConfigID for Parse.
 func defaultConfigID(dir string) string {
 	if dir == "" {
-		return ""
+		return parsedConfigID
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {

@@ -253,6 +253,8 @@ type ldConfig struct {
 	opts   hclspec.LoadOptions
 	order  int // 0: the service after the rest, 1: before
 	format int // 0: HCL, 1: JSON, 2, 3: one file of each
+	// systemd is set for enforce = "systemd".
+	systemd bool
 }
 
 // ldCtx is what values and conditions of one rule must respect.
@@ -285,6 +287,28 @@ func ldGenerate(r *rand.Rand) *ldConfig {
 	g.sets()
 	for i, n := 0, 1+r.Intn(7); i < n; i++ {
 		g.rule()
+	}
+	if r.Intn(4) == 0 {
+		// enforce = "systemd": mostly with what it needs, a default
+		// systemd can give and execve allowed whatever its arguments.
+		g.c.systemd = true
+		if r.Intn(10) != 0 {
+			for g.c.def.kind != policy.KillProcess && g.c.def.kind != policy.Errno {
+				g.c.def = g.action(true)
+			}
+		}
+		if r.Intn(10) != 0 {
+			for _, ru := range g.c.rules {
+				for ru.act.kind == policy.Trap || ru.act.kind == policy.KillThread {
+					ru.act = g.action(false)
+				}
+			}
+		}
+		if r.Intn(10) != 0 {
+			ru := &ldRule{name: g.name("rule_"), items: []string{`"execve"`}, syscalls: []string{"execve"}, act: ldAction{kind: policy.Allow}}
+			at := r.Intn(len(g.c.rules) + 1)
+			g.c.rules = append(g.c.rules[:at], append([]*ldRule{ru}, g.c.rules[at:]...)...)
+		}
 	}
 	g.c.order = r.Intn(2)
 	if r.Intn(3) == 0 {
@@ -980,6 +1004,9 @@ func (c *ldConfig) hclTop() string {
 func (c *ldConfig) hclService() string {
 	var b strings.Builder
 	b.WriteString("service \"svc\" {\n  unit = \"svc.service\"\n")
+	if c.systemd {
+		b.WriteString("  enforce = \"systemd\"\n")
+	}
 	if c.def.text != "" {
 		fmt.Fprintf(&b, "  default_action = %s\n", c.def.text)
 	}
@@ -1087,6 +1114,9 @@ func (c *ldConfig) jsonService() string {
 		}
 		return ldJSONString(text)
 	}
+	if c.systemd {
+		b.WriteString(",\n      \"enforce\": \"systemd\"")
+	}
 	if c.def.text != "" {
 		fmt.Fprintf(&b, ",\n      \"default_action\": %s", action(c.def.text))
 	}
@@ -1131,6 +1161,8 @@ type ldPolicy struct {
 	rules  []ldPRule
 	fds    map[string]uint64
 	widths map[string][6]int
+	// systemd is set for enforce = "systemd".
+	systemd bool
 }
 
 type ldPRule struct {
@@ -1319,6 +1351,9 @@ func (p *ldPolicy) decide(d policy.Data) (policy.Action, string) {
 	if p.a.Name == "x86_64" && uint32(d.Nr) >= 0x40000000 {
 		return policy.Action{Kind: policy.KillProcess}, "(x32 syscall)"
 	}
+	if p.systemd {
+		return p.decideSystemd(uint32(d.Nr))
+	}
 	var best policy.Action
 	who := ""
 	for _, ru := range p.rules {
@@ -1333,6 +1368,33 @@ func (p *ldPolicy) decide(d policy.Data) (policy.Action, string) {
 	}
 	if who == "" {
 		return p.def, "(default)"
+	}
+	return best, who
+}
+
+// decideSystemd is the documented meaning under enforce = "systemd":
+// whatever the arguments, the most restrictive of the actions of the rules
+// naming the syscall, and of the default action unless one of them has no
+// condition (the default first, then the rules in order, the first among
+// equals).
+func (p *ldPolicy) decideSystemd(nr uint32) (policy.Action, string) {
+	unconditional := false
+	for _, ru := range p.rules {
+		for _, n := range ru.nrs {
+			unconditional = unconditional || n == nr && ru.cond == nil
+		}
+	}
+	best, who := p.def, "(default)"
+	first := unconditional
+	for _, ru := range p.rules {
+		for _, n := range ru.nrs {
+			if n != nr {
+				continue
+			}
+			if first || ldRank(ru.act.Kind) > ldRank(best.Kind) {
+				best, who, first = ru.act, ru.name, false
+			}
+		}
 	}
 	return best, who
 }
@@ -1370,6 +1432,7 @@ func ldFdNumbers(svc *hclspec.Service) map[string]uint64 {
 // ldTreePolicy is the meaning of a parsed service on a.
 func ldTreePolicy(svc *hclspec.Service, a *arch.Arch) *ldPolicy {
 	p := newLDPolicy(a, ldFdNumbers(svc))
+	p.systemd = svc.Enforce == hclspec.EnforceSystemd
 	p.def = p.action(svc.DefaultAction.Kind, svc.DefaultAction.Errno)
 	for _, ru := range svc.Rules {
 		var names []string
@@ -1377,7 +1440,10 @@ func ldTreePolicy(svc *hclspec.Service, a *arch.Arch) *ldPolicy {
 			names = append(names, s.Name)
 		}
 		var cond func(string, *[6]uint64) bool
-		if ru.When != nil {
+		if b, ok := ru.When.(hclspec.BoolLit); ok && b.V && p.systemd {
+			// when = true: unconditional, which only enforce =
+			// "systemd" tells apart.
+		} else if ru.When != nil {
 			when := ru.When
 			cond = func(sys string, args *[6]uint64) bool { return p.tree(when, sys, args) }
 		}
@@ -1393,6 +1459,7 @@ func ldModelPolicy(c *ldConfig, a *arch.Arch) *ldPolicy {
 		fds[fd.name] = uint64(fd.number)
 	}
 	p := newLDPolicy(a, fds)
+	p.systemd = c.systemd
 	errno := func(act ldAction) hclspec.Value {
 		if act.errno == nil {
 			return nil
@@ -1405,7 +1472,9 @@ func ldModelPolicy(c *ldConfig, a *arch.Arch) *ldPolicy {
 	}
 	for _, ru := range c.rules {
 		var cond func(string, *[6]uint64) bool
-		if ru.when != nil {
+		if ru.when != nil && ru.when.kind == ldBool && ru.when.b && p.systemd {
+			// when = true, as written: unconditional.
+		} else if ru.when != nil {
 			when := ru.when
 			cond = func(sys string, args *[6]uint64) bool { return p.model(when, sys, args) }
 		}
@@ -1524,6 +1593,7 @@ func ldProblems(svc *hclspec.Service, a *arch.Arch) []string {
 				if n > 4 {
 					continue
 				}
+
 				for _, other := range arches {
 					if ldCloneArg(other, n) != ldCloneArg(arches[0], n) {
 						out = append(out, fmt.Sprintf("%s: arg%d of clone is %s on %s and %s on %s", where, n,
@@ -1534,11 +1604,27 @@ func ldProblems(svc *hclspec.Service, a *arch.Arch) []string {
 			}
 		}
 	}
+	if svc.Enforce == hclspec.EnforceSystemd && len(out) == 0 {
+		// What systemd's SystemCallFilter= cannot do at all.
+		tree := ldTreePolicy(svc, a)
+		if k := tree.def.Kind; k != policy.KillProcess && k != policy.Errno {
+			out = append(out, fmt.Sprintf("on %s: systemd cannot give default %v", a.Name, tree.def))
+		}
+		for _, ru := range tree.rules {
+			if k := ru.act.Kind; (k == policy.Trap || k == policy.KillThread) && len(ru.nrs) > 0 {
+				out = append(out, fmt.Sprintf("rule %q on %s: systemd cannot give %v", ru.name, a.Name, ru.act))
+			}
+		}
+		nr, _ := a.Syscall("execve")
+		if v, _ := tree.decideSystemd(uint32(nr)); v.Kind != policy.Allow && v.Kind != policy.Log {
+			out = append(out, fmt.Sprintf("on %s: systemd cannot start the service: execve gets %v", a.Name, v))
+		}
+	}
 	return out
 }
 
 // ldProblemKinds are the kinds of problem ldProblems reports.
-var ldProblemKinds = []string{"does not fit a signed", "is wider than", "has no arg", "of clone is", "no such syscall"}
+var ldProblemKinds = []string{"does not fit a signed", "is wider than", "has no arg", "of clone is", "no such syscall", "systemd cannot"}
 
 // ---------------------------------------------------------------------
 // Running.
@@ -1855,7 +1941,7 @@ func TestLanguageDifferential(t *testing.T) {
 		c := ldGenerate(r)
 		ldCheck(t, c, r, perArch, st, fmt.Sprintf("seed %d (-langdiff.seed=%d)", seed, seed))
 		if st.configs > 50 && st.skipped+st.tooLong > st.configs/4 {
-			t.Fatalf("%d of %d configurations were refused: the generator makes too many mistakes", st.skipped+st.tooLong, st.configs)
+			t.Fatalf("%d of %d configurations were refused: the generator makes too many mistakes (%v)", st.skipped+st.tooLong, st.configs, st.refusedFor)
 		}
 	}
 	n := 0

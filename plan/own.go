@@ -116,10 +116,11 @@ func removal(ctx context.Context, t Host, ps Paths, ch *Change) ([]*Change, erro
 // orphans finds, in the host's unit directory, the files of the
 // configuration (id) that the plan does not want — those of a unit that
 // was renamed, or whose service left the configuration or this host —
-// with the filter of each such unit: the files to remove. The file's
-// name must be what the header says it is for (m.service's drop-in in
-// m.service.d, its socket unit m.socket), so that a link to a file of
-// fencer's under another name (an alias) is not taken for one. Files of a
+// with the filter of each such unit: the files to remove. Links are not
+// fencer's files, and the file's name must be what the header says it is
+// for (m.service's drop-in in m.service.d, its socket unit m.socket), so
+// that a file of fencer's under another name (an alias) is not taken for
+// one. Files of a
 // unit still planned (services) are not removed but noted: planning the
 // unit read them as the unit's. Neither are files of fencer's from before
 // configurations had ids, which may be any configuration's. A destroy
@@ -129,6 +130,12 @@ func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hc
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing %s: %w", ps.UnitDir, err)
+	}
+	// fencer writes regular files: a link (an alias of a unit, say) is
+	// not one of them, whatever it points to.
+	links, err := t.Links(ctx, ps.UnitDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing %s: %w", ps.UnitDir, err)
 	}
@@ -155,7 +162,7 @@ func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hc
 		default:
 			continue
 		}
-		if wanted[p] {
+		if _, link := links[n]; link || wanted[p] {
 			continue
 		}
 		// fencer writes regular files, which it can read: what it

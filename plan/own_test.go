@@ -204,9 +204,9 @@ func TestOrphans(t *testing.T) {
 	legacy := "/etc/systemd/system/legacy.service.d/zz-fencer.conf"
 	h.files[legacy] = []byte("# Managed by fencer for service \"l\"; content sha256:" + strings.Repeat("0", 64) + ".\n# Do not edit\n[Service]\n")
 	h.files["/etc/systemd/system/admin.service"] = []byte("[Service]\nExecStart=/bin/true\n")
-	// An alias of old.service made by hand: the same content under
-	// another name (a link, on a real host).
-	h.files["/etc/systemd/system/alias.service"] = h.files["/etc/systemd/system/old.service"]
+	// Aliases of old.service: a link, and a copy under another name.
+	h.links = map[string]string{"/etc/systemd/system/alias.service": "/etc/systemd/system/old.service"}
+	h.files["/etc/systemd/system/copy.service"] = h.files["/etc/systemd/system/old.service"]
 	before := map[string]string{}
 	for p, b := range h.files {
 		before[p] = string(b)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,10 +108,7 @@ func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) 
 		r.Error = fmt.Sprintf("reading facts: %v", err)
 		return r
 	}
-	var implicit []string
-	if facts.Live {
-		implicit = systemdDefault(ctx, t)
-	}
+	implicit := facts.SystemdDefault()
 	for _, s := range hp.Services {
 		for _, o := range s.Overrides {
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "file", Subject: o.Path, Problem: o.Problem})
@@ -213,7 +211,8 @@ func show(ctx context.Context, t apply.Target, unit string, props ...string) (ma
 // running process with the planned filter.
 func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.ServicePlan, files map[string]*plan.Change, in Inspector, implicit []string, r *HostReport) {
 	props, err := show(ctx, t, s.Unit, "SystemCallFilter", "SystemCallArchitectures", "NoNewPrivileges",
-		"ExecStart", "ActiveState", "MainPID", "LoadState")
+		"SystemCallErrorNumber", "SystemCallLog", "ExecStart", "ActiveState", "MainPID", "LoadState",
+		"Names", "FragmentPath", "DropInPaths", "NeedDaemonReload")
 	if err != nil {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "systemctl show", Problem: err.Error()})
 		return
@@ -228,12 +227,34 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: name, Problem: problem, Want: want, Got: got})
 		}
 	}
+	checkFiles(s, props, r)
 	setting("NoNewPrivileges", "yes", props["NoNewPrivileges"], "no_new_privs is not set for the service")
 	setting("SystemCallArchitectures", "native", props["SystemCallArchitectures"], "system calls of other architectures are not refused")
 	if s.SystemdFilter {
-		if want, got, ok := sameFilter(hp.Arch, s.SystemCallFilter, props["SystemCallFilter"], implicit); !ok {
+		if want, got, ok := sameFilter(hp.Arch, s.SystemCallFilter, props["SystemCallFilter"], withoutDenied(implicit, s.SystemCallFilterDenied)); !ok {
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallFilter",
 				Problem: "systemd's syscall filter is not the planned set", Want: want, Got: got})
+		}
+	}
+	if s.SystemdFilter {
+		if got := props["SystemCallErrorNumber"]; !sameErrno(s.SystemCallErrorNumber, got) {
+			want := s.SystemCallErrorNumber
+			if want == "" {
+				want = "(none: kill the process)"
+			}
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallErrorNumber",
+				Problem: "systemd's action for the syscalls its filter does not allow is not the planned one", Want: want, Got: got})
+		}
+	}
+	if s.Enforce == "systemd" {
+		// systemctl show says "~" (an empty deny-list) for none.
+		want, got := strings.Join(s.SystemCallLog, " "), strings.Join(strings.Fields(strings.TrimPrefix(props["SystemCallLog"], "~")), " ")
+		if strings.HasPrefix(props["SystemCallLog"], "~") && got != "" {
+			got = props["SystemCallLog"]
+		}
+		if want != got {
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallLog",
+				Problem: "systemd does not log the syscalls the policy logs, or logs others", Want: want, Got: got})
 		}
 	}
 	startsLoader := false
@@ -255,6 +276,46 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 		return
 	}
 	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], startsLoader, in, r)
+}
+
+// checkFiles compares the names systemd knows the unit by, its unit file
+// and its drop-ins (systemctl show's Names=, FragmentPath=, DropInPaths=)
+// with what fencer found in the unit directories and planned with: a
+// difference means systemd applies files fencer did not check. Drop-ins
+// are compared by file name, in order: systemd shows each in its drop-in
+// directory with links resolved.
+func checkFiles(s *plan.ServicePlan, props map[string]string, r *HostReport) {
+	if len(s.Names) == 0 {
+		return // a plan that read no unit
+	}
+	stale := ""
+	if props["NeedDaemonReload"] == "yes" {
+		stale = " (systemd has not reloaded the unit's changed files: systemctl daemon-reload)"
+	}
+	names := strings.Fields(props["Names"])
+	sort.Strings(names)
+	if strings.Join(names, " ") != strings.Join(s.Names, " ") {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "Names",
+			Problem: "systemd knows the unit by other names than fencer found in the unit directories, so it may apply drop-ins fencer did not check" + stale,
+			Want:    strings.Join(s.Names, " "), Got: strings.Join(names, " ")})
+	}
+	if props["FragmentPath"] != s.FragmentPath {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "FragmentPath",
+			Problem: "systemd reads another unit file for the unit than fencer planned with" + stale,
+			Want:    s.FragmentPath, Got: props["FragmentPath"]})
+	}
+	base := func(ps []string) string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, path.Base(p))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := strings.Fields(props["DropInPaths"]); base(got) != base(s.DropIns) {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "DropInPaths",
+			Problem: "systemd applies other drop-ins to the unit than fencer planned with" + stale,
+			Want:    strings.Join(s.DropIns, " "), Got: strings.Join(got, " ")})
+	}
 }
 
 // checkProcess checks that the unit's main process carries the planned
@@ -431,6 +492,34 @@ func sameFilter(archName string, planned []string, got string, systemdDefault []
 	return fmt.Sprintf("the %d planned names (and systemd's @default set)", len(want)), strings.Join(g, "; "), false
 }
 
+// sameErrno compares the planned SystemCallErrorNumber= (an errno number,
+// "" for none) with systemctl show's: without one systemd kills the
+// process, which systemd 252 shows as 2147483646 (its "kill" value) and
+// older versions as 0.
+func sameErrno(planned, got string) bool {
+	if planned == "" {
+		return got == "" || got == "0" || got == "2147483646" || got == "kill"
+	}
+	return planned == got
+}
+
+// withoutDenied returns the names of implicit (systemd's @default group)
+// that the planned "~" entries denied do not take out of the allow-list.
+func withoutDenied(implicit, denied []string) []string {
+	out := make([]string, 0, len(implicit))
+	gone := map[string]bool{}
+	for _, d := range denied {
+		name, _, _ := strings.Cut(d, ":")
+		gone[name] = true
+	}
+	for _, n := range implicit {
+		if !gone[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // sameExecStart compares the planned wrapped command with systemctl show's
 // ExecStart= ({ path=... ; argv[]=... ; ... }).
 func sameExecStart(planned, got string) (string, string, bool) {
@@ -482,43 +571,4 @@ func short(h string) string {
 		return h[:16]
 	}
 	return h
-}
-
-// defaultSet252 is systemd 252's @default group: the syscalls systemd
-// adds to every SystemCallFilter= allow-list (systemd-analyze
-// syscall-filter @default), used when the host cannot say itself.
-var defaultSet252 = strings.Fields(`arch_prctl brk cacheflush clock_getres clock_getres_time64
-clock_gettime clock_gettime64 clock_nanosleep clock_nanosleep_time64 execve exit exit_group futex
-futex_time64 futex_waitv get_robust_list get_thread_area getegid getegid32 geteuid geteuid32 getgid
-getgid32 getgroups getgroups32 getpgid getpgrp getpid getppid getrandom getresgid getresgid32
-getresuid getresuid32 getrlimit getsid gettid gettimeofday getuid getuid32 membarrier mmap mmap2
-mprotect munmap nanosleep pause prlimit64 restart_syscall riscv_flush_icache rseq rt_sigreturn
-sched_getaffinity sched_yield set_robust_list set_thread_area set_tid_address set_tls sigreturn
-time ugetrlimit`)
-
-// systemdDefault returns the host's @default group, from systemd-analyze
-// where the target can run it.
-func systemdDefault(ctx context.Context, t apply.Target) []string {
-	an, ok := t.(interface {
-		Analyze(ctx context.Context, args ...string) ([]byte, error)
-	})
-	if !ok {
-		return defaultSet252
-	}
-	out, err := an.Analyze(ctx, "syscall-filter", "@default")
-	if err != nil {
-		return defaultSet252
-	}
-	var names []string
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "@") {
-			continue
-		}
-		names = append(names, line)
-	}
-	if len(names) == 0 {
-		return defaultSet252
-	}
-	return names
 }

@@ -13,6 +13,30 @@ import (
 	"github.com/fencer-dev/fencer/plan"
 )
 
+// TestSameFilterDenied checks that a name of systemd's @default group that
+// the plan took out again ("~getpid", enforce = "systemd") is drift when
+// systemd allows it after all, and the others are not.
+func TestSameFilterDenied(t *testing.T) {
+	planned := []string{"execve", "read"}
+	implicit := withoutDenied(plan.SystemdDefault252, []string{"getpid:13", "gettid", "ptrace:kill"})
+	if _, got, ok := sameFilter("x86_64", planned, "execve read brk getpid", implicit); ok || got != "also getpid" {
+		t.Errorf("getpid allowed: ok=%v, %q", ok, got)
+	}
+	if _, got, ok := sameFilter("x86_64", planned, "execve read brk mmap", implicit); !ok {
+		t.Errorf("in sync reported as %q", got)
+	}
+	for _, c := range []struct{ planned, got string }{{"", "2147483646"}, {"", "0"}, {"1", "1"}} {
+		if !sameErrno(c.planned, c.got) {
+			t.Errorf("SystemCallErrorNumber %q planned, %q shown: reported as drift", c.planned, c.got)
+		}
+	}
+	for _, c := range []struct{ planned, got string }{{"", "1"}, {"1", "13"}, {"13", "2147483646"}} {
+		if sameErrno(c.planned, c.got) {
+			t.Errorf("SystemCallErrorNumber %q planned, %q shown: not reported", c.planned, c.got)
+		}
+	}
+}
+
 func TestSameFilter(t *testing.T) {
 	planned := []string{"read", "write", "newfstatat", "execve"}
 	for _, c := range []struct {
@@ -28,7 +52,7 @@ func TestSameFilter(t *testing.T) {
 		{"both", "read write execve ptrace", false, "also ptrace; without newfstatat"},
 		{"a deny list", "~ptrace", false, ""},
 	} {
-		want, got, ok := sameFilter("x86_64", planned, c.got, defaultSet252)
+		want, got, ok := sameFilter("x86_64", planned, c.got, plan.SystemdDefault252)
 		if ok != c.ok {
 			t.Errorf("%s: ok = %v (want %q, got %q)", c.name, ok, want, got)
 		}
@@ -178,6 +202,44 @@ func TestCheckProcess(t *testing.T) {
 		}
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: findings %q, want %q (notes %v)", c.name, got, c.want, r.Notes)
+		}
+	}
+}
+
+// TestCheckFiles: systemd's names, unit file and drop-ins of the unit
+// against those fencer planned with; names in any order, drop-ins by file
+// name (systemd shows them with their directory's links resolved).
+func TestCheckFiles(t *testing.T) {
+	s := &plan.ServicePlan{Unit: "m.service", Names: []string{"m-alias.service", "m.service"}, FragmentPath: "/lib/systemd/system/m.service",
+		DropIns: []string{"/etc/xdg/systemd/user/m.service.d/10-a.conf", "/etc/systemd/system/m.service.d/zz-fencer.conf"}}
+	same := map[string]string{"Names": "m.service m-alias.service", "FragmentPath": "/lib/systemd/system/m.service",
+		"DropInPaths": "/etc/systemd/user/m.service.d/10-a.conf /etc/systemd/system/m.service.d/zz-fencer.conf", "NeedDaemonReload": "no"}
+	for _, tc := range []struct {
+		name    string
+		change  map[string]string
+		subject string
+		problem string
+	}{
+		{"the same", nil, "", ""},
+		{"another name", map[string]string{"Names": "m.service"}, "Names", "systemd knows the unit by other names than fencer found in the unit directories"},
+		{"another unit file", map[string]string{"FragmentPath": "/run/systemd/transient/m.service"}, "FragmentPath", "systemd reads another unit file for the unit"},
+		{"another drop-in", map[string]string{"DropInPaths": same["DropInPaths"] + " /etc/systemd/system/m.service.d/zzz.conf"}, "DropInPaths", "systemd applies other drop-ins"},
+		{"not reloaded", map[string]string{"FragmentPath": "/x/m.service", "NeedDaemonReload": "yes"}, "FragmentPath", "(systemd has not reloaded the unit's changed files: systemctl daemon-reload)"},
+	} {
+		props := map[string]string{}
+		for k, v := range same {
+			props[k] = v
+		}
+		for k, v := range tc.change {
+			props[k] = v
+		}
+		r := &HostReport{}
+		checkFiles(s, props, r)
+		switch {
+		case tc.subject == "" && len(r.Findings) > 0:
+			t.Errorf("%s: %+v", tc.name, r.Findings)
+		case tc.subject != "" && (len(r.Findings) != 1 || r.Findings[0].Subject != tc.subject || !strings.Contains(r.Findings[0].Problem, tc.problem)):
+			t.Errorf("%s: %+v", tc.name, r.Findings)
 		}
 	}
 }

@@ -145,9 +145,17 @@ var destroyCommand = &command{
   configuration's is never deleted. The loader binary stays: other
   services may use it.
 
+  A unit that runs when its files are removed is restarted, so that it
+  runs as its own unit says, without fencer's drop-in and filter; one
+  whose unit file fencer had installed (and removes) is stopped, with its
+  socket unit.
+
 Options:
 
   -auto-approve      Remove without asking.
+
+  -stop              Stop every running unit of the configuration instead
+                     of restarting it.
 
 ` + lockTimeoutHelp + `
 ` + hostOptionsHelp + `
@@ -157,6 +165,7 @@ Options:
 		o := &planOptions{destroy: true}
 		o.register(fs)
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
+		fs.BoolVar(&o.stop, "stop", false, "")
 		fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 		return o.runApply
 	},
@@ -174,6 +183,7 @@ type planOptions struct {
 	restart     bool
 	adopt       stringList
 	destroy     bool
+	stop        bool
 	lockTimeout time.Duration
 	// release frees the hosts' locks a fresh apply took before planning.
 	release func()
@@ -385,7 +395,7 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 				if err != nil {
 					return c.fail(fmt.Errorf("host %q: reading facts: %w", hp.Name, err))
 				}
-				if err := apply.CheckPlan(hp, facts, p.ConfigID, p.Destroy, selfBinary); err != nil {
+				if err := apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, selfBinary); err != nil {
 					return c.fail(fmt.Errorf("%s: %w; nothing was applied", args[0], err))
 				}
 			}
@@ -505,9 +515,9 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw,
+			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop, Log: logw,
 				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause(),
-				ConfigID: p.ConfigID, Adopt: o.adopt, Loader: selfBinary, Destroy: p.Destroy})
+				ConfigID: p.ConfigID, Adopt: o.adopt, Loader: selfBinary})
 			if err != nil {
 				mu.Lock()
 				fmt.Fprintf(c.stderr, "Error: %v\n", err)
@@ -524,6 +534,15 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 	if failed > 0 {
 		fmt.Fprintf(c.stderr, "\n%d of %d hosts failed.\n", failed, len(p.Hosts))
 		return exitError
+	}
+	if o.destroy {
+		// A destroy changes a file only to put back one fencer took over.
+		back := ""
+		if n.Change > 0 {
+			back = fmt.Sprintf(", %d put back as they were", n.Change)
+		}
+		fmt.Fprintf(c.stdout, "\nDestroy complete! Files: %d destroyed%s.\n", n.Destroy, back)
+		return exitOK
 	}
 	fmt.Fprintf(c.stdout, "\nApply complete! Files: %d added, %d changed, %d destroyed.\n", n.Add, n.Change, n.Destroy)
 	return exitOK
