@@ -65,7 +65,8 @@ func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bo
 		if hclspec.ServiceUnitProblem(s.Unit) != "" {
 			return fail("", "service unit %q is not a unit name", s.Unit)
 		}
-		if s.FilterPath != path.Join(ps.FilterDir, s.Unit+".bpf") {
+		// With enforce = "systemd" there is no filter.
+		if (s.FilterPath != "" || s.Enforce == hclspec.EnforceExec) && s.FilterPath != path.Join(ps.FilterDir, s.Unit+".bpf") {
 			return fail("", "service %s: its filter is at %s, which is not %s's", s.Unit, s.FilterPath, path.Join(ps.FilterDir, s.Unit+".bpf"))
 		}
 		planned[s.Unit] = s

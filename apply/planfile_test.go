@@ -33,10 +33,15 @@ service "m" {
 // testLoader stands for this fencer's binary.
 func testLoader() ([]byte, string, error) { return []byte("the loader\n"), "x86_64", nil }
 
-// makeTestPlan plans unit in the -root tree dir and returns the plan file.
+// makeTestPlan plans unit in the -root tree dir and returns the plan file;
+// a unit "NAME enforce=systemd" is planned with enforce = "systemd".
 func makeTestPlan(t testing.TB, dir, unit string, destroy bool) []byte {
 	t.Helper()
-	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(strings.Replace(planConfig, "UNIT", unit, 1))}, hclspec.LoadOptions{})
+	src := strings.Replace(planConfig, "UNIT", unit, 1)
+	if u, ok := strings.CutSuffix(unit, " enforce=systemd"); ok {
+		src = strings.Replace(planConfig, `"UNIT"`, `"`+u+`"`+"\n  enforce = \"systemd\"", 1)
+	}
+	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -90,6 +95,8 @@ func planSeeds(t testing.TB) [][]byte {
 	applyTestPlan(t, add(makeTestPlan(t, dir, "n.service", false)))
 	add(makeTestPlan(t, dir, "m.service", false))
 	add(makeTestPlan(t, dir, "n.service", true))
+	// enforce = "systemd": no filter, and the one "exec" installed goes.
+	add(makeTestPlan(t, dir, "n.service enforce=systemd", false))
 	return seeds
 }
 
@@ -132,7 +139,7 @@ func FuzzPlanFile(f *testing.F) {
 // hold take-overs, restores and deletions.
 func TestPlanSeedsApply(t *testing.T) {
 	seeds := planSeeds(t)
-	for _, want := range []string{`"take_over": true`, `"restore": true`, `"action": "delete"`, `"destroy": true`} {
+	for _, want := range []string{`"take_over": true`, `"restore": true`, `"action": "delete"`, `"destroy": true`, `"enforce": "systemd"`} {
 		if !bytes.Contains(bytes.Join(seeds, nil), []byte(want)) {
 			t.Errorf("no seed has %s", want)
 		}
