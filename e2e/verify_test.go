@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 4's acceptance: after apply and start of examples/metrics, fencer
@@ -50,8 +52,27 @@ type verified struct {
 // for people and once with -json; both must end with the same exit code.
 func (w *world) verify(extra ...string) verified {
 	w.t.Helper()
-	h := w.fencerCmd("verify", extra...)
-	j := w.fencerCmd("verify", append([]string{"-json"}, extra...)...)
+	return w.verifyVia(nil, extra...)
+}
+
+// verifyVia is verify run through the command prefix (setpriv ...), or
+// directly when prefix is empty.
+func (w *world) verifyVia(prefix []string, extra ...string) verified {
+	w.t.Helper()
+	var h, j result
+	if len(prefix) == 0 {
+		h = w.fencerCmd("verify", extra...)
+		j = w.fencerCmd("verify", append([]string{"-json"}, extra...)...)
+	} else {
+		via := func(args ...string) result {
+			cmd := exec.Command(prefix[0], append(append(prefix[1:len(prefix):len(prefix)], w.fencer, "verify"), append(w.vars(), args...)...)...)
+			cmd.Dir, cmd.Env = w.cfg, w.um.Env
+			r := run(w.t, cmd)
+			w.t.Logf("%s fencer verify: exit %d (%s)", strings.Join(prefix, " "), r.code, r.took.Round(time.Millisecond))
+			return r
+		}
+		h, j = via(extra...), via(append([]string{"-json"}, extra...)...)
+	}
 	if h.code != j.code {
 		w.t.Fatalf("verify exits %d, verify -json %d\n%s\n%s", h.code, j.code, h, j)
 	}
@@ -176,7 +197,12 @@ type drift struct {
 // JSON.
 func (w *world) drifted(what string, wanted ...drift) verified {
 	w.t.Helper()
-	v := w.verify()
+	return w.driftedIn(w.verify(), what, wanted...)
+}
+
+// driftedIn asserts of verification v what drifted asserts.
+func (w *world) driftedIn(v verified, what string, wanted ...drift) verified {
+	w.t.Helper()
 	if v.human.code != 2 {
 		w.t.Fatalf("%s: verify exits %d, want 2\n%s\n--- user manager\n%s", what, v.human.code, v.human, w.um.Log())
 	}

@@ -70,7 +70,7 @@ var ldSyscallPool = []string{
 	"fchmod", "kill", "ptrace", "readv", "writev", "lseek", "poll", "open", "dup3",
 	"socket", "setuid", "fchown", "mprotect", "futex", "pread64", "getpid", "ioctl",
 	"madvise", "recvfrom", "fchmodat", "mknodat", "epoll_wait", "dup2", "newfstatat",
-	"prctl", "exit_group",
+	"prctl", "exit_group", "keyctl", "semctl", "ipc",
 	// Aliases (fstatat is newfstatat or fstatat64, llseek is _llseek) and
 	// syscalls of one or a few architectures, some far from the others
 	// (ARM's private syscalls are at 0xf0000).
@@ -88,6 +88,9 @@ var ldConstPool = []string{
 	"AT_FDCWD", "AT_EMPTY_PATH", "RUSAGE_CHILDREN", "EPERM", "EACCES", "F_SETFL",
 	"F_GETFL", "CLONE_THREAD", "SIGKILL", "PTRACE_ATTACH", "S_IRWXU", "S_ISUID",
 	"SEEK_END", "MSG_DONTWAIT",
+	// Commands that change how wide another argument is read.
+	"KEYCTL_GET_KEYRING_ID", "KEYCTL_JOIN_SESSION_KEYRING", "PR_SET_MM", "PR_SET_MM_EXE_FILE",
+	"F_SETLK", "F_DUPFD",
 }
 
 // ldAliases are other spellings of the architectures the language accepts.
@@ -1194,7 +1197,14 @@ func (p *ldPolicy) val(v hclspec.Value, w int) uint64 {
 	switch x := v.(type) {
 	case hclspec.Number:
 		if x.Neg {
-			return -x.Abs & ldMask(w)
+			// Two's complement in the width when it fits a signed number
+			// of the width; where the width depends on the call and this
+			// call's is narrower than the value, the 64-bit two's
+			// complement, which the narrower argument never equals.
+			if x.Abs <= uint64(1)<<uint(w-1) {
+				return -x.Abs & ldMask(w)
+			}
+			return -x.Abs
 		}
 		return x.Abs
 	case hclspec.ConstRef:
@@ -1219,9 +1229,11 @@ func (p *ldPolicy) val(v hclspec.Value, w int) uint64 {
 	panic(fmt.Sprintf("unknown value %T", v))
 }
 
-// arg is argument n of sys as the kernel reads it, under mask when given.
+// arg is argument n of sys as the kernel reads it in this call, under mask
+// when given. docs/language.md: the width of some arguments depends on the
+// call (keyctl's arg1 on the option in arg0, fcntl's arg2 on the command).
 func (p *ldPolicy) arg(sys string, n int, mask hclspec.Value, args *[6]uint64) (uint64, int) {
-	w := p.bits(sys, n)
+	w := p.a.ArgWidthIn(sys, n, args).Bits
 	x := args[n] & ldMask(w)
 	if mask != nil {
 		x &= p.val(mask, w)
@@ -1759,6 +1771,21 @@ func ldValues(svc *hclspec.Service, p *ldPolicy) []uint64 {
 	}
 	for _, n := range p.fds {
 		out = append(out, n, n+1, n-1)
+	}
+	// The commands that change how wide another argument is read
+	// (docs/language.md, Argument widths: keyctl's options, fcntl's
+	// commands, ...), so that calls of every reading are drawn.
+	for _, ru := range svc.Rules {
+		for _, s := range ru.Syscalls {
+			for n := 0; n < 6; n++ {
+				cases, _ := p.a.ArgWidths(s.Name, n)
+				for _, c := range cases {
+					for _, in := range c.When {
+						out = append(out, in.Values...)
+					}
+				}
+			}
+		}
 	}
 	return append(out, 0, 1, 2, ^uint64(0), 0xffffffff, 0xffff, 0x10000, 1<<31, 1<<63, 1<<32, 0xffffff9c)
 }
