@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -34,6 +35,17 @@ type Options struct {
 	// LockTimeout is how long to wait for a host's lock that another
 	// fencer holds; 0 tries once. The error then names the holder.
 	LockTimeout time.Duration
+	// ConfigID is the id of the configuration the plan is of (plan.Plan's
+	// ConfigID): text files whose header names it are the
+	// configuration's, and others are replaced only when adopted.
+	ConfigID string
+	// Adopt lists the host paths the plan may take over (apply
+	// -adopt=PATH): files that are not the configuration's, which apply
+	// keeps as they are (plan.Change.Original) before it replaces them.
+	Adopt []string
+	// Loader returns this fencer's binary: a loader the plan installs must
+	// be it (plan.Options.Loader).
+	Loader func() ([]byte, string, error)
 	// Pause, when set, is called at each step of Host, for tests that
 	// stop or kill apply at exact points (cmd/fencer sets it from
 	// $FENCER_TEST_PAUSE): "locked" once the lock is held and the files
@@ -79,11 +91,59 @@ type prior struct {
 	mode    fs.FileMode
 }
 
+// TakeOverError is the error for a plan that replaces a file that is not
+// the configuration's without -adopt for its path.
+type TakeOverError struct {
+	Host string
+	// Change is the take-over (plan.Change.TakeOver).
+	Change *plan.Change
+}
+
+func (e *TakeOverError) Error() string {
+	w := "is not fencer's (it has no fencer header)"
+	if e.Change.Owner != "" {
+		w = fmt.Sprintf("belongs to configuration %q", e.Change.Owner)
+	}
+	return fmt.Sprintf("host %q: %s %s, and the plan replaces it with its %s: run apply with -adopt=%s to take it over (fencer keeps it at %s, and destroy puts it back)",
+		e.Host, e.Change.Path, w, e.Change.Role, e.Change.Path, e.Change.Original)
+}
+
+// whose says whose a text file is that is not the configuration's.
+func whose(content []byte) string {
+	if h, ok := plan.ParseHeader(content); ok && h.Config != "" {
+		return fmt.Sprintf("belongs to configuration %q", h.Config)
+	}
+	return "is not fencer's (it has no fencer header)"
+}
+
+// Refused returns the error for the first take-over of hp that adopt (the
+// -adopt paths) does not allow, nil when there is none: apply says it
+// before it asks to go ahead, and Host again under the lock, from the
+// files as they are then.
+func Refused(hp *plan.HostPlan, adopt []string) error {
+	for _, ch := range hp.Changes {
+		if ch.TakeOver && !contains(adopt, ch.Path) {
+			return &TakeOverError{Host: hp.Name, Change: ch}
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
 // Host applies one host's part of a plan under the host's lock: it checks
-// that every file still has the hash the plan recorded, writes each file
-// atomically in the plan's order, reloads systemd and verifies the units;
-// when any step fails, every file is put back as it was and systemd
-// reloaded again.
+// the plan against the host (CheckPlan), that every file still has the
+// hash the plan recorded and that every file it replaces or removes is
+// the configuration's or adopted, writes each file atomically in the
+// plan's order, reloads systemd and verifies the units; when any step
+// fails, every file is put back as it was and systemd reloaded again.
 func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err error) {
 	logf := func(format string, args ...any) {
 		if opts.Log != nil {
@@ -119,6 +179,14 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		}
 	}()
 
+	facts, err := t.Facts(ctx)
+	if err != nil {
+		return fmt.Errorf("host %q: reading facts: %w", hp.Name, err)
+	}
+	if err := CheckPlan(hp, facts, opts.ConfigID, opts.Destroy, opts.Loader); err != nil {
+		return err
+	}
+
 	// Under the lock, every file must still be as planned.
 	priors := map[string]prior{}
 	for _, ch := range hp.Changes {
@@ -135,14 +203,74 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		}
 		priors[ch.Path] = p
 	}
+	// And the plan replaces or removes only files of the configuration's,
+	// or that it was asked to adopt: whatever the plan says of them, the
+	// files decide.
+	for _, ch := range changes {
+		p := priors[ch.Path]
+		if ch.Binary || !p.existed || plan.OwnedBy(p.content, opts.ConfigID) {
+			continue
+		}
+		if !ch.TakeOver {
+			verb := "replaces"
+			if ch.Action == plan.Delete || ch.Restore {
+				verb = "removes"
+			}
+			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("it %s, and the plan %s it without taking it over", whose(p.content), verb)}
+		}
+		if !contains(opts.Adopt, ch.Path) {
+			return &TakeOverError{Host: hp.Name, Change: ch}
+		}
+		// CheckPlan paired the take-over with the change that keeps the
+		// file's content; it must keep its mode too.
+		for _, keep := range changes {
+			if keep.Path == ch.Original && keep.Mode != plan.KeepMode(p.mode) {
+				return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan keeps it at %s with mode %04o, and it has mode %04o", ch.Original, keep.Mode, plan.KeepMode(p.mode))}
+			}
+		}
+	}
+	// The original of a file the plan does not change is removed only when
+	// the file is that original again (put back by a destroy that
+	// stopped before it removed the copy).
+	for _, ch := range changes {
+		if ch.Role != plan.RoleOriginal || ch.Action != plan.Delete {
+			continue
+		}
+		of := plan.OriginalOf(facts.Paths, ch.Path)
+		if _, ok := priors[of]; ok {
+			continue // paired with a restore, which CheckPlan checked
+		}
+		b, _, rerr := t.ReadFile(ctx, of)
+		if rerr != nil || hashOrEmpty(prior{existed: true, content: b}) != ch.PriorSHA256 {
+			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan removes this original of %s, which is not that file as it is", of)}
+		}
+	}
+	// A filter has no header: it is the configuration's to remove when
+	// the drop-in that runs it is, or there is none.
+	for _, ch := range changes {
+		if ch.Role != plan.RoleFilter || ch.Action != plan.Delete {
+			continue
+		}
+		unit := strings.TrimSuffix(path.Base(ch.Path), ".bpf")
+		d := path.Join(facts.Paths.UnitDir, unit+".d", plan.DropInName)
+		p, ok := priors[d]
+		if !ok {
+			b, mode, rerr := t.ReadFile(ctx, d)
+			switch {
+			case rerr == nil:
+				p = prior{path: d, existed: true, content: b, mode: mode}
+			case !errors.Is(rerr, fs.ErrNotExist):
+				return fmt.Errorf("host %q: reading %s: %w", hp.Name, d, rerr)
+			}
+		}
+		if p.existed && !plan.OwnedBy(p.content, opts.ConfigID) {
+			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan removes it, and the drop-in that runs it, %s, %s", d, whose(p.content))}
+		}
+	}
 	// And so must every file the plan was computed from: the unit files
 	// and drop-ins whose ExecStart= it wrapped and whose settings it
 	// checked.
 	if len(hp.Inputs) > 0 {
-		facts, ferr := t.Facts(ctx)
-		if ferr != nil {
-			return fmt.Errorf("host %q: reading facts: %w", hp.Name, ferr)
-		}
 		now, rerr := plan.ReadInputs(ctx, t, facts, hp)
 		if rerr != nil {
 			return fmt.Errorf("host %q: reading the files the plan was made from: %w", hp.Name, rerr)
@@ -182,6 +310,11 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 	}
 
 	units := map[string]bool{}
+	// verifyUnits are the units of the files fencer writes: a unit put
+	// back as it was before fencer took it over is the administrator's
+	// again, and systemd-analyze verify's opinion of it no reason to undo
+	// the rest.
+	verifyUnits := map[string]bool{}
 	for _, ch := range changes {
 		p := priors[ch.Path]
 		var werr error
@@ -199,10 +332,13 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		logf("host %q: %s %s", hp.Name, verb(ch.Action), ch.Path)
 		for _, u := range ch.Units {
 			units[u] = true
+			if ch.Action != plan.Delete && !ch.Restore {
+				verifyUnits[u] = true
+			}
 		}
 	}
 
-	facts, err := t.Facts(ctx)
+	facts, err = t.Facts(ctx)
 	if err != nil {
 		return rollback(fmt.Errorf("reading facts: %w", err))
 	}
@@ -212,9 +348,9 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		// unit it rejects never reaches the manager (socket activation
 		// could start it in the meantime). A -root tree or a host without
 		// a manager is verified too: the target does what it can there.
-		if len(names) > 0 && !plan.DestroyOnly(changes) {
+		if v := sortedKeys(verifyUnits); len(v) > 0 {
 			opts.pause("verify")
-			if err := t.Verify(ctx, names...); err != nil {
+			if err := t.Verify(ctx, v...); err != nil {
 				return rollback(fmt.Errorf("systemd-analyze verify: %w", err))
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fencer-dev/fencer/internal/readlimit"
 )
 
 // tmpPrefix starts the names of WriteFile's temporary files.
@@ -79,7 +80,10 @@ func (f *files) readFile(p string) ([]byte, fs.FileMode, error) {
 		return nil, 0, err
 	}
 	defer d.close()
-	fd, err := unix.Openat(d.fd, w.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	// O_NONBLOCK: a FIFO would otherwise block the open until a writer
+	// comes; it is refused below, with devices, once fstat says what the
+	// file is.
+	fd, err := unix.Openat(d.fd, w.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err == unix.ELOOP {
 		return nil, 0, f.changed(p, d.join(w.name), err)
 	}
@@ -92,15 +96,30 @@ func (f *files) readFile(p string) ([]byte, fs.FileMode, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("host %s: %w", f.host, err)
 	}
-	if st.IsDir() {
-		return nil, 0, fmt.Errorf("host %s: %s is a directory", f.host, p)
+	if !st.Mode().IsRegular() {
+		// systemd reads /dev/null itself (a bind mount, say) as a
+		// masked unit, as it does a link to it.
+		var dst unix.Stat_t
+		if unix.Fstat(fd, &dst) == nil && dst.Mode&unix.S_IFMT == unix.S_IFCHR && dst.Rdev == unix.Mkdev(1, 3) {
+			return nil, devNullMode, nil
+		}
+		return nil, 0, fmt.Errorf("host %s: %s is %s, not a regular file", f.host, p, readlimit.Kind(st.Mode()))
 	}
-	data, err := io.ReadAll(fh)
+	if st.Size() > MaxHostFileBytes {
+		return nil, 0, fmt.Errorf("host %s: %w", f.host, &readlimit.TooLargeError{Name: p, Limit: MaxHostFileBytes, What: "a file fencer reads on a host"})
+	}
+	data, err := readlimit.All(fh, p, MaxHostFileBytes, "a file fencer reads on a host")
 	if err != nil {
 		return nil, 0, fmt.Errorf("host %s: reading %s: %w", f.host, p, err)
 	}
 	return data, st.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky | fs.ModeCharDevice | fs.ModeDevice), nil
 }
+
+// MaxHostFileBytes is the largest file fencer reads on a host: unit files,
+// drop-ins, filters and the loader at fencer_path (which is fencer
+// itself, some 10 MB). Only regular files are read, and links to
+// /dev/null (masked units).
+const MaxHostFileBytes = 64 << 20
 
 // devNullMode is the mode ReadFile gives a link to /dev/null.
 const devNullMode = fs.ModeDevice | fs.ModeCharDevice | 0o666

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func newRoot(t *testing.T) (*RootHost, string) {
@@ -386,5 +387,57 @@ func TestSearchPathLinks(t *testing.T) {
 	}
 	if err := h.WriteFile(ctx, "/etc/fencer/filters/x.bpf", []byte("z"), 0o644); !errors.Is(err, ErrSymlink) {
 		t.Errorf("linked filter directory: %v", err)
+	}
+}
+
+// TestReadFileOnlyRegular checks that a host file that is a FIFO, a
+// device or larger than MaxHostFileBytes is refused at once, naming it,
+// where reading it would block for ever or grow without bound; and that
+// the local machine's /dev/null at a unit's path reads as a masked unit.
+func TestReadFileOnlyRegular(t *testing.T) {
+	ctx := context.Background()
+	h, dir := newRoot(t)
+	d := filepath.Join(dir, "etc/systemd/system/m.service.d")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(d, "50-fifo.conf"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big, err := os.Create(filepath.Join(d, "60-big.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(MaxHostFileBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	big.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _, err := h.ReadFile(ctx, "/etc/systemd/system/m.service.d/50-fifo.conf")
+		if err == nil || !strings.Contains(err.Error(), "/etc/systemd/system/m.service.d/50-fifo.conf is a FIFO, not a regular file") {
+			t.Errorf("FIFO: %v", err)
+		}
+		_, _, err = h.ReadFile(ctx, "/etc/systemd/system/m.service.d/60-big.conf")
+		if err == nil || !strings.Contains(err.Error(), "/etc/systemd/system/m.service.d/60-big.conf is larger than 64 MiB (67108864 bytes), the limit for a file fencer reads on a host") {
+			t.Errorf("too large: %v", err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadFile blocks on a FIFO")
+	}
+
+	local, err := LocalEnv("l", ScopeSystem, os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := local.ReadFile(ctx, "/dev/zero"); err == nil || !strings.Contains(err.Error(), "/dev/zero is a character device, not a regular file") {
+		t.Errorf("/dev/zero: %v", err)
+	}
+	if b, mode, err := local.ReadFile(ctx, "/dev/null"); err != nil || len(b) != 0 || mode != devNullMode {
+		t.Errorf("/dev/null: %q %v %v", b, mode, err)
 	}
 }

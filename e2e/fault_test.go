@@ -42,7 +42,8 @@ func (w *world) versionOf() version {
 func twoVersions(t *testing.T) (old, new *world, vOld, vNew version) {
 	w := newWorld(t)
 	n := *w
-	n.cfg = t.TempDir()
+	// The same configuration, in a directory of the same name: its id.
+	n.cfg = filepath.Join(t.TempDir(), filepath.Base(w.cfg))
 	for _, name := range []string{"metrics.fencer.hcl", "tests.fencer.hcl", "metrics.service"} {
 		writeFile(t, filepath.Join(n.cfg, name), readFile(t, filepath.Join(w.cfg, name)))
 	}

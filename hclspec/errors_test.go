@@ -486,6 +486,30 @@ var errorCases = []struct {
 		at:   "main.fencer.hcl:5:20",
 	},
 	{
+		name: "configuration id with a space",
+		src:  "fencer {\n  id = \"web fleet\"\n}\n",
+		want: `"web fleet" has the character ' ': an id has only letters, digits and the characters . _ - @ +`,
+		at:   "main.fencer.hcl:2:8",
+	},
+	{
+		name: "configuration id not a string",
+		src:  "fencer {\n  id = [1]\n}\n",
+		want: "id",
+		at:   "main.fencer.hcl:2:8",
+	},
+	{
+		name: "two fencer blocks",
+		src:  "fencer {\n  id = \"a\"\n}\nfencer {\n}\n",
+		want: "A configuration has one fencer block, and one is at main.fencer.hcl:1,1-7",
+		at:   "main.fencer.hcl:4:1",
+	},
+	{
+		name: "unknown fencer setting",
+		src:  "fencer {\n  name = \"a\"\n}\n",
+		want: "Unsupported argument",
+		at:   "main.fencer.hcl:2:3",
+	},
+	{
 		name: "fraction in test args",
 		src:  "test \"t\" {\n  service = \"m\"\n  syscall = \"read\"\n  args    = [SOCK_CLOEXEC, 1.5]\n  expect  = allow\n}\n",
 		want: "Not a whole number",

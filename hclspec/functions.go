@@ -1,8 +1,8 @@
 package hclspec
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"unicode/utf8"
@@ -78,8 +78,10 @@ func (l *loader) functions() map[string]function.Function {
 	}
 }
 
-// fileFunc is file(path): the UTF-8 contents of a file, relative to the
-// configuration directory. Parse reads only the files it was given.
+// fileFunc is file(path): the UTF-8 contents of a regular file of at most
+// MaxFileBytes, relative to the configuration directory. Parse reads only
+// the files it was given. Each file is read once, so that calling file()
+// on it again costs no memory.
 func (l *loader) fileFunc() function.Function {
 	return function.New(&function.Spec{
 		Description: "Reads a file relative to the configuration directory.",
@@ -113,10 +115,17 @@ func (l *loader) readFile(path string) ([]byte, error) {
 	if !filepath.IsAbs(full) {
 		full = filepath.Join(l.dir, path)
 	}
-	b, err := os.ReadFile(full)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", full, err)
+	if b, ok := l.read[full]; ok {
+		return b, nil
 	}
+	b, err := readConfigInput(full, "a file file() reads")
+	if err != nil {
+		return nil, errors.New(readError(full, err))
+	}
+	if l.read == nil {
+		l.read = map[string][]byte{}
+	}
+	l.read[full] = b
 	return b, nil
 }
 

@@ -1,6 +1,7 @@
 package hclspec
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/fencer-dev/fencer/internal/readlimit"
 )
 
 // Configuration file suffixes.
@@ -19,6 +22,19 @@ const (
 	SuffixHCL  = ".fencer.hcl"
 	SuffixJSON = ".fencer.json"
 )
+
+// MaxFileBytes is the largest file the configuration reads: each
+// configuration file, -var-file and file() argument (docs/language.md).
+// Only regular files are read: a FIFO or a device (/dev/zero) is refused
+// rather than waited on or read for ever.
+const MaxFileBytes = 4 << 20
+
+// readConfigInput reads a file the configuration is made of or reads, the
+// way readlimit.File does, within MaxFileBytes; what says what the file
+// is for.
+func readConfigInput(path, what string) ([]byte, error) {
+	return readlimit.File(path, MaxFileBytes, what)
+}
 
 // LoadOptions are the values given outside the configuration.
 type LoadOptions struct {
@@ -49,10 +65,10 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		b, err := os.ReadFile(path)
+		b, err := readConfigInput(path, "a configuration file")
 		if err != nil {
 			diags = append(diags, errorAt(hcl.Range{Filename: path},
-				"Cannot read a configuration file", fmt.Errorf("reading %s: %w", path, err).Error()))
+				"Cannot read a configuration file", readError(path, err)+"."))
 			continue
 		}
 		files[name] = b
@@ -67,9 +83,20 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 // Parse is Load from memory: files maps file names to contents. Names
 // ending in .fencer.hcl or .fencer.json are configuration files; any other
 // entry is only there to be read by file(), which reads nothing else.
+// Without a fencer block the configuration's id is "parsed".
 func Parse(files map[string][]byte, opts LoadOptions) (*Config, hcl.Diagnostics) {
 	l := newLoader("", false, files, opts)
 	return l.load()
+}
+
+// readError says why path could not be read, naming it once.
+func readError(path string, err error) string {
+	var tl *readlimit.TooLargeError
+	var nr *readlimit.NotRegularError
+	if errors.As(err, &tl) || errors.As(err, &nr) {
+		return err.Error()
+	}
+	return fmt.Errorf("reading %s: %w", path, err).Error()
 }
 
 func isConfigFile(name string) bool {
@@ -81,9 +108,11 @@ type loader struct {
 	dir    string
 	onDisk bool // file() may read the disk under dir
 	src    map[string][]byte
-	opts   LoadOptions
-	cfg    *Config
-	diags  hcl.Diagnostics
+	// read holds the files file() read from the disk, by path.
+	read  map[string][]byte
+	opts  LoadOptions
+	cfg   *Config
+	diags hcl.Diagnostics
 
 	vars      map[string]*varDecl
 	varOrder  []string
@@ -120,6 +149,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "service", LabelNames: []string{"name"}},
 		{Type: "syscall_set", LabelNames: []string{"name"}},
 		{Type: "test", LabelNames: []string{"name"}},
+		{Type: "fencer"},
 	},
 }
 
@@ -136,6 +166,7 @@ func (l *loader) load() (*Config, hcl.Diagnostics) {
 	}
 	l.decodeVariables(byType["variable"])
 	l.decodeLocals(byType["locals"])
+	l.decodeSettings(byType["fencer"])
 	l.decodeSyscallSets(byType["syscall_set"])
 	l.decodeHosts(byType["host"])
 	l.decodeServices(byType["service"])

@@ -218,3 +218,42 @@ func TestLoadEmptyDir(t *testing.T) {
 		t.Errorf("diagnostics = %v, want No configuration files", diags)
 	}
 }
+
+// TestConfigID checks the configuration's id: the fencer block's, else
+// the name of the configuration's directory; a directory name that
+// cannot be an id leaves none, and says why.
+func TestConfigID(t *testing.T) {
+	write := func(dir, src string) string {
+		t.Helper()
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	const svc = "service \"m\" {\n  unit = \"m.service\"\n}\n"
+	root := t.TempDir()
+	for _, c := range []struct {
+		dir, src, id, problem string
+	}{
+		{"web-fleet", svc, "web-fleet", ""},
+		{"other", "variable \"env\" {\n  default = \"prod\"\n}\nfencer {\n  id = \"web-${var.env}\"\n}\n" + svc, "web-prod", ""},
+		{"my policies", svc, "", `the configuration's id is the name of its directory unless a fencer block sets one, and "my policies" has the character ' '`},
+		{"my policies2", "fencer {\n  id = \"mine\"\n}\n" + svc, "mine", ""},
+	} {
+		cfg, diags := Load(write(filepath.Join(root, c.dir), c.src), LoadOptions{})
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", c.dir, diags)
+		}
+		if cfg.ID != c.id || !strings.HasPrefix(cfg.IDProblem, c.problem) || (c.problem == "") != (cfg.IDProblem == "") {
+			t.Errorf("%s: id %q (%q), want %q (%q)", c.dir, cfg.ID, cfg.IDProblem, c.id, c.problem)
+		}
+	}
+	// Relative to the working directory, it is the directory's name too.
+	t.Chdir(filepath.Join(root, "web-fleet"))
+	if cfg, _ := Load(".", LoadOptions{}); cfg.ID != "web-fleet" {
+		t.Errorf("Load(\".\"): id %q", cfg.ID)
+	}
+}

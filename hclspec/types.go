@@ -20,6 +20,15 @@ type Config struct {
 	Dir string
 	// Files holds every parsed file by name, for the diagnostic writer.
 	Files map[string]*hcl.File
+	// ID identifies the configuration on its hosts: the fencer block's
+	// id, by default the name of the directory. It is written into the
+	// header of every text file fencer installs, so that plan tells the
+	// configuration's files from another's. "" when there is none; then
+	// IDProblem says why when the directory's name cannot be one.
+	ID        string
+	IDProblem string
+	// IDRange is where the fencer block sets the id, if it does.
+	IDRange hcl.Range
 
 	Variables   []*Variable
 	Hosts       []*Host

@@ -2,7 +2,6 @@ package hclspec
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -218,10 +217,9 @@ func typeName(d *varDecl) string {
 
 // applyVarFile applies the NAME = VALUE attributes of a -var-file.
 func (l *loader) applyVarFile(path string) {
-	src, err := os.ReadFile(path)
+	src, err := readConfigInput(path, "a -var-file")
 	if err != nil {
-		l.add(errorAt(hcl.Range{Filename: path}, "Cannot read a -var-file",
-			fmt.Errorf("reading %s: %w", path, err).Error()))
+		l.add(errorAt(hcl.Range{Filename: path}, "Cannot read a -var-file", readError(path, err)+"."))
 		return
 	}
 	var f *hcl.File

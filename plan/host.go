@@ -64,15 +64,19 @@ type Paths struct {
 	// FilterDir holds compiled filters: /etc/fencer/filters, or
 	// ~/.config/fencer/filters.
 	FilterDir string
+	// OriginalDir keeps the files fencer took over (apply -adopt), by
+	// their path below UnitDir, for destroy to put back:
+	// /etc/fencer/originals, or ~/.config/fencer/originals.
+	OriginalDir string
 }
 
 // SystemPaths and the user paths for a home directory follow SPEC §4.
-var SystemPaths = Paths{UnitDir: "/etc/systemd/system", FilterDir: "/etc/fencer/filters"}
+var SystemPaths = Paths{UnitDir: "/etc/systemd/system", FilterDir: "/etc/fencer/filters", OriginalDir: "/etc/fencer/originals"}
 
 // UserPaths returns the user-scope paths under configHome
 // ($XDG_CONFIG_HOME, default ~/.config).
 func UserPaths(configHome string) Paths {
-	return Paths{UnitDir: configHome + "/systemd/user", FilterDir: configHome + "/fencer/filters"}
+	return Paths{UnitDir: configHome + "/systemd/user", FilterDir: configHome + "/fencer/filters", OriginalDir: configHome + "/fencer/originals"}
 }
 
 // SystemUnitSearchPath is where systemd 252 on Debian looks for system

@@ -22,8 +22,10 @@ import (
 )
 
 // FormatVersion is the version of saved plan files; a plan file of another
-// version is refused. Version 2 added HostPlan.Inputs.
-const FormatVersion = 2
+// version is refused. Version 2 added HostPlan.Inputs; version 3 the
+// configuration's id, the host's fencer_path and notes, and take-overs
+// and restores of files that are not fencer's.
+const FormatVersion = 3
 
 // Plan is what apply will do: for each host, every file to create, change
 // or delete, with the hash each file had when the plan was made.
@@ -35,6 +37,10 @@ type Plan struct {
 	// Destroy is set for a plan that removes what fencer installed.
 	Destroy bool        `json:"destroy,omitempty"`
 	Hosts   []*HostPlan `json:"hosts"`
+
+	// ConfigID is the configuration's id (hclspec.Config.ID): the files
+	// whose header names it are the configuration's own.
+	ConfigID string `json:"config_id"`
 }
 
 // HostPlan is one host's part of a plan.
@@ -54,6 +60,13 @@ type HostPlan struct {
 	// Error is set when the host could not be planned; the other hosts
 	// still are.
 	Error string `json:"error,omitempty"`
+	// FencerPath is where the host's loader is (the host's fencer_path).
+	FencerPath string `json:"fencer_path,omitempty"`
+	// Notes are what plan leaves alone on the host and why: files with
+	// fencer's header that it does not plan and cannot or does not
+	// delete, and files destroy leaves because they are not the
+	// configuration's.
+	Notes []string `json:"notes,omitempty"`
 	// Restarts are the running units whose files the plan leaves as they
 	// are but whose process does not run as planned (applied without
 	// -restart): apply -restart restarts them.
@@ -153,6 +166,20 @@ type Change struct {
 	Text      string   `json:"text,omitempty"`
 	NewSHA256 string   `json:"new_sha256,omitempty"`
 	Units     []string `json:"units,omitempty"`
+
+	// TakeOver is set on an update that replaces a file that is not the
+	// configuration's: one without fencer's header (an administrator's
+	// own), or another configuration's (Owner). Apply refuses it unless
+	// asked to adopt the path, and keeps the file at Original first, for
+	// destroy to put back.
+	TakeOver bool   `json:"take_over,omitempty"`
+	Owner    string `json:"owner,omitempty"`
+	// Original is, for a take-over, where the file is kept; for a
+	// restore, where it was kept.
+	Original string `json:"original,omitempty"`
+	// Restore is set on an update that puts back (Content) the file
+	// fencer took over, where a deletion of fencer's file would be.
+	Restore bool `json:"restore,omitempty"`
 }
 
 // Counts are a plan's totals.
@@ -218,6 +245,9 @@ type Options struct {
 	Parallelism   int
 	FencerVersion string
 	ConfigDir     string
+
+	// id is the configuration's id, which Make takes from it.
+	id string
 }
 
 // Make plans every host of the configuration. Configuration errors are
@@ -225,7 +255,17 @@ type Options struct {
 // and the others are planned still.
 func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Diagnostics) {
 	p := &Plan{FormatVersion: FormatVersion, FencerVersion: opts.FencerVersion, ConfigDir: opts.ConfigDir,
-		Created: time.Now().UTC(), Destroy: opts.Destroy}
+		ConfigID: cfg.ID, Created: time.Now().UTC(), Destroy: opts.Destroy}
+	if cfg.ID == "" {
+		detail := cfg.IDProblem
+		if detail == "" {
+			detail = `the configuration has no id: set one with fencer { id = "..." }`
+		}
+		return p, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No configuration id",
+			Detail:  strings.ToUpper(detail[:1]) + detail[1:] + ". It is written into every file fencer installs, to tell the configuration's files from another's.",
+			Subject: &hcl.Range{Filename: cfg.Dir}}}
+	}
+	opts.id = cfg.ID
 	var diags hcl.Diagnostics
 	var mu sync.Mutex
 	par := opts.Parallelism
@@ -307,6 +347,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 		return nil
 	}
 	hp.Arch, hp.SystemdVersion, hp.Root, hp.Live, hp.Scope = facts.Arch, facts.SystemdVersion, facts.Root, facts.Live, facts.Scope
+	hp.FencerPath = h.FencerPath
 	a, ok := arch.Lookup(facts.Arch)
 	if !ok {
 		hp.Error = fmt.Sprintf("the host's architecture %q is not one fencer supports (%s)", facts.Arch, strings.Join(arch.Names(), ", "))
@@ -325,7 +366,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	if !opts.Destroy {
 		var written []*File
 		for _, svc := range servicesOn(cfg, h) {
-			written = append(written, unitFiles(facts.Paths, svc)...)
+			written = append(written, unitFiles(facts.Paths, svc, opts.id)...)
 			// Its content is made from what the lookup finds; where it
 			// stands is what matters here.
 			written = append(written, &File{Path: dropInPath(facts.Paths, svc.Unit), Role: "drop-in"})
@@ -353,12 +394,17 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	if diags.HasErrors() {
 		return diags
 	}
-	changes, err := compare(ctx, t, want, opts.Destroy)
+	gone, notes, err := orphans(ctx, t, facts.Paths, want, servicesOn(cfg, h), opts.id, opts.Destroy)
 	if err != nil {
 		hp.Error = err.Error()
 		return diags
 	}
-	hp.Changes = changes
+	changes, more, err := compare(ctx, t, facts.Paths, want, gone, opts.id, opts.Destroy)
+	if err != nil {
+		hp.Error = err.Error()
+		return diags
+	}
+	hp.Changes, hp.Notes = changes, append(notes, more...)
 	// A file the plan writes has its own prior hash, and it is what the
 	// plan makes it: as an input it would only be compared with itself.
 	written := map[string]bool{}
@@ -429,9 +475,9 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		// A filter an earlier enforce = "exec" installed goes.
 		files = append(files, &File{Path: filterPath(p, svc.Unit), Remove: true, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
 	}
-	files = append(files, unitFiles(p, svc)...)
+	files = append(files, unitFiles(p, svc, opts.id)...)
 
-	in := dropInInput{svc: svc}
+	in := dropInInput{svc: svc, id: opts.id}
 	if c.Systemd != nil {
 		lines, err := systemdSettings(c.Systemd, a, facts.SystemdDefault(), facts.systemdKnows)
 		if err != nil {
@@ -696,14 +742,14 @@ func bindingText(fd *hclspec.Fd) string {
 
 // unitFiles are the unit file (with unit_file) and the socket unit (with
 // listen_* fds) fencer writes for the service.
-func unitFiles(p Paths, svc *hclspec.Service) []*File {
+func unitFiles(p Paths, svc *hclspec.Service, id string) []*File {
 	var files []*File
 	if svc.UnitFile != nil {
-		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: managedText(svc.Name, *svc.UnitFile), Mode: 0o644,
+		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: managedText(svc, id, *svc.UnitFile), Mode: 0o644,
 			Units: []string{svc.Unit}, Role: "unit file"})
 	}
 	if hasSockets(svc) {
-		files = append(files, &File{Path: path.Join(p.UnitDir, SocketUnit(svc.Unit)), Content: socketUnit(svc), Mode: 0o644,
+		files = append(files, &File{Path: path.Join(p.UnitDir, SocketUnit(svc.Unit)), Content: socketUnit(svc, id), Mode: 0o644,
 			Units: []string{SocketUnit(svc.Unit)}, Role: "socket unit"})
 	}
 	return files
@@ -824,19 +870,25 @@ func loaderFile(ctx context.Context, t Host, h *hclspec.Host, a *arch.Arch, opts
 	return &File{Path: h.FencerPath, Content: bin, Mode: 0o755, Binary: true, Role: "loader"}, nil
 }
 
-// compare reads each wanted file on the host and returns the changes; for
-// a destroy plan, the deletion of each managed file that exists.
-func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change, error) {
+// compare reads each wanted file on the host and returns the changes, and
+// notes on what it leaves alone; gone are files of the configuration's
+// to remove (orphans). For a destroy plan every wanted file is removed
+// too. A text file that is not the configuration's (OwnedBy) is taken
+// over when wanted, and left alone when it would be removed. Removing a
+// file fencer took over puts its original back.
+func compare(ctx context.Context, t Host, p Paths, want, gone []*File, id string, destroy bool) ([]*Change, []string, error) {
 	var out []*Change
-	for _, f := range want {
+	var notes []string
+	for i, f := range append(append([]*File(nil), want...), gone...) {
+		remove := destroy || i >= len(want)
 		cur, mode, err := t.ReadFile(ctx, f.Path)
 		exists := err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("reading %s: %w", f.Path, err)
+			return nil, nil, fmt.Errorf("reading %s: %w", f.Path, err)
 		}
 		if f.Remove {
 			if exists {
-				out = append(out, &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Units: f.Units, Action: Delete,
+				out = append(out, &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: RoleMode(f.Role), Units: f.Units, Action: Delete,
 					PriorSHA256: hashOf(cur), PriorSize: len(cur), PriorMode: uint32(mode.Perm())})
 			}
 			continue
@@ -848,27 +900,61 @@ func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change
 				ch.Prior = string(cur)
 			}
 		}
+		// A binary file at fencer's path (a filter) has no header and is
+		// fencer's; a text file is the configuration's by its header.
+		ours := f.Binary || OwnedBy(cur, id)
 		switch {
-		case destroy:
+		case remove:
 			// The loader may serve other services and configurations.
-			if !exists || f.Role == "loader" || (!f.Binary && !Managed(cur)) {
+			if !exists || f.Role == "loader" {
 				continue
 			}
-			ch.Action = Delete
+			if !ours {
+				notes = append(notes, fmt.Sprintf("%s (%s) %s: destroy leaves it", f.Path, f.Role, notOurs(cur)))
+				// Put back already (a destroy stopped before it removed
+				// the copy): only the copy is left to remove.
+				if keep, err := keptCopy(ctx, t, p, f.Path, cur); err != nil {
+					return nil, nil, err
+				} else if keep != nil {
+					out = append(out, keep)
+				}
+				continue
+			}
+			if f.Role == "filter" {
+				// A filter has no header: it is the configuration's when
+				// the drop-in that runs it is.
+				if d, whose, err := foreignDropIn(ctx, t, p, f.Units[0], id); err != nil {
+					return nil, nil, err
+				} else if d != "" {
+					notes = append(notes, fmt.Sprintf("%s (filter) is run by %s, which %s: left as it is", f.Path, d, whose))
+					continue
+				}
+			}
+			rm, err := removal(ctx, t, p, ch)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, rm...)
+			continue
 		case !exists:
 			ch.Action = Create
+		case !ours:
+			ch.Action = Update
+			keep, err := takeOver(ctx, t, p, ch, cur, mode)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, keep)
 		case string(cur) != string(f.Content) || uint32(mode.Perm()) != f.Mode:
 			ch.Action = Update
 		default:
 			ch.Action = NoOp
 		}
-		if ch.Action != Delete {
-			ch.Content, ch.NewSHA256 = f.Content, hashOf(f.Content)
-		}
+		ch.Content, ch.NewSHA256 = f.Content, hashOf(f.Content)
 		out = append(out, ch)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return applyOrder(out[i]) < applyOrder(out[j]) })
-	return out, nil
+	return out, notes, nil
 }
 
 // applyOrder orders writes so that every prefix of them is safe to run:
@@ -879,8 +965,16 @@ func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change
 // that starts unfiltered); and a drop-in naming a new filter hash never
 // meets an old filter (the loader refuses it rather than run
 // unprotected). Deletions go the other way round; rollback undoes writes
-// in reverse, through the same safe states.
+// in reverse, through the same safe states. The original of a file fencer
+// takes over is kept before anything is written, and removed only after
+// everything else, once it has been put back.
 func applyOrder(ch *Change) int {
+	if ch.Role == RoleOriginal {
+		if ch.Action == Delete {
+			return 11
+		}
+		return -1
+	}
 	n := map[string]int{"filter": 0, "loader": 1, "drop-in": 2, "socket unit": 3, "unit file": 4}[ch.Role]
 	if ch.Action == Delete {
 		return 10 - n

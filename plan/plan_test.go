@@ -329,7 +329,7 @@ func TestInputsSurviveJSON(t *testing.T) {
 	if err := WriteJSON(&buf, p); err != nil {
 		t.Fatal(err)
 	}
-	old := strings.Replace(buf.String(), `"format_version": 2`, `"format_version": 1`, 1)
+	old := strings.Replace(buf.String(), `"format_version": 3`, `"format_version": 1`, 1)
 	if _, err := ReadJSON(strings.NewReader(old)); err == nil || !strings.Contains(err.Error(), "format version 1") {
 		t.Errorf("a version 1 plan: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/fencer-dev/fencer/hclspec"
@@ -18,8 +19,7 @@ import (
 // sorts after every other drop-in, so its settings win.
 const DropInName = "zz-fencer.conf"
 
-// HeaderPrefix starts the first line of every text file fencer writes;
-// destroy removes only files that carry it.
+// HeaderPrefix starts the first line of every text file fencer writes.
 const HeaderPrefix = "# Managed by fencer"
 
 // File is one file fencer wants on a host.
@@ -39,32 +39,103 @@ type File struct {
 	Remove bool
 }
 
-// header returns the first lines of a managed text file: what manages it,
-// for which service, and the hash of the rest of the file, so a hand edit
-// shows.
-func header(service string, body string) string {
+// header returns the first lines of a managed text file: what manages it —
+// the service, its unit and the configuration (id) it belongs to — and
+// the hash of the rest of the file, so a hand edit shows.
+func header(svc *hclspec.Service, id string, body string) string {
 	sum := sha256.Sum256([]byte(body))
-	return fmt.Sprintf("%s for service %q; content sha256:%s.\n# Do not edit: `fencer plan` shows any change and `fencer apply` replaces it.\n",
-		HeaderPrefix, service, hex.EncodeToString(sum[:]))
+	return fmt.Sprintf("%s for service %q (%s) of configuration %q; content sha256:%s.\n# Do not edit: `fencer plan` shows any change and `fencer apply` replaces it.\n",
+		HeaderPrefix, svc.Name, svc.Unit, id, hex.EncodeToString(sum[:]))
 }
 
-// Managed reports whether a text file carries fencer's header.
+// Header is what the first line of a text file fencer wrote says.
+type Header struct {
+	Service string
+	// Unit is the service unit the file is for; Config the id of the
+	// configuration it belongs to. Both are "" in the header fencer
+	// wrote before configurations had ids.
+	Unit, Config string
+	// SHA256 is the hash of the file's body, in hex.
+	SHA256 string
+}
+
+// ParseHeader reads fencer's header from the first line of content: in
+// today's form, or in the form without unit and configuration that fencer
+// wrote before configurations had ids.
+func ParseHeader(content []byte) (Header, bool) {
+	line, _, _ := strings.Cut(string(content), "\n")
+	rest, ok := strings.CutPrefix(line, HeaderPrefix+" for service ")
+	if !ok {
+		return Header{}, false
+	}
+	var h Header
+	var err error
+	if rest, h.Service, err = unquotePrefix(rest); err != nil {
+		return Header{}, false
+	}
+	if r, ok := strings.CutPrefix(rest, " ("); ok {
+		unit, after, ok := strings.Cut(r, ") of configuration ")
+		if !ok || hclspec.ServiceUnitProblem(unit) != "" {
+			return Header{}, false
+		}
+		if rest, h.Config, err = unquotePrefix(after); err != nil || hclspec.ConfigIDProblem(h.Config) != "" {
+			return Header{}, false
+		}
+		h.Unit = unit
+	}
+	sum, ok := strings.CutPrefix(rest, "; content sha256:")
+	if !ok || len(sum) != 65 || sum[64] != '.' || !isHex(sum[:64]) {
+		return Header{}, false
+	}
+	h.SHA256 = sum[:64]
+	return h, true
+}
+
+// unquotePrefix splits s into the Go-quoted string it starts with,
+// unquoted, and the rest.
+func unquotePrefix(s string) (rest, value string, err error) {
+	q, err := strconv.QuotedPrefix(s)
+	if err != nil {
+		return "", "", err
+	}
+	v, err := strconv.Unquote(q)
+	return s[len(q):], v, err
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Managed reports whether a text file carries fencer's header, of any
+// configuration.
 func Managed(content []byte) bool {
-	return strings.HasPrefix(string(content), HeaderPrefix)
+	_, ok := ParseHeader(content)
+	return ok
+}
+
+// OwnedBy reports whether a text file belongs to the configuration id:
+// its header names it — or it is fencer's header from before
+// configurations had ids, which named none, and which the configuration
+// that plans the file's path takes as its own (and rewrites with its id).
+// A file without fencer's header, or of another configuration, is not.
+func OwnedBy(content []byte, id string) bool {
+	h, ok := ParseHeader(content)
+	return ok && (h.Config == "" || h.Config == id)
 }
 
 // BodyIntact reports whether a managed text file's body still has the hash
 // its header records.
 func BodyIntact(content []byte) bool {
-	s := string(content)
-	i := strings.Index(s, "content sha256:")
-	if !Managed(content) || i < 0 {
+	h, ok := ParseHeader(content)
+	if !ok {
 		return false
 	}
-	want := s[i+len("content sha256:"):]
-	if j := strings.IndexByte(want, '.'); j >= 0 {
-		want = want[:j]
-	}
+	s := string(content)
 	nl := strings.Index(s, "\n# Do not edit")
 	if nl < 0 {
 		return false
@@ -76,11 +147,11 @@ func BodyIntact(content []byte) bool {
 		return false
 	}
 	sum := sha256.Sum256([]byte(rest))
-	return hex.EncodeToString(sum[:]) == want
+	return hex.EncodeToString(sum[:]) == h.SHA256
 }
 
-func managedText(service, body string) []byte {
-	return []byte(header(service, body) + body)
+func managedText(svc *hclspec.Service, id, body string) []byte {
+	return []byte(header(svc, id, body) + body)
 }
 
 // SocketUnit returns the name of the socket unit fencer generates for a
@@ -102,7 +173,7 @@ func hasSockets(svc *hclspec.Service) bool {
 
 // socketUnit renders the service's socket unit: every listen_* fd, in
 // declaration order, so systemd passes them as fds 3, 4, ...
-func socketUnit(svc *hclspec.Service) []byte {
+func socketUnit(svc *hclspec.Service, id string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[Unit]\nDescription=Sockets of %s, managed by fencer\n\n[Socket]\n", svc.Unit)
 	for _, fd := range svc.Fds {
@@ -116,12 +187,14 @@ func socketUnit(svc *hclspec.Service) []byte {
 		}
 	}
 	fmt.Fprintf(&b, "Service=%s\n\n[Install]\nWantedBy=sockets.target\n", svc.Unit)
-	return managedText(svc.Name, b.String())
+	return managedText(svc, id, b.String())
 }
 
 // dropInInput is what a drop-in is rendered from.
 type dropInInput struct {
 	svc *hclspec.Service
+	// id is the configuration's, for the header.
+	id string
 	// names are the syscall names systemd's SystemCallFilter= allows;
 	// nil leaves SystemCallFilter= reset and empty (no name filter).
 	names []string
@@ -191,7 +264,7 @@ func dropIn(in dropInInput) []byte {
 	if in.execStart != "" {
 		fmt.Fprintf(&b, "ExecStart=\nExecStart=%s\n", in.execStart)
 	}
-	return managedText(in.svc.Name, b.String())
+	return managedText(in.svc, in.id, b.String())
 }
 
 // systemdNames returns the names for SystemCallFilter= with enforce =

@@ -1,11 +1,14 @@
 package plan
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/fencer-dev/fencer/internal/readlimit"
 	"github.com/fencer-dev/fencer/internal/textdiff"
 )
 
@@ -14,6 +17,9 @@ import (
 // with a diff for text and size and hash for binaries, and a summary line.
 func Render(w io.Writer, p *Plan, color bool) {
 	c := colors(color)
+	if p.ConfigID != "" {
+		fmt.Fprintf(w, "configuration %q\n\n", p.ConfigID)
+	}
 	for _, h := range p.Hosts {
 		where := fmt.Sprintf("host %q", h.Name)
 		if h.Error != "" {
@@ -56,6 +62,12 @@ func Render(w io.Writer, p *Plan, color bool) {
 		if !changed {
 			fmt.Fprintf(w, "\n  No changes: the host matches the configuration.\n")
 		}
+		if len(h.Notes) > 0 {
+			fmt.Fprintln(w)
+		}
+		for _, n := range h.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
 		fmt.Fprintln(w)
 	}
 	n := p.Counts()
@@ -76,7 +88,26 @@ func Render(w io.Writer, p *Plan, color bool) {
 
 func renderChange(w io.Writer, ch *Change, c palette) {
 	sign, col := map[ChangeAction]string{Create: "+", Update: "~", Delete: "-"}[ch.Action], map[ChangeAction]string{Create: c.green, Update: c.yellow, Delete: c.red}[ch.Action]
-	fmt.Fprintf(w, "\n  %s%s %s%s  (%s)\n", col, sign, ch.Path, c.reset, ch.Role)
+	role := ch.Role
+	switch {
+	case ch.TakeOver && ch.Owner != "":
+		role += fmt.Sprintf(", taken over from configuration %q", ch.Owner)
+	case ch.TakeOver:
+		role += ", taken over: it is not fencer's (no fencer header)"
+	case ch.Restore:
+		role += ", put back as it was before fencer took it over"
+	case ch.Role == RoleOriginal && ch.Action == Delete:
+		role = "original, put back in its place"
+	case ch.Role == RoleOriginal:
+		role = "original, kept for destroy to put back"
+	}
+	fmt.Fprintf(w, "\n  %s%s %s%s  (%s)\n", col, sign, ch.Path, c.reset, role)
+	if ch.TakeOver {
+		fmt.Fprintf(w, "      %sapply keeps it at %s and destroy puts it back; apply refuses this unless run with -adopt=%s%s\n", c.bold, ch.Original, ch.Path, c.reset)
+	}
+	if ch.Restore {
+		fmt.Fprintf(w, "      from %s\n", ch.Original)
+	}
 	if ch.Action == Update && ch.PriorMode != 0 && ch.PriorMode != ch.Mode {
 		fmt.Fprintf(w, "      mode %04o -> %04o\n", ch.PriorMode, ch.Mode)
 	}
@@ -90,6 +121,8 @@ func renderChange(w io.Writer, ch *Change, c palette) {
 		case Delete:
 			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.PriorSize, short(ch.PriorSHA256))
 		}
+	case tooLongToShow(ch.Prior) || tooLongToShow(string(ch.Content)):
+		fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s (too long to show)\n", ch.PriorSize, len(ch.Content), short(ch.PriorSHA256), short(ch.NewSHA256))
 	case ch.Action == Update:
 		d := textdiff.Unified(ch.Path, ch.Path, []byte(ch.Prior), ch.Content, 3)
 		for _, line := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
@@ -107,6 +140,14 @@ func renderChange(w io.Writer, ch *Change, c palette) {
 			fmt.Fprintf(w, "      %s\n", colorLine(sign+" "+line, c))
 		}
 	}
+}
+
+// tooLongToShow reports whether a text is longer than plan shows in full
+// or as a diff: the files fencer writes are a few kilobytes, and the time
+// a diff takes grows with the product of the lengths of the texts when
+// they share little (a hand-made plan file, a huge file on the host).
+func tooLongToShow(s string) bool {
+	return len(s) > 256<<10 || strings.Count(s, "\n") > 4000
 }
 
 func colorLine(line string, c palette) string {
@@ -169,16 +210,28 @@ func WriteDisplayJSON(w io.Writer, p *Plan) error {
 	return WriteJSON(w, &c)
 }
 
-// ReadJSON reads a plan file, refusing other format versions.
+// ReadJSON reads a plan file: at most MaxFileBytes of one JSON object of
+// this format version, holding nothing a plan fencer makes could not
+// (Check); anything else is refused.
 func ReadJSON(r io.Reader) (*Plan, error) {
+	b, err := readlimit.All(r, "the plan file", MaxFileBytes, "a plan file")
+	if err != nil {
+		return nil, fmt.Errorf("read plan file: %w", err)
+	}
 	var p Plan
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("read plan file: %w", err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("read plan file: there is more after the plan")
+	}
 	if p.FormatVersion != FormatVersion {
 		return nil, fmt.Errorf("plan file format version %d; this fencer reads version %d: make the plan again", p.FormatVersion, FormatVersion)
+	}
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("plan file: %w; fencer does not apply or show it", err)
 	}
 	return &p, nil
 }

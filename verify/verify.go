@@ -278,6 +278,11 @@ func fileFinding(ch *plan.Change) (Finding, bool) {
 	if len(ch.Units) > 0 {
 		f.Unit = ch.Units[0]
 	}
+	if ch.Role == plan.RoleOriginal {
+		// Where a take-over would keep the file it replaces: the
+		// replaced file is the finding.
+		return f, false
+	}
 	switch ch.Action {
 	case plan.NoOp:
 		return f, false
@@ -288,6 +293,8 @@ func fileFinding(ch *plan.Change) (Finding, bool) {
 		case ch.Binary:
 			f.Problem = fmt.Sprintf("the %s was replaced", ch.Role)
 			f.Want, f.Got = "sha256 "+ch.NewSHA256, "sha256 "+ch.PriorSHA256
+		case ch.TakeOver && ch.Owner != "":
+			f.Problem = fmt.Sprintf("the %s belongs to configuration %q", ch.Role, ch.Owner)
 		case !plan.Managed([]byte(ch.Prior)):
 			f.Problem = fmt.Sprintf("the %s is not fencer's: it has no fencer header", ch.Role)
 		case !plan.BodyIntact([]byte(ch.Prior)):

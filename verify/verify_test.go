@@ -85,7 +85,7 @@ func TestSameExecStart(t *testing.T) {
 }
 
 func TestFileFinding(t *testing.T) {
-	managed := "# Managed by fencer for service \"m\"; content sha256:x.\n# Do not edit: ...\n[Service]\n"
+	managed := "# Managed by fencer for service \"m\" (m.service) of configuration \"c\"; content sha256:" + strings.Repeat("a", 64) + ".\n# Do not edit: ...\n[Service]\n"
 	for _, c := range []struct {
 		ch      plan.Change
 		problem string
@@ -95,6 +95,8 @@ func TestFileFinding(t *testing.T) {
 		{plan.Change{Action: plan.Update, Role: "filter", Binary: true}, "the filter was replaced"},
 		{plan.Change{Action: plan.Update, Role: "drop-in", Prior: "[Service]\n"}, "not fencer's"},
 		{plan.Change{Action: plan.Update, Role: "drop-in", Prior: managed, Content: []byte("x")}, "edited by hand"},
+		{plan.Change{Action: plan.Update, Role: "drop-in", Prior: strings.Replace(managed, `"c"`, `"other"`, 1), TakeOver: true, Owner: "other"}, `belongs to configuration "other"`},
+		{plan.Change{Action: plan.Create, Role: plan.RoleOriginal}, ""},
 	} {
 		f, drift := fileFinding(&c.ch)
 		if drift != (c.problem != "") || !strings.Contains(f.Problem, c.problem) {

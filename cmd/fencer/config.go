@@ -30,8 +30,8 @@ const configOptionsHelp = `  -var 'NAME=VALUE'  Set a value for one of the varia
 
   -var-file=FILE     Set values for variables from a file of NAME = VALUE
                      lines (HCL, or HCL's JSON syntax when the name ends in
-                     .json). Use this option more than once to read more
-                     than one file.
+                     .json; a regular file of at most 4 MiB). Use this
+                     option more than once to read more than one file.
 `
 
 // noColorHelp documents -no-color, which every command accepts.

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/readlimit"
 )
 
 // sources finds the parsed files diagnostics point into, for their
@@ -40,7 +41,10 @@ func (s *sources) file(name string) *hcl.File {
 		return f
 	}
 	s.files[name] = nil
-	src, err := os.ReadFile(name)
+	// Only what the configuration could have read: a FIFO, a device or a
+	// huge file named by a diagnostic (one refused as -var-file=/dev/zero)
+	// gets no snippet rather than a hang.
+	src, err := readlimit.File(name, hclspec.MaxFileBytes, "a configuration file")
 	if err != nil {
 		return nil
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/readlimit"
 	"github.com/fencer-dev/fencer/internal/textdiff"
 )
 
@@ -96,9 +96,9 @@ func (o *fmtOptions) run(c *cli, args []string) int {
 	var diags hcl.Diagnostics
 	src := newSources(nil)
 	for _, path := range paths {
-		b, err := os.ReadFile(path)
+		b, err := readlimit.File(path, hclspec.MaxFileBytes, "a configuration file")
 		if err != nil {
-			return c.fail(fmt.Errorf("reading %s: %w", path, err))
+			return c.fail(fmt.Errorf("cannot format: %w", err))
 		}
 		f, d := hclsyntax.ParseConfig(b, path, hcl.InitialPos)
 		if f != nil {
@@ -138,7 +138,7 @@ func (o *fmtOptions) run(c *cli, args []string) int {
 // stdin formats standard input to standard output, or with -diff shows
 // what would change; with -check it only sets the exit code.
 func (o *fmtOptions) stdin(c *cli) int {
-	b, err := io.ReadAll(c.stdin)
+	b, err := readlimit.All(c.stdin, "standard input", hclspec.MaxFileBytes, "a configuration file")
 	if err != nil {
 		return c.fail(fmt.Errorf("reading standard input: %w", err))
 	}

@@ -38,6 +38,9 @@ func TestScripts(t *testing.T) {
 			"hexhead":   cmdHexhead,
 			"exitcode":  cmdExitcode,
 			"sha256env": cmdSha256env,
+			"mkfifo":    cmdMkfifo,
+			"mkfile":    cmdMkfile,
+			"tamper":    cmdTamper,
 		},
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/readlimit"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/verify"
 )
@@ -53,6 +54,14 @@ var planCommand = &command{
   as planned, as verify does, and lists (↻) those whose process does not
   run as planned — applied without -restart —: "apply -restart" restarts
   them. They count as changes for -detailed-exitcode.
+
+  Every text file fencer writes names the configuration it belongs to (the
+  fencer block's id, by default the directory's name). A file at one of
+  those paths that is not the configuration's — written by hand, or by
+  another configuration — is shown as "taken over", which apply refuses
+  unless asked with -adopt. The configuration's files of a unit it no
+  longer plans on the host (the service's unit renamed, or the service
+  removed) are deleted; another configuration's files are never touched.
 
 Options:
 
@@ -93,6 +102,12 @@ var applyCommand = &command{
   each file atomically, reload systemd, verify the units; when a step
   fails, every file is put back as it was. Applying twice changes nothing.
 
+  A plan file is checked before anything is written: apply writes only
+  fencer's files for the plan's services — at their paths on the host,
+  with their modes, the content whose hash the plan shows, text files with
+  the configuration's header, the loader only if it is this fencer — and
+  refuses any other plan file, and any over 256 MiB.
+
 Options:
 
   -auto-approve      Apply without asking.
@@ -101,6 +116,15 @@ Options:
                      units the plan found needing a restart (their files
                      are as planned, their process is not: applied
                      without -restart).
+
+  -adopt=PATH        Take over the file at PATH, which the plan shows as
+                     "taken over": a unit file or drop-in that is not
+                     fencer's, or another configuration's. Apply keeps it
+                     as it is under the originals directory
+                     (/etc/fencer/originals, or ~/.config/fencer/originals
+                     in user scope) before replacing it, and destroy puts
+                     it back. Without -adopt, apply refuses a plan that
+                     takes over a file. Use it once per file.
 
 ` + lockTimeoutHelp + `
 ` + hostOptionsHelp + `
@@ -111,6 +135,7 @@ Options:
 		o.register(fs)
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
 		fs.BoolVar(&o.restart, "restart", false, "")
+		fs.Var(&o.adopt, "adopt", "")
 		fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 		return o.runApply
 	},
@@ -121,10 +146,13 @@ var destroyCommand = &command{
 	synopsis: "Remove what fencer installed for the configuration",
 	help: `Usage: fencer [global options] destroy [options] [DIR]
 
-  Plan the removal of every file fencer installed for the configuration's
-  services — only files that carry fencer's header, and the compiled
-  filters — show it, and apply it after you type "yes". The loader binary
-  stays: other services may use it.
+  Plan the removal of every file fencer installed for the configuration —
+  only text files whose header names the configuration (or the header of
+  a fencer from before configuration ids), and the compiled filters —
+  show it, and apply it after you type "yes". A file fencer took over
+  (apply -adopt) is put back as it was instead. A file that is not the
+  configuration's is never deleted. The loader binary stays: other
+  services may use it.
 
   A unit that runs when its files are removed is restarted, so that it
   runs as its own unit says, without fencer's drop-in and filter; one
@@ -162,6 +190,7 @@ type planOptions struct {
 	detailed    bool
 	autoApprove bool
 	restart     bool
+	adopt       stringList
 	destroy     bool
 	stop        bool
 	lockTimeout time.Duration
@@ -290,13 +319,19 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 	return p, targets, true
 }
 
-// selfBinary is the running fencer, to install as the loader.
+// selfBinary is the running fencer, to install as the loader: on Linux
+// the executable the kernel runs (/proc/self/exe), whatever has been put
+// at its path since; a regular file of at most apply.MaxHostFileBytes,
+// which a host's copy is read back with.
 func selfBinary() ([]byte, string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, "", fmt.Errorf("find the running fencer: %w", err)
+	exe := "/proc/self/exe"
+	if runtime.GOOS != "linux" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, "", fmt.Errorf("find the running fencer: %w", err)
+		}
 	}
-	b, err := os.ReadFile(exe)
+	b, err := readlimit.File(exe, apply.MaxHostFileBytes, "the loader")
 	if err != nil {
 		return nil, "", fmt.Errorf("read the running fencer: %w", err)
 	}
@@ -360,21 +395,28 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		if o.destroy {
 			return c.fail(usagef("destroy takes a configuration directory, not a plan file"))
 		}
-		f, err := os.Open(args[0])
-		if err != nil {
-			return c.fail(err)
-		}
-		p, err = plan.ReadJSON(f)
-		f.Close()
-		if err != nil {
-			return c.fail(err)
-		}
 		if len(o.config.vars) > 0 || len(o.config.varFiles) > 0 {
 			return c.fail(usagef("a saved plan is applied as it was made: -var and -var-file cannot change it; make a new plan instead"))
+		}
+		var err error
+		if p, err = readPlanFile(args[0]); err != nil {
+			return c.fail(err)
 		}
 		targets, err = o.planTargets(p)
 		if err != nil {
 			return c.fail(err)
+		}
+		// Before anything is shown as the plan to apply: is it one?
+		for _, hp := range p.Hosts {
+			if t := targets[hp.Name]; t != nil && hp.Error == "" {
+				facts, err := t.Facts(context.Background())
+				if err != nil {
+					return c.fail(fmt.Errorf("host %q: reading facts: %w", hp.Name, err))
+				}
+				if err := apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, selfBinary); err != nil {
+					return c.fail(fmt.Errorf("%s: %w; nothing was applied", args[0], err))
+				}
+			}
 		}
 		plan.Render(c.stdout, p, c.color(c.stdout))
 	} else {
@@ -388,6 +430,10 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		if !ok {
 			return exitError
 		}
+		// What apply would refuse in a plan file it refuses fresh.
+		if err := p.Check(); err != nil {
+			return c.fail(err)
+		}
 		plan.Render(c.stdout, p, c.color(c.stdout))
 	}
 	if len(p.Failed()) > 0 {
@@ -400,12 +446,58 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		}
 		return exitOK
 	}
+	if err := o.checkAdopt(c, p); err != nil {
+		fmt.Fprintf(c.stderr, "Error: %v\n", err)
+		fmt.Fprintln(c.stderr, "Nothing was applied.")
+		return exitError
+	}
 	if !saved && !o.autoApprove {
 		if !c.confirm() {
 			return exitError
 		}
 	}
 	return o.applyAll(c, p, targets)
+}
+
+// readPlanFile reads a saved plan: a regular file of at most
+// plan.MaxFileBytes that plan.ReadJSON accepts.
+func readPlanFile(name string) (*plan.Plan, error) {
+	b, err := readlimit.File(name, plan.MaxFileBytes, "a plan file")
+	if err != nil {
+		return nil, fmt.Errorf("read plan file: %w", err)
+	}
+	p, err := plan.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+// checkAdopt refuses, before anything is asked or written, a plan that
+// takes over a file -adopt does not name; it notes the -adopt paths the
+// plan does not take over.
+func (o *planOptions) checkAdopt(c *cli, p *plan.Plan) error {
+	var errs []string
+	taken := map[string]bool{}
+	for _, hp := range p.Hosts {
+		for _, ch := range hp.Changes {
+			if ch.TakeOver {
+				taken[ch.Path] = true
+			}
+		}
+		if err := apply.Refused(hp, o.adopt); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	for _, a := range o.adopt {
+		if !taken[a] {
+			fmt.Fprintf(c.stderr, "Note: -adopt=%s: the plan takes over no file at that path.\n", a)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\nError: "))
+	}
+	return nil
 }
 
 // confirm asks for "yes" on a terminal; without one it refuses.
@@ -445,7 +537,8 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop, Log: logw,
-				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause()})
+				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause(),
+				ConfigID: p.ConfigID, Adopt: o.adopt, Loader: selfBinary})
 			if err != nil {
 				mu.Lock()
 				fmt.Fprintf(c.stderr, "Error: %v\n", err)
@@ -464,7 +557,12 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 		return exitError
 	}
 	if o.destroy {
-		fmt.Fprintf(c.stdout, "\nDestroy complete! Files: %d destroyed.\n", n.Destroy)
+		// A destroy changes a file only to put back one fencer took over.
+		back := ""
+		if n.Change > 0 {
+			back = fmt.Sprintf(", %d put back as they were", n.Change)
+		}
+		fmt.Fprintf(c.stdout, "\nDestroy complete! Files: %d destroyed%s.\n", n.Destroy, back)
 		return exitOK
 	}
 	fmt.Fprintf(c.stdout, "\nApply complete! Files: %d added, %d changed, %d destroyed.\n", n.Add, n.Change, n.Destroy)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
@@ -117,12 +116,7 @@ func (o *showOptions) run(c *cli, args []string) int {
 
 // showPlan prints a saved plan as plan printed it, or as JSON.
 func (o *showOptions) showPlan(c *cli, file string) int {
-	f, err := os.Open(file)
-	if err != nil {
-		return c.fail(fmt.Errorf("read plan file: %w", err))
-	}
-	defer f.Close()
-	p, err := plan.ReadJSON(f)
+	p, err := readPlanFile(file)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -1,0 +1,291 @@
+package apply
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/unitfile"
+	"github.com/fencer-dev/fencer/plan"
+)
+
+// PlanError is the error for a host plan that holds what no plan of
+// fencer's for that host can: apply refuses it before it writes anything.
+type PlanError struct {
+	Host string
+	Path string // "" for the plan as a whole
+	Err  error
+}
+
+func (e *PlanError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("host %q: the plan cannot be applied: %v", e.Host, e.Err)
+	}
+	return fmt.Sprintf("host %q: the plan cannot be applied: %s: %v", e.Host, e.Path, e.Err)
+}
+
+func (e *PlanError) Unwrap() error { return e.Err }
+
+// CheckPlan checks a host's plan against the host's facts before anything
+// is written: a plan is a file someone may have edited, and apply writes
+// it as root. Every file must be one that planning the configuration
+// (configID) for this host can produce: at the path its role has for one
+// of the plan's service units — the filter in the filter directory, the
+// drop-in, socket unit and unit file in the unit directory, the loader
+// at the host's fencer_path, the original of a file taken over in the
+// originals directory, paired with that take-over or restore — with that
+// role's mode and units, a text file with the configuration's header for
+// its unit, a filter that is a program for the host's architecture, a
+// loader that is this fencer (loader, nil when it cannot say), and a
+// drop-in that runs the service through that loader with that filter.
+// Files of units the plan does not plan may only be removed, and only
+// with a file of the configuration's for that unit. The file's own
+// consistency (hashes, header, actions) is checked by plan.ReadJSON. A
+// plan that is not a destroy plan must also record, for each of its
+// services, the host files it was computed from (plan.HostPlan.Inputs),
+// which Host reads again under the lock.
+func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bool, loader func() ([]byte, string, error)) error {
+	fail := func(p string, format string, args ...any) error {
+		return &PlanError{Host: hp.Name, Path: p, Err: fmt.Errorf(format, args...)}
+	}
+	if hp.Arch != facts.Arch || hp.Scope != facts.Scope || hp.Root != facts.Root {
+		return fail("", "it was made for %s in %s scope (root %q), and the host is %s in %s scope (root %q)", hp.Arch, hp.Scope, hp.Root, facts.Arch, facts.Scope, facts.Root)
+	}
+	if hclspec.ConfigIDProblem(configID) != "" {
+		return fail("", "configuration id %q: %s", configID, hclspec.ConfigIDProblem(configID))
+	}
+	ps := facts.Paths
+	planned := map[string]*plan.ServicePlan{}
+	for _, s := range hp.Services {
+		if hclspec.ServiceUnitProblem(s.Unit) != "" {
+			return fail("", "service unit %q is not a unit name", s.Unit)
+		}
+		// With enforce = "systemd" there is no filter.
+		if (s.FilterPath != "" || s.Enforce == hclspec.EnforceExec) && s.FilterPath != path.Join(ps.FilterDir, s.Unit+".bpf") {
+			return fail("", "service %s: its filter is at %s, which is not %s's", s.Unit, s.FilterPath, path.Join(ps.FilterDir, s.Unit+".bpf"))
+		}
+		planned[s.Unit] = s
+	}
+	inputs := map[string]bool{}
+	for _, in := range hp.Inputs {
+		if planned[in.Unit] == nil || inputs[in.Unit] {
+			return fail("", "it records the files it was made from for %s, which it does not plan, or twice", in.Unit)
+		}
+		inputs[in.Unit] = true
+	}
+	for u := range planned {
+		if !destroy && !inputs[u] {
+			return fail("", "it does not record the files it was made from for %s, so apply could not tell whether they changed", u)
+		}
+	}
+	for _, r := range hp.Restarts {
+		// apply -restart restarts them: only units of the plan's services.
+		if planned[r.Unit] == nil {
+			return fail("", "it restarts %s, which is not a unit of its services", r.Unit)
+		}
+	}
+	byPath := map[string]*plan.Change{}
+	for _, ch := range hp.Changes {
+		byPath[ch.Path] = ch
+	}
+	// removed are the units some of whose text files the plan removes:
+	// a filter may go with them.
+	removed := map[string]bool{}
+	kinds := map[string]fileKind{}
+	for _, ch := range hp.Changes {
+		k, ok := kindOf(ps, hp.FencerPath, ch.Path)
+		if !ok || k.role != ch.Role {
+			return fail(ch.Path, "no %s of fencer's is at this path on this host (%s)", ch.Role, where(ps, hp.FencerPath))
+		}
+		kinds[ch.Path] = k
+		if k.text && (ch.Action == plan.Delete || ch.Restore) {
+			removed[k.unit] = true
+		}
+	}
+	for _, ch := range hp.Changes {
+		k := kinds[ch.Path]
+		removes := ch.Action == plan.Delete || ch.Restore
+		if ch.Role == plan.RoleOriginal {
+			of := byPath[k.of]
+			switch {
+			case of == nil && removes:
+				// Put back already: Host checks, under the lock, that
+				// k.of is this original again.
+			case of == nil:
+				return fail(ch.Path, "it is the original of %s, which the plan does not change", k.of)
+			case removes && !(of.Restore && of.Original == ch.Path && of.NewSHA256 == ch.PriorSHA256 && of.Mode == ch.PriorMode):
+				return fail(ch.Path, "the plan removes this original without putting it back, as it is, at %s", k.of)
+			case !removes && !(of.TakeOver && of.Original == ch.Path && of.PriorSHA256 == ch.NewSHA256):
+				return fail(ch.Path, "the plan keeps here something other than %s as it is", k.of)
+			}
+			continue
+		}
+		if (ch.TakeOver || ch.Restore) && ch.Original != plan.OriginalPath(ps, ch.Path) {
+			return fail(ch.Path, "its original is kept at %s, not at %s", plan.OriginalPath(ps, ch.Path), ch.Original)
+		}
+		if (ch.TakeOver || ch.Restore) && byPath[ch.Original] == nil {
+			return fail(ch.Path, "the plan takes it over or puts it back without its original %s", ch.Original)
+		}
+		if ch.Role == plan.RoleLoader {
+			if ch.Action != plan.Create || len(ch.Units) > 0 {
+				return fail(ch.Path, "fencer only installs the loader where there is none")
+			}
+			if err := sameLoader(ch, loader); err != nil {
+				return fail(ch.Path, "%v", err)
+			}
+			continue
+		}
+		svc := planned[k.unit]
+		if svc == nil && !(removes || (ch.Role == plan.RoleFilter && ch.Action == plan.Delete && removed[k.unit])) {
+			return fail(ch.Path, "the plan has no service with unit %s, and only removes the files of such a unit", k.unit)
+		}
+		if svc == nil && ch.Role == plan.RoleFilter && !removed[k.unit] {
+			return fail(ch.Path, "the plan removes the filter of %s but none of the configuration's files of that unit", k.unit)
+		}
+		if !sameUnits(ch.Units, k.units) {
+			var alts []string
+			for _, w := range k.units {
+				alts = append(alts, strings.Join(w, " and "))
+			}
+			return fail(ch.Path, "it changes units %s; a %s of %s changes %s", strings.Join(ch.Units, ", "), ch.Role, k.unit, strings.Join(alts, ", or "))
+		}
+		if removes || ch.Action == plan.NoOp {
+			continue
+		}
+		switch ch.Role {
+		case plan.RoleFilter:
+			a, _ := arch.Lookup(hp.Arch)
+			if _, err := CheckFilter(ch.Content, ch.NewSHA256, a); err != nil {
+				return fail(ch.Path, "not a filter fencer compiled for %s: %v", hp.Arch, err)
+			}
+		default:
+			h, _ := plan.ParseHeader(ch.Content)
+			if h.Unit != k.unit || h.Config != configID {
+				return fail(ch.Path, "its header is for unit %q of configuration %q, and this is a %s of %s of configuration %q", h.Unit, h.Config, ch.Role, k.unit, configID)
+			}
+			if ch.Role == plan.RoleDropIn {
+				if err := checkDropIn(ch, svc, byPath[svc.FilterPath], hp.FencerPath); err != nil {
+					return fail(ch.Path, "%v", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// fileKind is what a path can be on a host.
+type fileKind struct {
+	role string
+	text bool
+	// unit is the service unit the file is for.
+	unit string
+	// units lists the Units a change of the file may have.
+	units [][]string
+	// of is, for an original, the file it is the original of.
+	of string
+}
+
+// kindOf says what file of fencer's path p is on a host with paths ps
+// and loader fencerPath: its role and service unit.
+func kindOf(ps plan.Paths, fencerPath, p string) (fileKind, bool) {
+	if p == fencerPath && fencerPath != "" {
+		return fileKind{role: plan.RoleLoader}, true
+	}
+	if of := plan.OriginalOf(ps, p); of != "" {
+		k, ok := kindOf(ps, fencerPath, of)
+		if !ok || !k.text {
+			return fileKind{}, false
+		}
+		return fileKind{role: plan.RoleOriginal, unit: k.unit, of: of}, true
+	}
+	dir, base := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	valid := func(u string) bool { return hclspec.ServiceUnitProblem(u) == "" }
+	switch {
+	case dir == ps.FilterDir && strings.HasSuffix(base, ".bpf") && valid(strings.TrimSuffix(base, ".bpf")):
+		u := strings.TrimSuffix(base, ".bpf")
+		return fileKind{role: plan.RoleFilter, unit: u, units: [][]string{{u}}}, true
+	case dir == ps.UnitDir && strings.HasSuffix(base, ".service") && valid(base):
+		return fileKind{role: plan.RoleUnitFile, text: true, unit: base, units: [][]string{{base}}}, true
+	case dir == ps.UnitDir && strings.HasSuffix(base, ".socket") && valid(strings.TrimSuffix(base, ".socket")+".service"):
+		u := strings.TrimSuffix(base, ".socket") + ".service"
+		return fileKind{role: plan.RoleSocket, text: true, unit: u, units: [][]string{{base}}}, true
+	case base == plan.DropInName && path.Dir(dir) == ps.UnitDir && strings.HasSuffix(dir, ".service.d") && valid(strings.TrimSuffix(path.Base(dir), ".d")):
+		u := strings.TrimSuffix(path.Base(dir), ".d")
+		return fileKind{role: plan.RoleDropIn, text: true, unit: u, units: [][]string{{u}, {u, plan.SocketUnit(u)}}}, true
+	}
+	return fileKind{}, false
+}
+
+// where says where fencer's files are on a host, for messages.
+func where(ps plan.Paths, fencerPath string) string {
+	s := fmt.Sprintf("units and drop-ins in %s, filters in %s, originals in %s", ps.UnitDir, ps.FilterDir, ps.OriginalDir)
+	if fencerPath != "" {
+		s += ", the loader at " + fencerPath
+	}
+	return s
+}
+
+func sameUnits(got []string, want [][]string) bool {
+	for _, w := range want {
+		if strings.Join(got, " ") == strings.Join(w, " ") {
+			return true
+		}
+	}
+	return false
+}
+
+// sameLoader checks that the loader a plan installs is this fencer.
+func sameLoader(ch *plan.Change, loader func() ([]byte, string, error)) error {
+	if loader == nil {
+		return fmt.Errorf("this apply cannot check the loader the plan installs")
+	}
+	self, _, err := loader()
+	if err != nil {
+		return fmt.Errorf("the plan installs a loader, and this fencer cannot read itself to check it: %w", err)
+	}
+	sum := sha256.Sum256(self)
+	if want := hex.EncodeToString(sum[:]); want != ch.NewSHA256 {
+		return fmt.Errorf("the loader the plan installs (sha256 %s) is not this fencer (sha256 %s): apply a plan with the fencer that made it, or make the plan again", ch.NewSHA256, want)
+	}
+	return nil
+}
+
+// checkDropIn checks that a drop-in the plan writes runs the service the
+// way the plan shows: with enforce = "exec", its ExecStart= runs the
+// loader at the host's fencer_path with the service's filter, the one
+// the plan installs.
+func checkDropIn(ch *plan.Change, svc *plan.ServicePlan, filter *plan.Change, fencerPath string) error {
+	if svc.Enforce != hclspec.EnforceExec {
+		return nil
+	}
+	if filter == nil || filter.Role != plan.RoleFilter || filter.NewSHA256 != svc.FilterSHA256 {
+		return fmt.Errorf("the service's filter %s (sha256 %s) is not one the plan installs", svc.FilterPath, svc.FilterSHA256)
+	}
+	cmds, _, err := unitfile.ExecStart([]unitfile.Fragment{{Path: ch.Path, Data: ch.Content}})
+	if err != nil {
+		return err
+	}
+	if len(cmds) != 1 || strings.ContainsAny(cmds[0].Prefixes, "+!") || len(cmds[0].Argv) < 2 || cmds[0].Argv[0] != fencerPath || cmds[0].Argv[1] != "exec" {
+		return fmt.Errorf("with enforce = \"exec\" its ExecStart= runs %s exec, and this one does not", fencerPath)
+	}
+	var flags []string
+	for _, a := range cmds[0].Argv[2:] {
+		if a == "--" {
+			break
+		}
+		flags = append(flags, a)
+	}
+	sort.Strings(flags)
+	for _, want := range []string{"-filter=" + svc.FilterPath, "-sha256=" + svc.FilterSHA256} {
+		if i := sort.SearchStrings(flags, want); i == len(flags) || flags[i] != want {
+			return fmt.Errorf("its ExecStart= does not run the loader with %s", want)
+		}
+	}
+	return nil
+}

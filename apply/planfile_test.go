@@ -1,0 +1,213 @@
+package apply
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/plan"
+)
+
+// planConfig is a service with a socket and a unit file, on unit.
+const planConfig = `fencer {
+  id = "c"
+}
+service "m" {
+  unit           = "UNIT"
+  unit_file      = "[Service]\nExecStart=/usr/bin/m\n"
+  default_action = kill_process
+  fd "sock" {
+    listen_stream = "127.0.0.1:80"
+  }
+  rule "run" {
+    syscalls = ["execve", "exit_group", "read", "write"]
+  }
+}
+`
+
+// testLoader stands for this fencer's binary.
+func testLoader() ([]byte, string, error) { return []byte("the loader\n"), "x86_64", nil }
+
+// makeTestPlan plans unit in the -root tree dir and returns the plan file;
+// a unit "NAME enforce=systemd" is planned with enforce = "systemd".
+func makeTestPlan(t testing.TB, dir, unit string, destroy bool) []byte {
+	t.Helper()
+	src := strings.Replace(planConfig, "UNIT", unit, 1)
+	if u, ok := strings.CutSuffix(unit, " enforce=systemd"); ok {
+		src = strings.Replace(planConfig, `"UNIT"`, `"`+u+`"`+"\n  enforce = \"systemd\"", 1)
+	}
+	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	h, err := Root("local", dir, "x86_64", ScopeSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, diags := plan.Make(context.Background(), cfg, plan.Options{Hosts: map[string]plan.Host{"local": h}, Loader: testLoader,
+		LoaderSyscalls: LoaderSyscalls, Destroy: destroy})
+	if diags.HasErrors() || len(p.Failed()) > 0 {
+		t.Fatalf("%v %+v", diags, p.Hosts[0])
+	}
+	var buf bytes.Buffer
+	if err := plan.WriteJSON(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// applyTestPlan applies a plan file to the tree.
+func applyTestPlan(t testing.TB, b []byte, adopt ...string) {
+	t.Helper()
+	p, err := plan.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Root("local", p.Hosts[0].Root, "x86_64", ScopeSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Adopt: adopt, Destroy: p.Destroy}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// planSeeds are plan files of every kind: a first install, an update, a
+// take-over, the removal of a renamed unit's files, a destroy that puts
+// an original back.
+func planSeeds(t testing.TB) [][]byte {
+	dir := t.TempDir()
+	var seeds [][]byte
+	add := func(b []byte) []byte { seeds = append(seeds, b); return b }
+	unit := filepath.Join(dir, "etc/systemd/system/m.service")
+	if err := os.MkdirAll(filepath.Dir(unit), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte("[Service]\nExecStart=/usr/bin/admin\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	applyTestPlan(t, add(makeTestPlan(t, dir, "m.service", false)), "/etc/systemd/system/m.service")
+	applyTestPlan(t, add(makeTestPlan(t, dir, "n.service", false)))
+	add(makeTestPlan(t, dir, "m.service", false))
+	add(makeTestPlan(t, dir, "n.service", true))
+	// enforce = "systemd": no filter, and the one "exec" installed goes.
+	add(makeTestPlan(t, dir, "n.service enforce=systemd", false))
+	return seeds
+}
+
+// FuzzPlanFile feeds arbitrary bytes to the plan file reader and, when it
+// accepts them, to apply's checks and to the renderers: none may panic,
+// and memory stays bounded (ReadJSON reads at most plan.MaxFileBytes).
+// The seeds are real plan files of every kind.
+//
+//	go test ./apply -run '^$' -fuzz FuzzPlanFile -fuzzminimizetime 200x
+func FuzzPlanFile(f *testing.F) {
+	for _, s := range planSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := plan.ReadJSON(bytes.NewReader(b))
+		if err != nil {
+			if p != nil {
+				t.Fatal("a plan and an error")
+			}
+			return
+		}
+		for _, hp := range p.Hosts {
+			paths := plan.SystemPaths
+			if hp.Scope == ScopeUser {
+				paths = plan.UserPaths("/home/u/.config")
+			}
+			facts := &plan.Facts{Arch: hp.Arch, Scope: hp.Scope, Root: hp.Root, Paths: paths}
+			_ = CheckPlan(hp, facts, p.ConfigID, p.Destroy, testLoader)
+			_ = Refused(hp, []string{"/etc/systemd/system/m.service"})
+		}
+		plan.Render(io.Discard, p, true)
+		if err := plan.WriteDisplayJSON(io.Discard, p); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestPlanSeedsApply checks that the seeds are what they say: each plan
+// reads back and passes CheckPlan on the host it was made for, and they
+// hold take-overs, restores and deletions.
+func TestPlanSeedsApply(t *testing.T) {
+	seeds := planSeeds(t)
+	for _, want := range []string{`"take_over": true`, `"restore": true`, `"action": "delete"`, `"destroy": true`, `"enforce": "systemd"`} {
+		if !bytes.Contains(bytes.Join(seeds, nil), []byte(want)) {
+			t.Errorf("no seed has %s", want)
+		}
+	}
+	for i, s := range seeds {
+		p, err := plan.ReadJSON(bytes.NewReader(s))
+		if err != nil {
+			t.Fatalf("seed %d: %v", i, err)
+		}
+		hp := p.Hosts[0]
+		facts := &plan.Facts{Arch: hp.Arch, Scope: hp.Scope, Root: hp.Root, Paths: plan.SystemPaths}
+		if err := CheckPlan(hp, facts, p.ConfigID, p.Destroy, testLoader); err != nil {
+			t.Errorf("seed %d: %v", i, err)
+		}
+	}
+}
+
+// TestOriginalRemovedOnlyWhenPutBack checks that a destroy that stopped
+// after putting a file back, before it removed the kept copy, is finished
+// by the next destroy; and that apply refuses, under the lock, to remove
+// a kept original when the file is not that original again.
+func TestOriginalRemovedOnlyWhenPutBack(t *testing.T) {
+	dir := t.TempDir()
+	const admin = "[Service]\nExecStart=/usr/bin/admin\n"
+	unit := filepath.Join(dir, "etc/systemd/system/m.service")
+	orig := filepath.Join(dir, "etc/fencer/originals/m.service")
+	if err := os.MkdirAll(filepath.Dir(unit), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte(admin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	applyTestPlan(t, makeTestPlan(t, dir, "m.service", false), "/etc/systemd/system/m.service")
+	// The destroy stops once the file is back.
+	if err := os.WriteFile(unit, []byte(admin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := makeTestPlan(t, dir, "m.service", true)
+	if !bytes.Contains(b, []byte(`"path": "/etc/fencer/originals/m.service",`)) {
+		t.Fatalf("the destroy plan does not remove the kept copy:\n%s", b)
+	}
+	// Before it applies, the file changes: the copy stays.
+	if err := os.WriteFile(unit, []byte(admin+"# edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Root("local", dir, "x86_64", ScopeSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Destroy: true})
+	if err == nil || !strings.Contains(err.Error(), "/etc/fencer/originals/m.service: the plan removes this original of /etc/systemd/system/m.service, which is not that file as it is") {
+		t.Errorf("a copy of another file removed: %v", err)
+	}
+	if _, err := os.Stat(orig); err != nil {
+		t.Errorf("the copy: %v", err)
+	}
+	if err := os.WriteFile(unit, []byte(admin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	applyTestPlan(t, b)
+	if _, err := os.Stat(orig); !os.IsNotExist(err) {
+		t.Errorf("the copy after the second destroy: %v", err)
+	}
+	if got, _ := os.ReadFile(unit); string(got) != admin {
+		t.Errorf("the file after the second destroy: %q", got)
+	}
+}

@@ -1,0 +1,271 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/fencer-dev/fencer/hclspec"
+)
+
+// RoleOriginal is the role of the copy fencer keeps of a file it took
+// over, under Paths.OriginalDir.
+const RoleOriginal = "original"
+
+// OriginalPath is where fencer keeps the original of host file p when it
+// takes it over: p's path below the unit directory, under OriginalDir
+// (/etc/systemd/system/m.service -> /etc/fencer/originals/m.service).
+// It returns "" for a path outside the unit directory, which fencer never
+// takes over.
+func OriginalPath(ps Paths, p string) string {
+	rel, ok := strings.CutPrefix(p, ps.UnitDir+"/")
+	if !ok || rel == "" || path.Clean(rel) != rel || strings.HasPrefix(rel, "../") {
+		return ""
+	}
+	return path.Join(ps.OriginalDir, rel)
+}
+
+// OriginalOf is OriginalPath backwards: the host file whose original is
+// kept at orig, or "" when orig is not in OriginalDir.
+func OriginalOf(ps Paths, orig string) string {
+	rel, ok := strings.CutPrefix(orig, ps.OriginalDir+"/")
+	if !ok || rel == "" || path.Clean(rel) != rel || strings.HasPrefix(rel, "../") {
+		return ""
+	}
+	return path.Join(ps.UnitDir, rel)
+}
+
+// notOurs says whose a text file is that is not the configuration's.
+func notOurs(content []byte) string {
+	if h, ok := ParseHeader(content); ok && h.Config != "" {
+		return fmt.Sprintf("belongs to configuration %q", h.Config)
+	}
+	return "is not fencer's (it has no fencer header)"
+}
+
+// KeepMode is the mode fencer keeps a file with that it takes over: its
+// permission bits, 0644 for what is not a regular file (/dev/null, which
+// masks a unit, is kept as an empty file, which masks it too).
+func KeepMode(mode fs.FileMode) uint32 {
+	if !mode.IsRegular() {
+		return 0o644
+	}
+	return uint32(mode.Perm())
+}
+
+// takeOver marks ch, the update of a file that is not the configuration's
+// (cur, with mode), as a take-over, and returns the change that keeps the
+// file at its OriginalPath first.
+func takeOver(ctx context.Context, t Host, ps Paths, ch *Change, cur []byte, mode fs.FileMode) (*Change, error) {
+	orig := OriginalPath(ps, ch.Path)
+	if orig == "" {
+		return nil, fmt.Errorf("%s is not fencer's, and fencer keeps originals only of files in %s", ch.Path, ps.UnitDir)
+	}
+	ch.TakeOver, ch.Original = true, orig
+	if h, ok := ParseHeader(cur); ok {
+		ch.Owner = h.Config
+	}
+	keep := &Change{Path: orig, Role: RoleOriginal, Binary: true, Mode: KeepMode(mode), Content: cur, NewSHA256: hashOf(cur), Action: Create}
+	old, oldMode, err := t.ReadFile(ctx, orig)
+	switch {
+	case err == nil:
+		// An earlier take-over kept the file as it was then; since,
+		// someone wrote it again, and this is the one to keep.
+		keep.PriorSHA256, keep.PriorSize, keep.PriorMode = hashOf(old), len(old), uint32(oldMode.Perm())
+		keep.Action = Update
+		if string(old) == string(cur) && KeepMode(oldMode) == keep.Mode {
+			keep.Action = NoOp
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("reading %s: %w", orig, err)
+	}
+	return keep, nil
+}
+
+// removal returns the changes that remove ch's file, the configuration's:
+// its deletion, or, when fencer took it over, the original put back in
+// its place and then removed from where it was kept.
+func removal(ctx context.Context, t Host, ps Paths, ch *Change) ([]*Change, error) {
+	orig := ""
+	if !ch.Binary {
+		orig = OriginalPath(ps, ch.Path)
+	}
+	if orig == "" {
+		ch.Action = Delete
+		return []*Change{ch}, nil
+	}
+	b, mode, err := t.ReadFile(ctx, orig)
+	if errors.Is(err, fs.ErrNotExist) {
+		ch.Action = Delete
+		return []*Change{ch}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", orig, err)
+	}
+	ch.Action, ch.Restore, ch.Original = Update, true, orig
+	ch.Content, ch.NewSHA256, ch.Mode = b, hashOf(b), uint32(mode.Perm())
+	del := &Change{Path: orig, Action: Delete, Role: RoleOriginal, Binary: true, Mode: uint32(mode.Perm()),
+		PriorSHA256: hashOf(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}
+	return []*Change{ch, del}, nil
+}
+
+// orphans finds, in the host's unit directory, the files of the
+// configuration (id) that the plan does not want — those of a unit that
+// was renamed, or whose service left the configuration or this host —
+// with the filter of each such unit: the files to remove. Links are not
+// fencer's files, and the file's name must be what the header says it is
+// for (m.service's drop-in in m.service.d, its socket unit m.socket), so
+// that a file of fencer's under another name (an alias) is not taken for
+// one. Files of a
+// unit still planned (services) are not removed but noted: planning the
+// unit read them as the unit's. Neither are files of fencer's from before
+// configurations had ids, which may be any configuration's. A destroy
+// plan removes every file of the configuration.
+func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hclspec.Service, id string, destroy bool) ([]*File, []string, error) {
+	names, err := t.ReadDir(ctx, ps.UnitDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing %s: %w", ps.UnitDir, err)
+	}
+	// fencer writes regular files: a link (an alias of a unit, say) is
+	// not one of them, whatever it points to.
+	links, err := t.Links(ctx, ps.UnitDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing %s: %w", ps.UnitDir, err)
+	}
+	wanted := map[string]bool{}
+	for _, f := range want {
+		wanted[f.Path] = true
+	}
+	planned := map[string]bool{}
+	for _, svc := range services {
+		planned[svc.Unit] = true
+	}
+	var gone []*File
+	var notes []string
+	units := map[string]bool{}
+	for _, n := range names {
+		var p, role string
+		switch {
+		case strings.HasSuffix(n, ".service.d"):
+			p, role = path.Join(ps.UnitDir, n, DropInName), "drop-in"
+		case strings.HasSuffix(n, ".service"):
+			p, role = path.Join(ps.UnitDir, n), "unit file"
+		case strings.HasSuffix(n, ".socket"):
+			p, role = path.Join(ps.UnitDir, n), "socket unit"
+		default:
+			continue
+		}
+		if _, link := links[n]; link || wanted[p] {
+			continue
+		}
+		// fencer writes regular files, which it can read: what it
+		// cannot (a link out of the search path, a FIFO) is not one of
+		// them.
+		b, _, err := t.ReadFile(ctx, p)
+		if err != nil {
+			continue
+		}
+		h, ok := ParseHeader(b)
+		if !ok || (h.Config != "" && h.Config != id) {
+			continue
+		}
+		if h.Config == "" {
+			notes = append(notes, fmt.Sprintf("%s has the header of a fencer from before configurations had ids, so which configuration installed it is unknown; this configuration does not plan it, and leaves it alone: remove it by hand if none uses it", p))
+			continue
+		}
+		if !fileOf(n, role, h.Unit) {
+			continue
+		}
+		if planned[h.Unit] && !destroy {
+			notes = append(notes, fmt.Sprintf("%s is this configuration's %s for %s, which no longer gets one; plan read it as part of %s and leaves it: remove it by hand, or destroy and apply again", p, role, h.Unit, h.Unit))
+			continue
+		}
+		units[h.Unit] = true
+		gone = append(gone, &File{Path: p, Role: role, Mode: RoleMode(role), Units: []string{unitOf(role, h.Unit)}})
+	}
+	var sorted []string
+	for u := range units {
+		sorted = append(sorted, u)
+	}
+	sort.Strings(sorted)
+	for _, u := range sorted {
+		f := filterPath(ps, u)
+		if wanted[f] {
+			continue
+		}
+		// compare leaves it, with a note, when another configuration's
+		// drop-in runs it.
+		gone = append(gone, &File{Path: f, Role: RoleFilter, Mode: RoleMode(RoleFilter), Binary: true, Units: []string{u}})
+	}
+	return gone, notes, nil
+}
+
+// fileOf reports whether name, an entry of the unit directory, is the
+// name fencer gives the file of that role for unit.
+func fileOf(name, role, unit string) bool {
+	if hclspec.ServiceUnitProblem(unit) != "" {
+		return false
+	}
+	switch role {
+	case "drop-in":
+		return name == unit+".d"
+	case "unit file":
+		return name == unit
+	case "socket unit":
+		return name == SocketUnit(unit)
+	}
+	return false
+}
+
+// unitOf is the unit whose behaviour a file of that role for unit changes.
+func unitOf(role, unit string) string {
+	if role == "socket unit" {
+		return SocketUnit(unit)
+	}
+	return unit
+}
+
+// foreignDropIn returns the path of fencer's drop-in for unit on the host
+// when it exists and is not the configuration's (id), and whose it is;
+// "" otherwise.
+func foreignDropIn(ctx context.Context, t Host, ps Paths, unit, id string) (string, string, error) {
+	d := dropInPath(ps, unit)
+	b, _, err := t.ReadFile(ctx, d)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "", nil
+	case err != nil:
+		return "", "", fmt.Errorf("reading %s: %w", d, err)
+	case OwnedBy(b, id):
+		return "", "", nil
+	}
+	return d, notOurs(b), nil
+}
+
+// keptCopy returns the deletion of the original fencer kept of the file at
+// p when the file is that original again (cur): a removal that put it
+// back and stopped before it removed the copy. nil when there is none.
+func keptCopy(ctx context.Context, t Host, ps Paths, p string, cur []byte) (*Change, error) {
+	orig := OriginalPath(ps, p)
+	if orig == "" {
+		return nil, nil
+	}
+	b, mode, err := t.ReadFile(ctx, orig)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", orig, err)
+	case string(b) != string(cur):
+		return nil, nil
+	}
+	return &Change{Path: orig, Action: Delete, Role: RoleOriginal, Binary: true, Mode: uint32(mode.Perm()),
+		PriorSHA256: hashOf(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}, nil
+}

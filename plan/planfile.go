@@ -1,0 +1,230 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
+)
+
+// MaxFileBytes is the largest plan file fencer reads (apply PLANFILE,
+// show PLANFILE). A plan carries the loader for each host that lacks it,
+// some 13 MB in the file.
+const MaxFileBytes = 256 << 20
+
+// Roles of the files a plan writes.
+const (
+	RoleFilter   = "filter"
+	RoleLoader   = "loader"
+	RoleDropIn   = "drop-in"
+	RoleSocket   = "socket unit"
+	RoleUnitFile = "unit file"
+)
+
+// textRoles are the roles of the text files fencer writes, each with its
+// header; the others are binary.
+var textRoles = map[string]bool{RoleDropIn: true, RoleSocket: true, RoleUnitFile: true}
+
+// RoleMode is the mode fencer writes a file of role with: 0644, the
+// loader 0755. An original (RoleOriginal), and a file put back from one,
+// keep the mode the file had.
+func RoleMode(role string) uint32 {
+	if role == RoleLoader {
+		return 0o755
+	}
+	return 0o644
+}
+
+// Check refuses what no plan fencer makes can hold, whatever the host: a
+// plan file is input like any other, and apply writes what it says as
+// root. It checks the file's own consistency — each file's content has
+// the hash the plan shows, the prior content shown has the prior hash,
+// roles, modes and actions are fencer's, every text file written carries
+// the configuration's header — and leaves to apply what depends on the
+// host (its paths, facts and files), which apply.CheckPlan checks.
+func (p *Plan) Check() error {
+	for _, h := range p.Hosts {
+		for _, ch := range h.GetChanges() {
+			if ch != nil && ch.Text != "" {
+				return errors.New("it has the text that `fencer plan -json` shows: that is a plan to read, not a plan file; save a plan with `fencer plan -out=FILE`")
+			}
+		}
+	}
+	if prob := hclspec.ConfigIDProblem(p.ConfigID); prob != "" {
+		return fmt.Errorf("config_id: %s", prob)
+	}
+	names := map[string]bool{}
+	for _, h := range p.Hosts {
+		if h == nil {
+			return errors.New("a host is null")
+		}
+		if h.Name == "" || hasControl(h.Name) || names[h.Name] {
+			return fmt.Errorf("host name %q is empty, repeated or has control characters", h.Name)
+		}
+		names[h.Name] = true
+		if err := h.check(p); err != nil {
+			return fmt.Errorf("host %q: %w", h.Name, err)
+		}
+	}
+	return nil
+}
+
+// GetChanges returns h's changes, none when h is nil.
+func (h *HostPlan) GetChanges() []*Change {
+	if h == nil {
+		return nil
+	}
+	return h.Changes
+}
+
+func (h *HostPlan) check(p *Plan) error {
+	if h.Error != "" {
+		if len(h.Changes) > 0 {
+			return errors.New("a host that could not be planned has changes")
+		}
+		return nil
+	}
+	if h.Scope != hclspec.ScopeSystem && h.Scope != hclspec.ScopeUser {
+		return fmt.Errorf("scope %q is neither %q nor %q", h.Scope, hclspec.ScopeSystem, hclspec.ScopeUser)
+	}
+	if a, ok := arch.Lookup(h.Arch); !ok || a.Name != h.Arch {
+		return fmt.Errorf("architecture %q is not one fencer knows by that name (%s)", h.Arch, strings.Join(arch.Names(), ", "))
+	}
+	if h.Root != "" && !cleanAbs(h.Root) {
+		return fmt.Errorf("root %q is not a clean absolute path", h.Root)
+	}
+	if h.FencerPath != "" && !cleanAbs(h.FencerPath) {
+		return fmt.Errorf("fencer_path %q is not a clean absolute path", h.FencerPath)
+	}
+	units := map[string]bool{}
+	for _, s := range h.Services {
+		if s == nil {
+			return errors.New("a service is null")
+		}
+		if prob := hclspec.ServiceUnitProblem(s.Unit); prob != "" || units[s.Unit] {
+			return fmt.Errorf("service unit %q is repeated or not a unit name: %s", s.Unit, prob)
+		}
+		units[s.Unit] = true
+	}
+	for _, in := range h.Inputs {
+		if hclspec.ServiceUnitProblem(in.Unit) != "" {
+			return fmt.Errorf("the inputs name %q, which is not a service unit", in.Unit)
+		}
+		for _, f := range append(append([]InputFile(nil), in.Fragments...), in.Sockets...) {
+			if !cleanAbs(f.Path) || !isSHA256(f.SHA256) {
+				return fmt.Errorf("input %q (sha256 %q) is not a clean absolute path with a SHA-256", f.Path, f.SHA256)
+			}
+		}
+	}
+	paths := map[string]bool{}
+	for _, ch := range h.Changes {
+		if ch == nil {
+			return errors.New("a change is null")
+		}
+		if paths[ch.Path] {
+			return fmt.Errorf("%s: the plan changes it twice", ch.Path)
+		}
+		paths[ch.Path] = true
+		if err := ch.check(p); err != nil {
+			return fmt.Errorf("%s: %w", ch.Path, err)
+		}
+	}
+	return nil
+}
+
+func (ch *Change) check(p *Plan) error {
+	if !cleanAbs(ch.Path) {
+		return errors.New("not a clean absolute path")
+	}
+	text := textRoles[ch.Role]
+	switch {
+	case text, ch.Role == RoleFilter, ch.Role == RoleLoader, ch.Role == RoleOriginal:
+	default:
+		return fmt.Errorf("role %q is not one of fencer's files", ch.Role)
+	}
+	if ch.Binary == text {
+		return fmt.Errorf("a %s is binary: %v, and fencer's is %v", ch.Role, ch.Binary, !text)
+	}
+	for _, u := range ch.Units {
+		if hclspec.ServiceUnitProblem(strings.TrimSuffix(u, ".socket")+".service") != "" || !(strings.HasSuffix(u, ".service") || strings.HasSuffix(u, ".socket")) {
+			return fmt.Errorf("it names %q, which is not a service or socket unit", u)
+		}
+	}
+	writes := false
+	switch ch.Action {
+	case Create, Update, NoOp:
+		writes = true
+		if hashOf(ch.Content) != ch.NewSHA256 {
+			return fmt.Errorf("its content has SHA-256 %s, but the plan shows %s: the plan file was edited", hashOf(ch.Content), ch.NewSHA256)
+		}
+	case Delete:
+		if ch.Content != nil || ch.NewSHA256 != "" {
+			return errors.New("a deletion has content")
+		}
+	default:
+		return fmt.Errorf("action %q is not create, update, delete or no-op", ch.Action)
+	}
+	if ch.Action == Create {
+		if ch.PriorSHA256 != "" || ch.PriorSize != 0 || ch.Prior != "" || ch.PriorMode != 0 {
+			return errors.New("a file to create has prior content")
+		}
+	} else {
+		if !isSHA256(ch.PriorSHA256) || ch.PriorSize < 0 || ch.PriorMode > 0o7777 {
+			return errors.New("the prior file's hash, size or mode is not one")
+		}
+		// The diff shown is from Prior: it must be what was there.
+		if (ch.Binary && ch.Prior != "") || (!ch.Binary && (hashOf([]byte(ch.Prior)) != ch.PriorSHA256 || len(ch.Prior) != ch.PriorSize)) {
+			return errors.New("the prior content shown is not the one whose hash the plan records: the plan file was edited")
+		}
+	}
+	restoreLike := ch.Restore || ch.Role == RoleOriginal
+	switch {
+	case restoreLike && ch.Mode&^0o777 != 0:
+		return fmt.Errorf("mode %04o has more than permission bits", ch.Mode)
+	case !restoreLike && ch.Mode != RoleMode(ch.Role):
+		return fmt.Errorf("mode %04o: fencer writes a %s with mode %04o", ch.Mode, ch.Role, RoleMode(ch.Role))
+	}
+	if (ch.TakeOver || ch.Restore) && (!text || ch.Action != Update || ch.TakeOver == ch.Restore || !cleanAbs(ch.Original)) {
+		return errors.New("only an update of a text file is a take-over or a restore, with the original's path, and not both")
+	}
+	if !ch.TakeOver && !ch.Restore && ch.Original != "" {
+		return errors.New("it has an original and is neither a take-over nor a restore")
+	}
+	if ch.Owner != "" && (!ch.TakeOver || hclspec.ConfigIDProblem(ch.Owner) != "" || ch.Owner == p.ConfigID) {
+		return fmt.Errorf("owner %q is not another configuration's id on a take-over", ch.Owner)
+	}
+	if p.Destroy && !(ch.Action == Delete || ch.Restore) {
+		return fmt.Errorf("a destroy plan only deletes and puts back files, and this is %s", ch.Action)
+	}
+	if text && writes && !ch.Restore {
+		h, ok := ParseHeader(ch.Content)
+		switch {
+		case !ok || !BodyIntact(ch.Content) || !utf8.Valid(ch.Content):
+			return fmt.Errorf("fencer writes a %s with its header, and this one has none (or its body does not have the header's hash)", ch.Role)
+		case h.Config != p.ConfigID:
+			return fmt.Errorf("its header says configuration %q, and the plan is of configuration %q", h.Config, p.ConfigID)
+		}
+	}
+	return nil
+}
+
+// cleanAbs reports whether p is an absolute path in its clean form,
+// without control characters.
+func cleanAbs(p string) bool {
+	return path.IsAbs(p) && path.Clean(p) == p && !hasControl(p)
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+func isSHA256(s string) bool { return len(s) == 64 && isHex(s) }
