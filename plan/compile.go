@@ -66,6 +66,10 @@ func CompileService(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnost
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	diags = append(diags, execOnceLints(svc, a, f)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
 	prog, st, err := compile.Compile(f)
 	if err != nil {
 		var long *compile.TooLongError

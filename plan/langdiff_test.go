@@ -71,6 +71,9 @@ var ldSyscallPool = []string{
 	"socket", "setuid", "fchown", "mprotect", "futex", "pread64", "getpid", "ioctl",
 	"madvise", "recvfrom", "fchmodat", "mknodat", "epoll_wait", "dup2", "newfstatat",
 	"prctl", "exit_group",
+	// A rule naming execve turns exec once off; one naming execveat is
+	// a hole in it.
+	"execve", "execveat",
 	// Aliases (fstatat is newfstatat or fstatat64, llseek is _llseek) and
 	// syscalls of one or a few architectures, some far from the others
 	// (ARM's private syscalls are at 0xf0000).
@@ -468,6 +471,11 @@ func (g *ldGen) rule() {
 			continue
 		}
 		n := names[r.Intn(len(names))]
+		if n == "execve" && r.Intn(2) == 0 {
+			// Half as often as the others: a rule that denies it is
+			// refused (the loader could never exec the service).
+			n = names[r.Intn(len(names))]
+		}
 		if r.Intn(15) == 0 {
 			n = "clone" // the syscall whose arguments move
 		}
@@ -1131,6 +1139,23 @@ type ldPolicy struct {
 	rules  []ldPRule
 	fds    map[string]uint64
 	widths map[string][6]int
+	// execOnce: execve gets exec_once (see ldExecOnce).
+	execOnce bool
+}
+
+// ldExecOnce sets execOnce as "Exec once" in docs/language.md says: the
+// loader starts the service (enforce = "exec"), default_action is not log,
+// and no rule for the policy's architecture names execve.
+func (p *ldPolicy) ldExecOnce(enforce string) {
+	nr, _ := p.a.Syscall("execve")
+	p.execOnce = enforce == "exec" && p.def.Kind != policy.Log
+	for _, ru := range p.rules {
+		for _, n := range ru.nrs {
+			if n == uint32(nr) {
+				p.execOnce = false
+			}
+		}
+	}
 }
 
 type ldPRule struct {
@@ -1309,7 +1334,8 @@ func (p *ldPolicy) add(name string, archs []string, syscalls []string, cond func
 }
 
 // decide is the documented meaning: another architecture's entry point
-// and x32 syscalls on x86_64 kill the process; otherwise the most
+// and x32 syscalls on x86_64 kill the process; execve under exec once gets
+// exec_once; otherwise the most
 // restrictive action of the rules for the syscall whose condition holds
 // wins, the first declared among equals; no rule holding, the default.
 func (p *ldPolicy) decide(d policy.Data) (policy.Action, string) {
@@ -1318,6 +1344,9 @@ func (p *ldPolicy) decide(d policy.Data) (policy.Action, string) {
 	}
 	if p.a.Name == "x86_64" && uint32(d.Nr) >= 0x40000000 {
 		return policy.Action{Kind: policy.KillProcess}, "(x32 syscall)"
+	}
+	if nr, _ := p.a.Syscall("execve"); p.execOnce && uint32(d.Nr) == uint32(nr) {
+		return policy.Action{Kind: policy.ExecOnce}, "(exec once)"
 	}
 	var best policy.Action
 	who := ""
@@ -1383,6 +1412,7 @@ func ldTreePolicy(svc *hclspec.Service, a *arch.Arch) *ldPolicy {
 		}
 		p.add(ru.Name, ru.Arch, names, cond, p.action(ru.Action.Kind, ru.Action.Errno))
 	}
+	p.ldExecOnce(svc.Enforce)
 	return p
 }
 
@@ -1411,6 +1441,7 @@ func ldModelPolicy(c *ldConfig, a *arch.Arch) *ldPolicy {
 		}
 		p.add(ru.name, ru.arch, ru.syscalls, cond, p.action(ru.act.kind, errno(ru.act)))
 	}
+	p.ldExecOnce("exec") // the generator never writes enforce: "exec" is the default
 	return p
 }
 
@@ -1534,11 +1565,133 @@ func ldProblems(svc *hclspec.Service, a *arch.Arch) []string {
 			}
 		}
 	}
+	if len(out) == 0 && ldLoaderNeverExecs(svc, ldTreePolicy(svc, a)) {
+		out = append(out, fmt.Sprintf("the loader can never exec the service on %s", a.Name))
+	}
 	return out
 }
 
 // ldProblemKinds are the kinds of problem ldProblems reports.
-var ldProblemKinds = []string{"does not fit a signed", "is wider than", "has no arg", "of clone is", "no such syscall"}
+var ldProblemKinds = []string{"does not fit a signed", "is wider than", "has no arg", "of clone is", "loader can never exec", "no such syscall"}
+
+// ldWhatever is what "Exec once" in docs/language.md says of a condition
+// over arguments nobody knows: 1 when it holds whatever they are, 0 when it
+// fails whatever they are, -1 when it depends on them. Each comparison is
+// decided by its extremes (none and all of the bits it compares set), ==
+// and != only by a value with a bit outside those; &&, || and ! combine.
+func (p *ldPolicy) ldWhatever(c hclspec.Cond, sys string) int {
+	cmp := func(arg int, mask hclspec.Value, op policy.Op, v hclspec.Value) int {
+		w := p.bits(sys, arg)
+		bits := ldMask(w)
+		if mask != nil {
+			bits &= p.val(mask, w)
+		}
+		val := p.val(v, w)
+		if op == policy.EQ || op == policy.NE {
+			if val&^bits != 0 || bits == 0 {
+				if ldCompare(op, 0, val) {
+					return 1
+				}
+				return 0
+			}
+			return -1
+		}
+		lo, hi := ldCompare(op, 0, val), ldCompare(op, bits, val)
+		switch {
+		case lo && hi:
+			return 1
+		case !lo && !hi:
+			return 0
+		}
+		return -1
+	}
+	any := func(xs []int, stop int) int {
+		out := 1 - stop
+		for _, x := range xs {
+			if x == stop {
+				return stop
+			}
+			if x < 0 {
+				out = -1
+			}
+		}
+		return out
+	}
+	switch x := c.(type) {
+	case hclspec.BoolLit:
+		if x.V {
+			return 1
+		}
+		return 0
+	case hclspec.And:
+		var xs []int
+		for _, y := range x.Xs {
+			xs = append(xs, p.ldWhatever(y, sys))
+		}
+		return any(xs, 0)
+	case hclspec.Or:
+		var xs []int
+		for _, y := range x.Xs {
+			xs = append(xs, p.ldWhatever(y, sys))
+		}
+		return any(xs, 1)
+	case hclspec.Not:
+		if v := p.ldWhatever(x.X, sys); v >= 0 {
+			return 1 - v
+		}
+		return -1
+	case hclspec.Compare:
+		return cmp(x.Arg, x.Mask, x.Op, x.V)
+	case hclspec.Contains:
+		var xs []int
+		for _, y := range x.List {
+			xs = append(xs, cmp(x.Arg, x.Mask, policy.EQ, y))
+		}
+		return any(xs, 1)
+	case hclspec.HasBits:
+		w := p.bits(sys, x.Arg)
+		m := p.val(x.Mask, w) & ldMask(w)
+		if m == 0 {
+			return 1
+		}
+		return -1
+	}
+	panic(fmt.Sprintf("unknown condition %T", c))
+}
+
+// ldLoaderNeverExecs is the error of "Exec once" in docs/language.md: where
+// rules name execve, the loader's execve can never pass when a rule that
+// kills, traps or fails it holds whatever the arguments, or no rule that
+// allows or logs it can hold and default_action is not log.
+func ldLoaderNeverExecs(svc *hclspec.Service, p *ldPolicy) bool {
+	if svc.Enforce != "exec" || p.execOnce {
+		return false
+	}
+	named, canPass := false, p.def.Kind == policy.Log
+	for _, ru := range svc.Rules {
+		if ru.Arch != nil && !ldHas(ru.Arch, p.a.Name) {
+			continue
+		}
+		for _, s := range ru.Syscalls {
+			if s.Name != "execve" {
+				continue
+			}
+			named = true
+			holds := 1
+			if ru.When != nil {
+				holds = p.ldWhatever(ru.When, "execve")
+			}
+			pass := ru.Action.Kind == policy.Allow || ru.Action.Kind == policy.Log
+			if !pass && holds == 1 {
+				return true
+			}
+			if pass && holds != 0 {
+				canPass = true
+			}
+		}
+	}
+	return named && !canPass
+}
 
 // ---------------------------------------------------------------------
 // Running.
@@ -1693,6 +1846,10 @@ func ldInput(r *rand.Rand, p *ldPolicy, values []uint64) policy.Data {
 		d.Nr = int32(ru.nrs[r.Intn(len(ru.nrs))] | 0x40000000)
 	case k < 94:
 		d.Nr = []int32{-1, int32(r.Uint32()), 0x40000000, 0x7fffffff}[r.Intn(4)]
+	case k < 97:
+		// execve, under exec once or not, and its neighbours.
+		nr, _ := p.a.Syscall("execve")
+		d.Nr = int32(nr) + int32(r.Intn(5)/4)
 	default:
 		d.Nr = int32(r.Intn(460))
 	}

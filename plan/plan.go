@@ -405,9 +405,6 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		}
 	}
 	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
-		if _, ok := a.Syscall("execve"); ok && !allowsSyscall(c.Filter, "execve") {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: the loader execs the service after installing the filter, so the policy must allow execve on %s", svc.Name, a.Name)
-		}
 		cmd, err := execStart(svc, frags, fragErr)
 		if err != nil {
 			return nil, nil, nil, diags, err
@@ -575,15 +572,6 @@ func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, d
 		}
 	}
 	return out, nil
-}
-
-func allowsSyscall(f *policy.Filter, name string) bool {
-	for _, r := range f.Rules {
-		if r.Syscall == name && r.Action.Kind <= policy.Log {
-			return true
-		}
-	}
-	return false
 }
 
 func bindingText(fd *hclspec.Fd) string {

@@ -22,7 +22,7 @@ func TestCombine(t *testing.T) {
 		want int
 	}{
 		{nil, -1},
-		{[]uint32{RetAllow, RetLog | 0}, 1},
+		{[]uint32{RetAllow, RetLog}, 1},
 		{[]uint32{RetAllow, RetAllow | 7}, -1},
 		// systemd's allow-list and fencer's exec-once gate: the gate.
 		{[]uint32{RetUserNotif, RetAllow}, 0},
