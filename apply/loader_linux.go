@@ -163,7 +163,7 @@ func (p *prepared) exec() error {
 		return loaderErr(LoaderExitError, "checking the filter's verdict on execve: %w", err)
 	}
 	if act.Kind != policy.Allow && act.Kind != policy.Log && act.Kind != policy.ExecOnce {
-		return loaderErr(LoaderExitError, "the filter answers %v to execve of %s: the command could never start under it; the policy must allow execve", act, p.path)
+		return loaderErr(LoaderExitError, "the filter answers %v to execve of %s: the command could never start under it; the policy must name execve in no rule (exec once) or allow it", act, p.path)
 	}
 	// The gate: a program that can return USER_NOTIF gets its listener,
 	// even where the loader's own execve is allowed outright, so that the

@@ -438,6 +438,9 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		}
 		sp.Enforcement = append(sp.Enforcement,
 			fmt.Sprintf("argument conditions (%d rules): the BPF filter, installed by %s exec before the service starts", sp.ConditionRules, h.FencerPath))
+		if len(c.Filter.ExecOnce) > 0 {
+			sp.Enforcement = append(sp.Enforcement, "exec once: no rule names execve, so the loader's exec of the service is the only one; every later execve fails with ENOSYS (Linux 5.5 or newer)")
+		}
 	}
 	if sp.SystemdFilter {
 		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", len(in.names)))
