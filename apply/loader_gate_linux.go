@@ -41,6 +41,16 @@ type seccompNotifResp struct {
 	flags uint32
 }
 
+// The kernel's sizes of the two structs (the ioctl numbers below encode
+// them), checked at compile time on every architecture: Go aligns uint64
+// to 4 bytes on 386 and arm, which these layouts never depend on.
+var (
+	_ [unsafe.Sizeof(seccompNotif{}) - 80]byte
+	_ [80 - unsafe.Sizeof(seccompNotif{})]byte
+	_ [unsafe.Sizeof(seccompNotifResp{}) - 24]byte
+	_ [24 - unsafe.Sizeof(seccompNotifResp{})]byte
+)
+
 // The ioctls on a listener, the same number on every architecture (an
 // _IOWR, which every encoding spells alike).
 const (

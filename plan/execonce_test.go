@@ -285,3 +285,20 @@ test "execveat gets the default" {
 		t.Errorf("passed %v, want %v", passed, want)
 	}
 }
+
+// TestExecOnceSystemdNames: systemd's SystemCallFilter= passes execve to
+// the gate even when no rule and no loader list names it: otherwise
+// systemd's verdict would replace the policy's, and the loader could not
+// exec the service.
+func TestExecOnceSystemdNames(t *testing.T) {
+	compiled, diags := Validate(load(t, execService("", "")), nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, c := range compiled {
+		names, _ := systemdNames(c.Filter, nil)
+		if strings.Join(names, " ") != "execve write" {
+			t.Errorf("%s: SystemCallFilter=%s, want execve write", c.Arch.Name, strings.Join(names, " "))
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
@@ -173,7 +174,8 @@ func dropIn(in dropInInput) []byte {
 // systemdNames returns the names for SystemCallFilter=: every syscall a
 // rule names on this architecture (a rule that kills or fails a call
 // still needs the name allowed, or systemd's verdict would replace the
-// policy's), plus extra (the loader's own needs), sorted. It returns nil
+// policy's), execve under the exec-once gate, plus extra (the loader's own
+// needs), sorted. It returns nil
 // when systemd's action for other syscalls would differ from the policy's
 // default: systemd kills the process or, with SystemCallErrorNumber=,
 // fails the call; for log, trap and kill_thread defaults the BPF filter
@@ -197,6 +199,15 @@ func systemdNames(f *policy.Filter, extra []string) ([]string, string) {
 	}
 	for _, r := range f.Rules {
 		add(r.Syscall)
+	}
+	// The exec-once gate decides execve, which systemd must pass to it
+	// (the loader's own execve above all).
+	if a, ok := arch.Lookup(f.Arch); ok {
+		for _, nr := range f.ExecOnce {
+			if n, ok := a.SyscallName(int(nr)); ok {
+				add(n)
+			}
+		}
 	}
 	for _, n := range extra {
 		add(n)
