@@ -20,6 +20,12 @@ type Options struct {
 	// Restart restarts the units whose files changed (socket units, then
 	// services that were running).
 	Restart bool
+	// Destroy says the plan removes what fencer installed: once the files
+	// are gone and systemd reloaded, each of their units that runs is
+	// stopped when it is gone with them (its unit file was fencer's), or
+	// when Stop is set, and restarted otherwise, so that it runs as its
+	// own unit says, without fencer's drop-in.
+	Destroy, Stop bool
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
 	// Locked says the caller already holds the host's lock (LockAll), as a
@@ -222,10 +228,25 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 			logf("host %q: no systemd manager runs for this host; units not reloaded", hp.Name)
 		}
 	}
+	if opts.Destroy && facts.Live && len(changes) > 0 {
+		if err := settle(ctx, t, names, opts.Stop, logf); err != nil {
+			return fmt.Errorf("host %q: %w", hp.Name, err)
+		}
+		return nil
+	}
 	if opts.Restart && !facts.Live {
 		return fmt.Errorf("host %q: -restart needs a running systemd manager", hp.Name)
 	}
 	if opts.Restart {
+		// And the units the plan found running as they were before an
+		// apply without -restart.
+		for _, r := range hp.Restarts {
+			if !units[r.Unit] {
+				units[r.Unit] = true
+				names = append(names, r.Unit)
+			}
+		}
+		sort.Strings(names)
 		if err := restart(ctx, t, names, logf); err != nil {
 			return fmt.Errorf("host %q: %w", hp.Name, err)
 		}
@@ -250,6 +271,45 @@ func restart(ctx context.Context, t Target, units []string, logf func(string, ..
 				return fmt.Errorf("systemctl %s %s: %w", verbArg, u, err)
 			}
 			logf("restarted %s", u)
+		}
+	}
+	return nil
+}
+
+// settle deals, after a destroy, with the units whose files it removed
+// and that still run: sockets first, so that none starts its service
+// again, then services. A unit whose unit file is gone (LoadState
+// not-found: fencer had installed it) is stopped, as is every unit when
+// stop is set; the others are restarted, to run without fencer's drop-in.
+func settle(ctx context.Context, t Target, units []string, stop bool, logf func(string, ...any)) error {
+	for _, suffix := range []string{".socket", ".service"} {
+		for _, u := range units {
+			if !strings.HasSuffix(u, suffix) {
+				continue
+			}
+			out, err := t.Systemctl(ctx, "show", "-p", "LoadState", "-p", "ActiveState", "--", u)
+			if err != nil {
+				return fmt.Errorf("systemctl show %s: %w", u, err)
+			}
+			state := map[string]string{}
+			for _, l := range strings.Split(string(out), "\n") {
+				if k, v, ok := strings.Cut(l, "="); ok {
+					state[k] = v
+				}
+			}
+			switch state["ActiveState"] {
+			case "active", "activating", "reloading", "deactivating":
+			default:
+				continue
+			}
+			verbArg, done := "restart", "restarted %s: it runs as its own unit says, without fencer's filter"
+			if stop || state["LoadState"] != "loaded" {
+				verbArg, done = "stop", "stopped %s"
+			}
+			if _, err := t.Systemctl(ctx, verbArg, "--", u); err != nil {
+				return fmt.Errorf("systemctl %s %s: %w", verbArg, u, err)
+			}
+			logf(done, u)
 		}
 	}
 	return nil

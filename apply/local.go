@@ -115,6 +115,7 @@ func (h *LocalHost) Facts(ctx context.Context) (*plan.Facts, error) {
 	f.UnitSearchPath = h.unitPaths(ctx)
 	h.files.trust(f.UnitSearchPath)
 	f.Live = h.live(ctx)
+	f.Systemd = probeSystemd(ctx, h.cmd, a)
 	return f, nil
 }
 

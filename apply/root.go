@@ -97,6 +97,8 @@ func (h *RootHost) Facts(ctx context.Context) (*plan.Facts, error) {
 		f.Paths = plan.SystemPaths
 		f.UnitSearchPath = append([]string(nil), plan.SystemUnitSearchPath...)
 	}
+	// The tree is verified with this machine's systemd-analyze.
+	f.Systemd = probeSystemd(ctx, commandEnv(h.env, h.scope), h.arch)
 	return f, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -183,14 +184,15 @@ func TestSplitAndWrapAgreeWithSystemd(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Read the unit back the way plan does.
-	fr, err := unitfile.Fragments(
-		func(p string) ([]byte, error) { b, _, err := h.ReadFile(ctx, p); return b, err },
-		func(p string) ([]string, error) { return h.ReadDir(ctx, p) },
-		[]string{dir}, "argv.service", nil)
+	lk, err := unitfile.NewLookup(source(ctx, h), []string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmds, typ, err := unitfile.ExecStart(fr)
+	u, err := lk.Unit("argv.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, typ, err := unitfile.ExecStart(u.Fragments)
 	if err != nil || typ != "oneshot" {
 		t.Fatalf("ExecStart: %v %s", err, typ)
 	}
@@ -282,10 +284,19 @@ func runOneshot(t *testing.T, um *usermanager.Manager, h *LocalHost, unit, out s
 	return got
 }
 
-// TestFragmentsAgreeWithSystemd lays out a unit, its template and
-// drop-ins across the user search path and checks that Fragments finds the
-// same unit file and drop-ins, in the same order, as the manager
-// (FragmentPath, DropInPaths).
+// source reads host h for a unitfile.Lookup.
+func source(ctx context.Context, h *LocalHost) unitfile.Source {
+	return unitfile.Source{
+		ReadFile: func(p string) ([]byte, error) { b, _, err := h.ReadFile(ctx, p); return b, err },
+		ReadDir:  func(p string) ([]string, error) { return h.ReadDir(ctx, p) },
+		Links:    func(p string) (map[string]string, error) { return h.Links(ctx, p) },
+	}
+}
+
+// TestFragmentsAgreeWithSystemd lays out units, templates, aliases and
+// drop-ins across the user search path and checks that a Lookup finds the
+// same unit ID, names, unit file and drop-ins, in the same order, as the
+// manager (Id, Names, FragmentPath, DropInPaths, LoadState).
 func TestFragmentsAgreeWithSystemd(t *testing.T) {
 	um, h := userHost(t)
 	ctx := context.Background()
@@ -317,46 +328,103 @@ func TestFragmentsAgreeWithSystemd(t *testing.T) {
 		run + "/tm-@x.service.d/40-pi.conf":            "[Service]\nEnvironment=PI=1\n",
 		cfg + "/tm-pl@y.service.d/50-other.conf":       "[Service]\nEnvironment=O=1\n",
 		cfg + "/tm-.service.d/60-template-prefix.conf": "[Service]\nEnvironment=N=1\n",
+		// Aliases (issue 7, item 4): their drop-ins count, after the
+		// unit's own name's.
+		data + "/sl.service":                      "[Service]\nExecStart=/bin/true\n",
+		cfg + "/sl.service.d/10-x.conf":           "[Service]\nEnvironment=X=unit\n",
+		ctl + "/slalias.service.d/10-x.conf":      "[Service]\nEnvironment=X=alias, masked by the unit's\n",
+		cfg + "/slalias.service.d/zzz-local.conf": "[Service]\nExecStart=\nExecStart=/bin/true\n",
+		run + "/sl-chain.service.d/20-chain.conf": "[Service]\nEnvironment=C=1\n",
+		cfg + "/web-.service.d/30-prefix.conf":    "[Service]\nEnvironment=W=1\n",
+		data + "/al-t@.service":                   "[Service]\nExecStart=/bin/true %i\n",
+		cfg + "/al-talias@.service.d/ta.conf":     "[Service]\nEnvironment=TA=1\n",
+		cfg + "/al-talias@x.service.d/tax.conf":   "[Service]\nEnvironment=TAX=1\n",
+		cfg + "/other@y.service.d/oy.conf":        "[Service]\nEnvironment=OY=1\n",
+		cfg + "/sub/c.service":                    "[Service]\nExecStart=/bin/true\n",
+		um.Home + "/opt/linked.service":           "[Service]\nExecStart=/bin/true\n",
+		cfg + "/bad-type.service.d/b.conf":        "[Service]\nEnvironment=B=1\n",
+		data + "/shadowed.service":                "[Service]\nExecStart=/bin/true\n",
+		data + "/shadowed.service.d/s.conf":       "[Service]\nEnvironment=S=1\n",
+		data + "/self.service":                    "[Service]\nExecStart=/bin/true\n",
+		cfg + "/self.service.d/s.conf":            "[Service]\nEnvironment=S=1\n",
+		data + "/sock-svc.socket":                 "[Socket]\nListenStream=127.0.0.1:1\n",
+		cfg + "/sock-alias.socket.d/more.conf":    "[Socket]\nBacklog=4\n",
 	}
 	for p, c := range files {
 		if err := h.WriteFile(ctx, p, []byte(c), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	links := map[string]string{
+		cfg + "/slalias.service":     "sl.service",
+		ctl + "/sl-chain.service":    "slalias.service",
+		run + "/web-sl.service":      data + "/sl.service", // as enabling with Alias= makes it
+		data + "/al-talias@.service": "al-t@.service",
+		cfg + "/other@y.service":     data + "/al-t@.service",
+		cfg + "/c2.service":          "sub/c.service",
+		cfg + "/linked.service":      um.Home + "/opt/linked.service",
+		ctl + "/bad-type.service":    data + "/sl.socket",
+		cfg + "/bad-type.service":    "sl.service",
+		ctl + "/shadowed.service":    "sl.service",
+		cfg + "/self.service":        data + "/self.service",
+		cfg + "/sock-alias.socket":   "sock-svc.socket",
+	}
+	for l, target := range links {
+		if err := os.Symlink(target, l); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := h.Systemctl(ctx, "daemon-reload"); err != nil {
 		t.Fatal(err)
 	}
-	read := func(p string) ([]byte, error) { b, _, err := h.ReadFile(ctx, p); return b, err }
-	readDir := func(p string) ([]string, error) { return h.ReadDir(ctx, p) }
-	for _, unit := range []string{"frag-a-b.service", "tm-pl@x.service"} {
-		fr, err := unitfile.Fragments(read, readDir, f.UnitSearchPath, unit, nil)
+	lk, err := unitfile.NewLookup(source(ctx, h), f.UnitSearchPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := []string{"frag-a-b.service", "tm-pl@x.service", "sl.service", "slalias.service", "sl-chain.service", "web-sl.service",
+		"al-t@x.service", "al-talias@x.service", "al-t@y.service", "other@y.service", "c2.service", "linked.service",
+		"bad-type.service", "shadowed.service", "self.service", "sock-svc.socket", "sock-alias.socket", "nothing-here.service"}
+	for _, unit := range units {
+		props, err := h.Systemctl(ctx, "show", "-p", "Id,Names,FragmentPath,DropInPaths,LoadState", "--", unit)
 		if err != nil {
 			t.Fatal(err)
+		}
+		show := map[string]string{}
+		for _, l := range strings.Split(string(props), "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok {
+				show[k] = v
+			}
+		}
+		u, err := lk.Unit(unit)
+		if show["LoadState"] != "loaded" {
+			if !errors.Is(err, unitfile.ErrNotFound) || show["LoadState"] != "not-found" {
+				t.Errorf("%s: %v; systemd says LoadState=%s", unit, err, show["LoadState"])
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", unit, err)
+			continue
 		}
 		var dropins []string
-		for _, x := range fr[1:] {
+		for _, x := range u.Fragments[1:] {
 			dropins = append(dropins, x.Path)
 		}
-		frag, err := um.Show(unit, "FragmentPath")
-		if err != nil {
-			t.Fatal(err)
-		}
-		di, err := um.Show(unit, "DropInPaths")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fr[0].Path != frag {
-			t.Errorf("%s: unit file %s, systemd says %s", unit, fr[0].Path, frag)
-		}
-		if !reflect.DeepEqual(dropins, strings.Fields(di)) {
-			t.Errorf("%s: drop-ins\n%q\nsystemd says\n%q", unit, dropins, strings.Fields(di))
+		names := strings.Fields(show["Names"])
+		sort.Strings(names)
+		if u.ID != show["Id"] || !reflect.DeepEqual(u.Names, names) || u.Fragments[0].Path != show["FragmentPath"] || !reflect.DeepEqual(dropins, strings.Fields(show["DropInPaths"])) {
+			t.Errorf("%s: fencer finds\n  id %s names %q\n  unit file %s\n  drop-ins %q\nsystemd says\n  id %s names %q\n  unit file %s\n  drop-ins %q",
+				unit, u.ID, u.Names, u.Fragments[0].Path, dropins, show["Id"], names, show["FragmentPath"], strings.Fields(show["DropInPaths"]))
 		}
 	}
 	// Masking a unit with a link to /dev/null.
 	if err := os.Symlink("/dev/null", cfg+"/frag-a-b.service"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := unitfile.Fragments(read, readDir, f.UnitSearchPath, "frag-a-b.service", nil); !errors.Is(err, unitfile.ErrMasked) {
+	if lk, err = unitfile.NewLookup(source(ctx, h), f.UnitSearchPath, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lk.Unit("frag-a-b.service"); !errors.Is(err, unitfile.ErrMasked) {
 		t.Errorf("masked unit: %v", err)
 	}
 	if _, err := h.Systemctl(ctx, "daemon-reload"); err != nil {

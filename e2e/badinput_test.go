@@ -101,7 +101,44 @@ func TestBadInput(t *testing.T) {
 	t.Run("unit that does not exist", func(t *testing.T) {
 		w := newWorld(t)
 		w.edit("metrics.fencer.hcl", unitFileLine, "")
-		w.refused(nil, `service "metrics": reading unit metrics.service: metrics.service: unit not found in `+w.um.Home)
+		w.refused(nil, `service "metrics": unit metrics.service is not on this host (metrics.service: unit not found: no file metrics.service in the unit search path `+w.um.Home,
+			`): install the unit there, or give the service a unit_file`)
+	})
+	// Issue 7, item 8: with exec_start, fencer needs nothing of the unit
+	// but its existence, and plan used to plan it ("3 to add") for apply
+	// to fail.
+	t.Run("unit that does not exist, with exec_start", func(t *testing.T) {
+		w := newWorld(t)
+		w.edit("metrics.fencer.hcl", unitFileLine, "  exec_start     = var.server_path\n")
+		w.refused(nil, `service "metrics": unit metrics.service is not on this host (metrics.service: unit not found: no file metrics.service in the unit search path `+w.um.Home,
+			`): install the unit there, or give the service a unit_file`)
+	})
+	t.Run("masked unit", func(t *testing.T) {
+		w := newWorld(t)
+		w.edit("metrics.fencer.hcl", unitFileLine, "  exec_start     = var.server_path\n")
+		writeFile(t, filepath.Join(w.um.RuntimeDir, "systemd", "user", "metrics.service"), w.vendorUnit(""))
+		if err := os.MkdirAll(w.unitDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/dev/null", w.unitFilePath()); err != nil {
+			t.Fatal(err)
+		}
+		w.refused(nil, `service "metrics": unit metrics.service is masked on this host: `+w.unitFilePath()+` is a link to /dev/null, so systemd never starts it; unmask it (systemctl unmask metrics.service)`)
+	})
+	t.Run("symlinked drop-in directory of an alias", func(t *testing.T) {
+		w := newWorld(t)
+		elsewhere := t.TempDir()
+		writeFile(t, filepath.Join(elsewhere, "zzz.conf"), "[Service]\nExecStart=\nExecStart=/bin/true\n")
+		if err := os.MkdirAll(w.unitDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("metrics.service", filepath.Join(w.unitDir, "metrics-alias.service")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(elsewhere, filepath.Join(w.unitDir, "metrics-alias.service.d")); err != nil {
+			t.Fatal(err)
+		}
+		w.refused([]string{elsewhere}, filepath.Join(w.unitDir, "metrics-alias.service.d")+" is a symbolic link")
 	})
 	for _, tc := range []struct{ name, service, want string }{
 		{"ExecStart with +", "[Service]\nExecStart=+SERVER\n", "ExecStart=+SERVER cannot be wrapped: ExecStart=+... runs without sandboxing"},

@@ -409,7 +409,7 @@ func TestDestroy(t *testing.T) {
 	writeFile(t, w.socketPath(), handSocket)
 
 	r := w.fencerCmd("destroy", "-auto-approve")
-	if r.code != 0 || !strings.Contains(r.stdout, "Apply complete! Files: 0 added, 0 changed, 3 destroyed.") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Destroy complete! Files: 3 destroyed.") {
 		t.Fatalf("destroy:\n%s", r)
 	}
 	for _, p := range []string{w.filterPath(), w.unitFilePath(), w.dropInPath()} {

@@ -199,7 +199,7 @@ func TestDropInOverridingFencers(t *testing.T) {
 	if err := os.Remove(filepath.Join(vendorDir, "metrics.service")); err != nil {
 		t.Fatal(err)
 	}
-	if r := w.fencerCmd("destroy", "-auto-approve"); r.code != 0 || !strings.Contains(r.stdout, "0 added, 0 changed, 3 destroyed.") {
+	if r := w.fencerCmd("destroy", "-auto-approve"); r.code != 0 || !strings.Contains(r.stdout, "Destroy complete! Files: 3 destroyed.") {
 		t.Errorf("destroy:\n%s", r)
 	}
 	for _, p := range []string{w.filterPath(), w.socketPath(), w.dropInPath()} {

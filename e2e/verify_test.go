@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 4's acceptance: after apply and start of examples/metrics, fencer
@@ -50,8 +52,27 @@ type verified struct {
 // for people and once with -json; both must end with the same exit code.
 func (w *world) verify(extra ...string) verified {
 	w.t.Helper()
-	h := w.fencerCmd("verify", extra...)
-	j := w.fencerCmd("verify", append([]string{"-json"}, extra...)...)
+	return w.verifyVia(nil, extra...)
+}
+
+// verifyVia is verify run through the command prefix (setpriv ...), or
+// directly when prefix is empty.
+func (w *world) verifyVia(prefix []string, extra ...string) verified {
+	w.t.Helper()
+	var h, j result
+	if len(prefix) == 0 {
+		h = w.fencerCmd("verify", extra...)
+		j = w.fencerCmd("verify", append([]string{"-json"}, extra...)...)
+	} else {
+		via := func(args ...string) result {
+			cmd := exec.Command(prefix[0], append(append(prefix[1:len(prefix):len(prefix)], w.fencer, "verify"), append(w.vars(), args...)...)...)
+			cmd.Dir, cmd.Env = w.cfg, w.um.Env
+			r := run(w.t, cmd)
+			w.t.Logf("%s fencer verify: exit %d (%s)", strings.Join(prefix, " "), r.code, r.took.Round(time.Millisecond))
+			return r
+		}
+		h, j = via(extra...), via(append([]string{"-json"}, extra...)...)
+	}
 	if h.code != j.code {
 		w.t.Fatalf("verify exits %d, verify -json %d\n%s\n%s", h.code, j.code, h, j)
 	}
@@ -100,7 +121,7 @@ func verifyJSONShape(out string) error {
 			return fmt.Errorf("findings and notes must be lists: %s, %s", h["findings"], h["notes"])
 		}
 		for _, f := range findings {
-			if err := keys("a finding", f, []string{"kind", "subject", "problem"}, "unit", "want", "got"); err != nil {
+			if err := keys("a finding", f, []string{"kind", "subject", "problem"}, "unit", "want", "got", "restart_needed"); err != nil {
 				return err
 			}
 		}
@@ -176,7 +197,12 @@ type drift struct {
 // JSON.
 func (w *world) drifted(what string, wanted ...drift) verified {
 	w.t.Helper()
-	v := w.verify()
+	return w.driftedIn(w.verify(), what, wanted...)
+}
+
+// driftedIn asserts of verification v what drifted asserts.
+func (w *world) driftedIn(v verified, what string, wanted ...drift) verified {
+	w.t.Helper()
 	if v.human.code != 2 {
 		w.t.Fatalf("%s: verify exits %d, want 2\n%s\n--- user manager\n%s", what, v.human.code, v.human, w.um.Log())
 	}
@@ -348,12 +374,27 @@ func TestVerify(t *testing.T) {
 		}
 		w.drifted("policy applied, not restarted",
 			drift{kind: "process", subject: "MainPID " + pid, problem: "restart needed: the process started at "})
-		w.systemctl("restart", "metrics.service")
+		// plan shows it, and apply -restart restarts exactly that unit.
+		code, r := w.planCode()
+		if code != 2 || !strings.Contains(r.stdout, "↻ metrics.service  restart needed: the process started at ") ||
+			!strings.Contains(r.stdout, "Plan: 0 to add, 0 to change, 0 to destroy, 1 to restart (apply -restart).") {
+			t.Fatalf("plan after apply without -restart: exit %d\n%s", code, r)
+		}
+		if r := w.mustApply(); !strings.Contains(r.stdout, "1 unit(s) need a restart to run as planned: run fencer apply -restart") || w.mainPID() != pid {
+			t.Errorf("apply without -restart:\n%s", r)
+		}
+		r = w.mustApply("-restart")
+		if !strings.Contains(r.stdout, "restarted metrics.service") || strings.Contains(r.stdout, "restarted metrics.socket") {
+			t.Errorf("apply -restart did not restart exactly metrics.service:\n%s", r)
+		}
 		w.serve()
 		if now := w.mainPID(); now == pid {
 			t.Fatalf("restart kept pid %s", pid)
 		}
 		w.inSync("restarted")
+		if code, r := w.planCode(); code != 0 {
+			t.Errorf("plan after apply -restart: exit %d\n%s", code, r)
+		}
 	})
 
 	t.Run("service started outside the loader", func(t *testing.T) {
@@ -478,12 +519,12 @@ func TestVerifyVendorExecStart(t *testing.T) {
 	}
 	w.systemctl("daemon-reload")
 	v := w.verify()
-	want := "host \"local\": cannot verify: service \"metrics\": reading unit metrics.service: metrics.service: unit not found in "
+	want := "host \"local\": cannot verify: service \"metrics\": unit metrics.service is not on this host (metrics.service: unit not found: "
 	if v.human.code != 1 || !strings.HasPrefix(v.human.stdout, want) {
 		t.Fatalf("the unit removed: want exit 1 and %q\n%s", want, v.human)
 	}
 	t.Logf("the unit removed: exit 1: %s", lineWith(v.human.stdout, "cannot verify"))
-	if len(v.json.Hosts) != 1 || v.json.Hosts[0].Host != "local" || !strings.HasPrefix(v.json.Hosts[0].Error, "service \"metrics\": reading unit metrics.service") {
+	if len(v.json.Hosts) != 1 || v.json.Hosts[0].Host != "local" || !strings.HasPrefix(v.json.Hosts[0].Error, "service \"metrics\": unit metrics.service is not on this host") {
 		t.Errorf("verify -json:\n%s", v.raw)
 	}
 }

@@ -18,9 +18,15 @@ import (
 type Compiled struct {
 	Service *hclspec.Service
 	Arch    *arch.Arch
+	// Filter is the policy's meaning as it is enforced: with enforce =
+	// "systemd", what systemd's SystemCallFilter= does with it (every
+	// rule unconditional, see SystemdPolicy), which Program compiles so
+	// that fencer test and show tell what the service gets.
 	Filter  *policy.Filter
 	Program bpf.Program
 	Stats   compile.Stats
+	// Systemd is the policy under enforce = "systemd", nil otherwise.
+	Systemd *SystemdPolicy
 }
 
 // Arches returns the architectures svc is checked for without contacting
@@ -70,6 +76,15 @@ func CompileService(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnost
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	var sp *SystemdPolicy
+	if svc.Enforce == hclspec.EnforceSystemd {
+		var more hcl.Diagnostics
+		sp, f, more = systemdModel(svc, f, a)
+		diags = append(diags, more...)
+		if diags.HasErrors() {
+			return nil, diags
+		}
+	}
 	prog, st, err := compile.Compile(f)
 	if err != nil {
 		var long *compile.TooLongError
@@ -90,7 +105,7 @@ func CompileService(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnost
 			Extra:    archOf{a.Name},
 		})
 	}
-	return &Compiled{Service: svc, Arch: a, Filter: f, Program: prog, Stats: st}, diags
+	return &Compiled{Service: svc, Arch: a, Filter: f, Program: prog, Stats: st, Systemd: sp}, diags
 }
 
 // Validate compiles every service for every architecture it is checked

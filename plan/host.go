@@ -22,6 +22,14 @@ type Host interface {
 	// ReadDir lists a directory's entries (names only, sorted); an error
 	// satisfying fs.ErrNotExist when it does not exist.
 	ReadDir(ctx context.Context, path string) ([]string, error)
+	// Links returns the symbolic links directly in a directory, by name,
+	// each with its target resolved the way systemd resolves a link in a
+	// unit directory (unitfile.Source.Links): absolute, with the links
+	// among its directories resolved (inside a -root tree), the last
+	// component as written; "" for one that cannot be read or resolved.
+	// An error satisfying fs.ErrNotExist when the directory does not
+	// exist.
+	Links(ctx context.Context, path string) (map[string]string, error)
 }
 
 // Facts are what fencer learns from a host before planning.
@@ -42,6 +50,10 @@ type Facts struct {
 	// Live is set when a systemd manager runs for the scope, so units
 	// can be reloaded, verified and restarted.
 	Live bool
+	// Systemd is what the host's systemd knows of syscall and unit names;
+	// nil when it could not be read (no systemd-analyze), and then plan
+	// takes systemd 252's @default group and assumes every name known.
+	Systemd *SystemdFacts
 }
 
 // Paths are the directories fencer writes to on a host.

@@ -18,13 +18,15 @@ import (
 type UnitInputs struct {
 	Unit string `json:"unit"`
 	// Fragments are the unit file and its drop-ins in the order systemd
-	// reads them (unitfile.Fragments), without fencer's own drop-in and
-	// any other file the plan writes. Empty when the unit is found
-	// nowhere or masked.
+	// reads them (unitfile.Lookup.Unit: those of every name of the
+	// unit, its aliases' too), without fencer's own drop-in and
+	// any other file the plan writes. Read again, empty for a unit now
+	// found nowhere or masked (a plan refuses such a unit).
 	Fragments []InputFile `json:"fragments"`
 	// Sockets are the files of the socket units other than fencer's that
-	// pass fds to the unit (socket files and their drop-ins), and the
-	// drop-ins of fencer's socket unit for it.
+	// pass fds to the unit (socket files and their drop-ins), the
+	// drop-ins of fencer's socket unit for it (its aliases' too), and
+	// what systemd would read instead of fencer's socket unit.
 	Sockets []InputFile `json:"sockets"`
 }
 
@@ -45,32 +47,40 @@ type InputChange struct {
 	Role string
 }
 
-// readFragments reads a unit's file and its drop-ins from the host, in
-// the order systemd reads them, fencer's own drop-in included; unitFile,
-// when not nil, is the unit file fencer installs in the unit directory,
-// which stands in for the host's there and wins over any other of that
-// name.
-func readFragments(ctx context.Context, t Host, facts *Facts, unit string, unitFile []byte) ([]unitfile.Fragment, error) {
-	own := path.Join(facts.Paths.UnitDir, unit)
-	read := func(p string) ([]byte, error) {
-		if unitFile != nil && p == own {
-			return unitFile, nil
-		}
-		b, _, err := t.ReadFile(ctx, p)
-		return b, err
+// hostLookup reads the host's unit search path the way systemd's manager
+// will after apply: the unit files, socket units and drop-ins in written
+// (path → content), which the plan writes, stand in for the host's where
+// they are written.
+func hostLookup(ctx context.Context, t Host, facts *Facts, written map[string][]byte) (*unitfile.Lookup, error) {
+	src := unitfile.Source{
+		ReadFile: func(p string) ([]byte, error) {
+			b, _, err := t.ReadFile(ctx, p)
+			return b, err
+		},
+		ReadDir: func(p string) ([]string, error) { return t.ReadDir(ctx, p) },
+		Links:   func(p string) (map[string]string, error) { return t.Links(ctx, p) },
 	}
-	readDir := func(p string) ([]string, error) { return t.ReadDir(ctx, p) }
-	search := facts.UnitSearchPath
-	if unitFile != nil {
-		search = append([]string{facts.Paths.UnitDir}, search...)
+	lk, err := unitfile.NewLookup(src, facts.UnitSearchPath, written)
+	if err != nil {
+		return nil, fmt.Errorf("reading the unit search path: %w", err)
 	}
-	return unitfile.Fragments(read, readDir, search, unit, nil)
+	return lk, nil
 }
 
-// absentUnit reports whether err from readFragments means the unit has no
-// fragments to depend on: it is found nowhere, or masked.
-func absentUnit(err error) bool {
-	return errors.Is(err, unitfile.ErrNotFound) || errors.Is(err, unitfile.ErrMasked)
+// unitRoles are the roles of the files a plan writes that systemd reads
+// as units or drop-ins.
+var unitRoles = map[string]bool{"unit file": true, "socket unit": true, "drop-in": true}
+
+// unitsWritten returns the unit files, socket units and drop-ins among
+// the files a plan writes on a host, by path.
+func unitsWritten(files []*File) map[string][]byte {
+	out := map[string][]byte{}
+	for _, f := range files {
+		if unitRoles[f.Role] {
+			out[f.Path] = f.Content
+		}
+	}
+	return out
 }
 
 // fragmentInputs returns the fragments' paths and hashes, without
@@ -88,39 +98,51 @@ func fragmentInputs(frags []unitfile.Fragment, ownDropIn string, written func(st
 }
 
 // ReadInputs reads again from host t, with its facts now, the files that
-// hp's Inputs record, the way planning read them: the unit file a change
-// of hp installs stands in for the host's (as the plan made it), and the
-// files hp writes are left out.
+// hp's Inputs record, the way planning read them: the unit files, socket
+// units and drop-ins hp writes stand in for the host's (as the plan made
+// them),
+// and the files hp writes are left out. A unit that is now found nowhere,
+// masked or an alias of another has other files, or none, so the
+// difference shows.
 func ReadInputs(ctx context.Context, t Host, facts *Facts, hp *HostPlan) ([]UnitInputs, error) {
 	changes := map[string]*Change{}
+	written := map[string][]byte{}
 	for _, ch := range hp.Changes {
 		changes[ch.Path] = ch
-	}
-	written := func(p string) bool { return changes[p] != nil }
-	var out []UnitInputs
-	for _, in := range hp.Inputs {
-		var unitFile []byte
-		if ch := changes[path.Join(facts.Paths.UnitDir, in.Unit)]; ch != nil && ch.Role == "unit file" && ch.Action != Delete {
-			unitFile = ch.Content
+		if unitRoles[ch.Role] && ch.Action != Delete {
+			written[ch.Path] = ch.Content
 		}
-		now := UnitInputs{Unit: in.Unit, Fragments: []InputFile{}}
-		frags, err := readFragments(ctx, t, facts, in.Unit, unitFile)
+	}
+	isWritten := func(p string) bool { return changes[p] != nil }
+	var out []UnitInputs
+	if len(hp.Inputs) == 0 {
+		return out, nil
+	}
+	lk, err := hostLookup(ctx, t, facts, written)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range hp.Inputs {
+		now := UnitInputs{Unit: in.Unit, Fragments: []InputFile{}, Sockets: []InputFile{}}
+		u, err := lk.Unit(in.Unit)
 		switch {
 		case err == nil:
-			now.Fragments = fragmentInputs(frags, dropInPath(facts.Paths, in.Unit), written)
-		case !absentUnit(err):
+			now.Fragments = fragmentInputs(u.Fragments, dropInPath(facts.Paths, in.Unit), isWritten)
+		case errors.Is(err, unitfile.ErrNotFound) || errors.Is(err, unitfile.ErrMasked):
+			out = append(out, now)
+			continue
+		default:
 			return nil, fmt.Errorf("reading unit %s: %w", in.Unit, err)
 		}
-		var own string
-		var ownContent []byte
-		if ch := changes[path.Join(facts.Paths.UnitDir, SocketUnit(in.Unit))]; ch != nil && ch.Role == "socket unit" && ch.Action != Delete {
-			own, ownContent = ch.Path, ch.Content
+		own := path.Join(facts.Paths.UnitDir, SocketUnit(in.Unit))
+		if written[own] == nil {
+			own = ""
 		}
-		scan, err := scanSockets(ctx, t, facts, in.Unit, own, ownContent)
+		scan, err := scanSockets(lk, u, own)
 		if err != nil {
 			return nil, fmt.Errorf("unit %s: %w", in.Unit, err)
 		}
-		now.Sockets = socketInputs(scan, written)
+		now.Sockets = socketInputs(scan, isWritten)
 		out = append(out, now)
 	}
 	return out, nil

@@ -54,6 +54,17 @@ type HostPlan struct {
 	// Error is set when the host could not be planned; the other hosts
 	// still are.
 	Error string `json:"error,omitempty"`
+	// Restarts are the running units whose files the plan leaves as they
+	// are but whose process does not run as planned (applied without
+	// -restart): apply -restart restarts them.
+	Restarts []Restart `json:"restarts,omitempty"`
+}
+
+// Restart is a running unit that needs a restart to run as planned.
+type Restart struct {
+	Unit string `json:"unit"`
+	// Reason says why, as verify found it.
+	Reason string `json:"reason"`
 }
 
 // ServicePlan says, for people, what a service gets on a host.
@@ -75,8 +86,25 @@ type ServicePlan struct {
 	// SystemCallFilter is the planned SystemCallFilter= list (empty when
 	// systemd filters no names).
 	SystemCallFilter []string `json:"system_call_filter,omitempty"`
+	// SystemCallFilterDenied are the "~" entries that follow it
+	// (enforce = "systemd"): names taken out of systemd's implicit
+	// @default group, and "NAME:ERRNO" or "NAME:kill" for syscalls that
+	// get another deny than the default.
+	SystemCallFilterDenied []string `json:"system_call_filter_denied,omitempty"`
+	// SystemCallErrorNumber is the planned SystemCallErrorNumber= ("" for
+	// systemd's default, killing the process); SystemCallLog the names
+	// of SystemCallLog= (enforce = "systemd").
+	SystemCallErrorNumber string   `json:"system_call_error_number,omitempty"`
+	SystemCallLog         []string `json:"system_call_log,omitempty"`
 	// Overrides are host drop-ins that undo fencer's (verify plans only).
 	Overrides []Override `json:"overrides,omitempty"`
+	// Names are the names systemd knows the unit by (the unit's own and
+	// its aliases), FragmentPath the unit file and DropIns the drop-ins
+	// it reads for it once the plan is applied (fencer's among them), as
+	// fencer found them; verify compares them with systemctl show.
+	Names        []string `json:"names,omitempty"`
+	FragmentPath string   `json:"fragment_path,omitempty"`
+	DropIns      []string `json:"drop_ins,omitempty"`
 }
 
 // Override is a host file that undoes part of fencer's drop-in.
@@ -128,12 +156,13 @@ type Change struct {
 }
 
 // Counts are a plan's totals.
-type Counts struct{ Add, Change, Destroy int }
+type Counts struct{ Add, Change, Destroy, Restart int }
 
 // Counts sums the plan's changes.
 func (p *Plan) Counts() Counts {
 	var c Counts
 	for _, h := range p.Hosts {
+		c.Restart += len(h.Restarts)
 		for _, ch := range h.Changes {
 			switch ch.Action {
 			case Create:
@@ -148,8 +177,15 @@ func (p *Plan) Counts() Counts {
 	return c
 }
 
-// HasChanges reports whether applying the plan changes anything.
+// HasChanges reports whether applying the plan changes anything: a file,
+// or a unit to restart.
 func (p *Plan) HasChanges() bool { return p.Counts() != Counts{} }
+
+// HasFileChanges reports whether applying the plan changes a file.
+func (p *Plan) HasFileChanges() bool {
+	c := p.Counts()
+	return c.Add+c.Change+c.Destroy > 0
+}
 
 // Failed lists the hosts that could not be planned.
 func (p *Plan) Failed() []*HostPlan {
@@ -283,8 +319,24 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	var diags hcl.Diagnostics
 	var want []*File
 	var inputs []*unitRead
+	// The host's units as systemd will read them after apply, fencer's
+	// unit files and socket units in place; destroy reads none.
+	var lk *unitfile.Lookup
+	if !opts.Destroy {
+		var written []*File
+		for _, svc := range servicesOn(cfg, h) {
+			written = append(written, unitFiles(facts.Paths, svc)...)
+			// Its content is made from what the lookup finds; where it
+			// stands is what matters here.
+			written = append(written, &File{Path: dropInPath(facts.Paths, svc.Unit), Role: "drop-in"})
+		}
+		if lk, err = hostLookup(ctx, t, facts, unitsWritten(written)); err != nil {
+			hp.Error = err.Error()
+			return nil
+		}
+	}
 	for _, svc := range servicesOn(cfg, h) {
-		files, sp, in, d, err := planService(ctx, t, facts, h, svc, a, opts)
+		files, sp, in, d, err := planService(ctx, t, facts, lk, h, svc, a, opts)
 		diags = append(diags, d...)
 		if err != nil {
 			hp.Error = err.Error()
@@ -331,8 +383,9 @@ type unitRead struct {
 	scan *socketScan
 }
 
-// planService compiles svc for the host and renders its files.
-func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) ([]*File, *ServicePlan, *unitRead, hcl.Diagnostics, error) {
+// planService compiles svc for the host and renders its files; lk is the
+// host's unit search path (nil for destroy).
+func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) ([]*File, *ServicePlan, *unitRead, hcl.Diagnostics, error) {
 	c, diags := CompileService(svc, a)
 	if diags.HasErrors() {
 		return nil, nil, nil, diags, nil
@@ -343,8 +396,15 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	hash := hex.EncodeToString(sum[:])
 	sp := &ServicePlan{Name: svc.Name, Unit: svc.Unit, Enforce: svc.Enforce,
 		FilterPath: filterPath(p, svc.Unit), FilterSHA256: hash, FilterInsns: len(c.Program)}
+	if svc.Enforce == hclspec.EnforceSystemd {
+		// No loader installs a BPF filter: systemd's names are all.
+		sp.FilterPath, sp.FilterSHA256, sp.FilterInsns = "", "", 0
+	}
 	if err := unitSafe(svc, h); err != nil {
 		return nil, nil, nil, diags, err
+	}
+	if strings.Contains(svc.Unit, ":") && facts.Systemd != nil && !facts.Systemd.ColonUnitsVerify {
+		return nil, nil, nil, diags, fmt.Errorf("service %q: unit %s has a ':' in its name, and this host's systemd-analyze verify fails on such names (systemd 252 says \"Couldn't process aliases\"), so apply could not verify the unit before it reloads systemd: give the unit a name without ':'", svc.Name, svc.Unit)
 	}
 	for _, fd := range svc.Fds {
 		sp.Fds = append(sp.Fds, FdPlan{Name: fd.Name, Number: fd.Number, Binding: bindingText(fd)})
@@ -363,38 +423,51 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 	if hasSockets(svc) {
 		units = append(units, SocketUnit(svc.Unit))
 	}
-	files = append(files, &File{Path: sp.FilterPath, Content: prog, Mode: 0o644, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
-
-	var unitFile []byte
-	if svc.UnitFile != nil {
-		body := *svc.UnitFile
-		unitFile = managedText(svc.Name, body)
-		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: unitFile, Mode: 0o644, Units: []string{svc.Unit}, Role: "unit file"})
+	if svc.Enforce == hclspec.EnforceExec {
+		files = append(files, &File{Path: sp.FilterPath, Content: prog, Mode: 0o644, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
+	} else {
+		// A filter an earlier enforce = "exec" installed goes.
+		files = append(files, &File{Path: filterPath(p, svc.Unit), Remove: true, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
 	}
-	if hasSockets(svc) {
-		files = append(files, &File{Path: path.Join(p.UnitDir, SocketUnit(svc.Unit)), Content: socketUnit(svc), Mode: 0o644,
-			Units: []string{SocketUnit(svc.Unit)}, Role: "socket unit"})
-	}
+	files = append(files, unitFiles(p, svc)...)
 
 	in := dropInInput{svc: svc}
-	in.names, in.errno = systemdNames(c.Filter, nil)
+	if c.Systemd != nil {
+		lines, err := systemdSettings(c.Systemd, a, facts.SystemdDefault(), facts.systemdKnows)
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		in.names, in.deny, in.log, in.systemd = lines.allow, lines.deny, lines.log, true
+		in.errno = errnoSetting(c.Filter.Default)
+	} else {
+		var notes []string
+		in.names, in.errno, notes = systemdNames(c.Filter, a, nil, facts.systemdKnows)
+		sp.Enforcement = append(sp.Enforcement, notes...)
+	}
 	sp.SystemdFilter = in.names != nil
 	// Destroy needs the files' paths only: a unit that is gone, or that
 	// cannot be wrapped any more, must not keep fencer's files in place.
 	var frags []unitfile.Fragment
-	var fragErr error
+	var unit *unitfile.Unit
 	var read *unitRead
 	if !opts.Destroy {
-		frags, fragErr = unitFragments(ctx, t, facts, svc, unitFile)
-		// The plan depends on these files (or on their absence); one it
-		// cannot read it could not check again at apply.
-		switch {
-		case fragErr == nil:
-			read = &unitRead{unit: svc.Unit, frags: frags}
-		case absentUnit(fragErr):
-			read = &unitRead{unit: svc.Unit}
-		default:
-			return nil, nil, nil, diags, fragErr
+		var err error
+		var shadow *Override
+		if unit, shadow, err = serviceUnit(ctx, t, lk, p, svc); err != nil {
+			return nil, nil, nil, diags, err
+		}
+		if shadow != nil {
+			if !opts.Verify {
+				return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, shadow.Path, shadow.Problem)
+			}
+			sp.Overrides = append(sp.Overrides, *shadow)
+		}
+		// The plan depends on these files; apply reads them again.
+		frags = unit.Fragments
+		read = &unitRead{unit: svc.Unit, frags: frags}
+		sp.Names, sp.FragmentPath, sp.DropIns = unit.Names, frags[0].Path, plannedDropIns(frags, dropInPath(p, svc.Unit))
+		if svc.UnitFile != nil {
+			sp.FragmentPath = path.Join(p.UnitDir, svc.Unit)
 		}
 	}
 	// theirs are the unit as it is without fencer's drop-in.
@@ -405,7 +478,7 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		}
 	}
 	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
-		cmd, err := execStart(svc, frags, fragErr)
+		cmd, err := execStart(svc, frags)
 		if err != nil {
 			return nil, nil, nil, diags, err
 		}
@@ -427,7 +500,7 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		}
 		in.execStart, sp.WrappedStart = wrapped, wrapped
 		if in.names != nil && opts.LoaderSyscalls != nil {
-			in.names, in.errno = systemdNames(c.Filter, opts.LoaderSyscalls(a.Name))
+			in.names, in.errno, _ = systemdNames(c.Filter, a, opts.LoaderSyscalls(a.Name), facts.systemdKnows)
 		}
 		loader, err := loaderFile(ctx, t, h, a, opts)
 		if err != nil {
@@ -442,17 +515,17 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 			sp.Enforcement = append(sp.Enforcement, "exec once: no rule names execve, so the loader's exec of the service is the only one; every later execve fails with ENOSYS (Linux 5.5 or newer)")
 		}
 	}
-	if sp.SystemdFilter {
-		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", len(in.names)))
-	} else {
-		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: the BPF filter only (systemd cannot express default_action %s)", c.Filter.Default))
-	}
-	if svc.Enforce == hclspec.EnforceSystemd {
-		for _, r := range c.Filter.Rules {
-			if r.When != policy.Const(true) {
-				sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("widened: rule %q allows %s whatever its arguments (enforce = \"systemd\")", r.Name, r.Syscall))
-			}
+	switch {
+	case c.Systemd != nil:
+		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: systemd SystemCallFilter= alone (enforce = \"systemd\": no BPF filter, no argument conditions): %d allowed, %d denied by name, the rest %s",
+			len(in.names), len(in.deny), c.Filter.Default))
+		for _, n := range c.Systemd.Narrowed {
+			sp.Enforcement = append(sp.Enforcement, "narrowed: "+n.String())
 		}
+	case sp.SystemdFilter:
+		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", len(in.names)))
+	default:
+		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: the BPF filter only (systemd cannot express default_action %s)", c.Filter.Default))
 	}
 	if sp.SystemdFilter && !opts.Destroy {
 		warnings, err := otherCommands(svc, theirs)
@@ -461,8 +534,34 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		}
 		sp.Enforcement = append(sp.Enforcement, warnings...)
 	}
+	if c.Systemd != nil && !opts.Destroy {
+		// Nothing wraps the command: its prefixes decide whether
+		// SystemCallFilter= applies to it at all.
+		cmds, _, err := unitfile.ExecStart(theirs)
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		for _, cmd := range cmds {
+			if cmd.Has("+") || cmd.Has("!!") {
+				return nil, nil, nil, diags, fmt.Errorf("service %q: ExecStart=%s%s (%s:%d) runs without SystemCallFilter= (\"+\" skips the sandbox; \"!!\" widens it where the kernel lacks ambient capabilities), so enforce = \"systemd\" would not apply to the service: remove the prefix",
+					svc.Name, cmd.Prefixes, cmd.Raw, cmd.Path, cmd.Line)
+			}
+		}
+	}
+	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
+		// The loader and the filter must be where the service sees them.
+		hidden, err := sandboxProblems(theirs, [][2]string{{"the loader", h.FencerPath}, {"the filter", sp.FilterPath}},
+			map[string]bool{h.FencerPath: true})
+		if err != nil {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		if len(hidden) > 0 && !opts.Verify {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %s", svc.Name, hidden[0].Problem)
+		}
+		sp.Overrides = append(sp.Overrides, hidden...)
+	}
 	drop := dropIn(in)
-	if !opts.Destroy && fragErr == nil {
+	if !opts.Destroy {
 		overrides, err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop)
 		if err != nil {
 			return nil, nil, nil, diags, err
@@ -470,15 +569,11 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		if len(overrides) > 0 && !opts.Verify {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem)
 		}
-		sp.Overrides = overrides
+		sp.Overrides = append(sp.Overrides, overrides...)
 	}
 	if read != nil {
 		// Other fds than the plan numbers, or in another order.
-		var sock []byte
-		if hasSockets(svc) {
-			sock = socketUnit(svc)
-		}
-		scan, err := scanSockets(ctx, t, facts, svc.Unit, ownSocket(p, svc), sock)
+		scan, err := scanSockets(lk, unit, ownSocket(p, svc))
 		if err != nil {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
@@ -492,7 +587,8 @@ func planService(ctx context.Context, t Host, facts *Facts, h *hclspec.Host, svc
 		}
 		sp.Overrides = append(sp.Overrides, problems...)
 	}
-	sp.SystemCallFilter = in.names
+	sp.SystemCallFilter, sp.SystemCallFilterDenied = in.names, in.deny
+	sp.SystemCallErrorNumber, sp.SystemCallLog = in.errno, in.log
 	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
 	return files, sp, read, diags, nil
 }
@@ -589,21 +685,83 @@ func bindingText(fd *hclspec.Fd) string {
 	return fmt.Sprintf("%s = %q", kinds[fd.Kind], fd.Value)
 }
 
-// unitFragments reads the unit's file and its drop-ins from the host, in
-// the order systemd reads them (fencer's own included); the unit file
-// fencer installs, when the service gives one, stands in for the host's.
-func unitFragments(ctx context.Context, t Host, facts *Facts, svc *hclspec.Service, unitFile []byte) ([]unitfile.Fragment, error) {
-	frags, err := readFragments(ctx, t, facts, svc.Unit, unitFile)
-	if err != nil {
-		return nil, fmt.Errorf("service %q: reading unit %s: %w", svc.Name, svc.Unit, err)
+// unitFiles are the unit file (with unit_file) and the socket unit (with
+// listen_* fds) fencer writes for the service.
+func unitFiles(p Paths, svc *hclspec.Service) []*File {
+	var files []*File
+	if svc.UnitFile != nil {
+		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: managedText(svc.Name, *svc.UnitFile), Mode: 0o644,
+			Units: []string{svc.Unit}, Role: "unit file"})
 	}
-	return frags, nil
+	if hasSockets(svc) {
+		files = append(files, &File{Path: path.Join(p.UnitDir, SocketUnit(svc.Unit)), Content: socketUnit(svc), Mode: 0o644,
+			Units: []string{SocketUnit(svc.Unit)}, Role: "socket unit"})
+	}
+	return files
+}
+
+// serviceUnit finds what systemd will load for the service's unit once
+// the plan is applied (lk has fencer's unit files in place), and refuses
+// what fencer cannot wrap: a unit the host does not have (apply would
+// fail), a masked one, an alias of another unit (systemd loads that unit,
+// and fencer's drop-in is read for the alias only as long as the alias
+// exists: fencer writes its files for the unit's own name). A unit_file
+// that is not the file systemd loads (an earlier copy on the search path
+// wins, with its own Sockets= and ExecStart=), or that would replace a
+// mask, is returned as an Override: verify reports it as drift.
+func serviceUnit(ctx context.Context, t Host, lk *unitfile.Lookup, p Paths, svc *hclspec.Service) (*unitfile.Unit, *Override, error) {
+	own := path.Join(p.UnitDir, svc.Unit)
+	u, err := lk.Unit(svc.Unit)
+	var masked *unitfile.MaskedError
+	switch {
+	case errors.As(err, &masked):
+		return nil, nil, fmt.Errorf("service %q: unit %s is masked on this host: %s %s, so systemd never starts it; unmask it (systemctl unmask %s), or do not plan the service for this host",
+			svc.Name, svc.Unit, masked.Path, masked.How, svc.Unit)
+	case errors.Is(err, unitfile.ErrNotFound):
+		return nil, nil, fmt.Errorf("service %q: unit %s is not on this host (%v): install the unit there, or give the service a unit_file", svc.Name, svc.Unit, err)
+	case err != nil:
+		return nil, nil, fmt.Errorf("service %q: reading unit %s: %w", svc.Name, svc.Unit, err)
+	}
+	if u.ID != svc.Unit {
+		return nil, nil, fmt.Errorf("service %q: unit %s is an alias of %s on this host (%s is a link to %s): systemd loads %s, and fencer writes its drop-in for the unit's own name, which does not depend on the alias; set unit = %q",
+			svc.Name, svc.Unit, u.ID, u.Link, u.LinkTo, u.ID, u.ID)
+	}
+	if svc.UnitFile == nil {
+		return u, nil, nil
+	}
+	if u.Fragments[0].Path != own {
+		return u, &Override{Path: u.Fragments[0].Path, Problem: fmt.Sprintf(
+			"this unit file comes earlier on the unit search path than the unit_file fencer installs at %s, so systemd reads it instead and fencer's has no effect (its Sockets=, ExecStart= and the rest); remove it",
+			own)}, nil
+	}
+	// fencer's unit file would replace a mask in its place.
+	if b, _, err := t.ReadFile(ctx, own); err == nil && len(b) == 0 {
+		return u, &Override{Path: own, Problem: fmt.Sprintf(
+			"unit %s is masked: this file is empty or a link to /dev/null, and fencer would replace it with the unit_file; unmask the unit first (systemctl unmask %s), or do not plan the service for this host",
+			svc.Unit, svc.Unit)}, nil
+	}
+	return u, nil, nil
+}
+
+// plannedDropIns lists the drop-ins systemd reads for the unit once
+// fencer's own (own) is written: those of frags (the unit file and its
+// drop-ins as the host has them) but any of fencer's name, and fencer's,
+// in systemd's order.
+func plannedDropIns(frags []unitfile.Fragment, own string) []string {
+	out := []string{own}
+	for _, fr := range frags[1:] {
+		if path.Base(fr.Path) != DropInName {
+			out = append(out, fr.Path)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return path.Base(out[i]) < path.Base(out[j]) })
+	return out
 }
 
 // execStart finds the command to wrap: exec_start, else the unit's own
 // (frags, the unit file fencer installs or the host's, with the drop-ins
-// but fencer's own; fragErr the error reading them).
-func execStart(svc *hclspec.Service, frags []unitfile.Fragment, fragErr error) (unitfile.Command, error) {
+// but fencer's own).
+func execStart(svc *hclspec.Service, frags []unitfile.Fragment) (unitfile.Command, error) {
 	if svc.ExecStart != nil {
 		cmds, err := unitfile.Split(*svc.ExecStart)
 		if err != nil {
@@ -613,9 +771,6 @@ func execStart(svc *hclspec.Service, frags []unitfile.Fragment, fragErr error) (
 			return unitfile.Command{}, fmt.Errorf("service %q: exec_start must be one command; it has %d", svc.Name, len(cmds))
 		}
 		return cmds[0], nil
-	}
-	if fragErr != nil {
-		return unitfile.Command{}, fragErr
 	}
 	var theirs []unitfile.Fragment
 	for i, fr := range frags {
@@ -669,6 +824,13 @@ func compare(ctx context.Context, t Host, want []*File, destroy bool) ([]*Change
 		exists := err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("reading %s: %w", f.Path, err)
+		}
+		if f.Remove {
+			if exists {
+				out = append(out, &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Units: f.Units, Action: Delete,
+					PriorSHA256: hashOf(cur), PriorSize: len(cur), PriorMode: uint32(mode.Perm())})
+			}
+			continue
 		}
 		ch := &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Mode, Units: f.Units}
 		if exists {

@@ -14,9 +14,13 @@ import (
 // memHost is a host whose files live in a map.
 type memHost struct {
 	files map[string][]byte
+	// links are symbolic links: path → target as written.
+	links map[string]string
 	// systemd is the version the host reports, 252 when 0.
 	systemd int
 	modes   map[string]fs.FileMode // 0644 when absent
+	// sysd is what the host's systemd knows; nil when it cannot say.
+	sysd *SystemdFacts
 }
 
 func (m *memHost) Name() string { return "mem" }
@@ -26,10 +30,28 @@ func (m *memHost) Facts(context.Context) (*Facts, error) {
 	if v == 0 {
 		v = 252
 	}
-	return &Facts{Arch: "x86_64", SystemdVersion: v, Scope: "system", Paths: SystemPaths, UnitSearchPath: SystemUnitSearchPath}, nil
+	return &Facts{Arch: "x86_64", SystemdVersion: v, Scope: "system", Paths: SystemPaths, UnitSearchPath: SystemUnitSearchPath, Systemd: m.sysd}, nil
+}
+
+// target resolves a link lexically, "" for no link.
+func (m *memHost) target(p string) string {
+	t, ok := m.links[p]
+	if !ok {
+		return ""
+	}
+	if !path.IsAbs(t) {
+		t = path.Join(path.Dir(p), t)
+	}
+	return path.Clean(t)
 }
 
 func (m *memHost) ReadFile(_ context.Context, p string) ([]byte, fs.FileMode, error) {
+	for hops := 0; m.target(p) != "" && hops < 40; hops++ {
+		p = m.target(p)
+	}
+	if p == "/dev/null" {
+		return nil, fs.ModeDevice | fs.ModeCharDevice | 0o666, nil
+	}
 	b, ok := m.files[p]
 	if !ok {
 		return nil, 0, fs.ErrNotExist
@@ -41,16 +63,42 @@ func (m *memHost) ReadFile(_ context.Context, p string) ([]byte, fs.FileMode, er
 }
 
 func (m *memHost) ReadDir(_ context.Context, p string) ([]string, error) {
-	var out []string
-	for f := range m.files {
-		if path.Dir(f) == p {
-			out = append(out, path.Base(f))
+	seen := map[string]bool{}
+	add := func(f string) {
+		for d := f; d != "/"; d = path.Dir(d) {
+			if path.Dir(d) == p {
+				seen[path.Base(d)] = true
+			}
 		}
 	}
-	if out == nil {
+	for f := range m.files {
+		add(f)
+	}
+	for f := range m.links {
+		add(f)
+	}
+	if len(seen) == 0 {
 		return nil, fs.ErrNotExist
 	}
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
 	sort.Strings(out)
+	return out, nil
+}
+
+func (m *memHost) Links(ctx context.Context, p string) (map[string]string, error) {
+	names, err := m.ReadDir(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		if t := m.target(p + "/" + n); t != "" {
+			out[n] = t
+		}
+	}
 	return out, nil
 }
 
@@ -250,8 +298,10 @@ func TestInputsWithUnitFile(t *testing.T) {
 	if d := inputsNow(t, h, hp); d != nil {
 		t.Errorf("a vendor unit fencer's unit file hides: %+v", d)
 	}
+	// A copy earlier on the search path wins over fencer's in systemd:
+	// the plan was made for fencer's.
 	h.files["/etc/systemd/system.control/m.service"] = []byte("[Service]\nExecStart=/usr/bin/other\n")
-	if d := inputsNow(t, h, hp); d != nil {
+	if d := inputsNow(t, h, hp); d == nil || d.Path != "/etc/systemd/system.control/m.service" || d.What != "appeared" {
 		t.Errorf("a unit file before fencer's on the search path: %+v", d)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,6 +34,9 @@ type File struct {
 	// Role says what the file is, for people: "drop-in", "socket unit",
 	// "filter", "unit file", "loader".
 	Role string
+	// Remove says the file must not exist: it is deleted where it does
+	// (a filter a service no longer uses).
+	Remove bool
 }
 
 // header returns the first lines of a managed text file: what manages it,
@@ -121,6 +125,12 @@ type dropInInput struct {
 	// names are the syscall names systemd's SystemCallFilter= allows;
 	// nil leaves SystemCallFilter= reset and empty (no name filter).
 	names []string
+	// deny are the "~" entries of SystemCallFilter= after the names, log
+	// the names of SystemCallLog= (enforce = "systemd").
+	deny, log []string
+	// systemd is set for enforce = "systemd", where the drop-in's
+	// settings are the whole of the policy.
+	systemd bool
 	// errno is SystemCallErrorNumber=, "" for none.
 	errno string
 	// execStart is the wrapped command; "" when enforce = "systemd".
@@ -145,6 +155,19 @@ func dropIn(in dropInInput) []byte {
 	b.WriteString("SystemCallFilter=\n")
 	if in.names != nil {
 		fmt.Fprintf(&b, "SystemCallFilter=%s\n", strings.Join(in.names, " "))
+	}
+	if len(in.deny) > 0 {
+		// After the allow-list (never first: a first "~" list would turn
+		// SystemCallFilter= into a deny-list), each name leaves it again
+		// or gets its own errno or kill.
+		fmt.Fprintf(&b, "SystemCallFilter=~%s\n", strings.Join(in.deny, " "))
+	}
+	if in.systemd {
+		// The policy says which syscalls are logged, not the unit.
+		b.WriteString("SystemCallLog=\n")
+		if len(in.log) > 0 {
+			fmt.Fprintf(&b, "SystemCallLog=%s\n", strings.Join(in.log, " "))
+		}
 	}
 	b.WriteString("SystemCallErrorNumber=\n")
 	if in.errno != "" {
@@ -171,49 +194,96 @@ func dropIn(in dropInInput) []byte {
 	return managedText(in.svc.Name, b.String())
 }
 
-// systemdNames returns the names for SystemCallFilter=: every syscall a
-// rule names on this architecture (a rule that kills or fails a call
-// still needs the name allowed, or systemd's verdict would replace the
+// systemdNames returns the names for SystemCallFilter= with enforce =
+// "exec": every syscall a rule names on a (a rule that kills or fails a
+// call still needs the name allowed, or systemd's verdict would replace the
 // policy's), execve under the exec-once gate, plus extra (the loader's own
-// needs), sorted. It returns nil
-// when systemd's action for other syscalls would differ from the policy's
-// default: systemd kills the process or, with SystemCallErrorNumber=,
-// fails the call; for log, trap and kill_thread defaults the BPF filter
-// alone decides.
-func systemdNames(f *policy.Filter, extra []string) ([]string, string) {
-	var errno string
+// needs), sorted, spelled as a's
+// table spells them (systemd does not know fencer's aliases). It returns
+// nil when systemd's action for other syscalls would differ from the
+// policy's default: systemd kills the process or, with
+// SystemCallErrorNumber=, fails the call; for log, trap and kill_thread
+// defaults the BPF filter alone decides.
+//
+// A name the host's systemd does not know (knows returns false) cannot be
+// listed: systemd would ignore it with a warning (and systemd-analyze
+// verify fail), and its filter gives such a syscall the default action,
+// whatever the BPF filter says. Such a name is left out with a note when
+// the policy gives the syscall the default action anyway; otherwise
+// systemd's name filter would change the policy's verdict, so there is
+// none (nil), and the note says why.
+func systemdNames(f *policy.Filter, a *arch.Arch, extra []string, knows func(string) bool) ([]string, string, []string) {
+	errno := errnoSetting(f.Default)
 	switch f.Default.Kind {
-	case policy.KillProcess:
-	case policy.Errno:
-		errno = fmt.Sprint(f.Default.Data)
+	case policy.KillProcess, policy.Errno:
 	default:
-		return nil, ""
+		return nil, "", nil
 	}
 	seen := map[string]bool{}
-	var names []string
+	var names, notes []string
+	var unknown []string
 	add := func(n string) {
-		if !seen[n] {
-			seen[n] = true
-			names = append(names, n)
+		if nr, ok := a.Syscall(n); ok {
+			n, _ = a.SyscallName(nr)
 		}
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		if !knows(n) {
+			unknown = append(unknown, n)
+			return
+		}
+		names = append(names, n)
 	}
 	for _, r := range f.Rules {
 		add(r.Syscall)
 	}
 	// The exec-once gate decides execve, which systemd must pass to it
 	// (the loader's own execve above all).
-	if a, ok := arch.Lookup(f.Arch); ok {
-		for _, nr := range f.ExecOnce {
-			if n, ok := a.SyscallName(int(nr)); ok {
-				add(n)
-			}
+	for _, nr := range f.ExecOnce {
+		if n, ok := a.SyscallName(int(nr)); ok {
+			add(n)
 		}
 	}
 	for _, n := range extra {
 		add(n)
 	}
+	for _, n := range unknown {
+		if slices.Contains(extra, n) {
+			return nil, "", []string{fmt.Sprintf("syscall names: the BPF filter only: the loader needs %s, which the host's systemd does not know, so SystemCallFilter= could not allow it", n)}
+		}
+		if differs := defaultDiffers(f, a, n); differs != "" {
+			return nil, "", []string{fmt.Sprintf("syscall names: the BPF filter only: the host's systemd does not know %s, which the policy gives %s, and SystemCallFilter= would give it %s instead", n, differs, f.Default)}
+		}
+		notes = append(notes, fmt.Sprintf("note: %s is left out of SystemCallFilter=: the host's systemd does not know the name (its filter gives it %s, as the policy does; the BPF filter decides it too)", n, f.Default))
+	}
 	sort.Strings(names)
-	return names, errno
+	return names, errno, notes
+}
+
+// defaultDiffers returns the action other than f's default that a rule can
+// give the syscall name on a, "" when there is none.
+func defaultDiffers(f *policy.Filter, a *arch.Arch, name string) string {
+	nr, ok := a.Syscall(name)
+	if !ok {
+		return ""
+	}
+	for _, r := range f.Rules {
+		if r.Nr == uint32(nr) && r.Action != f.Default {
+			return r.Action.String()
+		}
+	}
+	return ""
+}
+
+// errnoSetting is SystemCallErrorNumber= for a default action: the errno,
+// or "" (systemd kills the process).
+func errnoSetting(def policy.Action) string {
+	if def.Kind == policy.Errno {
+		return fmt.Sprint(def.Data)
+	}
+	return ""
 }
 
 // filterPath is where a service's compiled filter goes.

@@ -299,63 +299,36 @@ func (r *resolver) width(syscall string, arg int) uint64 {
 
 // cond resolves a condition for one syscall.
 func (r *resolver) cond(c hclspec.Cond, syscall string) policy.Expr {
+	return r.condIn(c, syscall, nil)
+}
+
+// condIn resolves a condition whose context fixes the arguments in p (see
+// pins in widths.go).
+func (r *resolver) condIn(c hclspec.Cond, syscall string, p pins) policy.Expr {
 	switch x := c.(type) {
 	case hclspec.BoolLit:
 		return policy.Const(x.V)
 	case hclspec.And:
+		inner := r.pinsOf(x.Xs, syscall, p)
 		out := make(policy.And, 0, len(x.Xs))
 		for _, y := range x.Xs {
-			out = append(out, r.cond(y, syscall))
+			out = append(out, r.condIn(y, syscall, inner))
 		}
 		return out
 	case hclspec.Or:
 		out := make(policy.Or, 0, len(x.Xs))
 		for _, y := range x.Xs {
-			out = append(out, r.cond(y, syscall))
+			out = append(out, r.condIn(y, syscall, p))
 		}
 		return out
 	case hclspec.Not:
-		return policy.Not{X: r.cond(x.X, syscall)}
+		return policy.Not{X: r.condIn(x.X, syscall, p)}
 	case hclspec.Compare:
-		mask, w, ok := r.argMask(x.Arg, x.Mask, syscall, x.Rng)
-		if !ok {
-			return policy.Const(false)
-		}
-		v, ok := r.value(x.V, w)
-		if !ok {
-			return policy.Const(false)
-		}
-		r.fits(v, x.V.Range(), x.Arg, syscall)
-		c := policy.Cmp{Arg: x.Arg, Mask: mask, Op: x.Op, Value: v}
-		r.decided(c, x.Rng)
-		return c
+		return r.resolveAtom(atom{arg: x.Arg, mask: x.Mask, rng: x.Rng, isCmp: true, op: x.Op, v: x.V}, syscall, p)
 	case hclspec.Contains:
-		mask, w, ok := r.argMask(x.Arg, x.Mask, syscall, x.Rng)
-		if !ok {
-			return policy.Const(false)
-		}
-		out := make(policy.Or, 0, len(x.List))
-		for _, item := range x.List {
-			v, ok := r.value(item, w)
-			if !ok {
-				continue
-			}
-			r.fits(v, item.Range(), x.Arg, syscall)
-			out = append(out, policy.Cmp{Arg: x.Arg, Mask: mask, Op: policy.EQ, Value: v})
-		}
-		return out
+		return r.resolveAtom(atom{arg: x.Arg, mask: x.Mask, rng: x.Rng, list: x.List}, syscall, p)
 	case hclspec.HasBits:
-		_, w, ok := r.argMask(x.Arg, nil, syscall, x.Rng)
-		if !ok {
-			return policy.Const(false)
-		}
-		m, ok := r.value(x.Mask, w)
-		if !ok {
-			return policy.Const(false)
-		}
-		r.fits(m, x.Mask.Range(), x.Arg, syscall)
-		m &= widthMask(w)
-		return policy.Cmp{Arg: x.Arg, Mask: m, Op: policy.EQ, Value: m}
+		return r.resolveAtom(atom{arg: x.Arg, rng: x.Rng, bits: x.Mask}, syscall, p)
 	}
 	r.errorf(c.Range(), "Unsupported condition", "fencer cannot compile this condition (%T).", c)
 	return policy.Const(false)
@@ -392,54 +365,6 @@ func widthMask(w int) uint64 {
 		return ^uint64(0)
 	}
 	return uint64(1)<<w - 1
-}
-
-// argMask checks that the syscall has argument arg and returns the mask to
-// compare it with (the argument's width, narrowed by masked(...)) and the
-// width in bits.
-func (r *resolver) argMask(arg int, m hclspec.Value, syscall string, rng hcl.Range) (uint64, int, bool) {
-	if first, split := r.arch.SplitFrom(syscall); split && arg >= first {
-		r.errorf(rng, "Arguments split across registers",
-			"On %s, %s passes a 64-bit argument in two registers (ARM EABI also aligns it to an even register), so from arg%d on the arguments are not where the prototype puts them: arg%d is not the argument it names. "+
-				"Give this rule an arch list without %s, or leave the condition off there.", r.arch.Name, syscall, first, arg, r.arch.Name)
-		return 0, 0, false
-	}
-	if n, ok := r.arch.NumArgs(syscall); ok && arg >= n {
-		use := "It takes no arguments: drop the condition."
-		switch n {
-		case 0:
-		case 1:
-			use = "Only arg0 means something."
-		default:
-			use = fmt.Sprintf("Use arg0 to arg%d.", n-1)
-		}
-		r.errorf(rng, "No such argument", "%s takes %d argument%s on %s, so arg%d is whatever a register holds: a condition on it means nothing. %s",
-			syscall, n, plural(n), r.arch.Name, arg, use)
-		return 0, 0, false
-	}
-	wm := r.width(syscall, arg)
-	w := bits.OnesCount64(wm)
-	if m == nil {
-		if _, known := r.arch.ArgWidth(syscall, arg); !known && r.arch.Bits == 64 {
-			r.diags = append(r.diags, &hcl.Diagnostic{
-				Severity: hcl.DiagWarning,
-				Summary:  "Argument width unknown",
-				Detail: fmt.Sprintf("fencer does not know how many bits of arg%d of %s the kernel reads on %s, so it compares all 64. "+
-					"A value with high bits set then matches no comparison: a rule meant to catch every call the kernel reads as some value "+
-					"can be dodged that way. If the kernel reads an int here, write masked(arg%d, 4294967295) instead of arg%d.",
-					arg, syscall, r.arch.Name, arg, arg),
-				Subject: &rng,
-				Extra:   archOf{r.arch.Name},
-			})
-		}
-		return wm, w, true
-	}
-	mv, ok := r.value(m, w)
-	if !ok {
-		return 0, 0, false
-	}
-	r.fits(mv, m.Range(), arg, syscall)
-	return mv & wm, w, true
 }
 
 func plural(n int) string {

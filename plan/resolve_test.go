@@ -277,8 +277,8 @@ func TestResolveCloneOrder(t *testing.T) {
 
 func TestResolveWarnsOnUnknownWidth(t *testing.T) {
 	src := service(`rule "r" {
-    syscalls = ["fcntl"]
-    when     = arg1 == F_SETFL && arg2 == 1024
+    syscalls = ["ioctl"]
+    when     = arg1 == 21505 && arg2 == 1024
     action   = errno(EPERM)
   }`)
 	_, diags := resolveOn(t, src, "x86_64")

@@ -49,6 +49,10 @@ func Render(w io.Writer, p *Plan, color bool) {
 			changed = true
 			renderChange(w, ch, c)
 		}
+		for _, r := range h.Restarts {
+			changed = true
+			fmt.Fprintf(w, "\n  %s↻ %s%s  restart needed: %s\n", c.yellow, r.Unit, c.reset, strings.TrimPrefix(r.Reason, "restart needed: "))
+		}
 		if !changed {
 			fmt.Fprintf(w, "\n  No changes: the host matches the configuration.\n")
 		}
@@ -63,7 +67,11 @@ func Render(w io.Writer, p *Plan, color bool) {
 		fmt.Fprintf(w, "%sNo changes.%s Your hosts match the configuration.\n", c.green, c.reset)
 		return
 	}
-	fmt.Fprintf(w, "%sPlan:%s %d to add, %d to change, %d to destroy.\n", c.bold, c.reset, n.Add, n.Change, n.Destroy)
+	restart := ""
+	if n.Restart > 0 {
+		restart = fmt.Sprintf(", %d to restart (apply -restart)", n.Restart)
+	}
+	fmt.Fprintf(w, "%sPlan:%s %d to add, %d to change, %d to destroy%s.\n", c.bold, c.reset, n.Add, n.Change, n.Destroy, restart)
 }
 
 func renderChange(w io.Writer, ch *Change, c palette) {

@@ -1,12 +1,9 @@
 package plan
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/fencer-dev/fencer/hclspec"
@@ -28,6 +25,11 @@ type socketScan struct {
 	feeds []socketFeed
 	// ownDropIns are the drop-ins of fencer's own socket unit.
 	ownDropIns []unitfile.Fragment
+	// shadow, when set, says what systemd loads for the name of fencer's
+	// socket unit instead of fencer's file; shadowFiles are its files (a
+	// mask, or the unit file and drop-ins systemd reads instead).
+	shadow      *Override
+	shadowFiles []unitfile.Fragment
 }
 
 // ownSocket returns the path of the socket unit fencer writes for unit
@@ -39,92 +41,106 @@ func ownSocket(p Paths, svc *hclspec.Service) string {
 	return path.Join(p.UnitDir, SocketUnit(svc.Unit))
 }
 
-// scanSockets finds the socket units on the host's unit search path that
-// pass fds to unit: the first of each name along the path (systemd loads
-// no other), with its drop-ins, whose Service= names the unit, or which
-// has the unit's name and neither Service= nor Accept=yes (a socket
+// scanSockets finds the socket units on the host's unit search path (lk,
+// with fencer's files standing in) that pass fds to the service unit u:
+// each socket unit systemd loads (by its ID, with the drop-ins of all its
+// names), whose Service= names one of u's names, or whose ID has the name
+// of one of them and that has neither Service= nor Accept=yes (a socket
 // activates the service of its own name by default; with Accept=yes,
 // instances of the template of its name, and systemd refuses to load it
-// with Service=). own is fencer's
-// socket unit for the unit ("" for none), with its content ownContent,
-// which stands in for the host's file (it may not be written yet); it is
-// no feed, but its drop-ins are returned.
-func scanSockets(ctx context.Context, t Host, facts *Facts, unit, own string, ownContent []byte) (*socketScan, error) {
-	read := func(p string) ([]byte, error) {
-		if own != "" && p == own {
-			return ownContent, nil
-		}
-		b, _, err := t.ReadFile(ctx, p)
-		return b, err
-	}
-	readDir := func(p string) ([]string, error) { return t.ReadDir(ctx, p) }
-	first := map[string]string{}
-	for _, dir := range facts.UnitSearchPath {
-		names, err := readDir(dir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("looking for socket units: %w", err)
-		}
-		if own != "" && dir == path.Dir(own) {
-			names = append(names, path.Base(own))
-		}
-		for _, n := range names {
-			if strings.HasSuffix(n, ".socket") && !strings.HasPrefix(n, ".") && unitfile.CheckName(n) == nil {
-				if _, seen := first[n]; !seen {
-					first[n] = dir + "/" + n
-				}
-			}
-		}
-	}
-	names := make([]string, 0, len(first))
-	for n := range first {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-
+// with Service=). own is fencer's socket unit for the service ("" for
+// none): systemd must load that file for its name, or the scan records
+// what it loads instead (shadow); it is no feed, but its drop-ins, those
+// of its aliases included, are returned.
+func scanSockets(lk *unitfile.Lookup, u *unitfile.Unit, own string) (*socketScan, error) {
 	scan := &socketScan{}
-	for _, n := range names {
-		frags, err := unitfile.Fragments(read, readDir, facts.UnitSearchPath, n, nil)
-		if absentUnit(err) {
+	names := map[string]bool{}
+	for _, n := range u.Names {
+		names[n] = true
+	}
+	ownID := ""
+	if own != "" {
+		su, err := lk.Unit(path.Base(own))
+		// What systemd loads for the name is reported here, not as
+		// one more socket unit below.
+		ownID = path.Base(own)
+		if su != nil {
+			ownID = su.ID
+		}
+		var masked *unitfile.MaskedError
+		switch {
+		case errors.As(err, &masked):
+			scan.shadow = &Override{Path: masked.Path, Problem: fmt.Sprintf(
+				"it %s and comes earlier on the unit search path: it masks fencer's socket unit %s, so systemd does not load it and %s cannot start; remove it",
+				masked.How, own, u.ID)}
+			scan.shadowFiles = []unitfile.Fragment{{Path: masked.Path}}
+		case err != nil:
+			return nil, fmt.Errorf("looking for socket units: %w", err)
+		case su.ID != path.Base(own):
+			scan.shadow = &Override{Path: su.Link, Problem: fmt.Sprintf(
+				"this link makes %s an alias of %s, so systemd reads %s instead of fencer's %s (and passes its fds to %s); remove it",
+				path.Base(own), su.LinkTo, su.Fragments[0].Path, own, u.ID)}
+			scan.shadowFiles = su.Fragments
+		case su.Fragments[0].Path != own:
+			scan.shadow = &Override{Path: su.Fragments[0].Path, Problem: fmt.Sprintf(
+				"it has the name of fencer's socket unit and comes earlier on the unit search path: systemd reads it instead of fencer's %s (and passes its fds to %s); remove it",
+				own, u.ID)}
+			scan.shadowFiles = su.Fragments
+		default:
+			scan.ownDropIns = su.Fragments[1:]
+		}
+	}
+	seen := map[string]bool{}
+	for _, n := range lk.Names(".socket") {
+		su, err := lk.Unit(n)
+		if errors.Is(err, unitfile.ErrNotFound) || errors.Is(err, unitfile.ErrMasked) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("looking for socket units: %w", err)
 		}
-		if frags[0].Path == own && own != "" {
-			scan.ownDropIns = frags[1:]
+		if seen[su.ID] || su.ID == ownID {
 			continue
 		}
-		service, where, accept, err := socketService(frags)
+		seen[su.ID] = true
+		service, where, accept, err := socketService(su.Fragments, su.ID)
 		if err != nil {
 			return nil, fmt.Errorf("looking for socket units: %w", err)
 		}
+		byName := strings.TrimSuffix(su.ID, ".socket") + ".service"
 		var why string
 		switch {
-		case service == unit && !accept:
-			// With Accept=yes systemd refuses Service= and the socket.
-			why = fmt.Sprintf("its Service= (%s) names %s", where, unit)
-		case service == "" && !accept && strings.TrimSuffix(n, ".socket")+".service" == unit:
-			why = fmt.Sprintf("it has the name of %s and no Service=, so it starts that service", unit)
-			if own != "" && n == path.Base(own) {
-				why += fmt.Sprintf("; systemd reads it instead of fencer's %s", own)
+		case accept:
+			// With Accept=yes systemd refuses Service= and the socket
+			// starts instances of a template.
+			continue
+		case names[service]:
+			why = fmt.Sprintf("its Service= (%s) names %s", where, service)
+			if service != u.ID {
+				why += ", an alias of " + u.ID
+			}
+		case service == "" && names[byName]:
+			why = fmt.Sprintf("it has the name of %s and no Service=, so it starts that service", byName)
+			if byName != u.ID {
+				why += ", an alias of " + u.ID
 			}
 		default:
 			continue
 		}
-		scan.feeds = append(scan.feeds, socketFeed{name: n, frags: frags, why: why})
+		scan.feeds = append(scan.feeds, socketFeed{name: su.ID, frags: su.Fragments, why: why})
 	}
 	return scan, nil
 }
 
 // socketService returns a socket unit's effective Service= (the last
 // assignment systemd accepts: one naming a .service, its specifiers
-// expanded) and where it was made, and its Accept=.
-func socketService(frags []unitfile.Fragment) (service, where string, accept bool, err error) {
+// expanded for the unit's ID, name) and where it was made, and its
+// Accept=.
+func socketService(frags []unitfile.Fragment, name string) (service, where string, accept bool, err error) {
 	as, err := unitfile.Assignments(frags, "Socket", "Service")
 	if err != nil {
 		return "", "", false, err
 	}
-	name := path.Base(frags[0].Path)
 	for _, a := range as {
 		if v := expandSpecifiers(a.Value, name); strings.HasSuffix(v, ".service") {
 			service, where = v, fmt.Sprintf("%s:%d", a.Path, a.Line)
@@ -169,14 +185,16 @@ func expandSpecifiers(v, unit string) string {
 }
 
 // socketInputs are the files of a scan a plan depends on: every file of
-// the socket units that feed the service, and the drop-ins of fencer's
-// own socket unit, in order, without those for which written is true.
+// the socket units that feed the service, the drop-ins of fencer's own
+// socket unit, and what systemd would read instead of it, in order,
+// without those for which written is true.
 func socketInputs(scan *socketScan, written func(string) bool) []InputFile {
 	var frags []unitfile.Fragment
 	for _, f := range scan.feeds {
 		frags = append(frags, f.frags...)
 	}
 	frags = append(frags, scan.ownDropIns...)
+	frags = append(frags, scan.shadowFiles...)
 	return fragmentInputs(frags, "", written)
 }
 
@@ -209,6 +227,9 @@ var ownSocketKeys = map[string]bool{
 // starts. theirs are the unit's fragments without fencer's drop-in.
 func checkSockets(svc *hclspec.Service, theirs []unitfile.Fragment, scan *socketScan) ([]Override, error) {
 	var out []Override
+	if scan.shadow != nil {
+		out = append(out, *scan.shadow)
+	}
 	for _, fr := range scan.ownDropIns {
 		f, err := unitfile.Parse(fr.Path, fr.Data)
 		if err != nil {

@@ -158,7 +158,9 @@ func resolveTest(t *hclspec.Test, c *Compiled) (call, hcl.Diagnostics) {
 		if i >= len(out.args) {
 			break
 		}
-		w, _ := c.Arch.ArgWidth(t.Syscall.Name, i)
+		// The width of an argument may depend on the lower ones (keyctl's
+		// arg1 on the option in arg0), which are resolved already.
+		w := c.Arch.ArgWidthIn(t.Syscall.Name, i, &out.args).Bits
 		if x, ok := r.value(v, w); ok {
 			out.args[i] = x
 		}

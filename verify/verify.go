@@ -6,12 +6,20 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fencer-dev/fencer/apply"
@@ -34,7 +42,14 @@ type Finding struct {
 	Problem string `json:"problem"`
 	Want    string `json:"want,omitempty"`
 	Got     string `json:"got,omitempty"`
+	// Restart is set when restarting the unit resolves the finding: the
+	// files are as planned, the process was started before they were.
+	// Its Problem then begins with "restart needed: ".
+	Restart bool `json:"restart_needed,omitempty"`
 }
+
+// restartNeeded begins the Problem of a finding a restart resolves.
+const restartNeeded = "restart needed: "
 
 // Note is something checked that a person may want to know and that is
 // not drift: how a process was checked, a unit that is not running.
@@ -55,14 +70,36 @@ type HostReport struct {
 // InSync reports whether the host matched its plan.
 func (r *HostReport) InSync() bool { return r.Error == "" && len(r.Findings) == 0 }
 
-// Inspector reads what a host's processes carry. The local machine reads
-// /proc and ptrace; other transports bring their own.
+// Inspector reads what a host's processes carry and what its files make
+// the kernel execute. The local machine reads /proc, ptrace and its own
+// files; other transports bring their own.
 type Inspector interface {
 	Status(pid int) (procseccomp.Status, error)
 	Filters(pid int) ([]bpf.Program, error)
 	StartTime(pid int) (time.Time, error)
-	// Exe is the path of the program the process runs.
+	// Exe is the path of the program the process runs (/proc/PID/exe):
+	// the file the kernel loaded, symbolic links followed, and for a
+	// "#!" script its interpreter.
 	Exe(pid int) (string, error)
+	// ExecFn is the file name the process's last execve was given
+	// (AT_EXECFN): for a "#!" script, the script. It is read from the
+	// process's memory, which the process can overwrite.
+	ExecFn(pid int) (string, error)
+	// Resolve returns the file an absolute path leads to on the host once
+	// every symbolic link is followed, as execve follows them.
+	Resolve(path string) (string, error)
+	// Head returns the first n bytes of the regular file at path on the
+	// host (fewer when it is shorter): what execve reads to choose how
+	// to run it.
+	Head(path string, n int) ([]byte, error)
+	// FileSum returns the SHA-256 (hex) of the regular file at path on
+	// the host and when its inode last changed (ctime: the kernel sets
+	// it on every write, rename or attribute change, and nothing sets it
+	// back).
+	FileSum(path string) (string, time.Time, error)
+	// Fencer returns the SHA-256 (hex) of the fencer binary verify knows
+	// as the loader: for the local machine, its own executable.
+	Fencer() (string, error)
 }
 
 // Local inspects processes of this machine.
@@ -86,6 +123,82 @@ func (Local) Exe(pid int) (string, error) {
 	return p, nil
 }
 
+// ExecFn reads the process's AT_EXECFN string.
+func (Local) ExecFn(pid int) (string, error) { return procseccomp.ExecFn(pid) }
+
+// Resolve follows the symbolic links of path on this machine.
+func (Local) Resolve(path string) (string, error) {
+	p, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Head reads the first n bytes of a regular file of this machine. The
+// file is opened without blocking, so a FIFO put in its place cannot hang
+// verify, and refused unless it is a regular file.
+func (Local) Head(path string, n int) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file, so execve would refuse it", path)
+	}
+	buf := make([]byte, n)
+	m, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return buf[:m], nil
+}
+
+// FileSum hashes a regular file of this machine and reads its ctime.
+func (Local) FileSum(path string) (string, time.Time, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return "", time.Time{}, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return "", time.Time{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", time.Time{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), time.Unix(st.Ctim.Unix()), nil
+}
+
+var selfSum struct {
+	once sync.Once
+	sum  string
+	err  error
+}
+
+// Fencer hashes this program's own executable.
+func (Local) Fencer() (string, error) {
+	selfSum.once.Do(func() {
+		p, err := os.Executable()
+		if err != nil {
+			selfSum.err = fmt.Errorf("find fencer's own executable: %w", err)
+			return
+		}
+		selfSum.sum, _, selfSum.err = Local{}.FileSum(p)
+	})
+	return selfSum.sum, selfSum.err
+}
+
 // Host checks one host against its part of a plan made for verification
 // (a plan whose changes are all no-ops when the host is in sync).
 func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) *HostReport {
@@ -107,10 +220,7 @@ func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) 
 		r.Error = fmt.Sprintf("reading facts: %v", err)
 		return r
 	}
-	var implicit []string
-	if facts.Live {
-		implicit = systemdDefault(ctx, t)
-	}
+	implicit := facts.SystemdDefault()
 	for _, s := range hp.Services {
 		for _, o := range s.Overrides {
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "file", Subject: o.Path, Problem: o.Problem})
@@ -121,7 +231,45 @@ func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) 
 		}
 		checkUnit(ctx, t, hp, s, files, in, implicit, r)
 	}
+	for i := range r.Findings {
+		r.Findings[i].Restart = strings.HasPrefix(r.Findings[i].Problem, restartNeeded)
+	}
 	return r
+}
+
+// Restarts returns the running units of a fresh plan whose files the plan
+// leaves as they are, but whose process does not run as planned and would
+// after a restart (it was applied without -restart): verify's restart
+// findings for those units. Units with changed files are left out: apply
+// -restart restarts them anyway. A host without a manager has none.
+func Restarts(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) []plan.Restart {
+	if hp.Error != "" {
+		return nil
+	}
+	changed := map[string]bool{}
+	for _, ch := range hp.Changes {
+		if ch.Action != plan.NoOp {
+			for _, u := range ch.Units {
+				changed[u] = true
+			}
+		}
+	}
+	steady := *hp
+	steady.Services = nil
+	for _, s := range hp.Services {
+		if !changed[s.Unit] {
+			steady.Services = append(steady.Services, s)
+		}
+	}
+	var out []plan.Restart
+	seen := map[string]bool{}
+	for _, f := range Host(ctx, t, &steady, in).Findings {
+		if f.Restart && !changed[f.Unit] && !seen[f.Unit] {
+			seen[f.Unit] = true
+			out = append(out, plan.Restart{Unit: f.Unit, Reason: f.Problem})
+		}
+	}
+	return out
 }
 
 // fileFinding says how a planned file differs on the host.
@@ -196,6 +344,11 @@ func show(ctx context.Context, t apply.Target, unit string, props ...string) (ma
 	m := map[string]string{}
 	for _, line := range strings.Split(string(out), "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok {
+			// A list of commands comes one line each (ExecStart=
+			// with two commands): keep them all.
+			if prev, seen := m[k]; seen {
+				v = prev + "\n" + v
+			}
 			m[k] = v
 		}
 	}
@@ -206,7 +359,8 @@ func show(ctx context.Context, t apply.Target, unit string, props ...string) (ma
 // running process with the planned filter.
 func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.ServicePlan, files map[string]*plan.Change, in Inspector, implicit []string, r *HostReport) {
 	props, err := show(ctx, t, s.Unit, "SystemCallFilter", "SystemCallArchitectures", "NoNewPrivileges",
-		"ExecStart", "ActiveState", "MainPID", "LoadState")
+		"SystemCallErrorNumber", "SystemCallLog", "ExecStart", "ActiveState", "MainPID", "LoadState",
+		"Names", "FragmentPath", "DropInPaths", "NeedDaemonReload")
 	if err != nil {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "systemctl show", Problem: err.Error()})
 		return
@@ -221,12 +375,34 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: name, Problem: problem, Want: want, Got: got})
 		}
 	}
+	checkFiles(s, props, r)
 	setting("NoNewPrivileges", "yes", props["NoNewPrivileges"], "no_new_privs is not set for the service")
 	setting("SystemCallArchitectures", "native", props["SystemCallArchitectures"], "system calls of other architectures are not refused")
 	if s.SystemdFilter {
-		if want, got, ok := sameFilter(hp.Arch, s.SystemCallFilter, props["SystemCallFilter"], implicit); !ok {
+		if want, got, ok := sameFilter(hp.Arch, s.SystemCallFilter, props["SystemCallFilter"], withoutDenied(implicit, s.SystemCallFilterDenied)); !ok {
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallFilter",
 				Problem: "systemd's syscall filter is not the planned set", Want: want, Got: got})
+		}
+	}
+	if s.SystemdFilter {
+		if got := props["SystemCallErrorNumber"]; !sameErrno(s.SystemCallErrorNumber, got) {
+			want := s.SystemCallErrorNumber
+			if want == "" {
+				want = "(none: kill the process)"
+			}
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallErrorNumber",
+				Problem: "systemd's action for the syscalls its filter does not allow is not the planned one", Want: want, Got: got})
+		}
+	}
+	if s.Enforce == "systemd" {
+		// systemctl show says "~" (an empty deny-list) for none.
+		want, got := strings.Join(s.SystemCallLog, " "), strings.Join(strings.Fields(strings.TrimPrefix(props["SystemCallLog"], "~")), " ")
+		if strings.HasPrefix(props["SystemCallLog"], "~") && got != "" {
+			got = props["SystemCallLog"]
+		}
+		if want != got {
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "SystemCallLog",
+				Problem: "systemd does not log the syscalls the policy logs, or logs others", Want: want, Got: got})
 		}
 	}
 	startsLoader := false
@@ -247,14 +423,122 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: "active without a main process: no process to check"})
 		return
 	}
-	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], startsLoader, in, r)
+	if s.Enforce == "systemd" {
+		checkSystemdProcess(ctx, t, s, pid, dropInOf(files, s.Unit), props, in, r)
+		return
+	}
+	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], props, startsLoader, in, r)
+}
+
+// dropInOf returns the path of fencer's drop-in for unit among the
+// planned files.
+func dropInOf(files map[string]*plan.Change, unit string) string {
+	for p, ch := range files {
+		if ch.Role == "drop-in" && len(ch.Units) > 0 && ch.Units[0] == unit {
+			return p
+		}
+	}
+	return ""
+}
+
+// checkSystemdProcess checks the main process of a unit whose policy
+// systemd alone enforces (enforce = "systemd"). systemd compiles
+// SystemCallFilter= into filters of its own, which nothing planned can be
+// compared with instruction by instruction, and applies the settings it
+// has loaded when it starts the process, for the process's life. So the
+// process carries the planned names if systemd started it under the
+// unit's current settings, which checkUnit compared with the plan: its
+// ExecStart= record names this process (systemd started it since it last
+// loaded the unit), or the process started after fencer's drop-in was
+// last written (apply reloads systemd right after writing it). A process
+// that started before runs under the settings it was started with.
+func checkSystemdProcess(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid int, dropIn string, props map[string]string, in Inspector, r *HostReport) {
+	subject := fmt.Sprintf("MainPID %d", pid)
+	st, err := in.Status(pid)
+	if err != nil {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
+		return
+	}
+	if st.Mode != procseccomp.ModeFilter {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+			Problem: "the process runs without any seccomp filter", Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
+		return
+	}
+	started, mtime, before := startedBefore(ctx, t, in, pid, dropIn)
+	if before {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+			Problem: fmt.Sprintf(restartNeeded+"the process started at %s, before fencer's drop-in (its SystemCallFilter=) was written at %s, and runs under the settings it was started with", started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
+		return
+	}
+	// The program systemd executes (the path it found for a plain name).
+	cmds := parseExecCommands(props["ExecStart"])
+	program := ""
+	if len(cmds) == 1 {
+		program = cmds[0].path
+	}
+	switch {
+	case len(cmds) == 1 && cmds[0].pid == pid:
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s runs under systemd's current SystemCallFilter=: systemd started it since it last loaded the unit (its ExecStart= record: pid %d, started %s)", subject, pid, cmds[0].started)})
+		checkProgram(s, program, pid, subject, in, r)
+		return
+	case !started.IsZero() && !mtime.IsZero():
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s runs under systemd's current SystemCallFilter=: it started at %s, after fencer's drop-in was written at %s", subject, started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
+		checkProgram(s, program, pid, subject, in, r)
+		return
+	}
+	r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+		Problem: "cannot prove that the process runs under the planned SystemCallFilter=: neither its start time nor systemd's record of it can be compared with fencer's drop-in; restart the unit"})
+}
+
+// checkFiles compares the names systemd knows the unit by, its unit file
+// and its drop-ins (systemctl show's Names=, FragmentPath=, DropInPaths=)
+// with what fencer found in the unit directories and planned with: a
+// difference means systemd applies files fencer did not check. Drop-ins
+// are compared by file name, in order: systemd shows each in its drop-in
+// directory with links resolved.
+func checkFiles(s *plan.ServicePlan, props map[string]string, r *HostReport) {
+	if len(s.Names) == 0 {
+		return // a plan that read no unit
+	}
+	stale := ""
+	if props["NeedDaemonReload"] == "yes" {
+		stale = " (systemd has not reloaded the unit's changed files: systemctl daemon-reload)"
+	}
+	names := strings.Fields(props["Names"])
+	sort.Strings(names)
+	if strings.Join(names, " ") != strings.Join(s.Names, " ") {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "Names",
+			Problem: "systemd knows the unit by other names than fencer found in the unit directories, so it may apply drop-ins fencer did not check" + stale,
+			Want:    strings.Join(s.Names, " "), Got: strings.Join(names, " ")})
+	}
+	if props["FragmentPath"] != s.FragmentPath {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "FragmentPath",
+			Problem: "systemd reads another unit file for the unit than fencer planned with" + stale,
+			Want:    s.FragmentPath, Got: props["FragmentPath"]})
+	}
+	base := func(ps []string) string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, path.Base(p))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := strings.Fields(props["DropInPaths"]); base(got) != base(s.DropIns) {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "DropInPaths",
+			Problem: "systemd applies other drop-ins to the unit than fencer planned with" + stale,
+			Want:    strings.Join(s.DropIns, " "), Got: strings.Join(got, " ")})
+	}
 }
 
 // checkProcess checks that the unit's main process carries the planned
-// filter: read back with ptrace where permitted, else judged by whether it
-// started after the filter file was written. startsLoader says that
-// systemd now starts the unit through the loader with the planned filter.
-func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.ServicePlan, pid int, filterFile *plan.Change, startsLoader bool, in Inspector, r *HostReport) {
+// filter. The proof is the filter itself, read back with ptrace and
+// compared instruction by instruction; where the kernel will not return it
+// (see unreadable), only evidence the service cannot forge counts, and
+// without it the process is reported as not proven, never as in sync.
+// props are systemctl show's properties of the unit, read before the
+// process; startsLoader says that systemd now starts the unit through the
+// loader with the planned filter.
+func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.ServicePlan, pid int, filterFile *plan.Change, props map[string]string, startsLoader bool, in Inspector, r *HostReport) {
 	subject := fmt.Sprintf("MainPID %d", pid)
 	st, err := in.Status(pid)
 	if err != nil {
@@ -276,60 +560,256 @@ func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.
 	if planned == nil || s.Enforce != "exec" {
 		return
 	}
+	want := fmt.Sprintf("the planned filter (%d instructions, sha256 %s)", len(planned), short(s.FilterSHA256))
 	progs, err := in.Filters(pid)
-	if err == nil {
-		for _, p := range progs {
-			if _, equal := procseccomp.Compare(p, planned); equal {
-				r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s carries the planned filter (%d instructions, read back with ptrace)", subject, len(planned))})
-				checkProgram(s, pid, subject, in, r)
-				return
-			}
+	if err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its filters: %v", err)})
+			return
 		}
-		f := Finding{Unit: s.Unit, Kind: "process", Subject: subject, Want: fmt.Sprintf("the planned filter (%d instructions, sha256 %s)", len(planned), short(s.FilterSHA256))}
-		f.Got = fmt.Sprintf("%d filter(s), none of them the planned one", len(progs))
-		started, mtime, before := startedBefore(ctx, t, in, pid, s.FilterPath)
-		switch {
-		case before:
-			f.Problem = fmt.Sprintf("restart needed: the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339))
-		case startsLoader:
-			f.Problem = "restart needed: the process does not carry the planned filter, which systemd's ExecStart= now installs (the process was started otherwise)"
-		default:
-			f.Problem = "the process does not carry the planned filter: it was not started through the loader with it"
-		}
-		r.Findings = append(r.Findings, f)
+		unreadable(ctx, t, s, pid, subject, st, want, props, startsLoader, err, in, r)
 		return
 	}
-	if !errors.Is(err, procseccomp.ErrNotPermitted) && !errors.Is(err, procseccomp.ErrUnsupported) {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its filters: %v", err)})
-		return
+	for _, p := range progs {
+		if _, equal := procseccomp.Compare(p, planned); equal {
+			r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s carries the planned filter (%d instructions, read back with ptrace)", subject, len(planned))})
+			checkProgram(s, plannedProgram(s.WrappedStart), pid, subject, in, r)
+			return
+		}
 	}
-	started, mtime, ok := startedBefore(ctx, t, in, pid, s.FilterPath)
+	f := Finding{Unit: s.Unit, Kind: "process", Subject: subject, Want: want}
+	f.Got = fmt.Sprintf("%d filter(s), none of them the planned one", len(progs))
+	started, mtime, before := startedBefore(ctx, t, in, pid, s.FilterPath)
 	switch {
-	case ok:
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
-			Problem: fmt.Sprintf("restart needed: the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
+	case before:
+		f.Problem = fmt.Sprintf(restartNeeded+"the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339))
+	case startsLoader:
+		f.Problem = restartNeeded + "the process does not carry the planned filter, which systemd's ExecStart= now installs (the process was started otherwise)"
 	default:
-		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s has a seccomp filter and started after the filter file was written; its program could not be read back (%v)", subject, err)})
+		f.Problem = "the process does not carry the planned filter: it was not started through the loader with it"
 	}
+	r.Findings = append(r.Findings, f)
+}
+
+// unreadable judges a process whose filters the kernel would not return:
+// something else traces it already (a debugger, strace, or a helper the
+// service arranged), verify lacks CAP_SYS_ADMIN or runs under seccomp
+// itself, or the kernel cannot return filters; readErr says which.
+//
+// Nothing the process can change counts as proof: not its command line,
+// name or environment, and not filters it may have installed itself. The
+// kernel's count of filters only ever grows, so it can prove a filter
+// missing, never one present. In order:
+//
+//  1. A process that started before the filter file was last written
+//     needs a restart.
+//  2. A process with fewer filters (the kernel's Seccomp_filters) than
+//     systemd installs for the unit's effective SystemCallArchitectures=
+//     and SystemCallFilter=, plus the loader's, lacks the loader's.
+//  3. systemd's own record, which the service cannot write, proves it:
+//     systemd started this very process (ExecStart='s pid, which is the
+//     MainPID) as the loader with the planned filter's path and hash; the
+//     loader is this fencer's binary, and its inode has not changed since
+//     before the process started (ctime, which only the kernel sets: a
+//     loader replaced by one that installs nothing, and put back since,
+//     does not pass); and the process no longer runs the loader
+//     (/proc/PID/exe). The loader executes the service only after it has
+//     installed the filter whose hash it checked, and a failed
+//     installation ends the process. systemd forgets which process it
+//     started for a command when it reloads its units (daemon-reload), so
+//     this proof holds from a start until the next reload.
+//  4. Otherwise the process is not proven to carry the filter: a finding,
+//     which makes verify exit 2.
+func unreadable(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid int, subject string, st procseccomp.Status, want string, props map[string]string, startsLoader bool, readErr error, in Inspector, r *HostReport) {
+	finding := func(problem, want, got string) {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: problem, Want: want, Got: got})
+	}
+	restart := ""
+	if startsLoader {
+		restart = restartNeeded
+	}
+	if started, mtime, before := startedBefore(ctx, t, in, pid, s.FilterPath); before {
+		finding(fmt.Sprintf(restartNeeded+"the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339)), "", "")
+		return
+	}
+	floor, why := systemdFilters(props)
+	if st.Filters >= 0 && st.Filters < floor+1 {
+		finding(fmt.Sprintf("%sthe process does not carry the planned filter: the kernel counts %d seccomp filter(s) on it, and a start through the loader gives at least %d (%s, and the loader's); its filters could not be read back (%v)",
+			restart, st.Filters, floor+1, why, readErr),
+			fmt.Sprintf("%s, among at least %d seccomp filters", want, floor+1), fmt.Sprintf("%d seccomp filter(s)", st.Filters))
+		return
+	}
+	proof, notLoader, reason := managerProof(ctx, t, s, pid, props, in)
+	if notLoader != "" {
+		finding(fmt.Sprintf("%sthe process was not started through the loader with the planned filter: systemd's record of this process is ExecStart=%s; its filters could not be read back (%v)", restart, notLoader, readErr), want, "")
+		return
+	}
+	if proof != "" {
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s carries the planned filter: %s; its filters could not be read back (%v)", subject, proof, readErr)})
+		checkProgram(s, plannedProgram(s.WrappedStart), pid, subject, in, r)
+		return
+	}
+	got := "seccomp filters that could not be read back"
+	if st.Filters >= 0 {
+		got = fmt.Sprintf("%d seccomp filter(s) that could not be read back", st.Filters)
+	}
+	finding(fmt.Sprintf("cannot prove that the process carries the planned filter: its filters could not be read back (%v), and %s; verify again once nothing else traces it, as root, or restart the unit (systemd then records starting it through the loader)", readErr, reason), want, got)
+}
+
+// systemdFilters returns the fewest seccomp filters systemd installs on
+// the unit's processes for the settings systemctl show reports (props),
+// and the settings that account for them: one for
+// SystemCallArchitectures=, one at least for SystemCallFilter= (one per
+// architecture it filters). Other settings (MemoryDenyWriteExecute=,
+// RestrictNamespaces=, ...) add more, as many as systemd's version and the
+// machine's architectures make, so they are left out: this is a floor,
+// which a process carrying fewer filters cannot have gone through.
+func systemdFilters(props map[string]string) (int, string) {
+	n := 0
+	var settings []string
+	if strings.TrimSpace(props["SystemCallArchitectures"]) != "" {
+		n++
+		settings = append(settings, "SystemCallArchitectures=")
+	}
+	if strings.TrimSpace(strings.TrimPrefix(props["SystemCallFilter"], "~")) != "" {
+		n++
+		settings = append(settings, "SystemCallFilter=")
+	}
+	if n == 0 {
+		return 0, "systemd installs none for this unit's settings"
+	}
+	return n, fmt.Sprintf("%d of systemd's for %s", n, strings.Join(settings, " and "))
+}
+
+// managerProof looks for proof in systemd's record of the unit (see
+// unreadable, 3): proof says what proved it; notLoader is systemd's record
+// of the command it started this process with when that is not the
+// planned one; reason says why there is no proof otherwise.
+func managerProof(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid int, props map[string]string, in Inspector) (proof, notLoader, reason string) {
+	cmds := parseExecCommands(props["ExecStart"])
+	if len(cmds) != 1 {
+		return "", "", fmt.Sprintf("systemd shows %d ExecStart= commands, not one", len(cmds))
+	}
+	c := cmds[0]
+	switch {
+	case c.pid == 0:
+		return "", "", "systemd no longer records which process it started for ExecStart= (it forgets on every daemon-reload)"
+	case c.pid != pid:
+		return "", "", fmt.Sprintf("systemd's ExecStart= record is of pid %d, not of this process", c.pid)
+	}
+	if _, _, ok := sameExecStart(s.WrappedStart, props["ExecStart"]); !ok {
+		return "", c.argv, ""
+	}
+	exe, err := in.Exe(pid)
+	if err != nil {
+		return "", "", fmt.Sprintf("systemd started it through the loader, but whether it still runs the loader is unknown: %v", err)
+	}
+	exe = strings.TrimSuffix(exe, " (deleted)")
+	loader, err := resolveExec(in, c.path)
+	if err != nil {
+		return "", "", fmt.Sprintf("systemd started it through the loader, but the loader %s cannot be resolved: %v", c.path, err)
+	}
+	if exe == loader.binary() {
+		return "", "", fmt.Sprintf("systemd started it through the loader, and it still runs the loader (%s)", exe)
+	}
+	// The loader it ran must be fencer: this fencer's binary, unchanged
+	// since before the process started (a file replaced by a loader that
+	// installs nothing, and put back since, has a later ctime).
+	sum, changed, err := in.FileSum(loader.binary())
+	if err != nil {
+		return "", "", fmt.Sprintf("systemd started it through the loader, but the loader cannot be checked: %v", err)
+	}
+	if want, err := in.Fencer(); err != nil || sum != want {
+		return "", "", fmt.Sprintf("systemd started it through the loader %s, which is not this fencer (sha256 %s), so what it installed is unknown", loader.binary(), short(sum))
+	}
+	started, err := in.StartTime(pid)
+	if err != nil || !changed.Before(started) {
+		return "", "", fmt.Sprintf("systemd started it through the loader %s, which changed at %s, after the process started at %s, so what it ran then is unknown", loader.binary(), changed.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
+	}
+	// The same process throughout: systemd reaps its main process, and
+	// records its end, before the pid can be reused.
+	after, err := show(ctx, t, s.Unit, "MainPID", "ExecStart")
+	if err != nil {
+		return "", "", fmt.Sprintf("systemd's record could not be read again: %v", err)
+	}
+	if after["MainPID"] != props["MainPID"] || after["ExecStart"] != props["ExecStart"] {
+		return "", "", "the unit's process or systemd's record of it changed while it was checked"
+	}
+	return fmt.Sprintf("systemd started this process through the loader with the planned filter (its ExecStart= record: pid %d, started %s), and it has since executed %s", pid, c.started, exe), "", ""
 }
 
 // checkProgram compares the program the process runs with the one the
-// unit now starts through the loader: the same filter does not make the
-// same service (an ExecStart= changed and restored without a restart).
-func checkProgram(s *plan.ServicePlan, pid int, subject string, in Inspector, r *HostReport) {
-	want := plannedProgram(s.WrappedStart)
-	if !strings.HasPrefix(want, "/") {
-		return // a plain name: systemd resolves it
-	}
-	got, err := in.Exe(pid)
-	if err != nil {
-		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s: %v", subject, err)})
+// unit now starts (name: the program after the loader's "--", or with
+// enforce = "systemd" the one systemd executes): the same filter does not
+// make the same service (an ExecStart= changed and restored without a
+// restart). It compares what the kernel executes (resolveExec): /proc/PID/exe,
+// which the process cannot change, with the file the planned path leads
+// to through symbolic links and "#!" interpreters, and for a script the
+// path the process was executed as (AT_EXECFN) with the planned one. A
+// plain command name, which the loader looks up in PATH, is followed from
+// the path the process was executed as.
+func checkProgram(s *plan.ServicePlan, name string, pid int, subject string, in Inspector, r *HostReport) {
+	if name == "" {
 		return
 	}
-	got = strings.TrimSuffix(got, " (deleted)")
-	if got != want {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
-			Problem: "restart needed: the process runs another program than the unit now starts", Want: want, Got: got})
+	note := func(format string, args ...any) {
+		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf(format, args...)})
+	}
+	finding := func(problem, want, got string) {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: problem, Want: want, Got: got})
+	}
+	exe, err := in.Exe(pid)
+	if err != nil {
+		note("%s: %v", subject, err)
+		return
+	}
+	exe = strings.TrimSuffix(exe, " (deleted)")
+	given := name
+	if !strings.HasPrefix(name, "/") {
+		fn, err := in.ExecFn(pid)
+		if err != nil {
+			note("%s: the loader looked %s up in PATH, and where it found it cannot be read: %v", subject, name, err)
+			return
+		}
+		if !strings.HasPrefix(fn, "/") || path.Base(fn) != name {
+			note("%s was executed as %q, not as the file named %s the loader looks up in PATH: the program was not compared", subject, fn, name)
+			return
+		}
+		given = fn
+	}
+	e, err := resolveExec(in, given)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNoExec) {
+			finding(fmt.Sprintf("the program the unit starts cannot be executed: %v", err), given, exe)
+		} else {
+			note("%s: the program the unit starts could not be followed as execve would: %v", subject, err)
+		}
+		return
+	}
+	starts := e.String()
+	if given != name {
+		starts = fmt.Sprintf("%s, found in PATH as %s", name, starts)
+	}
+	if exe != e.binary() {
+		problem := restartNeeded + "the process runs another program than the unit now starts"
+		if given != name || !e.literal() {
+			problem += " (the unit starts " + starts + ")"
+		}
+		finding(problem, e.binary(), exe)
+		return
+	}
+	if e.script() && given == name {
+		switch fn, err := in.ExecFn(pid); {
+		case err != nil:
+			note("%s runs %s, the interpreter of the script %s; which script it runs could not be read: %v", subject, exe, given, err)
+			return
+		case fn != given:
+			finding(restartNeeded+"the process runs another script than the unit now starts (the unit starts "+starts+"; the process's script is the file name it was executed as, AT_EXECFN)", given, fn)
+			return
+		}
+	}
+	if given != name || !e.literal() {
+		note("%s runs the program the unit starts: %s", subject, starts)
 	}
 }
 
@@ -424,8 +904,36 @@ func sameFilter(archName string, planned []string, got string, systemdDefault []
 	return fmt.Sprintf("the %d planned names (and systemd's @default set)", len(want)), strings.Join(g, "; "), false
 }
 
+// sameErrno compares the planned SystemCallErrorNumber= (an errno number,
+// "" for none) with systemctl show's: without one systemd kills the
+// process, which systemd 252 shows as 2147483646 (its "kill" value) and
+// older versions as 0.
+func sameErrno(planned, got string) bool {
+	if planned == "" {
+		return got == "" || got == "0" || got == "2147483646" || got == "kill"
+	}
+	return planned == got
+}
+
+// withoutDenied returns the names of implicit (systemd's @default group)
+// that the planned "~" entries denied do not take out of the allow-list.
+func withoutDenied(implicit, denied []string) []string {
+	out := make([]string, 0, len(implicit))
+	gone := map[string]bool{}
+	for _, d := range denied {
+		name, _, _ := strings.Cut(d, ":")
+		gone[name] = true
+	}
+	for _, n := range implicit {
+		if !gone[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // sameExecStart compares the planned wrapped command with systemctl show's
-// ExecStart= ({ path=... ; argv[]=... ; ... }).
+// ExecStart= ({ path=... ; argv[]=... ; ... }, one line per command).
 func sameExecStart(planned, got string) (string, string, bool) {
 	cmds, err := unitfile.Split(planned)
 	if err != nil || len(cmds) != 1 {
@@ -433,16 +941,66 @@ func sameExecStart(planned, got string) (string, string, bool) {
 	}
 	want := strings.Join(cmds[0].Argv, " ")
 	var argvs []string
-	for _, part := range strings.Split(got, " ; ") {
-		part = strings.TrimPrefix(strings.TrimSpace(part), "{ ")
-		if v, ok := strings.CutPrefix(part, "argv[]="); ok {
-			argvs = append(argvs, v)
-		}
+	for _, c := range parseExecCommands(got) {
+		argvs = append(argvs, c.argv)
 	}
 	if len(argvs) == 1 && argvs[0] == want {
 		return "", "", true
 	}
 	return want, strings.Join(argvs, " | "), false
+}
+
+// execCommand is one command of systemctl show's ExecStart=, with
+// systemd's record of its last run.
+type execCommand struct {
+	// path is the file systemd executes; argv the arguments, as the
+	// unit writes them (before systemd expands variables), joined by
+	// spaces.
+	path, argv string
+	// pid is the process systemd started for the command, 0 when it has
+	// not started it since it last loaded the unit.
+	pid int
+	// started is when, as systemctl shows it.
+	started string
+}
+
+// parseExecCommands parses systemctl show's value of ExecStart=: one
+// "{ path=P ; argv[]=A ; ignore_errors=no ; start_time=[T] ; stop_time=[T]
+// ; pid=N ; code=C ; status=S }" per line. The arguments may themselves
+// contain " ; ", so they run to the last " ; ignore_errors=".
+func parseExecCommands(v string) []execCommand {
+	var out []execCommand
+	for _, line := range strings.Split(v, "\n") {
+		line = strings.TrimSpace(line)
+		body, ok := strings.CutPrefix(line, "{ path=")
+		if !ok {
+			continue
+		}
+		body = strings.TrimSuffix(body, " }")
+		var c execCommand
+		var rest string
+		if c.path, rest, ok = strings.Cut(body, " ; argv[]="); !ok {
+			continue
+		}
+		i := strings.LastIndex(rest, " ; ignore_errors=")
+		if i < 0 {
+			c.argv = rest
+			out = append(out, c)
+			continue
+		}
+		c.argv = rest[:i]
+		for _, field := range strings.Split(rest[i+3:], " ; ") {
+			k, val, _ := strings.Cut(field, "=")
+			switch k {
+			case "pid":
+				c.pid, _ = strconv.Atoi(val)
+			case "start_time":
+				c.started = strings.TrimSuffix(strings.TrimPrefix(val, "["), "]")
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // execStartProblem says how the command systemd starts (got, as
@@ -475,43 +1033,4 @@ func short(h string) string {
 		return h[:16]
 	}
 	return h
-}
-
-// defaultSet252 is systemd 252's @default group: the syscalls systemd
-// adds to every SystemCallFilter= allow-list (systemd-analyze
-// syscall-filter @default), used when the host cannot say itself.
-var defaultSet252 = strings.Fields(`arch_prctl brk cacheflush clock_getres clock_getres_time64
-clock_gettime clock_gettime64 clock_nanosleep clock_nanosleep_time64 execve exit exit_group futex
-futex_time64 futex_waitv get_robust_list get_thread_area getegid getegid32 geteuid geteuid32 getgid
-getgid32 getgroups getgroups32 getpgid getpgrp getpid getppid getrandom getresgid getresgid32
-getresuid getresuid32 getrlimit getsid gettid gettimeofday getuid getuid32 membarrier mmap mmap2
-mprotect munmap nanosleep pause prlimit64 restart_syscall riscv_flush_icache rseq rt_sigreturn
-sched_getaffinity sched_yield set_robust_list set_thread_area set_tid_address set_tls sigreturn
-time ugetrlimit`)
-
-// systemdDefault returns the host's @default group, from systemd-analyze
-// where the target can run it.
-func systemdDefault(ctx context.Context, t apply.Target) []string {
-	an, ok := t.(interface {
-		Analyze(ctx context.Context, args ...string) ([]byte, error)
-	})
-	if !ok {
-		return defaultSet252
-	}
-	out, err := an.Analyze(ctx, "syscall-filter", "@default")
-	if err != nil {
-		return defaultSet252
-	}
-	var names []string
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "@") {
-			continue
-		}
-		names = append(names, line)
-	}
-	if len(names) == 0 {
-		return defaultSet252
-	}
-	return names
 }

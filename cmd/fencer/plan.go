@@ -19,6 +19,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/verify"
 )
 
 // Exit code of plan -detailed-exitcode when there are changes.
@@ -47,6 +48,11 @@ var planCommand = &command{
   service (drop-in, socket unit, filter, unit file, loader) and print every
   file to add (+), change (~) or delete (-), with a diff for text files and
   size and hash for binaries, then a summary line. Nothing is written.
+
+  Where a manager runs, plan also checks each running unit whose files are
+  as planned, as verify does, and lists (↻) those whose process does not
+  run as planned — applied without -restart —: "apply -restart" restarts
+  them. They count as changes for -detailed-exitcode.
 
 Options:
 
@@ -91,7 +97,10 @@ Options:
 
   -auto-approve      Apply without asking.
 
-  -restart           Restart the units whose files changed.
+  -restart           Restart the units whose files changed, and the running
+                     units the plan found needing a restart (their files
+                     are as planned, their process is not: applied
+                     without -restart).
 
 ` + lockTimeoutHelp + `
 ` + hostOptionsHelp + `
@@ -117,9 +126,17 @@ var destroyCommand = &command{
   filters — show it, and apply it after you type "yes". The loader binary
   stays: other services may use it.
 
+  A unit that runs when its files are removed is restarted, so that it
+  runs as its own unit says, without fencer's drop-in and filter; one
+  whose unit file fencer had installed (and removes) is stopped, with its
+  socket unit.
+
 Options:
 
   -auto-approve      Remove without asking.
+
+  -stop              Stop every running unit of the configuration instead
+                     of restarting it.
 
 ` + lockTimeoutHelp + `
 ` + hostOptionsHelp + `
@@ -129,6 +146,7 @@ Options:
 		o := &planOptions{destroy: true}
 		o.register(fs)
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
+		fs.BoolVar(&o.stop, "stop", false, "")
 		fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 		return o.runApply
 	},
@@ -145,6 +163,7 @@ type planOptions struct {
 	autoApprove bool
 	restart     bool
 	destroy     bool
+	stop        bool
 	lockTimeout time.Duration
 	// release frees the hosts' locks a fresh apply took before planning.
 	release func()
@@ -259,6 +278,15 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 	if diags.HasErrors() {
 		return nil, nil, false
 	}
+	if !o.destroy {
+		// Like Terraform's refresh: what runs on the hosts, not only
+		// their files.
+		for _, hp := range p.Hosts {
+			if t := targets[hp.Name]; t != nil {
+				hp.Restarts = verify.Restarts(context.Background(), t, hp, verify.Local{})
+			}
+		}
+	}
 	return p, targets, true
 }
 
@@ -366,7 +394,10 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "Error: some hosts could not be planned; nothing was applied.")
 		return exitError
 	}
-	if !p.HasChanges() && !o.restart {
+	if !p.HasFileChanges() && !o.restart {
+		if n := p.Counts().Restart; n > 0 {
+			fmt.Fprintf(c.stdout, "\nNo files to change; %d unit(s) need a restart to run as planned: run fencer apply -restart.\n", n)
+		}
 		return exitOK
 	}
 	if !saved && !o.autoApprove {
@@ -413,7 +444,7 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Log: logw,
+			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop, Log: logw,
 				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause()})
 			if err != nil {
 				mu.Lock()
@@ -431,6 +462,10 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 	if failed > 0 {
 		fmt.Fprintf(c.stderr, "\n%d of %d hosts failed.\n", failed, len(p.Hosts))
 		return exitError
+	}
+	if o.destroy {
+		fmt.Fprintf(c.stdout, "\nDestroy complete! Files: %d destroyed.\n", n.Destroy)
+		return exitOK
 	}
 	fmt.Fprintf(c.stdout, "\nApply complete! Files: %d added, %d changed, %d destroyed.\n", n.Add, n.Change, n.Destroy)
 	return exitOK

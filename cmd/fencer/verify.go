@@ -30,11 +30,22 @@ var verifyCommand = &command{
       SystemCallArchitectures, NoNewPrivileges, and ExecStart wrapped by the
       loader with the planned filter and hash;
     - each running unit's main process carries a seccomp filter, and the
-      planned one: read back with ptrace and compared instruction by
-      instruction where permitted, otherwise judged by whether the process
-      started after the filter was installed ("restart needed").
+      planned one, read back with ptrace and compared instruction by
+      instruction. Where the kernel will not return it (another process
+      traces it already, verify lacks CAP_SYS_ADMIN), only what the
+      service cannot forge counts: fewer filters than systemd's and the
+      loader's is drift; systemd's record that it started this very
+      process through the loader with the planned filter is proof (systemd
+      forgets it on daemon-reload); anything else is reported as "cannot
+      prove". A process that started before the filter was installed
+      needs a restart. With enforce = "systemd", a process that started
+      before fencer's drop-in was written needs a restart;
+    - the process runs the program the unit starts, as the kernel executes
+      it: the file ExecStart='s path leads to through symbolic links, for a
+      "#!" script its interpreter, and the script it was executed as.
 
-  Exit 0 when every host is in sync, 2 when anything drifted, 1 on errors.
+  Exit 0 when every host is in sync, 2 when anything drifted or cannot be
+  proven, 1 on errors.
 
 Options:
 

@@ -27,14 +27,44 @@ type argRow struct {
 	args  [6]argCell
 }
 
-var argTable = mustParseArgTable(syscallArgsTSV)
+// syscallArgsExtraTSV is data/syscall-args-extra.tsv: rows, in the same
+// format, for entry points syscall-args.tsv leaves unresolved or lacks
+// (arch-specific syscalls of s390x, ppc64le, i386 and arm). See
+// data/README.md.
+//
+//go:embed data/syscall-args-extra.tsv
+var syscallArgsExtraTSV string
 
-func mustParseArgTable(tsv string) map[string]argRow {
+var argTable = mustParseArgTable(syscallArgsTSV, syscallArgsExtraTSV)
+
+func mustParseArgTable(tsv, extra string) map[string]argRow {
 	t, err := parseArgTable(tsv)
 	if err != nil {
 		panic(fmt.Sprintf("arch: embedded data/syscall-args.tsv: %v", err))
 	}
+	x, err := parseArgTable(extra)
+	if err != nil {
+		panic(fmt.Sprintf("arch: embedded data/syscall-args-extra.tsv: %v", err))
+	}
+	if err := mergeArgTables(t, x); err != nil {
+		panic(fmt.Sprintf("arch: embedded data/syscall-args-extra.tsv: %v", err))
+	}
 	return t
+}
+
+// mergeArgTables adds the rows of extra to t: each must be missing from t
+// or unresolved there (nargs ?), and resolved itself.
+func mergeArgTables(t, extra map[string]argRow) error {
+	for name, row := range extra {
+		if row.nargs < 0 {
+			return fmt.Errorf("row %q is not resolved", name)
+		}
+		if old, ok := t[name]; ok && old.nargs >= 0 {
+			return fmt.Errorf("row %q is resolved in syscall-args.tsv already", name)
+		}
+		t[name] = row
+	}
+	return nil
 }
 
 func parseArgTable(tsv string) (map[string]argRow, error) {
@@ -168,12 +198,23 @@ var (
 	// ni64 are the names the x/sys tables list on a 64-bit arch whose
 	// 64-bit entry is sys_ni_syscall (ENOSYS whatever the arguments).
 	ni64 = map[string]map[string]bool{
+		// arch/x86/entry/syscalls/syscall_64.tbl lists these without an
+		// entry point: the 32-bit TLS calls, and calls never implemented.
+		"x86_64": {
+			"get_thread_area": true, "set_thread_area": true, "afs_syscall": true,
+			"create_module": true, "epoll_ctl_old": true, "epoll_wait_old": true,
+			"get_kernel_syms": true, "getpmsg": true, "putpmsg": true,
+			"query_module": true, "security": true, "tuxcall": true, "vserver": true,
+		},
 		"ppc64le": {
 			"oldstat": true, "umount": true, "oldfstat": true, "oldolduname": true,
 			"sigaction": true, "sigsuspend": true, "sigpending": true,
 			"getrlimit": true, "select": true, "oldlstat": true, "readdir": true,
 			"ioperm": true, "olduname": true, "iopl": true, "sigreturn": true,
 			"modify_ldt": true, "sigprocmask": true,
+			// syscall.tbl: multiplexer, the 32-bit sys_debug_setcontext
+			// and vm86 are sys_ni_syscall on ppc64.
+			"multiplexer": true, "sys_debug_setcontext": true, "vm86": true,
 		},
 		"s390x": {"readdir": true},
 	}
@@ -297,86 +338,6 @@ func (a *Arch) CloneFlagsArg() int {
 		return 1
 	}
 	return 0
-}
-
-// ArgWidth returns the number of low bits of argument arg (0-5) of the
-// syscall that the kernel uses on a: 16, 32 or 64. A filter should compare
-// exactly those bits: comparing fewer lets a caller pass an allow rule with
-// a value the kernel reads differently; comparing more lets a caller dodge a
-// deny rule by setting high bits the kernel ignores.
-//
-// On 64-bit arches the width comes from data/syscall-args.tsv through the
-// arch's entry names (x86_64 stat is sys_newstat, s390x mmap is
-// sys_old_mmap, ...), with these corrections:
-//   - umode_t, old_uid_t and old_gid_t arguments are 16 bits;
-//   - the unsigned long fd of readv, writev, preadv, preadv2, pwritev,
-//     pwritev2 (arg0) and mmap (arg4) is 32 bits, because the kernel passes
-//     it on as an unsigned int;
-//   - clone's flags are 32 bits (lower_32_bits(clone_flags)); see
-//     CloneFlagsArg for their position;
-//   - ptrace's pid (arg1) is 32 bits;
-//   - kcmp's idx1 and idx2 (arg3, arg4) are fds: 32 bits;
-//   - fcntl's arg (arg2) is an int or a pointer depending on the command:
-//     64 bits, known=false.
-//
-// If the syscall does not exist on a, is not implemented there, its
-// arguments are unknown or unsure in the table, or arg is not below its
-// argument count, ArgWidth returns 64 and known=false. Comparing all 64
-// bits keeps allow rules sound (nothing the kernel reads differently gets
-// through), but a deny rule on such an argument may be dodged with high
-// bits the kernel ignores; known=false lets the caller warn about that.
-//
-// On 32-bit arches (i386, arm) every argument is a 32-bit register whose
-// high word seccomp_data holds as zero, so the width is 32 for any arg
-// (known if the syscall exists on a), except that umode_t, old_uid_t and
-// old_gid_t arguments are 16 bits there too: the SYSCALL_DEFINE wrapper
-// truncates them on every arch. The plain uid calls on these arches (chown,
-// setuid, ...) are the 16-bit *16 entry points. ArgWidth never returns more
-// than a.Bits.
-//
-// An arg outside 0-5 returns a.Bits and known=false.
-func (a *Arch) ArgWidth(syscall string, arg int) (width int, known bool) {
-	if arg < 0 || arg > 5 {
-		return a.Bits, false
-	}
-	entry, row, rowOK := a.entryRow(syscall)
-	if a.Bits == 32 {
-		if _, exists := a.Canonical(syscall); !exists {
-			return 32, false
-		}
-		if rowOK && !row.split32() && arg < row.nargs && row.args[arg].narrow16() {
-			return 16, true
-		}
-		return 32, true
-	}
-	if !rowOK || arg >= row.nargs {
-		return 64, false
-	}
-	c := row.args[arg]
-	if c.unsure {
-		return 64, false
-	}
-	switch {
-	case c.narrow16():
-		return 16, true
-	case entry == "clone" && arg == a.CloneFlagsArg():
-		return 32, true
-	case entry == "ptrace" && arg == 1:
-		return 32, true
-	case entry == "mmap" && arg == 4:
-		return 32, true
-	case entry == "kcmp" && (arg == 3 || arg == 4):
-		// idx1 and idx2 are fds, passed on as unsigned int.
-		return 32, true
-	case (entry == "fcntl" || entry == "fcntl64") && arg == 2:
-		// An int for F_SETFL, F_SETFD, F_DUPFD and the like, a pointer for
-		// F_SETLK and the like: no one width is right.
-		return 64, false
-	case arg == 0 && (entry == "readv" || entry == "writev" || entry == "preadv" ||
-		entry == "preadv2" || entry == "pwritev" || entry == "pwritev2"):
-		return 32, true
-	}
-	return c.width, true
 }
 
 // SplitFrom reports, for a syscall that on a 32-bit architecture takes a

@@ -7,8 +7,12 @@ import (
 )
 
 func TestArgTableParses(t *testing.T) {
+	shared, err := parseArgTable(syscallArgsTSV)
+	if err != nil {
+		t.Fatal(err)
+	}
 	known, unknown := 0, 0
-	for _, row := range argTable {
+	for _, row := range shared {
 		if row.nargs < 0 {
 			unknown++
 		} else {
@@ -18,6 +22,20 @@ func TestArgTableParses(t *testing.T) {
 	// data/README.md: 519 rows, 466 resolved and 53 unknown.
 	if known != 466 || unknown != 53 {
 		t.Errorf("rows: %d known, %d unknown; want 466 and 53", known, unknown)
+	}
+	// syscall-args-extra.tsv resolves some of the unknown rows and adds
+	// a few; it never overrides a resolved row.
+	extra, err := parseArgTable(syscallArgsExtraTSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range extra {
+		if argTable[name].nargs < 0 {
+			t.Errorf("%s: still unresolved", name)
+		}
+	}
+	if err := mergeArgTables(map[string]argRow{"x": {nargs: 1}}, map[string]argRow{"x": {nargs: 1}}); err == nil {
+		t.Error("an extra row overrode a resolved one")
 	}
 	for _, bad := range []string{
 		"",
@@ -61,11 +79,11 @@ func TestArgWidthOrdinary(t *testing.T) {
 		{"x86_64", "write", 2, 64, true},   // size_t count
 		{"x86_64", "accept4", 3, 32, true}, // int flags
 		{"x86_64", "socket", 0, 32, true},
-		{"x86_64", "ioctl", 1, 32, true}, // unsigned int cmd
-		{"x86_64", "ioctl", 2, 64, true}, // unsigned long arg
+		{"x86_64", "ioctl", 1, 32, true},  // unsigned int cmd
+		{"x86_64", "ioctl", 2, 64, false}, // the driver decides
 		{"x86_64", "openat", 2, 32, true},
 		{"x86_64", "prctl", 0, 32, true},
-		{"x86_64", "prctl", 1, 64, true},
+		{"x86_64", "prctl", 1, 64, false}, // depends on the option
 		{"aarch64", "openat", 0, 32, true},
 		{"riscv64", "mprotect", 2, 64, true}, // unsigned long prot
 		{"ppc64le", "futex", 1, 32, true},
@@ -88,7 +106,7 @@ func TestArgWidthCaveats(t *testing.T) {
 		{"x86_64", "chown", 1, 32, true}, // uid_t stays 32
 		// fd declared unsigned long in the readv family and mmap.
 		{"x86_64", "readv", 0, 32, true},
-		{"x86_64", "readv", 2, 64, true},
+		{"x86_64", "readv", 2, 32, true}, // import_iovec(unsigned nr_segs)
 		{"x86_64", "writev", 0, 32, true},
 		{"aarch64", "preadv", 0, 32, true},
 		{"riscv64", "preadv2", 0, 32, true},
@@ -97,7 +115,7 @@ func TestArgWidthCaveats(t *testing.T) {
 		{"s390x", "pwritev2", 0, 32, true},
 		{"x86_64", "pwritev", 3, 64, true},
 		{"x86_64", "mmap", 4, 32, true},
-		{"x86_64", "mmap", 3, 64, true},
+		{"x86_64", "mmap", 3, 32, true}, // flags: high bits ignored
 		{"x86_64", "mmap", 5, 64, true},
 		{"aarch64", "mmap", 4, 32, true},
 		{"ppc64le", "mmap", 4, 32, true},
@@ -116,7 +134,7 @@ func TestArgWidthCaveats(t *testing.T) {
 		{"x86_64", "ptrace", 1, 32, true},
 		{"x86_64", "ptrace", 0, 64, true},
 		{"aarch64", "ptrace", 1, 32, true},
-		{"x86_64", "ptrace", 2, 64, true},
+		{"x86_64", "ptrace", 2, 64, false}, // depends on the request
 	})
 	for _, a := range All() {
 		want := 0
@@ -143,7 +161,8 @@ func TestArgWidthEntryNames(t *testing.T) {
 		{"aarch64", "personality", 0, 32, true},
 		{"ppc64le", "_newselect", 0, 32, true},
 		{"ppc64le", "_llseek", 0, 32, true},
-		{"ppc64le", "_llseek", 1, 64, true},
+		{"ppc64le", "_llseek", 1, 32, true}, // shifted left by 32
+		{"ppc64le", "_llseek", 2, 64, true},
 		{"ppc64le", "_llseek", 4, 32, true},
 		{"ppc64le", "ugetrlimit", 0, 32, true},
 		// s390x umount is sys_oldumount(char __user *name): one argument.
@@ -152,7 +171,7 @@ func TestArgWidthEntryNames(t *testing.T) {
 		// s390x sigsuspend(int, int, old_sigset_t), CONFIG_OLD_SIGSUSPEND3.
 		{"s390x", "sigsuspend", 0, 32, true},
 		{"s390x", "sigsuspend", 2, 64, true},
-		{"s390x", "ipc", 0, 32, true},
+		{"s390x", "ipc", 0, 16, true},  // call & 0xffff, version >> 16
 		{"s390x", "ipc", 5, 64, false}, // sys_s390_ipc has five arguments
 	})
 	nargs := []struct {
@@ -188,6 +207,15 @@ func TestArgWidthEntryNames(t *testing.T) {
 		{"arm", "arm_sync_file_range", 0, false},
 		{"arm", "semctl", 4, true}, // sys_old_semctl
 		{"arm", "cacheflush", 0, false},
+		// From syscall-args-extra.tsv.
+		{"arm", "arm_fadvise64_64", 0, false}, // loff_t offset is split
+		{"s390x", "s390_runtime_instr", 2, true},
+		{"s390x", "s390_sthyi", 4, true},
+		{"ppc64le", "switch_endian", 0, true},
+		{"ppc64le", "swapcontext", 3, true},
+		{"i386", "vm86", 2, true},
+		{"x86_64", "set_thread_area", 0, false}, // sys_ni_syscall on x86_64
+		{"i386", "set_thread_area", 1, true},
 	}
 	for _, c := range nargs {
 		a, _ := Lookup(c.arch)
@@ -208,7 +236,7 @@ func TestArgWidthUnknown(t *testing.T) {
 		{"aarch64", "open", 1, 64, false},      // not a syscall there
 		{"ppc64le", "umount", 0, 64, false},    // sys_ni_syscall
 		{"ppc64le", "sigsuspend", 0, 64, false},
-		{"s390x", "s390_sthyi", 0, 64, false}, // arch-specific, not looked up
+		{"s390x", "s390_sthyi", 4, 64, false}, // beyond its four arguments
 		{"x86_64", "write", 6, 64, false},     // no seccomp_data slot
 		{"x86_64", "write", -1, 64, false},
 		{"arm", "write", 6, 32, false},
@@ -280,5 +308,14 @@ func TestArgWidthCoverage(t *testing.T) {
 		if len(unknown) > 50 {
 			t.Errorf("%s: %d syscalls without argument widths", a.Name, len(unknown))
 		}
+	}
+}
+
+// TestSplitFromExtraRows: arm_fadvise64_64 (syscall-args-extra.tsv) passes
+// its loff_t offset in an aligned register pair, so from arg2 on the
+// positions are not the prototype's.
+func TestSplitFromExtraRows(t *testing.T) {
+	if first, ok := ARM.SplitFrom("arm_fadvise64_64"); !ok || first != 2 {
+		t.Errorf("SplitFrom(arm_fadvise64_64) = %d, %v; want 2, true", first, ok)
 	}
 }

@@ -137,6 +137,24 @@ func nextWord(s string, i int) (w word, next int, ok bool, err error) {
 	return w, len(s), true, nil
 }
 
+// Words splits a list setting's value (BindPaths=, InaccessiblePaths=,
+// ...) into words as systemd's extract_first_word with EXTRACT_UNQUOTE
+// and EXTRACT_CUNESCAPE does.
+func Words(value string) ([]string, error) {
+	var out []string
+	for i := 0; ; {
+		w, next, ok, err := nextWord(value, i)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", value, err)
+		}
+		if !ok {
+			return out, nil
+		}
+		out = append(out, w.val)
+		i = next
+	}
+}
+
 // cunescapeOne decodes the C escape after a backslash (systemd's
 // cunescape_one without NUL): the bytes it stands for and how many bytes of
 // p it took.

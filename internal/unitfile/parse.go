@@ -1,8 +1,9 @@
 // Package unitfile reads systemd unit files the way systemd 252 does: the
 // INI-like syntax with continuation lines, the ExecStart= command-line
-// syntax, the drop-in search order, and what it takes to run an ExecStart=
-// command through another program (fencer's loader) without changing what
-// the program receives.
+// syntax, which unit file and drop-ins the manager loads for a unit name
+// (its name map of unit files and aliases, and the drop-in search order),
+// and what it takes to run an ExecStart= command through another program
+// (fencer's loader) without changing what the program receives.
 //
 // The parser is deliberately as lenient as systemd: what systemd ignores
 // with a warning is recorded in File.Warnings; only what makes systemd

@@ -1,0 +1,295 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/policy"
+)
+
+// SystemdFacts is what a host's systemd knows of syscalls and unit names,
+// read with systemd-analyze (package apply).
+type SystemdFacts struct {
+	// Default is the @default group, which systemd adds to every
+	// SystemCallFilter= allow-list.
+	Default []string
+	// Unknown are the syscall names of the host's architecture that its
+	// systemd cannot resolve (libseccomp does not know them): systemd
+	// ignores them in SystemCallFilter= with a warning, on which
+	// systemd-analyze verify fails, and its filter gives them its default
+	// action, since it cannot name them.
+	Unknown map[string]bool
+	// ColonUnitsVerify is false when systemd-analyze verify fails on a
+	// unit whose name has a ':' (systemd 252: "Couldn't process aliases").
+	ColonUnitsVerify bool
+}
+
+// SystemdDefault252 is systemd 252's @default group (systemd-analyze
+// syscall-filter @default), for a host that cannot say its own.
+var SystemdDefault252 = strings.Fields(`arch_prctl brk cacheflush clock_getres clock_getres_time64
+clock_gettime clock_gettime64 clock_nanosleep clock_nanosleep_time64 execve exit exit_group futex
+futex_time64 futex_waitv get_robust_list get_thread_area getegid getegid32 geteuid geteuid32 getgid
+getgid32 getgroups getgroups32 getpgid getpgrp getpid getppid getrandom getresgid getresgid32
+getresuid getresuid32 getrlimit getsid gettid gettimeofday getuid getuid32 membarrier mmap mmap2
+mprotect munmap nanosleep pause prlimit64 restart_syscall riscv_flush_icache rseq rt_sigreturn
+sched_getaffinity sched_yield set_robust_list set_thread_area set_tid_address set_tls sigreturn
+time ugetrlimit`)
+
+// SystemdDefault returns the host's @default group, systemd 252's when the
+// host could not say.
+func (f *Facts) SystemdDefault() []string {
+	if f.Systemd != nil && len(f.Systemd.Default) > 0 {
+		return f.Systemd.Default
+	}
+	return SystemdDefault252
+}
+
+// systemdKnows reports whether the host's systemd resolves a syscall name;
+// true when the host could not say.
+func (f *Facts) systemdKnows(name string) bool {
+	return f.Systemd == nil || !f.Systemd.Unknown[name]
+}
+
+// SystemdPolicy is a policy as systemd enforces it under enforce =
+// "systemd": SystemCallFilter= names whole syscalls, so each syscall gets
+// one verdict whatever its arguments. That verdict is the most restrictive
+// one the policy can give the syscall: the action of every rule that names
+// it, and the default action too unless a rule names it without a
+// condition. So a syscall the policy allows only under a condition is
+// denied outright ("deny wins"), never allowed whatever its arguments.
+type SystemdPolicy struct {
+	// Calls are the syscalls whose verdict is not the default action, by
+	// number.
+	Calls []SystemdCall
+	// Narrowed are the conditions systemd cannot enforce, each with the
+	// verdict its syscall gets instead.
+	Narrowed []Narrowed
+}
+
+// SystemdCall is one syscall's verdict under systemd.
+type SystemdCall struct {
+	// Name is the syscall's name in the architecture's table, which is
+	// how systemd (libseccomp) knows it.
+	Name   string
+	Nr     uint32
+	Action policy.Action
+	// Rule names the rule that gives the verdict.
+	Rule string
+}
+
+// Narrowed is a rule condition that enforce = "systemd" cannot enforce.
+type Narrowed struct {
+	Rule    string
+	Syscall string
+	// Allows is set for a rule whose action is weaker than the verdict
+	// the syscall gets: the rule's own action no longer applies.
+	Allows bool
+	// Verdict is what the syscall gets whatever its arguments.
+	Verdict policy.Action
+}
+
+// systemdModel computes the systemd verdict of every syscall of f (see
+// SystemdPolicy) and returns it with the filter that has the same meaning
+// as systemd's (every rule unconditional), which fencer test and show run.
+// Diagnostics are errors for what systemd cannot express at all (trap and
+// kill_thread, a default other than kill_process and errno, an execve it
+// could not start the service with) and a warning for each condition it
+// cannot enforce.
+func systemdModel(svc *hclspec.Service, f *policy.Filter, a *arch.Arch) (*SystemdPolicy, *policy.Filter, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	errorf := func(rng hcl.Range, summary, format string, args ...any) {
+		rng2 := rng
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary,
+			Detail: fmt.Sprintf(format, args...), Subject: &rng2, Extra: archOf{a.Name}})
+	}
+	rules := map[string]*hclspec.Rule{}
+	for _, r := range svc.Rules {
+		rules[r.Name] = r
+	}
+	ruleRange := func(name string) hcl.Range {
+		if r := rules[name]; r != nil {
+			return r.DeclRange
+		}
+		return svc.DeclRange
+	}
+	actionRange := func(name string) hcl.Range {
+		if r := rules[name]; r != nil && r.Action.Range.Filename != "" {
+			return r.Action.Range
+		}
+		return ruleRange(name)
+	}
+	whenRange := func(name string) hcl.Range {
+		if r := rules[name]; r != nil && r.When != nil {
+			return r.When.Range()
+		}
+		return ruleRange(name)
+	}
+	switch f.Default.Kind {
+	case policy.KillProcess, policy.Errno:
+	default:
+		rng := svc.DefaultAction.Range
+		if rng.Filename == "" {
+			rng = svc.DeclRange
+		}
+		errorf(rng, "Default action systemd cannot enforce",
+			"With enforce = \"systemd\" only systemd's SystemCallFilter= enforces the policy, and it can kill the process or fail a call with an errno, not %s. Use default_action = kill_process or errno(...), or enforce = \"exec\".", f.Default)
+	}
+
+	sp := &SystemdPolicy{}
+	model := *f
+	model.Rules = nil
+	for _, nr := range f.Syscalls() {
+		var named []policy.Rule
+		unconditional := false
+		for _, r := range f.Rules {
+			if r.Nr != nr {
+				continue
+			}
+			named = append(named, r)
+			if r.When == policy.Const(true) {
+				unconditional = true
+			}
+		}
+		name, ok := a.SyscallName(int(nr))
+		if !ok && len(named) > 0 {
+			name = named[0].Syscall
+		}
+		// The verdicts the policy can give the syscall, and the most
+		// restrictive of them (the first declared among equals, the
+		// default before any rule).
+		possible := []policy.Action{}
+		verdict, rule := f.Default, ""
+		if !unconditional {
+			possible = append(possible, f.Default)
+		}
+		for i, r := range named {
+			possible = append(possible, r.Action)
+			if (unconditional && i == 0) || r.Action.Precedence() > verdict.Precedence() {
+				verdict, rule = r.Action, r.Name
+			}
+		}
+		depends := false
+		for _, v := range possible {
+			depends = depends || v != verdict
+		}
+		for _, r := range named {
+			switch r.Action.Kind {
+			case policy.Trap, policy.KillThread:
+				errorf(actionRange(r.Name), "Action systemd cannot enforce",
+					"With enforce = \"systemd\" only systemd's SystemCallFilter= enforces the policy, and it cannot give %s to %s: it allows, logs, fails with an errno or kills the process. Use another action, or enforce = \"exec\".", r.Action, r.Syscall)
+			}
+			if !depends || r.When == policy.Const(true) {
+				continue
+			}
+			n := Narrowed{Rule: r.Name, Syscall: r.Syscall, Allows: r.Action.Precedence() < verdict.Precedence(), Verdict: verdict}
+			sp.Narrowed = append(sp.Narrowed, n)
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning,
+				Summary: "Condition not enforced with enforce = \"systemd\"",
+				Detail: fmt.Sprintf("systemd's SystemCallFilter= names whole syscalls and cannot look at arguments, so on %s %s. Use enforce = \"exec\" to enforce the condition, or drop it to allow %s whatever its arguments.",
+					a.Name, n.String(), r.Syscall),
+				Subject: ptr(whenRange(r.Name)), Extra: archOf{a.Name}})
+		}
+		if verdict != f.Default {
+			sp.Calls = append(sp.Calls, SystemdCall{Name: name, Nr: nr, Action: verdict, Rule: rule})
+			model.Rules = append(model.Rules, policy.Rule{Name: rule, Syscall: name, Nr: nr, When: policy.Const(true), Action: verdict})
+		}
+	}
+	// Warnings in the order of the source, not of syscall numbers.
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		return a.Filename < b.Filename || a.Filename == b.Filename && a.Start.Byte < b.Start.Byte
+	})
+	if nr, ok := a.Syscall("execve"); ok {
+		v := model.Default
+		for _, c := range sp.Calls {
+			if c.Nr == uint32(nr) {
+				v = c.Action
+			}
+		}
+		if v.Kind != policy.Allow && v.Kind != policy.Log {
+			rng := svc.DeclRange
+			for _, r := range f.Rules {
+				if r.Nr == uint32(nr) {
+					rng = ruleRange(r.Name)
+					break
+				}
+			}
+			errorf(rng, "execve must be allowed with enforce = \"systemd\"",
+				"systemd installs SystemCallFilter= and then execs the service, so the filter must allow execve whatever its arguments; here execve gets %s on %s. Allow execve in a rule without a condition, or use enforce = \"exec\", whose loader lets only its own execve through.", v, a.Name)
+		}
+	}
+	return sp, &model, diags
+}
+
+func ptr(r hcl.Range) *hcl.Range { return &r }
+
+// String says what the narrowing does, for people.
+func (n Narrowed) String() string {
+	what := fmt.Sprintf("%s gets %s whatever its arguments (a deny wins over a condition systemd cannot check)", n.Syscall, n.Verdict)
+	if n.Allows {
+		return fmt.Sprintf("rule %q never applies: %s", n.Rule, what)
+	}
+	return fmt.Sprintf("rule %q's condition is dropped: %s", n.Rule, what)
+}
+
+// systemdLines are a drop-in's seccomp settings under enforce = "systemd".
+type systemdLines struct {
+	// allow are the names of SystemCallFilter='s allow-list; deny the
+	// "~name", "~name:ERRNO" and "~name:kill" entries that follow it (the
+	// implicit @default names the policy does not allow, and every syscall
+	// whose verdict is a deny other than the default); log the names of
+	// SystemCallLog=.
+	allow, deny, log []string
+}
+
+// systemdSettings renders sp for a host whose systemd has the @default
+// group implicit and resolves the names for which knows returns true. A name
+// systemd cannot resolve is not written (systemd would ignore it with a
+// warning, and its filter gives it the default action): that is an error
+// when the policy's verdict for it is not the default.
+func systemdSettings(sp *SystemdPolicy, a *arch.Arch, implicit []string, knows func(string) bool) (systemdLines, error) {
+	var out systemdLines
+	verdict := map[string]policy.Action{}
+	var unknown []string
+	for _, c := range sp.Calls {
+		verdict[c.Name] = c.Action
+		if !knows(c.Name) {
+			unknown = append(unknown, fmt.Sprintf("%s (%s)", c.Name, c.Action))
+			continue
+		}
+		switch c.Action.Kind {
+		case policy.Allow:
+			out.allow = append(out.allow, c.Name)
+		case policy.Log:
+			out.allow = append(out.allow, c.Name)
+			out.log = append(out.log, c.Name)
+		case policy.Errno:
+			out.deny = append(out.deny, fmt.Sprintf("%s:%d", c.Name, c.Action.Data))
+		case policy.KillProcess:
+			out.deny = append(out.deny, c.Name+":kill")
+		}
+	}
+	if len(unknown) > 0 {
+		return systemdLines{}, fmt.Errorf("the host's systemd does not know the syscall name(s) %s, so its SystemCallFilter= cannot give them the policy's verdict: use enforce = \"exec\", whose BPF filter can", strings.Join(unknown, ", "))
+	}
+	// systemd adds its @default group to every allow-list; what the
+	// policy does not allow of it is taken out again.
+	for _, n := range implicit {
+		if _, exists := a.Syscall(n); !exists || !knows(n) {
+			continue
+		}
+		if _, decided := verdict[n]; decided {
+			continue
+		}
+		out.deny = append(out.deny, n)
+	}
+	sort.Strings(out.allow)
+	sort.Strings(out.deny)
+	sort.Strings(out.log)
+	return out, nil
+}

@@ -1,0 +1,337 @@
+package plan
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/policy"
+)
+
+// systemdConfig is a service under enforce = "systemd" whose policy
+// denies, fails and conditions syscalls.
+const systemdConfig = `service "m" {
+  unit           = "m.service"
+  unit_file      = "[Service]\nExecStart=/usr/bin/m\n"
+  enforce        = "systemd"
+  default_action = kill_process
+  rule "start" {
+    syscalls = ["execve", "exit_group", "brk", "read"]
+  }
+  rule "no_debugging" {
+    syscalls = ["ptrace", "unshare"]
+    action   = kill_process
+  }
+  rule "pid" {
+    syscalls = ["getpid"]
+    action   = errno(EACCES)
+  }
+  rule "log_write" {
+    syscalls = ["write"]
+    when     = arg0 == 2
+  }
+  rule "no_stdin" {
+    syscalls = ["read"]
+    when     = arg0 == 0
+    action   = errno(EBADF)
+  }
+  rule "logged" {
+    syscalls = ["uname"]
+    action   = log
+  }
+}
+`
+
+// dropInOf returns the text of the plan's drop-in for m.service.
+func dropInOf(t *testing.T, p *Plan) string {
+	t.Helper()
+	for _, ch := range p.Hosts[0].Changes {
+		if ch.Role == "drop-in" {
+			return string(ch.Content)
+		}
+	}
+	t.Fatal("no drop-in planned")
+	return ""
+}
+
+// settingLines returns the values of key= in text, in order.
+func settingLines(text, key string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, key+"="); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestSystemdModeDenies checks that with enforce = "systemd" the drop-in's
+// SystemCallFilter= allows exactly what the policy allows whatever the
+// arguments: a syscall a rule kills or fails is not allowed (it was, on
+// the issue's main: ptrace and unshare returned 0), the @default names
+// systemd adds to every allow-list and the policy does not allow are taken
+// out again, a syscall allowed only under a condition is denied, and each
+// deny other than the default gets its own errno or kill.
+func TestSystemdModeDenies(t *testing.T) {
+	h := &memHost{files: map[string][]byte{}, sysd: &SystemdFacts{Default: SystemdDefault252, Unknown: map[string]bool{}, ColonUnitsVerify: true}}
+	p, err := makePlan(t, systemdConfig, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop := dropInOf(t, p)
+	filters := settingLines(drop, "SystemCallFilter")
+	if len(filters) != 3 || filters[0] != "" {
+		t.Fatalf("SystemCallFilter= lines %q in:\n%s", filters, drop)
+	}
+	if got, want := filters[1], "brk execve exit_group uname"; got != want {
+		t.Errorf("allowed: %q, want %q", got, want)
+	}
+	deny := strings.Fields(strings.TrimPrefix(filters[2], "~"))
+	has := func(n string) bool {
+		for _, d := range deny {
+			if d == n {
+				return true
+			}
+		}
+		return false
+	}
+	for _, want := range []string{"getpid:13", "read:9", "mmap", "getuid", "rt_sigreturn", "gettid"} {
+		if !has(want) {
+			t.Errorf("~ entries lack %s: %v", want, deny)
+		}
+	}
+	for _, not := range []string{"execve", "brk", "write", "exit_group", "cacheflush", "ptrace", "unshare"} {
+		for _, d := range deny {
+			if strings.HasPrefix(d, not+":") || d == not {
+				t.Errorf("~ entries have %s: %v", d, deny)
+			}
+		}
+	}
+	if got := settingLines(drop, "SystemCallLog"); len(got) != 2 || got[1] != "uname" {
+		t.Errorf("SystemCallLog= %q", got)
+	}
+	if strings.Contains(drop, "ExecStart=") || strings.Contains(drop, "fencer exec") {
+		t.Errorf("the drop-in wraps ExecStart=:\n%s", drop)
+	}
+	for _, ch := range p.Hosts[0].Changes {
+		if ch.Role == "filter" {
+			t.Errorf("a BPF filter is planned, which nothing would install: %s %s", ch.Action, ch.Path)
+		}
+	}
+	sp := p.Hosts[0].Services[0]
+	enf := strings.Join(sp.Enforcement, "\n")
+	for _, want := range []string{
+		`narrowed: rule "log_write" never applies: write gets kill_process whatever its arguments`,
+		`narrowed: rule "no_stdin"'s condition is dropped: read gets errno(9) whatever its arguments`,
+	} {
+		if !strings.Contains(enf, want) {
+			t.Errorf("enforcement lines lack %q:\n%s", want, enf)
+		}
+	}
+
+	// With an errno default, the kills are written as such.
+	p, err = makePlan(t, strings.Replace(systemdConfig, "default_action = kill_process", "default_action = errno(EPERM)", 1), &memHost{files: map[string][]byte{}, sysd: h.sysd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop = dropInOf(t, p)
+	if f := settingLines(drop, "SystemCallFilter"); len(f) != 3 || !strings.Contains(f[2], " ptrace:kill ") || !strings.Contains(f[2], " unshare:kill") {
+		t.Errorf("SystemCallFilter= %q", f)
+	}
+	if e := settingLines(drop, "SystemCallErrorNumber"); len(e) != 2 || e[1] != "1" {
+		t.Errorf("SystemCallErrorNumber= %q", e)
+	}
+
+	// Once applied, a filter an earlier enforce = "exec" left goes.
+	p, err = makePlan(t, systemdConfig, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyTo(h, p.Hosts[0])
+	h.files[filterPath(SystemPaths, "m.service")] = []byte("old filter")
+	p, err = makePlan(t, systemdConfig, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Counts(); c.Destroy != 1 || c.Add+c.Change != 0 {
+		t.Errorf("counts %+v:\n%v", c, p.Hosts[0].Changes)
+	}
+}
+
+// TestSystemdModeMeaning checks that what fencer test runs under enforce =
+// "systemd" is what systemd does: every rule's condition gone, the most
+// restrictive verdict the policy can give each syscall.
+func TestSystemdModeMeaning(t *testing.T) {
+	cfg := load(t, systemdConfig)
+	a, _ := arch.Lookup("x86_64")
+	c, diags := CompileService(cfg.Services[0], a)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	nr := func(n string) int32 { x, _ := a.Syscall(n); return int32(x) }
+	vm, err := bpf.NewVM(c.Program, a.Order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		call string
+		arg0 uint64
+		want policy.Action
+	}{
+		{"write", 2, policy.ActKillProcess}, // the condition held: the policy allows it, systemd cannot
+		{"write", 1, policy.ActKillProcess},
+		{"read", 3, policy.Action{Kind: policy.Errno, Data: 9}},
+		{"read", 0, policy.Action{Kind: policy.Errno, Data: 9}},
+		{"ptrace", 0, policy.ActKillProcess},
+		{"getpid", 0, policy.Action{Kind: policy.Errno, Data: 13}},
+		{"execve", 0, policy.ActAllow},
+		{"uname", 0, policy.Action{Kind: policy.Log}},
+		{"gettid", 0, policy.ActKillProcess},
+	} {
+		d := bpf.MakeData(nr(tc.call), a.Audit, 0, [6]uint64{tc.arg0}, a.Order)
+		if got := policy.ActionFromRet(vm.Run(d[:], bpf.Options{}).Ret); got != tc.want {
+			t.Errorf("%s(%d): program gives %v, want %v", tc.call, tc.arg0, got, tc.want)
+		}
+		if got := c.Filter.Decide(policy.Data{Nr: nr(tc.call), Arch: a.Audit, Args: [6]uint64{tc.arg0}}); got != tc.want {
+			t.Errorf("%s(%d): meaning gives %v, want %v", tc.call, tc.arg0, got, tc.want)
+		}
+	}
+	// Each condition systemd cannot enforce is a warning on the
+	// condition itself.
+	var warned []string
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning && d.Summary == `Condition not enforced with enforce = "systemd"` {
+			warned = append(warned, d.Subject.String())
+		}
+	}
+	sort.Strings(warned)
+	if len(warned) != 2 || !strings.HasPrefix(warned[0], "main.fencer.hcl:19,") || !strings.HasPrefix(warned[1], "main.fencer.hcl:23,") {
+		t.Errorf("condition warnings at %q, want lines 19 and 23 (the two when =)", warned)
+	}
+}
+
+// TestSystemdModeRefuses checks what systemd cannot express at all: a trap
+// or kill_thread, a log or trap default, an execve the service could not
+// be started with.
+func TestSystemdModeRefuses(t *testing.T) {
+	a, _ := arch.Lookup("x86_64")
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"trap rule", "action   = errno(EACCES)", "action   = trap", "Action systemd cannot enforce"},
+		{"kill_thread rule", "action   = errno(EACCES)", "action   = kill_thread", "Action systemd cannot enforce"},
+		{"log default", "default_action = kill_process", "default_action = log", "Default action systemd cannot enforce"},
+		{"no execve", `["execve", "exit_group", "brk", "read"]`, `["exit_group", "brk", "read"]`, `execve must be allowed with enforce = "systemd"`},
+		{"conditional execve", `["execve", "exit_group", "brk", "read"]`, `["exit_group", "brk", "read"]
+  }
+  rule "x" {
+    syscalls = ["execve"]
+    when = arg0 == 1`, `execve must be allowed with enforce = "systemd"`},
+	} {
+		src := strings.Replace(systemdConfig, tc.from, tc.to, 1)
+		if src == systemdConfig {
+			t.Fatalf("%s: %q not in the configuration", tc.name, tc.from)
+		}
+		_, diags := CompileService(load(t, src).Services[0], a)
+		found := false
+		for _, d := range diags {
+			found = found || d.Severity == hcl.DiagError && d.Summary == tc.want
+		}
+		if !found {
+			t.Errorf("%s: no error %q in %v", tc.name, tc.want, diags)
+		}
+	}
+}
+
+// TestSystemdUnknownNames checks what plan does with a syscall name the
+// host's systemd does not know (libseccomp 2.5.4 on systemd 252 knows
+// neither listns nor file_getattr), on which apply's systemd-analyze
+// verify fails: with enforce = "exec" it is left out of SystemCallFilter=
+// with a note when the policy gives it the default action anyway, and
+// systemd's name filter is dropped when it would change the policy's
+// verdict; with enforce = "systemd" a verdict systemd cannot give is
+// refused.
+func TestSystemdUnknownNames(t *testing.T) {
+	sysd := &SystemdFacts{Default: SystemdDefault252, Unknown: map[string]bool{"listns": true, "file_getattr": true}, ColonUnitsVerify: true}
+	execCfg := strings.Replace(strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), `syscalls = ["execve", "exit_group"]`, `syscalls = ["execve", "exit_group"]
+  }
+  rule "new" {
+    syscalls = ["listns"]
+    action   = kill_process`, 1)
+	p, err := makePlan(t, execCfg, &memHost{files: map[string][]byte{}, sysd: sysd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop := dropInOf(t, p)
+	if f := settingLines(drop, "SystemCallFilter"); len(f) != 2 || strings.Contains(f[1], "listns") || !strings.Contains(f[1], "execve") {
+		t.Errorf("SystemCallFilter= %q", f)
+	}
+	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); !strings.Contains(e, "note: listns is left out of SystemCallFilter=") {
+		t.Errorf("no note:\n%s", e)
+	}
+
+	// Allowed: systemd's filter would kill it, so there is none.
+	p, err = makePlan(t, strings.Replace(execCfg, "action   = kill_process", "action   = allow", 1), &memHost{files: map[string][]byte{}, sysd: sysd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := settingLines(dropInOf(t, p), "SystemCallFilter"); len(f) != 1 || f[0] != "" {
+		t.Errorf("SystemCallFilter= %q, want only the reset", f)
+	}
+	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); !strings.Contains(e, "syscall names: the BPF filter only: the host's systemd does not know listns") {
+		t.Errorf("enforcement:\n%s", e)
+	}
+
+	// enforce = "systemd" cannot allow it at all.
+	sysCfg := strings.Replace(systemdConfig, `syscalls = ["uname"]`, `syscalls = ["uname", "listns"]`, 1)
+	_, err = makePlan(t, sysCfg, &memHost{files: map[string][]byte{}, sysd: sysd})
+	if err == nil || !strings.Contains(err.Error(), "does not know the syscall name(s) listns (log)") {
+		t.Errorf("err = %v", err)
+	}
+	// Denied with the default action: nothing to say.
+	sysCfg = strings.Replace(systemdConfig, `syscalls = ["ptrace", "unshare"]`, `syscalls = ["ptrace", "unshare", "file_getattr"]`, 1)
+	p, err = makePlan(t, sysCfg, &memHost{files: map[string][]byte{}, sysd: sysd})
+	if err == nil {
+		// kill_process is not the default errno... it is the default here.
+		if strings.Contains(dropInOf(t, p), "file_getattr") {
+			t.Errorf("file_getattr written:\n%s", dropInOf(t, p))
+		}
+	} else if !strings.Contains(err.Error(), "file_getattr") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestColonUnitName checks that a unit whose name has a ':' is refused at
+// plan time on a host whose systemd-analyze verify fails on such names, as
+// apply's would.
+func TestColonUnitName(t *testing.T) {
+	src := strings.Replace(strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), `unit      = "m.service"`, `unit      = "m:x.service"`, 1)
+	_, err := makePlan(t, src, &memHost{files: map[string][]byte{}, sysd: &SystemdFacts{Default: SystemdDefault252}})
+	if err == nil || !strings.Contains(err.Error(), "has a ':' in its name") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := makePlan(t, src, &memHost{files: map[string][]byte{}, sysd: &SystemdFacts{Default: SystemdDefault252, ColonUnitsVerify: true}}); err != nil {
+		t.Errorf("a systemd that verifies such names: %v", err)
+	}
+}
+
+// TestSystemdModePrivilegedStart checks that with enforce = "systemd" a
+// unit whose ExecStart= has the "+" prefix, which runs it without
+// SystemCallFilter=, is refused: nothing else would filter it.
+func TestSystemdModePrivilegedStart(t *testing.T) {
+	for _, prefix := range []string{"+", "!!", "-+"} {
+		src := strings.Replace(systemdConfig, `ExecStart=/usr/bin/m`, `ExecStart=`+prefix+`/usr/bin/m`, 1)
+		_, err := makePlan(t, src, &memHost{files: map[string][]byte{}})
+		if err == nil || !strings.Contains(err.Error(), "runs without SystemCallFilter=") {
+			t.Errorf("ExecStart=%s/usr/bin/m: err = %v", prefix, err)
+		}
+	}
+	src := strings.Replace(systemdConfig, `ExecStart=/usr/bin/m`, `ExecStart=!/usr/bin/m`, 1)
+	if _, err := makePlan(t, src, &memHost{files: map[string][]byte{}}); err != nil {
+		t.Errorf("ExecStart=!: %v", err)
+	}
+}
