@@ -67,8 +67,8 @@ func loaderErr(code int, format string, args ...any) *LoaderError {
 //  2. The command must resolve, as execve needs it: a path containing a
 //     slash is taken as it is, any other name is looked up in PATH.
 //  3. The filter, run in fencer's interpreter on the exact execve the
-//     loader is about to make, must allow it: otherwise the command could
-//     never start.
+//     loader is about to make, must allow it, or send it through the
+//     exec-once gate: otherwise the command could never start.
 //
 // Then, on one locked OS thread, it sets no_new_privs, installs the filter
 // for that thread only (seccomp without SECCOMP_FILTER_FLAG_TSYNC) and calls
@@ -76,6 +76,44 @@ func loaderErr(code int, format string, args ...any) *LoaderError {
 // loader's environment and with the signal dispositions, signal mask and
 // RLIMIT_NOFILE the loader was started with, as far as the Go runtime lets
 // them be recovered (see the Linux implementation).
+//
+// # Exec once
+//
+// A policy that names execve in no rule answers it with
+// SECCOMP_RET_USER_NOTIF (policy.ExecOnce): the loader's own execve is let
+// through, and every later one, by the command, any thread of it or any
+// child, fails with ENOSYS before anything is executed. The loader makes
+// this so when the program can return USER_NOTIF:
+//
+//   - before anything is installed it checks that the kernel has user
+//     notifications (SECCOMP_GET_ACTION_AVAIL, Linux 5.0), and refuses to
+//     start the command otherwise;
+//   - it starts a helper goroutine, on another thread, which the filter
+//     never covers (it is installed on the loader's thread alone), and
+//     installs the filter with SECCOMP_FILTER_FLAG_NEW_LISTENER; the kernel
+//     refuses that with EBUSY when a filter the process already runs under
+//     has a listener (a container runtime's, say), and the loader then
+//     refuses to start the command, saying why;
+//   - the helper receives the notification of the loader's execve, checks
+//     that it comes from the loader's thread, is execve on this
+//     architecture and has the loader's very arguments, and answers it with
+//     SECCOMP_USER_NOTIF_FLAG_CONTINUE (Linux 5.5; on 5.0 to 5.4 the kernel
+//     refuses the flag, the helper says so and closes the listener, and the
+//     execve fails with ENOSYS). Anything else gets ENOSYS. A signal that
+//     interrupts the execve while it waits (a stop, say) makes the kernel
+//     withdraw the notification and, once the execve is made again, send
+//     a new one, which the helper answers in turn;
+//   - the listener is close-on-exec, and execve ends every other thread,
+//     the helper's included: from the command's first instruction on,
+//     nothing listens, and the kernel fails every execve the filter sends
+//     to the listener with ENOSYS without running it.
+//
+// A later execve is so failed, not killed as default_action may say: the
+// filter cannot tell the loader's execve from a later one, and what could,
+// the listener, is gone. A supervisor that lived on beside the command to
+// kill it instead, or a check of the instruction pointer (which the
+// command can place a syscall instruction at) were weighed and left out;
+// see "Exec once" in docs/language.md.
 type Loader struct {
 	// Filter is the path of the filter file, as "fencer export bpf" writes
 	// it for the running architecture.

@@ -9,6 +9,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -71,6 +72,14 @@ func readFilterFile(path string) ([]byte, error) {
 // (runtime.LockOSThread, never undone) so no other goroutine runs on it.
 // The garbage collector is off from the start (debug.SetGCPercent(-1), no
 // memory limit), so no collection can ask this goroutine to stop.
+//
+// With the exec-once gate (see Loader), the execve waits in the kernel for
+// the helper's answer, and the loader's thread keeps its P while it does:
+// the helper, started before the filter is installed, runs on another
+// thread with a P of its own (GOMAXPROCS is at least 2 from then on) and
+// makes raw syscalls only, so it never waits for the scheduler either. It
+// learns the listener's fd from memory the loader's thread writes between
+// its two syscalls, an atomic store and not a syscall.
 //
 // # Signals
 //
@@ -153,8 +162,33 @@ func (p *prepared) exec() error {
 	if err != nil {
 		return loaderErr(LoaderExitError, "checking the filter's verdict on execve: %w", err)
 	}
-	if act.Kind != policy.Allow && act.Kind != policy.Log {
-		return loaderErr(LoaderExitError, "the filter answers %v to execve of %s: the command could never start under it; the policy must allow execve", act, p.path)
+	if act.Kind != policy.Allow && act.Kind != policy.Log && act.Kind != policy.ExecOnce {
+		return loaderErr(LoaderExitError, "the filter answers %v to execve of %s: the command could never start under it; the policy must name execve in no rule (exec once) or allow it", act, p.path)
+	}
+	// The gate: a program that can return USER_NOTIF gets its listener,
+	// even where the loader's own execve is allowed outright, so that the
+	// kernel never meets a USER_NOTIF without one fencer installed.
+	var gate *execGate
+	var listener *atomic.Int32
+	var flags uintptr
+	if act.Kind == policy.ExecOnce || hasExecOnce(p.prog) {
+		if err := notifSupported(); err != nil {
+			return &LoaderError{Code: LoaderExitError, Err: err}
+		}
+		nr, _ := p.arch.Syscall("execve")
+		gate = &execGate{
+			tid: uint32(unix.Gettid()), nr: int32(nr), audit: p.arch.Audit,
+			args: [3]uint64{
+				uint64(uintptr(unsafe.Pointer(path))),
+				uint64(uintptr(unsafe.Pointer(&argv[0]))),
+				uint64(uintptr(unsafe.Pointer(&envv[0]))),
+			},
+			noContinue: []byte("fencer exec: this kernel cannot let the loader's own execve past exec once: it refuses SECCOMP_USER_NOTIF_FLAG_CONTINUE, which needs Linux 5.5; " +
+				"the service does not start. Allow execve in the policy to run it here, without exec once\n"),
+			broken: []byte("fencer exec: the exec-once listener failed; the service does not start\n"),
+		}
+		gate.listener.Store(-1)
+		listener, flags = &gate.listener, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
 	}
 
 	restoreNofile()
@@ -164,8 +198,15 @@ func (p *prepared) exec() error {
 	if err := resetSignals(p.ignoreSIGPIPE); err != nil {
 		return loaderErr(LoaderExitError, "resetting signal handlers: %w", err)
 	}
-	errno := installAndExec(fprog, path, &argv[0], &envv[0], failMsg)
+	if gate != nil {
+		gate.startHelper()
+	}
+	errno := installAndExec(fprog, flags, listener, path, &argv[0], &envv[0], failMsg)
 	runtime.KeepAlive(filter)
+	runtime.KeepAlive(gate)
+	if gate != nil {
+		return &LoaderError{Code: LoaderExitError, Err: installError(errno)}
+	}
 	return loaderErr(LoaderExitError, "the kernel refused the filter (seccomp SECCOMP_SET_MODE_FILTER): %w", errno)
 }
 
@@ -224,25 +265,31 @@ func resetSignals(ignoreSIGPIPE bool) error {
 	return nil
 }
 
-// installAndExec installs fprog on the calling thread and execs path. It
-// returns the errno of a refused installation; once the filter is
-// installed it never returns: a failing execve writes failMsg and the
+// installAndExec installs fprog on the calling thread with the given
+// flags and execs path. With SECCOMP_FILTER_FLAG_NEW_LISTENER it stores
+// the listener's fd in listener, for the exec-once helper, before it calls
+// execve. It returns the errno of a refused installation; once the filter
+// is installed it never returns: a failing execve writes failMsg and the
 // errno's number to stderr and ends the process with
 // LoaderExitCannotExec, with raw syscalls only, which the filter may kill
 // instead (the command does not run either way).
 //
 // It must not grow the stack nor call into the scheduler between the two
-// syscalls, hence go:nosplit and raw syscalls only.
+// syscalls, hence go:nosplit and raw syscalls only (the atomic store is
+// an instruction, not a call, or a nosplit one).
 //
 //go:nosplit
-func installAndExec(fprog *unix.SockFprog, path *byte, argv, envv **byte, failMsg []byte) syscall.Errno {
-	_, _, e := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(fprog)))
-	if e == unix.ENOSYS {
+func installAndExec(fprog *unix.SockFprog, flags uintptr, listener *atomic.Int32, path *byte, argv, envv **byte, failMsg []byte) syscall.Errno {
+	fd, _, e := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(fprog)))
+	if e == unix.ENOSYS && flags == 0 {
 		// Linux before 3.17: the same filter through prctl.
 		_, _, e = syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(fprog)), 0, 0, 0)
 	}
 	if e != 0 {
 		return e
+	}
+	if listener != nil {
+		listener.Store(int32(fd))
 	}
 	_, _, e = syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(argv)), uintptr(unsafe.Pointer(envv)))
 	var digits [24]byte

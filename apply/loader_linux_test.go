@@ -20,8 +20,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/compile"
 	"github.com/fencer-dev/fencer/internal/policy"
 	"github.com/fencer-dev/fencer/internal/usermanager"
 	"golang.org/x/sys/unix"
@@ -190,6 +192,9 @@ func TestLoader(t *testing.T) {
 		tinyRules[n] = policy.ActAllow
 	}
 	tight, tightSum := writeFilter(t, dir, "tight.bpf", compileRules(t, host, policy.ActKillProcess, tinyRules))
+	gated, gatedSum := writeFilter(t, dir, "gated.bpf",
+		compileRules(t, host, policy.ActAllow, map[string]policy.Action{"execve": policy.ActExecOnce, "kexec_load": policy.ActKillProcess}))
+	tinyGated, tinyGatedSum := writeFilter(t, dir, "tinygated.bpf", compileRules(t, host, policy.ActKillProcess, tinyGatedRules()))
 
 	for _, b := range fencerBuilds {
 		bin := bins[b.name]
@@ -234,10 +239,64 @@ func TestLoader(t *testing.T) {
 					t.Fatal(r)
 				}
 			})
+			t.Run("tight policy, exec once", func(t *testing.T) {
+				r := runCmd(t, exec.Command(bin, "exec", "-filter="+tinyGated, "-sha256="+tinyGatedSum, "--", tiny))
+				if r.status != 0 || r.stdout != "ok\n" {
+					t.Fatal(r)
+				}
+			})
+			t.Run("exec once", func(t *testing.T) { testExecOnce(t, bin, gated, gatedSum, permissive, permissiveSum) })
+			t.Run("exec once under another listener", func(t *testing.T) { testOuterListener(t, bin, gated, gatedSum, permissive, permissiveSum) })
 		})
 	}
-	t.Run("signals", func(t *testing.T) { testSignalStorm(t, bins["cgo"], tight, tightSum, tiny) })
-	t.Run("starts under its list", func(t *testing.T) { testStartsUnderList(t, bins, tight, tightSum, tiny) })
+	t.Run("signals", func(t *testing.T) { testSignalStorm(t, bins["cgo"], tight, tightSum, tiny, 1000, false) })
+	t.Run("signals, exec once", func(t *testing.T) { testSignalStorm(t, bins["cgo"], tinyGated, tinyGatedSum, tiny, 100, true) })
+	t.Run("starts under its list", func(t *testing.T) { testStartsUnderList(t, bins, tight, tightSum, tiny, 20) })
+	t.Run("starts under its list, exec once", func(t *testing.T) {
+		testStartsUnderList(t, bins, tinyGated, tinyGatedSum, tiny, 5)
+	})
+}
+
+// tinyGatedRules is tinyPolicy with execve behind the exec-once gate
+// instead of allowed.
+func tinyGatedRules() map[string]policy.Action {
+	rules := map[string]policy.Action{}
+	for _, n := range tinyPolicy {
+		rules[n] = policy.ActAllow
+	}
+	rules["execve"] = policy.ActExecOnce
+	return rules
+}
+
+// testExecOnce starts, through the loader, a program that tries to exec
+// /bin/sh after it started (childExecAgain): under a filter with the
+// exec-once gate the loader's exec passes and every later one fails with
+// ENOSYS, from a forked child, another thread and the main one, and the
+// shell never runs; under a filter that allows execve, the shell runs.
+func testExecOnce(t *testing.T, bin, gated, gatedSum, permissive, permissiveSum string) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(filter, sum string) (procResult, string) {
+		marker := filepath.Join(t.TempDir(), "ran")
+		cmd := exec.Command(bin, "exec", "-filter="+filter, "-sha256="+sum, "--", self)
+		cmd.Env = append(os.Environ(), childEnv+"=exec-again", "APPLY_EXEC_MARKER="+marker)
+		r := runCmd(t, cmd)
+		b, _ := os.ReadFile(marker)
+		return r, string(b)
+	}
+	r, ran := run(gated, gatedSum)
+	const enosys = "function not implemented"
+	want := "child: fork/exec /bin/sh: " + enosys + "\nthread: " + enosys + "\nmain: " + enosys + "\n"
+	if r.status != 0 || r.stdout != want || ran != "" {
+		t.Errorf("under the gate: %v\nthe shell ran for %q\nwant stdout:\n%s", r, ran, want)
+	}
+	// The program ran under the filter, in one process: the loader's.
+	r, ran = run(permissive, permissiveSum)
+	if r.status != 0 || r.stdout != "child: <nil>\n" || ran != "child\nthread\n" {
+		t.Errorf("with execve allowed: %v\nthe shell ran for %q, want child and thread", r, ran)
+	}
 }
 
 // seccompFilters reads Seccomp_filters from a status file.
@@ -384,13 +443,16 @@ func testInherits(t *testing.T, bin, filter, filterSum string) {
 }
 
 // testSignalStorm execs the tiny program under a policy that allows only
-// its own three syscalls 1000 times, in parallel, while signals rain on
+// its own three syscalls, runs times, in parallel, while signals rain on
 // each loader: SIGURG (the Go runtime's preemption signal), SIGCHLD and
 // SIGWINCH, whose default action is to do nothing. A handler that ran
 // between the installation of the filter and execve would need
 // rt_sigreturn, which the policy kills; no run may die of it.
-func testSignalStorm(t *testing.T, bin, filter, filterSum, tiny string) {
-	const runs = 1000
+//
+// With stops, each signal is followed by SIGSTOP and SIGCONT: a stop
+// interrupts the loader's wait for the exec-once helper's answer, and the
+// kernel makes the execve again, a new notification.
+func testSignalStorm(t *testing.T, bin, filter, filterSum, tiny string, runs int, stops bool) {
 	var (
 		next, sent atomic.Int64
 		mu         sync.Mutex
@@ -402,7 +464,7 @@ func testSignalStorm(t *testing.T, bin, filter, filterSum, tiny string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= runs {
+			for next.Add(1) <= int64(runs) {
 				var stdout, stderr bytes.Buffer
 				cmd := exec.Command(bin, "exec", "-filter="+filter, "-sha256="+filterSum, "--", tiny)
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -427,6 +489,16 @@ func testSignalStorm(t *testing.T, bin, filter, filterSum, tiny string) {
 							return
 						}
 						sent.Add(1)
+						if stops {
+							// A stop not followed by SIGCONT would leave the
+							// loader stopped: send both whatever happens.
+							err := cmd.Process.Signal(unix.SIGSTOP)
+							cmd.Process.Signal(unix.SIGCONT)
+							if err != nil {
+								return
+							}
+							sent.Add(2)
+						}
 					}
 				}()
 				err := cmd.Wait()
@@ -498,9 +570,9 @@ func sandboxed(t *testing.T, names []string, argv ...string) procResult {
 // SystemCallFilter=: under an allow-list of LoaderSyscalls, the policy's
 // names and systemd's @default, which systemd adds to every allow-list;
 // and, stricter, without @default. The command must run to completion
-// every time. Then it takes each loader syscall out of the strict list in
+// every time (runs times for each list and build). Then it takes each loader syscall out of the strict list in
 // turn, to show which the loader cannot start without.
-func testStartsUnderList(t *testing.T, bins map[string]string, filter, filterSum, tiny string) {
+func testStartsUnderList(t *testing.T, bins map[string]string, filter, filterSum, tiny string, runs int) {
 	loader := LoaderSyscalls("x86_64")
 	strict := unionNames(loader, tinyPolicy)
 	withDefault := unionNames(strict, systemdDefault)
@@ -510,7 +582,7 @@ func testStartsUnderList(t *testing.T, bins map[string]string, filter, filterSum
 			name  string
 			names []string
 		}{{"with @default", withDefault}, {"strict", strict}} {
-			for i := 0; i < 20; i++ {
+			for i := 0; i < runs; i++ {
 				if r := sandboxed(t, list.names, argv...); r.status != 0 || r.stdout != "ok\n" {
 					t.Fatalf("%s build, %s list, run %d:\n%v", b.name, list.name, i, r)
 				}
@@ -551,7 +623,7 @@ func unionNames(lists ...[]string) []string {
 // TestLoaderUnderSystemd runs the loader as a drop-in does, in services of
 // a real user manager: under NoNewPrivileges= and a SystemCallFilter= of
 // exactly LoaderSyscalls and the policy's names, the command runs to
-// completion; a call the loader's filter kills ends the service by SIGSYS
+// completion, with execve allowed by the policy and under exec once; a call the loader's filter kills ends the service by SIGSYS
 // (ExecMainStatus=31); the command starts with what systemd gave the
 // loader (SIGPIPE ignored, the soft RLIMIT_NOFILE); and with one loader
 // syscall missing from SystemCallFilter= the loader never gets to run the
@@ -572,6 +644,7 @@ func TestLoaderUnderSystemd(t *testing.T) {
 		tinyRules[n] = policy.ActAllow
 	}
 	tight, tightSum := writeFilter(t, dir, "tight.bpf", compileRules(t, host, policy.ActKillProcess, tinyRules))
+	tinyGated, tinyGatedSum := writeFilter(t, dir, "tinygated.bpf", compileRules(t, host, policy.ActKillProcess, tinyGatedRules()))
 	noMkdir, noMkdirSum := writeFilter(t, dir, "nomkdir.bpf",
 		compileRules(t, host, policy.ActAllow, map[string]policy.Action{"mkdirat": policy.ActKillProcess, "mkdir": policy.ActKillProcess}))
 	made := filepath.Join(dir, "made")
@@ -591,6 +664,8 @@ func TestLoaderUnderSystemd(t *testing.T) {
 		units = append(units, []unit{
 			{"loader-tight-" + b.name, strings.Join(unionNames(LoaderSyscalls("x86_64"), tinyPolicy), " "),
 				fmt.Sprintf("%s exec -filter=%s -sha256=%s -- %s", bin, tight, tightSum, tiny), true, `^ok\n$`},
+			{"loader-exec-once-" + b.name, strings.Join(unionNames(LoaderSyscalls("x86_64"), []string{"write", "exit_group"}), " "),
+				fmt.Sprintf("%s exec -filter=%s -sha256=%s -- %s", bin, tinyGated, tinyGatedSum, tiny), true, `^ok\n$`},
 			{"loader-mkdir-" + b.name, "",
 				fmt.Sprintf("%s exec -filter=%s -sha256=%s -- /bin/mkdir %s", bin, noMkdir, noMkdirSum, made), false, `^$`},
 			{"loader-inherits-" + b.name, "",
@@ -655,5 +730,182 @@ func writeUnit(t *testing.T, unitDir, name, filter, execStart, out string) {
 	fmt.Fprintf(&b, "ExecStart=%s\nStandardOutput=file:%s\nStandardError=journal\n", execStart, out)
 	if err := os.WriteFile(filepath.Join(unitDir, name+".service"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func init() {
+	platformChildren["gate-restart"] = childGateRestart
+	platformChildren["outer-listener"] = childOuterListener
+}
+
+// listenerFilter is a program for the running architecture that answers
+// syscall nr with SECCOMP_RET_USER_NOTIF and allows everything else.
+func listenerFilter(nr int) []unix.SockFilter {
+	host, _ := HostArch()
+	f := &policy.Filter{Service: "t", Arch: host.Name, AuditArch: host.Audit, Order: host.Order, X32: host.X32,
+		Default: policy.ActAllow, ExecOnce: []uint32{uint32(nr)}}
+	p, _, err := compile.Compile(f)
+	if err != nil {
+		panic(err)
+	}
+	out := make([]unix.SockFilter, len(p))
+	for i, in := range p {
+		out[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	return out
+}
+
+// installListener sets no_new_privs and installs listenerFilter(nr) on the
+// calling thread with SECCOMP_FILTER_FLAG_NEW_LISTENER, and returns the
+// listener.
+func installListener(nr int) (int, error) {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return -1, err
+	}
+	f := listenerFilter(nr)
+	prog := unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
+	fd, _, e := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&prog)))
+	runtime.KeepAlive(f)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+// childGateRestart checks the exec-once helper (execGate.answer) where a
+// signal interrupts the call it is to answer: a thread under a filter that
+// sends getppid to a listener makes the call; the first notification is
+// received (as the helper would) and the thread then takes a signal
+// (SIGURG, which the Go runtime handles, with SA_RESTART), so the kernel
+// withdraws the notification and, after the handler, makes the call again:
+// a new notification. Answering the first fails with ENOENT, which the
+// helper must take as "wait for the next"; started then, it must answer
+// the second, and the call return. It prints "ok" or what went wrong.
+func childGateRestart() int {
+	fail := func(format string, args ...any) int {
+		fmt.Printf(format+"\n", args...)
+		return 1
+	}
+	type started struct {
+		fd, tid int
+		err     error
+	}
+	ready := make(chan started)
+	result := make(chan uintptr)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		fd, err := installListener(unix.SYS_GETPPID)
+		ready <- started{fd, unix.Gettid(), err}
+		if err != nil {
+			return
+		}
+		r, _, _ := syscall.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		result <- r
+	}()
+	s := <-ready
+	if s.err != nil {
+		return fail("installing the listener: %v", s.err)
+	}
+	var first seccompNotif
+	if _, _, e := syscall.Syscall(unix.SYS_IOCTL, uintptr(s.fd), ioctlNotifRecv, uintptr(unsafe.Pointer(&first))); e != 0 {
+		return fail("receiving the first notification: %v", e)
+	}
+	if err := unix.Tgkill(unix.Getpid(), s.tid, unix.SIGURG); err != nil {
+		return fail("tgkill: %v", err)
+	}
+	// The kernel withdraws the notification once the thread runs the
+	// signal; only then is the answer certain to come too late.
+	id := first.id
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		_, _, e := syscall.Syscall(unix.SYS_IOCTL, uintptr(s.fd), unix.SECCOMP_IOCTL_NOTIF_ID_VALID, uintptr(unsafe.Pointer(&id)))
+		if e == unix.ENOENT {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fail("the first notification was not withdrawn after the signal: %v", e)
+		}
+	}
+	resp := seccompNotifResp{id: first.id, flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
+	if _, _, e := syscall.Syscall(unix.SYS_IOCTL, uintptr(s.fd), ioctlNotifSend, uintptr(unsafe.Pointer(&resp))); e != unix.ENOENT {
+		return fail("answering the withdrawn notification: %v, want ENOENT", e)
+	}
+	host, _ := HostArch()
+	g := &execGate{tid: uint32(s.tid), nr: unix.SYS_GETPPID, audit: host.Audit,
+		noContinue: []byte("no continue\n"), broken: []byte("broken\n")}
+	// The helper's answer to the withdrawn notification: wait for the next.
+	if msg := g.reply(uintptr(s.fd), &first); msg != nil {
+		return fail("the helper gives up on a withdrawn notification: %s", msg)
+	}
+	g.listener.Store(int32(s.fd))
+	g.startHelper()
+	select {
+	case r := <-result:
+		if int(r) != os.Getppid() {
+			return fail("getppid returned %d, want %d", r, os.Getppid())
+		}
+	case <-time.After(5 * time.Second):
+		return fail("the helper did not answer the call made again after the signal")
+	}
+	fmt.Println("ok")
+	return 0
+}
+
+// childOuterListener plays a container runtime that supervises the
+// process with a seccomp listener of its own: it installs a filter with a
+// listener (for kexec_load, which nothing makes), keeps the listener open
+// across exec, and execs the command after "--" in $APPLY_OUTER_ARGV
+// (separated by US, 0x1f).
+func childOuterListener() int {
+	runtime.LockOSThread()
+	fd, err := installListener(unix.SYS_KEXEC_LOAD)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "outer listener:", err)
+		return 1
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "outer listener:", err)
+		return 1
+	}
+	argv := strings.Split(os.Getenv("APPLY_OUTER_ARGV"), "\x1f")
+	fmt.Fprintln(os.Stderr, "outer listener:", syscall.Exec(argv[0], argv, os.Environ()))
+	return 1
+}
+
+// TestExecOnceGateRestart runs childGateRestart.
+func TestExecOnceGateRestart(t *testing.T) {
+	needForLoader(t, notifSupported() == nil, fmt.Sprint(notifSupported()))
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), childEnv+"=gate-restart")
+	if r := runCmd(t, cmd); r.status != 0 || r.stdout != "ok\n" {
+		t.Fatal(r)
+	}
+}
+
+// testOuterListener starts the loader under a filter whose listener is
+// still open (childOuterListener), as in a container whose runtime
+// supervises syscalls: the kernel allows one listener, so a filter with the
+// exec-once gate cannot be installed, and the loader refuses to start the
+// command, saying why; a policy that allows execve needs no listener and
+// runs.
+func testOuterListener(t *testing.T, bin, gated, gatedSum, permissive, permissiveSum string) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "ran")
+	run := func(filter, sum string) procResult {
+		cmd := exec.Command(self)
+		argv := []string{bin, "exec", "-filter=" + filter, "-sha256=" + sum, "--", "/bin/sh", "-c", "echo ran >" + marker}
+		cmd.Env = append(os.Environ(), childEnv+"=outer-listener", "APPLY_OUTER_ARGV="+strings.Join(argv, "\x1f"))
+		return runCmd(t, cmd)
+	}
+	checkRefused(t, run(gated, gatedSum), LoaderExitError,
+		"fencer exec: the kernel refused the filter with its exec-once listener (seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER: device or resource busy): "+
+			"this process already runs under a seccomp filter that has a listener", marker)
+	if r := run(permissive, permissiveSum); r.status != 0 {
+		t.Errorf("with execve allowed: %v", r)
+	}
+	if b, _ := os.ReadFile(marker); string(b) != "ran\n" {
+		t.Errorf("with execve allowed, the command did not run: %q", b)
 	}
 }

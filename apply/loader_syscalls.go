@@ -20,8 +20,11 @@ import (
 // (CGO_ENABLED=0, a static binary). It includes the calls of the loader's
 // failure paths (the message on stderr and exit_group), of stdio
 // descriptors that are non-blocking (the Go runtime then registers them
-// with epoll), and of the Go runtime's occasional work (preempting a
-// goroutine with tgkill, the signal's rt_sigreturn, sched_yield).
+// with epoll), of the Go runtime's occasional work (preempting a
+// goroutine with tgkill, the signal's rt_sigreturn, sched_yield), and of
+// the exec-once gate (seccomp with SECCOMP_GET_ACTION_AVAIL and
+// SECCOMP_FILTER_FLAG_NEW_LISTENER, and the helper thread's gettid,
+// nanosleep, ioctl on the listener, write and close).
 //
 // How each list was made:
 //
@@ -70,6 +73,9 @@ var loaderSyscallTable = map[string][]string{
 		"set_robust_list", "set_tid_address",
 		// Derived.
 		"epoll_pwait", "getegid", "geteuid", "getgroups", "restart_syscall",
+		// Measured, both builds, with the exec-once gate: the helper
+		// thread's SECCOMP_IOCTL_NOTIF_RECV and _SEND.
+		"ioctl",
 	),
 	"aarch64": loaderNames(
 		// Measured under qemu-aarch64, static build.
@@ -84,6 +90,8 @@ var loaderSyscallTable = map[string][]string{
 		"getegid", "geteuid", "getgroups",
 		"brk", "clone3", "faccessat", "getrandom", "mprotect", "munmap", "rseq",
 		"set_robust_list", "set_tid_address",
+		// Derived: the exec-once helper thread (as on x86_64).
+		"ioctl",
 	),
 	"riscv64": loaderNames(
 		// Measured under qemu-riscv64, static build.
@@ -98,6 +106,8 @@ var loaderSyscallTable = map[string][]string{
 		"getegid", "geteuid", "getgroups",
 		"brk", "clone3", "faccessat", "getrandom", "mprotect", "munmap", "rseq",
 		"set_robust_list", "set_tid_address",
+		// Derived: the exec-once helper thread (as on x86_64).
+		"ioctl",
 	),
 	"ppc64le": loaderNames(
 		// Measured under qemu-ppc64le, static build: the runtime opens
@@ -112,6 +122,8 @@ var loaderSyscallTable = map[string][]string{
 		"getegid", "geteuid", "getgroups",
 		"access", "brk", "clone3", "getrandom", "mprotect", "munmap",
 		"newfstatat", "rseq", "set_robust_list", "set_tid_address",
+		// Derived: the exec-once helper thread (as on x86_64).
+		"ioctl",
 	),
 	"s390x": loaderNames(
 		// Measured under qemu-s390x, static build.
@@ -125,6 +137,8 @@ var loaderSyscallTable = map[string][]string{
 		"getegid", "geteuid", "getgroups",
 		"access", "brk", "clone3", "getrandom", "mprotect", "munmap",
 		"newfstatat", "rseq", "set_robust_list", "set_tid_address",
+		// Derived: the exec-once helper thread (as on x86_64).
+		"ioctl",
 	),
 	"arm": loaderNames(
 		// Measured under qemu-arm, static build (GOARM=7).
@@ -143,6 +157,8 @@ var loaderSyscallTable = map[string][]string{
 		"access", "clock_gettime64", "clone3", "fcntl64", "getrandom",
 		"mprotect", "munmap", "rseq", "set_robust_list", "set_tid_address",
 		"set_tls", "statx",
+		// Derived: the exec-once helper thread (as on x86_64).
+		"ioctl",
 	),
 	"i386": loaderNames(
 		// Derived from arm's list; set_thread_area, uname, mmap2 and open
@@ -158,6 +174,8 @@ var loaderSyscallTable = map[string][]string{
 		"access", "clock_gettime64", "clone3", "fcntl64", "getrandom",
 		"mprotect", "munmap", "rseq", "set_robust_list", "set_tid_address",
 		"statx",
+		// Derived: the exec-once helper thread (as on x86_64).
+		"ioctl",
 	),
 }
 

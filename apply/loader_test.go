@@ -17,7 +17,8 @@ import (
 )
 
 // compileRules compiles a policy of unconditional rules for a, in a's byte
-// order, as "fencer export bpf" writes it.
+// order, as "fencer export bpf" writes it. A syscall given
+// policy.ActExecOnce goes behind the exec-once gate.
 func compileRules(t testing.TB, a *arch.Arch, def policy.Action, rules map[string]policy.Action) []byte {
 	t.Helper()
 	return compileProgram(t, a, def, rules).Encode(a.Order)
@@ -35,6 +36,11 @@ func compileProgram(t testing.TB, a *arch.Arch, def policy.Action, rules map[str
 		nr, ok := a.Syscall(name)
 		if !ok {
 			t.Fatalf("no syscall %q on %s", name, a.Name)
+		}
+		if rules[name] == policy.ActExecOnce {
+			// The exec-once gate, as plan puts it on execve.
+			f.ExecOnce = append(f.ExecOnce, uint32(nr))
+			continue
 		}
 		f.Rules = append(f.Rules, policy.Rule{Name: name, Syscall: name, Nr: uint32(nr), When: policy.Const(true), Action: rules[name]})
 	}

@@ -26,8 +26,8 @@ func (w *world) scrape(path string) (body, status string, r result) {
 }
 
 // TestServesUnderPolicy: apply the example in user scope, start its socket,
-// scrape it 100 times, see the filter on the process, and have /violate
-// kill it with SIGSYS.
+// scrape it 100 times, see the filter on the process, see /exec fail to
+// exec anything (exec once), and have /violate kill it with SIGSYS.
 func TestServesUnderPolicy(t *testing.T) {
 	_, err := exec.LookPath("curl")
 	need(t, err == nil, "no curl on PATH")
@@ -100,8 +100,29 @@ func TestServesUnderPolicy(t *testing.T) {
 		}
 	}
 
+	// GET /exec: the server tries to exec its probe. The example names
+	// execve in no rule, so the loader's exec was the only one: the kernel
+	// fails this one with ENOSYS, the server says so and serves on, and
+	// the probe never runs.
+	body, st, r := w.scrape("/exec")
+	if r.code != 0 || st != "500" || body != "execve of the exec probe failed: errno 38 (ENOSYS: no exec after start)\n" {
+		t.Errorf("/exec: curl exit %d, status %q, body %q; want 500 and ENOSYS", r.code, st, body)
+	}
+	body, st, r = w.scrape("/metrics")
+	if r.code != 0 || st != "200" || !strings.Contains(body, "\nmetrics_requests_total{path=\"/exec\"} 1\n") {
+		t.Errorf("/metrics after /exec: curl exit %d, status %q:\n%s", r.code, st, body)
+	}
+	if now := w.show("metrics.service", "MainPID"); now != pid {
+		t.Errorf("MainPID %s after /exec, was %s", now, pid)
+	}
+	waitFor(5*time.Second, func() bool { return strings.Contains(readFile(t, w.log), " GET /exec 500 ") })
+	if b := readFile(t, w.log); !strings.Contains(b, " GET /exec 500 ") || strings.Contains(b, "exec probe ran") {
+		t.Errorf("want a 500 for /exec in the log, and nothing from the probe:\n%s", b)
+	}
+	t.Logf("/exec: 500, %q; the server serves on as pid %s", "errno 38", pid)
+
 	// write(2) on a client socket: the filter kills the server.
-	body, st, r := w.scrape("/violate")
+	body, st, r = w.scrape("/violate")
 	if r.code == 0 || st != "000" || strings.Contains(body, "written with write(2)") {
 		t.Errorf("/violate was answered: curl exit %d, status %q, body %q", r.code, st, body)
 	}
@@ -122,6 +143,48 @@ func TestServesUnderPolicy(t *testing.T) {
 	if !strings.Contains(string(b), " GET /violate 200 ") {
 		t.Errorf("the log lacks the /violate request:\n%s", b)
 	}
+}
+
+// TestExecAllowedByPolicy: a policy that allows execve keeps it. With
+// execve named in the example's startup set (as it was before exec once),
+// GET /exec replaces the server with the exec probe, in the same process
+// and under the same filter: the probe logs its line and exits 0, and the
+// client's connection closes unanswered.
+func TestExecAllowedByPolicy(t *testing.T) {
+	_, err := exec.LookPath("curl")
+	need(t, err == nil, "no curl on PATH")
+	w := newWorld(t)
+	w.edit("metrics.fencer.hcl", `    "brk", "set_tid_address",`, `    "execve", "brk", "set_tid_address",`)
+	if r := w.fencerCmd("validate"); r.code != 0 || strings.Contains(r.stdout, "exec once") {
+		t.Fatalf("validate with execve allowed:\n%s", r)
+	}
+	w.mustApply()
+	if _, err := w.um.Systemctl("start", "metrics.socket"); err != nil {
+		t.Fatalf("%v\n%s", err, w.um.Log())
+	}
+	if _, st, r := w.scrape("/metrics"); r.code != 0 || st != "200" {
+		t.Fatalf("/metrics: curl exit %d, status %q", r.code, st)
+	}
+	pid := w.show("metrics.service", "MainPID")
+	body, st, r := w.scrape("/exec")
+	if r.code == 0 || st != "000" || body != "" {
+		t.Errorf("/exec was answered: curl exit %d, status %q, body %q", r.code, st, body)
+	}
+	var props string
+	if !waitFor(10*time.Second, func() bool {
+		out, _ := w.um.Systemctl("show", "-p", "ActiveState,Result,ExecMainCode,ExecMainStatus,ExecMainPID", "metrics.service")
+		props = string(out)
+		return strings.Contains(props, "ActiveState=inactive") || strings.Contains(props, "ActiveState=failed")
+	}) {
+		t.Fatalf("metrics.service still runs after /exec:\n%s", props)
+	}
+	if !strings.Contains(props, "ExecMainStatus=0\n") || !strings.Contains(props, "ExecMainPID="+pid+"\n") {
+		t.Errorf("after /exec, want pid %s to have exited 0, as the probe does:\n%s", pid, props)
+	}
+	if b := readFile(t, w.log); !strings.Contains(b, "metrics: exec probe ran as pid "+pid+"\n") {
+		t.Errorf("the probe did not log that it ran as pid %s:\n%s", pid, b)
+	}
+	t.Logf("after /exec with execve allowed: the probe ran as pid %s\n%s", pid, props)
 }
 
 // TestPlanShowsOnlyWhatChanged: a second plan finds nothing; a changed rule

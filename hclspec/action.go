@@ -28,29 +28,46 @@ var actionHints = map[string]string{
 	"notify": "trap", "audit": "log", "kill_proc": "kill_process",
 }
 
+// actionUse is where an action is written.
+type actionUse uint8
+
+const (
+	useRule actionUse = iota
+	// useDefault is default_action, which may not be allow.
+	useDefault
+	// useExpect is a test's expect, which may also be exec_once, the
+	// verdict of execve under exec once.
+	useExpect
+)
+
+// execOnceName is the spelling of policy.ExecOnce, a verdict no rule can
+// give.
+const execOnceName = "exec_once"
+
 // readAction reads an action, written bare (kill_process), as a string
 // ("kill_process"), or as a call (errno(EPERM), trap(1)); a string may also
-// come from a variable. allow is refused when isDefault.
-func (l *loader) readAction(expr hcl.Expression, ctx *hcl.EvalContext, isDefault bool) (ActionSpec, bool) {
+// come from a variable. allow is refused in default_action, exec_once
+// anywhere but in a test's expect.
+func (l *loader) readAction(expr hcl.Expression, ctx *hcl.EvalContext, use actionUse) (ActionSpec, bool) {
 	x, ok := l.syntax(expr)
 	if !ok {
 		return ActionSpec{}, false
 	}
-	return l.action(x, ctx, isDefault, true)
+	return l.action(x, ctx, use, true)
 }
 
 // action reads action syntax; unwrap allows one level of string or
 // variable holding the action's text.
-func (l *loader) action(x hclsyntax.Expression, ctx *hcl.EvalContext, isDefault, unwrap bool) (ActionSpec, bool) {
+func (l *loader) action(x hclsyntax.Expression, ctx *hcl.EvalContext, use actionUse, unwrap bool) (ActionSpec, bool) {
 	rng := x.Range()
 	switch e := x.(type) {
 	case *hclsyntax.ParenthesesExpr:
-		return l.action(e.Expression, ctx, isDefault, unwrap)
+		return l.action(e.Expression, ctx, use, unwrap)
 	case *hclsyntax.TemplateExpr, *hclsyntax.TemplateWrapExpr, *hclsyntax.ScopeTraversalExpr:
 		if t, ok := e.(*hclsyntax.ScopeTraversalExpr); ok {
 			root := t.Traversal.RootName()
 			if len(t.Traversal) == 1 && root != "var" && root != "local" {
-				return l.actionName(root, rng, isDefault)
+				return l.actionName(root, rng, use)
 			}
 			if root != "var" && root != "local" {
 				break
@@ -69,7 +86,7 @@ func (l *loader) action(x hclsyntax.Expression, ctx *hcl.EvalContext, isDefault,
 			return ActionSpec{}, false
 		}
 		before := len(l.diags)
-		spec, ok := l.action(inner, ctx, isDefault, false)
+		spec, ok := l.action(inner, ctx, use, false)
 		if !isLiteral(x) {
 			// The text came from a variable: point at the reference.
 			for _, d := range l.diags[before:] {
@@ -87,7 +104,7 @@ func (l *loader) action(x hclsyntax.Expression, ctx *hcl.EvalContext, isDefault,
 		spec.Range = rng
 		return spec, ok
 	case *hclsyntax.FunctionCallExpr:
-		return l.actionCall(e, ctx, isDefault)
+		return l.actionCall(e, ctx, use)
 	}
 	l.add(l.invalidAction(rng, "An action is a name, such as kill_process, or errno(EPERM)."))
 	return ActionSpec{}, false
@@ -117,9 +134,17 @@ func (l *loader) invalidAction(rng hcl.Range, why string) *hcl.Diagnostic {
 }
 
 // actionName reads a bare action name.
-func (l *loader) actionName(name string, rng hcl.Range, isDefault bool) (ActionSpec, bool) {
+func (l *loader) actionName(name string, rng hcl.Range, use actionUse) (ActionSpec, bool) {
 	kind, ok := actionKinds[name]
 	switch {
+	case name == execOnceName && use == useExpect:
+		return ActionSpec{Kind: policy.ExecOnce, Range: rng}, true
+	case name == execOnceName:
+		l.add(errorAt(rng, "exec_once is not an action",
+			"exec_once is the verdict execve gets when no rule names it and fencer's loader starts the service: "+
+				"the loader's own execve passes and every later one fails with ENOSYS. A test can expect it; a rule or default_action cannot give it. "+
+				"To get it, name execve in no rule."))
+		return ActionSpec{}, false
 	case name == "errno":
 		l.add(errorAt(rng, "Missing errno",
 			"errno needs the error the syscall returns: errno(EPERM), or a number, errno(1)."))
@@ -132,7 +157,7 @@ func (l *loader) actionName(name string, rng hcl.Range, isDefault bool) (ActionS
 		l.add(errorAt(rng, "Unknown action",
 			fmt.Sprintf("There is no action %q: the actions are allow, log, trap, kill_thread, kill_process and errno(NAME).%s", name, hint)))
 		return ActionSpec{}, false
-	case isDefault && kind == policy.Allow:
+	case use == useDefault && kind == policy.Allow:
 		l.add(errorAt(rng, "allow is not a default action",
 			"A policy that allows every syscall it does not name is not a seccomp policy. Keep a denying default "+
 				"(kill_process, kill_thread, trap, log or errno(EPERM)) and allow syscalls with rules; log records what would be denied."))
@@ -142,7 +167,7 @@ func (l *loader) actionName(name string, rng hcl.Range, isDefault bool) (ActionS
 }
 
 // actionCall reads errno(X) and trap(X).
-func (l *loader) actionCall(e *hclsyntax.FunctionCallExpr, ctx *hcl.EvalContext, isDefault bool) (ActionSpec, bool) {
+func (l *loader) actionCall(e *hclsyntax.FunctionCallExpr, ctx *hcl.EvalContext, use actionUse) (ActionSpec, bool) {
 	var kind policy.ActionKind
 	var max uint64
 	switch e.Name {
@@ -151,11 +176,11 @@ func (l *loader) actionCall(e *hclsyntax.FunctionCallExpr, ctx *hcl.EvalContext,
 	case "trap":
 		kind, max = policy.Trap, uint64(policy.RetData)
 	default:
-		if _, ok := actionKinds[e.Name]; ok {
+		if _, ok := actionKinds[e.Name]; ok || e.Name == execOnceName {
 			l.add(errorAt(e.Range(), "Invalid action", fmt.Sprintf("%s takes no value: write %s.", e.Name, e.Name)))
 			return ActionSpec{}, false
 		}
-		return l.actionName(e.Name, e.NameRange, isDefault)
+		return l.actionName(e.Name, e.NameRange, use)
 	}
 	if len(e.Args) != 1 || e.ExpandFinal {
 		l.add(errorAt(e.Range(), "Wrong number of arguments",

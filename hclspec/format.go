@@ -105,8 +105,11 @@ func (a ActionSpec) String() string {
 }
 
 func actionName(k policy.ActionKind) string {
-	if k == policy.Errno {
+	switch k {
+	case policy.Errno:
 		return "errno"
+	case policy.ExecOnce:
+		return execOnceName
 	}
 	for name, kind := range actionKinds {
 		if kind == k {

@@ -60,7 +60,7 @@ func (l *loader) decodeRules(s *Service, blocks []*hcl.Block, ctx *hcl.EvalConte
 			}
 		}
 		if a, ok := content.Attributes["action"]; ok {
-			if act, ok := l.readAction(a.Expr, ctx, false); ok {
+			if act, ok := l.readAction(a.Expr, ctx, useRule); ok {
 				r.Action = act
 			}
 		}

@@ -89,7 +89,7 @@ func (l *loader) decodeService(b *hcl.Block) (*Service, hcl.Range) {
 	}
 	s.Hosts = l.serviceHosts(content.Attributes["hosts"], ctx)
 	if a, ok := content.Attributes["default_action"]; ok {
-		if act, ok := l.readAction(a.Expr, ctx, true); ok {
+		if act, ok := l.readAction(a.Expr, ctx, useDefault); ok {
 			s.DefaultAction = act
 		}
 	}

@@ -74,7 +74,7 @@ func (l *loader) decodeTests(blocks []*hcl.Block) {
 			t.ArchRange = a.Expr.Range()
 		}
 		if a, ok := content.Attributes["expect"]; ok {
-			if act, ok := l.readAction(a.Expr, ctx, false); ok {
+			if act, ok := l.readAction(a.Expr, ctx, useExpect); ok {
 				t.Expect = act
 			}
 		}

@@ -72,6 +72,10 @@ func CompileService(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnost
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	diags = append(diags, execOnceLints(svc, a, f)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
 	var sp *SystemdPolicy
 	if svc.Enforce == hclspec.EnforceSystemd {
 		var more hcl.Diagnostics

@@ -71,6 +71,9 @@ var ldSyscallPool = []string{
 	"socket", "setuid", "fchown", "mprotect", "futex", "pread64", "getpid", "ioctl",
 	"madvise", "recvfrom", "fchmodat", "mknodat", "epoll_wait", "dup2", "newfstatat",
 	"prctl", "exit_group", "keyctl", "semctl", "ipc",
+	// A rule naming execve turns exec once off; one naming execveat is
+	// a hole in it.
+	"execve", "execveat",
 	// Aliases (fstatat is newfstatat or fstatat64, llseek is _llseek) and
 	// syscalls of one or a few architectures, some far from the others
 	// (ARM's private syscalls are at 0xf0000).
@@ -308,6 +311,12 @@ func ldGenerate(r *rand.Rand) *ldConfig {
 			}
 		}
 		if r.Intn(10) != 0 {
+			// Rules that name execve (rarely: see rule) allow it too.
+			for _, ru := range g.c.rules {
+				if ldHas(ru.syscalls, "execve") && ru.act.kind != policy.Allow && ru.act.kind != policy.Log {
+					ru.act = ldAction{kind: policy.Allow}
+				}
+			}
 			ru := &ldRule{name: g.name("rule_"), items: []string{`"execve"`}, syscalls: []string{"execve"}, act: ldAction{kind: policy.Allow}}
 			at := r.Intn(len(g.c.rules) + 1)
 			g.c.rules = append(g.c.rules[:at], append([]*ldRule{ru}, g.c.rules[at:]...)...)
@@ -421,6 +430,11 @@ func (g *ldGen) sets() {
 				continue
 			}
 			name := ldSyscallPool[r.Intn(len(ldSyscallPool))]
+			for name == "execve" {
+				// Rules name execve themselves (see rule), more rarely
+				// than a set would.
+				name = ldSyscallPool[r.Intn(len(ldSyscallPool))]
+			}
 			if r.Intn(3) != 0 {
 				// Mostly syscalls every architecture has, so that the set
 				// can be used by rules without an arch list.
@@ -495,6 +509,11 @@ func (g *ldGen) rule() {
 			continue
 		}
 		n := names[r.Intn(len(names))]
+		if n == "execve" && r.Intn(2) == 0 {
+			// Half as often as the others: a rule that denies it is
+			// refused (the loader could never exec the service).
+			n = names[r.Intn(len(names))]
+		}
 		if r.Intn(15) == 0 {
 			n = "clone" // the syscall whose arguments move
 		}
@@ -555,6 +574,11 @@ func (g *ldGen) rule() {
 		ru.when = g.cond(ctx, 3)
 	}
 	ru.act = g.action(false)
+	if ldHas(ru.syscalls, "execve") && r.Intn(2) == 0 {
+		// Half of the rules naming execve allow it (the action left
+		// out), so that fewer configurations stop the loader.
+		ru.act = ldAction{kind: policy.Allow}
+	}
 	g.c.rules = append(g.c.rules, ru)
 }
 
@@ -1166,6 +1190,23 @@ type ldPolicy struct {
 	widths map[string][6]int
 	// systemd is set for enforce = "systemd".
 	systemd bool
+	// execOnce: execve gets exec_once (see ldExecOnce).
+	execOnce bool
+}
+
+// ldExecOnce sets execOnce as "Exec once" in docs/language.md says: the
+// loader starts the service (enforce = "exec"), default_action is not log,
+// and no rule for the policy's architecture names execve.
+func (p *ldPolicy) ldExecOnce(enforce string) {
+	nr, _ := p.a.Syscall("execve")
+	p.execOnce = enforce == "exec" && p.def.Kind != policy.Log
+	for _, ru := range p.rules {
+		for _, n := range ru.nrs {
+			if n == uint32(nr) {
+				p.execOnce = false
+			}
+		}
+	}
 }
 
 type ldPRule struct {
@@ -1353,7 +1394,8 @@ func (p *ldPolicy) add(name string, archs []string, syscalls []string, cond func
 }
 
 // decide is the documented meaning: another architecture's entry point
-// and x32 syscalls on x86_64 kill the process; otherwise the most
+// and x32 syscalls on x86_64 kill the process; execve under exec once gets
+// exec_once; otherwise the most
 // restrictive action of the rules for the syscall whose condition holds
 // wins, the first declared among equals; no rule holding, the default.
 func (p *ldPolicy) decide(d policy.Data) (policy.Action, string) {
@@ -1365,6 +1407,9 @@ func (p *ldPolicy) decide(d policy.Data) (policy.Action, string) {
 	}
 	if p.systemd {
 		return p.decideSystemd(uint32(d.Nr))
+	}
+	if nr, _ := p.a.Syscall("execve"); p.execOnce && uint32(d.Nr) == uint32(nr) {
+		return policy.Action{Kind: policy.ExecOnce}, "(exec once)"
 	}
 	var best policy.Action
 	who := ""
@@ -1461,6 +1506,7 @@ func ldTreePolicy(svc *hclspec.Service, a *arch.Arch) *ldPolicy {
 		}
 		p.add(ru.Name, ru.Arch, names, cond, p.action(ru.Action.Kind, ru.Action.Errno))
 	}
+	p.ldExecOnce(svc.Enforce)
 	return p
 }
 
@@ -1491,6 +1537,11 @@ func ldModelPolicy(c *ldConfig, a *arch.Arch) *ldPolicy {
 			cond = func(sys string, args *[6]uint64) bool { return p.model(when, sys, args) }
 		}
 		p.add(ru.name, ru.arch, ru.syscalls, cond, p.action(ru.act.kind, errno(ru.act)))
+	}
+	if p.systemd {
+		p.ldExecOnce(hclspec.EnforceSystemd)
+	} else {
+		p.ldExecOnce(hclspec.EnforceExec)
 	}
 	return p
 }
@@ -1616,6 +1667,9 @@ func ldProblems(svc *hclspec.Service, a *arch.Arch) []string {
 			}
 		}
 	}
+	if len(out) == 0 && ldLoaderNeverExecs(svc, ldTreePolicy(svc, a)) {
+		out = append(out, fmt.Sprintf("the loader can never exec the service on %s", a.Name))
+	}
 	if svc.Enforce == hclspec.EnforceSystemd && len(out) == 0 {
 		// What systemd's SystemCallFilter= cannot do at all.
 		tree := ldTreePolicy(svc, a)
@@ -1635,14 +1689,139 @@ func ldProblems(svc *hclspec.Service, a *arch.Arch) []string {
 	return out
 }
 
+// ldByDesign are the kinds of problem that are policies the generator
+// means to write sometimes (the loader or systemd could not start the
+// service), not mistakes in its values or arguments.
+var ldByDesign = map[string]bool{"loader can never exec": true, "systemd cannot": true}
+
 // ldProblemKinds are the kinds of problem ldProblems reports.
-var ldProblemKinds = []string{"does not fit a signed", "is wider than", "has no arg", "of clone is", "no such syscall", "systemd cannot"}
+var ldProblemKinds = []string{"does not fit a signed", "is wider than", "has no arg", "of clone is", "loader can never exec", "no such syscall", "systemd cannot"}
+
+// ldWhatever is what "Exec once" in docs/language.md says of a condition
+// over arguments nobody knows: 1 when it holds whatever they are, 0 when it
+// fails whatever they are, -1 when it depends on them. Each comparison is
+// decided by its extremes (none and all of the bits it compares set), ==
+// and != only by a value with a bit outside those; &&, || and ! combine.
+func (p *ldPolicy) ldWhatever(c hclspec.Cond, sys string) int {
+	cmp := func(arg int, mask hclspec.Value, op policy.Op, v hclspec.Value) int {
+		w := p.bits(sys, arg)
+		bits := ldMask(w)
+		if mask != nil {
+			bits &= p.val(mask, w)
+		}
+		val := p.val(v, w)
+		if op == policy.EQ || op == policy.NE {
+			if val&^bits != 0 || bits == 0 {
+				if ldCompare(op, 0, val) {
+					return 1
+				}
+				return 0
+			}
+			return -1
+		}
+		lo, hi := ldCompare(op, 0, val), ldCompare(op, bits, val)
+		switch {
+		case lo && hi:
+			return 1
+		case !lo && !hi:
+			return 0
+		}
+		return -1
+	}
+	any := func(xs []int, stop int) int {
+		out := 1 - stop
+		for _, x := range xs {
+			if x == stop {
+				return stop
+			}
+			if x < 0 {
+				out = -1
+			}
+		}
+		return out
+	}
+	switch x := c.(type) {
+	case hclspec.BoolLit:
+		if x.V {
+			return 1
+		}
+		return 0
+	case hclspec.And:
+		var xs []int
+		for _, y := range x.Xs {
+			xs = append(xs, p.ldWhatever(y, sys))
+		}
+		return any(xs, 0)
+	case hclspec.Or:
+		var xs []int
+		for _, y := range x.Xs {
+			xs = append(xs, p.ldWhatever(y, sys))
+		}
+		return any(xs, 1)
+	case hclspec.Not:
+		if v := p.ldWhatever(x.X, sys); v >= 0 {
+			return 1 - v
+		}
+		return -1
+	case hclspec.Compare:
+		return cmp(x.Arg, x.Mask, x.Op, x.V)
+	case hclspec.Contains:
+		var xs []int
+		for _, y := range x.List {
+			xs = append(xs, cmp(x.Arg, x.Mask, policy.EQ, y))
+		}
+		return any(xs, 1)
+	case hclspec.HasBits:
+		w := p.bits(sys, x.Arg)
+		m := p.val(x.Mask, w) & ldMask(w)
+		if m == 0 {
+			return 1
+		}
+		return -1
+	}
+	panic(fmt.Sprintf("unknown condition %T", c))
+}
+
+// ldLoaderNeverExecs is the error of "Exec once" in docs/language.md: where
+// rules name execve, the loader's execve can never pass when a rule that
+// kills, traps or fails it holds whatever the arguments, or no rule that
+// allows or logs it can hold and default_action is not log.
+func ldLoaderNeverExecs(svc *hclspec.Service, p *ldPolicy) bool {
+	if svc.Enforce != "exec" || p.execOnce {
+		return false
+	}
+	named, canPass := false, p.def.Kind == policy.Log
+	for _, ru := range svc.Rules {
+		if ru.Arch != nil && !ldHas(ru.Arch, p.a.Name) {
+			continue
+		}
+		for _, s := range ru.Syscalls {
+			if s.Name != "execve" {
+				continue
+			}
+			named = true
+			holds := 1
+			if ru.When != nil {
+				holds = p.ldWhatever(ru.When, "execve")
+			}
+			pass := ru.Action.Kind == policy.Allow || ru.Action.Kind == policy.Log
+			if !pass && holds == 1 {
+				return true
+			}
+			if pass && holds != 0 {
+				canPass = true
+			}
+		}
+	}
+	return named && !canPass
+}
 
 // ---------------------------------------------------------------------
 // Running.
 
 type ldStats struct {
 	configs, skipped, tooLong int
+	mistakes                  int            // refused for a mistake in values or arguments, not by design
 	refusedFor                map[string]int // why the documentation makes a refused configuration an error
 	inputs                    map[string]int
 	verdicts                  map[policy.ActionKind]int
@@ -1806,6 +1985,10 @@ func ldInput(r *rand.Rand, p *ldPolicy, values []uint64) policy.Data {
 		d.Nr = int32(ru.nrs[r.Intn(len(ru.nrs))] | 0x40000000)
 	case k < 94:
 		d.Nr = []int32{-1, int32(r.Uint32()), 0x40000000, 0x7fffffff}[r.Intn(4)]
+	case k < 97:
+		// execve, under exec once or not, and its neighbours.
+		nr, _ := p.a.Syscall("execve")
+		d.Nr = int32(nr) + int32(r.Intn(5)/4)
 	default:
 		d.Nr = int32(r.Intn(460))
 	}
@@ -1872,6 +2055,12 @@ func ldCheck(t testing.TB, c *ldConfig, r *rand.Rand, perArch int, st *ldStats, 
 					seen[why] = true
 					st.refusedFor[why]++
 				}
+			}
+		}
+		for why := range seen {
+			if !ldByDesign[why] {
+				st.mistakes++
+				break
 			}
 		}
 		return
@@ -1967,8 +2156,11 @@ func TestLanguageDifferential(t *testing.T) {
 		r := rand.New(rand.NewSource(seed))
 		c := ldGenerate(r)
 		ldCheck(t, c, r, perArch, st, fmt.Sprintf("seed %d (-langdiff.seed=%d)", seed, seed))
-		if st.configs > 50 && st.skipped+st.tooLong > st.configs/4 {
-			t.Fatalf("%d of %d configurations were refused: the generator makes too many mistakes (%v)", st.skipped+st.tooLong, st.configs, st.refusedFor)
+		if st.configs > 50 && st.mistakes+st.tooLong > st.configs/4 {
+			t.Fatalf("%d of %d configurations were refused: the generator makes too many mistakes (%v)", st.mistakes+st.tooLong, st.configs, st.refusedFor)
+		}
+		if byDesign := st.skipped - st.mistakes; st.configs > 50 && byDesign > st.configs/5 {
+			t.Fatalf("%d of %d configurations could not start the service (%v): too few test anything else", byDesign, st.configs, st.refusedFor)
 		}
 	}
 	n := 0
@@ -1986,7 +2178,7 @@ func TestLanguageDifferential(t *testing.T) {
 	}
 	// Every kind of mistake the generator makes must have been seen
 	// refused, or the test proves nothing about the compiler's checks.
-	for _, why := range ldProblemKinds[:4] {
+	for _, why := range ldProblemKinds[:5] {
 		if st.refusedFor[why] < 3 {
 			t.Errorf("only %d refused configurations where a value or argument %q", st.refusedFor[why], why)
 		}

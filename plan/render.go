@@ -270,7 +270,8 @@ func dropIn(in dropInInput) []byte {
 // systemdNames returns the names for SystemCallFilter= with enforce =
 // "exec": every syscall a rule names on a (a rule that kills or fails a
 // call still needs the name allowed, or systemd's verdict would replace the
-// policy's), plus extra (the loader's own needs), sorted, spelled as a's
+// policy's), execve under the exec-once gate, plus extra (the loader's own
+// needs), sorted, spelled as a's
 // table spells them (systemd does not know fencer's aliases). It returns
 // nil when systemd's action for other syscalls would differ from the
 // policy's default: systemd kills the process or, with
@@ -310,6 +311,13 @@ func systemdNames(f *policy.Filter, a *arch.Arch, extra []string, knows func(str
 	}
 	for _, r := range f.Rules {
 		add(r.Syscall)
+	}
+	// The exec-once gate decides execve, which systemd must pass to it
+	// (the loader's own execve above all).
+	for _, nr := range f.ExecOnce {
+		if n, ok := a.SyscallName(int(nr)); ok {
+			add(n)
+		}
 	}
 	for _, n := range extra {
 		add(n)

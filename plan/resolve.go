@@ -19,7 +19,7 @@ import (
 
 // Resolve returns the policy of svc on a: the rules that apply to a, one
 // per syscall they name, with conditions in numbers and argument widths
-// applied as masks. Every problem is a diagnostic on the range that caused
+// applied as masks, and the exec-once gate where it applies. Every problem is a diagnostic on the range that caused
 // it; the filter is nil when there is an error.
 func Resolve(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics) {
 	r := resolver{svc: svc, arch: a}
@@ -61,6 +61,7 @@ func Resolve(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostic
 	if r.diags.HasErrors() {
 		return nil, r.diags
 	}
+	execOnceGate(svc, a, f)
 	return f, r.diags
 }
 

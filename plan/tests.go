@@ -203,6 +203,14 @@ func runTest(t *hclspec.Test, c *Compiled) (*TestResult, hcl.Diagnostics) {
 
 // expectedBy says which rules would give the expected action.
 func expectedBy(f *policy.Filter, nr uint32, want policy.Action) string {
+	if want.Kind == policy.ExecOnce {
+		for _, g := range f.ExecOnce {
+			if g == nr {
+				return "exec once: no rule names execve"
+			}
+		}
+		return "nothing: only execve gets exec_once, when no rule names it, default_action is not log and the loader starts the service (enforce = \"exec\")"
+	}
 	var names []string
 	for _, r := range f.Rules {
 		if r.Nr == nr && r.Action == want {
@@ -226,6 +234,8 @@ func ruleName(f *policy.Filter, which int) string {
 		return "foreign architecture"
 	case policy.ByX32:
 		return "x32 syscall"
+	case policy.ByExecOnce:
+		return "exec once: no rule names execve, so the loader's execve passes and every later one fails with ENOSYS"
 	}
 	r := f.Rules[which]
 	return fmt.Sprintf("rule %q (%s)", r.Name, r.Syscall)
@@ -245,7 +255,7 @@ func pathListing(p bpf.Program, path []int, a *arch.Arch) string {
 }
 
 // Annotate returns a note function for bpf.Disassemble that names the
-// syscalls the dispatch compares with.
+// syscalls the dispatch compares with, and the exec-once gate's return.
 func Annotate(p bpf.Program, a *arch.Arch) func(pc int, in bpf.Insn) string {
 	// After `ld [0]`, jeq constants are syscall numbers until another load.
 	nrPCs := map[int]bool{}
@@ -260,6 +270,10 @@ func Annotate(p bpf.Program, a *arch.Arch) func(pc int, in bpf.Insn) string {
 		}
 	}
 	return func(pc int, in bpf.Insn) string {
+		if in.Code == bpf.ClassRET|bpf.RetK && in.K == bpf.RetUserNotif {
+			// fencer returns USER_NOTIF only for the exec-once gate.
+			return "USER_NOTIF: exec once"
+		}
 		if !nrPCs[pc] {
 			return ""
 		}

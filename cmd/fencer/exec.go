@@ -37,6 +37,13 @@ const execHelp = `Usage: fencer [global options] exec -filter=FILE -sha256=HEX [
   and execs CMD, which inherits the filter, the environment and the open
   file descriptors.
 
+  A filter compiled from a policy that names execve in no rule sends
+  execve to a seccomp listener (exec once): fencer lets its own execve of
+  CMD through, and every later execve of CMD, its threads and children
+  fails with ENOSYS. That needs Linux 5.5, and no other seccomp listener
+  on the process (the kernel allows one); otherwise CMD does not start and
+  fencer says why.
+
   Exit status, when CMD could not be run: 1 for a problem with the filter
   or the arguments, 126 when CMD cannot be executed, 127 when it does not
   exist.

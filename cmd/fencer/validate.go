@@ -138,6 +138,9 @@ func printCompiled(c *cli, compiled []*plan.Compiled) {
 	for _, x := range compiled {
 		line := fmt.Sprintf("  %-*s  %-*s  %*d %s, %d %s", wName, x.Service.Name, wArch, x.Arch.Name,
 			wInsns, x.Stats.Insns, plural(x.Stats.Insns, "instruction"), x.Stats.Syscalls, plural(x.Stats.Syscalls, "syscall"))
+		if len(x.Filter.ExecOnce) > 0 {
+			line += " (execve: exec once)"
+		}
 		fmt.Fprintln(c.stdout, strings.TrimRight(line, " "))
 	}
 }

@@ -20,6 +20,16 @@
  *                 lets write() reach fds 1 and 2, so under fencer's filter
  *                 this kills the server (SIGSYS); without it the client gets
  *                 the answer
+ *   GET /exec     tries to run another program, as a compromised server
+ *                 would: execve of its own binary as the "exec probe"
+ *                 (argv[1] = exec-probe), which writes one line to the log,
+ *                 "metrics: exec probe ran as pid N", and exits. The policy
+ *                 names execve in no rule, so under fencer's loader the
+ *                 kernel fails the execve with ENOSYS (exec once): the
+ *                 server answers 500 with the errno, warns and serves on.
+ *                 Without the filter, or under a policy that allows execve,
+ *                 the probe replaces the server and the client's
+ *                 connection closes unanswered
  *   anything else 404 (unknown path), 405 (not GET), 400 (not HTTP),
  *                 408 (no complete request within a second), each with a
  *                 warning
@@ -54,6 +64,9 @@
  *     write(2, <warning>), fsync(1)           only for a warning
  *     close(C)
  *   /violate replaces the sendto with one write(C, ...).
+ *   /exec adds one execve("/proc/self/exe", ...) before the sendto; the
+ *   probe, when it runs, makes the server's startup calls up to prlimit64
+ *   (and getpid), then write(1, ...) and exit_group.
  *   If accept4 fails with EMFILE/ENFILE/ENOBUFS/ENOMEM: a warning, then
  *   poll(NULL, 0, 100) to back off.
  *
@@ -114,8 +127,10 @@ static char warning[1024];
 static struct timespec started;
 
 static struct {
-	unsigned long long metrics, violate, other, warnings;
+	unsigned long long metrics, violate, exec, other, warnings;
 } counts;
+
+extern char **environ;
 
 /* --- formatting into fixed buffers, truncating, without libc's printf -- */
 
@@ -460,6 +475,7 @@ static const char *reason(int status)
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	default: return "Error";
 	}
 }
@@ -509,10 +525,12 @@ static size_t build_metrics(void)
 	if (up < 0)
 		up = 0;
 	puts_(&b, "# HELP metrics_requests_total Requests answered, by path"
-		  " (\"other\" for every path but /metrics and /violate).\n"
+		  " (\"other\" for every path but /metrics, /violate and"
+		  " /exec).\n"
 		  "# TYPE metrics_requests_total counter\n");
 	put_counter(&b, "/metrics", counts.metrics);
 	put_counter(&b, "/violate", counts.violate);
+	put_counter(&b, "/exec", counts.exec);
 	put_counter(&b, "other", counts.other);
 	puts_(&b, "# HELP metrics_warnings_total Warnings written to stderr.\n"
 		  "# TYPE metrics_warnings_total counter\n"
@@ -534,6 +552,28 @@ static const char violation[] =
 	"this answer was written with write(2) on the client socket: "
 	"fencer's policy allows write only on fds 1 and 2, so under it the "
 	"server is killed instead\n";
+
+/* The name the exec probe is run with, as argv[1]. */
+static const char exec_probe[] = "exec-probe";
+
+/* GET /exec: run the exec probe in place of the server. Returns only when
+ * execve failed, with the status and text to answer. */
+static size_t try_exec(void)
+{
+	static char text[256];
+	char *argv[] = {"metrics-server", (char *)exec_probe, NULL};
+	struct buf b = BUF(text);
+
+	execve("/proc/self/exe", argv, environ);
+	int e = errno;
+	puts_(&b, "execve of the exec probe failed: errno ");
+	putu(&b, (unsigned long long)e);
+	if (e == ENOSYS)
+		puts_(&b, " (ENOSYS: no exec after start)");
+	puts_(&b, "\n");
+	put(&b, "", 1);
+	return build_text(500, text);
+}
 
 static void serve(int fd)
 {
@@ -567,8 +607,9 @@ static void serve(int fd)
 		int is_get = method_len == 3 && memcmp(method, "GET", 3) == 0;
 		int is_metrics = path_len == 8 && memcmp(target, "/metrics", 8) == 0;
 		int is_violate = path_len == 8 && memcmp(target, "/violate", 8) == 0;
+		int is_exec = path_len == 5 && memcmp(target, "/exec", 5) == 0;
 
-		if ((is_metrics || is_violate) && !is_get) {
+		if ((is_metrics || is_violate || is_exec) && !is_get) {
 			status = 405;
 			problem = "method not allowed";
 		} else if (is_metrics) {
@@ -581,6 +622,14 @@ static void serve(int fd)
 			 * fds 1 and 2, and this is a client socket. */
 			if (write(fd, response, n) < 0)
 				warn("write on the client socket failed", NULL, 0);
+			close(fd);
+			return;
+		} else if (is_exec) {
+			counts.exec++;
+			n = try_exec();
+			n = send_all(fd, response, n, deadline + CLIENT_DEADLINE_MS);
+			log_request(method, method_len, target, target_len, 500, n);
+			warn("GET /exec: the exec probe did not run", NULL, 0);
 			close(fd);
 			return;
 		} else {
@@ -648,8 +697,22 @@ static void check_socket_activation(void)
 		    fds);
 }
 
-int main(void)
+/* The exec probe: proof that an execve went through. */
+static int run_exec_probe(void)
 {
+	struct buf b = BUF(logline);
+
+	puts_(&b, "metrics: exec probe ran as pid ");
+	putu(&b, (unsigned long long)getpid());
+	puts_(&b, "\n");
+	write_all(LOG_FD, b.p, b.len);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], exec_probe) == 0)
+		return run_exec_probe();
 	check_socket_activation();
 	clock_gettime(CLOCK_MONOTONIC, &started);
 

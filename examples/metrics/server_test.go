@@ -307,6 +307,7 @@ func TestMetricsAreScraped(t *testing.T) {
 		want := map[string]float64{
 			`metrics_requests_total{path="/metrics"}`: float64(i),
 			`metrics_requests_total{path="/violate"}`: 0,
+			`metrics_requests_total{path="/exec"}`:    0,
 			`metrics_requests_total{path="other"}`:    0,
 			`metrics_warnings_total`:                  0,
 		}
@@ -453,6 +454,31 @@ func TestViolateWritesToTheClientSocket(t *testing.T) {
 	resp, _ = get(t, s.url("/metrics"))
 	if resp.StatusCode != 200 {
 		t.Errorf("GET /metrics after /violate: %s", resp.Status)
+	}
+}
+
+// Without seccomp, GET /exec replaces the server with the exec probe, which
+// logs that it ran, in the same process, and exits 0; the client's
+// connection closes unanswered. (Under fencer's policy the execve fails
+// instead: e2e's TestServesUnderPolicy.)
+func TestExecRunsTheProbeWithoutAFilter(t *testing.T) {
+	s := startServer(t, false)
+	pid := s.pid()
+	if answer := raw(t, s.addr, "GET /exec HTTP/1.1\r\n\r\n", false); answer != "" {
+		t.Errorf("GET /exec was answered: %q", answer)
+	}
+	select {
+	case err := <-s.done:
+		s.stopped = true
+		if err != nil {
+			t.Errorf("the exec probe exited with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server did not exec the probe")
+	}
+	want := fmt.Sprintf("metrics: exec probe ran as pid %d", pid)
+	if lines := s.logLines(); len(lines) != 1 || lines[0] != want {
+		t.Errorf("log %q, want the probe's line %q", lines, want)
 	}
 }
 

@@ -187,6 +187,12 @@ test "readlinkat is refused on x86_64" {
   expect  = kill_process
 }
 
+test "no new programs: the loader's exec is the only one" {
+  service = "metrics"
+  syscall = "execve"
+  expect  = exec_once
+}
+
 test "no new programs: execveat is refused" {
   service = "metrics"
   syscall = "execveat"

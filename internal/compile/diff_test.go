@@ -40,6 +40,9 @@ func check(t testing.TB, f *policy.Filter, inputs []policy.Data) {
 
 func describe(f *policy.Filter) string {
 	s := fmt.Sprintf("%s default=%v", f.Arch, f.Default)
+	if len(f.ExecOnce) > 0 {
+		s += fmt.Sprintf(" exec_once=%v", f.ExecOnce)
+	}
 	for _, r := range f.Rules {
 		s += fmt.Sprintf("\n  nr %d -> %v when %v", r.Nr, r.Action, r.When)
 	}

@@ -33,11 +33,20 @@ func (d decision) unconditional() bool {
 // declaration order stays within a precedence), neighbours with the same
 // action merge into one group, groups that can never hold or that follow
 // one that always holds are dropped, and so are trailing groups whose
-// action is the default anyway.
+// action is the default anyway. A syscall behind the exec-once gate gets
+// ExecOnce whatever its arguments, and its rules, if any, are never
+// consulted.
 func lower(f *policy.Filter) ([]decision, error) {
+	gated := map[uint32]bool{}
+	for _, nr := range f.ExecOnce {
+		gated[nr] = true
+	}
 	byNr := map[uint32][]policy.Rule{}
 	for _, r := range f.Rules {
 		byNr[r.Nr] = append(byNr[r.Nr], r)
+	}
+	for nr := range gated {
+		byNr[nr] = nil
 	}
 	nrs := make([]uint32, 0, len(byNr))
 	for nr := range byNr {
@@ -47,6 +56,10 @@ func lower(f *policy.Filter) ([]decision, error) {
 
 	var decs []decision
 	for _, nr := range nrs {
+		if gated[nr] {
+			decs = append(decs, decision{nr: nr, groups: []group{{action: policy.ActExecOnce, when: policy.Const(true)}}})
+			continue
+		}
 		rules := byNr[nr]
 		sort.SliceStable(rules, func(i, j int) bool {
 			return rules[i].Action.Precedence() > rules[j].Action.Precedence()

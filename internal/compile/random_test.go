@@ -159,6 +159,15 @@ func randFilter(r *rand.Rand, a testArch) *policy.Filter {
 			Action: randAction(r),
 		})
 	}
+	// An exec-once gate on a third of the policies, on a syscall of the
+	// pool (which rules may name too: the gate wins) or another one.
+	if r.Intn(3) == 0 {
+		nr := uint32(r.Intn(450))
+		if r.Intn(2) == 0 {
+			nr = pool[r.Intn(len(pool))]
+		}
+		f.ExecOnce = []uint32{nr}
+	}
 	return f
 }
 
@@ -193,7 +202,9 @@ func randData(r *rand.Rand, f *policy.Filter, consts []uint64) policy.Data {
 	case 1:
 		d.Arch = r.Uint32()
 	}
-	switch k := r.Intn(12); {
+	switch k := r.Intn(13); {
+	case k == 12 && len(f.ExecOnce) > 0:
+		d.Nr = int32(f.ExecOnce[r.Intn(len(f.ExecOnce))]) + int32(r.Intn(3)/2)
 	case k < 7 && len(f.Rules) > 0:
 		d.Nr = int32(f.Rules[r.Intn(len(f.Rules))].Nr)
 	case k == 7 && len(f.Rules) > 0:
@@ -234,6 +245,9 @@ func filterConstants(f *policy.Filter) []uint64 {
 		// Arguments equal to syscall numbers catch code that compares an
 		// argument where it meant the number.
 		consts = append(consts, uint64(rule.Nr))
+	}
+	for _, nr := range f.ExecOnce {
+		consts = append(consts, uint64(nr))
 	}
 	return consts
 }

@@ -24,6 +24,13 @@ type ActionKind uint8
 const (
 	Allow ActionKind = iota
 	Log
+	// ExecOnce is SECCOMP_RET_USER_NOTIF, which fencer's programs return
+	// only for the exec-once gate (Filter.ExecOnce): the loader's own
+	// execve is let through by a listener that exists only until that
+	// execve, and every later one fails with ENOSYS, since the kernel
+	// fails a notification that has no listener. The kernel ranks it
+	// between log and errno.
+	ExecOnce
 	Errno
 	Trap
 	KillThread
@@ -36,6 +43,7 @@ const (
 	RetKillThread  = bpf.RetKillThread
 	RetTrap        = bpf.RetTrap
 	RetErrno       = bpf.RetErrno
+	RetUserNotif   = bpf.RetUserNotif
 	RetLog         = bpf.RetLog
 	RetAllow       = bpf.RetAllow
 	RetData        = bpf.RetData
@@ -54,11 +62,16 @@ type Action struct {
 var (
 	ActAllow       = Action{Kind: Allow}
 	ActKillProcess = Action{Kind: KillProcess}
+	ActExecOnce    = Action{Kind: ExecOnce}
 )
+
+// enosys is ENOSYS, the same number on every architecture fencer supports.
+const enosys = 38
 
 var kindNames = [...]string{
 	Allow:       "allow",
 	Log:         "log",
+	ExecOnce:    "exec_once",
 	Errno:       "errno",
 	Trap:        "trap",
 	KillThread:  "kill_thread",
@@ -66,7 +79,8 @@ var kindNames = [...]string{
 }
 
 // String spells the action as the language does: allow, log, trap,
-// kill_thread, kill_process, errno(N).
+// kill_thread, kill_process, errno(N), and exec_once for the exec-once
+// gate's verdict.
 func (a Action) String() string {
 	if int(a.Kind) >= len(kindNames) {
 		return fmt.Sprintf("action(%d)", a.Kind)
@@ -87,6 +101,8 @@ func (a Action) Ret() uint32 {
 		return RetAllow
 	case Log:
 		return RetLog
+	case ExecOnce:
+		return RetUserNotif
 	case Errno:
 		return RetErrno | uint32(a.Data)
 	case Trap:
@@ -100,6 +116,9 @@ func (a Action) Ret() uint32 {
 
 // ActionFromRet decodes a filter's return value. Values the kernel would
 // treat as unknown actions decode as kill_process, as the kernel does.
+// SECCOMP_RET_USER_NOTIF decodes as ExecOnce, the one use fencer makes of
+// it; SECCOMP_RET_TRACE, which fencer never emits, decodes as errno(ENOSYS),
+// what the kernel does with it when no tracer is attached.
 func ActionFromRet(ret uint32) Action {
 	data := uint16(ret & RetData)
 	switch ret &^ RetData {
@@ -107,6 +126,10 @@ func ActionFromRet(ret uint32) Action {
 		return ActAllow
 	case RetLog:
 		return Action{Kind: Log}
+	case RetUserNotif:
+		return ActExecOnce
+	case bpf.RetTrace:
+		return Action{Kind: Errno, Data: enosys}
 	case RetErrno:
 		if data > MaxErrno {
 			data = MaxErrno
@@ -121,10 +144,11 @@ func ActionFromRet(ret uint32) Action {
 }
 
 // ParseAction reads an action as the language spells it. Errno takes a
-// number here; names such as EPERM are resolved by the caller.
+// number here; names such as EPERM are resolved by the caller. exec_once is
+// not an action a rule can give, and does not parse.
 func ParseAction(s string) (Action, bool) {
 	for k, n := range kindNames {
-		if s == n && ActionKind(k) != Errno {
+		if s == n && ActionKind(k) != Errno && ActionKind(k) != ExecOnce {
 			return Action{Kind: ActionKind(k)}, true
 		}
 	}
@@ -137,7 +161,8 @@ func ActionNames() []string {
 }
 
 // Precedence orders actions as the kernel does when several filters
-// disagree: kill_process > kill_thread > trap > errno > log > allow.
+// disagree: kill_process > kill_thread > trap > errno > exec_once (USER_NOTIF)
+// > log > allow.
 func (a Action) Precedence() int { return int(a.Kind) }
 
 // Op is an unsigned comparison.
@@ -307,6 +332,10 @@ type Filter struct {
 	// Default is the action for syscalls no rule matches.
 	Default Action
 	Rules   []Rule
+	// ExecOnce lists the syscall numbers behind the exec-once gate (execve,
+	// when no rule names it and the loader starts the service): each gets
+	// ExecOnce whatever its arguments, before any rule is looked at.
+	ExecOnce []uint32
 }
 
 // X32Bit is __X32_SYSCALL_BIT.
@@ -321,10 +350,11 @@ type Data struct {
 }
 
 // Decide is the policy's meaning, computed without BPF: a foreign
-// architecture and, on x86_64, the x32 syscall range are killed; otherwise,
-// among the rules for the syscall whose condition holds, the most
-// restrictive action wins (the first declared among equals); when none
-// holds, the default action applies.
+// architecture and, on x86_64, the x32 syscall range are killed; a syscall
+// behind the exec-once gate gets ExecOnce; otherwise, among the rules for
+// the syscall whose condition holds, the most restrictive action wins (the
+// first declared among equals); when none holds, the default action
+// applies.
 func (f *Filter) Decide(d Data) Action {
 	a, _ := f.Explain(d)
 	return a
@@ -335,16 +365,22 @@ const (
 	ByDefault     = -1 // no rule holds
 	ByForeignArch = -2 // seccomp_data.arch is not the filter's
 	ByX32         = -3 // an x32 syscall number on x86_64
+	ByExecOnce    = -4 // the exec-once gate
 )
 
 // Explain is Decide that also says which rule decided: its index in
-// Rules, or ByDefault, ByForeignArch or ByX32.
+// Rules, or ByDefault, ByForeignArch, ByX32 or ByExecOnce.
 func (f *Filter) Explain(d Data) (Action, int) {
 	if d.Arch != f.AuditArch {
 		return ActKillProcess, ByForeignArch
 	}
 	if f.X32 && uint32(d.Nr) >= X32Bit {
 		return ActKillProcess, ByX32
+	}
+	for _, nr := range f.ExecOnce {
+		if nr == uint32(d.Nr) {
+			return ActExecOnce, ByExecOnce
+		}
 	}
 	best, which := f.Default, ByDefault
 	for i := range f.Rules {

@@ -3,12 +3,14 @@ package policy
 import (
 	"encoding/binary"
 	"testing"
+
+	"github.com/fencer-dev/fencer/internal/bpf"
 )
 
 func TestActionRetRoundTrip(t *testing.T) {
 	for _, a := range []Action{
 		ActAllow, {Kind: Log}, {Kind: Errno, Data: 1}, {Kind: Errno, Data: MaxErrno},
-		{Kind: Trap}, {Kind: Trap, Data: 0xffff}, {Kind: KillThread}, ActKillProcess,
+		{Kind: Trap}, {Kind: Trap, Data: 0xffff}, {Kind: KillThread}, ActKillProcess, ActExecOnce,
 	} {
 		if got := ActionFromRet(a.Ret()); got != a {
 			t.Errorf("%v: Ret %#x decodes as %v", a, a.Ret(), got)
@@ -20,6 +22,26 @@ func TestActionRetRoundTrip(t *testing.T) {
 	}
 	if got := ActionFromRet(RetErrno | 5000); got != (Action{Kind: Errno, Data: MaxErrno}) {
 		t.Errorf("errno 5000 decodes as %v", got)
+	}
+	// SECCOMP_RET_TRACE without a tracer fails the call with ENOSYS.
+	if got := ActionFromRet(bpf.RetTrace | 3); got != (Action{Kind: Errno, Data: 38}) {
+		t.Errorf("TRACE decodes as %v", got)
+	}
+	if got := ActionFromRet(RetUserNotif); got != ActExecOnce || got.String() != "exec_once" {
+		t.Errorf("USER_NOTIF decodes as %v", got)
+	}
+}
+
+// TestPrecedenceIsTheKernels checks that Precedence ranks every pair of
+// actions as the kernel ranks their return values across filters.
+func TestPrecedenceIsTheKernels(t *testing.T) {
+	all := []Action{ActAllow, {Kind: Log}, ActExecOnce, {Kind: Errno, Data: 1}, {Kind: Trap}, {Kind: KillThread}, ActKillProcess}
+	for _, a := range all {
+		for _, b := range all {
+			if got, want := a.Precedence() > b.Precedence(), bpf.RetStronger(a.Ret(), b.Ret()); got != want {
+				t.Errorf("%v above %v: Precedence says %v, the kernel %v", a, b, got, want)
+			}
+		}
 	}
 }
 
@@ -33,6 +55,9 @@ func TestActionStringAndParse(t *testing.T) {
 	}
 	if _, ok := ParseAction("errno"); ok {
 		t.Errorf("bare errno parsed")
+	}
+	if _, ok := ParseAction("exec_once"); ok {
+		t.Errorf("exec_once parsed: no rule can give it")
 	}
 	if s := (Action{Kind: Errno, Data: 1}).String(); s != "errno(1)" {
 		t.Errorf("errno(1) prints as %q", s)
@@ -63,6 +88,7 @@ func TestDecide(t *testing.T) {
 			{Nr: 3, When: Const(true), Action: ActAllow},
 			{Nr: 3, When: Not{Cmp{Arg: 1, Mask: ^uint64(0), Op: LT, Value: 1 << 32}}, Action: Action{Kind: Trap, Data: 9}},
 		},
+		ExecOnce: []uint32{59},
 	}
 	d := func(nr int32, arch uint32, args ...uint64) Data {
 		x := Data{Nr: nr, Arch: arch}
@@ -83,6 +109,10 @@ func TestDecide(t *testing.T) {
 		{d(X32Bit|3, 0xc000003e), ActKillProcess},                  // x32
 		{d(-1, 0xc000003e), ActKillProcess},                        // x32 range includes -1
 		{d(42, 0xc000003e), Action{Kind: Errno, Data: 1}},          // no rules
+		{d(59, 0xc000003e, 1, 2, 3), ActExecOnce},                  // the gate
+		{d(3, 0xc000003e, 0, 1<<32), Action{Kind: Trap, Data: 9}},  // a gate elsewhere changes nothing
+		{d(X32Bit|59, 0xc000003e), ActKillProcess},                 // x32 before the gate
+		{d(59, 0x40000003), ActKillProcess},                        // foreign arch before the gate
 	} {
 		if got := f.Decide(c.in); got != c.want {
 			t.Errorf("Decide(nr=%d arch=%#x args=%#x) = %v, want %v", c.in.Nr, c.in.Arch, c.in.Args, got, c.want)
