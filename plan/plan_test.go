@@ -368,6 +368,26 @@ func TestForeignSockets(t *testing.T) {
 			"/lib/systemd/system/other.socket":                "[Socket]\nListenStream=81\n",
 			"/etc/systemd/system/other.socket.d/50-to-m.conf": "[Socket]\nService=m.service\n",
 		}, "/lib/systemd/system/other.socket", "(/etc/systemd/system/other.socket.d/50-to-m.conf:2) names m.service"},
+		// systemd 252's unit_name_printf expands %j (the last dash
+		// component of the prefix), and names of the host (%H, %u, %a,
+		// ...), which fencer cannot know: such a Service= may name the
+		// unit.
+		{"Service= with %j", vendorConfig, map[string]string{"/run/systemd/system/x-m.socket": "[Socket]\nListenStream=81\nService=%j.service\n"},
+			"/run/systemd/system/x-m.socket", "its Service= (/run/systemd/system/x-m.socket:3) names m.service"},
+		{"Service= with the host's name", vendorConfig, map[string]string{"/lib/systemd/system/other.socket": "[Socket]\nListenStream=81\nService=%H.service\n"},
+			"/lib/systemd/system/other.socket", "its Service= (/lib/systemd/system/other.socket:3) is %H.service, which names m.service on a host whose %H makes it so"},
+		{"Service= with the host's name for another unit", vendorConfig, map[string]string{"/lib/systemd/system/other.socket": "[Socket]\nListenStream=81\nService=x-%H.service\n"}, "", ""},
+		// An assignment systemd ignores (an unknown specifier, not a
+		// service's name) leaves the one before it in force.
+		{"Service= then one with an unknown specifier", vendorConfig, map[string]string{"/lib/systemd/system/other.socket": "[Socket]\nListenStream=81\nService=m.service\nService=%x.service\n"},
+			"/lib/systemd/system/other.socket", "its Service= (/lib/systemd/system/other.socket:3) names m.service"},
+		{"Service= then a template", vendorConfig, map[string]string{"/lib/systemd/system/other.socket": "[Socket]\nListenStream=81\nService=m.service\nService=other@.service\n"},
+			"/lib/systemd/system/other.socket", "its Service= (/lib/systemd/system/other.socket:3) names m.service"},
+		// A template socket's instances, which a link in a .wants
+		// directory or a start starts, take their instance as %i.
+		{"a template socket whose Service= is its instance", vendorConfig, map[string]string{"/etc/systemd/system/t@.socket": "[Socket]\nListenStream=81\nService=%i.service\n"},
+			"/etc/systemd/system/t@.socket", "its Service= (/etc/systemd/system/t@.socket:3) is %i.service, which names m.service for an instance of t@.socket"},
+		{"a template socket for other services", vendorConfig, map[string]string{"/etc/systemd/system/t@.socket": "[Socket]\nListenStream=81\nService=t-%i.service\n"}, "", ""},
 		{"Service= names another unit", vendorConfig, map[string]string{"/lib/systemd/system/other.socket": "[Socket]\nListenStream=81\nService=other-thing.service\n"}, "", ""},
 		{"a socket of the unit's name before fencer's", vendorConfig, map[string]string{"/etc/systemd/system.control/m.socket": "[Socket]\nListenStream=81\n"},
 			"/etc/systemd/system.control/m.socket", "systemd reads it instead of fencer's /etc/systemd/system/m.socket"},

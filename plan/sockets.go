@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/fencer-dev/fencer/hclspec"
@@ -103,28 +105,12 @@ func scanSockets(lk *unitfile.Lookup, u *unitfile.Unit, own string) (*socketScan
 			continue
 		}
 		seen[su.ID] = true
-		service, where, accept, err := socketService(su.Fragments, su.ID)
+		target, err := socketService(su.Fragments, su.ID)
 		if err != nil {
 			return nil, fmt.Errorf("looking for socket units: %w", err)
 		}
-		byName := strings.TrimSuffix(su.ID, ".socket") + ".service"
-		var why string
-		switch {
-		case accept:
-			// With Accept=yes systemd refuses Service= and the socket
-			// starts instances of a template.
-			continue
-		case names[service]:
-			why = fmt.Sprintf("its Service= (%s) names %s", where, service)
-			if service != u.ID {
-				why += ", an alias of " + u.ID
-			}
-		case service == "" && names[byName]:
-			why = fmt.Sprintf("it has the name of %s and no Service=, so it starts that service", byName)
-			if byName != u.ID {
-				why += ", an alias of " + u.ID
-			}
-		default:
+		why := target.feeds(names, u.ID)
+		if why == "" {
 			continue
 		}
 		scan.feeds = append(scan.feeds, socketFeed{name: su.ID, frags: su.Fragments, why: why})
@@ -132,56 +118,205 @@ func scanSockets(lk *unitfile.Lookup, u *unitfile.Unit, own string) (*socketScan
 	return scan, nil
 }
 
-// socketService returns a socket unit's effective Service= (the last
-// assignment systemd accepts: one naming a .service, its specifiers
-// expanded for the unit's ID, name) and where it was made, and its
-// Accept=.
-func socketService(frags []unitfile.Fragment, name string) (service, where string, accept bool, err error) {
-	as, err := unitfile.Assignments(frags, "Socket", "Service")
-	if err != nil {
-		return "", "", false, err
-	}
-	for _, a := range as {
-		if v := expandSpecifiers(a.Value, name); strings.HasSuffix(v, ".service") {
-			service, where = v, fmt.Sprintf("%s:%d", a.Path, a.Line)
-		}
-	}
-	accept, err = unitfile.Bool(frags, "Socket", "Accept", false)
-	return service, where, accept, err
+// socketTarget is what a socket unit's Service= makes it trigger: the
+// service systemd 252 settles on, and the services it may name on some
+// host or for some instance, which fencer cannot tell apart.
+type socketTarget struct {
+	id string
+	// accept is Accept=yes: systemd refuses Service= and starts
+	// instances of a template per connection.
+	accept bool
+	// service is the last assignment systemd accepts, with where it was
+	// made; "" for none, and then the socket triggers the service of its
+	// own name (for a template's instance, that instance).
+	service, where string
+	// ignored is the last assignment systemd ignores, for messages.
+	ignored string
+	// maybe are the assignments whose name depends on the host (%H, %u,
+	// %m, ...) or, for a template, on the instance: each may be the one
+	// systemd settles on, or be ignored.
+	maybe []servicePattern
 }
 
-// expandSpecifiers expands the specifiers of a unit's own name in v: %n,
-// %N, %p, %i and %%; others stay as written.
-func expandSpecifiers(v, unit string) string {
-	if !strings.Contains(v, "%") {
-		return v
+// servicePattern is a Service= whose expansion fencer cannot know.
+type servicePattern struct {
+	value, where string
+	re           *regexp.Regexp
+	// host names the host-dependent specifiers; empty when only the
+	// instance varies.
+	host string
+}
+
+// feeds says why the socket unit passes its fds to the service whose
+// names are names (id its own), "" when it does not.
+func (t *socketTarget) feeds(names map[string]bool, id string) string {
+	if t.accept {
+		return ""
 	}
+	alias := func(n string) string {
+		if n != id {
+			return ", an alias of " + id
+		}
+		return ""
+	}
+	if names[t.service] {
+		return fmt.Sprintf("its Service= (%s) names %s%s", t.where, t.service, alias(t.service))
+	}
+	if t.service == "" {
+		stem, typ := strings.TrimSuffix(t.id, ".socket"), ".service"
+		byName := stem + typ
+		var re *regexp.Regexp
+		if unitfile.IsTemplate(t.id) {
+			// Every instance triggers the service of its own name.
+			re = regexp.MustCompile("^" + regexp.QuoteMeta(strings.TrimSuffix(stem, "@")) + "@.+" + regexp.QuoteMeta(typ) + "$")
+		}
+		for _, n := range sortedNames(names) {
+			if n != byName && (re == nil || !re.MatchString(n)) {
+				continue
+			}
+			why := fmt.Sprintf("it has the name of %s and no Service=", n)
+			if re != nil {
+				why = fmt.Sprintf("it is a template whose instance of the name of %s has no Service=", n)
+			}
+			if t.ignored != "" {
+				why += fmt.Sprintf(" that systemd accepts (it ignores %s)", t.ignored)
+			}
+			return why + ", so it starts that service" + alias(n)
+		}
+	}
+	for _, m := range t.maybe {
+		for _, n := range sortedNames(names) {
+			if !m.re.MatchString(n) {
+				continue
+			}
+			on := "for an instance of " + t.id
+			if m.host != "" {
+				on = "on a host whose " + m.host + " makes it so"
+			}
+			return fmt.Sprintf("its Service= (%s) is %s, which names %s %s%s", m.where, m.value, n, on, alias(n))
+		}
+	}
+	return ""
+}
+
+func sortedNames(names map[string]bool) []string {
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// socketService reads a socket unit's Service= and Accept= the way systemd
+// 252 does (config_parse_socket_service): each assignment is expanded with
+// unit_name_printf's specifiers for the unit's ID, and systemd keeps it
+// only if that works (an unknown specifier fails) and gives the name of a
+// service that is no template; otherwise it ignores it with a warning,
+// and the assignment before stays in force. An empty assignment does not
+// reset it.
+func socketService(frags []unitfile.Fragment, id string) (*socketTarget, error) {
+	t := &socketTarget{id: id}
+	as, err := unitfile.Assignments(frags, "Socket", "Service")
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		where := fmt.Sprintf("%s:%d", a.Path, a.Line)
+		v, re, host, ok := expandSpecifiers(a.Value, id)
+		switch {
+		case !ok:
+			t.ignored = fmt.Sprintf("Service=%s at %s", a.Value, where)
+		case re != nil:
+			t.maybe = append(t.maybe, servicePattern{value: a.Value, where: where, re: re, host: host})
+		case strings.HasSuffix(v, ".service") && unitfile.CheckName(v) == nil && !unitfile.IsTemplate(v):
+			t.service, t.where = v, where
+		default:
+			t.ignored = fmt.Sprintf("Service=%s at %s", a.Value, where)
+		}
+	}
+	t.accept, err = unitfile.Bool(frags, "Socket", "Accept", false)
+	return t, err
+}
+
+// hostSpecifiers are the specifiers of systemd 252's unit_name_printf
+// whose values come from the host (architecture, boot and machine ids,
+// host names, os-release fields, kernel release, the manager's user and
+// group), which a plan does not know.
+const hostSpecifiers = "abABgGHlmMoquUvwW"
+
+// expandSpecifiers expands v as systemd 252's unit_name_printf does for the
+// unit unit: %n, %N, %p, %i, %j (the prefix's last dash-separated part)
+// and %% from the name, the host's specifiers (hostSpecifiers) as unknown
+// text. ok is false when systemd would fail (an unknown specifier). When
+// the result depends on what fencer does not know — the host, or for a
+// template the instance — re matches every name it can give and host
+// names the host specifiers used; otherwise the result is v.
+func expandSpecifiers(v, unit string) (out string, re *regexp.Regexp, host string, ok bool) {
 	stem := unit[:strings.LastIndexByte(unit, '.')]
+	typ := unit[len(stem):]
 	prefix, instance, _ := strings.Cut(stem, "@")
-	var b strings.Builder
+	last := prefix
+	if i := strings.LastIndexByte(prefix, '-'); i >= 0 {
+		last = prefix[i+1:]
+	}
+	template := unitfile.IsTemplate(unit)
+	// The result is literal text and unknown parts, which the pattern
+	// matches with ".+" or ".*" (a host's value may be empty: %A, %B
+	// on a host without IMAGE_ID).
+	var lit strings.Builder
+	var pat strings.Builder
+	unknown := false
+	text := func(s string) { lit.WriteString(s); pat.WriteString(regexp.QuoteMeta(s)) }
+	any := func() { unknown = true; pat.WriteString(".*") }
 	for i := 0; i < len(v); i++ {
-		if v[i] != '%' || i+1 == len(v) {
-			b.WriteByte(v[i])
+		if v[i] != '%' {
+			text(v[i : i+1])
 			continue
 		}
+		if i+1 == len(v) {
+			return "", nil, "", false
+		}
 		i++
-		switch v[i] {
-		case 'n':
-			b.WriteString(unit)
-		case 'N':
-			b.WriteString(stem)
-		case 'p':
-			b.WriteString(prefix)
-		case 'i':
-			b.WriteString(instance)
-		case '%':
-			b.WriteByte('%')
+		c := v[i]
+		switch {
+		case c == '%':
+			text("%")
+		case c == 'n' && template:
+			text(prefix + "@")
+			any()
+			text(typ)
+		case c == 'n':
+			text(unit)
+		case c == 'N' && template:
+			text(prefix + "@")
+			any()
+		case c == 'N':
+			text(stem)
+		case c == 'p':
+			text(prefix)
+		case c == 'j':
+			text(last)
+		case c == 'i' && template:
+			any()
+		case c == 'i':
+			text(instance)
+		case strings.IndexByte(hostSpecifiers, c) >= 0:
+			if !strings.Contains(host, "%"+string(c)) {
+				if host != "" {
+					host += ", "
+				}
+				host += "%" + string(c)
+			}
+			any()
 		default:
-			b.WriteByte('%')
-			b.WriteByte(v[i])
+			return "", nil, "", false
 		}
 	}
-	return b.String()
+	if !unknown {
+		return lit.String(), nil, "", true
+	}
+	return "", regexp.MustCompile("^" + pat.String() + "$"), host, true
 }
 
 // socketInputs are the files of a scan a plan depends on: every file of

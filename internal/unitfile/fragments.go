@@ -105,6 +105,10 @@ func CheckName(name string) error {
 	return fmt.Errorf("unit name %q: invalid character (only ASCII letters, digits and \":-_.\\@\")", name)
 }
 
+// IsTemplate reports whether name is a valid template name
+// ("foo@.service"), which systemd never loads as a unit of its own.
+func IsTemplate(name string) bool { return classify(name) == nameTemplate }
+
 // splitName returns a unit name's prefix, instance (with its "@", "" for
 // a non-template or "@" for a template) and type.
 func splitName(name string) (prefix, instance, typ string) {
