@@ -596,7 +596,7 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 	}
 	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
 		// The loader and the filter must be where the service sees them.
-		hidden, err := sandboxProblems(theirs, [][2]string{{"the loader", h.FencerPath}, {"the filter", sp.FilterPath}},
+		hidden, err := sandboxProblems(theirs, svc.Unit, scopeSpecifiers(facts), [][2]string{{"the loader", h.FencerPath}, {"the filter", sp.FilterPath}},
 			map[string]bool{h.FencerPath: true})
 		if err != nil {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)

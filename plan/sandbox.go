@@ -2,7 +2,7 @@ package plan
 
 import (
 	"fmt"
-	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -21,10 +21,22 @@ import (
 // sandboxMount is one path of the service's namespace and what is there.
 type sandboxMount struct {
 	at string
+	// re is set instead of at for a path with specifiers fencer does not
+	// expand (the manager's directories, the host's names): it matches
+	// every path at or below what the setting's path may be on a host;
+	// unknown names those specifiers ("%E").
+	re      *regexp.Regexp
+	unknown string
 	// kind: "hidden" (an empty or inaccessible directory, a private tmp),
-	// "other" (a bind of another host path over it), "same" (the host's
-	// own path, bound in place), "noexec", "exec".
+	// "other" (other files over it: a bind of another host path, an
+	// image, a system extension), "same" (the host's own path, bound in
+	// place), "noexec", "exec".
 	kind string
+	// other says, for kind "other", what is put there ("another host
+	// path"); perhaps is set when it may leave the path as it is (a
+	// system extension puts only the files it has).
+	other   string
+	perhaps bool
 	// why is the setting, "Key=value (file:line)".
 	why string
 	// fix says what to do about it.
@@ -37,10 +49,62 @@ func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/") || dir == ""
 }
 
+// covers reports whether m's path is at or above p.
+func (m *sandboxMount) covers(p string) bool {
+	if m.re != nil {
+		return m.re.MatchString(p)
+	}
+	return under(p, m.at)
+}
+
+// pathSpecifiers are the specifiers of systemd 252's unit_full_printf,
+// which it expands in these settings' paths, that fencer leaves unknown:
+// the manager's directories (%h, %t, %E, %S, %C, %L, %T, %V, %d), the
+// host's and the manager's user's names and ids, the unit file's path
+// (%y, %Y), the cgroup paths and the name's unescaped forms. A path that
+// uses one may be anywhere.
+const pathSpecifiers = "abcdfghlmoqrstuvwyABCEGHIJLMNPRSTUVWY"
+
+// mountAt makes the mount of a setting's path word w, as systemd 252 reads
+// it for unit (unit_path_printf, then path_simplify_and_warn): ok is false
+// for a word systemd ignores (an unknown specifier, a relative path, a
+// ".." component).
+func mountAt(w, unit string, known map[byte]string, m sandboxMount) (sandboxMount, bool) {
+	x, used, ok := expand(w, unit, known, pathSpecifiers)
+	if !ok {
+		return m, false
+	}
+	var parts []string
+	for _, c := range strings.Split(x, "/") {
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			return m, false
+		}
+		parts = append(parts, c)
+	}
+	switch {
+	case strings.HasPrefix(x, "/"):
+		x = "/" + strings.Join(parts, "/")
+	case strings.HasPrefix(x, unknownText):
+		x = strings.Join(parts, "/")
+	default:
+		return m, false
+	}
+	if used == "" {
+		m.at = x
+	} else {
+		m.re, m.unknown = pattern(x, "(/.*)?"), used
+	}
+	return m, true
+}
+
 // sandboxMounts reads the unit's settings that change what its service
 // sees of the host's files (theirs: the unit file and drop-ins without
-// fencer's).
-func sandboxMounts(theirs []unitfile.Fragment) (mounts []sandboxMount, root *sandboxMount, err error) {
+// fencer's; unit: its name, and known the specifiers the host's scope
+// fixes, for specifiers), as systemd 252 parses them.
+func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]string) (mounts []sandboxMount, root *sandboxMount, err error) {
 	where := func(a unitfile.Setting, key string) string {
 		return fmt.Sprintf("%s=%s (%s:%d)", key, a.Value, a.Path, a.Line)
 	}
@@ -70,7 +134,7 @@ func sandboxMounts(theirs []unitfile.Fragment) (mounts []sandboxMount, root *san
 		b, _ := unitfile.ParseBool(s.Value)
 		return b
 	}
-	// list returns the words of a list setting since its last reset.
+	// list returns the words of a list of paths since its last reset.
 	list := func(key string) ([]string, []unitfile.Setting, error) {
 		as, err := unitfile.Assignments(theirs, "Service", key)
 		if err != nil {
@@ -83,16 +147,24 @@ func sandboxMounts(theirs []unitfile.Fragment) (mounts []sandboxMount, root *san
 				words, from = nil, nil
 				continue
 			}
-			ws, err := unitfile.Words(a.Value)
-			if err != nil {
-				continue // systemd ignores the line with a warning
-			}
-			for _, w := range ws {
+			for _, w := range unitfile.PathWords(a.Value) {
 				words = append(words, w)
 				from = append(from, a)
 			}
 		}
 		return words, from, nil
+	}
+	// add adds the mount of word w, when systemd takes it.
+	add := func(w string, m sandboxMount) {
+		if m, ok := mountAt(w, unit, known, m); ok {
+			mounts = append(mounts, m)
+		}
+	}
+	// prefixed strips a path list word's "-" and "+" prefixes, in the
+	// only order systemd accepts them.
+	prefixed := func(w string) string {
+		w = strings.TrimPrefix(w, "-")
+		return strings.TrimPrefix(w, "+")
 	}
 
 	private, err := last("PrivateTmp", isBool)
@@ -131,38 +203,52 @@ func sandboxMounts(theirs []unitfile.Fragment) (mounts []sandboxMount, root *san
 		return nil, nil, err
 	}
 	for i, w := range words {
-		p, _, _ := strings.Cut(w, ":")
-		mounts = append(mounts, sandboxMount{at: path.Clean(p), kind: "hidden", why: where(from[i], "TemporaryFileSystem"),
-			fix: "bind the path back with BindReadOnlyPaths=, or keep fencer's files out of it"})
+		if p, ok := unitfile.TemporaryPath(w); ok {
+			add(p, sandboxMount{kind: "hidden", why: where(from[i], "TemporaryFileSystem"),
+				fix: "bind the path back with BindReadOnlyPaths=, or keep fencer's files out of it"})
+		}
 	}
 	words, from, err = list("InaccessiblePaths")
 	if err != nil {
 		return nil, nil, err
 	}
 	for i, w := range words {
-		p := strings.TrimLeft(w, "-+")
-		mounts = append(mounts, sandboxMount{at: path.Clean(p), kind: "hidden", why: where(from[i], "InaccessiblePaths"),
+		add(prefixed(w), sandboxMount{kind: "hidden", why: where(from[i], "InaccessiblePaths"),
 			fix: "keep fencer's files out of the inaccessible path"})
 	}
 	for _, key := range []string{"BindPaths", "BindReadOnlyPaths"} {
-		words, from, err = list(key)
+		as, err := unitfile.Assignments(theirs, "Service", key)
 		if err != nil {
 			return nil, nil, err
 		}
-		for i, w := range words {
-			w = strings.TrimPrefix(w, "-")
-			src, rest, _ := strings.Cut(w, ":")
-			dst, _, _ := strings.Cut(rest, ":")
-			if dst == "" {
-				dst = src
+		var binds []sandboxMount
+		for _, a := range as {
+			if a.Value == "" {
+				binds = nil
+				continue
 			}
-			kind := "other"
-			if path.Clean(src) == path.Clean(dst) {
-				kind = "same"
+			for _, e := range unitfile.BindPaths(a.Value) {
+				src := strings.TrimPrefix(e.Source, "-")
+				dst := e.Dest
+				if dst == "" {
+					dst = src
+				}
+				s, ok := mountAt(src, unit, known, sandboxMount{})
+				if !ok {
+					continue
+				}
+				m, ok := mountAt(dst, unit, known, sandboxMount{kind: "other", other: "another host path", why: where(a, key),
+					fix: "bind the host's own path there, or keep fencer's files out of it"})
+				if !ok {
+					continue
+				}
+				if s.at == m.at && s.re == nil && m.re == nil || s.re != nil && m.re != nil && s.re.String() == m.re.String() {
+					m.kind = "same"
+				}
+				binds = append(binds, m)
 			}
-			mounts = append(mounts, sandboxMount{at: path.Clean(dst), kind: kind, why: where(from[i], key),
-				fix: "bind the host's own path there, or keep fencer's files out of it"})
 		}
+		mounts = append(mounts, binds...)
 	}
 	for _, key := range []string{"NoExecPaths", "ExecPaths"} {
 		words, from, err = list(key)
@@ -171,10 +257,42 @@ func sandboxMounts(theirs []unitfile.Fragment) (mounts []sandboxMount, root *san
 		}
 		kind := map[string]string{"NoExecPaths": "noexec", "ExecPaths": "exec"}[key]
 		for i, w := range words {
-			mounts = append(mounts, sandboxMount{at: path.Clean(strings.TrimLeft(w, "-+")), kind: kind, why: where(from[i], key),
+			add(prefixed(w), sandboxMount{kind: kind, why: where(from[i], key),
 				fix: "allow executing the loader with ExecPaths=, or put fencer_path elsewhere"})
 		}
 	}
+	// System extensions are merged over /usr and /opt (systemd-sysext's
+	// hierarchies), their files taking the place of the host's there.
+	for _, key := range []string{"ExtensionDirectories", "ExtensionImages"} {
+		words, from, err = list(key)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(words) > 0 {
+			for _, d := range []string{"/usr", "/opt"} {
+				mounts = append(mounts, sandboxMount{at: d, kind: "other", other: "a system extension's files", perhaps: true, why: where(from[len(from)-1], key),
+					fix: "keep fencer_path out of /usr and /opt, or remove the setting"})
+			}
+		}
+	}
+	as, err := unitfile.Assignments(theirs, "Service", "MountImages")
+	if err != nil {
+		return nil, nil, err
+	}
+	var images []sandboxMount
+	for _, a := range as {
+		if a.Value == "" {
+			images = nil
+			continue
+		}
+		for _, dst := range unitfile.MountImages(a.Value) {
+			if m, ok := mountAt(dst, unit, known, sandboxMount{kind: "other", other: "an image's files", why: where(a, "MountImages"),
+				fix: "keep fencer's files out of the image's mount point"}); ok {
+				images = append(images, m)
+			}
+		}
+	}
+	mounts = append(mounts, images...)
 	for _, key := range []string{"RootDirectory", "RootImage"} {
 		s, err := last(key, func(string) bool { return true })
 		if err != nil {
@@ -185,51 +303,97 @@ func sandboxMounts(theirs []unitfile.Fragment) (mounts []sandboxMount, root *san
 				fix: "bind the loader and the filter into it in place with BindReadOnlyPaths=PATH"}
 		}
 	}
-	// Deepest last: for a path, the last mount above it decides.
+	// Deepest last: for a path, the last mount above it decides. A path
+	// fencer does not know has no depth; sandboxProblems takes it apart.
 	sort.SliceStable(mounts, func(i, j int) bool {
 		return strings.Count(mounts[i].at, "/") < strings.Count(mounts[j].at, "/")
 	})
 	return mounts, root, nil
 }
 
+// scopeSpecifiers returns the specifiers of the manager's directories
+// that the host's scope fixes (unit_full_printf): all of the system
+// manager's, and a user manager's configuration directory (%E, whose
+// systemd/user is the unit directory fencer writes to).
+func scopeSpecifiers(f *Facts) map[byte]string {
+	if f.Scope == "system" {
+		return map[byte]string{'E': "/etc", 't': "/run", 'S': "/var/lib", 'C': "/var/cache", 'L': "/var/log", 'T': "/tmp", 'V': "/var/tmp"}
+	}
+	if config, ok := strings.CutSuffix(f.Paths.UnitDir, "/systemd/user"); ok && strings.HasPrefix(config, "/") {
+		return map[byte]string{'E': config}
+	}
+	return nil
+}
+
 // sandboxProblems says, for each of fencer's files the service needs at
 // start (files: what it is, "the loader" or "the filter", by host path),
-// which setting of the unit hides it from the service; exec lists the
-// files that are executed (the loader), which NoExecPaths= also breaks.
-func sandboxProblems(theirs []unitfile.Fragment, files [][2]string, exec map[string]bool) ([]Override, error) {
-	mounts, root, err := sandboxMounts(theirs)
+// which setting of the unit hides it from the service or may put another
+// file in its place; exec lists the files that are executed (the loader),
+// which NoExecPaths= also breaks. unit is the unit's name and known the
+// specifiers the host's scope fixes (scopeSpecifiers), for the specifiers
+// systemd expands in the settings' paths.
+func sandboxProblems(theirs []unitfile.Fragment, unit string, known map[byte]string, files [][2]string, exec map[string]bool) ([]Override, error) {
+	mounts, root, err := sandboxMounts(theirs, unit, known)
 	if err != nil {
 		return nil, err
 	}
 	var out []Override
 	for _, f := range files {
 		what, p := f[0], f[1]
-		var seen, execMount *sandboxMount
+		var seen, execMount, maybe *sandboxMount
 		for i := range mounts {
 			m := &mounts[i]
-			if !under(p, m.at) {
+			if !m.covers(p) {
 				continue
 			}
-			switch m.kind {
-			case "noexec", "exec":
+			switch {
+			case m.re != nil:
+				// Where it is, and so which mount decides, is
+				// unknown: one that may hide or replace the path
+				// is a problem, one that may show it proves
+				// nothing.
+				if m.kind == "hidden" || m.kind == "other" || m.kind == "noexec" && exec[p] {
+					maybe = m
+				}
+			case m.kind == "noexec" || m.kind == "exec":
 				execMount = m
 			default:
 				seen = m
 			}
 		}
-		problem := func(m *sandboxMount, format string) {
-			out = append(out, Override{Path: p, Problem: fmt.Sprintf(format+", so systemd could not start the service (status 203/EXEC) or the loader would refuse to: %s",
-				m.why, what, p, m.fix)})
+		// Without the file the service does not start; over the
+		// loader, other files may start it unfiltered (the loader
+		// refuses a filter that is not the planned one).
+		fails := "so systemd could not start the service (status 203/EXEC) or the loader would refuse to"
+		then := func(m *sandboxMount) string {
+			if m.kind == "other" && exec[p] {
+				return "so the service would start through whatever program is there instead of fencer's loader, without the planned filter, or not at all (status 203/EXEC)"
+			}
+			return fails
+		}
+		does := func(m *sandboxMount) string {
+			switch m.kind {
+			case "hidden":
+				return "hides " + what + " (" + p + ") from the service"
+			case "other":
+				return "puts " + m.other + " over " + what + " (" + p + ") for the service"
+			}
+			return "forbids the service to execute " + what + " (" + p + ")"
+		}
+		problem := func(m *sandboxMount, text string) {
+			out = append(out, Override{Path: p, Problem: fmt.Sprintf("%s %s, %s: %s", m.why, text, then(m), m.fix)})
 		}
 		switch {
-		case seen != nil && seen.kind == "hidden":
-			problem(seen, "%s hides %s (%s) from the service")
-		case seen != nil && seen.kind == "other":
-			problem(seen, "%s puts another host path over %s (%s) for the service")
+		case maybe != nil:
+			problem(maybe, "may "+strings.Replace(does(maybe), "s ", " ", 1)+" (fencer cannot tell where "+maybe.unknown+" is on the host; write the path out)")
+		case seen != nil && seen.perhaps:
+			problem(seen, "may "+strings.Replace(does(seen), "s ", " ", 1))
+		case seen != nil && (seen.kind == "hidden" || seen.kind == "other"):
+			problem(seen, does(seen))
 		case root != nil && (seen == nil || seen.kind != "same"):
-			problem(root, "%s gives the service a root directory of its own, into which %s (%s) is not bound")
+			problem(root, "gives the service a root directory of its own, into which "+what+" ("+p+") is not bound")
 		case exec[p] && execMount != nil && execMount.kind == "noexec":
-			problem(execMount, "%s forbids the service to execute %s (%s)")
+			problem(execMount, does(execMount))
 		}
 	}
 	return out, nil

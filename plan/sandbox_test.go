@@ -37,6 +37,28 @@ func TestSandboxHidesLoader(t *testing.T) {
 		{"no exec", "/usr/local/bin/fencer", "NoExecPaths=/usr/local\n", "", "NoExecPaths=/usr/local (/lib/systemd/system/m.service:3) forbids the service to execute the loader (/usr/local/bin/fencer)"},
 		{"no exec, exec paths", "/usr/local/bin/fencer", "NoExecPaths=/usr/local\nExecPaths=/usr/local/bin\n", "", ""},
 		{"no exec on the filter", "/usr/local/bin/fencer", "NoExecPaths=/etc\n", "", ""},
+		// systemd expands specifiers in these paths: those of the
+		// system manager's directories (%E is /etc) as it does, the
+		// others (%h, a user's home, ...) as any path.
+		{"a specifier hides the filter", "/usr/local/bin/fencer", "InaccessiblePaths=-%E/fencer\n", "", "InaccessiblePaths=-%E/fencer (/lib/systemd/system/m.service:3) hides the filter (/etc/fencer/filters/m.service.bpf) from the service"},
+		{"a temporary fs at a home", "/root/bin/fencer", "TemporaryFileSystem=%h:ro\n", "", "TemporaryFileSystem=%h:ro (/lib/systemd/system/m.service:3) may hide the loader (/root/bin/fencer) from the service (fencer cannot tell where %h is on the host; write the path out)"},
+		{"a bind over the loader with a specifier", "/root/bin/fencer", "BindReadOnlyPaths=/srv/shim:%h/bin/fencer\n", "", "BindReadOnlyPaths=/srv/shim:%h/bin/fencer (/lib/systemd/system/m.service:3) may put another host path over the loader"},
+		{"a specifier elsewhere", "/usr/local/bin/fencer", "InaccessiblePaths=%t/m-secret\nTemporaryFileSystem=%S/m\n", "", ""},
+		{"the unit's name", "/usr/local/bin/fencer", "InaccessiblePaths=/usr/local/%p\n", "", ""},
+		{"an unknown specifier", "/usr/local/bin/fencer", "InaccessiblePaths=%Z/usr/local\n", "", ""},
+		// Words are read as systemd reads them: a backslash takes the
+		// next character as it is (no C escapes), "\\:" is a colon of
+		// the path, and the words before a syntax error count.
+		{"a backslash in a hidden path", "/usr/local/bin/fencer", "InaccessiblePaths=/usr/loc\\al\n", "", "InaccessiblePaths=/usr/loc\\al (/lib/systemd/system/m.service:3) hides the loader"},
+		{"an escaped colon in a bind source", "/usr/local/bin/fencer", "BindReadOnlyPaths=/srv/a\\:b:/usr/local/bin/fencer\n", "", "puts another host path over the loader"},
+		{"words before an unbalanced quote", "/usr/local/bin/fencer", "TemporaryFileSystem=/usr/local \"/x\n", "", "TemporaryFileSystem=/usr/local \"/x (/lib/systemd/system/m.service:3) hides the loader"},
+		{"a bind with a bad option", "/usr/local/bin/fencer", "BindReadOnlyPaths=/srv/shim:/usr/local/bin/fencer:bogus\n", "", ""},
+		// Extensions and images put other files over their
+		// destination: the loader may be another program there.
+		{"extension directories over /usr", "/usr/local/bin/fencer", "ExtensionDirectories=/var/lib/ext\n", "", "ExtensionDirectories=/var/lib/ext (/lib/systemd/system/m.service:3) may put a system extension's files over the loader (/usr/local/bin/fencer) for the service, so the service would start through whatever program is there instead of fencer's loader, without the planned filter"},
+		{"extension images over /opt", "/opt/fencer/bin/fencer", "ExtensionImages=/var/lib/ext.raw\n", "", "ExtensionImages=/var/lib/ext.raw"},
+		{"extension directories, loader elsewhere", "/srv/bin/fencer", "ExtensionDirectories=/var/lib/ext\n", "", ""},
+		{"a mount image over the loader", "/usr/local/bin/fencer", "MountImages=/srv/img.raw:/usr/local/bin:ro\n", "", "MountImages=/srv/img.raw:/usr/local/bin:ro (/lib/systemd/system/m.service:3) puts an image's files over the loader"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &memHost{files: map[string][]byte{

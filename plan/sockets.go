@@ -245,14 +245,17 @@ func socketService(frags []unitfile.Fragment, id string) (*socketTarget, error) 
 // group), which a plan does not know.
 const hostSpecifiers = "abABgGHlmMoquUvwW"
 
-// expandSpecifiers expands v as systemd 252's unit_name_printf does for the
-// unit unit: %n, %N, %p, %i, %j (the prefix's last dash-separated part)
-// and %% from the name, the host's specifiers (hostSpecifiers) as unknown
-// text. ok is false when systemd would fail (an unknown specifier). When
-// the result depends on what fencer does not know — the host, or for a
-// template the instance — re matches every name it can give and host
-// names the host specifiers used; otherwise the result is v.
-func expandSpecifiers(v, unit string) (out string, re *regexp.Regexp, host string, ok bool) {
+// unknownText stands, in what expand returns, for text fencer does not
+// know; a unit file cannot hold it (systemd ends a line at a NUL).
+const unknownText = "\x00"
+
+// expand expands the specifiers of v as systemd 252 does for the unit
+// unit: %n, %N, %p, %i, %j (the prefix's last dash-separated part) and %%
+// from the name (for a template, whose instance is any, its instance as
+// unknownText), those of known as their values, the specifiers in unknown
+// as unknownText (used lists them, "%H, %u"). ok is false when systemd would fail: another
+// specifier, or a "%" at the end.
+func expand(v, unit string, known map[byte]string, unknown string) (out, used string, ok bool) {
 	stem := unit[:strings.LastIndexByte(unit, '.')]
 	typ := unit[len(stem):]
 	prefix, instance, _ := strings.Cut(stem, "@")
@@ -261,62 +264,84 @@ func expandSpecifiers(v, unit string) (out string, re *regexp.Regexp, host strin
 		last = prefix[i+1:]
 	}
 	template := unitfile.IsTemplate(unit)
-	// The result is literal text and unknown parts, which the pattern
-	// matches with ".+" or ".*" (a host's value may be empty: %A, %B
-	// on a host without IMAGE_ID).
-	var lit strings.Builder
-	var pat strings.Builder
-	unknown := false
-	text := func(s string) { lit.WriteString(s); pat.WriteString(regexp.QuoteMeta(s)) }
-	any := func() { unknown = true; pat.WriteString(".*") }
+	if template {
+		instance = unknownText
+	}
+	var b strings.Builder
 	for i := 0; i < len(v); i++ {
 		if v[i] != '%' {
-			text(v[i : i+1])
+			b.WriteByte(v[i])
 			continue
 		}
 		if i+1 == len(v) {
-			return "", nil, "", false
+			return "", "", false
 		}
 		i++
 		c := v[i]
 		switch {
 		case c == '%':
-			text("%")
-		case c == 'n' && template:
-			text(prefix + "@")
-			any()
-			text(typ)
+			b.WriteByte('%')
 		case c == 'n':
-			text(unit)
-		case c == 'N' && template:
-			text(prefix + "@")
-			any()
-		case c == 'N':
-			text(stem)
-		case c == 'p':
-			text(prefix)
-		case c == 'j':
-			text(last)
-		case c == 'i' && template:
-			any()
-		case c == 'i':
-			text(instance)
-		case strings.IndexByte(hostSpecifiers, c) >= 0:
-			if !strings.Contains(host, "%"+string(c)) {
-				if host != "" {
-					host += ", "
-				}
-				host += "%" + string(c)
+			b.WriteString(prefix)
+			if template || strings.Contains(stem, "@") {
+				b.WriteString("@" + instance)
 			}
-			any()
+			b.WriteString(typ)
+		case c == 'N':
+			b.WriteString(prefix)
+			if template || strings.Contains(stem, "@") {
+				b.WriteString("@" + instance)
+			}
+		case c == 'p':
+			b.WriteString(prefix)
+		case c == 'j':
+			b.WriteString(last)
+		case c == 'i':
+			b.WriteString(instance)
+		case known[c] != "":
+			b.WriteString(known[c])
+		case strings.IndexByte(unknown, c) >= 0:
+			if !strings.Contains(used, "%"+string(c)) {
+				if used != "" {
+					used += ", "
+				}
+				used += "%" + string(c)
+			}
+			b.WriteString(unknownText)
 		default:
-			return "", nil, "", false
+			return "", "", false
 		}
 	}
-	if !unknown {
-		return lit.String(), nil, "", true
+	return b.String(), used, true
+}
+
+// pattern returns the regular expression that matches every text that s,
+// from expand, can stand for, followed by tail (a regular expression).
+func pattern(s, tail string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^")
+	for i, part := range strings.Split(s, unknownText) {
+		if i > 0 {
+			b.WriteString(".*")
+		}
+		b.WriteString(regexp.QuoteMeta(part))
 	}
-	return "", regexp.MustCompile("^" + pat.String() + "$"), host, true
+	b.WriteString(tail + "$")
+	return regexp.MustCompile(b.String())
+}
+
+// expandSpecifiers expands v as systemd 252's unit_name_printf does for the
+// unit unit (see expand; the host's specifiers are hostSpecifiers). ok is
+// false when systemd would fail. When the result depends on what fencer
+// does not know — the host, or for a template the instance — re matches
+// every name it can give and host names the host specifiers used;
+// otherwise the result is out.
+func expandSpecifiers(v, unit string) (out string, re *regexp.Regexp, host string, ok bool) {
+	out, host, ok = expand(v, unit, nil, hostSpecifiers)
+	if !ok || !strings.Contains(out, unknownText) {
+		return out, nil, "", ok
+	}
+	return "", pattern(out, ""), host, true
 }
 
 // socketInputs are the files of a scan a plan depends on: every file of
