@@ -201,6 +201,12 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 		if hashOrEmpty(p) != ch.PriorSHA256 {
 			return &StaleError{Host: hp.Name, Path: ch.Path}
 		}
+		// A kept original is put back with the mode the plan shows it
+		// has (CheckPlan pairs them): the mode it has, not one an
+		// edited plan file claims (0777).
+		if ch.Role == plan.RoleOriginal && p.existed && plan.KeepMode(p.mode) != ch.PriorMode {
+			return &StaleError{Host: hp.Name, Path: ch.Path}
+		}
 		priors[ch.Path] = p
 	}
 	// And the plan replaces or removes only files of the configuration's,

@@ -211,3 +211,64 @@ func TestOriginalRemovedOnlyWhenPutBack(t *testing.T) {
 		t.Errorf("the file after the second destroy: %q", got)
 	}
 }
+
+// TestRestoreKeepsTheOriginalsMode: a destroy plan puts a file fencer took
+// over back with the mode its kept original has. A plan file edited to say
+// the original has mode 0777 (and to put the file back with it) passed
+// every check, since the original's mode was never read again, and apply
+// wrote the administrator's unit file back world-writable. Apply now
+// compares, under the lock, the original's mode with the one the plan
+// shows, and refuses.
+func TestRestoreKeepsTheOriginalsMode(t *testing.T) {
+	dir := t.TempDir()
+	const admin = "[Service]\nExecStart=/usr/bin/admin\n"
+	unit := filepath.Join(dir, "etc/systemd/system/m.service")
+	if err := os.MkdirAll(filepath.Dir(unit), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte(admin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	applyTestPlan(t, makeTestPlan(t, dir, "m.service", false), "/etc/systemd/system/m.service")
+	b := makeTestPlan(t, dir, "m.service", true)
+	p, err := plan.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := 0
+	for _, ch := range p.Hosts[0].Changes {
+		switch {
+		case ch.Role == plan.RoleOriginal && ch.Action == plan.Delete:
+			ch.PriorMode = 0o777
+			edited++
+		case ch.Restore:
+			ch.Mode = 0o777
+			edited++
+		}
+	}
+	if edited != 2 {
+		t.Fatalf("the destroy plan has no restore and original to edit:\n%s", b)
+	}
+	var buf bytes.Buffer
+	if err := plan.WriteJSON(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = plan.ReadJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Root("local", dir, "x86_64", ScopeSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Destroy: true})
+	if err == nil || !strings.Contains(err.Error(), "/etc/fencer/originals/m.service changed since the plan was made") {
+		t.Errorf("apply of the edited plan: %v", err)
+	}
+	if st, err := os.Stat(unit); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("the unit file: %v %v", st.Mode(), err)
+	}
+	applyTestPlan(t, b)
+	if st, err := os.Stat(unit); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("the unit file after the destroy: %v %v", st.Mode(), err)
+	}
+}
