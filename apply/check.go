@@ -138,6 +138,11 @@ func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bo
 			if err := sameLoader(ch, loader); err != nil {
 				return fail(ch.Path, "%v", err)
 			}
+			// Its path is the plan's word for fencer_path: only a
+			// plan whose service runs the loader installs it.
+			if !runsLoader(hp, planned, byPath) {
+				return fail(ch.Path, "the plan installs the loader, and no drop-in of its services runs it")
+			}
 			continue
 		}
 		svc := planned[k.unit]
@@ -254,6 +259,22 @@ func sameLoader(ch *plan.Change, loader func() ([]byte, string, error)) error {
 		return fmt.Errorf("the loader the plan installs (sha256 %s) is not this fencer (sha256 %s): apply a plan with the fencer that made it, or make the plan again", ch.NewSHA256, want)
 	}
 	return nil
+}
+
+// runsLoader reports whether a drop-in the plan leaves in place or writes
+// runs a service with enforce = "exec" through the loader at the host's
+// fencer_path (checkDropIn).
+func runsLoader(hp *plan.HostPlan, planned map[string]*plan.ServicePlan, byPath map[string]*plan.Change) bool {
+	for _, ch := range hp.Changes {
+		if ch.Role != plan.RoleDropIn || ch.Action == plan.Delete || ch.Restore {
+			continue
+		}
+		svc := planned[strings.TrimSuffix(path.Base(path.Dir(ch.Path)), ".d")]
+		if svc != nil && svc.Enforce == hclspec.EnforceExec && checkDropIn(ch, svc, byPath[svc.FilterPath], hp.FencerPath) == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // checkDropIn checks that a drop-in the plan writes runs the service the

@@ -272,3 +272,40 @@ func TestRestoreKeepsTheOriginalsMode(t *testing.T) {
 		t.Errorf("the unit file after the destroy: %v %v", st.Mode(), err)
 	}
 }
+
+// TestLoaderOnlyWithItsService: a plan installs the loader only for a
+// service whose drop-in runs it. A plan file edited down to the loader
+// alone, at a fencer_path of the editor's choosing (/usr/local/sbin/ls,
+// ahead of /usr/bin in PATH), passed CheckPlan: the loader's path is the
+// plan's, and nothing else asked for it.
+func TestLoaderOnlyWithItsService(t *testing.T) {
+	dir := t.TempDir()
+	p, err := plan.ReadJSON(bytes.NewReader(makeTestPlan(t, dir, "m.service", false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := p.Hosts[0]
+	var loader *plan.Change
+	for _, ch := range hp.Changes {
+		if ch.Role == plan.RoleLoader {
+			loader = ch
+		}
+	}
+	if loader == nil {
+		t.Fatal("the plan installs no loader")
+	}
+	loader.Path, hp.FencerPath = "/usr/local/sbin/ls", "/usr/local/sbin/ls"
+	hp.Changes, hp.Services, hp.Inputs = []*plan.Change{loader}, nil, nil
+	var buf bytes.Buffer
+	if err := plan.WriteJSON(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = plan.ReadJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	facts := &plan.Facts{Arch: hp.Arch, Scope: hp.Scope, Root: hp.Root, Paths: plan.SystemPaths}
+	err = CheckPlan(p.Hosts[0], facts, p.ConfigID, false, testLoader)
+	if err == nil || !strings.Contains(err.Error(), "/usr/local/sbin/ls: the plan installs the loader, and no drop-in of its services runs it") {
+		t.Errorf("a plan of the loader alone: %v", err)
+	}
+}
