@@ -97,6 +97,9 @@ type TakeOverError struct {
 	Host string
 	// Change is the take-over (plan.Change.TakeOver).
 	Change *plan.Change
+	// Earlier is set when fencer keeps, instead of this file, the one it
+	// kept before (plan.KeepsEarlier).
+	Earlier bool
 }
 
 func (e *TakeOverError) Error() string {
@@ -104,8 +107,12 @@ func (e *TakeOverError) Error() string {
 	if e.Change.Owner != "" {
 		w = fmt.Sprintf("belongs to configuration %q", e.Change.Owner)
 	}
-	return fmt.Sprintf("host %q: %s %s, and the plan replaces it with its %s: run apply with -adopt=%s to take it over (fencer keeps it at %s, and destroy puts it back)",
-		e.Host, e.Change.Path, w, e.Change.Role, e.Change.Path, e.Change.Original)
+	keeps := fmt.Sprintf("fencer keeps it at %s, and destroy puts it back", e.Change.Original)
+	if e.Earlier {
+		keeps = fmt.Sprintf("fencer keeps the file from before fencer at %s, and destroy puts that back", e.Change.Original)
+	}
+	return fmt.Sprintf("host %q: %s %s, and the plan replaces it with its %s: run apply with -adopt=%s to take it over (%s)",
+		e.Host, e.Change.Path, w, e.Change.Role, e.Change.Path, keeps)
 }
 
 // whose says whose a text file is that is not the configuration's.
@@ -123,7 +130,7 @@ func whose(content []byte) string {
 func Refused(hp *plan.HostPlan, adopt []string) error {
 	for _, ch := range hp.Changes {
 		if ch.TakeOver && !contains(adopt, ch.Path) {
-			return &TakeOverError{Host: hp.Name, Change: ch}
+			return &TakeOverError{Host: hp.Name, Change: ch, Earlier: plan.KeepsEarlier(hp, ch)}
 		}
 	}
 	return nil
@@ -225,7 +232,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("it %s, and the plan %s it without taking it over", whose(p.content), verb)}
 		}
 		if !contains(opts.Adopt, ch.Path) {
-			return &TakeOverError{Host: hp.Name, Change: ch}
+			return &TakeOverError{Host: hp.Name, Change: ch, Earlier: plan.KeepsEarlier(hp, ch)}
 		}
 		// CheckPlan paired the take-over with the change that keeps the
 		// file's content; it must keep its mode too.

@@ -120,7 +120,10 @@ func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bo
 				return fail(ch.Path, "it is the original of %s, which the plan does not change", k.of)
 			case removes && !(of.Restore && of.Original == ch.Path && of.NewSHA256 == ch.PriorSHA256 && of.Mode == ch.PriorMode):
 				return fail(ch.Path, "the plan removes this original without putting it back, as it is, at %s", k.of)
-			case !removes && !(of.TakeOver && of.Original == ch.Path && of.PriorSHA256 == ch.NewSHA256):
+			case !removes && !(of.TakeOver && of.Original == ch.Path && of.PriorSHA256 == ch.NewSHA256) &&
+				// A copy kept from before fencer stays when the file
+				// taken over is fencer's (another configuration's).
+				!(of.TakeOver && of.Original == ch.Path && ch.Action == plan.NoOp && plan.Managed([]byte(of.Prior))):
 				return fail(ch.Path, "the plan keeps here something other than %s as it is", k.of)
 			}
 			continue

@@ -309,3 +309,86 @@ func TestLoaderOnlyWithItsService(t *testing.T) {
 		t.Errorf("a plan of the loader alone: %v", err)
 	}
 }
+
+// TestTakeOverKeepsTheFirstOriginal: configuration "c" took over the
+// administrator's m.service (fencer keeps it at originals/m.service), and
+// then another configuration — or the same one after its directory was
+// renamed, which changes its default id — takes over c's file. That
+// take-over replaced the kept copy with c's file, so the administrator's
+// file was lost: the second configuration's destroy put c's file back, and
+// nothing had the administrator's any more. The copy of the file as it was
+// before any fencer stays; destroy puts it back.
+func TestTakeOverKeepsTheFirstOriginal(t *testing.T) {
+	dir := t.TempDir()
+	const admin = "[Service]\nExecStart=/usr/bin/admin\n"
+	unit := filepath.Join(dir, "etc/systemd/system/m.service")
+	orig := filepath.Join(dir, "etc/fencer/originals/m.service")
+	if err := os.MkdirAll(filepath.Dir(unit), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte(admin), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	applyTestPlan(t, makeTestPlan(t, dir, "m.service", false), "/etc/systemd/system/m.service")
+	if b, _ := os.ReadFile(orig); string(b) != admin {
+		t.Fatalf("the kept original: %q", b)
+	}
+	other := func(destroy bool) []byte {
+		return makeIDPlan(t, dir, "d", destroy)
+	}
+	b := other(false)
+	if !bytes.Contains(b, []byte(`"owner": "c"`)) {
+		t.Fatalf("configuration d does not take over c's file:\n%s", b)
+	}
+	var shown bytes.Buffer
+	p, err := plan.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan.Render(&shown, p, false)
+	if want := "apply replaces it and keeps the file from before fencer, at /etc/fencer/originals/m.service, which destroy puts back"; !strings.Contains(shown.String(), want) {
+		t.Errorf("the plan does not say %q:\n%s", want, shown.String())
+	}
+	err = Refused(p.Hosts[0], []string{"/etc/systemd/system/m.socket", "/etc/systemd/system/m.service.d/zz-fencer.conf"})
+	if want := "(fencer keeps the file from before fencer at /etc/fencer/originals/m.service, and destroy puts that back)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("without -adopt: %v, want %q", err, want)
+	}
+	applyTestPlan(t, b, "/etc/systemd/system/m.service", "/etc/systemd/system/m.socket", "/etc/systemd/system/m.service.d/zz-fencer.conf")
+	if got, _ := os.ReadFile(orig); string(got) != admin {
+		t.Errorf("the kept original after d took over c's file: %q, want the administrator's", got)
+	}
+	applyTestPlan(t, other(true))
+	if got, _ := os.ReadFile(unit); string(got) != admin {
+		t.Errorf("m.service after d's destroy: %q, want the administrator's", got)
+	}
+	if st, err := os.Stat(unit); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("m.service's mode after d's destroy: %v %v", st.Mode(), err)
+	}
+	if _, err := os.Stat(orig); !os.IsNotExist(err) {
+		t.Errorf("the kept original after d's destroy: %v", err)
+	}
+}
+
+// makeIDPlan is makeTestPlan for m.service with configuration id.
+func makeIDPlan(t testing.TB, dir, id string, destroy bool) []byte {
+	t.Helper()
+	src := strings.Replace(strings.Replace(planConfig, "UNIT", "m.service", 1), `id = "c"`, `id = "`+id+`"`, 1)
+	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	h, err := Root("local", dir, "x86_64", ScopeSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, diags := plan.Make(context.Background(), cfg, plan.Options{Hosts: map[string]plan.Host{"local": h}, Loader: testLoader,
+		LoaderSyscalls: LoaderSyscalls, Destroy: destroy})
+	if diags.HasErrors() || len(p.Failed()) > 0 {
+		t.Fatalf("%v %+v", diags, p.Hosts[0])
+	}
+	var buf bytes.Buffer
+	if err := plan.WriteJSON(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

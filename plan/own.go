@@ -73,13 +73,21 @@ func takeOver(ctx context.Context, t Host, ps Paths, ch *Change, cur []byte, mod
 	old, oldMode, err := t.ReadFile(ctx, orig)
 	switch {
 	case err == nil:
-		// An earlier take-over kept the file as it was then; since,
-		// someone wrote it again, and this is the one to keep.
+		// An earlier take-over kept the file as it was then.
 		keep.PriorSHA256, keep.PriorSize, keep.PriorMode = hashOf(old), len(old), uint32(oldMode.Perm())
 		keep.Action = Update
-		if string(old) == string(cur) && KeepMode(oldMode) == keep.Mode {
+		switch {
+		case string(old) == string(cur) && KeepMode(oldMode) == keep.Mode:
 			keep.Action = NoOp
+		case Managed(cur):
+			// The file is another configuration's (or this one's
+			// under its former id): the kept copy is the file from
+			// before fencer, which destroy must put back, and that
+			// configuration's file is not worth losing it for.
+			keep.Content, keep.NewSHA256, keep.Mode, keep.Action = old, hashOf(old), KeepMode(oldMode), NoOp
 		}
+		// Otherwise someone wrote the file again since: this is the
+		// one to keep.
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("reading %s: %w", orig, err)
 	}

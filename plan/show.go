@@ -53,7 +53,7 @@ func Render(w io.Writer, p *Plan, color bool) {
 				continue
 			}
 			changed = true
-			renderChange(w, ch, c)
+			renderChange(w, ch, KeepsEarlier(h, ch), c)
 		}
 		for _, r := range h.Restarts {
 			changed = true
@@ -86,7 +86,23 @@ func Render(w io.Writer, p *Plan, color bool) {
 	fmt.Fprintf(w, "%sPlan:%s %d to add, %d to change, %d to destroy%s.\n", c.bold, c.reset, n.Add, n.Change, n.Destroy, restart)
 }
 
-func renderChange(w io.Writer, ch *Change, c palette) {
+// KeepsEarlier reports whether the take-over ch leaves in place the
+// original fencer kept of its file before (another configuration's file is
+// replaced, and the file from before fencer stays kept): the plan does not
+// change the original, which is not ch's file.
+func KeepsEarlier(h *HostPlan, ch *Change) bool {
+	if !ch.TakeOver {
+		return false
+	}
+	for _, o := range h.Changes {
+		if o.Path == ch.Original {
+			return o.Action == NoOp && o.NewSHA256 != ch.PriorSHA256
+		}
+	}
+	return false
+}
+
+func renderChange(w io.Writer, ch *Change, earlier bool, c palette) {
 	sign, col := map[ChangeAction]string{Create: "+", Update: "~", Delete: "-"}[ch.Action], map[ChangeAction]string{Create: c.green, Update: c.yellow, Delete: c.red}[ch.Action]
 	role := ch.Role
 	switch {
@@ -102,7 +118,10 @@ func renderChange(w io.Writer, ch *Change, c palette) {
 		role = "original, kept for destroy to put back"
 	}
 	fmt.Fprintf(w, "\n  %s%s %s%s  (%s)\n", col, sign, ch.Path, c.reset, role)
-	if ch.TakeOver {
+	switch {
+	case ch.TakeOver && earlier:
+		fmt.Fprintf(w, "      %sapply replaces it and keeps the file from before fencer, at %s, which destroy puts back; apply refuses this unless run with -adopt=%s%s\n", c.bold, ch.Original, ch.Path, c.reset)
+	case ch.TakeOver:
 		fmt.Fprintf(w, "      %sapply keeps it at %s and destroy puts it back; apply refuses this unless run with -adopt=%s%s\n", c.bold, ch.Original, ch.Path, c.reset)
 	}
 	if ch.Restore {
