@@ -528,3 +528,45 @@ func TestVerifyVendorExecStart(t *testing.T) {
 		t.Errorf("verify -json:\n%s", v.raw)
 	}
 }
+
+// TestVerifyUnitNotReloaded: verify reads the unit's files as they are now
+// and compares systemd's loaded unit with them by the names of its files.
+// A drop-in whose content changed since systemd loaded it (here a socket
+// unit drop-in that passed the service a second socket, made harmless
+// again without a reload) left those names the same, so verify said in
+// sync while systemd ran with the content it loaded, which fencer never
+// checked. systemd says so itself (NeedDaemonReload=yes): verify reports
+// it, for the service and for fencer's socket unit, until a reload.
+func TestVerifyUnitNotReloaded(t *testing.T) {
+	_, err := exec.LookPath("curl")
+	need(t, err == nil, "no curl on PATH")
+	w := newWorld(t)
+	w.mustApply()
+	env := filepath.Join(w.unitDir, "metrics.service.d", "10-env.conf")
+	writeFile(t, env, "[Service]\nEnvironment=FROM_ADMIN=1\n")
+	w.systemctl("daemon-reload")
+	w.systemctl("start", "metrics.socket")
+	w.serve()
+	w.inSync("a harmless drop-in, loaded")
+	writeFile(t, env, "[Service]\nEnvironment=FROM_ADMIN=2\n")
+	if v := w.show("metrics.service", "NeedDaemonReload"); v != "yes" {
+		t.Fatalf("NeedDaemonReload=%s after a drop-in changed", v)
+	}
+	v := w.verify()
+	if v.human.code != 2 || !strings.Contains(v.human.stdout, "metrics.service  setting NeedDaemonReload: systemd has not loaded the unit's files as they are now") {
+		t.Errorf("a drop-in changed since systemd loaded it: want exit 2 naming NeedDaemonReload\n%s", v.human)
+	}
+	// fencer's socket unit too.
+	w.systemctl("daemon-reload")
+	w.inSync("reloaded")
+	sock := filepath.Join(w.unitDir, "metrics.socket.d", "10-backlog.conf")
+	writeFile(t, sock, "[Socket]\nBacklog=8\n")
+	w.systemctl("daemon-reload")
+	writeFile(t, sock, "[Socket]\nBacklog=16\n")
+	v = w.verify()
+	if v.human.code != 2 || !strings.Contains(v.human.stdout, "metrics.socket  setting NeedDaemonReload: systemd has not loaded the unit's files as they are now") {
+		t.Errorf("a socket drop-in changed since systemd loaded it: want exit 2 naming NeedDaemonReload\n%s", v.human)
+	}
+	w.systemctl("daemon-reload")
+	w.inSync("reloaded again")
+}

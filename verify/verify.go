@@ -383,6 +383,7 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 		}
 	}
 	checkFiles(s, props, r)
+	checkLoaded(ctx, t, s, files, props, r)
 	setting("NoNewPrivileges", "yes", props["NoNewPrivileges"], "no_new_privs is not set for the service")
 	setting("SystemCallArchitectures", "native", props["SystemCallArchitectures"], "system calls of other architectures are not refused")
 	if s.SystemdFilter {
@@ -495,6 +496,36 @@ func checkSystemdProcess(ctx context.Context, t apply.Target, s *plan.ServicePla
 	}
 	r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
 		Problem: "cannot prove that the process runs under the planned SystemCallFilter=: neither its start time nor systemd's record of it can be compared with fencer's drop-in; restart the unit"})
+}
+
+// notReloaded is the problem of a unit whose files changed since systemd
+// loaded them.
+const notReloaded = "systemd has not loaded the unit's files as they are now (they changed since its last daemon-reload), so it runs the unit with settings fencer did not check: run systemctl daemon-reload"
+
+// checkLoaded reports the service's unit, and fencer's socket unit for
+// it, when systemd says its files changed since it loaded them
+// (NeedDaemonReload=yes): verify reads the files as they are now, and
+// compares systemd's loaded unit with them by the names of its files,
+// which a changed content leaves the same. props are the service's.
+func checkLoaded(ctx context.Context, t apply.Target, s *plan.ServicePlan, files map[string]*plan.Change, props map[string]string, r *HostReport) {
+	if props["NeedDaemonReload"] == "yes" {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "NeedDaemonReload", Problem: notReloaded, Want: "no", Got: "yes"})
+	}
+	socket := plan.SocketUnit(s.Unit)
+	owned := false
+	for _, ch := range files {
+		owned = owned || ch.Role == plan.RoleSocket && len(ch.Units) == 1 && ch.Units[0] == socket
+	}
+	if !owned {
+		return
+	}
+	sp, err := show(ctx, t, socket, "NeedDaemonReload")
+	switch {
+	case err != nil:
+		r.Findings = append(r.Findings, Finding{Unit: socket, Kind: "setting", Subject: "systemctl show", Problem: err.Error()})
+	case sp["NeedDaemonReload"] == "yes":
+		r.Findings = append(r.Findings, Finding{Unit: socket, Kind: "setting", Subject: "NeedDaemonReload", Problem: notReloaded, Want: "no", Got: "yes"})
+	}
 }
 
 // checkFiles compares the names systemd knows the unit by, its unit file

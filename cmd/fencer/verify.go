@@ -25,6 +25,8 @@ var verifyCommand = &command{
   On each host, check that:
     - every file fencer manages is there with the planned content, and no
       other drop-in overrides fencer's;
+    - systemd has loaded each unit's files, and fencer's socket unit's, as
+      they are now (NeedDaemonReload=no);
     - systemd's effective settings of each unit (systemctl show) are the
       planned ones: SystemCallFilter (allowing for systemd's @default set),
       SystemCallArchitectures, NoNewPrivileges, and ExecStart wrapped by the
