@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -22,10 +21,10 @@ import (
 type sandboxMount struct {
 	at string
 	// re is set instead of at for a path with specifiers fencer does not
-	// expand (the manager's directories, the host's names): it matches
-	// every path at or below what the setting's path may be on a host;
-	// unknown names those specifiers ("%E").
-	re      *regexp.Regexp
+	// expand (the manager's directories, the host's names): it stands for
+	// every path the setting's path may be on a host; unknown names those
+	// specifiers ("%E").
+	re      wildcard
 	unknown string
 	// kind: "hidden" (an empty or inaccessible directory, a private tmp),
 	// "other" (other files over it: a bind of another host path, an
@@ -52,7 +51,16 @@ func under(p, dir string) bool {
 // covers reports whether m's path is at or above p.
 func (m *sandboxMount) covers(p string) bool {
 	if m.re != nil {
-		return m.re.MatchString(p)
+		// p, or a directory above it, may be the path.
+		if m.re.match("/") {
+			return true
+		}
+		for i := 1; i <= len(p); i++ {
+			if (i == len(p) || p[i] == '/') && m.re.match(p[:i]) {
+				return true
+			}
+		}
+		return false
 	}
 	return under(p, m.at)
 }
@@ -95,7 +103,7 @@ func mountAt(w, unit string, known map[byte]string, m sandboxMount) (sandboxMoun
 	if used == "" {
 		m.at = x
 	} else {
-		m.re, m.unknown = pattern(x, "(/.*)?"), used
+		m.re, m.unknown = newWildcard(x), used
 	}
 	return m, true
 }
@@ -242,7 +250,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 				if !ok {
 					continue
 				}
-				if s.at == m.at && s.re == nil && m.re == nil || s.re != nil && m.re != nil && s.re.String() == m.re.String() {
+				if s.at == m.at && s.re == nil && m.re == nil || s.re != nil && m.re != nil && strings.Join(s.re, unknownText) == strings.Join(m.re, unknownText) {
 					m.kind = "same"
 				}
 				binds = append(binds, m)

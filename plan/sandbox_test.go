@@ -3,6 +3,7 @@ package plan
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSandboxHidesLoader checks that plan refuses a unit whose sandboxing
@@ -81,5 +82,23 @@ func TestSandboxHidesLoader(t *testing.T) {
 				t.Errorf("err = %v does not say what would happen", err)
 			}
 		})
+	}
+}
+
+// TestSandboxSpecifiersBounded: a path made of a million specifiers
+// fencer does not expand is matched in time and memory in proportion to
+// it (a regular expression built from it would take seconds, and fail to
+// build beyond a few million).
+func TestSandboxSpecifiersBounded(t *testing.T) {
+	h := &memHost{files: map[string][]byte{
+		"/lib/systemd/system/m.service": []byte("[Service]\nExecStart=/usr/bin/m\nInaccessiblePaths=/x" + strings.Repeat("%h", 1<<20) + "/y\n"),
+	}}
+	began := time.Now()
+	_, err := makePlan(t, vendorConfig, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("planning took %s", d)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -141,7 +140,7 @@ type socketTarget struct {
 // servicePattern is a Service= whose expansion fencer cannot know.
 type servicePattern struct {
 	value, where string
-	re           *regexp.Regexp
+	re           wildcard
 	// host names the host-dependent specifiers; empty when only the
 	// instance varies.
 	host string
@@ -165,13 +164,13 @@ func (t *socketTarget) feeds(names map[string]bool, id string) string {
 	if t.service == "" {
 		stem, typ := strings.TrimSuffix(t.id, ".socket"), ".service"
 		byName := stem + typ
-		var re *regexp.Regexp
+		var re wildcard
 		if unitfile.IsTemplate(t.id) {
 			// Every instance triggers the service of its own name.
-			re = regexp.MustCompile("^" + regexp.QuoteMeta(strings.TrimSuffix(stem, "@")) + "@.+" + regexp.QuoteMeta(typ) + "$")
+			re = newWildcard(strings.TrimSuffix(stem, "@") + "@" + unknownText + typ)
 		}
 		for _, n := range sortedNames(names) {
-			if n != byName && (re == nil || !re.MatchString(n)) {
+			if n != byName && (re == nil || !re.match(n)) {
 				continue
 			}
 			why := fmt.Sprintf("it has the name of %s and no Service=", n)
@@ -186,7 +185,7 @@ func (t *socketTarget) feeds(names map[string]bool, id string) string {
 	}
 	for _, m := range t.maybe {
 		for _, n := range sortedNames(names) {
-			if !m.re.MatchString(n) {
+			if !m.re.match(n) {
 				continue
 			}
 			on := "for an instance of " + t.id
@@ -315,33 +314,50 @@ func expand(v, unit string, known map[byte]string, unknown string) (out, used st
 	return b.String(), used, true
 }
 
-// pattern returns the regular expression that matches every text that s,
-// from expand, can stand for, followed by tail (a regular expression).
-func pattern(s, tail string) *regexp.Regexp {
-	var b strings.Builder
-	b.WriteString("^")
-	for i, part := range strings.Split(s, unknownText) {
-		if i > 0 {
-			b.WriteString(".*")
-		}
-		b.WriteString(regexp.QuoteMeta(part))
+// wildcard is a text from expand split at its unknown parts: it matches
+// every text those parts can stand for (each any text, "/" included). It
+// is matched by hand, not compiled as a regular expression, which a long
+// value in a unit file could make slow to build or too large; nil for a
+// text without unknown parts.
+type wildcard []string
+
+func newWildcard(s string) wildcard {
+	if !strings.Contains(s, unknownText) {
+		return nil
 	}
-	b.WriteString(tail + "$")
-	return regexp.MustCompile(b.String())
+	return strings.Split(s, unknownText)
+}
+
+// match reports whether s is a text w can stand for: it starts with w's
+// first part and ends with its last, and has the others in order between.
+func (w wildcard) match(s string) bool {
+	if !strings.HasPrefix(s, w[0]) {
+		return false
+	}
+	s = s[len(w[0]):]
+	last := w[len(w)-1]
+	for _, part := range w[1 : len(w)-1] {
+		i := strings.Index(s, part)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(part):]
+	}
+	return len(s) >= len(last) && strings.HasSuffix(s, last)
 }
 
 // expandSpecifiers expands v as systemd 252's unit_name_printf does for the
 // unit unit (see expand; the host's specifiers are hostSpecifiers). ok is
 // false when systemd would fail. When the result depends on what fencer
-// does not know — the host, or for a template the instance — re matches
-// every name it can give and host names the host specifiers used;
+// does not know — the host, or for a template the instance — re stands
+// for every name it can give and host names the host specifiers used;
 // otherwise the result is out.
-func expandSpecifiers(v, unit string) (out string, re *regexp.Regexp, host string, ok bool) {
+func expandSpecifiers(v, unit string) (out string, re wildcard, host string, ok bool) {
 	out, host, ok = expand(v, unit, nil, hostSpecifiers)
 	if !ok || !strings.Contains(out, unknownText) {
 		return out, nil, "", ok
 	}
-	return "", pattern(out, ""), host, true
+	return "", newWildcard(out), host, true
 }
 
 // socketInputs are the files of a scan a plan depends on: every file of
