@@ -403,21 +403,27 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 	return nil
 }
 
-// restart restarts the socket units, then the services that are running:
-// a socket-activated service that is not running starts on its next
-// connection anyway.
+// restart restarts the socket units, then the services, that are running
+// (try-restart): a unit someone stopped stays stopped — "systemctl
+// restart" would start it — and a socket-activated service that is not
+// running starts on its next connection anyway.
 func restart(ctx context.Context, t Target, units []string, logf func(string, ...any)) error {
 	for _, suffix := range []string{".socket", ".service"} {
 		for _, u := range units {
 			if !strings.HasSuffix(u, suffix) {
 				continue
 			}
-			verbArg := "restart"
-			if suffix == ".service" {
-				verbArg = "try-restart"
+			out, err := t.Systemctl(ctx, "show", "-p", "ActiveState", "--", u)
+			if err != nil {
+				return fmt.Errorf("systemctl show %s: %w", u, err)
 			}
-			if _, err := t.Systemctl(ctx, verbArg, u); err != nil {
-				return fmt.Errorf("systemctl %s %s: %w", verbArg, u, err)
+			switch strings.TrimSpace(strings.TrimPrefix(string(out), "ActiveState=")) {
+			case "active", "activating", "reloading":
+			default:
+				continue
+			}
+			if _, err := t.Systemctl(ctx, "try-restart", u); err != nil {
+				return fmt.Errorf("systemctl try-restart %s: %w", u, err)
 			}
 			logf("restarted %s", u)
 		}

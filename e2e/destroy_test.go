@@ -109,3 +109,37 @@ service "sleeper" {
 		}
 	}
 }
+
+// TestRestartLeavesStoppedUnits: apply -restart restarts the units whose
+// files changed. A socket unit the administrator had stopped was started
+// by it (systemctl restart starts a unit that is not running), and apply
+// said "restarted metrics.socket": the service was reachable again. Now a
+// stopped unit stays stopped, as a stopped service always did.
+func TestRestartLeavesStoppedUnits(t *testing.T) {
+	_, err := exec.LookPath("curl")
+	need(t, err == nil, "no curl on PATH")
+	w := newWorld(t)
+	w.mustApply()
+	w.systemctl("start", "metrics.socket")
+	w.serve()
+	w.systemctl("stop", "metrics.socket", "metrics.service")
+	// A new port changes the socket unit.
+	w.port = freePort(t)
+	r := w.mustApply("-restart")
+	if strings.Contains(r.stdout, "restarted metrics.socket") {
+		t.Errorf("apply -restart says it restarted a stopped socket unit:\n%s", r)
+	}
+	for _, u := range []string{"metrics.socket", "metrics.service"} {
+		if s := w.show(u, "ActiveState"); s != "inactive" {
+			t.Errorf("%s after apply -restart: %s, want inactive (it was stopped)", u, s)
+		}
+	}
+	// A running one is restarted, on its new port.
+	w.systemctl("start", "metrics.socket")
+	w.serve()
+	w.port = freePort(t)
+	if r := w.mustApply("-restart"); !strings.Contains(r.stdout, "restarted metrics.socket") {
+		t.Errorf("apply -restart of a running socket unit:\n%s", r)
+	}
+	w.serve()
+}

@@ -112,10 +112,11 @@ Options:
 
   -auto-approve      Apply without asking.
 
-  -restart           Restart the units whose files changed, and the running
-                     units the plan found needing a restart (their files
-                     are as planned, their process is not: applied
-                     without -restart).
+  -restart           Restart the running units whose files changed, and
+                     the running units the plan found needing a restart
+                     (their files are as planned, their process is not:
+                     applied without -restart). A stopped unit stays
+                     stopped.
 
   -adopt=PATH        Take over the file at PATH, which the plan shows as
                      "taken over": a unit file or drop-in that is not
