@@ -277,6 +277,9 @@ func TestVerifyResolvedProgram(t *testing.T) {
 
 	w.server = linked
 	w.mustApply("-restart")
+	// -restart restarts running units only: the new socket unit is
+	// started here.
+	w.systemctl("start", "metrics.socket")
 	w.serve()
 	inSyncRunning("through a symbolic link", linked+" -> "+v1+" (symbolic links)")
 	pid := w.mainPID()
