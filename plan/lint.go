@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1200,7 +1201,82 @@ func (c *archLint) renumbering() {
 			}
 			c.renumber(x.syscall, x.arg, rnr, d, dnr)
 		}
+		c.reopen(x.syscall, x.arg, rnr)
 	}
+}
+
+// reopen reports an fd condition that close and any syscall giving a new
+// fd get around together: the condition lets rSys use an fd N the service
+// starts with (stderr, an fd block's) and refuses the fd where the
+// service's first new file lands, the lowest one it does not start with;
+// close(N) frees N, and the next file the service opens, socket it makes
+// or connection it accepts gets N, the lowest free fd. `write` allowed on
+// stderr and the log file, `close` allowed on any fd: close(1) and
+// openat("/etc/...", O_WRONLY) make write(1) write where the condition
+// meant to refuse. A condition that allows the fd of the first new file
+// already lets the syscall use new files; moving one lower changes
+// nothing, so that is not reported.
+func (c *archLint) reopen(rSys string, k int, rnr uint32) {
+	cnr, ok := c.nr("close")
+	if !ok || cnr == rnr || !c.hasAllowRule(cnr) {
+		return
+	}
+	alloc := ""
+	for _, n := range allocators {
+		if anr, ok := c.nr(n); ok && c.hasAllowRule(anr) {
+			alloc = n
+			break
+		}
+	}
+	if alloc == "" {
+		return
+	}
+	const fdMask = 0xffffffff
+	fdIs := func(arg int, n int) policy.Expr {
+		return policy.Cmp{Arg: arg, Mask: fdMask, Op: policy.EQ, Value: uint64(n)}
+	}
+	start := c.startFds()
+	first := 0
+	for slices.Contains(start, first) {
+		first++
+	}
+	b := newBDD()
+	p := b.exists(c.allowed(b, rnr, nil), k)
+	if b.and(p, b.expr(fdIs(k, first))) != cond.False {
+		return
+	}
+	closable := b.exists(c.allowed(b, cnr, nil), 0)
+	n := -1
+	for _, s := range start {
+		if b.and(b.and(p, b.expr(fdIs(k, s))), b.and(closable, b.expr(fdIs(0, s)))) != cond.False {
+			n = s
+			break
+		}
+	}
+	if b.err != nil || n < 0 {
+		return
+	}
+	_, which := c.f.Explain(policy.Data{Nr: int32(cnr), Arch: c.f.AuditArch, Args: [6]uint64{uint64(n)}})
+	if which < 0 {
+		return
+	}
+	var rargs [6]uint64
+	rargs[k] = uint64(n)
+	users := c.explain(rnr, rargs)
+	var uNames []string
+	for _, i := range users {
+		uNames = append(uNames, c.f.Rules[i].Name)
+	}
+	cRule := c.hrule(which)
+	subject := c.ref(which)
+	key := fmt.Sprintf("reopen|%s|%s|%d|%s", cRule.Name, strings.Join(uNames, ","), n, alloc)
+	c.l.add(key, subject, contextOf(subject, cRule.DeclRange), rSys, c.a.Name, func(syscalls string, _ int, on string) (string, string) {
+		return fmt.Sprintf("close can put new files on the fds %s may use", syscalls),
+			fmt.Sprintf("%s lets %s use fd %d, which the service starts with, and refuses fd %d, where the first file it opens lands; but rule %q allows close(%d)%s, and %s is allowed: "+
+				"after close(%d) the next file the service opens (or socket it makes, connection it accepts) gets fd %d, the lowest free one, which %s may use. "+
+				"A condition on an fd number holds only while the number means the same file. Keep close off fd %d: add `arg0 != %d` to rule %q's condition.",
+				capitalize(c.ruleNames(users)), syscalls, n, first, cRule.Name, n, on, alloc, n, n, syscalls, n, n, cRule.Name)
+	})
 }
 
 func (c *archLint) renumber(rSys string, k int, rnr uint32, d string, dnr uint32) {

@@ -632,3 +632,75 @@ func TestLintFlagEquality(t *testing.T) {
 		"Flags compared with one exact value\nmain.fencer.hcl:21,16-32\nRule \"reads\" allows openat whenever arg2 (flags) has other bits than these" + fmt.Sprintf(tail, 2, 2),
 	})
 }
+
+// TestLintReopen: an fd condition that close and a syscall giving new fds
+// get around together. write is allowed on stderr and the log file only,
+// but close may close the log file's fd 1, and the next file openat opens
+// (or socket accept4 accepts) then gets fd 1: write(1) writes to it. On
+// the issue's main this policy validated without a word. A condition that
+// already allows the fd where new files land (the example's client fds),
+// a close kept off the fds conditions allow, and a policy that cannot make
+// new fds are not reported.
+func TestLintReopen(t *testing.T) {
+	checkLints(t, service(`
+  rule "log_write" {
+    syscalls = ["write"]
+    when     = arg0 == 2 || arg0 == fd.log
+  }
+  rule "misc" {
+    syscalls = ["close", "openat", "exit_group"]
+  }`), x86, []string{
+		`close can put new files on the fds write may use
+main.fencer.hcl:16,17-24
+Rule "log_write" (main.fencer.hcl:11:3) lets write use fd 1, which the service starts with, and refuses fd 4, where the first file it opens lands; but rule "misc" allows close(1), and openat is allowed: after close(1) the next file the service opens (or socket it makes, connection it accepts) gets fd 1, the lowest free one, which write may use. A condition on an fd number holds only while the number means the same file. Keep close off fd 1: add ` + "`arg0 != 1`" + ` to rule "misc"'s condition.`,
+	})
+	// The listening socket (fd 3), and a connection accepted in its place.
+	checkLints(t, service(`
+  rule "accept" {
+    syscalls = ["accept4"]
+    when     = arg0 == fd.sock
+  }
+  rule "closes" {
+    syscalls = ["close"]
+    when     = arg0 != 2
+  }`), x86, []string{
+		`close can put new files on the fds accept4 may use
+main.fencer.hcl:16,17-24
+Rule "accept" (main.fencer.hcl:11:3) lets accept4 use fd 3, which the service starts with, and refuses fd 4, where the first file it opens lands; but rule "closes" allows close(3), and accept4 is allowed: after close(3) the next file the service opens (or socket it makes, connection it accepts) gets fd 3, the lowest free one, which accept4 may use. A condition on an fd number holds only while the number means the same file. Keep close off fd 3: add ` + "`arg0 != 3`" + ` to rule "closes"'s condition.`,
+	})
+	for _, c := range []struct{ name, rules string }{
+		{"close kept off the fds write may use", `
+  rule "log_write" {
+    syscalls = ["write"]
+    when     = arg0 == 2 || arg0 == fd.log
+  }
+  rule "close" {
+    syscalls = ["close"]
+    when     = !contains([1, 2], arg0)
+  }
+  rule "open" {
+    syscalls = ["openat"]
+  }`},
+		{"reads allowed on every fd a new file gets", `
+  rule "client_io" {
+    syscalls = ["read", "close"]
+    when     = !contains([2, fd.log, fd.sock], arg0)
+  }
+  rule "accept" {
+    syscalls = ["accept4"]
+    when     = arg0 == fd.sock
+  }`},
+		{"no syscall that makes an fd", `
+  rule "log_write" {
+    syscalls = ["write"]
+    when     = arg0 == 2 || arg0 == fd.log
+  }
+  rule "close" {
+    syscalls = ["close"]
+  }`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			checkLints(t, service(c.rules), x86, nil)
+		})
+	}
+}

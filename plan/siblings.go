@@ -236,6 +236,19 @@ var families = []family{
 // free one (dup), which breaks every condition that trusts an fd number.
 var renumberers = []string{"dup2", "dup3", "fcntl", "fcntl64", "dup"}
 
+// allocators are syscalls that give the caller a new fd, at the lowest
+// number that is free (as every new fd is): after close(N), the next one
+// is N. In the order the reopening lint names them: the first the policy
+// allows.
+var allocators = []string{
+	"openat", "open", "openat2", "creat", "open_by_handle_at",
+	"socket", "accept4", "accept", "socketpair", "socketcall", "recvmsg", "recvmmsg",
+	"pipe2", "pipe", "memfd_create", "eventfd2", "eventfd", "epoll_create1", "epoll_create",
+	"signalfd4", "signalfd", "timerfd_create", "inotify_init1", "inotify_init",
+	"fanotify_init", "pidfd_open", "pidfd_getfd", "userfaultfd", "perf_event_open",
+	"io_uring_setup", "bpf", "fsopen", "fspick", "fsmount", "open_tree", "mq_open",
+}
+
 // fdArgs are more syscalls whose argument is an fd, for the renumbering
 // lint, besides the members of the fd families. close is not here:
 // renumbering an fd that close refuses and closing the copy leaves the
