@@ -624,12 +624,30 @@ func TestLintFlagEquality(t *testing.T) {
     when     = masked(arg1, 15) == SOCK_RAW
     action   = kill_process
   }
+  rule "no_world_writable" {
+    syscalls = ["fchmodat"]
+    when     = arg2 == 511
+    action   = kill_process
+  }
+  rule "no_umask_0" {
+    syscalls = ["umask"]
+    when     = arg0 == 0
+    action   = errno(EPERM)
+  }
+  rule "exact_create_mode" {
+    syscalls = ["openat"]
+    when     = arg3 == 384
+  }
 }
 `, x86, []string{
 		"Flags compared with one exact value\nmain.fencer.hcl:6,16-63\nRule \"no_rwx\" denies mmap only when arg2 (prot) has exactly these bits" + fmt.Sprintf(tail, 2, 2),
 		"Flags compared with one exact value\nmain.fencer.hcl:16,18-36\nRule \"no_shared\" denies mmap only when arg3 (flags) has exactly these bits" + fmt.Sprintf(tail, 3, 3),
 		"Flags compared with one exact value\nmain.fencer.hcl:16,41-78\nRule \"no_shared\" denies mmap only when arg3 (flags) has exactly these bits" + fmt.Sprintf(tail, 3, 3),
 		"Flags compared with one exact value\nmain.fencer.hcl:21,16-32\nRule \"reads\" allows openat whenever arg2 (flags) has other bits than these" + fmt.Sprintf(tail, 2, 2),
+		// fchmodat(AT_FDCWD, path, 0100777) sets 0777 (the kernel keeps
+		// mode & 07777), umask(0x1000) sets 0.
+		"Flags compared with one exact value\nmain.fencer.hcl:34,16-27\nRule \"no_world_writable\" denies fchmodat only when arg2 (mode) has exactly these bits" + fmt.Sprintf(tail, 2, 2),
+		"Flags compared with one exact value\nmain.fencer.hcl:39,16-25\nRule \"no_umask_0\" denies umask only when arg0 (mask) has exactly these bits" + fmt.Sprintf(tail, 0, 0),
 	})
 }
 
