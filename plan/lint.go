@@ -884,20 +884,27 @@ func (c *archLint) reportSibling(fam *family, sm member, rnr, snr uint32, pos, s
 				reaches = fam.param
 			}
 			how = fmt.Sprintf("%s allows %s%s whatever the %s, and %s can %s any %s, as %s does", sRule, syscalls, on, fam.param, syscalls, fam.does, reaches, rSys)
-		} else {
+		} else if sm.why != "" {
 			how = fmt.Sprintf("%s allows %s%s, which %s", sRule, syscalls, on, sm.why)
+		} else {
+			// A member whose argument is in a register elsewhere, but not
+			// here: i386's and s390x's mmap take a pointer to theirs.
+			how = fmt.Sprintf("%s allows %s%s, which takes its arguments from memory there (a pointer to them), where no filter sees its %s", sRule, syscalls, on, fam.param)
 		}
 		its, it, does := "its", "it", "undoes"
 		if n > 1 {
 			its, it, does = "their", "them", "undo"
 		}
 		fix := sm.advice
-		if fix == "" {
-			if spos >= 0 {
-				fix = fmt.Sprintf("Give %s a condition on %s %s too, or deny %s.", syscalls, its, fam.param, it)
-			} else {
-				fix = fmt.Sprintf("Deny %s, or give %s the action errno(ENOSYS) if the service falls back to %s.", syscalls, it, rSys)
-			}
+		switch {
+		case spos < 0 && sm.why == "":
+			// The advice, if any, is about the register argument.
+			fix = fmt.Sprintf("Deny %s where its %s is in memory; a condition on it cannot be checked there.", syscalls, fam.param)
+		case fix != "":
+		case spos >= 0:
+			fix = fmt.Sprintf("Give %s a condition on %s %s too, or deny %s.", syscalls, its, fam.param, it)
+		default:
+			fix = fmt.Sprintf("Deny %s, or give %s the action errno(ENOSYS) if the service falls back to %s.", syscalls, it, rSys)
 		}
 		return fmt.Sprintf("%s %s the condition on %s", syscalls, does, rSys),
 			fmt.Sprintf("%s allows %s only for some values of its %s, arg%d (%s is refused, for one), but %s: "+

@@ -722,3 +722,23 @@ Rule "accept" (main.fencer.hcl:11:3) lets accept4 use fd 3, which the service st
 		})
 	}
 }
+
+// TestLintSiblingArgsInMemory: i386's and s390x's mmap take a pointer to
+// their arguments, so the fd that makes mmap a sibling of read is in
+// memory there. The warning said "allows mmap on i386, which : the
+// condition ..." and advised a condition on arg4 that the filter cannot
+// check there; it now says why and what to do.
+func TestLintSiblingArgsInMemory(t *testing.T) {
+	checkLints(t, service(`
+  rule "reads" {
+    syscalls = ["read"]
+    when     = arg0 == 0
+  }
+  rule "mem" {
+    syscalls = ["mmap"]
+  }`), []string{"i386", "s390x"}, []string{
+		`mmap undoes the condition on read
+main.fencer.hcl:16,17-23
+Rule "reads" (main.fencer.hcl:11:3) allows read only for some values of its fd, arg0 (1 is refused, for one), but rule "mem" allows mmap, which takes its arguments from memory there (a pointer to them), where no filter sees its fd: the condition on read does not limit what the service can read from. Deny mmap where its fd is in memory; a condition on it cannot be checked there.`,
+	})
+}
