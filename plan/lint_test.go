@@ -742,3 +742,18 @@ main.fencer.hcl:16,17-23
 Rule "reads" (main.fencer.hcl:11:3) allows read only for some values of its fd, arg0 (1 is refused, for one), but rule "mem" allows mmap, which takes its arguments from memory there (a pointer to them), where no filter sees its fd: the condition on read does not limit what the service can read from. Deny mmap where its fd is in memory; a condition on it cannot be checked there.`,
 	})
 }
+
+// TestLintSiblingsReachDisjoint: recvfrom reads sockets only and mmap maps
+// files only, so a condition on recvfrom's fd says nothing of mmap's. A UDP
+// service that may recvfrom its socket alone, and mmap as malloc does, was
+// warned that mmap "can read from any file, as recvfrom does".
+func TestLintSiblingsReachDisjoint(t *testing.T) {
+	checkLints(t, service(`
+  rule "net" {
+    syscalls = ["recvfrom", "recvmsg"]
+    when     = arg0 == fd.sock
+  }
+  rule "mem" {
+    syscalls = ["mmap"]
+  }`), x86, nil)
+}
