@@ -801,6 +801,10 @@ func (c *archLint) families() {
 				spos := c.position(sm)
 				b := newBDD()
 				a := c.allowed(b, snr, nil)
+				if v, ok := c.a.Const(sm.guard); ok && spos >= 0 && sm.guard != "" {
+					// Only the calls that do the family's thing.
+					a = b.and(a, b.expr(policy.Cmp{Arg: sm.guardArg, Mask: v & c.argMask(sm.syscall, sm.guardArg), Op: policy.EQ, Value: v & c.argMask(sm.syscall, sm.guardArg)}))
+				}
 				var unrestricted bool
 				if spos >= 0 {
 					unrestricted = b.exists(a, spos) == cond.True

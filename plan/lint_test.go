@@ -301,6 +301,11 @@ Rule "log_write" (main.fencer.hcl:7:3) allows write only for some values of its 
 		`sendto undoes the condition on write
 main.fencer.hcl:15,17-25
 Rule "log_write" (main.fencer.hcl:7:3) allows write only for some values of its fd, arg0 (0 is refused, for one), but rule "net" allows sendto whatever the fd, and sendto can write to any socket, as write does: the condition on write does not limit what the service can write to. Give sendto a condition on its fd too, or deny it.`,
+		// A shared mapping of a file writes it: openat(O_RDWR), mmap
+		// (MAP_SHARED), memcpy, and no write at all.
+		`mmap undoes the condition on write
+main.fencer.hcl:41,17-23
+Rule "log_write" (main.fencer.hcl:7:3) allows write only for some values of its fd, arg0 (0 is refused, for one), but rule "mem" allows mmap whatever the fd, and mmap can write to any file, as write does: the condition on write does not limit what the service can write to. Give mmap the condition ` + "`arg4 == -1 || !has_bits(arg3, MAP_SHARED)`" + ` (anonymous or private mappings only: a private mapping's writes stay in memory), or the same fds as the writes.`,
 		`io_uring_enter undoes the condition on write
 main.fencer.hcl:23,17-33
 Rule "log_write" (main.fencer.hcl:7:3) allows write only for some values of its fd, arg0 (0 is refused, for one), but rule "ring" allows io_uring_enter, which runs reads, writes and other operations queued in memory, where no filter sees their fds or flags: the condition on write does not limit what the service can write to. Deny io_uring_enter (and io_uring_setup) unless the service needs io_uring: its operations pass no filter.`,
@@ -755,5 +760,19 @@ func TestLintSiblingsReachDisjoint(t *testing.T) {
   }
   rule "mem" {
     syscalls = ["mmap"]
+  }`), x86, nil)
+}
+
+// TestLintMmapWriteQuiet: mmap kept to anonymous and private mappings
+// writes no file, so it does not undo a condition on write's fd.
+func TestLintMmapWriteQuiet(t *testing.T) {
+	checkLints(t, service(`
+  rule "log_write" {
+    syscalls = ["write"]
+    when     = arg0 == 2 || arg0 == fd.log
+  }
+  rule "mem" {
+    syscalls = ["mmap"]
+    when     = arg4 == -1 || !has_bits(arg3, MAP_SHARED)
   }`), x86, nil)
 }

@@ -61,6 +61,12 @@ type member struct {
 	reaches string
 	// advice, when set, replaces the general fix in the message.
 	advice string
+	// guard, when set, is the bits (a constant's name) that argument
+	// guardArg must have for the member to do the family's thing: mmap
+	// writes a file only through a shared mapping (MAP_SHARED in its
+	// flags; its prot can be made writable later with mprotect).
+	guard    string
+	guardArg int
 }
 
 const (
@@ -74,6 +80,13 @@ var (
 	socketcallWhy = "takes its socket operation's arguments from memory"
 	ioUringAdvice = "Deny io_uring_enter (and io_uring_setup) unless the service needs io_uring: its operations pass no filter."
 )
+
+// mmapWriteAdvice is the fix for a shared mapping that undoes a write
+// restriction.
+func mmapWriteAdvice(syscall string) string {
+	return "Give " + syscall + " the condition `arg4 == -1 || !has_bits(arg3, MAP_SHARED)` (anonymous or private mappings only: " +
+		"a private mapping's writes stay in memory), or the same fds as the writes."
+}
 
 // families is the sibling table.
 var families = []family{
@@ -95,6 +108,9 @@ var families = []family{
 			{syscall: "tee", arg: 1},        // fd_out
 			{syscall: "vmsplice", arg: 0},
 			{syscall: "copy_file_range", arg: 2}, // fd_out
+			// A shared mapping of a file writes the file.
+			{syscall: "mmap", arg: 4, reaches: "file", guard: "MAP_SHARED", guardArg: 3, advice: mmapWriteAdvice("mmap")},
+			{syscall: "mmap2", arg: 4, reaches: "file", guard: "MAP_SHARED", guardArg: 3, advice: mmapWriteAdvice("mmap2")},
 			{syscall: "io_uring_enter", arg: argMemory, why: ioUringWhy, advice: ioUringAdvice},
 			{syscall: "io_submit", arg: argMemory, why: ioSubmitWhy},
 			{syscall: "socketcall", arg: argMemory, why: socketcallWhy},
