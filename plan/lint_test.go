@@ -691,7 +691,40 @@ Rule "log_write" (main.fencer.hcl:11:3) lets write use fd 1, which the service s
 main.fencer.hcl:16,17-24
 Rule "accept" (main.fencer.hcl:11:3) lets accept4 use fd 3, which the service starts with, and refuses fd 4, where the first file it opens lands; but rule "closes" allows close(3), and accept4 is allowed: after close(3) the next file the service opens (or socket it makes, connection it accepts) gets fd 3, the lowest free one, which accept4 may use. A condition on an fd number holds only while the number means the same file. Keep close off fd 3: add ` + "`arg0 != 3`" + ` to rule "closes"'s condition.`,
 	})
+	// close kept off them, but close_range (glibc's closefrom) allowed.
+	checkLints(t, service(`
+  rule "log_write" {
+    syscalls = ["write"]
+    when     = arg0 == 2 || arg0 == fd.log
+  }
+  rule "close" {
+    syscalls = ["close"]
+    when     = !contains([1, 2], arg0)
+  }
+  rule "misc" {
+    syscalls = ["close_range", "socket"]
+  }`), x86, []string{
+		`close_range can put new files on the fds write may use
+main.fencer.hcl:20,17-30
+Rule "log_write" (main.fencer.hcl:11:3) lets write use fd 1, which the service starts with, and refuses fd 4, where the first file it opens lands; but rule "misc" allows close_range(1, 1, 0x0), and socket is allowed: after close_range(1, 1, 0x0) the next file the service opens (or socket it makes, connection it accepts) gets fd 1, the lowest free one, which write may use. A condition on an fd number holds only while the number means the same file. Keep close_range off fd 1: let it close only fds above those the service starts with (` + "`arg0 > 3`" + `), or give it the action errno(ENOSYS), from which glibc's closefrom falls back to close.`,
+	})
 	for _, c := range []struct{ name, rules string }{
+		{"close and close_range kept off the fds write may use", `
+  rule "log_write" {
+    syscalls = ["write"]
+    when     = arg0 == 2 || arg0 == fd.log
+  }
+  rule "close" {
+    syscalls = ["close"]
+    when     = !contains([1, 2], arg0)
+  }
+  rule "closefrom" {
+    syscalls = ["close_range"]
+    when     = arg0 > 3
+  }
+  rule "open" {
+    syscalls = ["openat"]
+  }`},
 		{"close kept off the fds write may use", `
   rule "log_write" {
     syscalls = ["write"]
