@@ -632,7 +632,7 @@ func (m *Machine) records(ctx context.Context, r *Report, logs []string) ([]*aud
 				losses = append(losses, l)
 			}
 			if res.Truncated > 0 {
-				src.Detail = strings.TrimSpace(src.Detail + fmt.Sprintf(" %d seccomp record(s) cut short (a long program path?) were skipped", res.Truncated))
+				src.Detail = strings.TrimSpace(src.Detail + fmt.Sprintf(" %d seccomp record(s) cut short (a long program path?) or malformed were skipped", res.Truncated))
 			}
 		}
 		r.Sources = append(r.Sources, src)

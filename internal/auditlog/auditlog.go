@@ -104,7 +104,8 @@ type Result struct {
 	Records []*Record
 	Losses  []Loss
 	// Truncated counts seccomp records that were cut short (the kernel
-	// log truncates long lines), which are not in Records.
+	// log truncates long lines) or do not parse, which are not in
+	// Records.
 	Truncated int
 	// Skipped counts lines longer than MaxLine.
 	Skipped int
