@@ -448,8 +448,9 @@ func verb(a policy.Action, name string) string {
 // numbers: arg0 == 2 || arg0 == 1.
 func render(e policy.Expr) string { return renderPrec(e, 0) }
 
-// renderPrec renders e inside an operator of precedence prec (0 none,
-// 1 ||, 2 &&, 3 !), with parentheses where needed.
+// renderPrec renders e where an operand of precedence prec is expected
+// (0 anywhere, 2 an operand of ||, 3 of &&, 4 of !), with parentheses
+// where needed.
 func renderPrec(e policy.Expr, prec int) string {
 	paren := func(s string, mine int) string {
 		if prec > mine {
@@ -484,9 +485,9 @@ func renderPrec(e policy.Expr, prec int) string {
 		}
 		return join(x, "&&", 2)
 	case policy.Not:
-		return "!" + renderPrec(x.X, 3)
+		return "!" + renderPrec(x.X, 4)
 	case policy.Cmp:
-		return paren(fmt.Sprintf("%s %s %s", argText(x), x.Op, number(x.Value)), 2)
+		return paren(fmt.Sprintf("%s %s %s", argText(x), x.Op, number(x.Value)), 3)
 	}
 	return e.String()
 }
@@ -537,41 +538,60 @@ func negate(e policy.Expr) policy.Expr {
 }
 
 // failed says what must have been true of the arguments for the
-// condition e not to hold: "arg0 was neither 2 nor 1".
+// condition e not to hold: "arg0 was neither 2 nor 1", "arg2 <= 0x10000".
 func failed(e policy.Expr) string {
 	n := negate(e)
-	// All "argN != v" on one argument: a list of values it was not.
-	if and, ok := n.(policy.And); ok && len(and) > 0 {
-		first, ok := and[0].(policy.Cmp)
-		var vals []string
-		for _, y := range and {
-			c, isCmp := y.(policy.Cmp)
-			if !ok || !isCmp || c.Op != policy.NE || c.Arg != first.Arg || c.Mask != first.Mask {
-				ok = false
-				break
-			}
-			vals = append(vals, number(c.Value))
-		}
-		if ok {
-			switch len(vals) {
-			case 1:
-				return fmt.Sprintf("%s was not %s", argText(first), vals[0])
-			case 2:
-				return fmt.Sprintf("%s was neither %s nor %s", argText(first), vals[0], vals[1])
-			}
-			return fmt.Sprintf("%s was none of %s", argText(first), strings.Join(vals, ", "))
-		}
-	}
-	if c, ok := n.(policy.Cmp); ok && c.Op == policy.NE {
-		return fmt.Sprintf("%s was not %s", argText(c), number(c.Value))
-	}
 	if c, ok := n.(policy.Const); ok {
 		if c {
 			return "the condition can never hold"
 		}
 		return "the condition always holds: this filter cannot have decided so"
 	}
-	return render(n) + " held"
+	// Comparisons of one argument with a list of values: "was neither
+	// 2 nor 1" (all !=), "was 2 or 1" (all ==).
+	var list []policy.Expr
+	switch x := n.(type) {
+	case policy.And:
+		list = x
+	case policy.Or:
+		list = x
+	case policy.Cmp:
+		list = []policy.Expr{x}
+	}
+	if len(list) > 0 {
+		first, ok := list[0].(policy.Cmp)
+		_, isOr := n.(policy.Or)
+		want := policy.NE
+		if isOr || (ok && len(list) == 1 && first.Op == policy.EQ) {
+			want = policy.EQ
+		}
+		var vals []string
+		for _, y := range list {
+			c, isCmp := y.(policy.Cmp)
+			if !ok || !isCmp || c.Op != want || c.Arg != first.Arg || c.Mask != first.Mask {
+				ok = false
+				break
+			}
+			vals = append(vals, number(c.Value))
+		}
+		if ok {
+			arg := argText(first)
+			switch {
+			case want == policy.EQ && len(vals) == 1:
+				return fmt.Sprintf("%s was %s", arg, vals[0])
+			case want == policy.EQ && len(vals) == 2:
+				return fmt.Sprintf("%s was %s or %s", arg, vals[0], vals[1])
+			case want == policy.EQ:
+				return fmt.Sprintf("%s was one of %s", arg, strings.Join(vals, ", "))
+			case len(vals) == 1:
+				return fmt.Sprintf("%s was not %s", arg, vals[0])
+			case len(vals) == 2:
+				return fmt.Sprintf("%s was neither %s nor %s", arg, vals[0], vals[1])
+			}
+			return fmt.Sprintf("%s was none of %s", arg, strings.Join(vals, ", "))
+		}
+	}
+	return render(n)
 }
 
 // argValues lists the arguments a condition reads with their values:
@@ -611,6 +631,9 @@ func argValues(e policy.Expr, args *[6]uint64) string {
 	for i, a := range used {
 		v, w := args[a], width[a]
 		parts[i] = fmt.Sprintf("arg%d = %s", a, number(v&w))
+		if x := v & w; x >= 0x10000 && x < 1<<32 {
+			parts[i] += fmt.Sprintf(" (%d)", x)
+		}
 		if v&^w != 0 {
 			parts[i] += fmt.Sprintf(" (the register holds %#x; the filter compares its low %d bits)", v, bitsOf(w))
 		}

@@ -172,8 +172,8 @@ type RecordRef struct {
 type Event struct {
 	Time time.Time `json:"time"`
 	PID  int       `json:"pid"`
-	Comm string    `json:"comm,omitempty"`
-	Exe  string    `json:"exe,omitempty"`
+	Comm string    `json:"comm"`
+	Exe  string    `json:"exe"`
 	// MatchedBy says why the process is the unit's: "main_pid",
 	// "cgroup", "journal", "program", "core_file" (given by the user), or
 	// "systemd" (systemd's record of the main process's death alone).
@@ -194,17 +194,17 @@ type Event struct {
 	Action string `json:"action"`
 	Signal int    `json:"signal"`
 	Code   string `json:"code"`
-	IP     string `json:"ip,omitempty"`
+	IP     string `json:"ip"`
 	// Args are the six argument registers in hex, nil when unknown;
 	// ArgsFrom says where they were read.
 	Args     []string `json:"args"`
-	ArgsFrom string   `json:"args_from,omitempty"`
+	ArgsFrom string   `json:"args_from"`
 	// DecidedBy, Rule, Candidates, Default and Rules are the planned
 	// filter's explanation (see Explanation); Explanation says it in
 	// words.
 	DecidedBy   string      `json:"decided_by"`
 	Rule        *RuleView   `json:"rule"`
-	Candidates  []*RuleView `json:"candidates,omitempty"`
+	Candidates  []*RuleView `json:"candidates"`
 	Default     *DefaultRef `json:"default"`
 	Rules       []*RuleView `json:"rules"`
 	Explanation []string    `json:"explanation"`
@@ -333,7 +333,7 @@ func explain(pol *Policy, ev *Event) {
 	}
 	if !ev.haveCall {
 		ev.DecidedBy = "unknown"
-		ev.Rules = []*RuleView{}
+		ev.Rules, ev.Candidates = []*RuleView{}, []*RuleView{}
 		ev.Explanation = []string{}
 		return
 	}
@@ -343,6 +343,9 @@ func explain(pol *Policy, ev *Event) {
 	ev.Action = e.Kernel.Name
 	ev.DecidedBy = string(e.Decided)
 	ev.Rule, ev.Candidates = e.Rule, e.Candidates
+	if ev.Candidates == nil {
+		ev.Candidates = []*RuleView{}
+	}
 	ev.Default = &DefaultRef{Action: e.Default, Where: e.DefaultWhere}
 	ev.Rules = e.Rules
 	if ev.Rules == nil {
