@@ -355,7 +355,7 @@ func findCores(t *testing.T, work string, pid int, coredumpctl string) []string 
 		return []string{out}
 	}
 	b, _ := os.ReadFile("/proc/sys/kernel/core_uses_pid")
-	names, _ := filepath.Glob(CoreGlob(corePattern(), strings.TrimSpace(string(b)) == "1", work, &auditlog.Record{PID: pid, Sig: 31}))
+	names, _ := filepath.Glob(CoreGlob(corePattern(), strings.TrimSpace(string(b)) == "1", work, CoreName{PID: pid}))
 	if len(names) == 0 {
 		t.Fatalf("no core of pid %d in %s (core_pattern %q)", pid, work, corePattern())
 	}

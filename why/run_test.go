@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/internal/arch"
-	"github.com/fencer-dev/fencer/internal/auditlog"
 )
 
 // fakeMachine is a machine whose clocks, systemd, kernel log, auditd log
@@ -277,6 +277,23 @@ func TestRunLostRecord(t *testing.T) {
 		t.Errorf("since %v, want boot", r.Since)
 	}
 
+	// Its core, where core_pattern puts it, says which call it was.
+	work := filepath.Join(f.dir, "work")
+	f.show = f.unitShow(4300, f.now.Add(-time.Minute), exit, cldDumped, 31, work)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeCore(t, filepath.Join(work, "core"), 4300, int32(nr(t, a, "write")), [6]uint64{9})
+	r = Run(context.Background(), f.m, p, Options{Unit: "svc.service"})
+	if len(r.Events) != 1 || !r.Explained() {
+		t.Fatalf("%s", dump(r))
+	}
+	if ev := r.Events[0]; ev.Syscall != "write" || ev.DecidedBy != "default" || ev.MatchedBy[0] != "main_pid" ||
+		ev.ArgsFrom != filepath.Join(work, "core") || !strings.Contains(strings.Join(ev.Explanation, "\n"), "false for arg0 = 9") {
+		t.Errorf("event from the core found: %s", dump(ev))
+	}
+	os.Remove(filepath.Join(work, "core"))
+
 	core := filepath.Join(f.dir, "given.core")
 	writeCore(t, core, 4300, int32(nr(t, a, "ptrace")), [6]uint64{0})
 	r = Run(context.Background(), f.m, p, Options{Unit: "svc.service", Cores: []string{core}})
@@ -301,11 +318,11 @@ func TestRunNoSystemd(t *testing.T) {
 	p, _ := loadPolicy(t, testPolicy, a)
 	f := newFake(t)
 	f.m.Systemctl = func(context.Context, ...string) ([]byte, error) {
-		return nil, fmt.Errorf("no systemd manager runs")
+		return nil, fmt.Errorf("host local: systemctl show: %w", apply.ErrNotLive)
 	}
 	f.write("kmsg", f.record(f.now.Add(-time.Second), 5, 77, "svcd", "/usr/bin/svcd", 31, "c000003e", int(nr(t, a, "write")), "0x80000000")+"\n")
 	r := Run(context.Background(), f.m, p, Options{Unit: "svc.service", Program: "/usr/bin/svcd"})
-	if len(r.Events) != 1 || r.Events[0].MatchedBy[0] != "program" || !strings.Contains(strings.Join(r.Notes, "\n"), "matching records by program only") {
+	if len(r.Events) != 1 || r.Events[0].MatchedBy[0] != "program" || !strings.Contains(strings.Join(r.Notes, "\n"), "no systemd manager runs for the system scope: records are matched by the unit's program only") {
 		t.Errorf("%s", dump(r))
 	}
 	// A -log file in journalctl's JSON, and a garbage one.
@@ -320,7 +337,7 @@ func TestRunNoSystemd(t *testing.T) {
 }
 
 func TestCoreGlob(t *testing.T) {
-	rec := eventRecord(1234, "my/comm", "/usr/bin/svc d")
+	rec := CoreName{PID: 1234, UID: "1000", GID: "100", Comm: "my/comm", Exe: "/usr/bin/svc d"}
 	for _, c := range []struct {
 		pattern string
 		usesPID bool
@@ -332,8 +349,13 @@ func TestCoreGlob(t *testing.T) {
 		{"/var/crash/%e.%p.%t", false, `/var/crash/my!comm.1234.*`},
 		{"/cores/%E-%u-%g-%s-%%-%h-%i", false, "/cores/!usr!bin!svc d-1000-100-31-%-" + hostname() + "-*"},
 		{"/c/[x]*%f", false, `/c/\[x]\*svc d`},
+		{"/c/%e-%u", false, "/c/*-*"},
 	} {
-		if got := CoreGlob(c.pattern, c.usesPID, "/srv", rec); got != c.want {
+		proc := rec
+		if strings.HasPrefix(c.pattern, "/c/%e") {
+			proc = CoreName{PID: 1234}
+		}
+		if got := CoreGlob(c.pattern, c.usesPID, "/srv", proc); got != c.want {
 			t.Errorf("CoreGlob(%q, %v) = %q, want %q", c.pattern, c.usesPID, got, c.want)
 		}
 	}
@@ -344,8 +366,4 @@ func hostname() string { h, _ := os.Hostname(); return h }
 func dump(v any) string {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return string(b)
-}
-
-func eventRecord(pid int, comm, exe string) *auditlog.Record {
-	return &auditlog.Record{PID: pid, Comm: comm, Exe: exe, UID: 1000, GID: 100, Sig: 31}
 }

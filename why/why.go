@@ -58,6 +58,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/internal/auditlog"
 	"github.com/fencer-dev/fencer/internal/coredump"
 	"github.com/fencer-dev/fencer/internal/policy"
@@ -252,8 +253,11 @@ func Run(ctx context.Context, m *Machine, pol *Policy, opts Options) *Report {
 		r.Since = bootTime.Truncate(time.Second)
 	}
 	st := m.unit(ctx, opts.Unit)
-	if st.err != nil {
-		r.Notes = append(r.Notes, fmt.Sprintf("systemd: %v: matching records by program only", st.err))
+	switch {
+	case errors.Is(st.err, apply.ErrNotLive):
+		r.Notes = append(r.Notes, fmt.Sprintf("no systemd manager runs for the %s scope: records are matched by the unit's program only", m.Scope))
+	case st.err != nil:
+		r.Notes = append(r.Notes, fmt.Sprintf("systemd: %v: records are matched by the unit's program only", st.err))
 	}
 
 	records, losses := m.records(ctx, r, opts.Logs)
@@ -288,8 +292,18 @@ func Run(ctx context.Context, m *Machine, pol *Policy, opts Options) *Report {
 			known = known || ev.PID == st.execMainPID
 		}
 		if !known && (st.execExit.IsZero() || !st.execExit.Before(r.Since)) {
-			r.Events = append(r.Events, &Event{Time: st.execExit, PID: st.execMainPID, MatchedBy: []string{"systemd"},
-				Action: "kill_process", Signal: coredump.SIGSYS, Records: []RecordRef{}})
+			// systemd saw the main process die by SIGSYS, and no log has
+			// its record (the kernel's rate limit): its core, if it
+			// left one, still says which call it was.
+			proc := CoreName{PID: st.execMainPID}
+			if c, from := m.findCore(ctx, proc, st.execExit, st); c != nil {
+				ev := eventOfCore(c, from)
+				ev.Time, ev.MatchedBy = st.execExit, []string{"main_pid"}
+				r.Events = append(r.Events, ev)
+			} else {
+				r.Events = append(r.Events, &Event{Time: st.execExit, PID: st.execMainPID, MatchedBy: []string{"systemd"},
+					Action: "kill_process", Signal: coredump.SIGSYS, Records: []RecordRef{}, Rules: []*RuleView{}, Candidates: []*RuleView{}})
+			}
 		}
 	}
 	sort.SliceStable(r.Events, func(i, j int) bool { return r.Events[i].Time.Before(r.Events[j].Time) })
@@ -778,7 +792,7 @@ func (m *Machine) cores(ctx context.Context, r *Report, st *unitState, given []s
 		if ev.core != nil || ev.rec == nil || ev.rec.Sig != coredump.SIGSYS {
 			continue
 		}
-		if c, from := m.findCore(ctx, ev.rec, st); c != nil {
+		if c, from := m.findCore(ctx, nameOf(ev.rec), ev.rec.Time, st); c != nil && coreFits(c, ev.rec) {
 			ev.core, ev.ArgsFrom = c, from
 		}
 	}
@@ -820,20 +834,39 @@ func coreFits(c *coredump.Core, rec *auditlog.Record) bool {
 	return c.Signal == coredump.SIGSYS && c.Arch != nil && c.Arch.Audit == rec.Arch && c.Regs != nil && c.Regs.Known && c.Regs.Nr == rec.Syscall
 }
 
-// findCore looks for the core dump of rec's process: through coredumpctl,
-// then where core_pattern puts core files.
-func (m *Machine) findCore(ctx context.Context, rec *auditlog.Record, st *unitState) (*coredump.Core, string) {
+// CoreName is what core_pattern's specifiers stand for, for one
+// process; an empty field is not known, and matches anything.
+type CoreName struct {
+	PID            int
+	UID, GID, Comm string
+	Exe            string
+}
+
+// nameOf is what a record says of its process.
+func nameOf(rec *auditlog.Record) CoreName {
+	return CoreName{PID: rec.PID, UID: strconv.FormatUint(uint64(rec.UID), 10), GID: strconv.FormatUint(uint64(rec.GID), 10),
+		Comm: rec.Comm, Exe: rec.Exe}
+}
+
+// findCore looks for the core dump of a process killed by seccomp at
+// about when: through coredumpctl, or where core_pattern puts core files.
+// The core must be of the process (its PID) and of a seccomp kill; the
+// caller checks that the call is the record's.
+func (m *Machine) findCore(ctx context.Context, proc CoreName, when time.Time, st *unitState) (*coredump.Core, string) {
 	pattern := ""
 	if m.ProcSys != "" {
 		if b, err := os.ReadFile(filepath.Join(m.ProcSys, "kernel", "core_pattern")); err == nil {
 			pattern = strings.TrimRight(string(b), "\n")
 		}
 	}
+	fits := func(c *coredump.Core) bool {
+		return c.PID == proc.PID && (c.Siginfo.Seccomp() || (c.Siginfo == nil && c.Signal == coredump.SIGSYS))
+	}
 	if strings.HasPrefix(pattern, "|") {
 		if m.Coredumpctl == "" {
 			return nil, ""
 		}
-		return m.coredumpctl(ctx, rec)
+		return m.coredumpctl(ctx, proc.PID, when, fits)
 	}
 	if pattern == "" {
 		return nil, ""
@@ -849,26 +882,25 @@ func (m *Machine) findCore(ctx context.Context, rec *auditlog.Record, st *unitSt
 	case cwd == "":
 		cwd = "/"
 	}
-	glob := CoreGlob(pattern, usesPID, cwd, rec)
-	names, _ := filepath.Glob(glob)
+	names, _ := filepath.Glob(CoreGlob(pattern, usesPID, cwd, proc))
 	for i, name := range names {
 		if i >= 20 {
 			break
 		}
 		fi, err := os.Stat(name)
-		// A core written before the record is another process's.
-		if err != nil || !fi.Mode().IsRegular() || fi.ModTime().Before(rec.Time.Add(-2*time.Second)) {
+		// A core written before the kill is another process's.
+		if err != nil || !fi.Mode().IsRegular() || (!when.IsZero() && fi.ModTime().Before(when.Add(-2*time.Second))) {
 			continue
 		}
-		if c, err := coredump.Open(name); err == nil && coreFits(c, rec) {
+		if c, err := coredump.Open(name); err == nil && fits(c) {
 			return c, name
 		}
 	}
 	return nil, ""
 }
 
-// coredumpctl asks systemd-coredump for the core of rec's process.
-func (m *Machine) coredumpctl(ctx context.Context, rec *auditlog.Record) (*coredump.Core, string) {
+// coredumpctl asks systemd-coredump for the core of process pid.
+func (m *Machine) coredumpctl(ctx context.Context, pid int, when time.Time, fits func(*coredump.Core) bool) (*coredump.Core, string) {
 	tmp, err := os.CreateTemp("", "fencer-why-core-*")
 	if err != nil {
 		return nil, ""
@@ -877,29 +909,39 @@ func (m *Machine) coredumpctl(ctx context.Context, rec *auditlog.Record) (*cored
 	defer os.Remove(tmp.Name())
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, m.Coredumpctl, "--no-pager", "-q",
-		"--since=@"+strconv.FormatInt(rec.Time.Add(-time.Minute).Unix(), 10),
-		"dump", "--output="+tmp.Name(), strconv.Itoa(rec.PID))
+	args := []string{"--no-pager", "-q"}
+	if !when.IsZero() {
+		args = append(args, "--since=@"+strconv.FormatInt(when.Add(-time.Minute).Unix(), 10))
+	}
+	cmd := exec.CommandContext(ctx, m.Coredumpctl, append(args, "dump", "--output="+tmp.Name(), strconv.Itoa(pid))...)
 	cmd.Env = append(os.Environ(), "SYSTEMD_PAGER=", "LC_ALL=C")
 	if err := cmd.Run(); err != nil {
 		return nil, ""
 	}
 	c, err := coredump.Open(tmp.Name())
-	if err != nil || !coreFits(c, rec) {
+	if err != nil || !fits(c) {
 		return nil, ""
 	}
-	return c, fmt.Sprintf("coredumpctl dump %d", rec.PID)
+	return c, fmt.Sprintf("coredumpctl dump %d", pid)
 }
 
-// CoreGlob turns core_pattern into a glob for the core file of rec's
-// process, whose working directory was cwd: the specifiers the record
-// determines (%p %P %u %g %s %e %E %f %h %%) are filled in, the others
-// match anything. usesPID is /proc/sys/kernel/core_uses_pid: ".PID" is
-// appended to a pattern without %p.
-func CoreGlob(pattern string, usesPID bool, cwd string, rec *auditlog.Record) string {
+// CoreGlob turns core_pattern into a glob for the core file of a process
+// whose working directory was cwd: the specifiers proc determines (%p %P
+// %u %g %e %E %f, and %s %h %%) are filled in, the others (and those of
+// fields proc leaves empty) match anything. usesPID is
+// /proc/sys/kernel/core_uses_pid: ".PID" is appended to a pattern without
+// %p.
+func CoreGlob(pattern string, usesPID bool, cwd string, proc CoreName) string {
 	var b strings.Builder
 	hasPID := false
 	lit := func(s string) { b.WriteString(globEscape(s)) }
+	known := func(s string) {
+		if s == "" {
+			b.WriteString("*")
+		} else {
+			lit(s)
+		}
+	}
 	for i := 0; i < len(pattern); i++ {
 		ch := pattern[i]
 		if ch != '%' || i+1 >= len(pattern) {
@@ -912,19 +954,23 @@ func CoreGlob(pattern string, usesPID bool, cwd string, rec *auditlog.Record) st
 			lit("%")
 		case 'p', 'P':
 			hasPID = true
-			lit(strconv.Itoa(rec.PID))
+			lit(strconv.Itoa(proc.PID))
 		case 'u':
-			lit(strconv.FormatUint(uint64(rec.UID), 10))
+			known(proc.UID)
 		case 'g':
-			lit(strconv.FormatUint(uint64(rec.GID), 10))
+			known(proc.GID)
 		case 's':
-			lit(strconv.Itoa(rec.Sig))
+			lit(strconv.Itoa(coredump.SIGSYS))
 		case 'e':
-			lit(strings.ReplaceAll(rec.Comm, "/", "!"))
+			known(strings.ReplaceAll(proc.Comm, "/", "!"))
 		case 'E':
-			lit(strings.ReplaceAll(rec.Exe, "/", "!"))
+			known(strings.ReplaceAll(proc.Exe, "/", "!"))
 		case 'f':
-			lit(filepath.Base(rec.Exe))
+			if proc.Exe == "" {
+				b.WriteString("*")
+			} else {
+				lit(filepath.Base(proc.Exe))
+			}
 		case 'h':
 			host, _ := os.Hostname()
 			lit(host)
@@ -935,7 +981,7 @@ func CoreGlob(pattern string, usesPID bool, cwd string, rec *auditlog.Record) st
 		}
 	}
 	if usesPID && !hasPID {
-		lit("." + strconv.Itoa(rec.PID))
+		lit("." + strconv.Itoa(proc.PID))
 	}
 	out := b.String()
 	if !strings.HasPrefix(pattern, "/") {
