@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/fencer-dev/fencer/internal/arch"
 )
 
 // matchWords says, for people, how a process was matched to the unit.
@@ -119,7 +121,15 @@ func renderEvent(w io.Writer, ev *Event) {
 	}
 	switch {
 	case ev.Args != nil:
-		field("arguments", fmt.Sprintf("%s(%s), from %s", orUnknown(ev.Syscall), strings.Join(ev.Args, ", "), ev.ArgsFrom))
+		// As many as the syscall takes, when fencer knows; the
+		// other registers hold whatever the caller left there.
+		shown := ev.Args
+		if a, ok := arch.Lookup(ev.Arch); ok && ev.Syscall != "" && !ev.X32 {
+			if n, ok := a.NumArgs(ev.Syscall); ok && n <= len(shown) {
+				shown = shown[:n]
+			}
+		}
+		field("arguments", fmt.Sprintf("%s(%s), from %s", orUnknown(ev.Syscall), strings.Join(shown, ", "), ev.ArgsFrom))
 	case ev.Explained && ev.Signal == 31:
 		field("arguments", "not known: the kernel's audit record has no arguments, and no core dump of the process was found")
 	case ev.Explained:

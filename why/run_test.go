@@ -219,7 +219,7 @@ func TestRun(t *testing.T) {
 	for _, want := range []string{
 		"pid 4242 (svcd) killed at ",
 		"  syscall:    write (1) on x86_64\n",
-		"  arguments:  write(0x5, 0x7ffd1000, 0x2a, 0x0, 0x0, 0x0), from " + filepath.Join(work, "core") + "\n",
+		"  arguments:  write(0x5, 0x7ffd1000, 0x2a), from " + filepath.Join(work, "core") + "\n",
 		"  decided by the default action kill_process (",
 		`    rule "log_write" (`,
 		"  matched by: the unit's main process (systemd's ExecMainPID); its program, which is the unit's",
