@@ -45,6 +45,7 @@ func newFake(t *testing.T) *fakeMachine {
 	}
 	f.write("proc-sys/kernel/core_pattern", "core\n")
 	f.write("proc-sys/kernel/core_uses_pid", "0\n")
+	f.write("proc-sys/kernel/seccomp/actions_logged", "kill_process kill_thread trap errno user_notif trace log\n")
 	return f
 }
 
@@ -333,6 +334,12 @@ func TestRunNoSystemd(t *testing.T) {
 		Logs: []string{f.write("saved.json", j+"\n"), f.write("junk", "\x00\x01junk\n")}})
 	if len(r.Events) != 1 || r.Events[0].PID != 78 {
 		t.Errorf("%s", dump(r))
+	}
+	// A kernel that does not log kills: the report says so.
+	f.write("proc-sys/kernel/seccomp/actions_logged", "log\n")
+	r = Run(context.Background(), f.m, p, Options{Unit: "svc.service"})
+	if !strings.Contains(strings.Join(r.Notes, "\n"), `the kernel does not log kill_process verdicts: /proc/sys/kernel/seccomp/actions_logged is "log"`) {
+		t.Errorf("notes %q", r.Notes)
 	}
 }
 

@@ -314,6 +314,17 @@ func Run(ctx context.Context, m *Machine, pol *Policy, opts Options) *Report {
 		}
 	}
 	r.notes(st, losses)
+	if m.ProcSys != "" {
+		// The kernel logs only the actions this lists.
+		if b, err := os.ReadFile(filepath.Join(m.ProcSys, "kernel", "seccomp", "actions_logged")); err == nil {
+			logged := strings.Fields(string(b))
+			for _, a := range []string{"kill_process", "kill_thread", "log"} {
+				if !contains(logged, a) {
+					r.Notes = append(r.Notes, fmt.Sprintf("the kernel does not log %s verdicts: /proc/sys/kernel/seccomp/actions_logged is %q", a, strings.Join(logged, " ")))
+				}
+			}
+		}
+	}
 	return r
 }
 
