@@ -374,3 +374,41 @@ func dump(v any) string {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return string(b)
 }
+
+// TestRunJournal: the journal's audit records, and the PIDs it recorded
+// for the unit, through journalctl (a script standing for it here).
+func TestRunJournal(t *testing.T) {
+	a := arch.X86_64
+	p, _ := loadPolicy(t, testPolicy, a)
+	f := newFake(t)
+	f.show = f.unitShow(4242, f.now.Add(-time.Minute), time.Time{}, 0, 0, "")
+	at := f.now.Add(-30 * time.Second)
+	us := at.UnixMicro()
+	audit := func(pid int, exe string, serial int) string {
+		return fmt.Sprintf(`{"_TRANSPORT":"audit","_AUDIT_TYPE":"1326","_AUDIT_ID":"%d","_SOURCE_REALTIME_TIMESTAMP":"%d","MESSAGE":"SECCOMP auid=0 uid=0 gid=0 ses=1 pid=%d comm=\"x\" exe=\"%s\" sig=31 arch=c000003e syscall=1 compat=0 ip=0x1 code=0x80000000"}`,
+			serial, us, pid, exe)
+	}
+	script := "#!/bin/sh\ncase \"$*\" in\n" +
+		"*_TRANSPORT=audit*) cat <<'EOF'\n" + audit(8000, "/usr/lib/svc/child", 11) + "\n" + audit(8001, "/usr/lib/svc/child", 12) + "\n" + audit(8002, "/usr/bin/elsewhere", 13) + "\nEOF\n" +
+		"echo 'Hint: You are currently not seeing messages from other users and the system.' >&2;;\n" +
+		"*'_SYSTEMD_UNIT=svc.service + COREDUMP_UNIT=svc.service'*) cat <<'EOF'\n" +
+		`{"_PID":"8000","_EXE":"/usr/lib/svc/child"}` + "\n" + `{"COREDUMP_PID":"8002","COREDUMP_EXE":"/usr/lib/svc/child"}` + "\nEOF\n;;\n" +
+		"esac\n"
+	f.m.Journalctl = f.write("journalctl", script)
+	if err := os.Chmod(f.m.Journalctl, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := Run(context.Background(), f.m, p, Options{Unit: "svc.service"})
+	ev := eventsByPID(r)
+	// 8000: the journal recorded it for the unit, with that program;
+	// 8001: not recorded; 8002: recorded with another program (the pid
+	// was reused).
+	if len(r.Events) != 1 || ev[8000] == nil || strings.Join(ev[8000].MatchedBy, ",") != "journal" {
+		t.Errorf("%s", dump(r))
+	}
+	for _, s := range r.Sources {
+		if s.Name == "journal (audit)" && (s.Records != 3 || s.Status != "read" || !strings.Contains(s.Detail, "not seeing messages from other users")) {
+			t.Errorf("journal source %+v", s)
+		}
+	}
+}

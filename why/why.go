@@ -584,7 +584,8 @@ func (m *Machine) unitPIDs(ctx context.Context, st *unitState, unit string, r *R
 			}
 		}
 	})
-	if err != nil && !errors.Is(err, exec.ErrNotFound) {
+	var warn *journalWarning
+	if err != nil && !errors.Is(err, exec.ErrNotFound) && !errors.As(err, &warn) {
 		r.Notes = append(r.Notes, fmt.Sprintf("the journal's records of the unit's processes: %v", err))
 	}
 	return s
@@ -617,12 +618,26 @@ func (m *Machine) journal(ctx context.Context, args []string, fn func([]byte)) e
 		_, _ = io.Copy(io.Discard, out)
 	}
 	err = cmd.Wait()
+	msg := strings.Join(strings.Fields(stderr.String()), " ")
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
 		return fmt.Errorf("journalctl: %w: %s", err, msg)
 	}
-	return scanErr
+	if scanErr != nil {
+		return scanErr
+	}
+	if msg != "" {
+		// journalctl says what it could not read (the journal of other
+		// users without the groups for it), and exits 0.
+		return &journalWarning{msg}
+	}
+	return nil
 }
+
+// journalWarning is what journalctl said on standard error when it read
+// the journal nonetheless.
+type journalWarning struct{ msg string }
+
+func (w *journalWarning) Error() string { return "journalctl: " + w.msg }
 
 // records reads every source of records, keeps those since r.Since, one
 // per record, and fills in r.Sources.
@@ -696,6 +711,13 @@ func (m *Machine) records(ctx context.Context, r *Report, logs []string) ([]*aud
 				}
 			})
 			res, _ := auditlog.ScanJournal(&buf, "journal")
+			var warn *journalWarning
+			if errors.As(err, &warn) {
+				add(q.name, res, nil, false)
+				d := &r.Sources[len(r.Sources)-1]
+				d.Detail = strings.TrimSpace(warn.Error() + " " + d.Detail)
+				continue
+			}
 			add(q.name, res, err, errors.Is(err, exec.ErrNotFound))
 		}
 	}
