@@ -154,7 +154,7 @@ type Source struct {
 	Name string `json:"name"`
 	// Status is "read", "absent" or "error".
 	Status string `json:"status"`
-	Detail string `json:"detail,omitempty"`
+	Detail string `json:"detail"`
 	// Records is the number of seccomp records it held since Since, of
 	// any process; Lost how many records it says were lost (rate limit,
 	// backlog) since then.
@@ -227,18 +227,17 @@ type DefaultRef struct {
 
 // unitState is what systemd says of the unit.
 type unitState struct {
-	err                     error
-	mainPID, execMainPID    int
-	execStart, execExit     time.Time
-	execCode, execStatus    int
-	cgroup, workDir, result string
-	limitCore               string
-	program                 string
+	err                  error
+	mainPID, execMainPID int
+	execStart, execExit  time.Time
+	execCode, execStatus int
+	cgroup, workDir      string
+	limitCore            string
+	program              string
 }
 
-// Run looks for the unit's seccomp events on m and explains them with
-// pol. sp, when not nil, is the unit's service plan (for the program and
-// SystemCallFilter=).
+// Run looks for the unit's seccomp events on m and explains each with
+// the planned filter pol.
 func Run(ctx context.Context, m *Machine, pol *Policy, opts Options) *Report {
 	r := &Report{Unit: opts.Unit, Service: pol.Compiled.Service.Name, Arch: pol.Compiled.Arch.Name,
 		Events: []*Event{}, Sources: []Source{}, Notes: []string{}}
@@ -426,7 +425,7 @@ func (m *Machine) unit(ctx context.Context, unit string) *unitState {
 		return st
 	}
 	props := []string{"LoadState", "MainPID", "ExecMainPID", "ExecMainStartTimestampMonotonic", "ExecMainExitTimestampMonotonic",
-		"ExecMainCode", "ExecMainStatus", "ControlGroup", "WorkingDirectory", "LimitCORESoft", "ExecStart", "Result"}
+		"ExecMainCode", "ExecMainStatus", "ControlGroup", "WorkingDirectory", "LimitCORESoft", "ExecStart"}
 	args := []string{"show"}
 	for _, p := range props {
 		args = append(args, "-p", p)
@@ -452,7 +451,7 @@ func (m *Machine) unit(ctx context.Context, unit string) *unitState {
 	st.execStatus, _ = strconv.Atoi(v["ExecMainStatus"])
 	st.execStart = m.monotonic(v["ExecMainStartTimestampMonotonic"])
 	st.execExit = m.monotonic(v["ExecMainExitTimestampMonotonic"])
-	st.cgroup, st.result = v["ControlGroup"], v["Result"]
+	st.cgroup = v["ControlGroup"]
 	st.workDir = strings.TrimLeft(v["WorkingDirectory"], "-!")
 	st.limitCore = v["LimitCORESoft"]
 	st.program = programOf(v["ExecStart"])
