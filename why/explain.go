@@ -283,6 +283,37 @@ func (p *Policy) Explain(call Call) *Explanation {
 		e.Rules = append(e.Rules, v)
 	}
 	defaultText := fmt.Sprintf("the default action %s (%s)", e.Default, e.DefaultWhere)
+	// With enforce = "systemd" the filter is systemd's model of the
+	// policy: rules whose condition it cannot check are gone or
+	// unconditional, which the reader must be told.
+	var narrowed []string
+	if sp := p.Compiled.Systemd; sp != nil {
+		for _, n := range sp.Narrowed {
+			if m, ok := p.Compiled.Arch.Syscall(n.Syscall); !ok || int64(m) != call.Nr {
+				continue
+			}
+			text := n.String()
+			if hr := rules[n.Rule]; hr != nil {
+				text = fmt.Sprintf("%s (%s)", text, where(hr.DeclRange))
+			}
+			narrowed = append(narrowed, text+".")
+		}
+	}
+	noRule := func() {
+		if len(narrowed) > 0 {
+			e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: with enforce = \"systemd\" systemd's SystemCallFilter= names whole syscalls and cannot check arguments, so:", defaultText))
+			e.Lines = append(e.Lines, narrowed...)
+			narrowed = nil
+			return
+		}
+		e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: no rule names %s on %s, so the default decides it whatever its arguments.", defaultText, name, f.Arch))
+	}
+	defer func() {
+		if len(narrowed) > 0 {
+			e.Lines = append(e.Lines, "With enforce = \"systemd\" systemd's SystemCallFilter= names whole syscalls and cannot check arguments:")
+			e.Lines = append(e.Lines, narrowed...)
+		}
+	}()
 
 	if call.Args != nil {
 		got, which := f.Explain(policy.Data{Nr: int32(call.Nr), Arch: call.AuditArch, Args: *call.Args})
@@ -302,7 +333,7 @@ func (p *Policy) Explain(call Call) *Explanation {
 		} else {
 			e.Decided = ByDefault
 			if len(e.Rules) == 0 {
-				e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: no rule names %s on %s, so the default decides it whatever its arguments.", defaultText, name, f.Arch))
+				noRule()
 			} else {
 				e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: no rule for %s held with these arguments.", defaultText, name))
 			}
@@ -348,7 +379,7 @@ func (p *Policy) Explain(call Call) *Explanation {
 	case len(cands) == 0 && defaultFits:
 		e.Decided = ByDefault
 		if len(e.Rules) == 0 {
-			e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: no rule names %s on %s, so the default decides it whatever its arguments.", defaultText, name, f.Arch))
+			noRule()
 			break
 		}
 		e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, because no rule for %s held:", defaultText, name))

@@ -286,3 +286,38 @@ func TestFailedText(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainSystemd: with enforce = "systemd" systemd's name filter
+// decides; a condition it cannot check is named as what denied the call.
+func TestExplainSystemd(t *testing.T) {
+	a := arch.X86_64
+	src := strings.Replace(testPolicy, `unit           = "svc.service"`, `unit           = "svc.service"
+  enforce        = "systemd"`, 1)
+	// trap and kill_thread are not systemd's; neither is this file's
+	// errno rule with a condition on openat, which is fine.
+	p, cfg := loadPolicy(t, src, a)
+	var file string
+	for name := range cfg.Files {
+		file = name
+	}
+	e := p.Explain(Call{AuditArch: a.Audit, Nr: nr(t, a, "write"), Ret: policy.RetKillProcess})
+	if e.Decided != ByDefault {
+		t.Fatalf("%+v", e)
+	}
+	has(t, e, `decided by the default action kill_process (`+file+`:4): with enforce = "systemd" systemd's SystemCallFilter= names whole syscalls and cannot check arguments, so:`,
+		`rule "log_write" never applies: write gets kill_process whatever its arguments (a deny wins over a condition systemd cannot check) (`+file+`:10).`)
+	// read: both rules' conditions are gone; the kill they make the
+	// verdict is the default's.
+	e = p.Explain(Call{AuditArch: a.Audit, Nr: nr(t, a, "read"), Ret: policy.RetKillProcess})
+	has(t, e, `decided by the default action kill_process`, `rule "big_reads"'s condition is dropped: read gets kill_process`, `rule "reads" never applies`)
+	// openat: the errno rule's condition is gone too, and the default
+	// (which an allow with a condition no longer keeps away) ranks
+	// above it.
+	e = p.Explain(Call{AuditArch: a.Audit, Nr: nr(t, a, "openat"), Ret: policy.RetKillProcess})
+	has(t, e, `decided by the default action kill_process`, `rule "ro_open" never applies`, `rule "deny_write_open" never applies`)
+	// getpid: an unconditional rule is systemd's verdict as it is.
+	e = p.Explain(Call{AuditArch: a.Audit, Nr: nr(t, a, "getpid"), Ret: policy.RetLog})
+	if text := has(t, e, `decided by rule "logged"`); strings.Contains(text, "enforce") {
+		t.Errorf("an unconditional rule is said to be narrowed:\n%s", text)
+	}
+}
