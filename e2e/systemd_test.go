@@ -227,6 +227,53 @@ service "m" {
 	}
 }
 
+// TestErrnoZeroDefault applies, into a -root tree verified with this
+// machine's systemd-analyze as apply does on a host, a policy whose
+// default_action is errno(0). On the main before it, plan wrote
+// SystemCallErrorNumber=0, which systemd 252 refuses ("Invalid error
+// number, ignoring: 0": it would kill instead), and apply failed in
+// systemd-analyze verify after plan had shown nothing wrong. Now the
+// drop-in leaves systemd's name filter out (the BPF filter decides) and
+// apply passes; with enforce = "systemd" validate refuses it.
+func TestErrnoZeroDefault(t *testing.T) {
+	fencer, _ := binaries(t)
+	_, err := exec.LookPath("systemd-analyze")
+	need(t, err == nil, "no systemd-analyze")
+	for _, enforce := range []string{"exec", "systemd"} {
+		cfg, root := t.TempDir(), t.TempDir()
+		writeFile(t, filepath.Join(cfg, "main.fencer.hcl"), `host "local" {
+  arch        = "x86_64"
+  fencer_path = "/usr/local/bin/fencer"
+}
+service "m" {
+  unit           = "m.service"
+  unit_file      = "[Service]\nExecStart=/usr/bin/m\n"
+  enforce        = "`+enforce+`"
+  default_action = errno(0)
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`)
+		cmd := exec.Command(fencer, "apply", "-auto-approve", "-root="+root)
+		cmd.Dir = cfg
+		r := run(t, cmd)
+		if enforce == "systemd" {
+			if r.code != 1 || !strings.Contains(r.stderr, "SystemCallErrorNumber= takes an errno from 1 up") {
+				t.Errorf("enforce = %q:\n%s", enforce, r)
+			}
+			continue
+		}
+		if r.code != 0 {
+			t.Fatalf("enforce = %q:\n%s", enforce, r)
+		}
+		drop := readFile(t, filepath.Join(root, "etc/systemd/system/m.service.d/zz-fencer.conf"))
+		if strings.Contains(drop, "SystemCallErrorNumber=0") {
+			t.Errorf("the drop-in sets SystemCallErrorNumber=0:\n%s", drop)
+		}
+	}
+}
+
 // TestHighHalfUnderSystemd applies, under a real user manager with the
 // loader (enforce = "exec"), the issue's two rules on arguments whose
 // high half the kernel ignores, and makes the calls that dodged them
