@@ -124,7 +124,9 @@ const MaxHostFileBytes = 64 << 20
 // devNullMode is the mode ReadFile gives a link to /dev/null.
 const devNullMode = fs.ModeDevice | fs.ModeCharDevice | 0o666
 
-func (f *files) readDir(p string) ([]string, error) {
+// openDir opens host directory p, reached without following a link the
+// host does not trust; the caller closes it.
+func (f *files) openDir(p string) (*at, error) {
 	if err := f.check(p); err != nil {
 		return nil, err
 	}
@@ -135,7 +137,11 @@ func (f *files) readDir(p string) ([]string, error) {
 	if w.missing != nil {
 		return nil, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "open", Path: p, Err: unix.ENOENT})
 	}
-	d, err := f.openAt(p, w.dir)
+	return f.openAt(p, w.dir)
+}
+
+func (f *files) readDir(p string) ([]string, error) {
+	d, err := f.openDir(p)
 	if err != nil {
 		return nil, err
 	}

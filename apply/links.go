@@ -3,7 +3,6 @@ package apply
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -33,17 +32,7 @@ func (h *RootHost) Links(ctx context.Context, dir string) (map[string]string, er
 // links lists the symbolic links directly in host directory p (reached
 // as readDir reaches it), each with its target resolved by chase.
 func (f *files) links(p string) (map[string]string, error) {
-	if err := f.check(p); err != nil {
-		return nil, err
-	}
-	w, err := f.walk(p, true, false)
-	if err != nil {
-		return nil, err
-	}
-	if w.missing != nil {
-		return nil, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "open", Path: p, Err: unix.ENOENT})
-	}
-	d, err := f.openAt(p, w.dir)
+	d, err := f.openDir(p)
 	if err != nil {
 		return nil, err
 	}

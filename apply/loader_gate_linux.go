@@ -8,7 +8,9 @@ package apply
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -57,6 +59,36 @@ const (
 	ioctlNotifRecv = 0xc0502100 // SECCOMP_IOCTL_NOTIF_RECV
 	ioctlNotifSend = 0xc0182101 // SECCOMP_IOCTL_NOTIF_SEND
 )
+
+// untraceable makes sure no other process can answer the exec-once
+// listener before the loader's execve closes it: the listener is an fd of
+// the loader, which a process that may ptrace the loader can copy
+// (pidfd_getfd) or use through the loader (a tracer writes its memory and
+// registers), and then let a later execve of the service through — a
+// process of an earlier run of the service that survived it
+// (KillMode=process), say. The loader becomes non-dumpable, which denies
+// ptrace and pidfd_getfd to every process without CAP_SYS_PTRACE, and
+// then refuses to go on when a tracer attached before that: the kernel
+// names it in /proc/self/status (TracerPid). execve makes the service
+// dumpable again as usual.
+func untraceable() error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_DUMPABLE, 0): %w", err)
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return fmt.Errorf("exec once: reading /proc/self/status to see whether the loader is traced: %w", err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
+			if v = strings.TrimSpace(v); v != "0" {
+				return fmt.Errorf("exec once: process %s traces the loader, and could let a later execve of the service past exec once through it; the service does not start (stop the tracer, or allow execve in the policy)", v)
+			}
+			return nil
+		}
+	}
+	return errors.New("exec once: /proc/self/status has no TracerPid line, so the loader cannot tell whether it is traced; the service does not start")
+}
 
 // hasExecOnce reports whether a program can return SECCOMP_RET_USER_NOTIF:
 // fencer's compiler emits it only for the exec-once gate, always as a

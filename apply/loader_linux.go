@@ -199,6 +199,9 @@ func (p *prepared) exec() error {
 		return loaderErr(LoaderExitError, "resetting signal handlers: %w", err)
 	}
 	if gate != nil {
+		if err := untraceable(); err != nil {
+			return &LoaderError{Code: LoaderExitError, Err: err}
+		}
 		gate.startHelper()
 	}
 	errno := installAndExec(fprog, flags, listener, path, &argv[0], &envv[0], failMsg)

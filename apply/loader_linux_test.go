@@ -247,6 +247,7 @@ func TestLoader(t *testing.T) {
 			})
 			t.Run("exec once", func(t *testing.T) { testExecOnce(t, bin, gated, gatedSum, permissive, permissiveSum) })
 			t.Run("exec once under another listener", func(t *testing.T) { testOuterListener(t, bin, gated, gatedSum, permissive, permissiveSum) })
+			t.Run("exec once, traced", func(t *testing.T) { testTracedLoader(t, bin, gated, gatedSum, permissive, permissiveSum) })
 		})
 	}
 	t.Run("signals", func(t *testing.T) { testSignalStorm(t, bins["cgo"], tight, tightSum, tiny, 1000, false) })
@@ -907,5 +908,30 @@ func testOuterListener(t *testing.T, bin, gated, gatedSum, permissive, permissiv
 	}
 	if b, _ := os.ReadFile(marker); string(b) != "ran\n" {
 		t.Errorf("with execve allowed, the command did not run: %q", b)
+	}
+}
+
+// testTracedLoader: a loader that something traces could have its
+// exec-once listener used by the tracer, which could then let a later
+// execve of the service through; under exec once it refuses to start the
+// command, naming the tracer. With execve allowed (no gate) it runs.
+func testTracedLoader(t *testing.T, bin, gated, gatedSum, permissive, permissiveSum string) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("strace is missing (CI=true, so this fails instead of skipping)")
+		}
+		t.Skip("no strace")
+	}
+	marker := filepath.Join(t.TempDir(), "ran")
+	run := func(filter, sum string) procResult {
+		return runCmd(t, exec.Command(strace, "-f", "-qq", "-o", "/dev/null", bin, "exec", "-filter="+filter, "-sha256="+sum, "--", "/bin/sh", "-c", "echo ran >"+marker))
+	}
+	checkRefused(t, run(gated, gatedSum), LoaderExitError, "traces the loader, and could let a later execve of the service past exec once through it", marker)
+	if r := run(permissive, permissiveSum); r.status.ExitStatus() != 0 {
+		t.Errorf("with execve allowed: %v", r)
+	}
+	if b, _ := os.ReadFile(marker); string(b) != "ran\n" {
+		t.Errorf("with execve allowed, the command did not run under strace: %q", b)
 	}
 }

@@ -226,3 +226,125 @@ service "m" {
 		t.Errorf("plan of m:x.service:\n%s", r)
 	}
 }
+
+// TestErrnoZeroDefault applies, into a -root tree verified with this
+// machine's systemd-analyze as apply does on a host, a policy whose
+// default_action is errno(0). On the main before it, plan wrote
+// SystemCallErrorNumber=0, which systemd 252 refuses ("Invalid error
+// number, ignoring: 0": it would kill instead), and apply failed in
+// systemd-analyze verify after plan had shown nothing wrong. Now the
+// drop-in leaves systemd's name filter out (the BPF filter decides) and
+// apply passes; with enforce = "systemd" validate refuses it.
+func TestErrnoZeroDefault(t *testing.T) {
+	fencer, _ := binaries(t)
+	_, err := exec.LookPath("systemd-analyze")
+	need(t, err == nil, "no systemd-analyze")
+	for _, enforce := range []string{"exec", "systemd"} {
+		cfg, root := t.TempDir(), t.TempDir()
+		writeFile(t, filepath.Join(cfg, "main.fencer.hcl"), `host "local" {
+  arch        = "x86_64"
+  fencer_path = "/usr/local/bin/fencer"
+}
+service "m" {
+  unit           = "m.service"
+  unit_file      = "[Service]\nExecStart=/usr/bin/m\n"
+  enforce        = "`+enforce+`"
+  default_action = errno(0)
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`)
+		cmd := exec.Command(fencer, "apply", "-auto-approve", "-root="+root)
+		cmd.Dir = cfg
+		r := run(t, cmd)
+		if enforce == "systemd" {
+			if r.code != 1 || !strings.Contains(r.stderr, "SystemCallErrorNumber= takes an errno from 1 up") {
+				t.Errorf("enforce = %q:\n%s", enforce, r)
+			}
+			continue
+		}
+		if r.code != 0 {
+			t.Fatalf("enforce = %q:\n%s", enforce, r)
+		}
+		drop := readFile(t, filepath.Join(root, "etc/systemd/system/m.service.d/zz-fencer.conf"))
+		if strings.Contains(drop, "SystemCallErrorNumber=0") {
+			t.Errorf("the drop-in sets SystemCallErrorNumber=0:\n%s", drop)
+		}
+	}
+}
+
+// TestHighHalfUnderSystemd applies, under a real user manager with the
+// loader (enforce = "exec"), the issue's two rules on arguments whose
+// high half the kernel ignores, and makes the calls that dodged them
+// before the width audit: mmap with prot 0x100000007 (maps rwx) under a
+// rule that kills prot == PROT_READ|PROT_WRITE|PROT_EXEC, and
+// keyctl(KEYCTL_GET_KEYRING_ID, 0x00000000fffffffc) under a rule that
+// allows it only when arg1 != -4. Both die by SIGSYS now; the same calls
+// with other values still run.
+func TestHighHalfUnderSystemd(t *testing.T) {
+	need(t, hostArch() == "x86_64", "the probe's policy is written for x86_64, not %s", hostArch())
+	um := usermanager.Start(t)
+	fencer, _ := binaries(t)
+	probe := callsysBinary(t)
+	a, _ := arch.Lookup("x86_64")
+	nr := func(name string) int { n, _ := a.Syscall(name); return n }
+	calls := map[string]string{
+		"rwx-high": fmt.Sprintf("%d 0 4096 0x100000007 0x22 -1 0", nr("mmap")), // MAP_PRIVATE|MAP_ANONYMOUS
+		"rw":       fmt.Sprintf("%d 0 4096 0x3 0x22 -1 0", nr("mmap")),
+		"key-high": fmt.Sprintf("%d 0 0x00000000fffffffc 0", nr("keyctl")), // KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING
+		"key-ok":   fmt.Sprintf("%d 0 0x00000000fffffffd 0", nr("keyctl")), // KEY_SPEC_USER_SESSION_KEYRING
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `host "local" {
+  scope       = "user"
+  arch        = "x86_64"
+  fencer_path = %q
+}
+`, fencer)
+	for name, args := range calls {
+		fmt.Fprintf(&b, `
+service %q {
+  unit      = "fencer-e2e-%s.service"
+  unit_file = "[Service]\nType=oneshot\nExecStart=%s %s\n"
+
+  rule "startup" {
+    syscalls = ["brk", "arch_prctl", "set_tid_address", "set_robust_list", "rseq",
+                "prlimit64", "readlink", "getrandom", "mprotect", "exit_group"]
+  }
+  rule "map" {
+    syscalls = ["mmap"]
+  }
+  rule "no_rwx" {
+    syscalls = ["mmap"]
+    when     = arg2 == bitor(PROT_READ, PROT_WRITE, PROT_EXEC)
+    action   = kill_process
+  }
+  rule "keys" {
+    syscalls = ["keyctl"]
+    when     = arg0 == KEYCTL_GET_KEYRING_ID && arg1 != -4
+  }
+}
+`, name, name, probe, args)
+	}
+	cfg := t.TempDir()
+	writeFile(t, filepath.Join(cfg, "main.fencer.hcl"), b.String())
+	cmd := exec.Command(fencer, "apply", "-auto-approve")
+	cmd.Dir, cmd.Env = cfg, um.Env
+	if r := run(t, cmd); r.code != 0 {
+		t.Fatalf("apply:\n%s\n--- user manager\n%s", r, um.Log())
+	}
+	for name, want := range map[string]string{"rwx-high": "killed/31", "rw": "exited/0", "key-high": "killed/31", "key-ok": "exited/0"} {
+		unit := "fencer-e2e-" + name + ".service"
+		out, err := um.Systemctl("start", unit)
+		code, _ := um.Show(unit, "ExecMainCode")
+		status, _ := um.Show(unit, "ExecMainStatus")
+		got := map[string]string{"1": "exited", "2": "killed", "3": "dumped"}[code] + "/" + status
+		if err == nil {
+			got = "exited/0"
+		}
+		if got != want {
+			t.Errorf("%s (callsys %s): %s, want %s (systemctl start: %v %s)\n%s", unit, calls[name], got, want, err, out, um.Log())
+		}
+	}
+}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -792,9 +793,18 @@ func (c *archLint) families() {
 				if !ok || snr == rnr || c.equivalentPair(sm.syscall, rm.syscall) {
 					continue
 				}
+				if rm.reaches != "" && sm.reaches != "" && rm.reaches != sm.reaches {
+					// recvfrom reads sockets only, mmap files only: a
+					// condition on one says nothing of the other.
+					continue
+				}
 				spos := c.position(sm)
 				b := newBDD()
 				a := c.allowed(b, snr, nil)
+				if v, ok := c.a.Const(sm.guard); ok && spos >= 0 && sm.guard != "" {
+					// Only the calls that do the family's thing.
+					a = b.and(a, b.expr(policy.Cmp{Arg: sm.guardArg, Mask: v & c.argMask(sm.syscall, sm.guardArg), Op: policy.EQ, Value: v & c.argMask(sm.syscall, sm.guardArg)}))
+				}
 				var unrestricted bool
 				if spos >= 0 {
 					unrestricted = b.exists(a, spos) == cond.True
@@ -883,20 +893,27 @@ func (c *archLint) reportSibling(fam *family, sm member, rnr, snr uint32, pos, s
 				reaches = fam.param
 			}
 			how = fmt.Sprintf("%s allows %s%s whatever the %s, and %s can %s any %s, as %s does", sRule, syscalls, on, fam.param, syscalls, fam.does, reaches, rSys)
-		} else {
+		} else if sm.why != "" {
 			how = fmt.Sprintf("%s allows %s%s, which %s", sRule, syscalls, on, sm.why)
+		} else {
+			// A member whose argument is in a register elsewhere, but not
+			// here: i386's and s390x's mmap take a pointer to theirs.
+			how = fmt.Sprintf("%s allows %s%s, which takes its arguments from memory there (a pointer to them), where no filter sees its %s", sRule, syscalls, on, fam.param)
 		}
 		its, it, does := "its", "it", "undoes"
 		if n > 1 {
 			its, it, does = "their", "them", "undo"
 		}
 		fix := sm.advice
-		if fix == "" {
-			if spos >= 0 {
-				fix = fmt.Sprintf("Give %s a condition on %s %s too, or deny %s.", syscalls, its, fam.param, it)
-			} else {
-				fix = fmt.Sprintf("Deny %s, or give %s the action errno(ENOSYS) if the service falls back to %s.", syscalls, it, rSys)
-			}
+		switch {
+		case spos < 0 && sm.why == "":
+			// The advice, if any, is about the register argument.
+			fix = fmt.Sprintf("Deny %s where its %s is in memory; a condition on it cannot be checked there.", syscalls, fam.param)
+		case fix != "":
+		case spos >= 0:
+			fix = fmt.Sprintf("Give %s a condition on %s %s too, or deny %s.", syscalls, its, fam.param, it)
+		default:
+			fix = fmt.Sprintf("Deny %s, or give %s the action errno(ENOSYS) if the service falls back to %s.", syscalls, it, rSys)
 		}
 		return fmt.Sprintf("%s %s the condition on %s", syscalls, does, rSys),
 			fmt.Sprintf("%s allows %s only for some values of its %s, arg%d (%s is refused, for one), but %s: "+
@@ -1200,7 +1217,139 @@ func (c *archLint) renumbering() {
 			}
 			c.renumber(x.syscall, x.arg, rnr, d, dnr)
 		}
+		c.reopen(x.syscall, x.arg, rnr)
 	}
+}
+
+// reopen reports an fd condition that close and any syscall giving a new
+// fd get around together: the condition lets rSys use an fd N the service
+// starts with (stderr, an fd block's) and refuses the fd where the
+// service's first new file lands, the lowest one it does not start with;
+// close(N) (or close_range over N) frees N, and the next file the service
+// opens, socket it makes or connection it accepts gets N, the lowest free
+// fd. `write` allowed on stderr and the log file, `close` allowed on any
+// fd: close(1) and openat("/etc/...", O_WRONLY) make write(1) write where
+// the condition meant to refuse. A condition that allows the fd of the
+// first new file already lets the syscall use new files; moving one lower
+// changes nothing, so that is not reported.
+func (c *archLint) reopen(rSys string, k int, rnr uint32) {
+	alloc := ""
+	for _, n := range allocators {
+		if anr, ok := c.nr(n); ok && c.hasAllowRule(anr) {
+			alloc = n
+			break
+		}
+	}
+	if alloc == "" {
+		return
+	}
+	const fdMask = 0xffffffff
+	fdCmp := func(arg int, op policy.Op, n int) policy.Expr {
+		return policy.Cmp{Arg: arg, Mask: fdMask, Op: op, Value: uint64(n)}
+	}
+	start := c.startFds()
+	first := 0
+	for slices.Contains(start, first) {
+		first++
+	}
+	b := newBDD()
+	p := b.exists(c.allowed(b, rnr, nil), k)
+	if b.err != nil || b.and(p, b.expr(fdCmp(k, policy.EQ, first))) != cond.False {
+		return
+	}
+	// The calls that close fd n: close(n), and close_range(lo, hi, flags)
+	// with lo <= n <= hi and without CLOSE_RANGE_CLOEXEC (which only
+	// marks them close-on-exec).
+	closers := func(closer string, n int) (policy.Expr, bool) {
+		switch closer {
+		case "close":
+			return fdCmp(0, policy.EQ, n), true
+		case "close_range":
+			cloexec, ok := c.a.Const("CLOSE_RANGE_CLOEXEC")
+			if !ok {
+				return nil, false
+			}
+			return policy.And{fdCmp(0, policy.LE, n), fdCmp(1, policy.GE, n),
+				policy.Not{X: policy.Cmp{Arg: 2, Mask: cloexec, Op: policy.EQ, Value: cloexec}}}, true
+		}
+		return nil, false
+	}
+	for _, closer := range []string{"close", "close_range"} {
+		cnr, ok := c.nr(closer)
+		if !ok || cnr == rnr || !c.hasAllowRule(cnr) {
+			continue
+		}
+		ca := c.allowed(b, cnr, nil)
+		for _, n := range start {
+			e, ok := closers(closer, n)
+			if !ok {
+				break
+			}
+			x := b.and(ca, b.expr(e))
+			if b.err != nil {
+				return
+			}
+			if x == cond.False || b.and(p, b.expr(fdCmp(k, policy.EQ, n))) == cond.False {
+				continue
+			}
+			// The plainest such call: the one closing n alone, or from
+			// n up, so that n is the lowest fd it frees.
+			for _, tighter := range []policy.Expr{
+				policy.And{fdCmp(0, policy.EQ, n), fdCmp(1, policy.EQ, n)},
+				fdCmp(0, policy.EQ, n),
+			} {
+				if closer == "close_range" {
+					if y := b.and(x, b.expr(tighter)); y != cond.False {
+						x = y
+						break
+					}
+				}
+			}
+			w, _ := b.m.Witness(x)
+			var cargs [6]uint64
+			copy(cargs[:], w[:6])
+			_, which := c.f.Explain(policy.Data{Nr: int32(cnr), Arch: c.f.AuditArch, Args: cargs})
+			if which < 0 {
+				continue
+			}
+			call := fmt.Sprintf("close(%d)", n)
+			fix := fmt.Sprintf("Keep close off fd %d: add `arg0 != %d` to rule %q's condition.", n, n, c.hrule(which).Name)
+			if closer == "close_range" {
+				call = fmt.Sprintf("close_range(%d, %d, %#x)", uint32(cargs[0]), uint32(cargs[1]), uint32(cargs[2]))
+				fix = fmt.Sprintf("Keep close_range off fd %d: let it close only fds above those the service starts with (`arg0 > %d`), or give it the action errno(ENOSYS), from which glibc's closefrom falls back to close.", n, start[len(start)-1])
+			}
+			next := fmt.Sprintf("the next file the service opens (or socket it makes, connection it accepts) gets fd %d, the lowest free one", n)
+			if uint32(cargs[0]) != uint32(n) {
+				next = fmt.Sprintf("the next files the service opens (or sockets it makes, connections it accepts) get the fds it freed, the lowest first: fd %d among them", n)
+			}
+			c.reportReopen(rSys, k, rnr, n, first, alloc, call, next, fix, which)
+			return
+		}
+	}
+}
+
+// reportReopen reports what reopen found: call, allowed by rule which,
+// frees fd n, which rSys may use, and alloc puts a new file there (as next
+// says).
+func (c *archLint) reportReopen(rSys string, k int, rnr uint32, n, first int, alloc, call, next, fix string, which int) {
+	var rargs [6]uint64
+	rargs[k] = uint64(n)
+	users := c.explain(rnr, rargs)
+	var uNames []string
+	for _, i := range users {
+		uNames = append(uNames, c.f.Rules[i].Name)
+	}
+	cRule := c.hrule(which)
+	subject := c.ref(which)
+	closer, _, _ := strings.Cut(call, "(")
+	key := fmt.Sprintf("reopen|%s|%s|%d|%s|%s", cRule.Name, strings.Join(uNames, ","), n, alloc, closer)
+	c.l.add(key, subject, contextOf(subject, cRule.DeclRange), rSys, c.a.Name, func(syscalls string, _ int, on string) (string, string) {
+		return fmt.Sprintf("%s can put new files on the fds %s may use", closer, syscalls),
+			fmt.Sprintf("%s lets %s use fd %d, which the service starts with, and refuses fd %d, where the first file it opens lands; but rule %q allows %s%s, and %s is allowed: "+
+				"after %s %s, which %s may use. "+
+				"A condition on an fd number holds only while the number means the same file. %s",
+				capitalize(c.ruleNames(users)), syscalls, n, first, cRule.Name, call, on, alloc, call, next, syscalls, fix)
+	})
 }
 
 func (c *archLint) renumber(rSys string, k int, rnr uint32, d string, dnr uint32) {

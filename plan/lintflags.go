@@ -12,13 +12,20 @@ import (
 
 // flagArg reports whether argument k of the syscall carries flag bits: its
 // name in the kernel's prototype has "flags" in it or is "prot", or it is
-// socket's and socketpair's type (which carries SOCK_CLOEXEC and
-// SOCK_NONBLOCK) or accept4's flags, which the prototype leaves unnamed.
+// a set of bits by another name — a mode (chmod's, open's and mkdir's,
+// which the kernel masks with S_IALLUGO: fchmodat(..., 0100777) sets 0777;
+// fallocate's and set_mempolicy's, which carry flags), a mask (umask's,
+// which keeps 0777: umask(0x1000) is umask(0)), wait4's options or
+// personality's value — or it is socket's and socketpair's type (which
+// carries SOCK_CLOEXEC and SOCK_NONBLOCK) or accept4's flags, which the
+// prototype leaves unnamed.
 func (c *archLint) flagArg(syscall string, k int) bool {
 	name := c.a.ArgName(syscall, k)
 	canon, _ := c.a.Canonical(syscall)
 	switch {
 	case strings.Contains(name, "flags") || name == "prot":
+		return true
+	case name == "mode" || name == "mask" || name == "options" || name == "personality":
 		return true
 	case (canon == "socket" || canon == "socketpair") && k == 1:
 		return true

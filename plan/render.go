@@ -275,8 +275,8 @@ func dropIn(in dropInInput) []byte {
 // table spells them (systemd does not know fencer's aliases). It returns
 // nil when systemd's action for other syscalls would differ from the
 // policy's default: systemd kills the process or, with
-// SystemCallErrorNumber=, fails the call; for log, trap and kill_thread
-// defaults the BPF filter alone decides.
+// SystemCallErrorNumber= (an errno from 1 up), fails the call; for log,
+// trap, kill_thread and errno(0) defaults the BPF filter alone decides.
 //
 // A name the host's systemd does not know (knows returns false) cannot be
 // listed: systemd would ignore it with a warning (and systemd-analyze
@@ -287,8 +287,13 @@ func dropIn(in dropInInput) []byte {
 // none (nil), and the note says why.
 func systemdNames(f *policy.Filter, a *arch.Arch, extra []string, knows func(string) bool) ([]string, string, []string) {
 	errno := errnoSetting(f.Default)
-	switch f.Default.Kind {
-	case policy.KillProcess, policy.Errno:
+	switch {
+	case f.Default.Kind == policy.Errno && f.Default.Data == 0:
+		// SystemCallErrorNumber= refuses 0 (systemd 252: "Invalid error
+		// number, ignoring: 0"): systemd would kill what the policy fails
+		// with errno 0, and apply's systemd-analyze verify fails on it.
+		return nil, "", nil
+	case f.Default.Kind == policy.KillProcess, f.Default.Kind == policy.Errno:
 	default:
 		return nil, "", nil
 	}

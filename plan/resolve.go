@@ -390,49 +390,48 @@ func (r *resolver) fits(v uint64, rng hcl.Range, arg int, syscall string) {
 // value resolves a number for an argument of width bits: negative numbers
 // are two's complement in that width.
 func (r *resolver) value(v hclspec.Value, width int) (uint64, bool) {
+	if !r.checkValue(v, width) {
+		return 0, false
+	}
+	return r.valueAt(v, width)
+}
+
+// checkValue reports, with a diagnostic, what keeps v from being a value
+// of an argument of width bits: a negative number below its signed range,
+// an unknown constant or fd.
+func (r *resolver) checkValue(v hclspec.Value, width int) bool {
 	switch x := v.(type) {
 	case hclspec.Number:
-		if !x.Neg {
-			return x.Abs, true
-		}
-		if x.Abs > uint64(1)<<(width-1) {
+		if x.Neg && x.Abs > uint64(1)<<(width-1) {
 			r.errorf(x.Rng, "Negative value out of range", "-%d does not fit a signed %d-bit argument.", x.Abs, width)
-			return 0, false
+			return false
 		}
-		return (-x.Abs) & widthMask(width), true
+		return true
 	case hclspec.ConstRef:
-		if c, ok := r.arch.Const(x.Name); ok {
-			// A negative constant (AT_FDCWD) is sign-extended to 64 bits;
-			// for a narrower argument it is the same number in that width.
-			if wm := widthMask(width); int64(c) < 0 && c|wm == ^uint64(0) {
-				c &= wm
-			}
-			return c, true
+		if _, ok := r.arch.Const(x.Name); ok {
+			return true
 		}
 		detail := fmt.Sprintf("There is no constant named %s on %s.", x.Name, r.arch.Name)
 		if s := arch.Suggest(x.Name, r.arch.ConstNames()); s != "" {
 			detail += fmt.Sprintf(" Did you mean %s?", s)
 		}
 		r.errorf(x.Rng, "Unknown constant", "%s", detail)
-		return 0, false
+		return false
 	case hclspec.FdRef:
 		for _, fd := range r.svc.Fds {
 			if fd.Name == x.Name {
-				return uint64(fd.Number), true
+				return true
 			}
 		}
 		r.errorf(x.Rng, "Unknown fd", "Service %q has no fd %q.", r.svc.Name, x.Name)
-		return 0, false
+		return false
 	case hclspec.BitOr:
-		var out uint64
 		ok := true
 		for _, y := range x.Xs {
-			v, yok := r.value(y, width)
-			ok = ok && yok
-			out |= v
+			ok = r.checkValue(y, width) && ok
 		}
-		return out, ok
+		return ok
 	}
 	r.errorf(v.Range(), "Unsupported value", "fencer cannot resolve this value (%T).", v)
-	return 0, false
+	return false
 }

@@ -61,6 +61,12 @@ type member struct {
 	reaches string
 	// advice, when set, replaces the general fix in the message.
 	advice string
+	// guard, when set, is the bits (a constant's name) that argument
+	// guardArg must have for the member to do the family's thing: mmap
+	// writes a file only through a shared mapping (MAP_SHARED in its
+	// flags; its prot can be made writable later with mprotect).
+	guard    string
+	guardArg int
 }
 
 const (
@@ -74,6 +80,13 @@ var (
 	socketcallWhy = "takes its socket operation's arguments from memory"
 	ioUringAdvice = "Deny io_uring_enter (and io_uring_setup) unless the service needs io_uring: its operations pass no filter."
 )
+
+// mmapWriteAdvice is the fix for a shared mapping that undoes a write
+// restriction.
+func mmapWriteAdvice(syscall string) string {
+	return "Give " + syscall + " the condition `arg4 == -1 || !has_bits(arg3, MAP_SHARED)` (anonymous or private mappings only: " +
+		"a private mapping's writes stay in memory), or the same fds as the writes."
+}
 
 // families is the sibling table.
 var families = []family{
@@ -95,6 +108,9 @@ var families = []family{
 			{syscall: "tee", arg: 1},        // fd_out
 			{syscall: "vmsplice", arg: 0},
 			{syscall: "copy_file_range", arg: 2}, // fd_out
+			// A shared mapping of a file writes the file.
+			{syscall: "mmap", arg: 4, reaches: "file", guard: "MAP_SHARED", guardArg: 3, advice: mmapWriteAdvice("mmap")},
+			{syscall: "mmap2", arg: 4, reaches: "file", guard: "MAP_SHARED", guardArg: 3, advice: mmapWriteAdvice("mmap2")},
 			{syscall: "io_uring_enter", arg: argMemory, why: ioUringWhy, advice: ioUringAdvice},
 			{syscall: "io_submit", arg: argMemory, why: ioSubmitWhy},
 			{syscall: "socketcall", arg: argMemory, why: socketcallWhy},
@@ -235,6 +251,19 @@ var families = []family{
 // the caller's choosing (dup2, dup3, fcntl's F_DUPFD), or on the lowest
 // free one (dup), which breaks every condition that trusts an fd number.
 var renumberers = []string{"dup2", "dup3", "fcntl", "fcntl64", "dup"}
+
+// allocators are syscalls that give the caller a new fd, at the lowest
+// number that is free (as every new fd is): after close(N), the next one
+// is N. In the order the reopening lint names them: the first the policy
+// allows.
+var allocators = []string{
+	"openat", "open", "openat2", "creat", "open_by_handle_at",
+	"socket", "accept4", "accept", "socketpair", "socketcall", "recvmsg", "recvmmsg",
+	"pipe2", "pipe", "memfd_create", "eventfd2", "eventfd", "epoll_create1", "epoll_create",
+	"signalfd4", "signalfd", "timerfd_create", "inotify_init1", "inotify_init",
+	"fanotify_init", "pidfd_open", "pidfd_getfd", "userfaultfd", "perf_event_open",
+	"io_uring_setup", "bpf", "fsopen", "fspick", "fsmount", "open_tree", "mq_open",
+}
 
 // fdArgs are more syscalls whose argument is an fd, for the renumbering
 // lint, besides the members of the fd families. close is not here:

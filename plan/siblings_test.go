@@ -51,6 +51,7 @@ func TestSiblingTableNames(t *testing.T) {
 		all = append(all, x.syscall)
 	}
 	all = append(all, renumberers...)
+	all = append(all, allocators...)
 	for _, e := range equivalents {
 		all = append(all, e.syscall, e.as)
 		for _, a := range arch.All() {

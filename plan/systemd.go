@@ -129,8 +129,19 @@ func systemdModel(svc *hclspec.Service, f *policy.Filter, a *arch.Arch) (*System
 		}
 		return ruleRange(name)
 	}
-	switch f.Default.Kind {
-	case policy.KillProcess, policy.Errno:
+	switch {
+	case f.Default.Kind == policy.Errno && f.Default.Data == 0:
+		// A rule's errno(0) is "~NAME:0", which systemd takes; the
+		// default is SystemCallErrorNumber=, which refuses 0 ("Invalid
+		// error number, ignoring: 0"), so systemd would kill instead and
+		// apply's systemd-analyze verify fails on the warning.
+		rng := svc.DefaultAction.Range
+		if rng.Filename == "" {
+			rng = svc.DeclRange
+		}
+		errorf(rng, "Default action systemd cannot enforce",
+			"With enforce = \"systemd\" only systemd's SystemCallFilter= enforces the policy, and its SystemCallErrorNumber= takes an errno from 1 up: it refuses errno(0) and would kill the process instead. Use another errno, or enforce = \"exec\".")
+	case f.Default.Kind == policy.KillProcess, f.Default.Kind == policy.Errno:
 	default:
 		rng := svc.DefaultAction.Range
 		if rng.Filename == "" {

@@ -215,8 +215,8 @@ func TestSystemdModeMeaning(t *testing.T) {
 }
 
 // TestSystemdModeRefuses checks what systemd cannot express at all: a trap
-// or kill_thread, a log or trap default, an execve the service could not
-// be started with.
+// or kill_thread, a log, trap or errno(0) default, an execve the service
+// could not be started with.
 func TestSystemdModeRefuses(t *testing.T) {
 	a, _ := arch.Lookup("x86_64")
 	for _, tc := range []struct {
@@ -225,6 +225,9 @@ func TestSystemdModeRefuses(t *testing.T) {
 		{"trap rule", "action   = errno(EACCES)", "action   = trap", "Action systemd cannot enforce"},
 		{"kill_thread rule", "action   = errno(EACCES)", "action   = kill_thread", "Action systemd cannot enforce"},
 		{"log default", "default_action = kill_process", "default_action = log", "Default action systemd cannot enforce"},
+		// SystemCallErrorNumber=0 is "Invalid error number, ignoring" in
+		// systemd 252: the default would kill, and apply's verify fails.
+		{"errno(0) default", "default_action = kill_process", "default_action = errno(0)", "Default action systemd cannot enforce"},
 		{"no execve", `["execve", "exit_group", "brk", "read"]`, `["exit_group", "brk", "read"]`, `execve must be allowed with enforce = "systemd"`},
 		{"conditional execve", `["execve", "exit_group", "brk", "read"]`, `["exit_group", "brk", "read"]
   }
@@ -333,5 +336,30 @@ func TestSystemdModePrivilegedStart(t *testing.T) {
 	src := strings.Replace(systemdConfig, `ExecStart=/usr/bin/m`, `ExecStart=!/usr/bin/m`, 1)
 	if _, err := makePlan(t, src, &memHost{files: map[string][]byte{}}); err != nil {
 		t.Errorf("ExecStart=!: %v", err)
+	}
+}
+
+// TestErrnoZeroDefaultExec checks that with enforce = "exec" a default of
+// errno(0) gets no SystemCallErrorNumber=0, which systemd 252 refuses
+// ("Invalid error number, ignoring: 0", and apply's systemd-analyze verify
+// fails on it): systemd could only kill the syscalls its list leaves out,
+// so the BPF filter alone decides, as for a log default. A rule's
+// errno(0) is "~NAME:0", which systemd takes, and stays possible.
+func TestErrnoZeroDefaultExec(t *testing.T) {
+	src := strings.Replace(strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), `unit_file = `, `default_action = errno(0)
+  unit_file = `, 1)
+	p, err := makePlan(t, src, &memHost{files: map[string][]byte{}, sysd: &SystemdFacts{Default: SystemdDefault252, Unknown: map[string]bool{}, ColonUnitsVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop := dropInOf(t, p)
+	if e := settingLines(drop, "SystemCallErrorNumber"); len(e) != 1 || e[0] != "" {
+		t.Errorf("SystemCallErrorNumber= %q, want only the reset:\n%s", e, drop)
+	}
+	if f := settingLines(drop, "SystemCallFilter"); len(f) != 1 || f[0] != "" {
+		t.Errorf("SystemCallFilter= %q, want only the reset:\n%s", f, drop)
+	}
+	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); !strings.Contains(e, "syscall names: the BPF filter only (systemd cannot express default_action errno(0))") {
+		t.Errorf("enforcement:\n%s", e)
 	}
 }

@@ -75,7 +75,7 @@ func (r *resolver) pinsOf(xs []hclspec.Cond, syscall string, outer pins) pins {
 			for _, it := range items {
 				v, vok := r.valueAt(it, bits)
 				ok = ok && vok
-				vals = append(vals, v&maskOf(bits))
+				vals = append(vals, v&widthMask(bits))
 			}
 			if !ok {
 				continue
@@ -119,13 +119,6 @@ func intersect(a, b []uint64) []uint64 {
 		}
 	}
 	return out
-}
-
-func maskOf(bits int) uint64 {
-	if bits >= 64 {
-		return ^uint64(0)
-	}
-	return uint64(1)<<bits - 1
 }
 
 // atom is a comparison-like condition on one argument: a comparison, a
@@ -214,7 +207,7 @@ func (r *resolver) checkAtom(a atom, syscall string, bits int) bool {
 
 // atomAt compiles a for calls whose argument is read on bits.
 func (r *resolver) atomAt(a atom, bits int) policy.Expr {
-	wm := maskOf(bits)
+	wm := widthMask(bits)
 	val := func(v hclspec.Value) uint64 {
 		x, _ := r.valueAt(v, bits)
 		return x
@@ -241,7 +234,7 @@ func (r *resolver) atomAt(a atom, bits int) policy.Expr {
 	return out
 }
 
-// valueAt is value without diagnostics (the values were checked already),
+// valueAt is value without diagnostics (checkValue checks the values),
 // for an argument read on bits: a negative number that fits a signed
 // number of that width is its two's complement there; one that does not
 // (possible only where a wider reading exists) stays the 64-bit two's
@@ -253,12 +246,12 @@ func (r *resolver) valueAt(v hclspec.Value, bits int) (uint64, bool) {
 			return x.Abs, true
 		}
 		if x.Abs <= uint64(1)<<(bits-1) {
-			return (-x.Abs) & maskOf(bits), true
+			return (-x.Abs) & widthMask(bits), true
 		}
 		return -x.Abs, true
 	case hclspec.ConstRef:
 		c, ok := r.arch.Const(x.Name)
-		if wm := maskOf(bits); ok && int64(c) < 0 && c|wm == ^uint64(0) {
+		if wm := widthMask(bits); ok && int64(c) < 0 && c|wm == ^uint64(0) {
 			c &= wm
 		}
 		return c, ok

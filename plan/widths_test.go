@@ -123,6 +123,45 @@ func TestKeyctlHighBits(t *testing.T) {
 	}
 }
 
+// TestFutexRequeueHighBits: futex's utime (arg3) is a pointer for
+// FUTEX_WAIT, but do_futex() reads it as a u32 count for FUTEX_REQUEUE,
+// FUTEX_CMP_REQUEUE and FUTEX_WAKE_OP: futex(uaddr,
+// FUTEX_CMP_REQUEUE_PRIVATE, 0, 0xdead00007fffffff, ...) requeues
+// 0x7fffffff waiters. Before, arg3 was compared on all 64 bits as the
+// pointer it is declared, and that call dodged a rule denying that count.
+func TestFutexRequeueHighBits(t *testing.T) {
+	src := `service "s" {
+  unit           = "s.service"
+  default_action = kill_process
+  rule "futex" {
+    syscalls = ["futex"]
+  }
+  rule "no_requeue_all" {
+    syscalls = ["futex"]
+    when     = arg1 == 132 && arg3 == 2147483647
+    action   = errno(EPERM)
+  }
+  rule "no_wait_without_timeout" {
+    syscalls = ["futex"]
+    when     = arg1 == 128 && arg3 == 0
+    action   = errno(EINVAL)
+  }
+}
+`
+	for _, a := range []string{"x86_64", "aarch64", "s390x", "ppc64le", "riscv64"} {
+		for _, n := range []uint64{0x7fffffff, 0xdead00007fffffff, 0xffffffff7fffffff} {
+			got, _ := verdict(t, src, a, "futex", [6]uint64{0x1000, 132, 0, n, 0x2000, 0})
+			if got.Kind != policy.Errno || got.Data != 1 {
+				t.Errorf("%s: futex(FUTEX_CMP_REQUEUE_PRIVATE, nr_requeue %#x): %v, want errno(1)", a, n, got)
+			}
+		}
+		// FUTEX_WAIT's utime is a pointer: 0x100000000 is not NULL.
+		if got, _ := verdict(t, src, a, "futex", [6]uint64{0x1000, 128, 0, 0x100000000, 0, 0}); got.Kind != policy.Allow {
+			t.Errorf("%s: futex(FUTEX_WAIT_PRIVATE, timeout 0x100000000): %v, want allow (a pointer, not NULL)", a, got)
+		}
+	}
+}
+
 // TestCallDependentWidths: fcntl's arg2 is an int for F_SETFL and a pointer
 // for F_SETLK; prctl's arg2 is an fd for PR_SET_MM_EXE_FILE.
 func TestCallDependentWidths(t *testing.T) {

@@ -481,6 +481,11 @@ var widthProbes = []widthProbe{
 		return fmt.Sprintf("val=%d/%d", r, errno)
 	}},
 	{sys: "sysfs", arg: 1, class: "value", call: func(e *probeCtx) [6]uint64 { return a(2, 0, e.buf()) }, low: "0"},
+	// futex(FUTEX_CMP_REQUEUE_PRIVATE)'s utime is nr_requeue, a u32 to
+	// do_futex(): 1 requeues no one (no waiters), 0xffffffff is -1, EINVAL;
+	// junk in the high half changes neither.
+	{sys: "futex", arg: 3, class: "value", call: func(e *probeCtx) [6]uint64 { return a(e.buf(), 4|128, 0, 1, e.buf()+64, 0) }, low: "0"},
+	{sys: "futex", arg: 3, class: "value", call: func(e *probeCtx) [6]uint64 { return a(e.buf(), 4|128, 0, 0xffffffff, e.buf()+64, 0) }, low: "EINVAL"},
 	{sys: "sysfs", arg: 1, class: "pointer", okOnly: true, call: func(e *probeCtx) [6]uint64 { return a(1, e.str("proc")) }, low: "ok"},
 	{sys: "prctl", arg: 1, class: "cmd", call: func(e *probeCtx) [6]uint64 {
 		return a(unix.PR_SET_MM, unix.PR_SET_MM_MAP_SIZE, e.buf(), 0, 0)
