@@ -133,7 +133,13 @@ func removal(ctx context.Context, t Host, ps Paths, ch *Change) ([]*Change, erro
 // unit read them as the unit's. Neither are files of fencer's from before
 // configurations had ids, which may be any configuration's. A destroy
 // plan removes every file of the configuration.
-func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hclspec.Service, id string, destroy bool) ([]*File, []string, error) {
+//
+// A configuration whose id is the default, its directory's name (declared
+// false), removes no such file: another configuration in a directory of
+// the same name has that id too, and its files would look like this one's.
+// They are noted, with the fix: declaring the id says they are this
+// configuration's.
+func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hclspec.Service, id string, declared, destroy bool) ([]*File, []string, error) {
 	names, err := t.ReadDir(ctx, ps.UnitDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
@@ -193,6 +199,11 @@ func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hc
 		}
 		if planned[h.Unit] && !destroy {
 			notes = append(notes, fmt.Sprintf("%s is this configuration's %s for %s, which no longer gets one; plan read it as part of %s and leaves it: remove it by hand, or destroy and apply again", p, role, h.Unit, h.Unit))
+			continue
+		}
+		if !declared {
+			notes = append(notes, fmt.Sprintf("%s is a %s for %s of configuration %q, which this configuration no longer plans; %q is only this configuration's default id (its directory's name), which a configuration in another directory of that name has too, so plan leaves the file: declare fencer { id = %q } to have plan remove it as this configuration's, or remove it by hand",
+				p, role, h.Unit, id, id, id))
 			continue
 		}
 		units[h.Unit] = true

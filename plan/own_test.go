@@ -6,6 +6,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/hclspec"
 )
 
 // ownConfig is a service with a unit file and a socket, on unit.
@@ -17,7 +21,22 @@ func ownConfig(unit string) string {
 func planAs(t *testing.T, id, src string, h *memHost, destroy bool) *HostPlan {
 	t.Helper()
 	cfg := load(t, src)
+	// As a fencer block declares it; planDefault plans with a default id.
+	cfg.ID, cfg.IDRange = id, hcl.Range{Filename: "main.fencer.hcl"}
+	return planCfg(t, cfg, id, h, destroy)
+}
+
+// planDefault plans src with the default id id, as a configuration
+// without a fencer block in a directory named id.
+func planDefault(t *testing.T, id, src string, h *memHost, destroy bool) *HostPlan {
+	t.Helper()
+	cfg := load(t, src)
 	cfg.ID = id
+	return planCfg(t, cfg, id, h, destroy)
+}
+
+func planCfg(t *testing.T, cfg *hclspec.Config, id string, h *memHost, destroy bool) *HostPlan {
+	t.Helper()
 	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]Host{"local": h}, Destroy: destroy,
 		Loader: func() ([]byte, string, error) { return []byte("loader"), "x86_64", nil }})
 	if diags.HasErrors() {
@@ -245,6 +264,24 @@ func TestOrphans(t *testing.T) {
 	}
 	if hp := planAs(t, "c", ownConfig("new.service"), h, false); len(summary(hp)) != 0 {
 		t.Errorf("planned again: %q", summary(hp))
+	}
+
+	// A configuration in another directory of the same name has the
+	// same default id: plan must not take the first one's files of a
+	// unit it does not plan for its own, and notes them with the fix.
+	h2 := &memHost{files: map[string][]byte{}}
+	applyTo(h2, planDefault(t, "metrics", ownConfig("a.service"), h2, false))
+	hp2 := planDefault(t, "metrics", ownConfig("b.service"), h2, false)
+	for _, s := range summary(hp2) {
+		if strings.HasPrefix(s, "delete ") {
+			t.Errorf("with a default id, plan deletes another unit's file: %s", s)
+		}
+	}
+	if len(hp2.Notes) != 3 || !strings.Contains(hp2.Notes[0], `is only this configuration's default id (its directory's name)`) || !strings.Contains(hp2.Notes[0], `declare fencer { id = "metrics" }`) {
+		t.Errorf("notes with a default id: %q", hp2.Notes)
+	}
+	if _, ok := h2.files["/etc/systemd/system/a.service"]; !ok {
+		t.Fatal("the first configuration's unit file is gone")
 	}
 
 	// The service leaves the configuration: destroy of what is left

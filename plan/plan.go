@@ -394,7 +394,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	if diags.HasErrors() {
 		return diags
 	}
-	gone, notes, err := orphans(ctx, t, facts.Paths, want, servicesOn(cfg, h), opts.id, opts.Destroy)
+	gone, notes, err := orphans(ctx, t, facts.Paths, want, servicesOn(cfg, h), opts.id, cfg.IDRange.Filename != "", opts.Destroy)
 	if err != nil {
 		hp.Error = err.Error()
 		return diags
