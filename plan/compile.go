@@ -164,24 +164,4 @@ func biggestRule(svc *hclspec.Service, f *policy.Filter) (*hclspec.Rule, int) {
 	return best, count[best.Name]
 }
 
-func comparisons(e policy.Expr) int {
-	switch x := e.(type) {
-	case policy.And:
-		n := 0
-		for _, y := range x {
-			n += comparisons(y)
-		}
-		return n
-	case policy.Or:
-		n := 0
-		for _, y := range x {
-			n += comparisons(y)
-		}
-		return n
-	case policy.Not:
-		return comparisons(x.X)
-	case policy.Cmp:
-		return 1
-	}
-	return 0
-}
+func comparisons(e policy.Expr) int { return len(policy.Comparisons(e)) }

@@ -632,31 +632,16 @@ func failed(e policy.Expr) string {
 func argValues(e policy.Expr, args *[6]uint64) string {
 	width := map[int]uint64{}
 	var used []int
-	var walk func(policy.Expr)
-	walk = func(e policy.Expr) {
-		switch x := e.(type) {
-		case policy.And:
-			for _, y := range x {
-				walk(y)
-			}
-		case policy.Or:
-			for _, y := range x {
-				walk(y)
-			}
-		case policy.Not:
-			walk(x.X)
-		case policy.Cmp:
-			if _, seen := width[x.Arg]; !seen {
-				used = append(used, x.Arg)
-				width[x.Arg] = ^uint64(0)
-			}
-			switch x.Mask {
-			case 0xffff, 0xffffffff:
-				width[x.Arg] = min(width[x.Arg], x.Mask)
-			}
+	for _, x := range policy.Comparisons(e) {
+		if _, seen := width[x.Arg]; !seen {
+			used = append(used, x.Arg)
+			width[x.Arg] = ^uint64(0)
+		}
+		switch x.Mask {
+		case 0xffff, 0xffffffff:
+			width[x.Arg] = min(width[x.Arg], x.Mask)
 		}
 	}
-	walk(e)
 	sort.Ints(used)
 	parts := make([]string, len(used))
 	for i, a := range used {

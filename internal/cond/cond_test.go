@@ -69,24 +69,9 @@ func (g *gen) expr(depth int) policy.Expr {
 // arguments, plus random ones.
 func inputs(r *rand.Rand, e policy.Expr, n int) [][6]uint64 {
 	var vals []uint64
-	var walk func(policy.Expr)
-	walk = func(e policy.Expr) {
-		switch x := e.(type) {
-		case policy.And:
-			for _, y := range x {
-				walk(y)
-			}
-		case policy.Or:
-			for _, y := range x {
-				walk(y)
-			}
-		case policy.Not:
-			walk(x.X)
-		case policy.Cmp:
-			vals = append(vals, x.Value, x.Value+1, x.Value-1, x.Mask, x.Value|^x.Mask, x.Value&x.Mask, (x.Value&x.Mask)+1, (x.Value&x.Mask)-1)
-		}
+	for _, x := range policy.Comparisons(e) {
+		vals = append(vals, x.Value, x.Value+1, x.Value-1, x.Mask, x.Value|^x.Mask, x.Value&x.Mask, (x.Value&x.Mask)+1, (x.Value&x.Mask)-1)
 	}
-	walk(e)
 	vals = append(vals, 0, ^uint64(0))
 	out := make([][6]uint64, n)
 	for i := range out {

@@ -276,6 +276,31 @@ func joinExprs(op, empty string, xs []Expr) string {
 	return "(" + strings.Join(parts, " "+op+" ") + ")"
 }
 
+// Comparisons returns every comparison of the condition, in order, as
+// many times as it occurs.
+func Comparisons(e Expr) []Cmp {
+	var out []Cmp
+	var walk func(Expr)
+	walk = func(e Expr) {
+		switch x := e.(type) {
+		case And:
+			for _, y := range x {
+				walk(y)
+			}
+		case Or:
+			for _, y := range x {
+				walk(y)
+			}
+		case Not:
+			walk(x.X)
+		case Cmp:
+			out = append(out, x)
+		}
+	}
+	walk(e)
+	return out
+}
+
 // Eval decides the condition for the six argument values.
 func Eval(e Expr, args *[6]uint64) bool {
 	switch x := e.(type) {
