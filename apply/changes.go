@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // Options tune how a host plan is applied.
@@ -117,7 +118,7 @@ func (e *TakeOverError) Error() string {
 
 // whose says whose a text file is that is not the configuration's.
 func whose(content []byte) string {
-	if h, ok := plan.ParseHeader(content); ok && h.Config != "" {
+	if h, ok := unittext.ParseHeader(content); ok && h.Config != "" {
 		return fmt.Sprintf("belongs to configuration %q", h.Config)
 	}
 	return "is not fencer's (it has no fencer header)"
@@ -221,7 +222,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 	// files decide.
 	for _, ch := range changes {
 		p := priors[ch.Path]
-		if ch.Binary || !p.existed || plan.OwnedBy(p.content, opts.ConfigID) {
+		if ch.Binary || !p.existed || unittext.OwnedBy(p.content, opts.ConfigID) {
 			continue
 		}
 		if !ch.TakeOver {
@@ -265,7 +266,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 			continue
 		}
 		unit := strings.TrimSuffix(path.Base(ch.Path), ".bpf")
-		d := path.Join(facts.Paths.UnitDir, unit+".d", plan.DropInName)
+		d := path.Join(facts.Paths.UnitDir, unit+".d", unittext.DropInName)
 		p, ok := priors[d]
 		if !ok {
 			b, mode, rerr := t.ReadFile(ctx, d)
@@ -276,7 +277,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 				return fmt.Errorf("host %q: reading %s: %w", hp.Name, d, rerr)
 			}
 		}
-		if p.existed && !plan.OwnedBy(p.content, opts.ConfigID) {
+		if p.existed && !unittext.OwnedBy(p.content, opts.ConfigID) {
 			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan removes it, and the drop-in that runs it, %s, %s", d, whose(p.content))}
 		}
 	}

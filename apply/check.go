@@ -12,6 +12,7 @@ import (
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // PlanError is the error for a host plan that holds what no plan of
@@ -123,7 +124,7 @@ func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bo
 			case !removes && !(of.TakeOver && of.Original == ch.Path && of.PriorSHA256 == ch.NewSHA256) &&
 				// A copy kept from before fencer stays when the file
 				// taken over is fencer's (another configuration's).
-				!(of.TakeOver && of.Original == ch.Path && ch.Action == plan.NoOp && plan.Managed([]byte(of.Prior))):
+				!(of.TakeOver && of.Original == ch.Path && ch.Action == plan.NoOp && unittext.Managed([]byte(of.Prior))):
 				return fail(ch.Path, "the plan keeps here something other than %s as it is", k.of)
 			}
 			continue
@@ -172,7 +173,7 @@ func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bo
 				return fail(ch.Path, "not a filter fencer compiled for %s: %v", hp.Arch, err)
 			}
 		default:
-			h, _ := plan.ParseHeader(ch.Content)
+			h, _ := unittext.ParseHeader(ch.Content)
 			if h.Unit != k.unit || h.Config != configID {
 				return fail(ch.Path, "its header is for unit %q of configuration %q, and this is a %s of %s of configuration %q", h.Unit, h.Config, ch.Role, k.unit, configID)
 			}
@@ -223,9 +224,9 @@ func kindOf(ps plan.Paths, fencerPath, p string) (fileKind, bool) {
 	case dir == ps.UnitDir && strings.HasSuffix(base, ".socket") && valid(strings.TrimSuffix(base, ".socket")+".service"):
 		u := strings.TrimSuffix(base, ".socket") + ".service"
 		return fileKind{role: plan.RoleSocket, text: true, unit: u, units: [][]string{{base}}}, true
-	case base == plan.DropInName && path.Dir(dir) == ps.UnitDir && strings.HasSuffix(dir, ".service.d") && valid(strings.TrimSuffix(path.Base(dir), ".d")):
+	case base == unittext.DropInName && path.Dir(dir) == ps.UnitDir && strings.HasSuffix(dir, ".service.d") && valid(strings.TrimSuffix(path.Base(dir), ".d")):
 		u := strings.TrimSuffix(path.Base(dir), ".d")
-		return fileKind{role: plan.RoleDropIn, text: true, unit: u, units: [][]string{{u}, {u, plan.SocketUnit(u)}}}, true
+		return fileKind{role: plan.RoleDropIn, text: true, unit: u, units: [][]string{{u}, {u, unittext.SocketUnit(u)}}}, true
 	}
 	return fileKind{}, false
 }

@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"io/fs"
+	"strings"
 )
 
 // Host is what planning needs of a target machine: its facts and the
@@ -101,4 +102,47 @@ func UserUnitSearchPath(configHome, runtimeDir, dataHome string) []string {
 		dataHome + "/systemd/user", "/usr/local/share/systemd/user", "/usr/share/systemd/user",
 		"/usr/local/lib/systemd/user", "/usr/lib/systemd/user", runtimeDir + "/systemd/generator.late",
 	}
+}
+
+// SystemdFacts is what a host's systemd knows of syscalls and unit names,
+// read with systemd-analyze (package apply).
+type SystemdFacts struct {
+	// Default is the @default group, which systemd adds to every
+	// SystemCallFilter= allow-list.
+	Default []string
+	// Unknown are the syscall names of the host's architecture that its
+	// systemd cannot resolve (libseccomp does not know them): systemd
+	// ignores them in SystemCallFilter= with a warning, on which
+	// systemd-analyze verify fails, and its filter gives them its default
+	// action, since it cannot name them.
+	Unknown map[string]bool
+	// ColonUnitsVerify is false when systemd-analyze verify fails on a
+	// unit whose name has a ':' (systemd 252: "Couldn't process aliases").
+	ColonUnitsVerify bool
+}
+
+// SystemdDefault252 is systemd 252's @default group (systemd-analyze
+// syscall-filter @default), for a host that cannot say its own.
+var SystemdDefault252 = strings.Fields(`arch_prctl brk cacheflush clock_getres clock_getres_time64
+clock_gettime clock_gettime64 clock_nanosleep clock_nanosleep_time64 execve exit exit_group futex
+futex_time64 futex_waitv get_robust_list get_thread_area getegid getegid32 geteuid geteuid32 getgid
+getgid32 getgroups getgroups32 getpgid getpgrp getpid getppid getrandom getresgid getresgid32
+getresuid getresuid32 getrlimit getsid gettid gettimeofday getuid getuid32 membarrier mmap mmap2
+mprotect munmap nanosleep pause prlimit64 restart_syscall riscv_flush_icache rseq rt_sigreturn
+sched_getaffinity sched_yield set_robust_list set_thread_area set_tid_address set_tls sigreturn
+time ugetrlimit`)
+
+// SystemdDefault returns the host's @default group, systemd 252's when the
+// host could not say.
+func (f *Facts) SystemdDefault() []string {
+	if f.Systemd != nil && len(f.Systemd.Default) > 0 {
+		return f.Systemd.Default
+	}
+	return SystemdDefault252
+}
+
+// systemdKnows reports whether the host's systemd resolves a syscall name;
+// true when the host could not say.
+func (f *Facts) systemdKnows(name string) bool {
+	return f.Systemd == nil || !f.Systemd.Unknown[name]
 }

@@ -7,6 +7,7 @@ import (
 	"path"
 
 	"github.com/fencer-dev/fencer/internal/unitfile"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // UnitInputs are the host files a service's part of a plan was computed
@@ -134,7 +135,7 @@ func ReadInputs(ctx context.Context, t Host, facts *Facts, hp *HostPlan) ([]Unit
 		default:
 			return nil, fmt.Errorf("reading unit %s: %w", in.Unit, err)
 		}
-		own := path.Join(facts.Paths.UnitDir, SocketUnit(in.Unit))
+		own := path.Join(facts.Paths.UnitDir, unittext.SocketUnit(in.Unit))
 		if written[own] == nil {
 			own = ""
 		}

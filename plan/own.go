@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // RoleOriginal is the role of the copy fencer keeps of a file it took
@@ -41,7 +42,7 @@ func OriginalOf(ps Paths, orig string) string {
 
 // notOurs says whose a text file is that is not the configuration's.
 func notOurs(content []byte) string {
-	if h, ok := ParseHeader(content); ok && h.Config != "" {
+	if h, ok := unittext.ParseHeader(content); ok && h.Config != "" {
 		return fmt.Sprintf("belongs to configuration %q", h.Config)
 	}
 	return "is not fencer's (it has no fencer header)"
@@ -66,7 +67,7 @@ func takeOver(ctx context.Context, t Host, ps Paths, ch *Change, cur []byte, mod
 		return nil, fmt.Errorf("%s is not fencer's, and fencer keeps originals only of files in %s", ch.Path, ps.UnitDir)
 	}
 	ch.TakeOver, ch.Original = true, orig
-	if h, ok := ParseHeader(cur); ok {
+	if h, ok := unittext.ParseHeader(cur); ok {
 		ch.Owner = h.Config
 	}
 	keep := &Change{Path: orig, Role: RoleOriginal, Binary: true, Mode: KeepMode(mode), Content: cur, NewSHA256: hashOf(cur), Action: Create}
@@ -79,7 +80,7 @@ func takeOver(ctx context.Context, t Host, ps Paths, ch *Change, cur []byte, mod
 		switch {
 		case string(old) == string(cur) && KeepMode(oldMode) == keep.Mode:
 			keep.Action = NoOp
-		case Managed(cur):
+		case unittext.Managed(cur):
 			// The file is another configuration's (or this one's
 			// under its former id): the kept copy is the file from
 			// before fencer, which destroy must put back, and that
@@ -168,7 +169,7 @@ func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hc
 		var p, role string
 		switch {
 		case strings.HasSuffix(n, ".service.d"):
-			p, role = path.Join(ps.UnitDir, n, DropInName), "drop-in"
+			p, role = path.Join(ps.UnitDir, n, unittext.DropInName), "drop-in"
 		case strings.HasSuffix(n, ".service"):
 			p, role = path.Join(ps.UnitDir, n), "unit file"
 		case strings.HasSuffix(n, ".socket"):
@@ -186,7 +187,7 @@ func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hc
 		if err != nil {
 			continue
 		}
-		h, ok := ParseHeader(b)
+		h, ok := unittext.ParseHeader(b)
 		if !ok || (h.Config != "" && h.Config != id) {
 			continue
 		}
@@ -238,7 +239,7 @@ func fileOf(name, role, unit string) bool {
 	case "unit file":
 		return name == unit
 	case "socket unit":
-		return name == SocketUnit(unit)
+		return name == unittext.SocketUnit(unit)
 	}
 	return false
 }
@@ -246,7 +247,7 @@ func fileOf(name, role, unit string) bool {
 // unitOf is the unit whose behaviour a file of that role for unit changes.
 func unitOf(role, unit string) string {
 	if role == "socket unit" {
-		return SocketUnit(unit)
+		return unittext.SocketUnit(unit)
 	}
 	return unit
 }
@@ -262,7 +263,7 @@ func foreignDropIn(ctx context.Context, t Host, ps Paths, unit, id string) (stri
 		return "", "", nil
 	case err != nil:
 		return "", "", fmt.Errorf("reading %s: %w", d, err)
-	case OwnedBy(b, id):
+	case unittext.OwnedBy(b, id):
 		return "", "", nil
 	}
 	return d, notOurs(b), nil

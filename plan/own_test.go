@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // ownConfig is a service with a unit file and a socket, on unit.
@@ -78,34 +79,17 @@ func sameList(t *testing.T, what string, got, want []string) {
 }
 
 // TestHeaderNamesTheConfiguration checks that every text file fencer
-// writes says which service, unit and configuration it belongs to, and
-// that ParseHeader reads that and the header from before configuration
-// ids, and nothing else.
+// writes says which service, unit and configuration it belongs to, as
+// unittext.ParseHeader reads it (see also unittext's TestParseHeader).
 func TestHeaderNamesTheConfiguration(t *testing.T) {
 	hp := planAs(t, "web-fleet", ownConfig("m.service"), &memHost{files: map[string][]byte{}}, false)
 	for _, ch := range hp.Changes {
 		if ch.Binary {
 			continue
 		}
-		h, ok := ParseHeader(ch.Content)
-		if !ok || h.Service != "m" || h.Unit != "m.service" || h.Config != "web-fleet" || !BodyIntact(ch.Content) || !OwnedBy(ch.Content, "web-fleet") || OwnedBy(ch.Content, "other") {
+		h, ok := unittext.ParseHeader(ch.Content)
+		if !ok || h.Service != "m" || h.Unit != "m.service" || h.Config != "web-fleet" || !unittext.BodyIntact(ch.Content) || !unittext.OwnedBy(ch.Content, "web-fleet") || unittext.OwnedBy(ch.Content, "other") {
 			t.Errorf("%s: header %+v %v:\n%s", ch.Path, h, ok, ch.Content)
-		}
-	}
-	old := "# Managed by fencer for service \"m\"; content sha256:" + strings.Repeat("0", 64) + ".\n# Do not edit\n"
-	if h, ok := ParseHeader([]byte(old)); !ok || h.Service != "m" || h.Config != "" || !OwnedBy([]byte(old), "any") {
-		t.Errorf("the header without an id: %+v %v", h, ok)
-	}
-	for _, bad := range []string{
-		"[Service]\n",
-		"# Managed by fencer by hand\n",
-		"# Managed by fencer for service \"m\"; content sha256:12.\n",
-		"# Managed by fencer for service \"m\" (m.service) of configuration \"a b\"; content sha256:" + strings.Repeat("0", 64) + ".\n",
-		"# Managed by fencer for service \"m\" (../x) of configuration \"c\"; content sha256:" + strings.Repeat("0", 64) + ".\n",
-		" # Managed by fencer for service \"m\"; content sha256:" + strings.Repeat("0", 64) + ".\n",
-	} {
-		if _, ok := ParseHeader([]byte(bad)); ok || OwnedBy([]byte(bad), "c") {
-			t.Errorf("%q read as fencer's header", bad)
 		}
 	}
 }

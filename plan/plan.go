@@ -1,3 +1,9 @@
+// Package plan plans hosts: for each host of a configuration it reads what
+// the host has through a Host, compiles every service planned there
+// (package resolve), renders the service's files (package unittext),
+// checks them against the host's units, and compares them with the host's files: the changes
+// apply makes (Plan). It also writes and reads plan files (planfile.go)
+// and shows plans to people (show.go).
 package plan
 
 import (
@@ -8,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +26,8 @@ import (
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
 	"github.com/fencer-dev/fencer/internal/unitfile"
+	"github.com/fencer-dev/fencer/plan/resolve"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // FormatVersion is the version of saved plan files; a plan file of another
@@ -289,7 +298,7 @@ func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Di
 		}(h, hp)
 	}
 	wg.Wait()
-	return p, mergeArches(diags)
+	return p, resolve.MergeArches(diags)
 }
 
 // unitSafe refuses values that would change the meaning of the unit files
@@ -432,7 +441,7 @@ type unitRead struct {
 // planService compiles svc for the host and renders its files; lk is the
 // host's unit search path (nil for destroy).
 func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) ([]*File, *ServicePlan, *unitRead, hcl.Diagnostics, error) {
-	c, diags := CompileService(svc, a)
+	c, diags := resolve.Compile(svc, a)
 	if diags.HasErrors() {
 		return nil, nil, nil, diags, nil
 	}
@@ -466,8 +475,8 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 	}
 	var files []*File
 	units := []string{svc.Unit}
-	if hasSockets(svc) {
-		units = append(units, SocketUnit(svc.Unit))
+	if unittext.HasSockets(svc) {
+		units = append(units, unittext.SocketUnit(svc.Unit))
 	}
 	if svc.Enforce == hclspec.EnforceExec {
 		files = append(files, &File{Path: sp.FilterPath, Content: prog, Mode: 0o644, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
@@ -477,20 +486,20 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 	}
 	files = append(files, unitFiles(p, svc, opts.id)...)
 
-	in := dropInInput{svc: svc, id: opts.id}
+	in := unittext.DropIn{Service: svc, ID: opts.id}
 	if c.Systemd != nil {
-		lines, err := systemdSettings(c.Systemd, a, facts.SystemdDefault(), facts.systemdKnows)
+		lines, err := unittext.SystemdSettings(c.Systemd, a, facts.SystemdDefault(), facts.systemdKnows)
 		if err != nil {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
-		in.names, in.deny, in.log, in.systemd = lines.allow, lines.deny, lines.log, true
-		in.errno = errnoSetting(c.Filter.Default)
+		in.Names, in.Deny, in.Log, in.Systemd = lines.Allow, lines.Deny, lines.Log, true
+		in.Errno = unittext.ErrnoSetting(c.Filter.Default)
 	} else {
 		var notes []string
-		in.names, in.errno, notes = systemdNames(c.Filter, a, nil, facts.systemdKnows)
+		in.Names, in.Errno, notes = unittext.SystemdNames(c.Filter, a, nil, facts.systemdKnows)
 		sp.Enforcement = append(sp.Enforcement, notes...)
 	}
-	sp.SystemdFilter = in.names != nil
+	sp.SystemdFilter = in.Names != nil
 	// Destroy needs the files' paths only: a unit that is gone, or that
 	// cannot be wrapped any more, must not keep fencer's files in place.
 	var frags []unitfile.Fragment
@@ -544,9 +553,9 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		if err != nil {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
-		in.execStart, sp.WrappedStart = wrapped, wrapped
-		if in.names != nil && opts.LoaderSyscalls != nil {
-			in.names, in.errno, _ = systemdNames(c.Filter, a, opts.LoaderSyscalls(a.Name), facts.systemdKnows)
+		in.ExecStart, sp.WrappedStart = wrapped, wrapped
+		if in.Names != nil && opts.LoaderSyscalls != nil {
+			in.Names, in.Errno, _ = unittext.SystemdNames(c.Filter, a, opts.LoaderSyscalls(a.Name), facts.systemdKnows)
 		}
 		loader, err := loaderFile(ctx, t, h, a, opts)
 		if err != nil {
@@ -564,12 +573,12 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 	switch {
 	case c.Systemd != nil:
 		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: systemd SystemCallFilter= alone (enforce = \"systemd\": no BPF filter, no argument conditions): %d allowed, %d denied by name, the rest %s",
-			len(in.names), len(in.deny), c.Filter.Default))
+			len(in.Names), len(in.Deny), c.Filter.Default))
 		for _, n := range c.Systemd.Narrowed {
 			sp.Enforcement = append(sp.Enforcement, "narrowed: "+n.String())
 		}
 	case sp.SystemdFilter:
-		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", len(in.names)))
+		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", len(in.Names)))
 	default:
 		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: the BPF filter only (systemd cannot express default_action %s)", c.Filter.Default))
 	}
@@ -606,7 +615,7 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		}
 		sp.Overrides = append(sp.Overrides, hidden...)
 	}
-	drop := dropIn(in)
+	drop := in.Text()
 	if !opts.Destroy {
 		overrides, err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop)
 		if err != nil {
@@ -633,8 +642,8 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		}
 		sp.Overrides = append(sp.Overrides, problems...)
 	}
-	sp.SystemCallFilter, sp.SystemCallFilterDenied = in.names, in.deny
-	sp.SystemCallErrorNumber, sp.SystemCallLog = in.errno, in.log
+	sp.SystemCallFilter, sp.SystemCallFilterDenied = in.Names, in.Deny
+	sp.SystemCallErrorNumber, sp.SystemCallLog = in.Errno, in.Log
 	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
 	return files, sp, read, diags, nil
 }
@@ -673,11 +682,11 @@ func otherCommands(svc *hclspec.Service, theirs []unitfile.Fragment) ([]string, 
 
 // checkDropIns finds the host's drop-ins for the unit that would undo
 // fencer's (own, its path; drop, its content): systemd applies drop-ins
-// in the order of their file names, so one that sorts after DropInName
+// in the order of their file names, so one that sorts after unittext.DropInName
 // and assigns a [Service] setting fencer's drop-in sets (SystemCallFilter=
 // adds to the list, ExecStart= replaces the wrapped command) overrides
 // it; and of the drop-ins of one name only the first along the unit
-// search path is read, so a DropInName elsewhere replaces fencer's.
+// search path is read, so a unittext.DropInName elsewhere replaces fencer's.
 func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, drop []byte) ([]Override, error) {
 	ours, err := unitfile.Parse(own, drop)
 	if err != nil {
@@ -692,12 +701,12 @@ func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, d
 	var out []Override
 	for _, fr := range frags[1:] {
 		base := path.Base(fr.Path)
-		if base == DropInName && fr.Path != own {
+		if base == unittext.DropInName && fr.Path != own {
 			out = append(out, Override{Path: fr.Path, Problem: fmt.Sprintf(
 				"it has the name of fencer's drop-in and systemd reads it instead of fencer's %s; remove it", own)})
 			continue
 		}
-		if base <= DropInName {
+		if base <= unittext.DropInName {
 			continue
 		}
 		f, err := unitfile.Parse(fr.Path, fr.Data)
@@ -706,14 +715,14 @@ func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, d
 		}
 		var set []string
 		for _, e := range f.Entries {
-			if e.Section == "Service" && keys[e.Key] && !contains(set, e.Key+"=") {
+			if e.Section == "Service" && keys[e.Key] && !slices.Contains(set, e.Key+"=") {
 				set = append(set, e.Key+"=")
 			}
 		}
 		if len(set) > 0 {
 			out = append(out, Override{Path: fr.Path, Problem: fmt.Sprintf(
 				"this drop-in sets %s and sorts after fencer's %s, so systemd applies it over fencer's settings; rename it to sort before %s, or remove those settings",
-				strings.Join(set, ", "), DropInName, DropInName)})
+				strings.Join(set, ", "), unittext.DropInName, unittext.DropInName)})
 		}
 	}
 	return out, nil
@@ -736,12 +745,12 @@ func bindingText(fd *hclspec.Fd) string {
 func unitFiles(p Paths, svc *hclspec.Service, id string) []*File {
 	var files []*File
 	if svc.UnitFile != nil {
-		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: managedText(svc, id, *svc.UnitFile), Mode: 0o644,
+		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: unittext.UnitFile(svc, id, *svc.UnitFile), Mode: 0o644,
 			Units: []string{svc.Unit}, Role: "unit file"})
 	}
-	if hasSockets(svc) {
-		files = append(files, &File{Path: path.Join(p.UnitDir, SocketUnit(svc.Unit)), Content: socketUnit(svc, id), Mode: 0o644,
-			Units: []string{SocketUnit(svc.Unit)}, Role: "socket unit"})
+	if unittext.HasSockets(svc) {
+		files = append(files, &File{Path: path.Join(p.UnitDir, unittext.SocketUnit(svc.Unit)), Content: unittext.Socket(svc, id), Mode: 0o644,
+			Units: []string{unittext.SocketUnit(svc.Unit)}, Role: "socket unit"})
 	}
 	return files
 }
@@ -796,7 +805,7 @@ func serviceUnit(ctx context.Context, t Host, lk *unitfile.Lookup, p Paths, svc 
 func plannedDropIns(frags []unitfile.Fragment, own string) []string {
 	out := []string{own}
 	for _, fr := range frags[1:] {
-		if path.Base(fr.Path) != DropInName {
+		if path.Base(fr.Path) != unittext.DropInName {
 			out = append(out, fr.Path)
 		}
 	}
@@ -820,7 +829,7 @@ func execStart(svc *hclspec.Service, frags []unitfile.Fragment) (unitfile.Comman
 	}
 	var theirs []unitfile.Fragment
 	for i, fr := range frags {
-		if i == 0 || path.Base(fr.Path) != DropInName {
+		if i == 0 || path.Base(fr.Path) != unittext.DropInName {
 			theirs = append(theirs, fr)
 		}
 	}
@@ -864,7 +873,7 @@ func loaderFile(ctx context.Context, t Host, h *hclspec.Host, a *arch.Arch, opts
 // compare reads each wanted file on the host and returns the changes, and
 // notes on what it leaves alone; gone are files of the configuration's
 // to remove (orphans). For a destroy plan every wanted file is removed
-// too. A text file that is not the configuration's (OwnedBy) is taken
+// too. A text file that is not the configuration's (unittext.OwnedBy) is taken
 // over when wanted, and left alone when it would be removed. Removing a
 // file fencer took over puts its original back.
 func compare(ctx context.Context, t Host, p Paths, want, gone []*File, id string, destroy bool) ([]*Change, []string, error) {
@@ -893,7 +902,7 @@ func compare(ctx context.Context, t Host, p Paths, want, gone []*File, id string
 		}
 		// A binary file at fencer's path (a filter) has no header and is
 		// fencer's; a text file is the configuration's by its header.
-		ours := f.Binary || OwnedBy(cur, id)
+		ours := f.Binary || unittext.OwnedBy(cur, id)
 		switch {
 		case remove:
 			// The loader may serve other services and configurations.

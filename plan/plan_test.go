@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/fencer-dev/fencer/hclspec"
 )
 
 // memHost is a host whose files live in a map.
@@ -100,6 +102,16 @@ func (m *memHost) Links(ctx context.Context, p string) (map[string]string, error
 		}
 	}
 	return out, nil
+}
+
+// load parses one configuration file for a test.
+func load(t *testing.T, src string) *hclspec.Config {
+	t.Helper()
+	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatalf("parse: %v", diags)
+	}
+	return cfg
 }
 
 const unitConfig = `service "m" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // MaxFileBytes is the largest plan file fencer reads (apply PLANFILE,
@@ -201,9 +202,9 @@ func (ch *Change) check(p *Plan) error {
 		return fmt.Errorf("a destroy plan only deletes and puts back files, and this is %s", ch.Action)
 	}
 	if text && writes && !ch.Restore {
-		h, ok := ParseHeader(ch.Content)
+		h, ok := unittext.ParseHeader(ch.Content)
 		switch {
-		case !ok || !BodyIntact(ch.Content) || !utf8.Valid(ch.Content):
+		case !ok || !unittext.BodyIntact(ch.Content) || !utf8.Valid(ch.Content):
 			return fmt.Errorf("fencer writes a %s with its header, and this one has none (or its body does not have the header's hash)", ch.Role)
 		case h.Config != p.ConfigID:
 			return fmt.Errorf("its header says configuration %q, and the plan is of configuration %q", h.Config, p.ConfigID)
@@ -227,4 +228,15 @@ func hasControl(s string) bool {
 	return false
 }
 
-func isSHA256(s string) bool { return len(s) == 64 && isHex(s) }
+// isSHA256 reports whether s is a SHA-256 in lower-case hex.
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/unitfile"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // socketFeed is a socket unit other than fencer's that passes its fds to
@@ -36,10 +37,10 @@ type socketScan struct {
 // ownSocket returns the path of the socket unit fencer writes for unit
 // on the host, "" when it writes none.
 func ownSocket(p Paths, svc *hclspec.Service) string {
-	if !hasSockets(svc) {
+	if !unittext.HasSockets(svc) {
 		return ""
 	}
-	return path.Join(p.UnitDir, SocketUnit(svc.Unit))
+	return path.Join(p.UnitDir, unittext.SocketUnit(svc.Unit))
 }
 
 // scanSockets finds the socket units on the host's unit search path (lk,
@@ -415,7 +416,7 @@ func checkSockets(svc *hclspec.Service, theirs []unitfile.Fragment, scan *socket
 			if e.Section == "Socket" && ownSocketKeys[e.Key] {
 				out = append(out, Override{Path: fr.Path, Problem: fmt.Sprintf(
 					"line %d sets %s= for fencer's socket unit %s, which changes the fds %s gets, so fencer cannot guarantee the fd numbers of the policy; remove the setting",
-					e.Line, e.Key, SocketUnit(svc.Unit), svc.Unit)})
+					e.Line, e.Key, unittext.SocketUnit(svc.Unit), svc.Unit)})
 				break
 			}
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/fencer-dev/fencer/internal/procseccomp"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // Finding is one difference between a host and its plan.
@@ -295,9 +296,9 @@ func fileFinding(ch *plan.Change) (Finding, bool) {
 			f.Want, f.Got = "sha256 "+ch.NewSHA256, "sha256 "+ch.PriorSHA256
 		case ch.TakeOver && ch.Owner != "":
 			f.Problem = fmt.Sprintf("the %s belongs to configuration %q", ch.Role, ch.Owner)
-		case !plan.Managed([]byte(ch.Prior)):
+		case !unittext.Managed([]byte(ch.Prior)):
 			f.Problem = fmt.Sprintf("the %s is not fencer's: it has no fencer header", ch.Role)
-		case !plan.BodyIntact([]byte(ch.Prior)):
+		case !unittext.BodyIntact([]byte(ch.Prior)):
 			f.Problem = fmt.Sprintf("the %s was edited by hand", ch.Role)
 		default:
 			f.Problem = fmt.Sprintf("the %s differs from the plan (the configuration or the host changed since it was applied)", ch.Role)
@@ -319,7 +320,7 @@ func fileFinding(ch *plan.Change) (Finding, bool) {
 func firstDifference(got, want string) (string, string) {
 	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
 	start := 0
-	if strings.HasPrefix(g[0], plan.HeaderPrefix) && strings.HasPrefix(w[0], plan.HeaderPrefix) &&
+	if strings.HasPrefix(g[0], unittext.HeaderPrefix) && strings.HasPrefix(w[0], unittext.HeaderPrefix) &&
 		strings.Join(g[1:], "\n") != strings.Join(w[1:], "\n") {
 		start = 1
 	}
@@ -511,7 +512,7 @@ func checkLoaded(ctx context.Context, t apply.Target, s *plan.ServicePlan, files
 	if props["NeedDaemonReload"] == "yes" {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "NeedDaemonReload", Problem: notReloaded, Want: "no", Got: "yes"})
 	}
-	socket := plan.SocketUnit(s.Unit)
+	socket := unittext.SocketUnit(s.Unit)
 	owned := false
 	for _, ch := range files {
 		owned = owned || ch.Role == plan.RoleSocket && len(ch.Units) == 1 && ch.Units[0] == socket

@@ -10,7 +10,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
-	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
 // Call is a syscall a filter decided, as the kernel reported it.
@@ -195,7 +195,7 @@ type Explanation struct {
 // configuration it was compiled from for file:line and the text of
 // conditions.
 type Policy struct {
-	Compiled *plan.Compiled
+	Compiled *resolve.Compiled
 	// Files holds the configuration's files by name, for the text of each
 	// condition (hclspec.Config.Files).
 	Files map[string]*hcl.File

@@ -9,7 +9,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
-	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
 // testPolicy is a service with every kind of verdict; line numbers
@@ -77,7 +77,7 @@ func loadPolicy(t testing.TB, src string, a *arch.Arch) (*Policy, *hclspec.Confi
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	c, diags := plan.CompileService(cfg.Services[0], a)
+	c, diags := resolve.Compile(cfg.Services[0], a)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

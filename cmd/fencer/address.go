@@ -8,7 +8,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
-	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
 // parseServiceAddress reads "service.NAME" and returns NAME.
@@ -62,12 +62,12 @@ func findService(cfg *hclspec.Config, name string) (*hclspec.Service, error) {
 // compileOne compiles one service of cfg for the named architecture, which
 // must be one it is planned for; archName may be empty when the service is
 // planned for a single architecture.
-func compileOne(cfg *hclspec.Config, service, archName string) (*plan.Compiled, hcl.Diagnostics, error) {
+func compileOne(cfg *hclspec.Config, service, archName string) (*resolve.Compiled, hcl.Diagnostics, error) {
 	svc, err := findService(cfg, service)
 	if err != nil {
 		return nil, nil, err
 	}
-	planned := plan.Arches(cfg, svc, nil)
+	planned := resolve.Arches(cfg, svc, nil)
 	var names []string
 	var target *arch.Arch
 	for _, a := range planned {
@@ -86,7 +86,7 @@ func compileOne(cfg *hclspec.Config, service, archName string) (*plan.Compiled, 
 	case target == nil:
 		return nil, nil, fmt.Errorf("service.%s is not planned for %s; it is planned for %s", service, archName, strings.Join(names, ", "))
 	}
-	c, diags := plan.CompileService(svc, target)
+	c, diags := resolve.Compile(svc, target)
 	return c, diags, nil
 }
 
@@ -94,7 +94,7 @@ func compileOne(cfg *hclspec.Config, service, archName string) (*plan.Compiled, 
 // configuration in dir and compile one service for one architecture. It
 // prints the diagnostics and returns nil after an error, which it has
 // reported.
-func (c *cli) loadAndCompile(dir string, o *configFlags, service, archName string) *plan.Compiled {
+func (c *cli) loadAndCompile(dir string, o *configFlags, service, archName string) *resolve.Compiled {
 	cfg, diags := c.load(dir, o)
 	src := newSources(cfg)
 	if diags.HasErrors() || cfg == nil {

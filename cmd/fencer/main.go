@@ -7,7 +7,8 @@
 //
 // Run "fencer help" for the commands and "fencer help COMMAND" for the
 // flags of one. This package is the command line only: the language is
-// hclspec, compilation and tests are plan.
+// hclspec; its resolution and compilation, plan/resolve; test blocks,
+// plan/testrun; lints, plan/lint; planning hosts, plan.
 package main
 
 import (

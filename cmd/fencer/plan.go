@@ -460,6 +460,23 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 	return o.applyAll(c, p, targets)
 }
 
+// showPlan is show with PLANFILE: it prints a saved plan as plan printed
+// it, or as JSON.
+func (o *showOptions) showPlan(c *cli, file string) int {
+	p, err := readPlanFile(file)
+	if err != nil {
+		return c.fail(err)
+	}
+	if o.json {
+		if err := plan.WriteDisplayJSON(c.stdout, p); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+	plan.Render(c.stdout, p, c.color(c.stdout))
+	return exitOK
+}
+
 // readPlanFile reads a saved plan: a regular file of at most
 // plan.MaxFileBytes that plan.ReadJSON accepts.
 func readPlanFile(name string) (*plan.Plan, error) {

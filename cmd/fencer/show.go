@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
-	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
 var showCommand = &command{
@@ -114,27 +114,11 @@ func (o *showOptions) run(c *cli, args []string) int {
 	return exitOK
 }
 
-// showPlan prints a saved plan as plan printed it, or as JSON.
-func (o *showOptions) showPlan(c *cli, file string) int {
-	p, err := readPlanFile(file)
-	if err != nil {
-		return c.fail(err)
-	}
-	if o.json {
-		if err := plan.WriteDisplayJSON(c.stdout, p); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
-	}
-	plan.Render(c.stdout, p, c.color(c.stdout))
-	return exitOK
-}
-
 // disassemble returns the program's disassembly, one line per instruction,
-// with the syscall names plan.Annotate gives.
-func disassemble(compiled *plan.Compiled) []string {
+// with the syscall names resolve.Annotate gives.
+func disassemble(compiled *resolve.Compiled) []string {
 	p, a := compiled.Program, compiled.Arch
-	text := strings.TrimSuffix(bpf.Disassemble(p, a.Order, plan.Annotate(p, a)), "\n")
+	text := strings.TrimSuffix(bpf.Disassemble(p, a.Order, resolve.Annotate(p, a)), "\n")
 	if text == "" {
 		return nil
 	}

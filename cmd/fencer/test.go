@@ -11,7 +11,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/fencer-dev/fencer/hclspec"
-	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/resolve"
+	"github.com/fencer-dev/fencer/plan/testrun"
 )
 
 var testCommand = &command{
@@ -72,19 +73,19 @@ func (o *testOptions) runTests(c *cli, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	re, err := plan.CompileRun(o.run)
+	re, err := testrun.CompileRun(o.run)
 	if err != nil {
 		return c.fail(usagef("%v", err))
 	}
 	rep := &testReporter{w: c.stdout, json: o.json, pkg: filepath.Clean(dir)}
 	rep.start()
 	cfg, diags := c.load(dir, &o.config)
-	var results []plan.TestResult
+	var results []testrun.Result
 	if !diags.HasErrors() && cfg != nil {
-		compiled, more := plan.Validate(cfg, o.arches)
+		compiled, more := resolve.CompileAll(cfg, o.arches)
 		diags = append(diags, more...)
 		if !diags.HasErrors() {
-			results, more = plan.RunTests(cfg, compiled, re)
+			results, more = testrun.Run(cfg, compiled, re)
 			diags = append(diags, more...)
 		}
 	}
@@ -98,7 +99,7 @@ func (o *testOptions) runTests(c *cli, args []string) int {
 		if !re.MatchesName(t.Name) {
 			continue
 		}
-		var rs []plan.TestResult
+		var rs []testrun.Result
 		for _, r := range results {
 			if r.Test == t {
 				rs = append(rs, r)
@@ -174,7 +175,7 @@ func (r *testReporter) start() { r.event("start", "", nil) }
 
 // test reports one test block run on its architectures and returns
 // whether every run passed.
-func (r *testReporter) test(t *hclspec.Test, rs []plan.TestResult, verbose bool) bool {
+func (r *testReporter) test(t *hclspec.Test, rs []testrun.Result, verbose bool) bool {
 	r.event("run", t.Name, nil)
 	r.output(t.Name, "=== RUN   "+t.Name+"\n")
 	var total time.Duration
@@ -230,7 +231,7 @@ func (r *testReporter) setupFailed(d time.Duration) {
 
 // resultDetails explains one result: the call, the actions wanted and
 // got, the rule that decided and the instructions executed.
-func resultDetails(x plan.TestResult) string {
+func resultDetails(x testrun.Result) string {
 	var b strings.Builder
 	args := make([]string, len(x.Args))
 	for i, a := range x.Args {

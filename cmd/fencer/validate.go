@@ -8,7 +8,9 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/lint"
+	"github.com/fencer-dev/fencer/plan/resolve"
+	"github.com/fencer-dev/fencer/plan/testrun"
 )
 
 var validateCommand = &command{
@@ -80,15 +82,15 @@ func (o *validateOptions) run(c *cli, args []string) int {
 		return c.fail(err)
 	}
 	cfg, diags := c.load(dir, &o.config)
-	var compiled []*plan.Compiled
+	var compiled []*resolve.Compiled
 	if !diags.HasErrors() && cfg != nil {
 		var more hcl.Diagnostics
-		compiled, more = plan.Validate(cfg, o.arches)
+		compiled, more = resolve.CompileAll(cfg, o.arches)
 		diags = append(diags, more...)
 		if !more.HasErrors() {
 			// The test blocks name syscalls, fds and actions too.
-			diags = append(diags, plan.CheckTests(cfg, compiled)...)
-			diags = append(diags, plan.Lint(cfg, o.arches)...)
+			diags = append(diags, testrun.Check(cfg, compiled)...)
+			diags = append(diags, lint.Policies(cfg, o.arches)...)
 		}
 	}
 	src := newSources(cfg)
@@ -124,7 +126,7 @@ func (o *validateOptions) run(c *cli, args []string) int {
 }
 
 // printCompiled lists each compiled filter with its size, in columns.
-func printCompiled(c *cli, compiled []*plan.Compiled) {
+func printCompiled(c *cli, compiled []*resolve.Compiled) {
 	if len(compiled) == 0 {
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/resolve"
 	"github.com/fencer-dev/fencer/why"
 )
 
@@ -214,7 +215,7 @@ func (o *whyOptions) report(ctx context.Context, c *cli, cfg *hclspec.Config, sv
 	if !ok {
 		return fail("unknown architecture %q", archName)
 	}
-	compiled, diags := plan.CompileService(svc, a)
+	compiled, diags := resolve.Compile(svc, a)
 	if diags.HasErrors() || compiled == nil {
 		return fail("service.%s does not compile for %s", svc.Name, a.Name)
 	}

@@ -290,7 +290,7 @@ func compileWidths() (map[string]map[specKey]*argSpec, error) {
 				var args [6]uint64
 				for j := range s.cases[i].When {
 					in := &s.cases[i].When[j]
-					in.Mask = widthMask64(selectorWidth(a, specs, k.entry, in.Arg, &args))
+					in.Mask = WidthMask(selectorWidth(a, specs, k.entry, in.Arg, &args))
 					args[in.Arg] = in.Values[0]
 				}
 			}
@@ -328,7 +328,9 @@ func selectorWidth(a *Arch, specs map[specKey]*argSpec, entry string, arg int, a
 	return bits
 }
 
-func widthMask64(bits int) uint64 {
+// WidthMask is the mask of the low bits bits of a 64-bit word: the bits
+// the kernel reads of an argument that wide.
+func WidthMask(bits int) uint64 {
 	if bits >= 64 {
 		return ^uint64(0)
 	}

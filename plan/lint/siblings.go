@@ -1,4 +1,4 @@
-package plan
+package lint
 
 // The data behind the sibling lints (see lint.go and docs/language.md,
 // "Lints"): syscalls that do what another does, so that a condition on one

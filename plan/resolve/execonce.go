@@ -1,4 +1,4 @@
-package plan
+package resolve
 
 // Exec once: the gate on execve for services the loader starts, and the
 // lints about it. See "Exec once" in docs/language.md.

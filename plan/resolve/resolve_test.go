@@ -1,6 +1,8 @@
-package plan
+package resolve
 
 import (
+	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -8,6 +10,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/cond"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
@@ -41,7 +44,7 @@ func resolveOn(t *testing.T, src, archName string) (*policy.Filter, hcl.Diagnost
 	if !ok {
 		t.Fatalf("no arch %s", archName)
 	}
-	return Resolve(cfg.Services[0], a)
+	return Policy(cfg.Services[0], a)
 }
 
 func onlyCmp(t *testing.T, f *policy.Filter) policy.Cmp {
@@ -174,68 +177,6 @@ func TestResolveDiagnostics(t *testing.T) {
 	}
 }
 
-// TestExampleOnEveryArch compiles examples/metrics for all seven
-// architectures and runs its tests: every one must pass everywhere it
-// applies.
-func TestExampleOnEveryArch(t *testing.T) {
-	cfg, diags := hclspec.Load("../examples/metrics", hclspec.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	compiled, diags := Validate(cfg, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	if len(compiled) != len(arch.All()) {
-		t.Fatalf("compiled for %d architectures, want %d", len(compiled), len(arch.All()))
-	}
-	results, diags := RunTests(cfg, compiled, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	perArch := map[string]int{}
-	for _, r := range results {
-		perArch[r.Arch.Name]++
-		if !r.Pass {
-			t.Errorf("%s: want %v, got %v (%s) %s\n%s", r.Name, r.Want, r.Got, r.Rule, r.Mismatch, r.Path)
-		}
-	}
-	if perArch["x86_64"] != 27 || perArch["aarch64"] != 24 {
-		t.Errorf("too few tests ran: %v", perArch)
-	}
-}
-
-// TestFailingTestExplains checks what a failing test reports: the rule that
-// decided and the instructions the program ran.
-func TestFailingTestExplains(t *testing.T) {
-	cfg := load(t, service(`rule "log_write" {
-    syscalls = ["write"]
-    when = arg0 == fd.log
-  }`)+`
-test "wrong" {
-  service = "s"
-  syscall = "write"
-  args = [1]
-  arch = ["x86_64"]
-  expect = kill_process
-}`)
-	compiled, diags := Validate(cfg, []string{"x86_64"})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	results, _ := RunTests(cfg, compiled, nil)
-	if len(results) != 1 {
-		t.Fatalf("%d results", len(results))
-	}
-	r := results[0]
-	if r.Pass || r.Got != policy.ActAllow || !strings.Contains(r.Rule, `rule "log_write"`) {
-		t.Errorf("result %+v", r)
-	}
-	if !strings.Contains(r.Path, "write") || !strings.Contains(r.Path, "ret") {
-		t.Errorf("path does not show the dispatch and the return:\n%s", r.Path)
-	}
-}
-
 func TestResolveWarnsOnUnfilteredSyscalls(t *testing.T) {
 	_, diags := resolveOn(t, service(`rule "r" {
     syscalls = ["uprobe"]
@@ -326,5 +267,38 @@ func TestResolveWarnsOnDecidedComparisons(t *testing.T) {
   }`), "x86_64")
 	if len(diags) != 0 {
 		t.Errorf("a real comparison warns: %v", diags)
+	}
+}
+
+// TestDecidedCoversSingleComparisons: Policy's "decided by its mask"
+// warning fires exactly for the comparisons that are constant, which is
+// why the constant lint leaves single comparisons to it.
+func TestDecidedCoversSingleComparisons(t *testing.T) {
+	a, _ := arch.Lookup("x86_64")
+	r := rand.New(rand.NewSource(7))
+	pool := []uint64{0, 1, 2, 0xf, 0x10, 0xff, 0x100, 0xffffffff, 0x100000000, ^uint64(0), ^uint64(0) - 1}
+	pick := func() uint64 {
+		v := pool[r.Intn(len(pool))]
+		if r.Intn(4) == 0 {
+			v = r.Uint64() >> r.Intn(64)
+		}
+		return v
+	}
+	for range 20000 {
+		c := policy.Cmp{Arg: r.Intn(6), Mask: pick(), Op: policy.Op(r.Intn(6)), Value: pick()}
+		res := resolver{arch: a}
+		res.decided(c, hcl.Range{})
+		m := cond.New(0)
+		ref, err := m.Expr(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		constant := ref == cond.True || ref == cond.False
+		if warned := len(res.diags) == 1; warned != constant {
+			t.Fatalf("%v: decided warns %v, constant %v", c, warned, constant)
+		}
+		if constant && !strings.Contains(res.diags[0].Detail, fmt.Sprintf("always %v", ref == cond.True)) {
+			t.Fatalf("%v: %s", c, res.diags[0].Detail)
+		}
 	}
 }

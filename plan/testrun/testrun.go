@@ -1,4 +1,8 @@
-package plan
+// Package testrun runs a configuration's test blocks: each one's call,
+// resolved for every architecture its service is compiled for (package
+// resolve), is run in fencer's BPF interpreter on the compiled program
+// and checked against the policy's meaning and the expected action.
+package testrun
 
 import (
 	"fmt"
@@ -12,10 +16,11 @@ import (
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/bpf"
 	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
-// TestResult is one test block run on one architecture.
-type TestResult struct {
+// Result is one test block run on one architecture.
+type Result struct {
 	Test *hclspec.Test
 	Arch *arch.Arch
 	// Name is "TEST/ARCH", as go test names subtests.
@@ -102,15 +107,15 @@ func (m *Match) matches(test, archName string) bool {
 	return (m.test == nil || m.test.MatchString(test)) && (m.arch == nil || m.arch.MatchString(archName))
 }
 
-// RunTests runs every test block that run selects (all when nil) on each
+// Run runs every test block that run selects (all when nil) on each
 // architecture its service is compiled for, narrowed by the test's arch
 // list, in the compiled programs' interpreter.
-func RunTests(cfg *hclspec.Config, compiled []*Compiled, run *Match) ([]TestResult, hcl.Diagnostics) {
-	var out []TestResult
+func Run(cfg *hclspec.Config, compiled []*resolve.Compiled, run *Match) ([]Result, hcl.Diagnostics) {
+	var out []Result
 	var diags hcl.Diagnostics
 	for _, t := range cfg.Tests {
 		for _, c := range compiled {
-			if c.Service.Name != t.Service || !appliesTo(t.Arch, c.Arch) || !run.matches(t.Name, c.Arch.Name) {
+			if c.Service.Name != t.Service || !resolve.AppliesTo(t.Arch, c.Arch) || !run.matches(t.Name, c.Arch.Name) {
 				continue
 			}
 			res, d := runTest(t, c)
@@ -120,62 +125,32 @@ func RunTests(cfg *hclspec.Config, compiled []*Compiled, run *Match) ([]TestResu
 			}
 		}
 	}
-	return out, mergeArches(diags)
+	return out, resolve.MergeArches(diags)
 }
 
-// CheckTests resolves every test block for each architecture its service
+// Check resolves every test block for each architecture its service
 // is compiled for, without running it: the syscall, the arguments and the
 // expected action must exist there.
-func CheckTests(cfg *hclspec.Config, compiled []*Compiled) hcl.Diagnostics {
+func Check(cfg *hclspec.Config, compiled []*resolve.Compiled) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, t := range cfg.Tests {
 		for _, c := range compiled {
-			if c.Service.Name == t.Service && appliesTo(t.Arch, c.Arch) {
-				_, d := resolveTest(t, c)
+			if c.Service.Name == t.Service && resolve.AppliesTo(t.Arch, c.Arch) {
+				_, d := resolve.TestCall(t, c)
 				diags = append(diags, d...)
 			}
 		}
 	}
-	return mergeArches(diags)
+	return resolve.MergeArches(diags)
 }
 
-// call is a test's syscall resolved for one architecture.
-type call struct {
-	nr   uint32
-	args [6]uint64
-	want policy.Action
-}
-
-func resolveTest(t *hclspec.Test, c *Compiled) (call, hcl.Diagnostics) {
-	r := resolver{svc: c.Service, arch: c.Arch}
-	var out call
-	nr, ok := r.syscall(t.Syscall, t.Arch)
-	if !ok {
-		return out, r.diags
-	}
-	out.nr = uint32(nr)
-	for i, v := range t.Args {
-		if i >= len(out.args) {
-			break
-		}
-		// The width of an argument may depend on the lower ones (keyctl's
-		// arg1 on the option in arg0), which are resolved already.
-		w := c.Arch.ArgWidthIn(t.Syscall.Name, i, &out.args).Bits
-		if x, ok := r.value(v, w); ok {
-			out.args[i] = x
-		}
-	}
-	out.want = r.action(t.Expect)
-	return out, r.diags
-}
-
-func runTest(t *hclspec.Test, c *Compiled) (*TestResult, hcl.Diagnostics) {
+func runTest(t *hclspec.Test, c *resolve.Compiled) (*Result, hcl.Diagnostics) {
 	start := time.Now()
-	cl, diags := resolveTest(t, c)
+	cl, diags := resolve.TestCall(t, c)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	nr, args, want := cl.nr, cl.args, cl.want
+	nr, args, want := cl.Nr, cl.Args, cl.Want
 	d := policy.Data{Nr: int32(nr), Arch: c.Arch.Audit, Args: args}
 	vm, err := bpf.NewVM(c.Program, c.Arch.Order)
 	if err != nil {
@@ -187,7 +162,7 @@ func runTest(t *hclspec.Test, c *Compiled) (*TestResult, hcl.Diagnostics) {
 	res := vm.Run(data[:], bpf.Options{Trace: true})
 	got := policy.ActionFromRet(res.Ret)
 	meaning, which := c.Filter.Explain(d)
-	tr := &TestResult{
+	tr := &Result{
 		Test: t, Arch: c.Arch, Name: t.Name + "/" + c.Arch.Name,
 		Nr: uint32(nr), Args: args, Want: want, Got: got, Pass: got == want,
 		Rule: ruleName(c.Filter, which), Expected: expectedBy(c.Filter, uint32(nr), want), Executed: res.Executed,
@@ -243,7 +218,7 @@ func ruleName(f *policy.Filter, which int) string {
 
 // pathListing disassembles the executed instructions, in order.
 func pathListing(p bpf.Program, path []int, a *arch.Arch) string {
-	full := strings.Split(strings.TrimRight(bpf.Disassemble(p, a.Order, Annotate(p, a)), "\n"), "\n")
+	full := strings.Split(strings.TrimRight(bpf.Disassemble(p, a.Order, resolve.Annotate(p, a)), "\n"), "\n")
 	var b strings.Builder
 	for _, pc := range path {
 		if pc < len(full) {
@@ -252,36 +227,6 @@ func pathListing(p bpf.Program, path []int, a *arch.Arch) string {
 		}
 	}
 	return b.String()
-}
-
-// Annotate returns a note function for bpf.Disassemble that names the
-// syscalls the dispatch compares with, and the exec-once gate's return.
-func Annotate(p bpf.Program, a *arch.Arch) func(pc int, in bpf.Insn) string {
-	// After `ld [0]`, jeq constants are syscall numbers until another load.
-	nrPCs := map[int]bool{}
-	inNr := false
-	for pc, in := range p {
-		if in.Code == bpf.ClassLD|bpf.SizeW|bpf.ModeABS {
-			inNr = in.K == bpf.OffNr
-			continue
-		}
-		if inNr && in.Code == bpf.ClassJMP|bpf.JmpJEQ|bpf.SrcK {
-			nrPCs[pc] = true
-		}
-	}
-	return func(pc int, in bpf.Insn) string {
-		if in.Code == bpf.ClassRET|bpf.RetK && in.K == bpf.RetUserNotif {
-			// fencer returns USER_NOTIF only for the exec-once gate.
-			return "USER_NOTIF: exec once"
-		}
-		if !nrPCs[pc] {
-			return ""
-		}
-		if n, ok := a.SyscallName(int(in.K)); ok {
-			return n
-		}
-		return ""
-	}
 }
 
 // MatchesName reports whether the pattern's first part matches a test

@@ -1,8 +1,7 @@
-package plan
+package lint
 
 import (
 	"fmt"
-	"math/rand"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,9 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/fencer-dev/fencer/hclspec"
-	"github.com/fencer-dev/fencer/internal/arch"
-	"github.com/fencer-dev/fencer/internal/cond"
-	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
 // lintText is a lint as the tests compare it: summary, subject range and
@@ -27,10 +24,10 @@ func lintText(d *hcl.Diagnostic) string {
 func checkLints(t *testing.T, src string, only []string, want []string) {
 	t.Helper()
 	cfg := load(t, src)
-	if _, diags := Validate(cfg, only); diags.HasErrors() {
+	if _, diags := resolve.CompileAll(cfg, only); diags.HasErrors() {
 		t.Fatalf("the configuration does not validate: %v", diags)
 	}
-	got := Lint(cfg, only)
+	got := Policies(cfg, only)
 	for i, d := range got {
 		if d.Severity != hcl.DiagWarning {
 			t.Errorf("lint %d is not a warning: %v", i, d)
@@ -49,6 +46,31 @@ func checkLints(t *testing.T, src string, only []string, want []string) {
 }
 
 var x86 = []string{"x86_64"}
+
+// load parses one configuration file for a test.
+func load(t *testing.T, src string) *hclspec.Config {
+	t.Helper()
+	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatalf("parse: %v", diags)
+	}
+	return cfg
+}
+
+// service is a service with the given rules (as in package resolve's
+// tests).
+func service(rules string) string {
+	return `service "s" {
+  unit = "s.service"
+  default_action = errno(EPERM)
+  fd "log" {
+    stdout = "append:/var/log/s.log"
+  }
+  fd "sock" {
+    listen_stream = "127.0.0.1:80"
+  }
+` + rules + "\n}\n"
+}
 
 // TestLintShadowed: rules that change nothing, named with the rule that
 // makes them so; deny rules under allow rules, explicit denies that
@@ -164,7 +186,7 @@ Rule "eperm_later" would give kill the verdict errno(EPERM) when its condition h
 
 // TestLintConstants: conditions and parts of conditions that are always
 // or never true, and a value of contains() that can never match. Single
-// comparisons are Resolve's ("decided by its mask"), and a literal true
+// comparisons are resolve.Policy's ("decided by its mask"), and a literal true
 // is what it says.
 func TestLintConstants(t *testing.T) {
 	checkLints(t, `service "s" {
@@ -462,11 +484,11 @@ func TestLintQuiet(t *testing.T) {
 // TestLintExampleClean: the bundled example has nothing to lint on any
 // architecture.
 func TestLintExampleClean(t *testing.T) {
-	cfg, diags := hclspec.Load(filepath.Join("..", "examples", "metrics"), hclspec.LoadOptions{})
+	cfg, diags := hclspec.Load(filepath.Join("..", "..", "examples", "metrics"), hclspec.LoadOptions{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	for _, d := range Lint(cfg, nil) {
+	for _, d := range Policies(cfg, nil) {
 		t.Errorf("lint on the example:\n%s", lintText(d))
 	}
 }
@@ -493,7 +515,7 @@ func TestLintArches(t *testing.T) {
     arch     = ["x86_64"]
   }`)
 	cfg := load(t, src)
-	got := Lint(cfg, []string{"x86_64", "aarch64", "arm"})
+	got := Policies(cfg, []string{"x86_64", "aarch64", "arm"})
 	if len(got) != 2 {
 		for _, d := range got {
 			t.Log(lintText(d))
@@ -505,39 +527,6 @@ func TestLintArches(t *testing.T) {
 	}
 	if d := got[1].Detail; !strings.Contains(d, `allows clone3 on x86_64, which`) {
 		t.Errorf("the clone3 lint does not say it is x86_64's: %s", d)
-	}
-}
-
-// TestDecidedCoversSingleComparisons: Resolve's "decided by its mask"
-// warning fires exactly for the comparisons that are constant, which is
-// why the constant lint leaves single comparisons to it.
-func TestDecidedCoversSingleComparisons(t *testing.T) {
-	a, _ := arch.Lookup("x86_64")
-	r := rand.New(rand.NewSource(7))
-	pool := []uint64{0, 1, 2, 0xf, 0x10, 0xff, 0x100, 0xffffffff, 0x100000000, ^uint64(0), ^uint64(0) - 1}
-	pick := func() uint64 {
-		v := pool[r.Intn(len(pool))]
-		if r.Intn(4) == 0 {
-			v = r.Uint64() >> r.Intn(64)
-		}
-		return v
-	}
-	for range 20000 {
-		c := policy.Cmp{Arg: r.Intn(6), Mask: pick(), Op: policy.Op(r.Intn(6)), Value: pick()}
-		res := resolver{arch: a}
-		res.decided(c, hcl.Range{})
-		m := cond.New(0)
-		ref, err := m.Expr(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		constant := ref == cond.True || ref == cond.False
-		if warned := len(res.diags) == 1; warned != constant {
-			t.Fatalf("%v: decided warns %v, constant %v", c, warned, constant)
-		}
-		if constant && !strings.Contains(res.diags[0].Detail, fmt.Sprintf("always %v", ref == cond.True)) {
-			t.Fatalf("%v: %s", c, res.diags[0].Detail)
-		}
 	}
 }
 
@@ -559,11 +548,11 @@ func TestLintBounded(t *testing.T) {
     when     = ` + strings.Join(parts, " || ") + `
   }`)
 	cfg := load(t, src)
-	if _, diags := Validate(cfg, x86); diags.HasErrors() {
+	if _, diags := resolve.CompileAll(cfg, x86); diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	start := time.Now()
-	got := Lint(cfg, x86)
+	got := Policies(cfg, x86)
 	if len(got) != 0 {
 		t.Errorf("lints on an undecidable policy: %v", got)
 	}
@@ -574,7 +563,7 @@ func TestLintBounded(t *testing.T) {
 
 // TestLintCallDependentComparison: a comparison on an argument whose
 // width depends on the call (keyctl's arg1) is a guarded || of
-// comparisons that Resolve's "decided" does not look at; the lint does.
+// comparisons that resolve.Policy's "decided" does not look at; the lint does.
 func TestLintCallDependentComparison(t *testing.T) {
 	checkLints(t, `service "s" {
   unit = "s.service"

@@ -1,10 +1,16 @@
-package plan
+// Package unittext writes the text of the systemd files fencer installs —
+// the drop-in that wraps a service, the socket unit of its listen_* fds,
+// the unit_file — and reads back the header that marks each as fencer's:
+// whose it is (ParseHeader, OwnedBy) and whether it was edited since
+// (BodyIntact). It also turns a policy into the seccomp settings of the
+// drop-in (SystemdNames under enforce = "exec", SystemdSettings under
+// enforce = "systemd"). Where the files go on a host is package plan's.
+package unittext
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -13,6 +19,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
 // DropInName is the name of fencer's drop-in in a unit's .d directory: it
@@ -21,23 +28,6 @@ const DropInName = "zz-fencer.conf"
 
 // HeaderPrefix starts the first line of every text file fencer writes.
 const HeaderPrefix = "# Managed by fencer"
-
-// File is one file fencer wants on a host.
-type File struct {
-	Path    string
-	Content []byte
-	Mode    uint32
-	// Binary files are shown by size and hash, text files by a diff.
-	Binary bool
-	// Units lists the units whose behaviour the file changes.
-	Units []string
-	// Role says what the file is, for people: "drop-in", "socket unit",
-	// "filter", "unit file", "loader".
-	Role string
-	// Remove says the file must not exist: it is deleted where it does
-	// (a filter a service no longer uses).
-	Remove bool
-}
 
 // header returns the first lines of a managed text file: what manages it —
 // the service, its unit and the configuration (id) it belongs to — and
@@ -150,7 +140,9 @@ func BodyIntact(content []byte) bool {
 	return hex.EncodeToString(sum[:]) == h.SHA256
 }
 
-func managedText(svc *hclspec.Service, id, body string) []byte {
+// UnitFile is a text file fencer writes for svc of the configuration id
+// (the unit_file, say): body under fencer's header.
+func UnitFile(svc *hclspec.Service, id, body string) []byte {
 	return []byte(header(svc, id, body) + body)
 }
 
@@ -160,8 +152,9 @@ func SocketUnit(unit string) string {
 	return strings.TrimSuffix(unit, ".service") + ".socket"
 }
 
-// hasSockets reports whether the service has listen_* fds.
-func hasSockets(svc *hclspec.Service) bool {
+// HasSockets reports whether the service has listen_* fds, for which
+// fencer writes a socket unit.
+func HasSockets(svc *hclspec.Service) bool {
 	for _, fd := range svc.Fds {
 		switch fd.Kind {
 		case hclspec.FdListenStream, hclspec.FdListenDatagram, hclspec.FdListenSeqPacket:
@@ -171,9 +164,9 @@ func hasSockets(svc *hclspec.Service) bool {
 	return false
 }
 
-// socketUnit renders the service's socket unit: every listen_* fd, in
+// Socket renders the service's socket unit: every listen_* fd, in
 // declaration order, so systemd passes them as fds 3, 4, ...
-func socketUnit(svc *hclspec.Service, id string) []byte {
+func Socket(svc *hclspec.Service, id string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[Unit]\nDescription=Sockets of %s, managed by fencer\n\n[Socket]\n", svc.Unit)
 	for _, fd := range svc.Fds {
@@ -187,35 +180,35 @@ func socketUnit(svc *hclspec.Service, id string) []byte {
 		}
 	}
 	fmt.Fprintf(&b, "Service=%s\n\n[Install]\nWantedBy=sockets.target\n", svc.Unit)
-	return managedText(svc, id, b.String())
+	return UnitFile(svc, id, b.String())
 }
 
-// dropInInput is what a drop-in is rendered from.
-type dropInInput struct {
-	svc *hclspec.Service
-	// id is the configuration's, for the header.
-	id string
-	// names are the syscall names systemd's SystemCallFilter= allows;
+// DropIn is what fencer's drop-in for a service is rendered from.
+type DropIn struct {
+	Service *hclspec.Service
+	// ID is the configuration's, for the header.
+	ID string
+	// Names are the syscall names systemd's SystemCallFilter= allows;
 	// nil leaves SystemCallFilter= reset and empty (no name filter).
-	names []string
-	// deny are the "~" entries of SystemCallFilter= after the names, log
+	Names []string
+	// Deny are the "~" entries of SystemCallFilter= after the names, Log
 	// the names of SystemCallLog= (enforce = "systemd").
-	deny, log []string
-	// systemd is set for enforce = "systemd", where the drop-in's
+	Deny, Log []string
+	// Systemd is set for enforce = "systemd", where the drop-in's
 	// settings are the whole of the policy.
-	systemd bool
-	// errno is SystemCallErrorNumber=, "" for none.
-	errno string
-	// execStart is the wrapped command; "" when enforce = "systemd".
-	execStart string
+	Systemd bool
+	// Errno is SystemCallErrorNumber=, "" for none.
+	Errno string
+	// ExecStart is the wrapped command; "" when enforce = "systemd".
+	ExecStart string
 }
 
-// dropIn renders zz-fencer.conf.
-func dropIn(in dropInInput) []byte {
+// Text renders the drop-in, zz-fencer.conf (DropInName).
+func (in DropIn) Text() []byte {
 	var b strings.Builder
 	b.WriteString("[Unit]\n")
-	if hasSockets(in.svc) {
-		sock := SocketUnit(in.svc.Unit)
+	if HasSockets(in.Service) {
+		sock := SocketUnit(in.Service.Unit)
 		fmt.Fprintf(&b, "Requires=%s\nAfter=%s\n", sock, sock)
 	}
 	b.WriteString("\n[Service]\n")
@@ -226,30 +219,30 @@ func dropIn(in dropInInput) []byte {
 		"# SystemCallErrorNumber= is systemd's default, killing the process.\n")
 	b.WriteString("SystemCallArchitectures=\nSystemCallArchitectures=native\n")
 	b.WriteString("SystemCallFilter=\n")
-	if in.names != nil {
-		fmt.Fprintf(&b, "SystemCallFilter=%s\n", strings.Join(in.names, " "))
+	if in.Names != nil {
+		fmt.Fprintf(&b, "SystemCallFilter=%s\n", strings.Join(in.Names, " "))
 	}
-	if len(in.deny) > 0 {
+	if len(in.Deny) > 0 {
 		// After the allow-list (never first: a first "~" list would turn
 		// SystemCallFilter= into a deny-list), each name leaves it again
 		// or gets its own errno or kill.
-		fmt.Fprintf(&b, "SystemCallFilter=~%s\n", strings.Join(in.deny, " "))
+		fmt.Fprintf(&b, "SystemCallFilter=~%s\n", strings.Join(in.Deny, " "))
 	}
-	if in.systemd {
+	if in.Systemd {
 		// The policy says which syscalls are logged, not the unit.
 		b.WriteString("SystemCallLog=\n")
-		if len(in.log) > 0 {
-			fmt.Fprintf(&b, "SystemCallLog=%s\n", strings.Join(in.log, " "))
+		if len(in.Log) > 0 {
+			fmt.Fprintf(&b, "SystemCallLog=%s\n", strings.Join(in.Log, " "))
 		}
 	}
 	b.WriteString("SystemCallErrorNumber=\n")
-	if in.errno != "" {
-		fmt.Fprintf(&b, "SystemCallErrorNumber=%s\n", in.errno)
+	if in.Errno != "" {
+		fmt.Fprintf(&b, "SystemCallErrorNumber=%s\n", in.Errno)
 	}
-	if hasSockets(in.svc) {
-		fmt.Fprintf(&b, "Sockets=%s\n", SocketUnit(in.svc.Unit))
+	if HasSockets(in.Service) {
+		fmt.Fprintf(&b, "Sockets=%s\n", SocketUnit(in.Service.Unit))
 	}
-	for _, fd := range in.svc.Fds {
+	for _, fd := range in.Service.Fds {
 		switch fd.Kind {
 		case hclspec.FdStdin:
 			fmt.Fprintf(&b, "StandardInput=%s\n", fd.Value)
@@ -261,13 +254,13 @@ func dropIn(in dropInInput) []byte {
 			fmt.Fprintf(&b, "OpenFile=%s\n", fd.Value)
 		}
 	}
-	if in.execStart != "" {
-		fmt.Fprintf(&b, "ExecStart=\nExecStart=%s\n", in.execStart)
+	if in.ExecStart != "" {
+		fmt.Fprintf(&b, "ExecStart=\nExecStart=%s\n", in.ExecStart)
 	}
-	return managedText(in.svc, in.id, b.String())
+	return UnitFile(in.Service, in.ID, b.String())
 }
 
-// systemdNames returns the names for SystemCallFilter= with enforce =
+// SystemdNames returns the names for SystemCallFilter= with enforce =
 // "exec": every syscall a rule names on a (a rule that kills or fails a
 // call still needs the name allowed, or systemd's verdict would replace the
 // policy's), execve under the exec-once gate, plus extra (the loader's own
@@ -285,8 +278,8 @@ func dropIn(in dropInInput) []byte {
 // the policy gives the syscall the default action anyway; otherwise
 // systemd's name filter would change the policy's verdict, so there is
 // none (nil), and the note says why.
-func systemdNames(f *policy.Filter, a *arch.Arch, extra []string, knows func(string) bool) ([]string, string, []string) {
-	errno := errnoSetting(f.Default)
+func SystemdNames(f *policy.Filter, a *arch.Arch, extra []string, knows func(string) bool) ([]string, string, []string) {
+	errno := ErrnoSetting(f.Default)
 	switch {
 	case f.Default.Kind == policy.Errno && f.Default.Data == 0:
 		// SystemCallErrorNumber= refuses 0 (systemd 252: "Invalid error
@@ -355,17 +348,68 @@ func defaultDiffers(f *policy.Filter, a *arch.Arch, name string) string {
 	return ""
 }
 
-// errnoSetting is SystemCallErrorNumber= for a default action: the errno,
+// ErrnoSetting is SystemCallErrorNumber= for a default action: the errno,
 // or "" (systemd kills the process).
-func errnoSetting(def policy.Action) string {
+func ErrnoSetting(def policy.Action) string {
 	if def.Kind == policy.Errno {
 		return fmt.Sprint(def.Data)
 	}
 	return ""
 }
 
-// filterPath is where a service's compiled filter goes.
-func filterPath(p Paths, unit string) string { return path.Join(p.FilterDir, unit+".bpf") }
+// SystemdLines are a drop-in's seccomp settings under enforce = "systemd".
+type SystemdLines struct {
+	// Allow are the names of SystemCallFilter='s allow-list; Deny the
+	// "~name", "~name:ERRNO" and "~name:kill" entries that follow it (the
+	// implicit @default names the policy does not allow, and every syscall
+	// whose verdict is a deny other than the default); Log the names of
+	// SystemCallLog=.
+	Allow, Deny, Log []string
+}
 
-// dropInPath is fencer's drop-in for a unit.
-func dropInPath(p Paths, unit string) string { return path.Join(p.UnitDir, unit+".d", DropInName) }
+// SystemdSettings renders sp for a host whose systemd has the @default
+// group implicit and resolves the names for which knows returns true. A name
+// systemd cannot resolve is not written (systemd would ignore it with a
+// warning, and its filter gives it the default action): that is an error
+// when the policy's verdict for it is not the default.
+func SystemdSettings(sp *resolve.SystemdPolicy, a *arch.Arch, implicit []string, knows func(string) bool) (SystemdLines, error) {
+	var out SystemdLines
+	verdict := map[string]policy.Action{}
+	var unknown []string
+	for _, c := range sp.Calls {
+		verdict[c.Name] = c.Action
+		if !knows(c.Name) {
+			unknown = append(unknown, fmt.Sprintf("%s (%s)", c.Name, c.Action))
+			continue
+		}
+		switch c.Action.Kind {
+		case policy.Allow:
+			out.Allow = append(out.Allow, c.Name)
+		case policy.Log:
+			out.Allow = append(out.Allow, c.Name)
+			out.Log = append(out.Log, c.Name)
+		case policy.Errno:
+			out.Deny = append(out.Deny, fmt.Sprintf("%s:%d", c.Name, c.Action.Data))
+		case policy.KillProcess:
+			out.Deny = append(out.Deny, c.Name+":kill")
+		}
+	}
+	if len(unknown) > 0 {
+		return SystemdLines{}, fmt.Errorf("the host's systemd does not know the syscall name(s) %s, so its SystemCallFilter= cannot give them the policy's verdict: use enforce = \"exec\", whose BPF filter can", strings.Join(unknown, ", "))
+	}
+	// systemd adds its @default group to every allow-list; what the
+	// policy does not allow of it is taken out again.
+	for _, n := range implicit {
+		if _, exists := a.Syscall(n); !exists || !knows(n) {
+			continue
+		}
+		if _, decided := verdict[n]; decided {
+			continue
+		}
+		out.Deny = append(out.Deny, n)
+	}
+	sort.Strings(out.Allow)
+	sort.Strings(out.Deny)
+	sort.Strings(out.Log)
+	return out, nil
+}

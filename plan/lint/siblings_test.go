@@ -1,4 +1,4 @@
-package plan
+package lint
 
 import (
 	"os"
@@ -90,7 +90,7 @@ func TestSiblingTableNames(t *testing.T) {
 // exactly the table's restricted members, its siblings, and in italics
 // those that take their argument from memory.
 func TestSiblingTableDocumented(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "docs", "language.md"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "language.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

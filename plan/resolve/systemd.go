@@ -1,9 +1,8 @@
-package plan
+package resolve
 
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -11,49 +10,6 @@ import (
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
-
-// SystemdFacts is what a host's systemd knows of syscalls and unit names,
-// read with systemd-analyze (package apply).
-type SystemdFacts struct {
-	// Default is the @default group, which systemd adds to every
-	// SystemCallFilter= allow-list.
-	Default []string
-	// Unknown are the syscall names of the host's architecture that its
-	// systemd cannot resolve (libseccomp does not know them): systemd
-	// ignores them in SystemCallFilter= with a warning, on which
-	// systemd-analyze verify fails, and its filter gives them its default
-	// action, since it cannot name them.
-	Unknown map[string]bool
-	// ColonUnitsVerify is false when systemd-analyze verify fails on a
-	// unit whose name has a ':' (systemd 252: "Couldn't process aliases").
-	ColonUnitsVerify bool
-}
-
-// SystemdDefault252 is systemd 252's @default group (systemd-analyze
-// syscall-filter @default), for a host that cannot say its own.
-var SystemdDefault252 = strings.Fields(`arch_prctl brk cacheflush clock_getres clock_getres_time64
-clock_gettime clock_gettime64 clock_nanosleep clock_nanosleep_time64 execve exit exit_group futex
-futex_time64 futex_waitv get_robust_list get_thread_area getegid getegid32 geteuid geteuid32 getgid
-getgid32 getgroups getgroups32 getpgid getpgrp getpid getppid getrandom getresgid getresgid32
-getresuid getresuid32 getrlimit getsid gettid gettimeofday getuid getuid32 membarrier mmap mmap2
-mprotect munmap nanosleep pause prlimit64 restart_syscall riscv_flush_icache rseq rt_sigreturn
-sched_getaffinity sched_yield set_robust_list set_thread_area set_tid_address set_tls sigreturn
-time ugetrlimit`)
-
-// SystemdDefault returns the host's @default group, systemd 252's when the
-// host could not say.
-func (f *Facts) SystemdDefault() []string {
-	if f.Systemd != nil && len(f.Systemd.Default) > 0 {
-		return f.Systemd.Default
-	}
-	return SystemdDefault252
-}
-
-// systemdKnows reports whether the host's systemd resolves a syscall name;
-// true when the host could not say.
-func (f *Facts) systemdKnows(name string) bool {
-	return f.Systemd == nil || !f.Systemd.Unknown[name]
-}
 
 // SystemdPolicy is a policy as systemd enforces it under enforce =
 // "systemd": SystemCallFilter= names whole syscalls, so each syscall gets
@@ -246,61 +202,4 @@ func (n Narrowed) String() string {
 		return fmt.Sprintf("rule %q never applies: %s", n.Rule, what)
 	}
 	return fmt.Sprintf("rule %q's condition is dropped: %s", n.Rule, what)
-}
-
-// systemdLines are a drop-in's seccomp settings under enforce = "systemd".
-type systemdLines struct {
-	// allow are the names of SystemCallFilter='s allow-list; deny the
-	// "~name", "~name:ERRNO" and "~name:kill" entries that follow it (the
-	// implicit @default names the policy does not allow, and every syscall
-	// whose verdict is a deny other than the default); log the names of
-	// SystemCallLog=.
-	allow, deny, log []string
-}
-
-// systemdSettings renders sp for a host whose systemd has the @default
-// group implicit and resolves the names for which knows returns true. A name
-// systemd cannot resolve is not written (systemd would ignore it with a
-// warning, and its filter gives it the default action): that is an error
-// when the policy's verdict for it is not the default.
-func systemdSettings(sp *SystemdPolicy, a *arch.Arch, implicit []string, knows func(string) bool) (systemdLines, error) {
-	var out systemdLines
-	verdict := map[string]policy.Action{}
-	var unknown []string
-	for _, c := range sp.Calls {
-		verdict[c.Name] = c.Action
-		if !knows(c.Name) {
-			unknown = append(unknown, fmt.Sprintf("%s (%s)", c.Name, c.Action))
-			continue
-		}
-		switch c.Action.Kind {
-		case policy.Allow:
-			out.allow = append(out.allow, c.Name)
-		case policy.Log:
-			out.allow = append(out.allow, c.Name)
-			out.log = append(out.log, c.Name)
-		case policy.Errno:
-			out.deny = append(out.deny, fmt.Sprintf("%s:%d", c.Name, c.Action.Data))
-		case policy.KillProcess:
-			out.deny = append(out.deny, c.Name+":kill")
-		}
-	}
-	if len(unknown) > 0 {
-		return systemdLines{}, fmt.Errorf("the host's systemd does not know the syscall name(s) %s, so its SystemCallFilter= cannot give them the policy's verdict: use enforce = \"exec\", whose BPF filter can", strings.Join(unknown, ", "))
-	}
-	// systemd adds its @default group to every allow-list; what the
-	// policy does not allow of it is taken out again.
-	for _, n := range implicit {
-		if _, exists := a.Syscall(n); !exists || !knows(n) {
-			continue
-		}
-		if _, decided := verdict[n]; decided {
-			continue
-		}
-		out.deny = append(out.deny, n)
-	}
-	sort.Strings(out.allow)
-	sort.Strings(out.deny)
-	sort.Strings(out.log)
-	return out, nil
 }

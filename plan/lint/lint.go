@@ -1,4 +1,9 @@
-package plan
+// Package lint finds what a policy means that its author most likely did
+// not intend — a rule that changes nothing, a condition that is always or
+// never true, a restriction a sibling syscall or an fd renumbering undoes
+// — and reports it as warnings, which only fencer validate shows. It
+// works on the policy resolve resolves for each architecture.
+package lint
 
 import (
 	"fmt"
@@ -13,9 +18,10 @@ import (
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/cond"
 	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
-// Lint reports, as warnings, what each service's policy means that its
+// Policies reports, as warnings, what each service's policy means that its
 // author most likely did not intend (docs/language.md, "Lints"):
 //
 //   - a rule that changes nothing because other rules decide every call
@@ -28,21 +34,21 @@ import (
 //   - an fd condition while dup2, dup3, fcntl(F_DUPFD) or dup can put
 //     another file on an fd number the condition allows.
 //
-// Every lint works on the resolved policy of each architecture (Resolve)
-// and decides exactly, with the BDDs of internal/cond; a question too large
+// Every lint works on the resolved policy of each architecture
+// (resolve.Policy) and decides exactly, with the BDDs of internal/cond; a question too large
 // to decide within cond.DefaultLimit nodes gives no warning. A finding on
 // several architectures is reported once, naming them unless it holds on
-// all that were checked. Services with errors are skipped: Validate
+// all that were checked. Services with errors are skipped: resolve.CompileAll
 // reports those.
-func Lint(cfg *hclspec.Config, only []string) hcl.Diagnostics {
+func Policies(cfg *hclspec.Config, only []string) hcl.Diagnostics {
 	var out hcl.Diagnostics
 	for _, svc := range cfg.Services {
 		l := &linter{svc: svc, rules: map[string]*hclspec.Rule{}, findings: map[string]*finding{}}
 		for _, r := range svc.Rules {
 			l.rules[r.Name] = r
 		}
-		for _, a := range Arches(cfg, svc, only) {
-			f, diags := Resolve(svc, a)
+		for _, a := range resolve.Arches(cfg, svc, only) {
+			f, diags := resolve.Policy(svc, a)
 			if diags.HasErrors() {
 				continue
 			}
@@ -83,10 +89,10 @@ func (l *linter) add(key string, subject hcl.Range, context *hcl.Range, syscall,
 		l.findings[key] = f
 		l.order = append(l.order, key)
 	}
-	if syscall != "" && !contains(f.syscalls, syscall) {
+	if syscall != "" && !slices.Contains(f.syscalls, syscall) {
 		f.syscalls = append(f.syscalls, syscall)
 	}
-	if !contains(f.arches, archName) {
+	if !slices.Contains(f.arches, archName) {
 		f.arches = append(f.arches, archName)
 	}
 }
@@ -343,7 +349,7 @@ func (c *archLint) inRegister(syscall string, k int) bool {
 // reads.
 func (c *archLint) argMask(syscall string, k int) uint64 {
 	w, _ := c.a.ArgWidth(syscall, k)
-	return widthMask(w)
+	return arch.WidthMask(w)
 }
 
 // -- Rules that change nothing ---------------------------------------------
@@ -505,7 +511,7 @@ func (c *archLint) reportShadowed(nr uint32, idx []int, conds []cond.Ref, p int,
 		}
 		var acts []string
 		for _, q := range byIdx {
-			if a := actionText(c.hrule(q).Action, c.f.Rules[q].Action); !contains(acts, a) {
+			if a := actionText(c.hrule(q).Action, c.f.Rules[q].Action); !slices.Contains(acts, a) {
 				acts = append(acts, a)
 			}
 		}
@@ -554,7 +560,7 @@ func names(v hclspec.Value) map[string]bool {
 // constants reports every part of a condition that is always or never
 // true, on each rule's syscalls: the largest such part, or, when its value
 // comes from parts of it that are constant themselves, those parts.
-// Comparisons read on one width are left to Resolve, which reports them as
+// Comparisons read on one width are left to resolve.Policy, which reports them as
 // "decided by its mask" (and catches every one); a literal true or false
 // says what it means.
 func (c *archLint) constants() {
@@ -621,7 +627,7 @@ func (c *archLint) constWalk(b *bdd, i int, rule *hclspec.Rule, hc hclspec.Cond,
 	case hclspec.BoolLit:
 		return
 	case hclspec.Compare:
-		// Resolve reports a comparison read on one width; one whose
+		// resolve.Policy reports a comparison read on one width; one whose
 		// width depends on the call is a guarded || of comparisons,
 		// which it leaves alone.
 		if _, single := pe.(policy.Cmp); single {
@@ -1086,7 +1092,7 @@ func substitute(e policy.Expr, ops []operand) policy.Expr {
 		return policy.Not{X: substitute(x.X, ops)}
 	case policy.Cmp:
 		if x.Arg >= len(ops) {
-			// An argument the counterpart does not take: Resolve refuses
+			// An argument the counterpart does not take: resolve.Policy refuses
 			// conditions on it, so it cannot occur; treat it as free.
 			x.Arg += 6
 			return x

@@ -1,4 +1,4 @@
-package plan
+package resolve
 
 import (
 	"fmt"
@@ -24,10 +24,10 @@ func quoteMetas(names []string) []string {
 	return out
 }
 
-// mergeArches reports a mistake found on several architectures once: the
+// MergeArches reports a mistake found on several architectures once: the
 // diagnostics that differ only in the architecture they name become one
 // that names them all. Other diagnostics pass through, repeats dropped.
-func mergeArches(diags hcl.Diagnostics) hcl.Diagnostics {
+func MergeArches(diags hcl.Diagnostics) hcl.Diagnostics {
 	type group struct {
 		first  *hcl.Diagnostic
 		arches []string

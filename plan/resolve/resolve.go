@@ -1,8 +1,14 @@
-// Package plan turns a configuration into what lands on hosts: it resolves
-// each service's policy for an architecture (syscall numbers, constants,
-// fd numbers, argument widths), compiles it, and runs the configuration's
-// tests against the result.
-package plan
+// Package resolve turns a service's policy, as hclspec parsed it, into
+// what the kernel sees on one architecture: syscall names become numbers,
+// constants and fds values, argument widths masks (Policy). It drives the
+// compilation of that policy to a BPF program (Compile, CompileAll),
+// resolves test blocks' calls (TestCall), merges the diagnostics of one
+// mistake made on several architectures into one (MergeArches), and
+// models what systemd's SystemCallFilter= enforces of a policy under
+// enforce = "systemd" (SystemdPolicy). It reads no host: validate, test,
+// show -bpf and export need nothing else, and the host planner (package
+// plan) builds on it.
+package resolve
 
 import (
 	"fmt"
@@ -17,11 +23,11 @@ import (
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
-// Resolve returns the policy of svc on a: the rules that apply to a, one
+// Policy returns the policy of svc on a: the rules that apply to a, one
 // per syscall they name, with conditions in numbers and argument widths
 // applied as masks, and the exec-once gate where it applies. Every problem is a diagnostic on the range that caused
 // it; the filter is nil when there is an error.
-func Resolve(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics) {
+func Policy(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics) {
 	r := resolver{svc: svc, arch: a}
 	def := r.action(svc.DefaultAction)
 	f := &policy.Filter{
@@ -33,7 +39,7 @@ func Resolve(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostic
 		Default:   def,
 	}
 	for _, rule := range svc.Rules {
-		if !appliesTo(rule.Arch, a) {
+		if !AppliesTo(rule.Arch, a) {
 			continue
 		}
 		r.rule = rule
@@ -65,8 +71,8 @@ func Resolve(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostic
 	return f, r.diags
 }
 
-// appliesTo reports whether a rule or test narrowed to list applies on a.
-func appliesTo(list []string, a *arch.Arch) bool {
+// AppliesTo reports whether a rule or test narrowed to list applies on a.
+func AppliesTo(list []string, a *arch.Arch) bool {
 	if list == nil {
 		return true
 	}
@@ -93,7 +99,7 @@ func (r *resolver) errorf(rng hcl.Range, summary, detail string, args ...any) {
 		Summary:  summary,
 		Detail:   fmt.Sprintf(detail, args...),
 		Subject:  &rng2,
-		// The architecture lets Validate merge the same mistake seen on
+		// The architecture lets MergeArches merge the same mistake seen on
 		// several architectures into one diagnostic.
 		Extra: archOf{r.arch.Name},
 	})
@@ -291,10 +297,7 @@ func kindName(k policy.ActionKind) string {
 // syscall on the resolver's architecture.
 func (r *resolver) width(syscall string, arg int) uint64 {
 	w, _ := r.arch.ArgWidth(syscall, arg)
-	if w >= 64 {
-		return ^uint64(0)
-	}
-	return uint64(1)<<w - 1
+	return arch.WidthMask(w)
 }
 
 // cond resolves a condition for one syscall.
@@ -337,7 +340,7 @@ func (r *resolver) condIn(c hclspec.Cond, syscall string, p pins) policy.Expr {
 // decided warns about a comparison whose outcome the mask decides
 // whatever the argument: almost always a mistake in the mask or value. It
 // catches every such comparison (internal/cond's TestComparisonEdges has
-// the edges), so Lint leaves single comparisons to it.
+// the edges), so package lint leaves single comparisons to it.
 func (r *resolver) decided(c policy.Cmp, rng hcl.Range) {
 	var always bool
 	switch {
@@ -361,13 +364,6 @@ func (r *resolver) decided(c policy.Cmp, rng hcl.Range) {
 		Subject: &rng,
 		Extra:   archOf{r.arch.Name},
 	})
-}
-
-func widthMask(w int) uint64 {
-	if w >= 64 {
-		return ^uint64(0)
-	}
-	return uint64(1)<<w - 1
 }
 
 func plural(n int) string {

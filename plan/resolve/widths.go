@@ -1,4 +1,4 @@
-package plan
+package resolve
 
 import (
 	"fmt"
@@ -75,7 +75,7 @@ func (r *resolver) pinsOf(xs []hclspec.Cond, syscall string, outer pins) pins {
 			for _, it := range items {
 				v, vok := r.valueAt(it, bits)
 				ok = ok && vok
-				vals = append(vals, v&widthMask(bits))
+				vals = append(vals, v&arch.WidthMask(bits))
 			}
 			if !ok {
 				continue
@@ -207,7 +207,7 @@ func (r *resolver) checkAtom(a atom, syscall string, bits int) bool {
 
 // atomAt compiles a for calls whose argument is read on bits.
 func (r *resolver) atomAt(a atom, bits int) policy.Expr {
-	wm := widthMask(bits)
+	wm := arch.WidthMask(bits)
 	val := func(v hclspec.Value) uint64 {
 		x, _ := r.valueAt(v, bits)
 		return x
@@ -246,12 +246,12 @@ func (r *resolver) valueAt(v hclspec.Value, bits int) (uint64, bool) {
 			return x.Abs, true
 		}
 		if x.Abs <= uint64(1)<<(bits-1) {
-			return (-x.Abs) & widthMask(bits), true
+			return (-x.Abs) & arch.WidthMask(bits), true
 		}
 		return -x.Abs, true
 	case hclspec.ConstRef:
 		c, ok := r.arch.Const(x.Name)
-		if wm := widthMask(bits); ok && int64(c) < 0 && c|wm == ^uint64(0) {
+		if wm := arch.WidthMask(bits); ok && int64(c) < 0 && c|wm == ^uint64(0) {
 			c &= wm
 		}
 		return c, ok

@@ -1,4 +1,4 @@
-package plan
+package resolve
 
 // A differential test at the level of the language: random configurations
 // are generated as text (HCL, HCL's JSON syntax, or one file of each, with
@@ -7,7 +7,7 @@ package plan
 // are run in the BPF interpreter on inputs derived from the configuration.
 // Each verdict is compared with two evaluators written from
 // docs/language.md, which take syscall numbers, constants, argument counts
-// and widths from internal/arch but never call Resolve or anything of
+// and widths from internal/arch but never call Policy or anything of
 // internal/compile:
 //
 //   - the tree evaluator reads the hclspec tree (what the parser made of
@@ -2036,7 +2036,7 @@ func ldCheck(t testing.TB, c *ldConfig, r *rand.Rand, perArch int, st *ldStats, 
 		problems = append(problems, ldProblems(svc, a)...)
 	}
 	st.configs++
-	compiled, diags := Validate(cfg, nil)
+	compiled, diags := CompileAll(cfg, nil)
 	if diags.HasErrors() {
 		for _, d := range diags {
 			if d.Severity == hcl.DiagError && d.Summary == "Filter too long" {
@@ -2123,7 +2123,7 @@ func ldMismatch(t testing.TB, label string, c *ldConfig, src string, comp *Compi
 	for _, ru := range comp.Filter.Rules {
 		fmt.Fprintf(&rules, "  %s %s(%d) -> %v when %v\n", ru.Name, ru.Syscall, ru.Nr, ru.Action, ru.When)
 	}
-	hint := "the program differs from the documentation: suspect plan.Resolve or internal/compile"
+	hint := "the program differs from the documentation: suspect resolve.Policy or internal/compile"
 	switch {
 	case got == want:
 		hint = "the program follows the parsed tree, which says something else than the text: suspect hclspec"
@@ -2191,11 +2191,11 @@ func TestLanguageDifferential(t *testing.T) {
 
 // TestLanguageExamples checks examples/metrics with the tree evaluator.
 func TestLanguageExamples(t *testing.T) {
-	cfg, diags := hclspec.Load("../examples/metrics", hclspec.LoadOptions{})
+	cfg, diags := hclspec.Load("../../examples/metrics", hclspec.LoadOptions{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	compiled, diags := Validate(cfg, nil)
+	compiled, diags := CompileAll(cfg, nil)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

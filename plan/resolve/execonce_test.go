@@ -1,7 +1,6 @@
-package plan
+package resolve
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -72,7 +71,7 @@ func TestExecOnceGate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := execService(tc.settings, tc.rules)
-			compiled, diags := Validate(load(t, src), nil)
+			compiled, diags := CompileAll(load(t, src), nil)
 			if diags.HasErrors() || len(compiled) != len(arch.All()) {
 				t.Fatalf("%v\n%s", diags, src)
 			}
@@ -192,7 +191,7 @@ func TestExecOnceLints(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := execService("", tc.rules)
-			_, diags := Validate(load(t, src), nil)
+			_, diags := CompileAll(load(t, src), nil)
 			var got hcl.Diagnostics
 			for _, d := range diags {
 				if strings.Contains(d.Summary+d.Detail, "exec") && d.Summary != "Comparison decided by its mask" {
@@ -235,80 +234,13 @@ func TestExecOnceLintOnlyWhereTheLoaderRuns(t *testing.T) {
     syscalls = ["execve", "seccomp", "execveat"]
   }`} {
 		src := execService(`  enforce = "systemd"`, rules)
-		_, diags := Validate(load(t, src), nil)
+		_, diags := CompileAll(load(t, src), nil)
 		for _, d := range diags {
 			switch d.Summary {
 			case "The loader can never exec the service", "The loader's execve may be refused",
 				"execveat runs programs past exec once", "A filter of the service's own can answer its execve":
 				t.Errorf("%v", d)
 			}
-		}
-	}
-}
-
-// TestExecOnceTestBlocks: a test can expect exec_once, and a failing one
-// says what gives it.
-func TestExecOnceTestBlocks(t *testing.T) {
-	src := execService("", "") + `
-test "no exec after start" {
-  service = "s"
-  syscall = "execve"
-  expect  = exec_once
-}
-test "execve is not refused like the rest" {
-  service = "s"
-  syscall = "execve"
-  arch    = ["x86_64"]
-  expect  = errno(ENOSYS)
-}
-test "execveat gets the default" {
-  service = "s"
-  syscall = "execveat"
-  expect  = kill_process
-}
-`
-	cfg := load(t, src)
-	compiled, diags := Validate(cfg, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	results, diags := RunTests(cfg, compiled, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	passed := map[string]int{}
-	for _, r := range results {
-		if r.Pass {
-			passed[r.Test.Name]++
-			continue
-		}
-		if r.Test.Name != "execve is not refused like the rest" {
-			t.Errorf("%s: got %v, want %v: %s", r.Name, r.Got, r.Want, r.Mismatch)
-			continue
-		}
-		if r.Got != policy.ActExecOnce || !strings.HasPrefix(r.Rule, "exec once: no rule names execve") || !strings.Contains(r.Path, "USER_NOTIF: exec once") {
-			t.Errorf("failure explained as got %v, rule %q, path\n%s", r.Got, r.Rule, r.Path)
-		}
-	}
-	n := len(arch.All())
-	if want := map[string]int{"no exec after start": n, "execveat gets the default": n}; fmt.Sprint(passed) != fmt.Sprint(want) {
-		t.Errorf("passed %v, want %v", passed, want)
-	}
-}
-
-// TestExecOnceSystemdNames: systemd's SystemCallFilter= passes execve to
-// the gate even when no rule and no loader list names it: otherwise
-// systemd's verdict would replace the policy's, and the loader could not
-// exec the service.
-func TestExecOnceSystemdNames(t *testing.T) {
-	compiled, diags := Validate(load(t, execService("", "")), nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	for _, c := range compiled {
-		names, _, _ := systemdNames(c.Filter, c.Arch, nil, func(string) bool { return true })
-		if strings.Join(names, " ") != "execve write" {
-			t.Errorf("%s: SystemCallFilter=%s, want execve write", c.Arch.Name, strings.Join(names, " "))
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package plan
+package resolve
 
 import (
 	"strings"
@@ -17,7 +17,7 @@ func verdict(t *testing.T, src, archName, syscall string, args [6]uint64) (polic
 	t.Helper()
 	cfg := load(t, src)
 	a, _ := arch.Lookup(archName)
-	c, diags := CompileService(cfg.Services[0], a)
+	c, diags := Compile(cfg.Services[0], a)
 	if diags.HasErrors() {
 		t.Fatalf("%s: %v", archName, diags)
 	}
@@ -279,42 +279,6 @@ func TestWidthWarnings(t *testing.T) {
 		// No warning on 32-bit architectures, which have no high half.
 		if _, diags := resolveOn(t, src, "i386"); !diags.HasErrors() && countSummary(diags, "Argument width unknown") != 0 {
 			t.Errorf("%s when %s: warning on i386: %v", c.syscall, c.when, diags)
-		}
-	}
-}
-
-// TestTestArgsTakeTheCallsWidth: a test's negative argument is two's
-// complement in the width the kernel reads it with in that call: keyctl's
-// -4 is 0xfffffffc after KEYCTL_GET_KEYRING_ID, and the test runs the call
-// the kernel would see.
-func TestTestArgsTakeTheCallsWidth(t *testing.T) {
-	cfg := load(t, `service "s" {
-  unit           = "s.service"
-  default_action = errno(EPERM)
-  rule "user_keyring" {
-    syscalls = ["keyctl"]
-    when     = arg0 == KEYCTL_GET_KEYRING_ID && arg1 == -4
-  }
-}
-
-test "the user keyring" {
-  service = "s"
-  syscall = "keyctl"
-  args    = [KEYCTL_GET_KEYRING_ID, -4]
-  expect  = allow
-}
-`)
-	compiled, diags := Validate(cfg, []string{"x86_64", "s390x"})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	results, diags := RunTests(cfg, compiled, nil)
-	if diags.HasErrors() || len(results) != 2 {
-		t.Fatalf("%d results: %v", len(results), diags)
-	}
-	for _, r := range results {
-		if !r.Pass || r.Args[1] != 0xfffffffc {
-			t.Errorf("%s: pass %v with args %#x", r.Name, r.Pass, r.Args)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package plan
+package resolve
 
 import (
 	"errors"
@@ -66,9 +66,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// CompileService resolves and compiles svc for a.
-func CompileService(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnostics) {
-	f, diags := Resolve(svc, a)
+// Compile resolves and compiles svc for a.
+func Compile(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnostics) {
+	f, diags := Policy(svc, a)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -108,22 +108,22 @@ func CompileService(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnost
 	return &Compiled{Service: svc, Arch: a, Filter: f, Program: prog, Stats: st, Systemd: sp}, diags
 }
 
-// Validate compiles every service for every architecture it is checked
+// CompileAll compiles every service for every architecture it is checked
 // for (narrowed to only when given), in a stable order: services as
 // declared, architectures in arch.All's order.
-func Validate(cfg *hclspec.Config, only []string) ([]*Compiled, hcl.Diagnostics) {
+func CompileAll(cfg *hclspec.Config, only []string) ([]*Compiled, hcl.Diagnostics) {
 	var out []*Compiled
 	var diags hcl.Diagnostics
 	for _, svc := range cfg.Services {
 		for _, a := range Arches(cfg, svc, only) {
-			c, d := CompileService(svc, a)
+			c, d := Compile(svc, a)
 			diags = append(diags, d...)
 			if c != nil {
 				out = append(out, c)
 			}
 		}
 	}
-	return out, mergeArches(diags)
+	return out, MergeArches(diags)
 }
 
 // Find returns the compiled filter of the named service on the named
@@ -165,3 +165,33 @@ func biggestRule(svc *hclspec.Service, f *policy.Filter) (*hclspec.Rule, int) {
 }
 
 func comparisons(e policy.Expr) int { return len(policy.Comparisons(e)) }
+
+// Annotate returns a note function for bpf.Disassemble that names the
+// syscalls the dispatch compares with, and the exec-once gate's return.
+func Annotate(p bpf.Program, a *arch.Arch) func(pc int, in bpf.Insn) string {
+	// After `ld [0]`, jeq constants are syscall numbers until another load.
+	nrPCs := map[int]bool{}
+	inNr := false
+	for pc, in := range p {
+		if in.Code == bpf.ClassLD|bpf.SizeW|bpf.ModeABS {
+			inNr = in.K == bpf.OffNr
+			continue
+		}
+		if inNr && in.Code == bpf.ClassJMP|bpf.JmpJEQ|bpf.SrcK {
+			nrPCs[pc] = true
+		}
+	}
+	return func(pc int, in bpf.Insn) string {
+		if in.Code == bpf.ClassRET|bpf.RetK && in.K == bpf.RetUserNotif {
+			// fencer returns USER_NOTIF only for the exec-once gate.
+			return "USER_NOTIF: exec once"
+		}
+		if !nrPCs[pc] {
+			return ""
+		}
+		if n, ok := a.SyscallName(int(in.K)); ok {
+			return n
+		}
+		return ""
+	}
+}
