@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
@@ -44,9 +45,10 @@ type Options struct {
 	// -adopt=PATH): files that are not the configuration's, which apply
 	// keeps as they are (plan.Change.Original) before it replaces them.
 	Adopt []string
-	// Loader returns this fencer's binary: a loader the plan installs must
-	// be it (plan.Options.Loader).
-	Loader func() ([]byte, string, error)
+	// Loader is this fencer's binary: a loader the plan installs must be
+	// it (plan.Options.Loader). nil for the running fencer (loader.Self);
+	// tests set a stand-in.
+	Loader *loader.Binary
 	// Pause, when set, is called at each step of Host, for tests that
 	// stop or kill apply at exact points (cmd/fencer sets it from
 	// $FENCER_TEST_PAUSE): "locked" once the lock is held and the files

@@ -12,6 +12,7 @@ import (
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
@@ -42,7 +43,7 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // originals directory, paired with that take-over or restore — with that
 // role's mode and units, a text file with the configuration's header for
 // its unit, a filter that is a program for the host's architecture, a
-// loader that is this fencer (loader, nil when it cannot say), and a
+// loader that is this fencer (self, nil for the running one), and a
 // drop-in that runs the service through that loader with that filter.
 // Files of units the plan does not plan may only be removed, and only
 // with a file of the configuration's for that unit. The file's own
@@ -50,7 +51,7 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // plan that is not a destroy plan must also record, for each of its
 // services, the host files it was computed from (plan.HostPlan.Inputs),
 // which Host reads again under the lock.
-func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bool, loader func() ([]byte, string, error)) error {
+func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bool, self *loader.Binary) error {
 	fail := func(p string, format string, args ...any) error {
 		return &PlanError{Host: hp.Name, Path: p, Err: fmt.Errorf(format, args...)}
 	}
@@ -139,7 +140,7 @@ func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bo
 			if ch.Action != plan.Create || len(ch.Units) > 0 {
 				return fail(ch.Path, "fencer only installs the loader where there is none")
 			}
-			if err := sameLoader(ch, loader); err != nil {
+			if err := sameLoader(ch, self); err != nil {
 				return fail(ch.Path, "%v", err)
 			}
 			// Its path is the plan's word for fencer_path: only a
@@ -169,7 +170,7 @@ func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bo
 		switch ch.Role {
 		case plan.RoleFilter:
 			a, _ := arch.Lookup(hp.Arch)
-			if _, err := CheckFilter(ch.Content, ch.NewSHA256, a); err != nil {
+			if _, err := loader.CheckFilter(ch.Content, ch.NewSHA256, a); err != nil {
 				return fail(ch.Path, "not a filter fencer compiled for %s: %v", hp.Arch, err)
 			}
 		default:
@@ -249,16 +250,16 @@ func sameUnits(got []string, want [][]string) bool {
 	return false
 }
 
-// sameLoader checks that the loader a plan installs is this fencer.
-func sameLoader(ch *plan.Change, loader func() ([]byte, string, error)) error {
-	if loader == nil {
-		return fmt.Errorf("this apply cannot check the loader the plan installs")
+// sameLoader checks that the loader a plan installs is this fencer (self,
+// nil for the running one).
+func sameLoader(ch *plan.Change, self *loader.Binary) error {
+	if self == nil {
+		var err error
+		if self, err = loader.Self(); err != nil {
+			return fmt.Errorf("the plan installs a loader, and this fencer cannot read itself to check it: %w", err)
+		}
 	}
-	self, _, err := loader()
-	if err != nil {
-		return fmt.Errorf("the plan installs a loader, and this fencer cannot read itself to check it: %w", err)
-	}
-	sum := sha256.Sum256(self)
+	sum := sha256.Sum256(self.Data)
 	if want := hex.EncodeToString(sum[:]); want != ch.NewSHA256 {
 		return fmt.Errorf("the loader the plan installs (sha256 %s) is not this fencer (sha256 %s): apply a plan with the fencer that made it, or make the plan again", ch.NewSHA256, want)
 	}

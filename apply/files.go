@@ -115,11 +115,10 @@ func (f *files) readFile(p string) ([]byte, fs.FileMode, error) {
 	return data, st.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky | fs.ModeCharDevice | fs.ModeDevice), nil
 }
 
-// MaxHostFileBytes is the largest file fencer reads on a host: unit files,
-// drop-ins, filters and the loader at fencer_path (which is fencer
-// itself, some 10 MB). Only regular files are read, and links to
+// MaxHostFileBytes is the largest file fencer reads on a host
+// (readlimit.HostFile). Only regular files are read, and links to
 // /dev/null (masked units).
-const MaxHostFileBytes = 64 << 20
+const MaxHostFileBytes = readlimit.HostFile
 
 // devNullMode is the mode ReadFile gives a link to /dev/null.
 const devNullMode = fs.ModeDevice | fs.ModeCharDevice | 0o666

@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,8 +39,6 @@ func child(mode string) int {
 		return childLock()
 	case "argv":
 		return childArgv()
-	case "exec-again":
-		return childExecAgain()
 	}
 	if f, ok := platformChildren[mode]; ok {
 		return f()
@@ -124,29 +119,5 @@ func childArgv() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return 0
-}
-
-// childExecAgain plays a service that, once started, tries to run another
-// program: /bin/sh, which would append the name of the attempt to
-// $APPLY_EXEC_MARKER. It tries from a forked child (os/exec), then from
-// another thread, then from its main goroutine's, and says on stdout how
-// each attempt failed, one line each ("child: ...", "thread: ...",
-// "main: ..."); an attempt that succeeds replaces the process with the
-// shell, which ends it.
-func childExecAgain() int {
-	marker := os.Getenv("APPLY_EXEC_MARKER")
-	argv := func(where string) []string {
-		return []string{"/bin/sh", "-c", `echo "$0" >>"$1"`, where, marker}
-	}
-	a := argv("child")
-	fmt.Printf("child: %v\n", exec.Command(a[0], a[1:]...).Run())
-	done := make(chan error)
-	go func() {
-		runtime.LockOSThread() // never unlocked: a thread of its own
-		done <- syscall.Exec("/bin/sh", argv("thread"), os.Environ())
-	}()
-	fmt.Printf("thread: %v\n", <-done)
-	fmt.Printf("main: %v\n", syscall.Exec("/bin/sh", argv("main"), os.Environ()))
 	return 0
 }

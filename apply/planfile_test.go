@@ -11,6 +11,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/loader"
 )
 
 // planConfig is a service with a socket and a unit file, on unit.
@@ -31,7 +32,7 @@ service "m" {
 `
 
 // testLoader stands for this fencer's binary.
-func testLoader() ([]byte, string, error) { return []byte("the loader\n"), "x86_64", nil }
+var testLoader = &loader.Binary{Data: []byte("the loader\n"), Arch: "x86_64"}
 
 // makeTestPlan plans unit in the -root tree dir and returns the plan file;
 // a unit "NAME enforce=systemd" is planned with enforce = "systemd".
@@ -50,7 +51,7 @@ func makeTestPlan(t testing.TB, dir, unit string, destroy bool) []byte {
 		t.Fatal(err)
 	}
 	p, diags := plan.Make(context.Background(), cfg, plan.Options{Hosts: map[string]plan.Host{"local": h}, Loader: testLoader,
-		LoaderSyscalls: LoaderSyscalls, Destroy: destroy})
+		Destroy: destroy})
 	if diags.HasErrors() || len(p.Failed()) > 0 {
 		t.Fatalf("%v %+v", diags, p.Hosts[0])
 	}
@@ -382,7 +383,7 @@ func makeIDPlan(t testing.TB, dir, id string, destroy bool) []byte {
 		t.Fatal(err)
 	}
 	p, diags := plan.Make(context.Background(), cfg, plan.Options{Hosts: map[string]plan.Host{"local": h}, Loader: testLoader,
-		LoaderSyscalls: LoaderSyscalls, Destroy: destroy})
+		Destroy: destroy})
 	if diags.HasErrors() || len(p.Failed()) > 0 {
 		t.Fatalf("%v %+v", diags, p.Hosts[0])
 	}

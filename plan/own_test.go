@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
@@ -39,7 +40,7 @@ func planDefault(t *testing.T, id, src string, h *memHost, destroy bool) *HostPl
 func planCfg(t *testing.T, cfg *hclspec.Config, id string, h *memHost, destroy bool) *HostPlan {
 	t.Helper()
 	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]Host{"local": h}, Destroy: destroy,
-		Loader: func() ([]byte, string, error) { return []byte("loader"), "x86_64", nil }})
+		Loader: &loader.Binary{Data: []byte("loader"), Arch: "x86_64"}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

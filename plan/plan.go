@@ -1,7 +1,8 @@
 // Package plan plans hosts: for each host of a configuration it reads what
 // the host has through a Host, compiles every service planned there
-// (package resolve), renders the service's files (package unittext),
-// checks them against the host's units, and compares them with the host's files: the changes
+// (package resolve), renders the service's files (package unittext) and
+// adds the loader that runs it (package loader), checks them against the
+// host's units, and compares them with the host's files: the changes
 // apply makes (Plan). It also writes and reads plan files (planfile.go)
 // and shows plans to people (show.go).
 package plan
@@ -26,6 +27,7 @@ import (
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
 	"github.com/fencer-dev/fencer/internal/unitfile"
+	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/resolve"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
@@ -239,12 +241,10 @@ type Options struct {
 	// Hosts are the transports by host name; every host of the
 	// configuration that a service is planned for must have one.
 	Hosts map[string]Host
-	// LoaderSyscalls returns what `fencer exec` needs of the name filter
-	// on an architecture before it execs the service.
-	LoaderSyscalls func(arch string) []string
-	// Loader returns the fencer binary to install where a host lacks the
-	// loader, and its architecture.
-	Loader func() ([]byte, string, error)
+	// Loader is the fencer binary to install where a host lacks the
+	// loader; nil for the running fencer (loader.Self), which fencer
+	// plan installs. Tests set a stand-in.
+	Loader *loader.Binary
 	// Destroy plans the removal of everything fencer installed.
 	Destroy bool
 	// Verify plans for fencer verify: drop-ins that override fencer's are
@@ -554,15 +554,16 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
 		in.ExecStart, sp.WrappedStart = wrapped, wrapped
-		if in.Names != nil && opts.LoaderSyscalls != nil {
-			in.Names, in.Errno, _ = unittext.SystemdNames(c.Filter, a, opts.LoaderSyscalls(a.Name), facts.systemdKnows)
+		if in.Names != nil {
+			// What the loader needs before it execs the service.
+			in.Names, in.Errno, _ = unittext.SystemdNames(c.Filter, a, loader.Syscalls(a.Name), facts.systemdKnows)
 		}
-		loader, err := loaderFile(ctx, t, h, a, opts)
+		bin, err := loaderFile(ctx, t, h, a, opts)
 		if err != nil {
 			return nil, nil, nil, diags, err
 		}
-		if loader != nil {
-			files = append(files, loader)
+		if bin != nil {
+			files = append(files, bin)
 		}
 		sp.Enforcement = append(sp.Enforcement,
 			fmt.Sprintf("argument conditions (%d rules): the BPF filter, installed by %s exec before the service starts", sp.ConditionRules, h.FencerPath))
@@ -856,18 +857,17 @@ func loaderFile(ctx context.Context, t Host, h *hclspec.Host, a *arch.Arch, opts
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("checking the loader at %s: %w", h.FencerPath, err)
 	}
-	if opts.Loader == nil {
-		return nil, fmt.Errorf("the host has no loader at %s: install fencer there", h.FencerPath)
+	bin := opts.Loader
+	if bin == nil {
+		if bin, err = loader.Self(); err != nil {
+			return nil, fmt.Errorf("the host has no loader at %s and this fencer cannot copy itself: %w", h.FencerPath, err)
+		}
 	}
-	bin, binArch, err := opts.Loader()
-	if err != nil {
-		return nil, fmt.Errorf("the host has no loader at %s and this fencer cannot copy itself: %w", h.FencerPath, err)
-	}
-	if binArch != a.Name {
+	if bin.Arch != a.Name {
 		return nil, fmt.Errorf("the host has no loader at %s, and this fencer is built for %s, not %s: install fencer for %s at %s",
-			h.FencerPath, binArch, a.Name, a.Name, h.FencerPath)
+			h.FencerPath, bin.Arch, a.Name, a.Name, h.FencerPath)
 	}
-	return &File{Path: h.FencerPath, Content: bin, Mode: 0o755, Binary: true, Role: "loader"}, nil
+	return &File{Path: h.FencerPath, Content: bin.Data, Mode: 0o755, Binary: true, Role: "loader"}, nil
 }
 
 // compare reads each wanted file on the host and returns the changes, and

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/plan/loader"
 )
 
 // memHost is a host whose files live in a map.
@@ -133,7 +134,7 @@ func makePlan(t *testing.T, src string, h *memHost) (*Plan, error) {
 	t.Helper()
 	cfg := load(t, src)
 	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]Host{"local": h},
-		Loader: func() ([]byte, string, error) { return []byte("loader"), "x86_64", nil }})
+		Loader: &loader.Binary{Data: []byte("loader"), Arch: "x86_64"}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

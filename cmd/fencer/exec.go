@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/fencer-dev/fencer/apply"
+	"github.com/fencer-dev/fencer/plan/loader"
 )
 
 var execCommand = &command{
@@ -91,7 +91,7 @@ func (c *cli) runExec(args []string) int {
 			return exitOK
 		}
 		fmt.Fprintf(c.stderr, "fencer exec: %v\n\n%s", err, execHelp)
-		return apply.LoaderExitError
+		return loader.ExitError
 	}
 	c.noColor = c.noColor || *noColor
 	c.cmd = execCommand
@@ -101,7 +101,7 @@ func (c *cli) runExec(args []string) int {
 func (o *execOptions) run(c *cli, args []string) int {
 	usage := func(msg string) int {
 		fmt.Fprintf(c.stderr, "fencer exec: %s\n\n%s", msg, execHelp)
-		return apply.LoaderExitError
+		return loader.ExitError
 	}
 	switch {
 	case o.filter == "":
@@ -113,7 +113,7 @@ func (o *execOptions) run(c *cli, args []string) int {
 	case o.sigpipe != "ignore" && o.sigpipe != "default":
 		return usage(fmt.Sprintf("-sigpipe is %q: it must be \"ignore\" or \"default\"", o.sigpipe))
 	}
-	l := &apply.Loader{
+	l := &loader.Loader{
 		Filter:        o.filter,
 		SHA256:        o.sha256,
 		Command:       args,
@@ -123,9 +123,9 @@ func (o *execOptions) run(c *cli, args []string) int {
 	}
 	err := l.Exec()
 	fmt.Fprintf(c.stderr, "fencer exec: %v\n", err)
-	var le *apply.LoaderError
+	var le *loader.Error
 	if errors.As(err, &le) {
 		return le.Code
 	}
-	return apply.LoaderExitError
+	return loader.ExitError
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/hclspec"
-	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/readlimit"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/verify"
@@ -295,13 +294,11 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 		o.release = release
 	}
 	p, more := plan.Make(context.Background(), cfg, plan.Options{
-		Hosts:          hosts,
-		LoaderSyscalls: apply.LoaderSyscalls,
-		Loader:         selfBinary,
-		Destroy:        o.destroy,
-		Parallelism:    o.parallelism,
-		FencerVersion:  currentVersion(),
-		ConfigDir:      absDir(dir),
+		Hosts:         hosts,
+		Destroy:       o.destroy,
+		Parallelism:   o.parallelism,
+		FencerVersion: currentVersion(),
+		ConfigDir:     absDir(dir),
 	})
 	diags = append(diags, more...)
 	c.printDiags(src, diags)
@@ -318,29 +315,6 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 		}
 	}
 	return p, targets, true
-}
-
-// selfBinary is the running fencer, to install as the loader: on Linux
-// the executable the kernel runs (/proc/self/exe), whatever has been put
-// at its path since; a regular file of at most apply.MaxHostFileBytes,
-// which a host's copy is read back with.
-func selfBinary() ([]byte, string, error) {
-	exe := "/proc/self/exe"
-	if runtime.GOOS != "linux" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return nil, "", fmt.Errorf("find the running fencer: %w", err)
-		}
-	}
-	b, err := readlimit.File(exe, apply.MaxHostFileBytes, "the loader")
-	if err != nil {
-		return nil, "", fmt.Errorf("read the running fencer: %w", err)
-	}
-	a, ok := arch.Lookup(runtime.GOARCH)
-	if !ok {
-		return nil, "", fmt.Errorf("this fencer is built for %s, which fencer does not support as a host", runtime.GOARCH)
-	}
-	return b, a.Name, nil
 }
 
 func (o *planOptions) runPlan(c *cli, args []string) int {
@@ -414,7 +388,7 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 				if err != nil {
 					return c.fail(fmt.Errorf("host %q: reading facts: %w", hp.Name, err))
 				}
-				if err := apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, selfBinary); err != nil {
+				if err := apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, nil); err != nil {
 					return c.fail(fmt.Errorf("%s: %w; nothing was applied", args[0], err))
 				}
 			}
@@ -556,7 +530,7 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			defer func() { <-sem }()
 			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop, Log: logw,
 				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause(),
-				ConfigID: p.ConfigID, Adopt: o.adopt, Loader: selfBinary})
+				ConfigID: p.ConfigID, Adopt: o.adopt})
 			if err != nil {
 				mu.Lock()
 				fmt.Fprintf(c.stderr, "Error: %v\n", err)

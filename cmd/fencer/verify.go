@@ -8,7 +8,6 @@ import (
 	"io"
 	"sync"
 
-	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/verify"
 )
@@ -87,13 +86,11 @@ func (o *verifyOptions) run(c *cli, args []string) int {
 	}
 	ctx := context.Background()
 	p, more := plan.Make(ctx, cfg, plan.Options{
-		Hosts:          hosts,
-		LoaderSyscalls: apply.LoaderSyscalls,
-		Loader:         selfBinary,
-		Verify:         true,
-		Parallelism:    o.plan.parallelism,
-		FencerVersion:  currentVersion(),
-		ConfigDir:      absDir(dir),
+		Hosts:         hosts,
+		Verify:        true,
+		Parallelism:   o.plan.parallelism,
+		FencerVersion: currentVersion(),
+		ConfigDir:     absDir(dir),
 	})
 	diags = append(diags, more...)
 	c.printDiags(src, diags)

@@ -145,12 +145,10 @@ func (o *whyOptions) run(c *cli, args []string) int {
 	}
 	ctx := context.Background()
 	p, more := plan.Make(ctx, cfg, plan.Options{
-		Hosts:          hosts,
-		LoaderSyscalls: apply.LoaderSyscalls,
-		Loader:         selfBinary,
-		Verify:         true,
-		FencerVersion:  currentVersion(),
-		ConfigDir:      absDir(dir),
+		Hosts:         hosts,
+		Verify:        true,
+		FencerVersion: currentVersion(),
+		ConfigDir:     absDir(dir),
 	})
 	diags = append(diags, more...)
 	c.printDiags(src, diags)

@@ -14,6 +14,12 @@ import (
 	"syscall"
 )
 
+// HostFile is the largest file fencer reads on a host: unit files,
+// drop-ins, filters and the loader at fencer_path (which is fencer
+// itself, some 10 MB); and so the largest fencer binary plan installs
+// there as the loader, which it reads back.
+const HostFile = 64 << 20
+
 // TooLargeError is the error for input over its limit.
 type TooLargeError struct {
 	// Name is the file's path, or a description such as "standard input".

@@ -1,4 +1,4 @@
-package apply
+package loader
 
 import (
 	"slices"
@@ -6,7 +6,7 @@ import (
 	"github.com/fencer-dev/fencer/internal/arch"
 )
 
-// LoaderSyscalls returns the syscalls "fencer exec" makes on archName
+// Syscalls returns the syscalls "fencer exec" makes on archName
 // (fencer's name, GOARCH or a uname -m spelling), in every thread, from the
 // execve that starts it to the execve of the command: what a drop-in's
 // SystemCallFilter= must allow besides the policy's own names, since
@@ -48,17 +48,17 @@ import (
 //   - i386: derived, not measured (the Go runtime for 386 does not run
 //     under qemu-i386 to the end): arm's list with set_thread_area for the
 //     TLS, which the partial qemu run showed.
-func LoaderSyscalls(archName string) []string {
+func Syscalls(archName string) []string {
 	a, ok := arch.Lookup(archName)
 	if !ok {
 		return nil
 	}
-	return slices.Clone(loaderSyscallTable[a.Name])
+	return slices.Clone(syscallTable[a.Name])
 }
 
-// loaderSyscallTable is LoaderSyscalls' table; each list is sorted.
-var loaderSyscallTable = map[string][]string{
-	"x86_64": loaderNames(
+// syscallTable is Syscalls' table; each list is sorted.
+var syscallTable = map[string][]string{
+	"x86_64": sortedNames(
 		// Measured, both builds.
 		"arch_prctl", "clone", "close", "execve", "exit_group", "faccessat2",
 		"fcntl", "fstat", "futex", "getpid", "gettid", "madvise", "mmap",
@@ -77,7 +77,7 @@ var loaderSyscallTable = map[string][]string{
 		// thread's SECCOMP_IOCTL_NOTIF_RECV and _SEND.
 		"ioctl",
 	),
-	"aarch64": loaderNames(
+	"aarch64": sortedNames(
 		// Measured under qemu-aarch64, static build.
 		"clock_gettime", "clone", "close", "execve", "exit_group", "faccessat2",
 		"fcntl", "fstat", "futex", "getpid", "gettid", "madvise", "mmap",
@@ -93,7 +93,7 @@ var loaderSyscallTable = map[string][]string{
 		// Derived: the exec-once helper thread (as on x86_64).
 		"ioctl",
 	),
-	"riscv64": loaderNames(
+	"riscv64": sortedNames(
 		// Measured under qemu-riscv64, static build.
 		"clock_gettime", "clone", "close", "execve", "exit_group", "faccessat2",
 		"fcntl", "fstat", "futex", "getpid", "gettid", "madvise", "mmap",
@@ -109,7 +109,7 @@ var loaderSyscallTable = map[string][]string{
 		// Derived: the exec-once helper thread (as on x86_64).
 		"ioctl",
 	),
-	"ppc64le": loaderNames(
+	"ppc64le": sortedNames(
 		// Measured under qemu-ppc64le, static build: the runtime opens
 		// with open, os.Stat is stat.
 		"clock_gettime", "clone", "close", "execve", "exit_group", "faccessat2",
@@ -125,7 +125,7 @@ var loaderSyscallTable = map[string][]string{
 		// Derived: the exec-once helper thread (as on x86_64).
 		"ioctl",
 	),
-	"s390x": loaderNames(
+	"s390x": sortedNames(
 		// Measured under qemu-s390x, static build.
 		"clock_gettime", "clone", "close", "execve", "exit_group", "faccessat2",
 		"fcntl", "fstat", "futex", "getpid", "gettid", "madvise", "mmap",
@@ -140,7 +140,7 @@ var loaderSyscallTable = map[string][]string{
 		// Derived: the exec-once helper thread (as on x86_64).
 		"ioctl",
 	),
-	"arm": loaderNames(
+	"arm": sortedNames(
 		// Measured under qemu-arm, static build (GOARM=7).
 		"brk", "clock_gettime", "clone", "close", "execve", "exit_group",
 		"faccessat2", "fcntl", "fstat64", "fstatat64", "getpid", "gettid",
@@ -160,7 +160,7 @@ var loaderSyscallTable = map[string][]string{
 		// Derived: the exec-once helper thread (as on x86_64).
 		"ioctl",
 	),
-	"i386": loaderNames(
+	"i386": sortedNames(
 		// Derived from arm's list; set_thread_area, uname, mmap2 and open
 		// were seen in a partial run under qemu-i386.
 		"brk", "clock_gettime", "clone", "close", "execve", "exit_group",
@@ -179,8 +179,8 @@ var loaderSyscallTable = map[string][]string{
 	),
 }
 
-// loaderNames returns names sorted, without duplicates.
-func loaderNames(names ...string) []string {
+// sortedNames returns names sorted, without duplicates.
+func sortedNames(names ...string) []string {
 	slices.Sort(names)
 	return slices.Compact(names)
 }

@@ -1,4 +1,4 @@
-package apply
+package loader
 
 import (
 	"crypto/sha256"
@@ -127,7 +127,7 @@ func TestCheckFilter(t *testing.T) {
 // cannot do without, and that aliases of architecture names work.
 func TestLoaderSyscalls(t *testing.T) {
 	for _, a := range arch.All() {
-		names := LoaderSyscalls(a.Name)
+		names := Syscalls(a.Name)
 		if len(names) == 0 {
 			t.Errorf("%s: no loader syscalls", a.Name)
 			continue
@@ -146,16 +146,16 @@ func TestLoaderSyscalls(t *testing.T) {
 			}
 		}
 	}
-	if got := LoaderSyscalls("amd64"); !slices.Equal(got, LoaderSyscalls("x86_64")) {
+	if got := Syscalls("amd64"); !slices.Equal(got, Syscalls("x86_64")) {
 		t.Errorf("amd64 and x86_64 differ: %v", got)
 	}
-	if got := LoaderSyscalls("vax"); got != nil {
+	if got := Syscalls("vax"); got != nil {
 		t.Errorf("vax: %v, want nil", got)
 	}
 	// The result is the caller's to change.
-	LoaderSyscalls("x86_64")[0] = "changed"
-	if LoaderSyscalls("x86_64")[0] == "changed" {
-		t.Error("LoaderSyscalls returns its table")
+	Syscalls("x86_64")[0] = "changed"
+	if Syscalls("x86_64")[0] == "changed" {
+		t.Error("Syscalls returns its table")
 	}
 }
 
@@ -174,15 +174,15 @@ func TestResolveCommand(t *testing.T) {
 		code int
 		want string
 	}{
-		{"fencer-test-no-such-command", LoaderExitNotFound, `command "fencer-test-no-such-command" not found in PATH`},
-		{filepath.Join(dir, "missing"), LoaderExitNotFound, "no such file or directory"},
-		{plain, LoaderExitCannotExec, "permission denied"},
-		{dir, LoaderExitCannotExec, ""},
+		{"fencer-test-no-such-command", ExitNotFound, `command "fencer-test-no-such-command" not found in PATH`},
+		{filepath.Join(dir, "missing"), ExitNotFound, "no such file or directory"},
+		{plain, ExitCannotExec, "permission denied"},
+		{dir, ExitCannotExec, ""},
 	} {
 		_, err := ResolveCommand(tc.name)
-		var le *LoaderError
+		var le *Error
 		if !errors.As(err, &le) {
-			t.Errorf("%s: %v, want a *LoaderError", tc.name, err)
+			t.Errorf("%s: %v, want a *Error", tc.name, err)
 			continue
 		}
 		if le.Code != tc.code || !strings.Contains(err.Error(), tc.want) {
@@ -211,18 +211,18 @@ func TestLoaderRefusesBeforeRunning(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no command", Loader{Filter: path, SHA256: hexSHA256(good)}, LoaderExitError, "no command to run"},
-		{"missing file", Loader{Filter: filepath.Join(dir, "nope"), SHA256: hexSHA256(good), Command: []string{"true"}}, LoaderExitError, "open filter file"},
-		{"directory", Loader{Filter: dir, SHA256: hexSHA256(good), Command: []string{"true"}}, LoaderExitError, "is not a regular file"},
-		{"wrong hash", Loader{Filter: path, SHA256: hexSHA256(nil), Command: []string{"/bin/sh", "-c", "touch " + marker}}, LoaderExitError, "SHA-256 is"},
-		{"missing command", Loader{Filter: path, SHA256: hexSHA256(good), Command: []string{filepath.Join(dir, "nope")}}, LoaderExitNotFound, "no such file"},
-		{"NUL in an argument", Loader{Filter: path, SHA256: hexSHA256(good), Command: []string{"/bin/sh", "-c", "touch " + marker + "\x00"}}, LoaderExitError, "NUL byte"},
+		{"no command", Loader{Filter: path, SHA256: hexSHA256(good)}, ExitError, "no command to run"},
+		{"missing file", Loader{Filter: filepath.Join(dir, "nope"), SHA256: hexSHA256(good), Command: []string{"true"}}, ExitError, "open filter file"},
+		{"directory", Loader{Filter: dir, SHA256: hexSHA256(good), Command: []string{"true"}}, ExitError, "is not a regular file"},
+		{"wrong hash", Loader{Filter: path, SHA256: hexSHA256(nil), Command: []string{"/bin/sh", "-c", "touch " + marker}}, ExitError, "SHA-256 is"},
+		{"missing command", Loader{Filter: path, SHA256: hexSHA256(good), Command: []string{filepath.Join(dir, "nope")}}, ExitNotFound, "no such file"},
+		{"NUL in an argument", Loader{Filter: path, SHA256: hexSHA256(good), Command: []string{"/bin/sh", "-c", "touch " + marker + "\x00"}}, ExitError, "NUL byte"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.l.Exec()
-			var le *LoaderError
+			var le *Error
 			if !errors.As(err, &le) {
-				t.Fatalf("%v, want a *LoaderError", err)
+				t.Fatalf("%v, want a *Error", err)
 			}
 			if le.Code != tc.code || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("exit %d, %q; want exit %d and %q", le.Code, err, tc.code, tc.want)

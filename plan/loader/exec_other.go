@@ -1,6 +1,6 @@
 //go:build !linux
 
-package apply
+package loader
 
 import (
 	"fmt"
@@ -22,5 +22,5 @@ func readFilterFile(path string) ([]byte, error) {
 
 // exec fails: seccomp filters exist on Linux only.
 func (p *prepared) exec() error {
-	return loaderErr(LoaderExitError, "cannot install a seccomp filter on %s: fencer exec runs on Linux only", runtime.GOOS)
+	return loaderErr(ExitError, "cannot install a seccomp filter on %s: fencer exec runs on Linux only", runtime.GOOS)
 }

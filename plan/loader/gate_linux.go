@@ -1,6 +1,6 @@
 //go:build linux
 
-package apply
+package loader
 
 // The exec-once gate: how the loader gets its own execve past a filter
 // that sends execve to a listener, and why no later execve gets past it.

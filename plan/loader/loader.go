@@ -1,7 +1,11 @@
-package apply
-
-// The loader: what "fencer exec" does on a host, before the service's own
-// program runs. See Loader.
+// Package loader is the loader: what "fencer exec" does on a host when
+// systemd starts a service with enforce = "exec", before the service's own
+// program runs (Loader). It runs in a different process, at a different
+// time, from planning and applying; they use it for what the loader needs
+// of a drop-in's SystemCallFilter= (Syscalls), to check a filter file as
+// the loader will (CheckFilter), and for the fencer binary plan installs
+// as a host's loader (Self).
+package loader
 
 import (
 	"crypto/sha256"
@@ -22,35 +26,35 @@ import (
 // Exit statuses of a loader that fails before the command runs, as a
 // shell uses them.
 const (
-	// LoaderExitError: the filter file or its installation failed.
-	LoaderExitError = 1
-	// LoaderExitCannotExec: the command exists but cannot be executed.
-	LoaderExitCannotExec = 126
-	// LoaderExitNotFound: the command does not exist.
-	LoaderExitNotFound = 127
+	// ExitError: the filter file or its installation failed.
+	ExitError = 1
+	// ExitCannotExec: the command exists but cannot be executed.
+	ExitCannotExec = 126
+	// ExitNotFound: the command does not exist.
+	ExitNotFound = 127
 )
 
 // maxFilterBytes is the size of the longest program the kernel accepts.
 const maxFilterBytes = bpf.MaxInsns * 8
 
-// LoaderError is a failure of the loader before the command started. The
+// Error is a failure of the loader before the command started. The
 // command has not run: every check is made before anything is installed,
 // and a failure of execve itself leaves the loader's process, not the
 // command, to exit.
-type LoaderError struct {
-	// Code is the exit status to report: LoaderExitError,
-	// LoaderExitCannotExec or LoaderExitNotFound.
+type Error struct {
+	// Code is the exit status to report: ExitError,
+	// ExitCannotExec or ExitNotFound.
 	Code int
 	Err  error
 }
 
-func (e *LoaderError) Error() string { return e.Err.Error() }
+func (e *Error) Error() string { return e.Err.Error() }
 
-func (e *LoaderError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // loaderErr wraps err with the exit status code.
-func loaderErr(code int, format string, args ...any) *LoaderError {
-	return &LoaderError{Code: code, Err: fmt.Errorf(format, args...)}
+func loaderErr(code int, format string, args ...any) *Error {
+	return &Error{Code: code, Err: fmt.Errorf(format, args...)}
 }
 
 // Loader is one run of "fencer exec": it checks a compiled filter file,
@@ -136,7 +140,7 @@ type Loader struct {
 }
 
 // Exec checks the filter and the command, installs the filter and execs the
-// command. It returns only on failure, with a *LoaderError; when it returns,
+// command. It returns only on failure, with a *Error; when it returns,
 // the command has not run.
 func (l *Loader) Exec() error {
 	prep, err := l.prepare()
@@ -162,19 +166,19 @@ type prepared struct {
 // prepare makes every check that comes before the installation.
 func (l *Loader) prepare() (*prepared, error) {
 	if len(l.Command) == 0 || l.Command[0] == "" {
-		return nil, loaderErr(LoaderExitError, "no command to run")
+		return nil, loaderErr(ExitError, "no command to run")
 	}
 	host, err := HostArch()
 	if err != nil {
-		return nil, &LoaderError{Code: LoaderExitError, Err: err}
+		return nil, &Error{Code: ExitError, Err: err}
 	}
 	data, err := readFilterFile(l.Filter)
 	if err != nil {
-		return nil, &LoaderError{Code: LoaderExitError, Err: err}
+		return nil, &Error{Code: ExitError, Err: err}
 	}
 	prog, err := CheckFilter(data, l.SHA256, host)
 	if err != nil {
-		return nil, &LoaderError{Code: LoaderExitError, Err: fmt.Errorf("filter %s: %w", l.Filter, err)}
+		return nil, &Error{Code: ExitError, Err: fmt.Errorf("filter %s: %w", l.Filter, err)}
 	}
 	path, err := ResolveCommand(l.Command[0])
 	if err != nil {
@@ -186,7 +190,7 @@ func (l *Loader) prepare() (*prepared, error) {
 	}
 	for _, s := range append(append([]string{path}, argv...), l.Env...) {
 		if strings.IndexByte(s, 0) >= 0 {
-			return nil, loaderErr(LoaderExitError, "argument or environment string %q contains a NUL byte", s)
+			return nil, loaderErr(ExitError, "argument or environment string %q contains a NUL byte", s)
 		}
 	}
 	return &prepared{prog: prog, arch: host, path: path, argv: argv, env: l.Env, ignoreSIGPIPE: l.IgnoreSIGPIPE}, nil
@@ -307,28 +311,28 @@ func orderName(o binary.ByteOrder) string {
 
 // ResolveCommand finds the file execve runs for name: name itself when it
 // contains a slash, else the first executable file of that name in PATH.
-// A missing command is a *LoaderError with LoaderExitNotFound, one that
-// exists but cannot be executed one with LoaderExitCannotExec.
+// A missing command is a *Error with ExitNotFound, one that
+// exists but cannot be executed one with ExitCannotExec.
 func ResolveCommand(name string) (string, error) {
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path, nil
 	}
-	code := LoaderExitCannotExec
+	code := ExitCannotExec
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-		code = LoaderExitNotFound
+		code = ExitNotFound
 	}
 	var ee *exec.Error
 	if errors.As(err, &ee) {
 		err = ee.Err
 	}
 	if errors.Is(err, exec.ErrDot) {
-		return "", loaderErr(LoaderExitCannotExec, "command %q resolves to a path relative to the current directory through PATH; give a path with a slash instead", name)
+		return "", loaderErr(ExitCannotExec, "command %q resolves to a path relative to the current directory through PATH; give a path with a slash instead", name)
 	}
-	if code == LoaderExitNotFound && !strings.Contains(name, "/") {
+	if code == ExitNotFound && !strings.Contains(name, "/") {
 		return "", loaderErr(code, "command %q not found in PATH", name)
 	}
-	return "", &LoaderError{Code: code, Err: fmt.Errorf("command %q: %w", name, err)}
+	return "", &Error{Code: code, Err: fmt.Errorf("command %q: %w", name, err)}
 }
 
 // execveVerdict runs prog in fencer's interpreter on the seccomp_data of

@@ -1,6 +1,6 @@
 //go:build linux
 
-package apply
+package loader
 
 import (
 	"errors"
@@ -58,7 +58,7 @@ func readFilterFile(path string) ([]byte, error) {
 
 // exec installs the filter and execs the command. It returns only when
 // something failed before the filter was installed; once it is installed,
-// a failing execve ends the process with status LoaderExitCannotExec.
+// a failing execve ends the process with status ExitCannotExec.
 //
 // # No syscall between the filter and execve
 //
@@ -142,15 +142,15 @@ func (p *prepared) exec() error {
 	fprog := &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
 	path, err := syscall.BytePtrFromString(p.path)
 	if err != nil {
-		return loaderErr(LoaderExitError, "command path %q: %w", p.path, err)
+		return loaderErr(ExitError, "command path %q: %w", p.path, err)
 	}
 	argv, err := syscall.SlicePtrFromStrings(p.argv)
 	if err != nil {
-		return loaderErr(LoaderExitError, "arguments: %w", err)
+		return loaderErr(ExitError, "arguments: %w", err)
 	}
 	envv, err := syscall.SlicePtrFromStrings(p.env)
 	if err != nil {
-		return loaderErr(LoaderExitError, "environment: %w", err)
+		return loaderErr(ExitError, "environment: %w", err)
 	}
 	failMsg := []byte("fencer exec: execve " + p.path + " failed after the filter was installed, errno ")
 
@@ -160,10 +160,10 @@ func (p *prepared) exec() error {
 		uint64(uintptr(unsafe.Pointer(&envv[0]))),
 	})
 	if err != nil {
-		return loaderErr(LoaderExitError, "checking the filter's verdict on execve: %w", err)
+		return loaderErr(ExitError, "checking the filter's verdict on execve: %w", err)
 	}
 	if act.Kind != policy.Allow && act.Kind != policy.Log && act.Kind != policy.ExecOnce {
-		return loaderErr(LoaderExitError, "the filter answers %v to execve of %s: the command could never start under it; the policy must name execve in no rule (exec once) or allow it", act, p.path)
+		return loaderErr(ExitError, "the filter answers %v to execve of %s: the command could never start under it; the policy must name execve in no rule (exec once) or allow it", act, p.path)
 	}
 	// The gate: a program that can return USER_NOTIF gets its listener,
 	// even where the loader's own execve is allowed outright, so that the
@@ -173,7 +173,7 @@ func (p *prepared) exec() error {
 	var flags uintptr
 	if act.Kind == policy.ExecOnce || hasExecOnce(p.prog) {
 		if err := notifSupported(); err != nil {
-			return &LoaderError{Code: LoaderExitError, Err: err}
+			return &Error{Code: ExitError, Err: err}
 		}
 		nr, _ := p.arch.Syscall("execve")
 		gate = &execGate{
@@ -193,14 +193,14 @@ func (p *prepared) exec() error {
 
 	restoreNofile()
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return loaderErr(LoaderExitError, "prctl(PR_SET_NO_NEW_PRIVS): %w", err)
+		return loaderErr(ExitError, "prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}
 	if err := resetSignals(p.ignoreSIGPIPE); err != nil {
-		return loaderErr(LoaderExitError, "resetting signal handlers: %w", err)
+		return loaderErr(ExitError, "resetting signal handlers: %w", err)
 	}
 	if gate != nil {
 		if err := untraceable(); err != nil {
-			return &LoaderError{Code: LoaderExitError, Err: err}
+			return &Error{Code: ExitError, Err: err}
 		}
 		gate.startHelper()
 	}
@@ -208,9 +208,9 @@ func (p *prepared) exec() error {
 	runtime.KeepAlive(filter)
 	runtime.KeepAlive(gate)
 	if gate != nil {
-		return &LoaderError{Code: LoaderExitError, Err: installError(errno)}
+		return &Error{Code: ExitError, Err: installError(errno)}
 	}
-	return loaderErr(LoaderExitError, "the kernel refused the filter (seccomp SECCOMP_SET_MODE_FILTER): %w", errno)
+	return loaderErr(ExitError, "the kernel refused the filter (seccomp SECCOMP_SET_MODE_FILTER): %w", errno)
 }
 
 // restoreNofile puts back the soft RLIMIT_NOFILE the syscall package
@@ -274,7 +274,7 @@ func resetSignals(ignoreSIGPIPE bool) error {
 // execve. It returns the errno of a refused installation; once the filter
 // is installed it never returns: a failing execve writes failMsg and the
 // errno's number to stderr and ends the process with
-// LoaderExitCannotExec, with raw syscalls only, which the filter may kill
+// ExitCannotExec, with raw syscalls only, which the filter may kill
 // instead (the command does not run either way).
 //
 // It must not grow the stack nor call into the scheduler between the two
@@ -308,6 +308,6 @@ func installAndExec(fprog *unix.SockFprog, flags uintptr, listener *atomic.Int32
 	syscall.RawSyscall(unix.SYS_WRITE, 2, uintptr(unsafe.Pointer(&failMsg[0])), uintptr(len(failMsg)))
 	syscall.RawSyscall(unix.SYS_WRITE, 2, uintptr(unsafe.Pointer(&digits[i])), uintptr(len(digits)-i))
 	for {
-		syscall.RawSyscall(unix.SYS_EXIT_GROUP, LoaderExitCannotExec, 0, 0)
+		syscall.RawSyscall(unix.SYS_EXIT_GROUP, ExitCannotExec, 0, 0)
 	}
 }

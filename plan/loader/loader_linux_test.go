@@ -1,6 +1,6 @@
 //go:build linux
 
-package apply
+package loader
 
 import (
 	"bytes"
@@ -282,7 +282,7 @@ func testExecOnce(t *testing.T, bin, gated, gatedSum, permissive, permissiveSum 
 	run := func(filter, sum string) (procResult, string) {
 		marker := filepath.Join(t.TempDir(), "ran")
 		cmd := exec.Command(bin, "exec", "-filter="+filter, "-sha256="+sum, "--", self)
-		cmd.Env = append(os.Environ(), childEnv+"=exec-again", "APPLY_EXEC_MARKER="+marker)
+		cmd.Env = append(os.Environ(), childEnv+"=exec-again", "LOADER_EXEC_MARKER="+marker)
 		r := runCmd(t, cmd)
 		b, _ := os.ReadFile(marker)
 		return r, string(b)
@@ -568,13 +568,13 @@ func sandboxed(t *testing.T, names []string, argv ...string) procResult {
 }
 
 // testStartsUnderList starts the loader as systemd would with the drop-in's
-// SystemCallFilter=: under an allow-list of LoaderSyscalls, the policy's
+// SystemCallFilter=: under an allow-list of Syscalls, the policy's
 // names and systemd's @default, which systemd adds to every allow-list;
 // and, stricter, without @default. The command must run to completion
 // every time (runs times for each list and build). Then it takes each loader syscall out of the strict list in
 // turn, to show which the loader cannot start without.
 func testStartsUnderList(t *testing.T, bins map[string]string, filter, filterSum, tiny string, runs int) {
-	loader := LoaderSyscalls("x86_64")
+	loader := Syscalls("x86_64")
 	strict := unionNames(loader, tinyPolicy)
 	withDefault := unionNames(strict, systemdDefault)
 	for _, b := range fencerBuilds {
@@ -623,7 +623,7 @@ func unionNames(lists ...[]string) []string {
 
 // TestLoaderUnderSystemd runs the loader as a drop-in does, in services of
 // a real user manager: under NoNewPrivileges= and a SystemCallFilter= of
-// exactly LoaderSyscalls and the policy's names, the command runs to
+// exactly Syscalls and the policy's names, the command runs to
 // completion, with execve allowed by the policy and under exec once; a call the loader's filter kills ends the service by SIGSYS
 // (ExecMainStatus=31); the command starts with what systemd gave the
 // loader (SIGPIPE ignored, the soft RLIMIT_NOFILE); and with one loader
@@ -653,7 +653,7 @@ func TestLoaderUnderSystemd(t *testing.T) {
 	if err := os.MkdirAll(unitDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	withoutOpenat := slices.DeleteFunc(unionNames(LoaderSyscalls("x86_64"), tinyPolicy), func(s string) bool { return s == "openat" })
+	withoutOpenat := slices.DeleteFunc(unionNames(Syscalls("x86_64"), tinyPolicy), func(s string) bool { return s == "openat" })
 	type unit struct {
 		name, filter, execStart string
 		ok                      bool
@@ -663,9 +663,9 @@ func TestLoaderUnderSystemd(t *testing.T) {
 	for _, b := range fencerBuilds {
 		bin := bins[b.name]
 		units = append(units, []unit{
-			{"loader-tight-" + b.name, strings.Join(unionNames(LoaderSyscalls("x86_64"), tinyPolicy), " "),
+			{"loader-tight-" + b.name, strings.Join(unionNames(Syscalls("x86_64"), tinyPolicy), " "),
 				fmt.Sprintf("%s exec -filter=%s -sha256=%s -- %s", bin, tight, tightSum, tiny), true, `^ok\n$`},
-			{"loader-exec-once-" + b.name, strings.Join(unionNames(LoaderSyscalls("x86_64"), []string{"write", "exit_group"}), " "),
+			{"loader-exec-once-" + b.name, strings.Join(unionNames(Syscalls("x86_64"), []string{"write", "exit_group"}), " "),
 				fmt.Sprintf("%s exec -filter=%s -sha256=%s -- %s", bin, tinyGated, tinyGatedSum, tiny), true, `^ok\n$`},
 			{"loader-mkdir-" + b.name, "",
 				fmt.Sprintf("%s exec -filter=%s -sha256=%s -- /bin/mkdir %s", bin, noMkdir, noMkdirSum, made), false, `^$`},
@@ -854,7 +854,7 @@ func childGateRestart() int {
 // childOuterListener plays a container runtime that supervises the
 // process with a seccomp listener of its own: it installs a filter with a
 // listener (for kexec_load, which nothing makes), keeps the listener open
-// across exec, and execs the command after "--" in $APPLY_OUTER_ARGV
+// across exec, and execs the command after "--" in $LOADER_OUTER_ARGV
 // (separated by US, 0x1f).
 func childOuterListener() int {
 	runtime.LockOSThread()
@@ -867,7 +867,7 @@ func childOuterListener() int {
 		fmt.Fprintln(os.Stderr, "outer listener:", err)
 		return 1
 	}
-	argv := strings.Split(os.Getenv("APPLY_OUTER_ARGV"), "\x1f")
+	argv := strings.Split(os.Getenv("LOADER_OUTER_ARGV"), "\x1f")
 	fmt.Fprintln(os.Stderr, "outer listener:", syscall.Exec(argv[0], argv, os.Environ()))
 	return 1
 }
@@ -897,10 +897,10 @@ func testOuterListener(t *testing.T, bin, gated, gatedSum, permissive, permissiv
 	run := func(filter, sum string) procResult {
 		cmd := exec.Command(self)
 		argv := []string{bin, "exec", "-filter=" + filter, "-sha256=" + sum, "--", "/bin/sh", "-c", "echo ran >" + marker}
-		cmd.Env = append(os.Environ(), childEnv+"=outer-listener", "APPLY_OUTER_ARGV="+strings.Join(argv, "\x1f"))
+		cmd.Env = append(os.Environ(), childEnv+"=outer-listener", "LOADER_OUTER_ARGV="+strings.Join(argv, "\x1f"))
 		return runCmd(t, cmd)
 	}
-	checkRefused(t, run(gated, gatedSum), LoaderExitError,
+	checkRefused(t, run(gated, gatedSum), ExitError,
 		"fencer exec: the kernel refused the filter with its exec-once listener (seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER: device or resource busy): "+
 			"this process already runs under a seccomp filter that has a listener", marker)
 	if r := run(permissive, permissiveSum); r.status != 0 {
@@ -927,7 +927,7 @@ func testTracedLoader(t *testing.T, bin, gated, gatedSum, permissive, permissive
 	run := func(filter, sum string) procResult {
 		return runCmd(t, exec.Command(strace, "-f", "-qq", "-o", "/dev/null", bin, "exec", "-filter="+filter, "-sha256="+sum, "--", "/bin/sh", "-c", "echo ran >"+marker))
 	}
-	checkRefused(t, run(gated, gatedSum), LoaderExitError, "traces the loader, and could let a later execve of the service past exec once through it", marker)
+	checkRefused(t, run(gated, gatedSum), ExitError, "traces the loader, and could let a later execve of the service past exec once through it", marker)
 	if r := run(permissive, permissiveSum); r.status.ExitStatus() != 0 {
 		t.Errorf("with execve allowed: %v", r)
 	}

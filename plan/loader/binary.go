@@ -1,0 +1,42 @@
+package loader
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/readlimit"
+)
+
+// Binary is a fencer executable: what plan installs at a host's
+// fencer_path where there is no loader, and what apply checks such a
+// plan's loader against.
+type Binary struct {
+	Data []byte
+	// Arch is the architecture it runs on, as fencer names it.
+	Arch string
+}
+
+// Self reads the running fencer, to install as the loader: on Linux the
+// executable the kernel runs (/proc/self/exe), whatever has been put at
+// its path since; a regular file of at most readlimit.HostFile, which a
+// host's copy is read back with.
+func Self() (*Binary, error) {
+	exe := "/proc/self/exe"
+	if runtime.GOOS != "linux" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find the running fencer: %w", err)
+		}
+	}
+	b, err := readlimit.File(exe, readlimit.HostFile, "the loader")
+	if err != nil {
+		return nil, fmt.Errorf("read the running fencer: %w", err)
+	}
+	a, ok := arch.Lookup(runtime.GOARCH)
+	if !ok {
+		return nil, fmt.Errorf("this fencer is built for %s, which fencer does not support as a host", runtime.GOARCH)
+	}
+	return &Binary{Data: b, Arch: a.Name}, nil
+}
