@@ -56,128 +56,90 @@ func Syscalls(archName string) []string {
 	return slices.Clone(syscallTable[a.Name])
 }
 
+// The parts the lists are made of. Each part is the same calls on every
+// architecture that has it, under its names; where a part was measured
+// and where derived is in Syscalls' comment and on each list.
+var (
+	// staticCore is what the static build makes on every architecture:
+	// the Go runtime, the loader's checks and the installation of the
+	// filter, up to and including the execve of the command.
+	staticCore = []string{
+		"clone", "close", "execve", "exit_group", "faccessat2", "fcntl",
+		"futex", "getpid", "gettid", "madvise", "nanosleep", "openat", "prctl",
+		"pread64", "prlimit64", "read", "rt_sigaction", "rt_sigprocmask",
+		"rt_sigreturn", "sched_getaffinity", "sched_yield", "seccomp",
+		"sigaltstack", "tgkill", "write",
+	}
+	// nonBlockingStdio is what stdio descriptors that are non-blocking
+	// add (the Go runtime registers them with epoll; a write to a full
+	// non-blocking stderr waits in epoll_pwait), with restart_syscall (how
+	// the kernel resumes a nanosleep or a futex wait with a timeout that a
+	// signal interrupted).
+	nonBlockingStdio = []string{"epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "restart_syscall"}
+	// idFallback is exec.LookPath's fallback where faccessat2 is missing
+	// (before Linux 5.8), idFallback32 the same on 32-bit architectures.
+	idFallback   = []string{"getegid", "geteuid", "getgroups"}
+	idFallback32 = []string{"getegid32", "geteuid32", "getgroups32"}
+	// cgoCore is what the cgo build's ld.so, glibc and pthread_create add
+	// on every architecture.
+	cgoCore = []string{"brk", "clone3", "getrandom", "mprotect", "munmap", "rseq", "set_robust_list", "set_tid_address"}
+	// execOnceHelper is the exec-once helper thread's
+	// SECCOMP_IOCTL_NOTIF_RECV and _SEND (its other calls are in
+	// staticCore).
+	execOnceHelper = []string{"ioctl"}
+)
+
+// loaderList is a list of Syscalls' table: the shared parts and what the
+// architecture has of its own.
+func loaderList(own ...[]string) []string {
+	all := [][]string{staticCore, nonBlockingStdio, cgoCore, execOnceHelper}
+	return sortedNames(slices.Concat(append(all, own...)...)...)
+}
+
 // syscallTable is Syscalls' table; each list is sorted.
 var syscallTable = map[string][]string{
-	"x86_64": sortedNames(
-		// Measured, both builds.
-		"arch_prctl", "clone", "close", "execve", "exit_group", "faccessat2",
-		"fcntl", "fstat", "futex", "getpid", "gettid", "madvise", "mmap",
-		"nanosleep", "newfstatat", "openat", "prctl", "pread64", "prlimit64",
-		"read", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
-		"sched_getaffinity", "sched_yield", "seccomp", "sigaltstack", "tgkill",
-		"write",
-		// Measured with non-blocking stdio.
-		"epoll_create1", "epoll_ctl", "eventfd2",
-		// Measured, cgo build only (ld.so, glibc, pthread_create).
-		"access", "brk", "clone3", "getrandom", "mprotect", "munmap", "rseq",
-		"set_robust_list", "set_tid_address",
-		// Derived.
-		"epoll_pwait", "getegid", "geteuid", "getgroups", "restart_syscall",
-		// Measured, both builds, with the exec-once gate: the helper
-		// thread's SECCOMP_IOCTL_NOTIF_RECV and _SEND.
-		"ioctl",
-	),
-	"aarch64": sortedNames(
-		// Measured under qemu-aarch64, static build.
-		"clock_gettime", "clone", "close", "execve", "exit_group", "faccessat2",
-		"fcntl", "fstat", "futex", "getpid", "gettid", "madvise", "mmap",
-		"nanosleep", "newfstatat", "openat", "prctl", "pread64", "prlimit64",
-		"read", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
-		"sched_getaffinity", "sched_yield", "seccomp", "sigaltstack", "tgkill",
-		"write",
-		// Derived: non-blocking stdio, the faccessat2 fallback, cgo.
-		"epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "restart_syscall",
-		"getegid", "geteuid", "getgroups",
-		"brk", "clone3", "faccessat", "getrandom", "mprotect", "munmap", "rseq",
-		"set_robust_list", "set_tid_address",
-		// Derived: the exec-once helper thread (as on x86_64).
-		"ioctl",
-	),
-	"riscv64": sortedNames(
-		// Measured under qemu-riscv64, static build.
-		"clock_gettime", "clone", "close", "execve", "exit_group", "faccessat2",
-		"fcntl", "fstat", "futex", "getpid", "gettid", "madvise", "mmap",
-		"nanosleep", "newfstatat", "openat", "prctl", "pread64", "prlimit64",
-		"read", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
-		"sched_getaffinity", "sched_yield", "seccomp", "sigaltstack", "tgkill",
-		"write",
-		// Derived: non-blocking stdio, the faccessat2 fallback, cgo.
-		"epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "restart_syscall",
-		"getegid", "geteuid", "getgroups",
-		"brk", "clone3", "faccessat", "getrandom", "mprotect", "munmap", "rseq",
-		"set_robust_list", "set_tid_address",
-		// Derived: the exec-once helper thread (as on x86_64).
-		"ioctl",
-	),
-	"ppc64le": sortedNames(
-		// Measured under qemu-ppc64le, static build: the runtime opens
-		// with open, os.Stat is stat.
-		"clock_gettime", "clone", "close", "execve", "exit_group", "faccessat2",
-		"fcntl", "fstat", "futex", "getpid", "gettid", "madvise", "mmap",
-		"nanosleep", "open", "openat", "prctl", "pread64", "prlimit64", "read",
-		"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sched_getaffinity",
-		"sched_yield", "seccomp", "sigaltstack", "stat", "tgkill", "write",
-		// Derived: non-blocking stdio, the faccessat2 fallback, cgo.
-		"epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "restart_syscall",
-		"getegid", "geteuid", "getgroups",
-		"access", "brk", "clone3", "getrandom", "mprotect", "munmap",
-		"newfstatat", "rseq", "set_robust_list", "set_tid_address",
-		// Derived: the exec-once helper thread (as on x86_64).
-		"ioctl",
-	),
-	"s390x": sortedNames(
-		// Measured under qemu-s390x, static build.
-		"clock_gettime", "clone", "close", "execve", "exit_group", "faccessat2",
-		"fcntl", "fstat", "futex", "getpid", "gettid", "madvise", "mmap",
-		"nanosleep", "open", "openat", "prctl", "pread64", "prlimit64", "read",
-		"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sched_getaffinity",
-		"sched_yield", "seccomp", "sigaltstack", "stat", "tgkill", "write",
-		// Derived: non-blocking stdio, the faccessat2 fallback, cgo.
-		"epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "restart_syscall",
-		"getegid", "geteuid", "getgroups",
-		"access", "brk", "clone3", "getrandom", "mprotect", "munmap",
-		"newfstatat", "rseq", "set_robust_list", "set_tid_address",
-		// Derived: the exec-once helper thread (as on x86_64).
-		"ioctl",
-	),
-	"arm": sortedNames(
-		// Measured under qemu-arm, static build (GOARM=7).
-		"brk", "clock_gettime", "clone", "close", "execve", "exit_group",
-		"faccessat2", "fcntl", "fstat64", "fstatat64", "getpid", "gettid",
-		"madvise", "mmap2", "nanosleep", "open", "openat", "prctl", "pread64",
-		"prlimit64", "read", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
-		"sched_getaffinity", "sched_yield", "seccomp", "sigaltstack", "tgkill",
-		"uname", "write",
-		// Derived: futex (not met in the runs), non-blocking stdio, the
-		// faccessat2 fallback, cgo (32-bit glibc uses the _time64 calls,
-		// statx for fstat, fcntl64 and set_tls).
-		"futex", "futex_time64",
-		"epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "restart_syscall",
-		"getegid32", "geteuid32", "getgroups32",
-		"access", "clock_gettime64", "clone3", "fcntl64", "getrandom",
-		"mprotect", "munmap", "rseq", "set_robust_list", "set_tid_address",
-		"set_tls", "statx",
-		// Derived: the exec-once helper thread (as on x86_64).
-		"ioctl",
-	),
-	"i386": sortedNames(
-		// Derived from arm's list; set_thread_area, uname, mmap2 and open
-		// were seen in a partial run under qemu-i386.
-		"brk", "clock_gettime", "clone", "close", "execve", "exit_group",
-		"faccessat2", "fcntl", "fstat64", "fstatat64", "futex", "futex_time64",
-		"getpid", "gettid", "madvise", "mmap2", "nanosleep", "open", "openat",
-		"prctl", "pread64", "prlimit64", "read", "rt_sigaction",
-		"rt_sigprocmask", "rt_sigreturn", "sched_getaffinity", "sched_yield",
-		"seccomp", "set_thread_area", "sigaltstack", "tgkill", "uname", "write",
-		"epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "restart_syscall",
-		"getegid32", "geteuid32", "getgroups32",
-		"access", "clock_gettime64", "clone3", "fcntl64", "getrandom",
-		"mprotect", "munmap", "rseq", "set_robust_list", "set_tid_address",
-		"statx",
-		// Derived: the exec-once helper thread (as on x86_64).
-		"ioctl",
-	),
+	// Measured: staticCore and arch_prctl, fstat, mmap and newfstatat on
+	// both builds, cgoCore and access on the cgo build, nonBlockingStdio
+	// with non-blocking stdio, the exec-once helper's ioctl; but for
+	// epoll_pwait, restart_syscall and idFallback, which are derived.
+	"x86_64": loaderList(idFallback,
+		[]string{"arch_prctl", "fstat", "mmap", "newfstatat"},
+		// cgo build only.
+		[]string{"access"}),
+	// Measured under qemu, static build: staticCore and what generic64
+	// adds but faccessat; the rest derived.
+	"aarch64": generic64,
+	"riscv64": generic64,
+	// Measured under qemu, static build: staticCore and what openStat64
+	// adds but access and newfstatat; the rest derived.
+	"ppc64le": openStat64,
+	"s390x":   openStat64,
+	// Measured under qemu-arm, static build (GOARM=7): staticCore but
+	// futex (not met in the runs), brk, and the first list here but
+	// futex_time64; the rest derived: 32-bit glibc uses the _time64
+	// calls, statx for fstat, fcntl64 and set_tls.
+	"arm": loaderList(idFallback32,
+		[]string{"clock_gettime", "fstat64", "fstatat64", "mmap2", "open", "uname", "futex_time64"},
+		[]string{"access", "clock_gettime64", "fcntl64", "set_tls", "statx"}),
+	// Derived from arm's list; set_thread_area (i386's TLS), uname, mmap2
+	// and open were seen in a partial run under qemu-i386.
+	"i386": loaderList(idFallback32,
+		[]string{"clock_gettime", "fstat64", "fstatat64", "mmap2", "open", "uname", "futex_time64", "set_thread_area"},
+		[]string{"access", "clock_gettime64", "fcntl64", "statx"}),
 }
+
+var (
+	// generic64 is aarch64's and riscv64's list: no arch_prctl, and
+	// faccessat where glibc has no access.
+	generic64 = loaderList(idFallback,
+		[]string{"clock_gettime", "fstat", "mmap", "newfstatat"},
+		[]string{"faccessat"})
+	// openStat64 is ppc64le's and s390x's list: the runtime opens with
+	// open, os.Stat is stat.
+	openStat64 = loaderList(idFallback,
+		[]string{"clock_gettime", "fstat", "mmap", "open", "stat"},
+		[]string{"access", "newfstatat"})
+)
 
 // sortedNames returns names sorted, without duplicates.
 func sortedNames(names ...string) []string {
