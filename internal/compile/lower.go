@@ -155,26 +155,11 @@ func simplify(e policy.Expr) policy.Expr {
 	return e
 }
 
-// simplifyCmp decides comparisons that hold or fail whatever the argument.
+// simplifyCmp decides comparisons that hold or fail whatever the argument
+// (policy.Cmp.Decided).
 func simplifyCmp(c policy.Cmp) policy.Expr {
-	if c.Mask == 0 {
-		return policy.Const(c.Op.Apply(0, c.Value))
-	}
-	// The masked argument ranges over [0, Mask]'s bit patterns: it can
-	// never equal a value with bits outside the mask.
-	if c.Value&^c.Mask != 0 {
-		switch c.Op {
-		case policy.EQ:
-			return policy.Const(false)
-		case policy.NE:
-			return policy.Const(true)
-		}
-	}
-	switch {
-	case c.Op == policy.GE && c.Value == 0, c.Op == policy.LE && c.Value >= c.Mask:
-		return policy.Const(true)
-	case c.Op == policy.LT && c.Value == 0, c.Op == policy.GT && c.Value >= c.Mask:
-		return policy.Const(false)
+	if always, ok := c.Decided(); ok {
+		return policy.Const(always)
 	}
 	return c
 }

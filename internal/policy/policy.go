@@ -240,6 +240,29 @@ type Cmp struct {
 	Value uint64
 }
 
+// Decided reports whether the mask decides the comparison whatever the
+// argument, and if so whether it always holds: with a zero mask; for ==
+// and != with a value that has bits outside the mask; and for <, <=, >
+// and >= at the bounds of the masked argument, which is between 0 and the
+// mask. It decides every comparison that is constant (internal/cond's
+// TestComparisonEdges has the edges): resolve warns about each, and the
+// compiler folds them.
+func (c Cmp) Decided() (always, ok bool) {
+	switch {
+	case c.Mask == 0:
+		return c.Op.Apply(0, c.Value), true
+	case c.Value&^c.Mask != 0 && (c.Op == EQ || c.Op == NE):
+		// The masked argument can never equal a value with bits outside
+		// the mask.
+		return c.Op == NE, true
+	case (c.Op == GE && c.Value == 0) || (c.Op == LE && c.Value >= c.Mask) || (c.Op == LT && c.Value > c.Mask):
+		return true, true
+	case (c.Op == LT && c.Value == 0) || (c.Op == GT && c.Value >= c.Mask) || (c.Op == GE && c.Value > c.Mask):
+		return false, true
+	}
+	return false, false
+}
+
 func (Const) isExpr() {}
 func (And) isExpr()   {}
 func (Or) isExpr()    {}

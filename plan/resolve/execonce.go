@@ -105,31 +105,16 @@ func (k *known) eval(e policy.Expr) tri {
 }
 
 // cmpUnknown decides a comparison of an argument that may hold any value:
-// the masked argument ranges over the bit patterns under the mask, from 0
-// to the mask itself.
+// only where the mask decides it (policy.Cmp.Decided).
 func cmpUnknown(c policy.Cmp) tri {
-	lo, hi := uint64(0), c.Mask
-	always, never := c.Op.Apply(lo, c.Value) && c.Op.Apply(hi, c.Value), !c.Op.Apply(lo, c.Value) && !c.Op.Apply(hi, c.Value)
-	switch c.Op {
-	case policy.EQ, policy.NE:
-		// Only the extremes were tried: a value in between may be equal.
-		if c.Value&^c.Mask == 0 && c.Mask != 0 {
-			return triUnknown
-		}
-		if c.Op.Apply(0, c.Value) {
-			return triTrue
-		}
-		return triFalse
-	}
-	// The order comparisons are monotonic in the argument: the extremes
-	// decide.
+	always, ok := c.Decided()
 	switch {
+	case !ok:
+		return triUnknown
 	case always:
 		return triTrue
-	case never:
-		return triFalse
 	}
-	return triUnknown
+	return triFalse
 }
 
 // outcome is what a policy may do with a call some of whose arguments are

@@ -338,22 +338,12 @@ func (r *resolver) condIn(c hclspec.Cond, syscall string, p pins) policy.Expr {
 }
 
 // decided warns about a comparison whose outcome the mask decides
-// whatever the argument: almost always a mistake in the mask or value. It
-// catches every such comparison (internal/cond's TestComparisonEdges has
-// the edges), so package lint leaves single comparisons to it.
+// whatever the argument (policy.Cmp.Decided): almost always a mistake in
+// the mask or value. It catches every such comparison, so package lint
+// leaves single comparisons to it.
 func (r *resolver) decided(c policy.Cmp, rng hcl.Range) {
-	var always bool
-	switch {
-	case c.Mask == 0:
-		always = c.Op.Apply(0, c.Value)
-	case c.Value&^c.Mask != 0 && (c.Op == policy.EQ || c.Op == policy.NE):
-		always = c.Op == policy.NE
-	// The masked argument is between 0 and the mask.
-	case (c.Op == policy.GE && c.Value == 0) || (c.Op == policy.LE && c.Value >= c.Mask) || (c.Op == policy.LT && c.Value > c.Mask):
-		always = true
-	case (c.Op == policy.LT && c.Value == 0) || (c.Op == policy.GT && c.Value >= c.Mask) || (c.Op == policy.GE && c.Value > c.Mask):
-		always = false
-	default:
+	always, ok := c.Decided()
+	if !ok {
 		return
 	}
 	r.diags = append(r.diags, &hcl.Diagnostic{
