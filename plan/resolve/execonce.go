@@ -101,7 +101,7 @@ func (k *known) eval(e policy.Expr) tri {
 		}
 		return cmpUnknown(x)
 	}
-	panic(fmt.Sprintf("plan: unknown condition %T", e))
+	panic(fmt.Sprintf("resolve: unknown condition %T", e))
 }
 
 // cmpUnknown decides a comparison of an argument that may hold any value:
