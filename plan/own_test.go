@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
@@ -22,7 +23,7 @@ func ownConfig(unit string) string {
 // planAs plans src as configuration id on h.
 func planAs(t *testing.T, id, src string, h *memHost, destroy bool) *HostPlan {
 	t.Helper()
-	cfg := load(t, src)
+	cfg := configtest.Parse(t, src)
 	// As a fencer block declares it; planDefault plans with a default id.
 	cfg.ID, cfg.IDRange = id, hcl.Range{Filename: "main.fencer.hcl"}
 	return planCfg(t, cfg, id, h, destroy)
@@ -32,7 +33,7 @@ func planAs(t *testing.T, id, src string, h *memHost, destroy bool) *HostPlan {
 // without a fencer block in a directory named id.
 func planDefault(t *testing.T, id, src string, h *memHost, destroy bool) *HostPlan {
 	t.Helper()
-	cfg := load(t, src)
+	cfg := configtest.Parse(t, src)
 	cfg.ID = id
 	return planCfg(t, cfg, id, h, destroy)
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/plan/loader"
 )
 
@@ -105,16 +105,6 @@ func (m *memHost) Links(ctx context.Context, p string) (map[string]string, error
 	return out, nil
 }
 
-// load parses one configuration file for a test.
-func load(t *testing.T, src string) *hclspec.Config {
-	t.Helper()
-	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("parse: %v", diags)
-	}
-	return cfg
-}
-
 const unitConfig = `service "m" {
   unit      = "m.service"
   unit_file = "[Service]\nExecStart=/usr/bin/m\n"
@@ -132,7 +122,7 @@ const unitConfig = `service "m" {
 
 func makePlan(t *testing.T, src string, h *memHost) (*Plan, error) {
 	t.Helper()
-	cfg := load(t, src)
+	cfg := configtest.Parse(t, src)
 	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]Host{"local": h},
 		Loader: &loader.Binary{Data: []byte("loader"), Arch: "x86_64"}})
 	if diags.HasErrors() {

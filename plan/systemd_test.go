@@ -3,41 +3,9 @@ package plan
 import (
 	"strings"
 	"testing"
-)
 
-// systemdConfig is a service under enforce = "systemd" whose policy
-// denies, fails and conditions syscalls.
-const systemdConfig = `service "m" {
-  unit           = "m.service"
-  unit_file      = "[Service]\nExecStart=/usr/bin/m\n"
-  enforce        = "systemd"
-  default_action = kill_process
-  rule "start" {
-    syscalls = ["execve", "exit_group", "brk", "read"]
-  }
-  rule "no_debugging" {
-    syscalls = ["ptrace", "unshare"]
-    action   = kill_process
-  }
-  rule "pid" {
-    syscalls = ["getpid"]
-    action   = errno(EACCES)
-  }
-  rule "log_write" {
-    syscalls = ["write"]
-    when     = arg0 == 2
-  }
-  rule "no_stdin" {
-    syscalls = ["read"]
-    when     = arg0 == 0
-    action   = errno(EBADF)
-  }
-  rule "logged" {
-    syscalls = ["uname"]
-    action   = log
-  }
-}
-`
+	"github.com/fencer-dev/fencer/internal/configtest"
+)
 
 // dropInOf returns the text of the plan's drop-in for m.service.
 func dropInOf(t *testing.T, p *Plan) string {
@@ -71,7 +39,7 @@ func settingLines(text, key string) []string {
 // deny other than the default gets its own errno or kill.
 func TestSystemdModeDenies(t *testing.T) {
 	h := &memHost{files: map[string][]byte{}, sysd: &SystemdFacts{Default: SystemdDefault252, Unknown: map[string]bool{}, ColonUnitsVerify: true}}
-	p, err := makePlan(t, systemdConfig, h)
+	p, err := makePlan(t, configtest.Systemd, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +95,7 @@ func TestSystemdModeDenies(t *testing.T) {
 	}
 
 	// With an errno default, the kills are written as such.
-	p, err = makePlan(t, strings.Replace(systemdConfig, "default_action = kill_process", "default_action = errno(EPERM)", 1), &memHost{files: map[string][]byte{}, sysd: h.sysd})
+	p, err = makePlan(t, strings.Replace(configtest.Systemd, "default_action = kill_process", "default_action = errno(EPERM)", 1), &memHost{files: map[string][]byte{}, sysd: h.sysd})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,13 +108,13 @@ func TestSystemdModeDenies(t *testing.T) {
 	}
 
 	// Once applied, a filter an earlier enforce = "exec" left goes.
-	p, err = makePlan(t, systemdConfig, h)
+	p, err = makePlan(t, configtest.Systemd, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	applyTo(h, p.Hosts[0])
 	h.files[filterPath(SystemPaths, "m.service")] = []byte("old filter")
-	p, err = makePlan(t, systemdConfig, h)
+	p, err = makePlan(t, configtest.Systemd, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,13 +163,13 @@ func TestSystemdUnknownNames(t *testing.T) {
 	}
 
 	// enforce = "systemd" cannot allow it at all.
-	sysCfg := strings.Replace(systemdConfig, `syscalls = ["uname"]`, `syscalls = ["uname", "listns"]`, 1)
+	sysCfg := strings.Replace(configtest.Systemd, `syscalls = ["uname"]`, `syscalls = ["uname", "listns"]`, 1)
 	_, err = makePlan(t, sysCfg, &memHost{files: map[string][]byte{}, sysd: sysd})
 	if err == nil || !strings.Contains(err.Error(), "does not know the syscall name(s) listns (log)") {
 		t.Errorf("err = %v", err)
 	}
 	// Denied with the default action: nothing to say.
-	sysCfg = strings.Replace(systemdConfig, `syscalls = ["ptrace", "unshare"]`, `syscalls = ["ptrace", "unshare", "file_getattr"]`, 1)
+	sysCfg = strings.Replace(configtest.Systemd, `syscalls = ["ptrace", "unshare"]`, `syscalls = ["ptrace", "unshare", "file_getattr"]`, 1)
 	p, err = makePlan(t, sysCfg, &memHost{files: map[string][]byte{}, sysd: sysd})
 	if err == nil {
 		// kill_process is not the default errno... it is the default here.
@@ -232,13 +200,13 @@ func TestColonUnitName(t *testing.T) {
 // SystemCallFilter=, is refused: nothing else would filter it.
 func TestSystemdModePrivilegedStart(t *testing.T) {
 	for _, prefix := range []string{"+", "!!", "-+"} {
-		src := strings.Replace(systemdConfig, `ExecStart=/usr/bin/m`, `ExecStart=`+prefix+`/usr/bin/m`, 1)
+		src := strings.Replace(configtest.Systemd, `ExecStart=/usr/bin/m`, `ExecStart=`+prefix+`/usr/bin/m`, 1)
 		_, err := makePlan(t, src, &memHost{files: map[string][]byte{}})
 		if err == nil || !strings.Contains(err.Error(), "runs without SystemCallFilter=") {
 			t.Errorf("ExecStart=%s/usr/bin/m: err = %v", prefix, err)
 		}
 	}
-	src := strings.Replace(systemdConfig, `ExecStart=/usr/bin/m`, `ExecStart=!/usr/bin/m`, 1)
+	src := strings.Replace(configtest.Systemd, `ExecStart=/usr/bin/m`, `ExecStart=!/usr/bin/m`, 1)
 	if _, err := makePlan(t, src, &memHost{files: map[string][]byte{}}); err != nil {
 		t.Errorf("ExecStart=!: %v", err)
 	}

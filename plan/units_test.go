@@ -3,6 +3,8 @@ package plan
 import (
 	"strings"
 	"testing"
+
+	"github.com/fencer-dev/fencer/internal/configtest"
 )
 
 // execConfig wraps the host's unit with a command of its own, so that it
@@ -240,7 +242,7 @@ func TestUnitNotOnHost(t *testing.T) {
 		t.Errorf("instance: %s", err)
 	}
 	// Destroy reads no unit.
-	cfg := load(t, execConfig)
+	cfg := configtest.Parse(t, execConfig)
 	p, diags := Make(t.Context(), cfg, Options{Hosts: map[string]Host{"local": &memHost{files: map[string][]byte{}}}, Destroy: true})
 	if diags.HasErrors() || len(p.Failed()) > 0 {
 		t.Errorf("destroy: %v %+v", diags, p.Failed())

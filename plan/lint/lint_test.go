@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
@@ -23,7 +24,7 @@ func lintText(d *hcl.Diagnostic) string {
 // warning with want, in order.
 func checkLints(t *testing.T, src string, only []string, want []string) {
 	t.Helper()
-	cfg := load(t, src)
+	cfg := configtest.Parse(t, src)
 	if _, diags := resolve.CompileAll(cfg, only); diags.HasErrors() {
 		t.Fatalf("the configuration does not validate: %v", diags)
 	}
@@ -46,31 +47,6 @@ func checkLints(t *testing.T, src string, only []string, want []string) {
 }
 
 var x86 = []string{"x86_64"}
-
-// load parses one configuration file for a test.
-func load(t *testing.T, src string) *hclspec.Config {
-	t.Helper()
-	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("parse: %v", diags)
-	}
-	return cfg
-}
-
-// service is a service with the given rules (as in package resolve's
-// tests).
-func service(rules string) string {
-	return `service "s" {
-  unit = "s.service"
-  default_action = errno(EPERM)
-  fd "log" {
-    stdout = "append:/var/log/s.log"
-  }
-  fd "sock" {
-    listen_stream = "127.0.0.1:80"
-  }
-` + rules + "\n}\n"
-}
 
 // TestLintShadowed: rules that change nothing, named with the rule that
 // makes them so; deny rules under allow rules, explicit denies that
@@ -476,7 +452,7 @@ func TestLintQuiet(t *testing.T) {
   }`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			checkLints(t, service(c.rules), x86, nil)
+			checkLints(t, configtest.Service(c.rules), x86, nil)
 		})
 	}
 }
@@ -497,7 +473,7 @@ func TestLintExampleClean(t *testing.T) {
 // them; one on all of them does not; the same finding on several is one
 // warning.
 func TestLintArches(t *testing.T) {
-	src := service(`
+	src := configtest.Service(`
   rule "log_write" {
     syscalls = ["write"]
     when     = arg0 == 2
@@ -514,7 +490,7 @@ func TestLintArches(t *testing.T) {
     syscalls = ["clone3"]
     arch     = ["x86_64"]
   }`)
-	cfg := load(t, src)
+	cfg := configtest.Parse(t, src)
 	got := Policies(cfg, []string{"x86_64", "aarch64", "arm"})
 	if len(got) != 2 {
 		for _, d := range got {
@@ -538,7 +514,7 @@ func TestLintBounded(t *testing.T) {
 	for b := range 40 {
 		parts = append(parts, fmt.Sprintf("(has_bits(arg0, %d) && has_bits(arg1, %d))", uint64(1)<<b, uint64(1)<<b))
 	}
-	src := service(`
+	src := configtest.Service(`
   rule "huge" {
     syscalls = ["mmap"]
     when     = ` + strings.Join(parts, " || ") + `
@@ -547,7 +523,7 @@ func TestLintBounded(t *testing.T) {
     syscalls = ["mmap"]
     when     = ` + strings.Join(parts, " || ") + `
   }`)
-	cfg := load(t, src)
+	cfg := configtest.Parse(t, src)
 	if _, diags := resolve.CompileAll(cfg, x86); diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -654,7 +630,7 @@ func TestLintFlagEquality(t *testing.T) {
 // a close kept off the fds conditions allow, and a policy that cannot make
 // new fds are not reported.
 func TestLintReopen(t *testing.T) {
-	checkLints(t, service(`
+	checkLints(t, configtest.Service(`
   rule "log_write" {
     syscalls = ["write"]
     when     = arg0 == 2 || arg0 == fd.log
@@ -667,7 +643,7 @@ main.fencer.hcl:16,17-24
 Rule "log_write" (main.fencer.hcl:11:3) lets write use fd 1, which the service starts with, and refuses fd 4, where the first file it opens lands; but rule "misc" allows close(1), and openat is allowed: after close(1) the next file the service opens (or socket it makes, connection it accepts) gets fd 1, the lowest free one, which write may use. A condition on an fd number holds only while the number means the same file. Keep close off fd 1: add ` + "`arg0 != 1`" + ` to rule "misc"'s condition.`,
 	})
 	// The listening socket (fd 3), and a connection accepted in its place.
-	checkLints(t, service(`
+	checkLints(t, configtest.Service(`
   rule "accept" {
     syscalls = ["accept4"]
     when     = arg0 == fd.sock
@@ -681,7 +657,7 @@ main.fencer.hcl:16,17-24
 Rule "accept" (main.fencer.hcl:11:3) lets accept4 use fd 3, which the service starts with, and refuses fd 4, where the first file it opens lands; but rule "closes" allows close(3), and accept4 is allowed: after close(3) the next file the service opens (or socket it makes, connection it accepts) gets fd 3, the lowest free one, which accept4 may use. A condition on an fd number holds only while the number means the same file. Keep close off fd 3: add ` + "`arg0 != 3`" + ` to rule "closes"'s condition.`,
 	})
 	// close kept off them, but close_range (glibc's closefrom) allowed.
-	checkLints(t, service(`
+	checkLints(t, configtest.Service(`
   rule "log_write" {
     syscalls = ["write"]
     when     = arg0 == 2 || arg0 == fd.log
@@ -745,7 +721,7 @@ Rule "log_write" (main.fencer.hcl:11:3) lets write use fd 1, which the service s
   }`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			checkLints(t, service(c.rules), x86, nil)
+			checkLints(t, configtest.Service(c.rules), x86, nil)
 		})
 	}
 }
@@ -756,7 +732,7 @@ Rule "log_write" (main.fencer.hcl:11:3) lets write use fd 1, which the service s
 // condition ..." and advised a condition on arg4 that the filter cannot
 // check there; it now says why and what to do.
 func TestLintSiblingArgsInMemory(t *testing.T) {
-	checkLints(t, service(`
+	checkLints(t, configtest.Service(`
   rule "reads" {
     syscalls = ["read"]
     when     = arg0 == 0
@@ -775,7 +751,7 @@ Rule "reads" (main.fencer.hcl:11:3) allows read only for some values of its fd, 
 // service that may recvfrom its socket alone, and mmap as malloc does, was
 // warned that mmap "can read from any file, as recvfrom does".
 func TestLintSiblingsReachDisjoint(t *testing.T) {
-	checkLints(t, service(`
+	checkLints(t, configtest.Service(`
   rule "net" {
     syscalls = ["recvfrom", "recvmsg"]
     when     = arg0 == fd.sock
@@ -788,7 +764,7 @@ func TestLintSiblingsReachDisjoint(t *testing.T) {
 // TestLintMmapWriteQuiet: mmap kept to anonymous and private mappings
 // writes no file, so it does not undo a condition on write's fd.
 func TestLintMmapWriteQuiet(t *testing.T) {
-	checkLints(t, service(`
+	checkLints(t, configtest.Service(`
   rule "log_write" {
     syscalls = ["write"]
     when     = arg0 == 2 || arg0 == fd.log

@@ -8,24 +8,9 @@ import (
 
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
-
-// execService is a service with the given settings (default_action =
-// kill_process unless they set it) and rules; its only other rule allows
-// write.
-func execService(settings, rules string) string {
-	if !strings.Contains(settings, "default_action") {
-		settings = "  default_action = kill_process\n" + settings
-	}
-	return `service "s" {
-  unit = "s.service"
-` + settings + `
-  rule "w" {
-    syscalls = ["write"]
-  }
-` + rules + "\n}\n"
-}
 
 // execveVerdict is what the compiled program of c answers to execve with
 // the given arguments.
@@ -70,8 +55,8 @@ func TestExecOnceGate(t *testing.T) {
   }`, gated: map[string]bool{"x86_64": true, "i386": true, "arm": true, "riscv64": true, "ppc64le": true}, want: policy.ActAllow},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := execService(tc.settings, tc.rules)
-			compiled, diags := CompileAll(load(t, src), nil)
+			src := configtest.ExecService(tc.settings, tc.rules)
+			compiled, diags := CompileAll(configtest.Parse(t, src), nil)
 			if diags.HasErrors() || len(compiled) != len(arch.All()) {
 				t.Fatalf("%v\n%s", diags, src)
 			}
@@ -190,8 +175,8 @@ func TestExecOnceLints(t *testing.T) {
   }`, 0, "", 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := execService("", tc.rules)
-			_, diags := CompileAll(load(t, src), nil)
+			src := configtest.ExecService("", tc.rules)
+			_, diags := CompileAll(configtest.Parse(t, src), nil)
 			var got hcl.Diagnostics
 			for _, d := range diags {
 				if strings.Contains(d.Summary+d.Detail, "exec") && d.Summary != "Comparison decided by its mask" {
@@ -233,8 +218,8 @@ func TestExecOnceLintOnlyWhereTheLoaderRuns(t *testing.T) {
   }`, `rule "x" {
     syscalls = ["execve", "seccomp", "execveat"]
   }`} {
-		src := execService(`  enforce = "systemd"`, rules)
-		_, diags := CompileAll(load(t, src), nil)
+		src := configtest.ExecService(`  enforce = "systemd"`, rules)
+		_, diags := CompileAll(configtest.Parse(t, src), nil)
 		for _, d := range diags {
 			switch d.Summary {
 			case "The loader can never exec the service", "The loader's execve may be refused",

@@ -8,38 +8,15 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/cond"
+	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
-// load parses one configuration file for a test.
-func load(t *testing.T, src string) *hclspec.Config {
-	t.Helper()
-	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("parse: %v", diags)
-	}
-	return cfg
-}
-
-func service(rules string) string {
-	return `service "s" {
-  unit = "s.service"
-  default_action = errno(EPERM)
-  fd "log" {
-    stdout = "append:/var/log/s.log"
-  }
-  fd "sock" {
-    listen_stream = "127.0.0.1:80"
-  }
-` + rules + "\n}\n"
-}
-
 func resolveOn(t *testing.T, src, archName string) (*policy.Filter, hcl.Diagnostics) {
 	t.Helper()
-	cfg := load(t, src)
+	cfg := configtest.Parse(t, src)
 	a, ok := arch.Lookup(archName)
 	if !ok {
 		t.Fatalf("no arch %s", archName)
@@ -73,7 +50,7 @@ func TestResolveWidths(t *testing.T) {
 		{"written backwards", `4096 < arg2`, "x86_64", policy.Cmp{Arg: 2, Mask: ^uint64(0), Op: policy.GT, Value: 4096}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f, diags := resolveOn(t, service(`rule "r" {
+			f, diags := resolveOn(t, configtest.Service(`rule "r" {
     syscalls = ["write"]
     when = `+c.rule+`
   }`), c.arch)
@@ -88,7 +65,7 @@ func TestResolveWidths(t *testing.T) {
 }
 
 func TestResolveConstantsPerArch(t *testing.T) {
-	src := service(`rule "r" {
+	src := configtest.Service(`rule "r" {
     syscalls = ["openat"]
     when = arg0 == AT_FDCWD && has_bits(arg2, O_DIRECTORY)
   }`)
@@ -109,7 +86,7 @@ func TestResolveConstantsPerArch(t *testing.T) {
 }
 
 func TestResolveArchRules(t *testing.T) {
-	src := service(`rule "wait" {
+	src := configtest.Service(`rule "wait" {
     syscalls = ["poll"]
     arch = ["x86_64"]
   }
@@ -162,7 +139,7 @@ func TestResolveDiagnostics(t *testing.T) {
   }`, "x86_64", "Value wider than the argument", "16 bits wide", 12, 20},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, diags := resolveOn(t, service(c.rules), c.arch)
+			_, diags := resolveOn(t, configtest.Service(c.rules), c.arch)
 			if !diags.HasErrors() {
 				t.Fatal("no error")
 			}
@@ -178,7 +155,7 @@ func TestResolveDiagnostics(t *testing.T) {
 }
 
 func TestResolveWarnsOnUnfilteredSyscalls(t *testing.T) {
-	_, diags := resolveOn(t, service(`rule "r" {
+	_, diags := resolveOn(t, configtest.Service(`rule "r" {
     syscalls = ["uprobe"]
     action = kill_process
   }`), "x86_64")
@@ -196,17 +173,17 @@ func TestResolveCloneOrder(t *testing.T) {
     ARCH
   }`
 	// Without an arch list the rule would test the stack pointer on s390x.
-	_, diags := resolveOn(t, service(strings.Replace(flags, "ARCH", "", 1)), "x86_64")
+	_, diags := resolveOn(t, configtest.Service(strings.Replace(flags, "ARCH", "", 1)), "x86_64")
 	if !diags.HasErrors() || !strings.Contains(diags[0].Detail, "flags on x86_64") || !strings.Contains(diags[0].Detail, "newsp on s390x") {
 		t.Fatalf("diagnostics: %v", diags)
 	}
 	// Narrowed to architectures that agree, it is fine.
-	f, diags := resolveOn(t, service(strings.Replace(flags, "ARCH", `arch = ["x86_64", "aarch64"]`, 1)), "aarch64")
+	f, diags := resolveOn(t, configtest.Service(strings.Replace(flags, "ARCH", `arch = ["x86_64", "aarch64"]`, 1)), "aarch64")
 	if diags.HasErrors() || len(f.Rules) != 1 {
 		t.Fatalf("diagnostics: %v", diags)
 	}
 	// tls and child_tid swap between x86_64 and aarch64.
-	_, diags = resolveOn(t, service(`rule "tls" {
+	_, diags = resolveOn(t, configtest.Service(`rule "tls" {
     syscalls = ["clone"]
     when     = arg4 == 0
     arch     = ["x86_64", "aarch64"]
@@ -217,7 +194,7 @@ func TestResolveCloneOrder(t *testing.T) {
 }
 
 func TestResolveWarnsOnUnknownWidth(t *testing.T) {
-	src := service(`rule "r" {
+	src := configtest.Service(`rule "r" {
     syscalls = ["ioctl"]
     when     = arg1 == 21505 && arg2 == 1024
     action   = errno(EPERM)
@@ -234,7 +211,7 @@ func TestResolveWarnsOnUnknownWidth(t *testing.T) {
 }
 
 func TestResolveRefusesSplitArguments(t *testing.T) {
-	src := service(`rule "r" {
+	src := configtest.Service(`rule "r" {
     syscalls = ["pread64"]
     when     = arg3 == 0
   }`)
@@ -253,7 +230,7 @@ func TestResolveWarnsOnDecidedComparisons(t *testing.T) {
 	for _, when := range []string{"masked(arg1, 255) == 256", "arg1 >= 0", "masked(arg1, 15) > 15",
 		// A bound beyond the mask: every masked value is below it.
 		"masked(arg1, 15) < 16", "masked(arg1, 15) >= 16"} {
-		_, diags := resolveOn(t, service(`rule "r" {
+		_, diags := resolveOn(t, configtest.Service(`rule "r" {
     syscalls = ["write"]
     when     = `+when+`
   }`), "x86_64")
@@ -261,7 +238,7 @@ func TestResolveWarnsOnDecidedComparisons(t *testing.T) {
 			t.Errorf("%s: %v", when, diags)
 		}
 	}
-	_, diags := resolveOn(t, service(`rule "r" {
+	_, diags := resolveOn(t, configtest.Service(`rule "r" {
     syscalls = ["write"]
     when     = masked(arg1, 255) == 7
   }`), "x86_64")

@@ -9,48 +9,15 @@ import (
 
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
-
-// systemdConfig is a service under enforce = "systemd" whose policy
-// denies, fails and conditions syscalls (as in package plan's tests).
-const systemdConfig = `service "m" {
-  unit           = "m.service"
-  unit_file      = "[Service]\nExecStart=/usr/bin/m\n"
-  enforce        = "systemd"
-  default_action = kill_process
-  rule "start" {
-    syscalls = ["execve", "exit_group", "brk", "read"]
-  }
-  rule "no_debugging" {
-    syscalls = ["ptrace", "unshare"]
-    action   = kill_process
-  }
-  rule "pid" {
-    syscalls = ["getpid"]
-    action   = errno(EACCES)
-  }
-  rule "log_write" {
-    syscalls = ["write"]
-    when     = arg0 == 2
-  }
-  rule "no_stdin" {
-    syscalls = ["read"]
-    when     = arg0 == 0
-    action   = errno(EBADF)
-  }
-  rule "logged" {
-    syscalls = ["uname"]
-    action   = log
-  }
-}
-`
 
 // TestSystemdModeMeaning checks that what fencer test runs under enforce =
 // "systemd" is what systemd does: every rule's condition gone, the most
 // restrictive verdict the policy can give each syscall.
 func TestSystemdModeMeaning(t *testing.T) {
-	cfg := load(t, systemdConfig)
+	cfg := configtest.Parse(t, configtest.Systemd)
 	a, _ := arch.Lookup("x86_64")
 	c, diags := Compile(cfg.Services[0], a)
 	if diags.HasErrors() {
@@ -119,11 +86,11 @@ func TestSystemdModeRefuses(t *testing.T) {
     syscalls = ["execve"]
     when = arg0 == 1`, `execve must be allowed with enforce = "systemd"`},
 	} {
-		src := strings.Replace(systemdConfig, tc.from, tc.to, 1)
-		if src == systemdConfig {
+		src := strings.Replace(configtest.Systemd, tc.from, tc.to, 1)
+		if src == configtest.Systemd {
 			t.Fatalf("%s: %q not in the configuration", tc.name, tc.from)
 		}
-		_, diags := Compile(load(t, src).Services[0], a)
+		_, diags := Compile(configtest.Parse(t, src).Services[0], a)
 		found := false
 		for _, d := range diags {
 			found = found || d.Severity == hcl.DiagError && d.Summary == tc.want

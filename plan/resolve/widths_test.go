@@ -8,6 +8,7 @@ import (
 
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
@@ -15,7 +16,7 @@ import (
 // the program in fencer's BPF interpreter on one call.
 func verdict(t *testing.T, src, archName, syscall string, args [6]uint64) (policy.Action, hcl.Diagnostics) {
 	t.Helper()
-	cfg := load(t, src)
+	cfg := configtest.Parse(t, src)
 	a, _ := arch.Lookup(archName)
 	c, diags := Compile(cfg.Services[0], a)
 	if diags.HasErrors() {
@@ -246,7 +247,7 @@ func TestWidthWarnings(t *testing.T) {
 		{"prctl", "arg0 == PR_SET_DUMPABLE && arg1 == 0", ""},
 		{"write", "arg0 == 2", ""},
 	} {
-		src := service(`rule "r" {
+		src := configtest.Service(`rule "r" {
     syscalls = ["` + c.syscall + `"]
     when     = ` + c.when + `
     action   = kill_process
@@ -298,7 +299,7 @@ func TestPinnedCommandsCompileOneWidth(t *testing.T) {
 		{"keyctl", "contains([KEYCTL_REVOKE, KEYCTL_CLEAR], arg0) && !(arg1 == -4)", 3},
 		{"fcntl", "arg1 == F_SETFL && arg2 == 2048", 2},
 	} {
-		f, diags := resolveOn(t, service(`rule "r" {
+		f, diags := resolveOn(t, configtest.Service(`rule "r" {
     syscalls = ["`+c.syscall+`"]
     when     = `+c.when+`
   }`), "x86_64")

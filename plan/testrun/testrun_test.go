@@ -7,50 +7,10 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/internal/policy"
 	"github.com/fencer-dev/fencer/plan/resolve"
 )
-
-// load parses one configuration file for a test.
-func load(t *testing.T, src string) *hclspec.Config {
-	t.Helper()
-	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("parse: %v", diags)
-	}
-	return cfg
-}
-
-// service is a service with the given rules (as in package resolve's
-// tests).
-func service(rules string) string {
-	return `service "s" {
-  unit = "s.service"
-  default_action = errno(EPERM)
-  fd "log" {
-    stdout = "append:/var/log/s.log"
-  }
-  fd "sock" {
-    listen_stream = "127.0.0.1:80"
-  }
-` + rules + "\n}\n"
-}
-
-// execService is (as in package resolve's tests) a service with the given settings (default_action =
-// kill_process unless they set it) and rules; its only other rule allows
-// write.
-func execService(settings, rules string) string {
-	if !strings.Contains(settings, "default_action") {
-		settings = "  default_action = kill_process\n" + settings
-	}
-	return `service "s" {
-  unit = "s.service"
-` + settings + `
-  rule "w" {
-    syscalls = ["write"]
-  }
-` + rules + "\n}\n"
-}
 
 // TestExampleOnEveryArch compiles examples/metrics for all seven
 // architectures and runs its tests: every one must pass everywhere it
@@ -86,7 +46,7 @@ func TestExampleOnEveryArch(t *testing.T) {
 // TestFailingTestExplains checks what a failing test reports: the rule that
 // decided and the instructions the program ran.
 func TestFailingTestExplains(t *testing.T) {
-	cfg := load(t, service(`rule "log_write" {
+	cfg := configtest.Parse(t, configtest.Service(`rule "log_write" {
     syscalls = ["write"]
     when = arg0 == fd.log
   }`)+`
@@ -119,7 +79,7 @@ test "wrong" {
 // -4 is 0xfffffffc after KEYCTL_GET_KEYRING_ID, and the test runs the call
 // the kernel would see.
 func TestTestArgsTakeTheCallsWidth(t *testing.T) {
-	cfg := load(t, `service "s" {
+	cfg := configtest.Parse(t, `service "s" {
   unit           = "s.service"
   default_action = errno(EPERM)
   rule "user_keyring" {
@@ -153,7 +113,7 @@ test "the user keyring" {
 // TestExecOnceTestBlocks: a test can expect exec_once, and a failing one
 // says what gives it.
 func TestExecOnceTestBlocks(t *testing.T) {
-	src := execService("", "") + `
+	src := configtest.ExecService("", "") + `
 test "no exec after start" {
   service = "s"
   syscall = "execve"
@@ -171,7 +131,7 @@ test "execveat gets the default" {
   expect  = kill_process
 }
 `
-	cfg := load(t, src)
+	cfg := configtest.Parse(t, src)
 	compiled, diags := resolve.CompileAll(cfg, nil)
 	if diags.HasErrors() {
 		t.Fatal(diags)

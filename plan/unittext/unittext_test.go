@@ -4,35 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/plan/resolve"
 )
-
-// load parses one configuration file for a test.
-func load(t *testing.T, src string) *hclspec.Config {
-	t.Helper()
-	cfg, diags := hclspec.Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, hclspec.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("parse: %v", diags)
-	}
-	return cfg
-}
-
-// execService is (as in package resolve's tests) a service with the given
-// settings (default_action = kill_process unless they set it) and rules;
-// its only other rule allows write.
-func execService(settings, rules string) string {
-	if !strings.Contains(settings, "default_action") {
-		settings = "  default_action = kill_process\n" + settings
-	}
-	return `service "s" {
-  unit = "s.service"
-` + settings + `
-  rule "w" {
-    syscalls = ["write"]
-  }
-` + rules + "\n}\n"
-}
 
 // TestParseHeader checks that ParseHeader reads the header of the files
 // fencer writes (package plan's TestHeaderNamesTheConfiguration), the
@@ -61,7 +35,7 @@ func TestParseHeader(t *testing.T) {
 // systemd's verdict would replace the policy's, and the loader could not
 // exec the service.
 func TestExecOnceSystemdNames(t *testing.T) {
-	compiled, diags := resolve.CompileAll(load(t, execService("", "")), nil)
+	compiled, diags := resolve.CompileAll(configtest.Parse(t, configtest.ExecService("", "")), nil)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
