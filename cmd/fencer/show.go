@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/fencer-dev/fencer/internal/bpf"
 	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
@@ -115,10 +114,9 @@ func (o *showOptions) run(c *cli, args []string) int {
 }
 
 // disassemble returns the program's disassembly, one line per instruction,
-// with the syscall names resolve.Annotate gives.
+// with the notes resolve.Compiled.Disassemble gives.
 func disassemble(compiled *resolve.Compiled) []string {
-	p, a := compiled.Program, compiled.Arch
-	text := strings.TrimSuffix(bpf.Disassemble(p, a.Order, resolve.Annotate(p, a)), "\n")
+	text := strings.TrimSuffix(compiled.Disassemble(), "\n")
 	if text == "" {
 		return nil
 	}

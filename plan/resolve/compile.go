@@ -166,9 +166,16 @@ func biggestRule(svc *hclspec.Service, f *policy.Filter) (*hclspec.Rule, int) {
 
 func comparisons(e policy.Expr) int { return len(policy.Comparisons(e)) }
 
-// Annotate returns a note function for bpf.Disassemble that names the
+// Disassemble returns the compiled program disassembled, one instruction
+// a line (bpf.Disassemble), with notes naming the syscalls the dispatch
+// compares with and the exec-once gate's return.
+func (c *Compiled) Disassemble() string {
+	return bpf.Disassemble(c.Program, c.Arch.Order, annotate(c.Program, c.Arch))
+}
+
+// annotate returns a note function for bpf.Disassemble that names the
 // syscalls the dispatch compares with, and the exec-once gate's return.
-func Annotate(p bpf.Program, a *arch.Arch) func(pc int, in bpf.Insn) string {
+func annotate(p bpf.Program, a *arch.Arch) func(pc int, in bpf.Insn) string {
 	// After `ld [0]`, jeq constants are syscall numbers until another load.
 	nrPCs := map[int]bool{}
 	inNr := false

@@ -2135,7 +2135,7 @@ func ldMismatch(t testing.TB, label string, c *ldConfig, src string, comp *Compi
 		"resolved policy (default %v):\n%s\nprogram:\n%s",
 		label, comp.Arch.Name, hint, d.Nr, name, d.Arch, d.Args, got, want, why, mwant, mwhy,
 		ldOpts(c.opts), src, comp.Filter.Default, rules.String(),
-		bpf.Disassemble(comp.Program, comp.Arch.Order, Annotate(comp.Program, comp.Arch)))
+		comp.Disassemble())
 }
 
 // TestLanguageDifferential generates configurations until every
@@ -2214,7 +2214,7 @@ func TestLanguageExamples(t *testing.T) {
 			if want, why := tree.decide(d); got != want {
 				t.Fatalf("examples/metrics on %s: nr=%d arch=%#x args=%#x: program %v, documentation %v by %s\n%s",
 					comp.Arch.Name, d.Nr, d.Arch, d.Args, got, want, why,
-					bpf.Disassemble(comp.Program, comp.Arch.Order, Annotate(comp.Program, comp.Arch)))
+					comp.Disassemble())
 			}
 		}
 	}

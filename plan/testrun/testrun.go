@@ -166,7 +166,7 @@ func runTest(t *hclspec.Test, c *resolve.Compiled) (*Result, hcl.Diagnostics) {
 		Test: t, Arch: c.Arch, Name: t.Name + "/" + c.Arch.Name,
 		Nr: uint32(nr), Args: args, Want: want, Got: got, Pass: got == want,
 		Rule: ruleName(c.Filter, which), Expected: expectedBy(c.Filter, uint32(nr), want), Executed: res.Executed,
-		Path: pathListing(c.Program, res.Path, c.Arch),
+		Path: pathListing(c, res.Path),
 	}
 	if got != meaning {
 		tr.Pass = false
@@ -216,9 +216,10 @@ func ruleName(f *policy.Filter, which int) string {
 	return fmt.Sprintf("rule %q (%s)", r.Name, r.Syscall)
 }
 
-// pathListing disassembles the executed instructions, in order.
-func pathListing(p bpf.Program, path []int, a *arch.Arch) string {
-	full := strings.Split(strings.TrimRight(bpf.Disassemble(p, a.Order, resolve.Annotate(p, a)), "\n"), "\n")
+// pathListing disassembles the executed instructions of c's program, in
+// order.
+func pathListing(c *resolve.Compiled, path []int) string {
+	full := strings.Split(strings.TrimRight(c.Disassemble(), "\n"), "\n")
 	var b strings.Builder
 	for _, pc := range path {
 		if pc < len(full) {
