@@ -1,3 +1,9 @@
+// Package apply applies a host's part of a plan through the host's
+// transport (package host): under the host's lock it checks the plan
+// against the host (CheckPlan) and against the files as they are, writes
+// each file in the plan's order, verifies the units and reloads systemd,
+// restarts what asked for it, and puts every file back when a step fails
+// (Host).
 package apply
 
 import (
@@ -13,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/unittext"
@@ -154,7 +161,7 @@ func contains(list []string, s string) bool {
 // the configuration's or adopted, writes each file atomically in the
 // plan's order, reloads systemd and verifies the units; when any step
 // fails, every file is put back as it was and systemd reloaded again.
-func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err error) {
+func Host(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) (err error) {
 	logf := func(format string, args ...any) {
 		if opts.Log != nil {
 			fmt.Fprintf(opts.Log, format+"\n", args...)
@@ -410,7 +417,7 @@ func Host(ctx context.Context, t Target, hp *plan.HostPlan, opts Options) (err e
 // (try-restart): a unit someone stopped stays stopped — "systemctl
 // restart" would start it — and a socket-activated service that is not
 // running starts on its next connection anyway.
-func restart(ctx context.Context, t Target, units []string, logf func(string, ...any)) error {
+func restart(ctx context.Context, t host.Target, units []string, logf func(string, ...any)) error {
 	for _, suffix := range []string{".socket", ".service"} {
 		for _, u := range units {
 			if !strings.HasSuffix(u, suffix) {
@@ -439,7 +446,7 @@ func restart(ctx context.Context, t Target, units []string, logf func(string, ..
 // again, then services. A unit whose unit file is gone (LoadState
 // not-found: fencer had installed it) is stopped, as is every unit when
 // stop is set; the others are restarted, to run without fencer's drop-in.
-func settle(ctx context.Context, t Target, units []string, stop bool, logf func(string, ...any)) error {
+func settle(ctx context.Context, t host.Target, units []string, stop bool, logf func(string, ...any)) error {
 	for _, suffix := range []string{".socket", ".service"} {
 		for _, u := range units {
 			if !strings.HasSuffix(u, suffix) {
@@ -498,7 +505,7 @@ func sortedKeys(m map[string]bool) []string {
 // (so that two fencers locking the same hosts cannot deadlock), waiting up
 // to timeout for each; it returns a function that releases them all. On
 // failure it releases what it took and names the host.
-func LockAll(ctx context.Context, targets map[string]Target, timeout time.Duration) (func(), error) {
+func LockAll(ctx context.Context, targets map[string]host.Target, timeout time.Duration) (func(), error) {
 	names := make([]string, 0, len(targets))
 	for n := range targets {
 		names = append(names, n)

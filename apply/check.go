@@ -10,6 +10,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/plan/loader"
@@ -51,7 +52,7 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // plan that is not a destroy plan must also record, for each of its
 // services, the host files it was computed from (plan.HostPlan.Inputs),
 // which Host reads again under the lock.
-func CheckPlan(hp *plan.HostPlan, facts *plan.Facts, configID string, destroy bool, self *loader.Binary) error {
+func CheckPlan(hp *plan.HostPlan, facts *host.Facts, configID string, destroy bool, self *loader.Binary) error {
 	fail := func(p string, format string, args ...any) error {
 		return &PlanError{Host: hp.Name, Path: p, Err: fmt.Errorf(format, args...)}
 	}
@@ -202,7 +203,7 @@ type fileKind struct {
 
 // kindOf says what file of fencer's path p is on a host with paths ps
 // and loader fencerPath: its role and service unit.
-func kindOf(ps plan.Paths, fencerPath, p string) (fileKind, bool) {
+func kindOf(ps host.Paths, fencerPath, p string) (fileKind, bool) {
 	if p == fencerPath && fencerPath != "" {
 		return fileKind{role: plan.RoleLoader}, true
 	}
@@ -233,7 +234,7 @@ func kindOf(ps plan.Paths, fencerPath, p string) (fileKind, bool) {
 }
 
 // where says where fencer's files are on a host, for messages.
-func where(ps plan.Paths, fencerPath string) string {
+func where(ps host.Paths, fencerPath string) string {
 	s := fmt.Sprintf("units and drop-ins in %s, filters in %s, originals in %s", ps.UnitDir, ps.FilterDir, ps.OriginalDir)
 	if fencerPath != "" {
 		s += ", the loader at " + fencerPath

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/plan/loader"
 )
@@ -46,11 +47,11 @@ func makeTestPlan(t testing.TB, dir, unit string, destroy bool) []byte {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	h, err := Root("local", dir, "x86_64", ScopeSystem)
+	h, err := host.Root("local", dir, "x86_64", host.ScopeSystem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, diags := plan.Make(context.Background(), cfg, plan.Options{Hosts: map[string]plan.Host{"local": h}, Loader: testLoader,
+	p, diags := plan.Make(context.Background(), cfg, plan.Options{Hosts: map[string]host.Reader{"local": h}, Loader: testLoader,
 		Destroy: destroy})
 	if diags.HasErrors() || len(p.Failed()) > 0 {
 		t.Fatalf("%v %+v", diags, p.Hosts[0])
@@ -69,7 +70,7 @@ func applyTestPlan(t testing.TB, b []byte, adopt ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := Root("local", p.Hosts[0].Root, "x86_64", ScopeSystem)
+	h, err := host.Root("local", p.Hosts[0].Root, "x86_64", host.ScopeSystem)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,11 +121,11 @@ func FuzzPlanFile(f *testing.F) {
 			return
 		}
 		for _, hp := range p.Hosts {
-			paths := plan.SystemPaths
-			if hp.Scope == ScopeUser {
-				paths = plan.UserPaths("/home/u/.config")
+			paths := host.SystemPaths
+			if hp.Scope == host.ScopeUser {
+				paths = host.UserPaths("/home/u/.config")
 			}
-			facts := &plan.Facts{Arch: hp.Arch, Scope: hp.Scope, Root: hp.Root, Paths: paths}
+			facts := &host.Facts{Arch: hp.Arch, Scope: hp.Scope, Root: hp.Root, Paths: paths}
 			_ = CheckPlan(hp, facts, p.ConfigID, p.Destroy, testLoader)
 			_ = Refused(hp, []string{"/etc/systemd/system/m.service"})
 		}
@@ -151,7 +152,7 @@ func TestPlanSeedsApply(t *testing.T) {
 			t.Fatalf("seed %d: %v", i, err)
 		}
 		hp := p.Hosts[0]
-		facts := &plan.Facts{Arch: hp.Arch, Scope: hp.Scope, Root: hp.Root, Paths: plan.SystemPaths}
+		facts := &host.Facts{Arch: hp.Arch, Scope: hp.Scope, Root: hp.Root, Paths: host.SystemPaths}
 		if err := CheckPlan(hp, facts, p.ConfigID, p.Destroy, testLoader); err != nil {
 			t.Errorf("seed %d: %v", i, err)
 		}
@@ -190,7 +191,7 @@ func TestOriginalRemovedOnlyWhenPutBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := Root("local", dir, "x86_64", ScopeSystem)
+	h, err := host.Root("local", dir, "x86_64", host.ScopeSystem)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +258,7 @@ func TestRestoreKeepsTheOriginalsMode(t *testing.T) {
 	if p, err = plan.ReadJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	h, err := Root("local", dir, "x86_64", ScopeSystem)
+	h, err := host.Root("local", dir, "x86_64", host.ScopeSystem)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +305,7 @@ func TestLoaderOnlyWithItsService(t *testing.T) {
 	if p, err = plan.ReadJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	facts := &plan.Facts{Arch: hp.Arch, Scope: hp.Scope, Root: hp.Root, Paths: plan.SystemPaths}
+	facts := &host.Facts{Arch: hp.Arch, Scope: hp.Scope, Root: hp.Root, Paths: host.SystemPaths}
 	err = CheckPlan(p.Hosts[0], facts, p.ConfigID, false, testLoader)
 	if err == nil || !strings.Contains(err.Error(), "/usr/local/sbin/ls: the plan installs the loader, and no drop-in of its services runs it") {
 		t.Errorf("a plan of the loader alone: %v", err)
@@ -378,11 +379,11 @@ func makeIDPlan(t testing.TB, dir, id string, destroy bool) []byte {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	h, err := Root("local", dir, "x86_64", ScopeSystem)
+	h, err := host.Root("local", dir, "x86_64", host.ScopeSystem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, diags := plan.Make(context.Background(), cfg, plan.Options{Hosts: map[string]plan.Host{"local": h}, Loader: testLoader,
+	p, diags := plan.Make(context.Background(), cfg, plan.Options{Hosts: map[string]host.Reader{"local": h}, Loader: testLoader,
 		Destroy: destroy})
 	if diags.HasErrors() || len(p.Failed()) > 0 {
 		t.Fatalf("%v %+v", diags, p.Hosts[0])

@@ -3,6 +3,7 @@ package plan
 import (
 	"path"
 
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
@@ -24,9 +25,9 @@ type File struct {
 }
 
 // filterPath is where a service's compiled filter goes.
-func filterPath(p Paths, unit string) string { return path.Join(p.FilterDir, unit+".bpf") }
+func filterPath(p host.Paths, unit string) string { return path.Join(p.FilterDir, unit+".bpf") }
 
 // dropInPath is fencer's drop-in for a unit.
-func dropInPath(p Paths, unit string) string {
+func dropInPath(p host.Paths, unit string) string {
 	return path.Join(p.UnitDir, unit+".d", unittext.DropInName)
 }

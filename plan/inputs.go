@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
@@ -52,7 +53,7 @@ type InputChange struct {
 // will after apply: the unit files, socket units and drop-ins in written
 // (path → content), which the plan writes, stand in for the host's where
 // they are written.
-func hostLookup(ctx context.Context, t Host, facts *Facts, written map[string][]byte) (*unitfile.Lookup, error) {
+func hostLookup(ctx context.Context, t host.Reader, facts *host.Facts, written map[string][]byte) (*unitfile.Lookup, error) {
 	src := unitfile.Source{
 		ReadFile: func(p string) ([]byte, error) {
 			b, _, err := t.ReadFile(ctx, p)
@@ -105,7 +106,7 @@ func fragmentInputs(frags []unitfile.Fragment, ownDropIn string, written func(st
 // and the files hp writes are left out. A unit that is now found nowhere,
 // masked or an alias of another has other files, or none, so the
 // difference shows.
-func ReadInputs(ctx context.Context, t Host, facts *Facts, hp *HostPlan) ([]UnitInputs, error) {
+func ReadInputs(ctx context.Context, t host.Reader, facts *host.Facts, hp *HostPlan) ([]UnitInputs, error) {
 	changes := map[string]*Change{}
 	written := map[string][]byte{}
 	for _, ch := range hp.Changes {

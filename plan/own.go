@@ -10,11 +10,12 @@ import (
 	"strings"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // RoleOriginal is the role of the copy fencer keeps of a file it took
-// over, under Paths.OriginalDir.
+// over, under host.Paths.OriginalDir.
 const RoleOriginal = "original"
 
 // OriginalPath is where fencer keeps the original of host file p when it
@@ -22,7 +23,7 @@ const RoleOriginal = "original"
 // (/etc/systemd/system/m.service -> /etc/fencer/originals/m.service).
 // It returns "" for a path outside the unit directory, which fencer never
 // takes over.
-func OriginalPath(ps Paths, p string) string {
+func OriginalPath(ps host.Paths, p string) string {
 	rel, ok := strings.CutPrefix(p, ps.UnitDir+"/")
 	if !ok || rel == "" || path.Clean(rel) != rel || strings.HasPrefix(rel, "../") {
 		return ""
@@ -32,7 +33,7 @@ func OriginalPath(ps Paths, p string) string {
 
 // OriginalOf is OriginalPath backwards: the host file whose original is
 // kept at orig, or "" when orig is not in OriginalDir.
-func OriginalOf(ps Paths, orig string) string {
+func OriginalOf(ps host.Paths, orig string) string {
 	rel, ok := strings.CutPrefix(orig, ps.OriginalDir+"/")
 	if !ok || rel == "" || path.Clean(rel) != rel || strings.HasPrefix(rel, "../") {
 		return ""
@@ -61,7 +62,7 @@ func KeepMode(mode fs.FileMode) uint32 {
 // takeOver marks ch, the update of a file that is not the configuration's
 // (cur, with mode), as a take-over, and returns the change that keeps the
 // file at its OriginalPath first.
-func takeOver(ctx context.Context, t Host, ps Paths, ch *Change, cur []byte, mode fs.FileMode) (*Change, error) {
+func takeOver(ctx context.Context, t host.Reader, ps host.Paths, ch *Change, cur []byte, mode fs.FileMode) (*Change, error) {
 	orig := OriginalPath(ps, ch.Path)
 	if orig == "" {
 		return nil, fmt.Errorf("%s is not fencer's, and fencer keeps originals only of files in %s", ch.Path, ps.UnitDir)
@@ -98,7 +99,7 @@ func takeOver(ctx context.Context, t Host, ps Paths, ch *Change, cur []byte, mod
 // removal returns the changes that remove ch's file, the configuration's:
 // its deletion, or, when fencer took it over, the original put back in
 // its place and then removed from where it was kept.
-func removal(ctx context.Context, t Host, ps Paths, ch *Change) ([]*Change, error) {
+func removal(ctx context.Context, t host.Reader, ps host.Paths, ch *Change) ([]*Change, error) {
 	orig := ""
 	if !ch.Binary {
 		orig = OriginalPath(ps, ch.Path)
@@ -140,7 +141,7 @@ func removal(ctx context.Context, t Host, ps Paths, ch *Change) ([]*Change, erro
 // the same name has that id too, and its files would look like this one's.
 // They are noted, with the fix: declaring the id says they are this
 // configuration's.
-func orphans(ctx context.Context, t Host, ps Paths, want []*File, services []*hclspec.Service, id string, declared, destroy bool) ([]*File, []string, error) {
+func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, services []*hclspec.Service, id string, declared, destroy bool) ([]*File, []string, error) {
 	names, err := t.ReadDir(ctx, ps.UnitDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
@@ -255,7 +256,7 @@ func unitOf(role, unit string) string {
 // foreignDropIn returns the path of fencer's drop-in for unit on the host
 // when it exists and is not the configuration's (id), and whose it is;
 // "" otherwise.
-func foreignDropIn(ctx context.Context, t Host, ps Paths, unit, id string) (string, string, error) {
+func foreignDropIn(ctx context.Context, t host.Reader, ps host.Paths, unit, id string) (string, string, error) {
 	d := dropInPath(ps, unit)
 	b, _, err := t.ReadFile(ctx, d)
 	switch {
@@ -272,7 +273,7 @@ func foreignDropIn(ctx context.Context, t Host, ps Paths, unit, id string) (stri
 // keptCopy returns the deletion of the original fencer kept of the file at
 // p when the file is that original again (cur): a removal that put it
 // back and stopped before it removed the copy. nil when there is none.
-func keptCopy(ctx context.Context, t Host, ps Paths, p string, cur []byte) (*Change, error) {
+func keptCopy(ctx context.Context, t host.Reader, ps host.Paths, p string, cur []byte) (*Change, error) {
 	orig := OriginalPath(ps, p)
 	if orig == "" {
 		return nil, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/configtest"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
@@ -40,7 +41,7 @@ func planDefault(t *testing.T, id, src string, h *memHost, destroy bool) *HostPl
 
 func planCfg(t *testing.T, cfg *hclspec.Config, id string, h *memHost, destroy bool) *HostPlan {
 	t.Helper()
-	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]Host{"local": h}, Destroy: destroy,
+	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]host.Reader{"local": h}, Destroy: destroy,
 		Loader: &loader.Binary{Data: []byte("loader"), Arch: "x86_64"}})
 	if diags.HasErrors() {
 		t.Fatal(diags)

@@ -1,5 +1,5 @@
 // Package plan plans hosts: for each host of a configuration it reads what
-// the host has through a Host, compiles every service planned there
+// the host has through a host.Reader, compiles every service planned there
 // (package resolve), renders the service's files (package unittext) and
 // adds the loader that runs it (package loader), checks them against the
 // host's units, and compares them with the host's files: the changes
@@ -25,6 +25,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/policy"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan/loader"
@@ -240,7 +241,7 @@ func (p *Plan) Failed() []*HostPlan {
 type Options struct {
 	// Hosts are the transports by host name; every host of the
 	// configuration that a service is planned for must have one.
-	Hosts map[string]Host
+	Hosts map[string]host.Reader
 	// Loader is the fencer binary to install where a host lacks the
 	// loader; nil for the running fencer (loader.Self), which fencer
 	// plan installs. Tests set a stand-in.
@@ -440,7 +441,7 @@ type unitRead struct {
 
 // planService compiles svc for the host and renders its files; lk is the
 // host's unit search path (nil for destroy).
-func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) ([]*File, *ServicePlan, *unitRead, hcl.Diagnostics, error) {
+func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unitfile.Lookup, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) ([]*File, *ServicePlan, *unitRead, hcl.Diagnostics, error) {
 	c, diags := resolve.Compile(svc, a)
 	if diags.HasErrors() {
 		return nil, nil, nil, diags, nil
@@ -488,7 +489,7 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 
 	in := unittext.DropIn{Service: svc, ID: opts.id}
 	if c.Systemd != nil {
-		lines, err := unittext.SystemdSettings(c.Systemd, a, facts.SystemdDefault(), facts.systemdKnows)
+		lines, err := unittext.SystemdSettings(c.Systemd, a, facts.SystemdDefault(), facts.SystemdKnows)
 		if err != nil {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
@@ -496,7 +497,7 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		in.Errno = unittext.ErrnoSetting(c.Filter.Default)
 	} else {
 		var notes []string
-		in.Names, in.Errno, notes = unittext.SystemdNames(c.Filter, a, nil, facts.systemdKnows)
+		in.Names, in.Errno, notes = unittext.SystemdNames(c.Filter, a, nil, facts.SystemdKnows)
 		sp.Enforcement = append(sp.Enforcement, notes...)
 	}
 	sp.SystemdFilter = in.Names != nil
@@ -556,7 +557,7 @@ func planService(ctx context.Context, t Host, facts *Facts, lk *unitfile.Lookup,
 		in.ExecStart, sp.WrappedStart = wrapped, wrapped
 		if in.Names != nil {
 			// What the loader needs before it execs the service.
-			in.Names, in.Errno, _ = unittext.SystemdNames(c.Filter, a, loader.Syscalls(a.Name), facts.systemdKnows)
+			in.Names, in.Errno, _ = unittext.SystemdNames(c.Filter, a, loader.Syscalls(a.Name), facts.SystemdKnows)
 		}
 		bin, err := loaderFile(ctx, t, h, a, opts)
 		if err != nil {
@@ -743,7 +744,7 @@ func bindingText(fd *hclspec.Fd) string {
 
 // unitFiles are the unit file (with unit_file) and the socket unit (with
 // listen_* fds) fencer writes for the service.
-func unitFiles(p Paths, svc *hclspec.Service, id string) []*File {
+func unitFiles(p host.Paths, svc *hclspec.Service, id string) []*File {
 	var files []*File
 	if svc.UnitFile != nil {
 		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: unittext.UnitFile(svc, id, *svc.UnitFile), Mode: 0o644,
@@ -765,7 +766,7 @@ func unitFiles(p Paths, svc *hclspec.Service, id string) []*File {
 // that is not the file systemd loads (an earlier copy on the search path
 // wins, with its own Sockets= and ExecStart=), or that would replace a
 // mask, is returned as an Override: verify reports it as drift.
-func serviceUnit(ctx context.Context, t Host, lk *unitfile.Lookup, p Paths, svc *hclspec.Service) (*unitfile.Unit, *Override, error) {
+func serviceUnit(ctx context.Context, t host.Reader, lk *unitfile.Lookup, p host.Paths, svc *hclspec.Service) (*unitfile.Unit, *Override, error) {
 	own := path.Join(p.UnitDir, svc.Unit)
 	u, err := lk.Unit(svc.Unit)
 	var masked *unitfile.MaskedError
@@ -849,7 +850,7 @@ func execStart(svc *hclspec.Service, frags []unitfile.Fragment) (unitfile.Comman
 
 // loaderFile returns the loader to install at the host's fencer_path, or
 // nil when one is there already.
-func loaderFile(ctx context.Context, t Host, h *hclspec.Host, a *arch.Arch, opts Options) (*File, error) {
+func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arch, opts Options) (*File, error) {
 	_, _, err := t.ReadFile(ctx, h.FencerPath)
 	if err == nil {
 		return nil, nil
@@ -876,7 +877,7 @@ func loaderFile(ctx context.Context, t Host, h *hclspec.Host, a *arch.Arch, opts
 // too. A text file that is not the configuration's (unittext.OwnedBy) is taken
 // over when wanted, and left alone when it would be removed. Removing a
 // file fencer took over puts its original back.
-func compare(ctx context.Context, t Host, p Paths, want, gone []*File, id string, destroy bool) ([]*Change, []string, error) {
+func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*File, id string, destroy bool) ([]*Change, []string, error) {
 	var out []*Change
 	var notes []string
 	for i, f := range append(append([]*File(nil), want...), gone...) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/configtest"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/plan/loader"
 )
 
@@ -23,17 +24,17 @@ type memHost struct {
 	systemd int
 	modes   map[string]fs.FileMode // 0644 when absent
 	// sysd is what the host's systemd knows; nil when it cannot say.
-	sysd *SystemdFacts
+	sysd *host.SystemdFacts
 }
 
 func (m *memHost) Name() string { return "mem" }
 
-func (m *memHost) Facts(context.Context) (*Facts, error) {
+func (m *memHost) Facts(context.Context) (*host.Facts, error) {
 	v := m.systemd
 	if v == 0 {
 		v = 252
 	}
-	return &Facts{Arch: "x86_64", SystemdVersion: v, Scope: "system", Paths: SystemPaths, UnitSearchPath: SystemUnitSearchPath, Systemd: m.sysd}, nil
+	return &host.Facts{Arch: "x86_64", SystemdVersion: v, Scope: "system", Paths: host.SystemPaths, UnitSearchPath: host.SystemUnitSearchPath, Systemd: m.sysd}, nil
 }
 
 // target resolves a link lexically, "" for no link.
@@ -123,7 +124,7 @@ const unitConfig = `service "m" {
 func makePlan(t *testing.T, src string, h *memHost) (*Plan, error) {
 	t.Helper()
 	cfg := configtest.Parse(t, src)
-	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]Host{"local": h},
+	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]host.Reader{"local": h},
 		Loader: &loader.Binary{Data: []byte("loader"), Arch: "x86_64"}})
 	if diags.HasErrors() {
 		t.Fatal(diags)

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 )
 
@@ -323,7 +324,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 // that the host's scope fixes (unit_full_printf): all of the system
 // manager's, and a user manager's configuration directory (%E, whose
 // systemd/user is the unit directory fencer writes to).
-func scopeSpecifiers(f *Facts) map[byte]string {
+func scopeSpecifiers(f *host.Facts) map[byte]string {
 	if f.Scope == "system" {
 		return map[byte]string{'E': "/etc", 't': "/run", 'S': "/var/lib", 'C': "/var/cache", 'L': "/var/log", 'T': "/tmp", 'V': "/var/tmp"}
 	}

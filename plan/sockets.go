@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
@@ -36,7 +37,7 @@ type socketScan struct {
 
 // ownSocket returns the path of the socket unit fencer writes for unit
 // on the host, "" when it writes none.
-func ownSocket(p Paths, svc *hclspec.Service) string {
+func ownSocket(p host.Paths, svc *hclspec.Service) string {
 	if !unittext.HasSockets(svc) {
 		return ""
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/configtest"
+	"github.com/fencer-dev/fencer/internal/host"
 )
 
 // dropInOf returns the text of the plan's drop-in for m.service.
@@ -38,7 +39,7 @@ func settingLines(text, key string) []string {
 // out again, a syscall allowed only under a condition is denied, and each
 // deny other than the default gets its own errno or kill.
 func TestSystemdModeDenies(t *testing.T) {
-	h := &memHost{files: map[string][]byte{}, sysd: &SystemdFacts{Default: SystemdDefault252, Unknown: map[string]bool{}, ColonUnitsVerify: true}}
+	h := &memHost{files: map[string][]byte{}, sysd: &host.SystemdFacts{Default: host.SystemdDefault252, Unknown: map[string]bool{}, ColonUnitsVerify: true}}
 	p, err := makePlan(t, configtest.Systemd, h)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestSystemdModeDenies(t *testing.T) {
 		t.Fatal(err)
 	}
 	applyTo(h, p.Hosts[0])
-	h.files[filterPath(SystemPaths, "m.service")] = []byte("old filter")
+	h.files[filterPath(host.SystemPaths, "m.service")] = []byte("old filter")
 	p, err = makePlan(t, configtest.Systemd, h)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestSystemdModeDenies(t *testing.T) {
 // verdict; with enforce = "systemd" a verdict systemd cannot give is
 // refused.
 func TestSystemdUnknownNames(t *testing.T) {
-	sysd := &SystemdFacts{Default: SystemdDefault252, Unknown: map[string]bool{"listns": true, "file_getattr": true}, ColonUnitsVerify: true}
+	sysd := &host.SystemdFacts{Default: host.SystemdDefault252, Unknown: map[string]bool{"listns": true, "file_getattr": true}, ColonUnitsVerify: true}
 	execCfg := strings.Replace(strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), `syscalls = ["execve", "exit_group"]`, `syscalls = ["execve", "exit_group"]
   }
   rule "new" {
@@ -186,11 +187,11 @@ func TestSystemdUnknownNames(t *testing.T) {
 // apply's would.
 func TestColonUnitName(t *testing.T) {
 	src := strings.Replace(strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), `unit      = "m.service"`, `unit      = "m:x.service"`, 1)
-	_, err := makePlan(t, src, &memHost{files: map[string][]byte{}, sysd: &SystemdFacts{Default: SystemdDefault252}})
+	_, err := makePlan(t, src, &memHost{files: map[string][]byte{}, sysd: &host.SystemdFacts{Default: host.SystemdDefault252}})
 	if err == nil || !strings.Contains(err.Error(), "has a ':' in its name") {
 		t.Errorf("err = %v", err)
 	}
-	if _, err := makePlan(t, src, &memHost{files: map[string][]byte{}, sysd: &SystemdFacts{Default: SystemdDefault252, ColonUnitsVerify: true}}); err != nil {
+	if _, err := makePlan(t, src, &memHost{files: map[string][]byte{}, sysd: &host.SystemdFacts{Default: host.SystemdDefault252, ColonUnitsVerify: true}}); err != nil {
 		t.Errorf("a systemd that verifies such names: %v", err)
 	}
 }
@@ -221,7 +222,7 @@ func TestSystemdModePrivilegedStart(t *testing.T) {
 func TestErrnoZeroDefaultExec(t *testing.T) {
 	src := strings.Replace(strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), `unit_file = `, `default_action = errno(0)
   unit_file = `, 1)
-	p, err := makePlan(t, src, &memHost{files: map[string][]byte{}, sysd: &SystemdFacts{Default: SystemdDefault252, Unknown: map[string]bool{}, ColonUnitsVerify: true}})
+	p, err := makePlan(t, src, &memHost{files: map[string][]byte{}, sysd: &host.SystemdFacts{Default: host.SystemdDefault252, Unknown: map[string]bool{}, ColonUnitsVerify: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

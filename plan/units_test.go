@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/configtest"
+	"github.com/fencer-dev/fencer/internal/host"
 )
 
 // execConfig wraps the host's unit with a command of its own, so that it
@@ -224,7 +225,7 @@ func TestUnitNotOnHost(t *testing.T) {
 	for _, config := range []string{execConfig, strings.Replace(execConfig, `exec_start = "/usr/bin/m --own"`, `enforce = "systemd"`, 1)} {
 		err := planErr(t, config, &memHost{files: map[string][]byte{}})
 		want := `service "m": unit m.service is not on this host (m.service: unit not found: no file m.service in the unit search path ` +
-			strings.Join(SystemUnitSearchPath, ":") + `): install the unit there, or give the service a unit_file`
+			strings.Join(host.SystemUnitSearchPath, ":") + `): install the unit there, or give the service a unit_file`
 		if err != want {
 			t.Errorf("plan: %s\nwant %s", err, want)
 		}
@@ -243,7 +244,7 @@ func TestUnitNotOnHost(t *testing.T) {
 	}
 	// Destroy reads no unit.
 	cfg := configtest.Parse(t, execConfig)
-	p, diags := Make(t.Context(), cfg, Options{Hosts: map[string]Host{"local": &memHost{files: map[string][]byte{}}}, Destroy: true})
+	p, diags := Make(t.Context(), cfg, Options{Hosts: map[string]host.Reader{"local": &memHost{files: map[string][]byte{}}}, Destroy: true})
 	if diags.HasErrors() || len(p.Failed()) > 0 {
 		t.Errorf("destroy: %v %+v", diags, p.Failed())
 	}

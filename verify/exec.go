@@ -14,9 +14,12 @@ package verify
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/fencer-dev/fencer/internal/host"
 )
 
 // binprmBufSize is BINPRM_BUF_SIZE: the bytes of a file the kernel reads
@@ -83,7 +86,7 @@ func (e *execution) String() string {
 // symbolic link, then the "#!" interpreters. path must be absolute; so
 // must every interpreter, since a relative one is opened from the
 // service's working directory, which fencer does not know.
-func resolveExec(in Inspector, path string) (*execution, error) {
+func resolveExec(ctx context.Context, procs host.Processes, path string) (*execution, error) {
 	e := &execution{}
 	name := path
 	for {
@@ -93,11 +96,11 @@ func resolveExec(in Inspector, path string) (*execution, error) {
 		if !strings.HasPrefix(name, "/") {
 			return nil, fmt.Errorf("%s: interpreter %q is a relative path, which the kernel opens from the service's working directory", e.steps[len(e.steps)-1].resolved, name)
 		}
-		resolved, err := in.Resolve(name)
+		resolved, err := procs.Resolve(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		head, err := in.Head(resolved, binprmBufSize)
+		head, err := procs.Head(ctx, resolved, binprmBufSize)
 		if err != nil {
 			return nil, err
 		}

@@ -1,8 +1,7 @@
 package verify
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fencer-dev/fencer/internal/host"
 )
 
 // argvEnv makes the test binary, run as a "#!" interpreter, print its
@@ -163,8 +164,10 @@ func TestResolveExec(t *testing.T) {
 	s1 := script("s1", "#!"+filepath.Join(dir, "link", "up")+" -x\n")
 	s2 := script("s2", "#!"+s1+"\n")
 
-	in := Local{}
-	e, err := resolveExec(in, s2)
+	in, err := host.Local("local", host.ScopeSystem)
+	must(err)
+	ctx := context.Background()
+	e, err := resolveExec(ctx, in, s2)
 	must(err)
 	realInterp, err := filepath.EvalSymlinks(interp)
 	must(err)
@@ -184,7 +187,7 @@ func TestResolveExec(t *testing.T) {
 	if w := []string{filepath.Join(dir, "link", "up"), "-x", s1, s2, "extra"}; fmt.Sprint(got.Argv) != fmt.Sprint(w) {
 		t.Errorf("argv %q, want %q", got.Argv, w)
 	}
-	if e, err := resolveExec(in, realInterp); err != nil || !e.literal() {
+	if e, err := resolveExec(ctx, in, realInterp); err != nil || !e.literal() {
 		t.Errorf("the binary itself: %+v, %v", e, err)
 	}
 
@@ -193,23 +196,23 @@ func TestResolveExec(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		prev = script(fmt.Sprintf("n%d", i), "#!"+prev+"\n")
 		_, kerr := runScript(t, prev)
-		_, rerr := resolveExec(in, prev)
+		_, rerr := resolveExec(ctx, in, prev)
 		if (kerr == nil) != (rerr == nil) || i <= 5 && rerr != nil || i == 6 && !errors.Is(kerr, syscall.ELOOP) {
 			t.Errorf("%d interpreters: the kernel: %v; resolveExec: %v", i, kerr, rerr)
 		}
 	}
 
 	rel := script("rel", "#!interp\n")
-	if _, err := resolveExec(in, rel); err == nil || !strings.Contains(err.Error(), "relative path") {
+	if _, err := resolveExec(ctx, in, rel); err == nil || !strings.Contains(err.Error(), "relative path") {
 		t.Errorf("a relative interpreter: %v", err)
 	}
-	if _, err := resolveExec(in, filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := resolveExec(ctx, in, filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a missing file: %v", err)
 	}
 	fifo := filepath.Join(dir, "fifo")
 	must(syscall.Mkfifo(fifo, 0o755))
 	done := make(chan error, 1)
-	go func() { _, err := resolveExec(in, fifo); done <- err }()
+	go func() { _, err := resolveExec(ctx, in, fifo); done <- err }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
@@ -218,39 +221,4 @@ func TestResolveExec(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("resolveExec hangs on a FIFO")
 	}
-}
-
-// TestFileSum: the hash of a file, and a ctime that moves on when the file
-// is replaced and put back, whatever its mtime says.
-func TestFileSum(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "loader")
-	if err := os.WriteFile(p, []byte("fencer"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sum, changed, err := Local{}.FileSum(p)
-	if err != nil || sum != sha256hex("fencer") {
-		t.Fatalf("FileSum = %s, %v", sum, err)
-	}
-	old := time.Now().Add(-time.Hour)
-	time.Sleep(20 * time.Millisecond)
-	if err := os.WriteFile(p, []byte("fencer"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(p, old, old); err != nil {
-		t.Fatal(err)
-	}
-	if _, again, err := (Local{}).FileSum(p); err != nil || !again.After(changed) {
-		t.Errorf("ctime %v, then %v after a rewrite dated back", changed, again)
-	}
-	if _, _, err := (Local{}).FileSum(t.TempDir()); err == nil {
-		t.Errorf("a directory has a sum")
-	}
-	if sum, err := (Local{}).Fencer(); err != nil || len(sum) != 64 {
-		t.Errorf("Fencer() = %q, %v", sum, err)
-	}
-}
-
-func sha256hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }

@@ -6,25 +6,19 @@ package verify
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/procseccomp"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan"
@@ -71,138 +65,9 @@ type HostReport struct {
 // InSync reports whether the host matched its plan.
 func (r *HostReport) InSync() bool { return r.Error == "" && len(r.Findings) == 0 }
 
-// Inspector reads what a host's processes carry and what its files make
-// the kernel execute. The local machine reads /proc, ptrace and its own
-// files; other transports bring their own.
-type Inspector interface {
-	Status(pid int) (procseccomp.Status, error)
-	Filters(pid int) ([]bpf.Program, error)
-	StartTime(pid int) (time.Time, error)
-	// Exe is the path of the program the process runs (/proc/PID/exe):
-	// the file the kernel loaded, symbolic links followed, and for a
-	// "#!" script its interpreter.
-	Exe(pid int) (string, error)
-	// ExecFn is the file name the process's last execve was given
-	// (AT_EXECFN): for a "#!" script, the script. It is read from the
-	// process's memory, which the process can overwrite.
-	ExecFn(pid int) (string, error)
-	// Resolve returns the file an absolute path leads to on the host once
-	// every symbolic link is followed, as execve follows them.
-	Resolve(path string) (string, error)
-	// Head returns the first n bytes of the regular file at path on the
-	// host (fewer when it is shorter): what execve reads to choose how
-	// to run it.
-	Head(path string, n int) ([]byte, error)
-	// FileSum returns the SHA-256 (hex) of the regular file at path on
-	// the host and when its inode last changed (ctime: the kernel sets
-	// it on every write, rename or attribute change, and nothing sets it
-	// back).
-	FileSum(path string) (string, time.Time, error)
-	// Fencer returns the SHA-256 (hex) of the fencer binary verify knows
-	// as the loader: for the local machine, its own executable.
-	Fencer() (string, error)
-}
-
-// Local inspects processes of this machine.
-type Local struct{}
-
-// Status reads /proc/PID/status.
-func (Local) Status(pid int) (procseccomp.Status, error) { return procseccomp.ReadStatus(pid) }
-
-// Filters reads the process's filters with ptrace, newest first.
-func (Local) Filters(pid int) ([]bpf.Program, error) { return procseccomp.Filters(pid) }
-
-// StartTime reads when the process started.
-func (Local) StartTime(pid int) (time.Time, error) { return procseccomp.StartTime(pid) }
-
-// Exe reads /proc/PID/exe.
-func (Local) Exe(pid int) (string, error) {
-	p, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil {
-		return "", fmt.Errorf("read the program of pid %d: %w", pid, err)
-	}
-	return p, nil
-}
-
-// ExecFn reads the process's AT_EXECFN string.
-func (Local) ExecFn(pid int) (string, error) { return procseccomp.ExecFn(pid) }
-
-// Resolve follows the symbolic links of path on this machine.
-func (Local) Resolve(path string) (string, error) {
-	p, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return "", fmt.Errorf("resolve %s: %w", path, err)
-	}
-	return p, nil
-}
-
-// Head reads the first n bytes of a regular file of this machine. The
-// file is opened without blocking, so a FIFO put in its place cannot hang
-// verify, and refused unless it is a regular file.
-func (Local) Head(path string, n int) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file, so execve would refuse it", path)
-	}
-	buf := make([]byte, n)
-	m, err := io.ReadFull(f, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return buf[:m], nil
-}
-
-// FileSum hashes a regular file of this machine and reads its ctime.
-func (Local) FileSum(path string) (string, time.Time, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return "", time.Time{}, fmt.Errorf("stat %s: %w", path, err)
-	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return "", time.Time{}, fmt.Errorf("%s is not a regular file", path)
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", time.Time{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), time.Unix(st.Ctim.Unix()), nil
-}
-
-var selfSum struct {
-	once sync.Once
-	sum  string
-	err  error
-}
-
-// Fencer hashes this program's own executable.
-func (Local) Fencer() (string, error) {
-	selfSum.once.Do(func() {
-		p, err := os.Executable()
-		if err != nil {
-			selfSum.err = fmt.Errorf("find fencer's own executable: %w", err)
-			return
-		}
-		selfSum.sum, _, selfSum.err = Local{}.FileSum(p)
-	})
-	return selfSum.sum, selfSum.err
-}
-
 // Host checks one host against its part of a plan made for verification
 // (a plan whose changes are all no-ops when the host is in sync).
-func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) *HostReport {
+func Host(ctx context.Context, t host.Target, hp *plan.HostPlan) *HostReport {
 	// Empty lists, not null, in JSON.
 	r := &HostReport{Host: hp.Name, Findings: []Finding{}, Notes: []Note{}}
 	if hp.Error != "" {
@@ -230,7 +95,7 @@ func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) 
 			r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: "no systemd manager runs for this host: only files were checked"})
 			continue
 		}
-		checkUnit(ctx, t, hp, s, files, in, implicit, r)
+		checkUnit(ctx, t, hp, s, files, implicit, r)
 	}
 	for i := range r.Findings {
 		r.Findings[i].Restart = strings.HasPrefix(r.Findings[i].Problem, restartNeeded)
@@ -243,7 +108,7 @@ func Host(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) 
 // after a restart (it was applied without -restart): verify's restart
 // findings for those units. Units with changed files are left out: apply
 // -restart restarts them anyway. A host without a manager has none.
-func Restarts(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspector) []plan.Restart {
+func Restarts(ctx context.Context, t host.Target, hp *plan.HostPlan) []plan.Restart {
 	if hp.Error != "" {
 		return nil
 	}
@@ -264,7 +129,7 @@ func Restarts(ctx context.Context, t apply.Target, hp *plan.HostPlan, in Inspect
 	}
 	var out []plan.Restart
 	seen := map[string]bool{}
-	for _, f := range Host(ctx, t, &steady, in).Findings {
+	for _, f := range Host(ctx, t, &steady).Findings {
 		if f.Restart && !changed[f.Unit] && !seen[f.Unit] {
 			seen[f.Unit] = true
 			out = append(out, plan.Restart{Unit: f.Unit, Reason: f.Problem})
@@ -340,7 +205,7 @@ func firstDifference(got, want string) (string, string) {
 }
 
 // show reads properties of a unit with systemctl show.
-func show(ctx context.Context, t apply.Target, unit string, props ...string) (map[string]string, error) {
+func show(ctx context.Context, t host.Target, unit string, props ...string) (map[string]string, error) {
 	args := []string{"show"}
 	for _, p := range props {
 		args = append(args, "-p", p)
@@ -365,7 +230,7 @@ func show(ctx context.Context, t apply.Target, unit string, props ...string) (ma
 
 // checkUnit compares systemd's view of the unit with the plan, and the
 // running process with the planned filter.
-func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.ServicePlan, files map[string]*plan.Change, in Inspector, implicit []string, r *HostReport) {
+func checkUnit(ctx context.Context, t host.Target, hp *plan.HostPlan, s *plan.ServicePlan, files map[string]*plan.Change, implicit []string, r *HostReport) {
 	props, err := show(ctx, t, s.Unit, "SystemCallFilter", "SystemCallArchitectures", "NoNewPrivileges",
 		"SystemCallErrorNumber", "SystemCallLog", "ExecStart", "ActiveState", "MainPID", "LoadState",
 		"Names", "FragmentPath", "DropInPaths", "NeedDaemonReload")
@@ -433,10 +298,10 @@ func checkUnit(ctx context.Context, t apply.Target, hp *plan.HostPlan, s *plan.S
 		return
 	}
 	if s.Enforce == "systemd" {
-		checkSystemdProcess(ctx, t, s, pid, dropInOf(files, s.Unit), props, in, r)
+		checkSystemdProcess(ctx, t, s, pid, dropInOf(files, s.Unit), props, r)
 		return
 	}
-	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], props, startsLoader, in, r)
+	checkProcess(ctx, t, hp.Arch, s, pid, files[s.FilterPath], props, startsLoader, r)
 }
 
 // dropInOf returns the path of fencer's drop-in for unit among the
@@ -461,9 +326,9 @@ func dropInOf(files map[string]*plan.Change, unit string) string {
 // loaded the unit), or the process started after fencer's drop-in was
 // last written (apply reloads systemd right after writing it). A process
 // that started before runs under the settings it was started with.
-func checkSystemdProcess(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid int, dropIn string, props map[string]string, in Inspector, r *HostReport) {
+func checkSystemdProcess(ctx context.Context, t host.Target, s *plan.ServicePlan, pid int, dropIn string, props map[string]string, r *HostReport) {
 	subject := fmt.Sprintf("MainPID %d", pid)
-	st, err := in.Status(pid)
+	st, err := t.Status(ctx, pid)
 	if err != nil {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
 		return
@@ -473,7 +338,7 @@ func checkSystemdProcess(ctx context.Context, t apply.Target, s *plan.ServicePla
 			Problem: "the process runs without any seccomp filter", Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
 		return
 	}
-	started, mtime, before := startedBefore(ctx, t, in, pid, dropIn)
+	started, mtime, before := startedBefore(ctx, t, pid, dropIn)
 	if before {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
 			Problem: fmt.Sprintf(restartNeeded+"the process started at %s, before fencer's drop-in (its SystemCallFilter=) was written at %s, and runs under the settings it was started with", started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
@@ -488,11 +353,11 @@ func checkSystemdProcess(ctx context.Context, t apply.Target, s *plan.ServicePla
 	switch {
 	case len(cmds) == 1 && cmds[0].pid == pid:
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s runs under systemd's current SystemCallFilter=: systemd started it since it last loaded the unit (its ExecStart= record: pid %d, started %s)", subject, pid, cmds[0].started)})
-		checkProgram(s, program, pid, subject, in, r)
+		checkProgram(ctx, s, program, pid, subject, t, r)
 		return
 	case !started.IsZero() && !mtime.IsZero():
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s runs under systemd's current SystemCallFilter=: it started at %s, after fencer's drop-in was written at %s", subject, started.Format(time.RFC3339), mtime.Format(time.RFC3339))})
-		checkProgram(s, program, pid, subject, in, r)
+		checkProgram(ctx, s, program, pid, subject, t, r)
 		return
 	}
 	r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
@@ -508,7 +373,7 @@ const notReloaded = "systemd has not loaded the unit's files as they are now (th
 // (NeedDaemonReload=yes): verify reads the files as they are now, and
 // compares systemd's loaded unit with them by the names of its files,
 // which a changed content leaves the same. props are the service's.
-func checkLoaded(ctx context.Context, t apply.Target, s *plan.ServicePlan, files map[string]*plan.Change, props map[string]string, r *HostReport) {
+func checkLoaded(ctx context.Context, t host.Target, s *plan.ServicePlan, files map[string]*plan.Change, props map[string]string, r *HostReport) {
 	if props["NeedDaemonReload"] == "yes" {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "setting", Subject: "NeedDaemonReload", Problem: notReloaded, Want: "no", Got: "yes"})
 	}
@@ -577,9 +442,9 @@ func checkFiles(s *plan.ServicePlan, props map[string]string, r *HostReport) {
 // props are systemctl show's properties of the unit, read before the
 // process; startsLoader says that systemd now starts the unit through the
 // loader with the planned filter.
-func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.ServicePlan, pid int, filterFile *plan.Change, props map[string]string, startsLoader bool, in Inspector, r *HostReport) {
+func checkProcess(ctx context.Context, t host.Target, archName string, s *plan.ServicePlan, pid int, filterFile *plan.Change, props map[string]string, startsLoader bool, r *HostReport) {
 	subject := fmt.Sprintf("MainPID %d", pid)
-	st, err := in.Status(pid)
+	st, err := t.Status(ctx, pid)
 	if err != nil {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
 		return
@@ -600,25 +465,25 @@ func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.
 		return
 	}
 	want := fmt.Sprintf("the planned filter (%d instructions, sha256 %s)", len(planned), short(s.FilterSHA256))
-	progs, err := in.Filters(pid)
+	progs, err := t.Filters(ctx, pid)
 	if err != nil {
 		if errors.Is(err, syscall.ESRCH) {
 			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its filters: %v", err)})
 			return
 		}
-		unreadable(ctx, t, s, pid, subject, st, want, props, startsLoader, err, in, r)
+		unreadable(ctx, t, s, pid, subject, st, want, props, startsLoader, err, r)
 		return
 	}
 	for _, p := range progs {
 		if _, equal := procseccomp.Compare(p, planned); equal {
 			r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s carries the planned filter (%d instructions, read back with ptrace)", subject, len(planned))})
-			checkProgram(s, plannedProgram(s.WrappedStart), pid, subject, in, r)
+			checkProgram(ctx, s, plannedProgram(s.WrappedStart), pid, subject, t, r)
 			return
 		}
 	}
 	f := Finding{Unit: s.Unit, Kind: "process", Subject: subject, Want: want}
 	f.Got = fmt.Sprintf("%d filter(s), none of them the planned one", len(progs))
-	started, mtime, before := startedBefore(ctx, t, in, pid, s.FilterPath)
+	started, mtime, before := startedBefore(ctx, t, pid, s.FilterPath)
 	switch {
 	case before:
 		f.Problem = fmt.Sprintf(restartNeeded+"the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339))
@@ -659,7 +524,7 @@ func checkProcess(ctx context.Context, t apply.Target, archName string, s *plan.
 //     this proof holds from a start until the next reload.
 //  4. Otherwise the process is not proven to carry the filter: a finding,
 //     which makes verify exit 2.
-func unreadable(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid int, subject string, st procseccomp.Status, want string, props map[string]string, startsLoader bool, readErr error, in Inspector, r *HostReport) {
+func unreadable(ctx context.Context, t host.Target, s *plan.ServicePlan, pid int, subject string, st procseccomp.Status, want string, props map[string]string, startsLoader bool, readErr error, r *HostReport) {
 	finding := func(problem, want, got string) {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: problem, Want: want, Got: got})
 	}
@@ -667,7 +532,7 @@ func unreadable(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid in
 	if startsLoader {
 		restart = restartNeeded
 	}
-	if started, mtime, before := startedBefore(ctx, t, in, pid, s.FilterPath); before {
+	if started, mtime, before := startedBefore(ctx, t, pid, s.FilterPath); before {
 		finding(fmt.Sprintf(restartNeeded+"the process started at %s, before the filter was installed at %s", started.Format(time.RFC3339), mtime.Format(time.RFC3339)), "", "")
 		return
 	}
@@ -678,14 +543,14 @@ func unreadable(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid in
 			fmt.Sprintf("%s, among at least %d seccomp filters", want, floor+1), fmt.Sprintf("%d seccomp filter(s)", st.Filters))
 		return
 	}
-	proof, notLoader, reason := managerProof(ctx, t, s, pid, props, in)
+	proof, notLoader, reason := managerProof(ctx, t, s, pid, props)
 	if notLoader != "" {
 		finding(fmt.Sprintf("%sthe process was not started through the loader with the planned filter: systemd's record of this process is ExecStart=%s; its filters could not be read back (%v)", restart, notLoader, readErr), want, "")
 		return
 	}
 	if proof != "" {
 		r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: fmt.Sprintf("%s carries the planned filter: %s; its filters could not be read back (%v)", subject, proof, readErr)})
-		checkProgram(s, plannedProgram(s.WrappedStart), pid, subject, in, r)
+		checkProgram(ctx, s, plannedProgram(s.WrappedStart), pid, subject, t, r)
 		return
 	}
 	got := "seccomp filters that could not be read back"
@@ -724,7 +589,7 @@ func systemdFilters(props map[string]string) (int, string) {
 // unreadable, 3): proof says what proved it; notLoader is systemd's record
 // of the command it started this process with when that is not the
 // planned one; reason says why there is no proof otherwise.
-func managerProof(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid int, props map[string]string, in Inspector) (proof, notLoader, reason string) {
+func managerProof(ctx context.Context, t host.Target, s *plan.ServicePlan, pid int, props map[string]string) (proof, notLoader, reason string) {
 	cmds := parseExecCommands(props["ExecStart"])
 	if len(cmds) != 1 {
 		return "", "", fmt.Sprintf("systemd shows %d ExecStart= commands, not one", len(cmds))
@@ -739,12 +604,12 @@ func managerProof(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid 
 	if _, _, ok := sameExecStart(s.WrappedStart, props["ExecStart"]); !ok {
 		return "", c.argv, ""
 	}
-	exe, err := in.Exe(pid)
+	exe, err := t.Exe(ctx, pid)
 	if err != nil {
 		return "", "", fmt.Sprintf("systemd started it through the loader, but whether it still runs the loader is unknown: %v", err)
 	}
 	exe = strings.TrimSuffix(exe, " (deleted)")
-	loader, err := resolveExec(in, c.path)
+	loader, err := resolveExec(ctx, t, c.path)
 	if err != nil {
 		return "", "", fmt.Sprintf("systemd started it through the loader, but the loader %s cannot be resolved: %v", c.path, err)
 	}
@@ -754,14 +619,14 @@ func managerProof(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid 
 	// The loader it ran must be fencer: this fencer's binary, unchanged
 	// since before the process started (a file replaced by a loader that
 	// installs nothing, and put back since, has a later ctime).
-	sum, changed, err := in.FileSum(loader.binary())
+	sum, changed, err := t.FileSum(ctx, loader.binary())
 	if err != nil {
 		return "", "", fmt.Sprintf("systemd started it through the loader, but the loader cannot be checked: %v", err)
 	}
-	if want, err := in.Fencer(); err != nil || sum != want {
+	if want, err := t.Fencer(ctx); err != nil || sum != want {
 		return "", "", fmt.Sprintf("systemd started it through the loader %s, which is not this fencer (sha256 %s), so what it installed is unknown", loader.binary(), short(sum))
 	}
-	started, err := in.StartTime(pid)
+	started, err := t.StartTime(ctx, pid)
 	if err != nil || !changed.Before(started) {
 		return "", "", fmt.Sprintf("systemd started it through the loader %s, which changed at %s, after the process started at %s, so what it ran then is unknown", loader.binary(), changed.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
 	}
@@ -787,7 +652,7 @@ func managerProof(ctx context.Context, t apply.Target, s *plan.ServicePlan, pid 
 // path the process was executed as (AT_EXECFN) with the planned one. A
 // plain command name, which the loader looks up in PATH, is followed from
 // the path the process was executed as.
-func checkProgram(s *plan.ServicePlan, name string, pid int, subject string, in Inspector, r *HostReport) {
+func checkProgram(ctx context.Context, s *plan.ServicePlan, name string, pid int, subject string, procs host.Processes, r *HostReport) {
 	if name == "" {
 		return
 	}
@@ -797,7 +662,7 @@ func checkProgram(s *plan.ServicePlan, name string, pid int, subject string, in 
 	finding := func(problem, want, got string) {
 		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: problem, Want: want, Got: got})
 	}
-	exe, err := in.Exe(pid)
+	exe, err := procs.Exe(ctx, pid)
 	if err != nil {
 		note("%s: %v", subject, err)
 		return
@@ -805,7 +670,7 @@ func checkProgram(s *plan.ServicePlan, name string, pid int, subject string, in 
 	exe = strings.TrimSuffix(exe, " (deleted)")
 	given := name
 	if !strings.HasPrefix(name, "/") {
-		fn, err := in.ExecFn(pid)
+		fn, err := procs.ExecFn(ctx, pid)
 		if err != nil {
 			note("%s: the loader looked %s up in PATH, and where it found it cannot be read: %v", subject, name, err)
 			return
@@ -816,7 +681,7 @@ func checkProgram(s *plan.ServicePlan, name string, pid int, subject string, in 
 		}
 		given = fn
 	}
-	e, err := resolveExec(in, given)
+	e, err := resolveExec(ctx, procs, given)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNoExec) {
 			finding(fmt.Sprintf("the program the unit starts cannot be executed: %v", err), given, exe)
@@ -838,7 +703,7 @@ func checkProgram(s *plan.ServicePlan, name string, pid int, subject string, in 
 		return
 	}
 	if e.script() && given == name {
-		switch fn, err := in.ExecFn(pid); {
+		switch fn, err := procs.ExecFn(ctx, pid); {
 		case err != nil:
 			note("%s runs %s, the interpreter of the script %s; which script it runs could not be read: %v", subject, exe, given, err)
 			return
@@ -870,18 +735,12 @@ func plannedProgram(wrapped string) string {
 
 // startedBefore reports whether the process started before the filter file
 // was last written.
-func startedBefore(ctx context.Context, t apply.Target, in Inspector, pid int, filterPath string) (time.Time, time.Time, bool) {
-	mt, ok := t.(interface {
-		ModTime(ctx context.Context, path string) (time.Time, error)
-	})
-	if !ok {
-		return time.Time{}, time.Time{}, false
-	}
-	mtime, err := mt.ModTime(ctx, filterPath)
+func startedBefore(ctx context.Context, t host.Target, pid int, filterPath string) (time.Time, time.Time, bool) {
+	mtime, err := t.ModTime(ctx, filterPath)
 	if err != nil {
 		return time.Time{}, time.Time{}, false
 	}
-	started, err := in.StartTime(pid)
+	started, err := t.StartTime(ctx, pid)
 	if err != nil {
 		return time.Time{}, time.Time{}, false
 	}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/procseccomp"
 	"github.com/fencer-dev/fencer/plan"
 )
@@ -24,7 +24,7 @@ import (
 // systemd allows it after all, and the others are not.
 func TestSameFilterDenied(t *testing.T) {
 	planned := []string{"execve", "read"}
-	implicit := withoutDenied(plan.SystemdDefault252, []string{"getpid:13", "gettid", "ptrace:kill"})
+	implicit := withoutDenied(host.SystemdDefault252, []string{"getpid:13", "gettid", "ptrace:kill"})
 	if _, got, ok := sameFilter("x86_64", planned, "execve read brk getpid", implicit); ok || got != "also getpid" {
 		t.Errorf("getpid allowed: ok=%v, %q", ok, got)
 	}
@@ -58,7 +58,7 @@ func TestSameFilter(t *testing.T) {
 		{"both", "read write execve ptrace", false, "also ptrace; without newfstatat"},
 		{"a deny list", "~ptrace", false, ""},
 	} {
-		want, got, ok := sameFilter("x86_64", planned, c.got, plan.SystemdDefault252)
+		want, got, ok := sameFilter("x86_64", planned, c.got, host.SystemdDefault252)
 		if ok != c.ok {
 			t.Errorf("%s: ok = %v (want %q, got %q)", c.name, ok, want, got)
 		}
@@ -153,22 +153,22 @@ type fakeProc struct {
 	otherFencer   bool
 }
 
-func (f fakeProc) Status(int) (procseccomp.Status, error) { return f.status, nil }
-func (f fakeProc) Filters(int) ([]bpf.Program, error)     { return f.filters, f.err }
-func (f fakeProc) StartTime(int) (time.Time, error)       { return f.started, nil }
-func (f fakeProc) Exe(int) (string, error) {
+func (f fakeProc) Status(context.Context, int) (procseccomp.Status, error) { return f.status, nil }
+func (f fakeProc) Filters(context.Context, int) ([]bpf.Program, error)     { return f.filters, f.err }
+func (f fakeProc) StartTime(context.Context, int) (time.Time, error)       { return f.started, nil }
+func (f fakeProc) Exe(context.Context, int) (string, error) {
 	if f.exe == "" {
 		return "", fs.ErrPermission
 	}
 	return f.exe, nil
 }
-func (f fakeProc) ExecFn(int) (string, error) {
+func (f fakeProc) ExecFn(context.Context, int) (string, error) {
 	if f.execFn == "" {
 		return "", fs.ErrPermission
 	}
 	return f.execFn, nil
 }
-func (f fakeProc) Resolve(p string) (string, error) {
+func (f fakeProc) Resolve(_ context.Context, p string) (string, error) {
 	for i := 0; i < 40; i++ {
 		c, ok := f.files[p]
 		if !ok {
@@ -182,7 +182,7 @@ func (f fakeProc) Resolve(p string) (string, error) {
 	}
 	return "", errors.New("too many links")
 }
-func (f fakeProc) FileSum(p string) (string, time.Time, error) {
+func (f fakeProc) FileSum(_ context.Context, p string) (string, time.Time, error) {
 	c, ok := f.files[p]
 	if !ok {
 		return "", time.Time{}, fs.ErrNotExist
@@ -190,14 +190,14 @@ func (f fakeProc) FileSum(p string) (string, time.Time, error) {
 	sum := sha256.Sum256([]byte(c))
 	return hex.EncodeToString(sum[:]), f.loaderChanged, nil
 }
-func (f fakeProc) Fencer() (string, error) {
+func (f fakeProc) Fencer(context.Context) (string, error) {
 	sum := sha256.Sum256([]byte(f.files["/usr/local/bin/fencer"]))
 	if f.otherFencer {
 		sum = sha256.Sum256([]byte("another fencer"))
 	}
 	return hex.EncodeToString(sum[:]), nil
 }
-func (f fakeProc) Head(p string, n int) ([]byte, error) {
+func (f fakeProc) Head(_ context.Context, p string, n int) ([]byte, error) {
 	c, ok := f.files[p]
 	if !ok {
 		return nil, fs.ErrNotExist
@@ -250,7 +250,7 @@ func TestCheckProgram(t *testing.T) {
 		{"a program that is gone", "/usr/bin/gone", "/usr/bin/m", "", "the program the unit starts cannot be executed", ""},
 	} {
 		r := &HostReport{}
-		checkProgram(wrapped(c.cmd), plannedProgram(wrapped(c.cmd).WrappedStart), 7, "MainPID 7", fakeProc{exe: c.exe, execFn: c.execFn, files: hostFiles()}, r)
+		checkProgram(context.Background(), wrapped(c.cmd), plannedProgram(wrapped(c.cmd).WrappedStart), 7, "MainPID 7", fakeProc{exe: c.exe, execFn: c.execFn, files: hostFiles()}, r)
 		var findings, notes []string
 		for _, f := range r.Findings {
 			findings = append(findings, f.Problem+" [want "+f.Want+", got "+f.Got+"]")
@@ -274,10 +274,16 @@ func TestCheckProgram(t *testing.T) {
 // systemctl show says of the unit (shows, one answer per call, the last
 // one repeated).
 type fakeTarget struct {
-	apply.Target
+	host.Target
 	mtime time.Time
 	shows []string
 	calls *int
+}
+
+// withProcs is a fake target with the processes of a fake host.
+type withProcs struct {
+	fakeTarget
+	fakeProc
 }
 
 func (m fakeTarget) ModTime(context.Context, string) (time.Time, error) { return m.mtime, nil }
@@ -373,7 +379,7 @@ func TestCheckProcess(t *testing.T) {
 			calls = 1 // the first answer is checkUnit's
 		}
 		r := &HostReport{}
-		checkProcess(context.Background(), tgt, "x86_64", s, 7, file, props, true, c.in, r)
+		checkProcess(context.Background(), withProcs{tgt, c.in}, "x86_64", s, 7, file, props, true, r)
 		var got, notes string
 		for _, f := range r.Findings {
 			got += f.Problem + "; "
@@ -467,7 +473,7 @@ func TestCheckSystemdProcess(t *testing.T) {
 		calls := 0
 		r := &HostReport{}
 		props := map[string]string{"ExecStart": execStartShow("/usr/bin/m", c.record)}
-		checkSystemdProcess(context.Background(), fakeTarget{mtime: c.written, calls: &calls}, s, 7, "/etc/systemd/system/m.service.d/zz-fencer.conf", props, c.in, r)
+		checkSystemdProcess(context.Background(), withProcs{fakeTarget{mtime: c.written, calls: &calls}, c.in}, s, 7, "/etc/systemd/system/m.service.d/zz-fencer.conf", props, r)
 		var got, notes string
 		for _, f := range r.Findings {
 			got += f.Problem + "; "

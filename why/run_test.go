@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/host"
 )
 
 // fakeMachine is a machine whose clocks, systemd, kernel log, auditd log
@@ -319,7 +319,7 @@ func TestRunNoSystemd(t *testing.T) {
 	p, _ := loadPolicy(t, testPolicy, a)
 	f := newFake(t)
 	f.m.Systemctl = func(context.Context, ...string) ([]byte, error) {
-		return nil, fmt.Errorf("host local: systemctl show: %w", apply.ErrNotLive)
+		return nil, fmt.Errorf("host local: systemctl show: %w", host.ErrNotLive)
 	}
 	f.write("kmsg", f.record(f.now.Add(-time.Second), 5, 77, "svcd", "/usr/bin/svcd", 31, "c000003e", int(nr(t, a, "write")), "0x80000000")+"\n")
 	r := Run(context.Background(), f.m, p, Options{Unit: "svc.service", Program: "/usr/bin/svcd"})

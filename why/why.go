@@ -58,9 +58,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/internal/auditlog"
 	"github.com/fencer-dev/fencer/internal/coredump"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/policy"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 )
@@ -253,7 +253,7 @@ func Run(ctx context.Context, m *Machine, pol *Policy, opts Options) *Report {
 	}
 	st := m.unit(ctx, opts.Unit)
 	switch {
-	case errors.Is(st.err, apply.ErrNotLive):
+	case errors.Is(st.err, host.ErrNotLive):
 		r.Notes = append(r.Notes, fmt.Sprintf("no systemd manager runs for the %s scope: records are matched by the unit's program only", m.Scope))
 	case st.err != nil:
 		r.Notes = append(r.Notes, fmt.Sprintf("systemd: %v: records are matched by the unit's program only", st.err))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/readlimit"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/verify"
@@ -213,19 +215,19 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 }
 
 // hosts builds a transport for every host of the configuration.
-func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]plan.Host, map[string]apply.Target, error) {
-	hosts := map[string]plan.Host{}
-	targets := map[string]apply.Target{}
+func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]host.Reader, map[string]host.Target, error) {
+	hosts := map[string]host.Reader{}
+	targets := map[string]host.Target{}
 	for _, h := range cfg.Hosts {
-		var t apply.Target
+		var t host.Target
 		var err error
 		switch {
 		case o.root != "":
-			t, err = apply.Root(h.Name, o.root, h.Arch, h.Scope)
+			t, err = host.Root(h.Name, o.root, h.Arch, h.Scope)
 		case h.Address != "":
 			return nil, nil, fmt.Errorf("host %q has an address (%s): this fencer plans and applies the local machine only", h.Name, h.Address)
 		default:
-			t, err = apply.Local(h.Name, h.Scope)
+			t, err = host.Local(h.Name, h.Scope)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("host %q: %w", h.Name, err)
@@ -239,10 +241,10 @@ func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]plan.Host, map[stri
 // the plan recorded — scope, -root directory and architecture — not from
 // the configuration, whose variables (the scope, say) may evaluate
 // differently now. -root, when given, must be the plan's.
-func (o *planOptions) planTargets(p *plan.Plan) (map[string]apply.Target, error) {
-	targets := map[string]apply.Target{}
+func (o *planOptions) planTargets(p *plan.Plan) (map[string]host.Target, error) {
+	targets := map[string]host.Target{}
 	for _, hp := range p.Hosts {
-		var t apply.Target
+		var t host.Target
 		var err error
 		switch {
 		case hp.Address != "":
@@ -253,9 +255,9 @@ func (o *planOptions) planTargets(p *plan.Plan) (map[string]apply.Target, error)
 			if o.root != "" && absDir(o.root) != hp.Root {
 				return nil, usagef("-root=%s: the plan was made for -root=%s", o.root, hp.Root)
 			}
-			t, err = apply.Root(hp.Name, hp.Root, hp.Arch, hp.Scope)
+			t, err = host.Root(hp.Name, hp.Root, hp.Arch, hp.Scope)
 		default:
-			t, err = apply.Local(hp.Name, hp.Scope)
+			t, err = host.Local(hp.Name, hp.Scope)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("host %q: %w", hp.Name, err)
@@ -266,7 +268,7 @@ func (o *planOptions) planTargets(p *plan.Plan) (map[string]apply.Target, error)
 }
 
 // makePlan loads the configuration in dir and plans every host.
-func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[string]apply.Target, bool) {
+func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[string]host.Target, bool) {
 	cfg, diags := c.load(dir, &o.config)
 	src := newSources(cfg)
 	if diags.HasErrors() {
@@ -310,7 +312,7 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 		// their files.
 		for _, hp := range p.Hosts {
 			if t := targets[hp.Name]; t != nil {
-				hp.Restarts = verify.Restarts(context.Background(), t, hp, verify.Local{})
+				hp.Restarts = verify.Restarts(context.Background(), t, hp)
 			}
 		}
 	}
@@ -359,7 +361,7 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		return c.fail(usagef("too many arguments: %s", strings.Join(args, " ")))
 	}
 	var p *plan.Plan
-	var targets map[string]apply.Target
+	var targets map[string]host.Target
 	saved := false
 	if len(args) == 1 {
 		if st, err := os.Stat(args[0]); err == nil && !st.IsDir() {
@@ -510,7 +512,7 @@ func (c *cli) confirm() bool {
 
 // applyAll applies each host's plan, hosts in parallel; a host's failure
 // is reported without stopping the others.
-func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Target) int {
+func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]host.Target) int {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(o.parallelism, 1))
@@ -524,7 +526,7 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]apply.Ta
 			continue
 		}
 		wg.Add(1)
-		go func(hp *plan.HostPlan, t apply.Target) {
+		go func(hp *plan.HostPlan, t host.Target) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -606,7 +608,7 @@ func (c *cli) testPause() func(string) {
 
 // lockedWriter serializes writes from several goroutines.
 type lockedWriter struct {
-	w  interface{ Write([]byte) (int, error) }
+	w  io.Writer
 	mu *sync.Mutex
 }
 

@@ -106,7 +106,7 @@ func (o *verifyOptions) run(c *cli, args []string) int {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			reports[i] = verify.Host(ctx, targets[hp.Name], hp, verify.Local{})
+			reports[i] = verify.Host(ctx, targets[hp.Name], hp)
 		}(i, hp)
 	}
 	wg.Wait()

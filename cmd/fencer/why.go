@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/plan/resolve"
@@ -192,7 +192,7 @@ func (o *whyOptions) run(c *cli, args []string) int {
 }
 
 // report looks for the unit's events on one host.
-func (o *whyOptions) report(ctx context.Context, c *cli, cfg *hclspec.Config, svc *hclspec.Service, hp *plan.HostPlan, t apply.Target, since time.Time) *why.Report {
+func (o *whyOptions) report(ctx context.Context, c *cli, cfg *hclspec.Config, svc *hclspec.Service, hp *plan.HostPlan, t host.Target, since time.Time) *why.Report {
 	fail := func(format string, args ...any) *why.Report {
 		return &why.Report{Host: hp.Name, Unit: svc.Unit, Service: svc.Name, Since: since, Error: fmt.Sprintf(format, args...),
 			Events: []*why.Event{}, Sources: []why.Source{}, Notes: []string{}}

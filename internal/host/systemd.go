@@ -1,4 +1,4 @@
-package apply
+package host
 
 import (
 	"bytes"
@@ -11,18 +11,17 @@ import (
 	"sync"
 
 	"github.com/fencer-dev/fencer/internal/arch"
-	"github.com/fencer-dev/fencer/plan"
 )
 
 // systemdProbes caches probeSystemd's answers by architecture: they depend
 // only on this machine's systemd-analyze, which a -root host uses too.
 var systemdProbes struct {
 	sync.Mutex
-	byArch map[string]*plan.SystemdFacts
+	byArch map[string]*SystemdFacts
 }
 
 // probeSystemd asks this machine's systemd what plan needs to know of it
-// (plan.SystemdFacts) for hosts of architecture archName: its @default
+// (SystemdFacts) for hosts of architecture archName: its @default
 // group (systemd-analyze syscall-filter @default), which syscall names it
 // cannot resolve, and whether systemd-analyze verify copes with a unit name
 // that has a ':'. The last two are learned the way apply meets them: by
@@ -31,7 +30,7 @@ var systemdProbes struct {
 // warns "Failed to parse system call, ignoring: NAME" for each it cannot
 // resolve), and one named fencer-probe:colon.service. It returns nil when
 // systemd-analyze does not run here.
-func probeSystemd(ctx context.Context, env []string, archName string) *plan.SystemdFacts {
+func probeSystemd(ctx context.Context, env []string, archName string) *SystemdFacts {
 	systemdProbes.Lock()
 	defer systemdProbes.Unlock()
 	if f, ok := systemdProbes.byArch[archName]; ok {
@@ -42,13 +41,13 @@ func probeSystemd(ctx context.Context, env []string, archName string) *plan.Syst
 		return f // not cached: a cancelled probe says nothing
 	}
 	if systemdProbes.byArch == nil {
-		systemdProbes.byArch = map[string]*plan.SystemdFacts{}
+		systemdProbes.byArch = map[string]*SystemdFacts{}
 	}
 	systemdProbes.byArch[archName] = f
 	return f
 }
 
-func probeSystemdOnce(ctx context.Context, env []string, archName string) *plan.SystemdFacts {
+func probeSystemdOnce(ctx context.Context, env []string, archName string) *SystemdFacts {
 	a, ok := arch.Lookup(archName)
 	if !ok {
 		return nil
@@ -57,7 +56,7 @@ func probeSystemdOnce(ctx context.Context, env []string, archName string) *plan.
 	if err != nil {
 		return nil
 	}
-	f := &plan.SystemdFacts{Default: parseSyscallGroup(string(out)), Unknown: map[string]bool{}}
+	f := &SystemdFacts{Default: parseSyscallGroup(string(out)), Unknown: map[string]bool{}}
 	dir, err := os.MkdirTemp("", "fencer-probe-")
 	if err != nil {
 		return nil

@@ -1,37 +1,6 @@
-package plan
+package host
 
-import (
-	"context"
-	"io/fs"
-	"strings"
-)
-
-// Host is what planning needs of a target machine: its facts and the
-// current content of the files fencer manages there. The local machine, a
-// directory tree (-root) and, later, SSH hosts implement it (package apply).
-// Paths are absolute paths on the host; a -root host maps them under its
-// directory itself.
-type Host interface {
-	// Name is the host's name in the configuration.
-	Name() string
-	// Facts reads what planning depends on.
-	Facts(ctx context.Context) (*Facts, error)
-	// ReadFile returns a file's content and mode; an error satisfying
-	// errors.Is(err, fs.ErrNotExist) when it does not exist. A path whose
-	// directory is a symbolic link is refused with an error.
-	ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error)
-	// ReadDir lists a directory's entries (names only, sorted); an error
-	// satisfying fs.ErrNotExist when it does not exist.
-	ReadDir(ctx context.Context, path string) ([]string, error)
-	// Links returns the symbolic links directly in a directory, by name,
-	// each with its target resolved the way systemd resolves a link in a
-	// unit directory (unitfile.Source.Links): absolute, with the links
-	// among its directories resolved (inside a -root tree), the last
-	// component as written; "" for one that cannot be read or resolved.
-	// An error satisfying fs.ErrNotExist when the directory does not
-	// exist.
-	Links(ctx context.Context, path string) (map[string]string, error)
-}
+import "strings"
 
 // Facts are what fencer learns from a host before planning.
 type Facts struct {
@@ -80,9 +49,13 @@ func UserPaths(configHome string) Paths {
 	return Paths{UnitDir: configHome + "/systemd/user", FilterDir: configHome + "/fencer/filters", OriginalDir: configHome + "/fencer/originals"}
 }
 
+// The unit search path. A host that runs systemd-analyze reports its own
+// (LocalHost.unitSearchPath); for the others, and where it does not run,
+// fencer assumes systemd 252's (LocalHost.defaultUnitSearchPath), which
+// these two say for each scope.
+
 // SystemUnitSearchPath is where systemd 252 on Debian looks for system
-// units, in order (systemd-analyze unit-paths); hosts that can run
-// systemd-analyze report their own.
+// units, in order (systemd-analyze unit-paths).
 var SystemUnitSearchPath = []string{
 	"/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient",
 	"/run/systemd/generator.early", "/etc/systemd/system", "/etc/systemd/system.attached",
@@ -91,9 +64,9 @@ var SystemUnitSearchPath = []string{
 	"/run/systemd/generator.late",
 }
 
-// UserUnitSearchPath is where a user manager looks for units, in order,
+// userUnitSearchPath is where a user manager looks for units, in order,
 // given $XDG_CONFIG_HOME and $XDG_RUNTIME_DIR and the user's data home.
-func UserUnitSearchPath(configHome, runtimeDir, dataHome string) []string {
+func userUnitSearchPath(configHome, runtimeDir, dataHome string) []string {
 	return []string{
 		configHome + "/systemd/user.control", runtimeDir + "/systemd/user.control",
 		runtimeDir + "/systemd/transient", runtimeDir + "/systemd/generator.early",
@@ -105,7 +78,7 @@ func UserUnitSearchPath(configHome, runtimeDir, dataHome string) []string {
 }
 
 // SystemdFacts is what a host's systemd knows of syscalls and unit names,
-// read with systemd-analyze (package apply).
+// read with systemd-analyze (probeSystemd).
 type SystemdFacts struct {
 	// Default is the @default group, which systemd adds to every
 	// SystemCallFilter= allow-list.
@@ -141,8 +114,8 @@ func (f *Facts) SystemdDefault() []string {
 	return SystemdDefault252
 }
 
-// systemdKnows reports whether the host's systemd resolves a syscall name;
+// SystemdKnows reports whether the host's systemd resolves a syscall name;
 // true when the host could not say.
-func (f *Facts) systemdKnows(name string) bool {
+func (f *Facts) SystemdKnows(name string) bool {
 	return f.Systemd == nil || !f.Systemd.Unknown[name]
 }

@@ -1,4 +1,4 @@
-package apply
+package host
 
 import (
 	"context"
@@ -12,18 +12,18 @@ import (
 )
 
 // Links returns the symbolic links in a directory with their targets
-// resolved as systemd resolves links in unit directories (plan.Host).
+// resolved as systemd resolves links in unit directories (Reader).
 func (h *LocalHost) Links(ctx context.Context, dir string) (map[string]string, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return nil, err
 	}
 	return h.files.links(dir)
 }
 
 // Links returns the symbolic links in a directory of the tree with their
-// targets resolved inside the tree (plan.Host).
+// targets resolved inside the tree (Reader).
 func (h *RootHost) Links(ctx context.Context, dir string) (map[string]string, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return nil, err
 	}
 	return h.files.links(dir)

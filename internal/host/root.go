@@ -1,4 +1,4 @@
-package apply
+package host
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/fencer-dev/fencer/internal/arch"
-	"github.com/fencer-dev/fencer/plan"
 )
 
 // RootHost is a directory tree standing for a host (-root=DIR, as
@@ -56,15 +55,10 @@ func Root(name, dir, archName string, scope string) (*RootHost, error) {
 	}
 	h := &RootHost{name: name, dir: abs, arch: a.Name, scope: scope, env: os.Environ()}
 	h.files = files{host: name, root: abs}
-	if scope == ScopeUser {
-		if !filepath.IsAbs(os.Getenv("HOME")) {
-			return nil, fmt.Errorf("host %s: user scope needs $HOME (an absolute path)", name)
-		}
-		l := h.local()
-		h.files.trust(plan.UserUnitSearchPath(l.configHome(), l.runtimeDir(), l.dataHome()))
-	} else {
-		h.files.trust(plan.SystemUnitSearchPath)
+	if scope == ScopeUser && !filepath.IsAbs(os.Getenv("HOME")) {
+		return nil, fmt.Errorf("host %s: user scope needs $HOME (an absolute path)", name)
 	}
+	h.files.trust(h.local().defaultUnitSearchPath())
 	return h, nil
 }
 
@@ -81,22 +75,16 @@ func (h *RootHost) local() *LocalHost {
 // Facts are the configured architecture, the scope's paths and systemd
 // 252's default unit search path (all host paths, not mapped), Root set to
 // the directory, SystemdVersion 0 (unknown) and Live false.
-func (h *RootHost) Facts(ctx context.Context) (*plan.Facts, error) {
-	if err := ctx.Err(); err != nil {
+func (h *RootHost) Facts(ctx context.Context) (*Facts, error) {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return nil, err
 	}
-	f := &plan.Facts{Arch: h.arch, Scope: h.scope, Root: h.dir}
+	f := &Facts{Arch: h.arch, Scope: h.scope, Root: h.dir}
 	if f.Root == "" {
 		f.Root = "/"
 	}
 	l := h.local()
-	if h.scope == ScopeUser {
-		f.Paths = plan.UserPaths(l.configHome())
-		f.UnitSearchPath = plan.UserUnitSearchPath(l.configHome(), l.runtimeDir(), l.dataHome())
-	} else {
-		f.Paths = plan.SystemPaths
-		f.UnitSearchPath = append([]string(nil), plan.SystemUnitSearchPath...)
-	}
+	f.Paths, f.UnitSearchPath = l.paths(), l.defaultUnitSearchPath()
 	// The tree is verified with this machine's systemd-analyze.
 	f.Systemd = probeSystemd(ctx, commandEnv(h.env, h.scope), h.arch)
 	return f, nil
@@ -105,7 +93,7 @@ func (h *RootHost) Facts(ctx context.Context) (*plan.Facts, error) {
 // ReadFile returns a file's content and mode. A symbolic link in the final
 // component is followed inside the tree; one to /dev/null reads as empty.
 func (h *RootHost) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return nil, 0, err
 	}
 	return h.files.readFile(path)
@@ -113,7 +101,7 @@ func (h *RootHost) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMo
 
 // ReadDir lists a directory's entry names, sorted.
 func (h *RootHost) ReadDir(ctx context.Context, path string) ([]string, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return nil, err
 	}
 	return h.files.readDir(path)
@@ -122,7 +110,7 @@ func (h *RootHost) ReadDir(ctx context.Context, path string) ([]string, error) {
 // WriteFile replaces path under the tree atomically (Target.WriteFile),
 // owned by whoever runs fencer.
 func (h *RootHost) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return err
 	}
 	return h.files.writeFile(path, data, mode)
@@ -130,7 +118,7 @@ func (h *RootHost) WriteFile(ctx context.Context, path string, data []byte, mode
 
 // Remove deletes path under the tree.
 func (h *RootHost) Remove(ctx context.Context, path string) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return err
 	}
 	return h.files.remove(path)

@@ -1,4 +1,4 @@
-package apply
+package host
 
 import (
 	"bufio"
@@ -64,7 +64,7 @@ func TestLockAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), childEnv+"=lock", "APPLY_ROOT="+dir)
+	cmd.Env = append(os.Environ(), childEnv+"=lock", "HOST_ROOT="+dir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

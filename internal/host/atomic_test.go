@@ -1,4 +1,4 @@
-package apply
+package host
 
 import (
 	"bufio"
@@ -42,7 +42,7 @@ func TestWriteFileSurvivesSIGKILL(t *testing.T) {
 	killedMidWrite := 0
 	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(exe)
-		cmd.Env = append(os.Environ(), childEnv+"=writer", "APPLY_ROOT="+dir, "APPLY_FILES="+strings.Join(paths, " "))
+		cmd.Env = append(os.Environ(), childEnv+"=writer", "HOST_ROOT="+dir, "HOST_FILES="+strings.Join(paths, " "))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		stdout, err := cmd.StdoutPipe()

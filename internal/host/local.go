@@ -1,19 +1,18 @@
-package apply
+package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/fencer-dev/fencer/internal/arch"
-	"github.com/fencer-dev/fencer/plan"
 )
 
 // LocalHost is the machine fencer runs on, in system or user scope.
@@ -40,14 +39,10 @@ func LocalEnv(name, scope string, env []string) (*LocalHost, error) {
 	}
 	h := &LocalHost{name: name, scope: scope, env: env, cmd: commandEnv(env, scope)}
 	h.files = files{host: name, chown: scope == ScopeSystem}
-	if scope == ScopeUser {
-		if home := h.getenv("HOME"); !filepath.IsAbs(home) {
-			return nil, fmt.Errorf("host %s: user scope needs $HOME (an absolute path), have %q", name, home)
-		}
-		h.files.trust(plan.UserUnitSearchPath(h.configHome(), h.runtimeDir(), h.dataHome()))
-	} else {
-		h.files.trust(plan.SystemUnitSearchPath)
+	if home := h.getenv("HOME"); scope == ScopeUser && !filepath.IsAbs(home) {
+		return nil, fmt.Errorf("host %s: user scope needs $HOME (an absolute path), have %q", name, home)
 	}
+	h.files.trust(h.defaultUnitSearchPath())
 	return h, nil
 }
 
@@ -101,18 +96,13 @@ func (h *LocalHost) scopeArgs() []string {
 // (systemctl --version), the scope's paths, the unit search path
 // (systemd-analyze unit-paths, or systemd 252's default when that does not
 // run) and whether a manager runs for the scope.
-func (h *LocalHost) Facts(ctx context.Context) (*plan.Facts, error) {
+func (h *LocalHost) Facts(ctx context.Context) (*Facts, error) {
 	a, err := machineArch()
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.name, err)
 	}
-	f := &plan.Facts{Arch: a, Scope: h.scope, SystemdVersion: h.systemdVersion(ctx)}
-	if h.scope == ScopeUser {
-		f.Paths = plan.UserPaths(h.configHome())
-	} else {
-		f.Paths = plan.SystemPaths
-	}
-	f.UnitSearchPath = h.unitPaths(ctx)
+	f := &Facts{Arch: a, Scope: h.scope, SystemdVersion: h.systemdVersion(ctx), Paths: h.paths()}
+	f.UnitSearchPath = h.unitSearchPath(ctx)
 	h.files.trust(f.UnitSearchPath)
 	f.Live = h.live(ctx)
 	f.Systemd = probeSystemd(ctx, h.cmd, a)
@@ -155,8 +145,18 @@ func parseVersion(out string) int {
 	return v
 }
 
-func (h *LocalHost) unitPaths(ctx context.Context) []string {
-	out, err := runCommand(ctx, h.cmd, "systemd-analyze", append(h.scopeArgs(), "unit-paths")...)
+// paths are where fencer writes on the host, for its scope.
+func (h *LocalHost) paths() Paths {
+	if h.scope == ScopeUser {
+		return UserPaths(h.configHome())
+	}
+	return SystemPaths
+}
+
+// unitSearchPath is the host's unit search path as systemd-analyze
+// unit-paths says it, or where that does not run, the default one.
+func (h *LocalHost) unitSearchPath(ctx context.Context) []string {
+	out, err := h.Analyze(ctx, "unit-paths")
 	if err == nil {
 		var paths []string
 		for _, l := range strings.Split(string(out), "\n") {
@@ -168,10 +168,16 @@ func (h *LocalHost) unitPaths(ctx context.Context) []string {
 			return paths
 		}
 	}
+	return h.defaultUnitSearchPath()
+}
+
+// defaultUnitSearchPath is systemd 252's unit search path for the host's
+// scope and environment.
+func (h *LocalHost) defaultUnitSearchPath() []string {
 	if h.scope == ScopeUser {
-		return plan.UserUnitSearchPath(h.configHome(), h.runtimeDir(), h.dataHome())
+		return userUnitSearchPath(h.configHome(), h.runtimeDir(), h.dataHome())
 	}
-	return append([]string(nil), plan.SystemUnitSearchPath...)
+	return slices.Clone(SystemUnitSearchPath)
 }
 
 // managerSign is the file whose existence says a manager runs for the
@@ -202,7 +208,7 @@ func (h *LocalHost) live(ctx context.Context) bool {
 // refuses a path through a directory that is a symbolic link, unless that
 // directory is one of the unit search path (or a parent of one).
 func (h *LocalHost) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return nil, 0, err
 	}
 	return h.files.readFile(path)
@@ -210,7 +216,7 @@ func (h *LocalHost) ReadFile(ctx context.Context, path string) ([]byte, fs.FileM
 
 // ReadDir lists a directory's entry names, sorted.
 func (h *LocalHost) ReadDir(ctx context.Context, path string) ([]string, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return nil, err
 	}
 	return h.files.readDir(path)
@@ -219,7 +225,7 @@ func (h *LocalHost) ReadDir(ctx context.Context, path string) ([]string, error) 
 // WriteFile replaces path atomically (Target.WriteFile). In system scope
 // the file is owned by root:root; in user scope by the user running fencer.
 func (h *LocalHost) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return err
 	}
 	return h.files.writeFile(path, data, mode)
@@ -227,7 +233,7 @@ func (h *LocalHost) WriteFile(ctx context.Context, path string, data []byte, mod
 
 // Remove deletes path and fsyncs its directory.
 func (h *LocalHost) Remove(ctx context.Context, path string) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, h.name); err != nil {
 		return err
 	}
 	return h.files.remove(path)
@@ -247,9 +253,6 @@ func (h *LocalHost) LockPath() string {
 func (h *LocalHost) Lock(ctx context.Context) (func() error, error) {
 	return lockFile(ctx, h.name, h.LockPath())
 }
-
-// ErrNotLive is wrapped by Systemctl's error on a host without a manager.
-var ErrNotLive = errors.New("no systemd manager runs")
 
 // Systemctl runs systemctl [--user] --no-pager ARGS (Target.Systemctl).
 func (h *LocalHost) Systemctl(ctx context.Context, args ...string) ([]byte, error) {

@@ -1,4 +1,4 @@
-package apply
+package host
 
 import (
 	"bytes"
@@ -57,4 +57,13 @@ func runCommand(ctx context.Context, env []string, name string, args ...string) 
 		return stdout.Bytes(), fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
 	return stdout.Bytes(), nil
+}
+
+// ctxErr is the error for a call made with a context that is done (its
+// deadline passed, or it was cancelled), naming the host; nil otherwise.
+func ctxErr(ctx context.Context, host string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("host %s: %w", host, err)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package apply
+package host
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 
 // childEnv selects a child mode of the test binary, which tests re-execute
 // (directly or as a systemd service).
-const childEnv = "APPLY_CHILD"
+const childEnv = "HOST_CHILD"
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
@@ -47,16 +47,16 @@ func child(mode string) int {
 	return 2
 }
 
-// childWriter rewrites the files named in $APPLY_FILES (in the -root tree
-// $APPLY_ROOT) with WriteFile forever, alternating two contents, until it
+// childWriter rewrites the files named in $HOST_FILES (in the -root tree
+// $HOST_ROOT) with WriteFile forever, alternating two contents, until it
 // is killed. It says "ready" on stdout once it started.
 func childWriter() int {
-	h, err := Root("child", os.Getenv("APPLY_ROOT"), "", ScopeSystem)
+	h, err := Root("child", os.Getenv("HOST_ROOT"), "", ScopeSystem)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	paths := strings.Fields(os.Getenv("APPLY_FILES"))
+	paths := strings.Fields(os.Getenv("HOST_FILES"))
 	fmt.Println("ready")
 	for i := 0; ; i++ {
 		for _, p := range paths {
@@ -76,10 +76,10 @@ func content(p string, version int) []byte {
 	return []byte(strings.Repeat(line, n/len(line)+1)[:n])
 }
 
-// childLock takes the lock of the -root tree $APPLY_ROOT, says "locked" and
-// holds it until killed (or for $APPLY_HOLD).
+// childLock takes the lock of the -root tree $HOST_ROOT, says "locked" and
+// holds it until killed (or for $HOST_HOLD).
 func childLock() int {
-	h, err := Root("child", os.Getenv("APPLY_ROOT"), "", ScopeSystem)
+	h, err := Root("child", os.Getenv("HOST_ROOT"), "", ScopeSystem)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -92,7 +92,7 @@ func childLock() int {
 		return 1
 	}
 	fmt.Println("locked")
-	hold, _ := strconv.Atoi(os.Getenv("APPLY_HOLD_MS"))
+	hold, _ := strconv.Atoi(os.Getenv("HOST_HOLD_MS"))
 	if hold == 0 {
 		hold = 60000
 	}
@@ -104,11 +104,11 @@ func childLock() int {
 	return 0
 }
 
-// childArgv appends its argv as a JSON line to $APPLY_ARGV_OUT: the test
+// childArgv appends its argv as a JSON line to $HOST_ARGV_OUT: the test
 // binary stands in for a service's program (and for the loader) to see
 // exactly what systemd passes.
 func childArgv() int {
-	f, err := os.OpenFile(os.Getenv("APPLY_ARGV_OUT"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(os.Getenv("HOST_ARGV_OUT"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

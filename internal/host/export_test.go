@@ -1,0 +1,4 @@
+package host
+
+// UserHost is userHost, for the tests of package host_test.
+var UserHost = userHost
