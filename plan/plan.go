@@ -251,7 +251,8 @@ type Options struct {
 	// Verify plans for fencer verify: drop-ins that override fencer's are
 	// recorded in ServicePlan.Overrides instead of failing the host.
 	Verify bool
-	// Parallelism bounds how many hosts are planned at once (default 10).
+	// Parallelism bounds how many hosts are planned at once
+	// (host.DefaultParallelism when 0).
 	Parallelism   int
 	FencerVersion string
 	ConfigDir     string
@@ -276,29 +277,17 @@ func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Di
 			Subject: &hcl.Range{Filename: cfg.Dir}}}
 	}
 	opts.id = cfg.ID
+	for _, h := range cfg.Hosts {
+		p.Hosts = append(p.Hosts, &HostPlan{Name: h.Name, Address: h.Address, Scope: h.Scope})
+	}
 	var diags hcl.Diagnostics
 	var mu sync.Mutex
-	par := opts.Parallelism
-	if par <= 0 {
-		par = 10
-	}
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
-	for _, h := range cfg.Hosts {
-		hp := &HostPlan{Name: h.Name, Address: h.Address, Scope: h.Scope}
-		p.Hosts = append(p.Hosts, hp)
-		wg.Add(1)
-		go func(h *hclspec.Host, hp *HostPlan) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			d := planHost(ctx, cfg, h, hp, opts)
-			mu.Lock()
-			diags = append(diags, d...)
-			mu.Unlock()
-		}(h, hp)
-	}
-	wg.Wait()
+	host.Each(len(cfg.Hosts), opts.Parallelism, func(i int) {
+		d := planHost(ctx, cfg, cfg.Hosts[i], p.Hosts[i], opts)
+		mu.Lock()
+		diags = append(diags, d...)
+		mu.Unlock()
+	})
 	return p, resolve.MergeArches(diags)
 }
 

@@ -211,7 +211,7 @@ func (o *planOptions) releaseLocks() {
 func (o *planOptions) register(fs *flag.FlagSet) {
 	o.config.register(fs)
 	fs.StringVar(&o.root, "root", "", "")
-	fs.IntVar(&o.parallelism, "parallelism", 10, "")
+	fs.IntVar(&o.parallelism, "parallelism", host.DefaultParallelism, "")
 }
 
 // hosts builds a transport for every host of the configuration.
@@ -514,37 +514,32 @@ func (c *cli) confirm() bool {
 // is reported without stopping the others.
 func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]host.Target) int {
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(o.parallelism, 1))
 	failed := 0
 	logw := &lockedWriter{w: c.stdout, mu: &mu}
+	var hosts []*plan.HostPlan
 	for _, hp := range p.Hosts {
-		t := targets[hp.Name]
-		if t == nil {
+		if targets[hp.Name] == nil {
 			fmt.Fprintf(c.stderr, "Error: host %q of the plan is not in the configuration\n", hp.Name)
 			failed++
 			continue
 		}
-		wg.Add(1)
-		go func(hp *plan.HostPlan, t host.Target) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			err := apply.Host(context.Background(), t, hp, apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop, Log: logw,
-				Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause(),
-				ConfigID: p.ConfigID, Adopt: o.adopt})
-			if err != nil {
-				mu.Lock()
-				fmt.Fprintf(c.stderr, "Error: %v\n", err)
-				if errors.Is(err, context.DeadlineExceeded) {
-					fmt.Fprintf(c.stderr, "  Run again when it is done, or wait for it with -lock-timeout=DURATION.\n")
-				}
-				failed++
-				mu.Unlock()
-			}
-		}(hp, t)
+		hosts = append(hosts, hp)
 	}
-	wg.Wait()
+	host.Each(len(hosts), o.parallelism, func(i int) {
+		hp := hosts[i]
+		err := apply.Host(context.Background(), targets[hp.Name], hp, apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop, Log: logw,
+			Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause(),
+			ConfigID: p.ConfigID, Adopt: o.adopt})
+		if err != nil {
+			mu.Lock()
+			fmt.Fprintf(c.stderr, "Error: %v\n", err)
+			if errors.Is(err, context.DeadlineExceeded) {
+				fmt.Fprintf(c.stderr, "  Run again when it is done, or wait for it with -lock-timeout=DURATION.\n")
+			}
+			failed++
+			mu.Unlock()
+		}
+	})
 	n := p.Counts()
 	if failed > 0 {
 		fmt.Fprintf(c.stderr, "\n%d of %d hosts failed.\n", failed, len(p.Hosts))

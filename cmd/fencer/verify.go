@@ -6,8 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sync"
 
+	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/verify"
 )
@@ -98,18 +98,9 @@ func (o *verifyOptions) run(c *cli, args []string) int {
 		return exitError
 	}
 	reports := make([]*verify.HostReport, len(p.Hosts))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(o.plan.parallelism, 1))
-	for i, hp := range p.Hosts {
-		wg.Add(1)
-		go func(i int, hp *plan.HostPlan) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			reports[i] = verify.Host(ctx, targets[hp.Name], hp)
-		}(i, hp)
-	}
-	wg.Wait()
+	host.Each(len(p.Hosts), o.plan.parallelism, func(i int) {
+		reports[i] = verify.Host(ctx, targets[p.Hosts[i].Name], p.Hosts[i])
+	})
 	if o.json {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")

@@ -5,7 +5,8 @@
 // systemctl and systemd-analyze, its processes — and is the one interface
 // a new transport implements (an SSH host is next); Reader is the part of
 // it planning needs. The package also owns what a host's layout is
-// (Facts: fencer's paths, systemd's unit search path).
+// (Facts: fencer's paths, systemd's unit search path) and how many hosts
+// fencer works on at once (Each).
 package host
 
 import (
