@@ -11,6 +11,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/host"
+	"github.com/fencer-dev/fencer/internal/views"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/plan/loader"
 )
@@ -129,7 +130,7 @@ func FuzzPlanFile(f *testing.F) {
 			_ = CheckPlan(hp, facts, p.ConfigID, p.Destroy, testLoader)
 			_ = Refused(hp, []string{"/etc/systemd/system/m.service"})
 		}
-		plan.Render(io.Discard, p, true)
+		views.Plan(io.Discard, p, true)
 		if err := plan.WriteDisplayJSON(io.Discard, p); err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +348,7 @@ func TestTakeOverKeepsTheFirstOriginal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan.Render(&shown, p, false)
+	views.Plan(&shown, p, false)
 	if want := "apply replaces it and keeps the file from before fencer, at /etc/fencer/originals/m.service, which destroy puts back"; !strings.Contains(shown.String(), want) {
 		t.Errorf("the plan does not say %q:\n%s", want, shown.String())
 	}

@@ -41,12 +41,13 @@ func OriginalOf(ps host.Paths, orig string) string {
 	return path.Join(ps.UnitDir, rel)
 }
 
-// notOurs says whose a text file is that is not the configuration's.
-func notOurs(content []byte) string {
-	if h, ok := unittext.ParseHeader(content); ok && h.Config != "" {
-		return fmt.Sprintf("belongs to configuration %q", h.Config)
+// ownerOf returns the configuration a text file's header names, "" when
+// it has none.
+func ownerOf(content []byte) string {
+	if h, ok := unittext.ParseHeader(content); ok {
+		return h.Config
 	}
-	return "is not fencer's (it has no fencer header)"
+	return ""
 }
 
 // KeepMode is the mode fencer keeps a file with that it takes over: its
@@ -141,7 +142,7 @@ func removal(ctx context.Context, t host.Reader, ps host.Paths, ch *Change) ([]*
 // the same name has that id too, and its files would look like this one's.
 // They are noted, with the fix: declaring the id says they are this
 // configuration's.
-func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, services []*hclspec.Service, id string, declared, destroy bool) ([]*File, []string, error) {
+func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, services []*hclspec.Service, id string, declared, destroy bool) ([]*File, []Note, error) {
 	names, err := t.ReadDir(ctx, ps.UnitDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
@@ -164,7 +165,7 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 		planned[svc.Unit] = true
 	}
 	var gone []*File
-	var notes []string
+	var notes []Note
 	units := map[string]bool{}
 	for _, n := range names {
 		var p, role string
@@ -193,19 +194,18 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 			continue
 		}
 		if h.Config == "" {
-			notes = append(notes, fmt.Sprintf("%s has the header of a fencer from before configurations had ids, so which configuration installed it is unknown; this configuration does not plan it, and leaves it alone: remove it by hand if none uses it", p))
+			notes = append(notes, Note{Kind: NoteLegacyHeader, Path: p})
 			continue
 		}
 		if !fileOf(n, role, h.Unit) {
 			continue
 		}
 		if planned[h.Unit] && !destroy {
-			notes = append(notes, fmt.Sprintf("%s is this configuration's %s for %s, which no longer gets one; plan read it as part of %s and leaves it: remove it by hand, or destroy and apply again", p, role, h.Unit, h.Unit))
+			notes = append(notes, Note{Kind: NoteNoLongerPlanned, Path: p, Role: role, Unit: h.Unit})
 			continue
 		}
 		if !declared {
-			notes = append(notes, fmt.Sprintf("%s is a %s for %s of configuration %q, which this configuration no longer plans; %q is only this configuration's default id (its directory's name), which a configuration in another directory of that name has too, so plan leaves the file: declare fencer { id = %q } to have plan remove it as this configuration's, or remove it by hand",
-				p, role, h.Unit, id, id, id))
+			notes = append(notes, Note{Kind: NoteDefaultID, Path: p, Role: role, Unit: h.Unit, ID: id})
 			continue
 		}
 		units[h.Unit] = true
@@ -254,7 +254,8 @@ func unitOf(role, unit string) string {
 }
 
 // foreignDropIn returns the path of fencer's drop-in for unit on the host
-// when it exists and is not the configuration's (id), and whose it is;
+// when it exists and is not the configuration's (id), and the
+// configuration it belongs to ("" for none: it has no header of fencer's);
 // "" otherwise.
 func foreignDropIn(ctx context.Context, t host.Reader, ps host.Paths, unit, id string) (string, string, error) {
 	d := dropInPath(ps, unit)
@@ -267,7 +268,7 @@ func foreignDropIn(ctx context.Context, t host.Reader, ps host.Paths, unit, id s
 	case unittext.OwnedBy(b, id):
 		return "", "", nil
 	}
-	return d, notOurs(b), nil
+	return d, ownerOf(b), nil
 }
 
 // keptCopy returns the deletion of the original fencer kept of the file at
@@ -289,4 +290,20 @@ func keptCopy(ctx context.Context, t host.Reader, ps host.Paths, p string, cur [
 	}
 	return &Change{Path: orig, Action: Delete, Role: RoleOriginal, Binary: true, Mode: uint32(mode.Perm()),
 		PriorSHA256: hashOf(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}, nil
+}
+
+// KeepsEarlier reports whether the take-over ch leaves in place the
+// original fencer kept of its file before (another configuration's file is
+// replaced, and the file from before fencer stays kept): the plan does not
+// change the original, which is not ch's file.
+func KeepsEarlier(h *HostPlan, ch *Change) bool {
+	if !ch.TakeOver {
+		return false
+	}
+	for _, o := range h.Changes {
+		if o.Path == ch.Original {
+			return o.Action == NoOp && o.NewSHA256 != ch.PriorSHA256
+		}
+	}
+	return false
 }

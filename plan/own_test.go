@@ -115,16 +115,11 @@ func TestTakeOver(t *testing.T) {
 		"create /etc/systemd/system/m.socket (socket unit)",
 		"update " + unit + " (unit file) take-over of  to " + orig,
 	})
-	var out strings.Builder
-	Render(&out, &Plan{ConfigID: "c", Hosts: []*HostPlan{hp}}, false)
-	for _, want := range []string{
-		"configuration \"c\"\n",
-		"~ " + unit + "  (unit file, taken over: it is not fencer's (no fencer header))\n",
-		"apply keeps it at " + orig + " and destroy puts it back; apply refuses this unless run with -adopt=" + unit + "\n",
-		"+ " + orig + "  (original, kept for destroy to put back)\n",
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("plan output lacks %q:\n%s", want, out.String())
+	// What the plan's view says of it: internal/views TestPlanTakeOver.
+	for _, ch := range hp.Changes {
+		if (ch.Path == unit) != (ch.TakeOver && ch.Owner == "" && ch.Original == orig && ch.Action == Update && !KeepsEarlier(hp, ch)) ||
+			(ch.Path == orig) != (ch.Role == RoleOriginal && ch.Action == Create) {
+			t.Errorf("take-over change %+v", ch)
 		}
 	}
 	js, _ := json.Marshal(hp.Changes)
@@ -181,9 +176,10 @@ func TestTakeOver(t *testing.T) {
 	}
 	hp = planAs(t, "c", ownConfig("m.service"), h, true)
 	sameList(t, "destroy of another configuration's files", summary(hp), nil)
-	if len(hp.Notes) != 4 || hp.Notes[0] != `/etc/fencer/filters/m.service.bpf (filter) is run by /etc/systemd/system/m.service.d/zz-fencer.conf, which belongs to configuration "other": left as it is` ||
-		hp.Notes[1] != unit+` (unit file) belongs to configuration "other": destroy leaves it` {
-		t.Errorf("notes: %q", hp.Notes)
+	// Their words: internal/views TestPlanNotes.
+	if len(hp.Notes) != 4 || hp.Notes[0] != (Note{Kind: NoteForeignDropIn, Path: "/etc/fencer/filters/m.service.bpf", DropIn: "/etc/systemd/system/m.service.d/zz-fencer.conf", Owner: "other"}) ||
+		hp.Notes[1] != (Note{Kind: NoteDestroyLeaves, Path: unit, Role: "unit file", Owner: "other"}) {
+		t.Errorf("notes: %+v", hp.Notes)
 	}
 	if string(h.files[unit]) != theirs {
 		t.Error("changed")
@@ -232,13 +228,9 @@ func TestOrphans(t *testing.T) {
 		"delete /etc/systemd/system/old.service.d/zz-fencer.conf (drop-in)",
 		"delete /etc/systemd/system/old.socket (socket unit)",
 	})
-	if len(hp.Notes) != 1 || !strings.HasPrefix(hp.Notes[0], legacy+" has the header of a fencer from before configurations had ids") {
-		t.Errorf("notes: %q", hp.Notes)
-	}
-	var out strings.Builder
-	Render(&out, &Plan{Hosts: []*HostPlan{hp}}, false)
-	if !strings.Contains(out.String(), "- /etc/systemd/system/old.service.d/zz-fencer.conf  (drop-in)") || !strings.Contains(out.String(), "  note: "+legacy) {
-		t.Errorf("plan output:\n%s", out.String())
+	// Their words: internal/views TestPlanNotes and TestPlanTakeOver.
+	if len(hp.Notes) != 1 || hp.Notes[0] != (Note{Kind: NoteLegacyHeader, Path: legacy}) {
+		t.Errorf("notes: %+v", hp.Notes)
 	}
 	applyTo(h, hp)
 	for p, b := range before {
@@ -264,8 +256,9 @@ func TestOrphans(t *testing.T) {
 			t.Errorf("with a default id, plan deletes another unit's file: %s", s)
 		}
 	}
-	if len(hp2.Notes) != 3 || !strings.Contains(hp2.Notes[0], `is only this configuration's default id (its directory's name)`) || !strings.Contains(hp2.Notes[0], `declare fencer { id = "metrics" }`) {
-		t.Errorf("notes with a default id: %q", hp2.Notes)
+	// Their words: internal/views TestPlanNotes.
+	if len(hp2.Notes) != 3 || hp2.Notes[0].Kind != NoteDefaultID || hp2.Notes[0].ID != "metrics" {
+		t.Errorf("notes with a default id: %+v", hp2.Notes)
 	}
 	if _, ok := h2.files["/etc/systemd/system/a.service"]; !ok {
 		t.Fatal("the first configuration's unit file is gone")

@@ -3,8 +3,9 @@
 // (package resolve), renders the service's files (package unittext) and
 // adds the loader that runs it (package loader), checks them against the
 // host's units, and compares them with the host's files: the changes
-// apply makes (Plan). It also writes and reads plan files (planfile.go)
-// and shows plans to people (show.go).
+// apply makes (Plan). It also writes and reads plan files (planfile.go).
+// A plan carries facts (Enforcement, Note, Override); package views says
+// them in words.
 package plan
 
 import (
@@ -36,8 +37,10 @@ import (
 // FormatVersion is the version of saved plan files; a plan file of another
 // version is refused. Version 2 added HostPlan.Inputs; version 3 the
 // configuration's id, the host's fencer_path and notes, and take-overs
-// and restores of files that are not fencer's.
-const FormatVersion = 3
+// and restores of files that are not fencer's; version 4 made a
+// service's enforcement and a host's notes facts (Enforcement, Note)
+// instead of sentences.
+const FormatVersion = 4
 
 // Plan is what apply will do: for each host, every file to create, change
 // or delete, with the hash each file had when the plan was made.
@@ -78,7 +81,7 @@ type HostPlan struct {
 	// fencer's header that it does not plan and cannot or does not
 	// delete, and files destroy leaves because they are not the
 	// configuration's.
-	Notes []string `json:"notes,omitempty"`
+	Notes []Note `json:"notes,omitempty"`
 	// Restarts are the running units whose files the plan leaves as they
 	// are but whose process does not run as planned (applied without
 	// -restart): apply -restart restarts them.
@@ -106,8 +109,8 @@ type ServicePlan struct {
 	WrappedStart   string `json:"wrapped_exec_start,omitempty"`
 	SystemdFilter  bool   `json:"systemd_filter"`
 	ConditionRules int    `json:"condition_rules"`
-	// Enforcement lines say what enforces what.
-	Enforcement []string `json:"enforcement"`
+	// Enforcement says what enforces the policy.
+	Enforcement Enforcement `json:"enforcement"`
 	// SystemCallFilter is the planned SystemCallFilter= list (empty when
 	// systemd filters no names).
 	SystemCallFilter []string `json:"system_call_filter,omitempty"`
@@ -130,12 +133,6 @@ type ServicePlan struct {
 	Names        []string `json:"names,omitempty"`
 	FragmentPath string   `json:"fragment_path,omitempty"`
 	DropIns      []string `json:"drop_ins,omitempty"`
-}
-
-// Override is a host file that undoes part of fencer's drop-in.
-type Override struct {
-	Path    string `json:"path"`
-	Problem string `json:"problem"`
 }
 
 // FdPlan is an fd binding with its number.
@@ -441,6 +438,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 	hash := hex.EncodeToString(sum[:])
 	sp := &ServicePlan{Name: svc.Name, Unit: svc.Unit, Enforce: svc.Enforce,
 		FilterPath: filterPath(p, svc.Unit), FilterSHA256: hash, FilterInsns: len(c.Program)}
+	sp.Enforcement.Default = c.Filter.Default.String()
 	if svc.Enforce == hclspec.EnforceSystemd {
 		// No loader installs a BPF filter: systemd's names are all.
 		sp.FilterPath, sp.FilterSHA256, sp.FilterInsns = "", "", 0
@@ -485,9 +483,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 		in.Names, in.Deny, in.Log, in.Systemd = lines.Allow, lines.Deny, lines.Log, true
 		in.Errno = unittext.ErrnoSetting(c.Filter.Default)
 	} else {
-		var notes []string
-		in.Names, in.Errno, notes = unittext.SystemdNames(c.Filter, a, nil, facts.SystemdKnows)
-		sp.Enforcement = append(sp.Enforcement, notes...)
+		in.Names, in.Errno, sp.Enforcement.Unknown = unittext.SystemdNames(c.Filter, a, nil, facts.SystemdKnows)
 	}
 	sp.SystemdFilter = in.Names != nil
 	// Destroy needs the files' paths only: a unit that is gone, or that
@@ -503,7 +499,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 		}
 		if shadow != nil {
 			if !opts.Verify {
-				return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, shadow.Path, shadow.Problem)
+				return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, shadow.Path, shadow.Problem())
 			}
 			sp.Overrides = append(sp.Overrides, *shadow)
 		}
@@ -555,30 +551,29 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 		if bin != nil {
 			files = append(files, bin)
 		}
-		sp.Enforcement = append(sp.Enforcement,
-			fmt.Sprintf("argument conditions (%d rules): the BPF filter, installed by %s exec before the service starts", sp.ConditionRules, h.FencerPath))
-		if len(c.Filter.ExecOnce) > 0 {
-			sp.Enforcement = append(sp.Enforcement, "exec once: no rule names execve, so the loader's exec of the service is the only one; every later execve fails with ENOSYS (Linux 5.5 or newer)")
-		}
+		// The loader installs the BPF filter, which enforces the
+		// argument conditions, and the exec-once gate when no rule
+		// names execve.
+		sp.Enforcement.Loader = h.FencerPath
+		sp.Enforcement.ExecOnce = len(c.Filter.ExecOnce) > 0
 	}
 	switch {
 	case c.Systemd != nil:
-		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: systemd SystemCallFilter= alone (enforce = \"systemd\": no BPF filter, no argument conditions): %d allowed, %d denied by name, the rest %s",
-			len(in.Names), len(in.Deny), c.Filter.Default))
+		sp.Enforcement.Names, sp.Enforcement.Allowed, sp.Enforcement.Denied = NamesSystemdAlone, len(in.Names), len(in.Deny)
 		for _, n := range c.Systemd.Narrowed {
-			sp.Enforcement = append(sp.Enforcement, "narrowed: "+n.String())
+			sp.Enforcement.Narrowed = append(sp.Enforcement.Narrowed, Narrowed{Rule: n.Rule, Syscall: n.Syscall, Allows: n.Allows, Verdict: n.Verdict.String()})
 		}
 	case sp.SystemdFilter:
-		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", len(in.Names)))
+		sp.Enforcement.Names, sp.Enforcement.Allowed = NamesBoth, len(in.Names)
 	default:
-		sp.Enforcement = append(sp.Enforcement, fmt.Sprintf("syscall names: the BPF filter only (systemd cannot express default_action %s)", c.Filter.Default))
+		sp.Enforcement.Names = NamesFilterOnly
 	}
 	if sp.SystemdFilter && !opts.Destroy {
-		warnings, err := otherCommands(svc, theirs)
+		others, err := otherCommands(svc, theirs)
 		if err != nil {
 			return nil, nil, nil, diags, err
 		}
-		sp.Enforcement = append(sp.Enforcement, warnings...)
+		sp.Enforcement.OtherCommands = others
 	}
 	if c.Systemd != nil && !opts.Destroy {
 		// Nothing wraps the command: its prefixes decide whether
@@ -596,13 +591,13 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 	}
 	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
 		// The loader and the filter must be where the service sees them.
-		hidden, err := sandboxProblems(theirs, svc.Unit, scopeSpecifiers(facts), [][2]string{{"the loader", h.FencerPath}, {"the filter", sp.FilterPath}},
+		hidden, err := sandboxProblems(theirs, svc.Unit, scopeSpecifiers(facts), [][2]string{{"loader", h.FencerPath}, {"filter", sp.FilterPath}},
 			map[string]bool{h.FencerPath: true})
 		if err != nil {
 			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
 		if len(hidden) > 0 && !opts.Verify {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %s", svc.Name, hidden[0].Problem)
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %s", svc.Name, hidden[0].Problem())
 		}
 		sp.Overrides = append(sp.Overrides, hidden...)
 	}
@@ -613,7 +608,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 			return nil, nil, nil, diags, err
 		}
 		if len(overrides) > 0 && !opts.Verify {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem)
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem())
 		}
 		sp.Overrides = append(sp.Overrides, overrides...)
 	}
@@ -629,7 +624,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 			return nil, nil, nil, diags, err
 		}
 		if len(problems) > 0 && !opts.Verify {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, problems[0].Path, problems[0].Problem)
+			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, problems[0].Path, problems[0].Problem())
 		}
 		sp.Overrides = append(sp.Overrides, problems...)
 	}
@@ -643,29 +638,23 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 // ExecStart=, in the order systemd runs them.
 var otherExecKeys = []string{"ExecCondition", "ExecStartPre", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost"}
 
-// otherCommands warns of the unit's commands other than ExecStart= (theirs
-// are its fragments without fencer's drop-in): systemd applies
-// SystemCallFilter= to every command of the service but those with the
-// "+" prefix, so they run with the policy's names (and the loader's) and
-// nothing else, while the BPF filter, which only the loader installs,
-// does not apply to them.
-func otherCommands(svc *hclspec.Service, theirs []unitfile.Fragment) ([]string, error) {
-	names := "the policy's syscall names only"
-	if svc.Enforce == hclspec.EnforceExec {
-		names += " (plus the loader's)"
-	}
-	var out []string
+// otherCommands finds the unit's commands other than ExecStart= (theirs
+// are its fragments without fencer's drop-in) that run under
+// SystemCallFilter=: systemd applies it to every command of the service
+// but those with the "+" prefix, so they run with the policy's names (and
+// the loader's) and nothing else, while the BPF filter, which only the
+// loader installs, does not apply to them.
+func otherCommands(svc *hclspec.Service, theirs []unitfile.Fragment) ([]OtherCommand, error) {
+	var out []OtherCommand
 	for _, key := range otherExecKeys {
 		cmds, err := unitfile.Commands(theirs, key)
 		if err != nil {
 			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
 		for _, cmd := range cmds {
-			if cmd.Has("+") {
-				continue
+			if !cmd.Has("+") {
+				out = append(out, OtherCommand{Key: key, Command: cmd.String(), Path: cmd.Path, Line: cmd.Line})
 			}
-			out = append(out, fmt.Sprintf("warning: %s=%s runs under SystemCallFilter= too, with %s: fencer does not wrap it, so the BPF filter does not apply to it, only systemd's names; add the syscalls it needs to the policy, or prefix it with + to run it unsandboxed (%s:%d)",
-				key, cmd, names, cmd.Path, cmd.Line))
 		}
 	}
 	return out, nil
@@ -693,8 +682,8 @@ func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, d
 	for _, fr := range frags[1:] {
 		base := path.Base(fr.Path)
 		if base == unittext.DropInName && fr.Path != own {
-			out = append(out, Override{Path: fr.Path, Problem: fmt.Sprintf(
-				"it has the name of fencer's drop-in and systemd reads it instead of fencer's %s; remove it", own)})
+			o := Override{Kind: OverrideDropInName, Path: fr.Path, Own: own}
+			out = append(out, o)
 			continue
 		}
 		if base <= unittext.DropInName {
@@ -711,9 +700,8 @@ func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, d
 			}
 		}
 		if len(set) > 0 {
-			out = append(out, Override{Path: fr.Path, Problem: fmt.Sprintf(
-				"this drop-in sets %s and sorts after fencer's %s, so systemd applies it over fencer's settings; rename it to sort before %s, or remove those settings",
-				strings.Join(set, ", "), unittext.DropInName, unittext.DropInName)})
+			o := Override{Kind: OverrideDropInSettings, Path: fr.Path, Settings: set}
+			out = append(out, o)
 		}
 	}
 	return out, nil
@@ -776,15 +764,13 @@ func serviceUnit(ctx context.Context, t host.Reader, lk *unitfile.Lookup, p host
 		return u, nil, nil
 	}
 	if u.Fragments[0].Path != own {
-		return u, &Override{Path: u.Fragments[0].Path, Problem: fmt.Sprintf(
-			"this unit file comes earlier on the unit search path than the unit_file fencer installs at %s, so systemd reads it instead and fencer's has no effect (its Sockets=, ExecStart= and the rest); remove it",
-			own)}, nil
+		o := &Override{Kind: OverrideUnitFileShadowed, Path: u.Fragments[0].Path, Own: own}
+		return u, o, nil
 	}
 	// fencer's unit file would replace a mask in its place.
 	if b, _, err := t.ReadFile(ctx, own); err == nil && len(b) == 0 {
-		return u, &Override{Path: own, Problem: fmt.Sprintf(
-			"unit %s is masked: this file is empty or a link to /dev/null, and fencer would replace it with the unit_file; unmask the unit first (systemctl unmask %s), or do not plan the service for this host",
-			svc.Unit, svc.Unit)}, nil
+		o := &Override{Kind: OverrideUnitMasked, Path: own, Unit: svc.Unit}
+		return u, o, nil
 	}
 	return u, nil, nil
 }
@@ -866,9 +852,9 @@ func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arc
 // too. A text file that is not the configuration's (unittext.OwnedBy) is taken
 // over when wanted, and left alone when it would be removed. Removing a
 // file fencer took over puts its original back.
-func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*File, id string, destroy bool) ([]*Change, []string, error) {
+func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*File, id string, destroy bool) ([]*Change, []Note, error) {
 	var out []*Change
-	var notes []string
+	var notes []Note
 	for i, f := range append(append([]*File(nil), want...), gone...) {
 		remove := destroy || i >= len(want)
 		cur, mode, err := t.ReadFile(ctx, f.Path)
@@ -900,7 +886,7 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 				continue
 			}
 			if !ours {
-				notes = append(notes, fmt.Sprintf("%s (%s) %s: destroy leaves it", f.Path, f.Role, notOurs(cur)))
+				notes = append(notes, Note{Kind: NoteDestroyLeaves, Path: f.Path, Role: f.Role, Owner: ownerOf(cur)})
 				// Put back already (a destroy stopped before it removed
 				// the copy): only the copy is left to remove.
 				if keep, err := keptCopy(ctx, t, p, f.Path, cur); err != nil {
@@ -913,10 +899,10 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 			if f.Role == "filter" {
 				// A filter has no header: it is the configuration's when
 				// the drop-in that runs it is.
-				if d, whose, err := foreignDropIn(ctx, t, p, f.Units[0], id); err != nil {
+				if d, owner, err := foreignDropIn(ctx, t, p, f.Units[0], id); err != nil {
 					return nil, nil, err
 				} else if d != "" {
-					notes = append(notes, fmt.Sprintf("%s (filter) is run by %s, which %s: left as it is", f.Path, d, whose))
+					notes = append(notes, Note{Kind: NoteForeignDropIn, Path: f.Path, DropIn: d, Owner: owner})
 					continue
 				}
 			}

@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"path"
 	"reflect"
@@ -333,9 +334,21 @@ func TestInputsSurviveJSON(t *testing.T) {
 	if err := WriteJSON(&buf, p); err != nil {
 		t.Fatal(err)
 	}
-	old := strings.Replace(buf.String(), `"format_version": 3`, `"format_version": 1`, 1)
+	old := strings.Replace(buf.String(), fmt.Sprintf(`"format_version": %d`, FormatVersion), `"format_version": 1`, 1)
 	if _, err := ReadJSON(strings.NewReader(old)); err == nil || !strings.Contains(err.Error(), "format version 1") {
 		t.Errorf("a version 1 plan: %v", err)
+	}
+	// A version 3 plan, whose enforcement and notes were sentences, is
+	// refused for its version, not for its shape.
+	v3 := `{"format_version": 3, "config_id": "c", "hosts": [{"name": "h", "scope": "system", "arch": "x86_64",
+	  "services": [{"name": "m", "unit": "m.service", "enforcement": ["syscall names (3): systemd SystemCallFilter=, as well"]}],
+	  "notes": ["/etc/systemd/system/x.socket (socket unit) is not fencer's (it has no fencer header): destroy leaves it"]}]}`
+	if _, err := ReadJSON(strings.NewReader(v3)); err == nil || !strings.Contains(err.Error(), "format version 3 is an older fencer's; this fencer reads version 4: make a new plan with this fencer") {
+		t.Errorf("a version 3 plan: %v", err)
+	}
+	newer := strings.Replace(buf.String(), fmt.Sprintf(`"format_version": %d`, FormatVersion), `"format_version": 99`, 1)
+	if _, err := ReadJSON(strings.NewReader(newer)); err == nil || !strings.Contains(err.Error(), "format version 99 is a newer fencer's") {
+		t.Errorf("a version 99 plan: %v", err)
 	}
 }
 
@@ -527,49 +540,32 @@ func TestOtherCommandsWarned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var warnings []string
-	for _, e := range p.Hosts[0].Services[0].Enforcement {
-		if strings.HasPrefix(e, "warning: ") {
-			warnings = append(warnings, e)
-		}
+	// Each in words: internal/views TestEnforcementLines.
+	want := []OtherCommand{
+		{Key: "ExecCondition", Command: "/usr/bin/test -d /etc/m", Path: "/etc/systemd/system/m.service.d/50-admin.conf", Line: 3},
+		{Key: "ExecStartPre", Command: "/bin/mkdir -p /run/m", Path: unit, Line: 2},
+		{Key: "ExecReload", Command: "/bin/kill -HUP $MAINPID", Path: unit, Line: 5},
+		{Key: "ExecStopPost", Command: "!/bin/rm -rf /run/m", Path: unit, Line: 7},
 	}
-	tail := "runs under SystemCallFilter= too, with the policy's syscall names only (plus the loader's)"
-	want := []string{
-		"warning: ExecCondition=/usr/bin/test -d /etc/m " + tail + ":", "(/etc/systemd/system/m.service.d/50-admin.conf:3)",
-		"warning: ExecStartPre=/bin/mkdir -p /run/m " + tail + ":", "(" + unit + ":2)",
-		"warning: ExecReload=/bin/kill -HUP $MAINPID " + tail + ":", "(" + unit + ":5)",
-		"warning: ExecStopPost=!/bin/rm -rf /run/m " + tail + ":", "(" + unit + ":7)",
+	if sp := p.Hosts[0].Services[0]; !reflect.DeepEqual(sp.Enforcement.OtherCommands, want) || sp.Enforce != "exec" {
+		t.Errorf("other commands %+v, want %+v", sp.Enforcement.OtherCommands, want)
 	}
-	if len(warnings) != len(want)/2 {
-		t.Fatalf("warnings:\n%s", strings.Join(warnings, "\n"))
-	}
-	for i, w := range warnings {
-		if !strings.HasPrefix(w, want[2*i]) || !strings.HasSuffix(w, "the BPF filter does not apply to it, only systemd's names; add the syscalls it needs to the policy, or prefix it with + to run it unsandboxed "+want[2*i+1]) {
-			t.Errorf("warning %d:\n%s\nwant\n%s ... %s", i, w, want[2*i], want[2*i+1])
-		}
-	}
-	var out bytes.Buffer
-	Render(&out, p, false)
-	if !strings.Contains(out.String(), "    - "+want[2]) {
-		t.Errorf("plan output:\n%s", out.String())
-	}
-	t.Logf("plan output:\n%s", out.String()[:strings.Index(out.String(), "\n\n")])
 
 	// enforce = "systemd": the policy's names only.
 	p, err = makePlan(t, strings.Replace(vendorConfig, `unit = "m.service"`, "unit = \"m.service\"\n  enforce = \"systemd\"", 1), h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); !strings.Contains(e, "ExecStartPre=/bin/mkdir -p /run/m runs under SystemCallFilter= too, with the policy's syscall names only: fencer") {
-		t.Errorf("enforce = systemd:\n%s", e)
+	if sp := p.Hosts[0].Services[0]; !reflect.DeepEqual(sp.Enforcement.OtherCommands, want) || sp.Enforce != "systemd" {
+		t.Errorf("enforce = systemd: other commands %+v", sp.Enforcement.OtherCommands)
 	}
 	// No name filter, no warning.
 	p, err = makePlan(t, strings.Replace(vendorConfig, `unit = "m.service"`, "unit = \"m.service\"\n  default_action = log", 1), h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); strings.Contains(e, "warning") {
-		t.Errorf("default_action = log:\n%s", e)
+	if e := p.Hosts[0].Services[0].Enforcement; len(e.OtherCommands) > 0 || e.Names != NamesFilterOnly {
+		t.Errorf("default_action = log: %+v", e)
 	}
 }
 
@@ -591,9 +587,17 @@ func TestModeChangeShows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	Render(&b, p, false)
-	if !strings.Contains(b.String(), "~ "+drop) || !strings.Contains(b.String(), "mode 0600 -> 0644") || p.Counts().Change != 1 {
-		t.Errorf("plan:\n%s", b.String())
+	// How the plan's view shows it: internal/views TestPlanModeChange.
+	changed := 0
+	for _, ch := range p.Hosts[0].Changes {
+		if ch.Path == drop && (ch.Action != Update || ch.PriorMode != 0o600 || ch.Mode != 0o644 || ch.Prior != string(ch.Content)) {
+			t.Errorf("the drop-in's change: %+v", ch)
+		}
+		if ch.Action != NoOp {
+			changed++
+		}
+	}
+	if changed != 1 || p.Counts().Change != 1 {
+		t.Errorf("%d changes, %+v", changed, p.Counts())
 	}
 }

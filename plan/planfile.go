@@ -1,14 +1,18 @@
 package plan
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/readlimit"
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
@@ -239,4 +243,83 @@ func isSHA256(s string) bool {
 		}
 	}
 	return true
+}
+
+// WriteJSON writes the plan as JSON: the plan file format, which -json
+// prints as well.
+func WriteJSON(w io.Writer, p *Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
+		return fmt.Errorf("encode plan: %w", err)
+	}
+	return nil
+}
+
+// WriteDisplayJSON writes the plan as -json shows it: the plan file's
+// format without the content of binary files (the loader alone is
+// megabytes), which the hashes and sizes identify, and with text files'
+// new content as text.
+func WriteDisplayJSON(w io.Writer, p *Plan) error {
+	c := *p
+	c.Hosts = make([]*HostPlan, len(p.Hosts))
+	for i, h := range p.Hosts {
+		hc := *h
+		hc.Changes = make([]*Change, len(h.Changes))
+		for j, ch := range h.Changes {
+			cc := *ch
+			if !cc.Binary && cc.Content != nil {
+				cc.Text = string(cc.Content)
+			}
+			cc.Content = nil
+			hc.Changes[j] = &cc
+		}
+		c.Hosts[i] = &hc
+	}
+	return WriteJSON(w, &c)
+}
+
+// formatVersion refuses a plan file of another format version than this
+// fencer's; nil when it has this fencer's, or no version to read.
+func formatVersion(b []byte) error {
+	var v struct {
+		FormatVersion *int `json:"format_version"`
+	}
+	if json.NewDecoder(bytes.NewReader(b)).Decode(&v) != nil || v.FormatVersion == nil || *v.FormatVersion == FormatVersion {
+		return nil
+	}
+	if *v.FormatVersion > FormatVersion {
+		return fmt.Errorf("plan file format version %d is a newer fencer's; this fencer reads version %d: apply it with the fencer that made it, or make a new plan with this fencer (fencer plan -out=FILE)", *v.FormatVersion, FormatVersion)
+	}
+	return fmt.Errorf("plan file format version %d is an older fencer's; this fencer reads version %d: make a new plan with this fencer (fencer plan -out=FILE)", *v.FormatVersion, FormatVersion)
+}
+
+// ReadJSON reads a plan file: at most MaxFileBytes of one JSON object of
+// this format version, holding nothing a plan fencer makes could not
+// (Check); anything else is refused.
+func ReadJSON(r io.Reader) (*Plan, error) {
+	b, err := readlimit.All(r, "the plan file", MaxFileBytes, "a plan file")
+	if err != nil {
+		return nil, fmt.Errorf("read plan file: %w", err)
+	}
+	var p Plan
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		// A plan of another version may not decode as this one: say so.
+		if verr := formatVersion(b); verr != nil {
+			return nil, verr
+		}
+		return nil, fmt.Errorf("read plan file: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("read plan file: there is more after the plan")
+	}
+	if err := formatVersion(b); err != nil {
+		return nil, err
+	}
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("plan file: %w; fencer does not apply or show it", err)
+	}
+	return &p, nil
 }

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -32,15 +31,12 @@ type sandboxMount struct {
 	// image, a system extension), "same" (the host's own path, bound in
 	// place), "noexec", "exec".
 	kind string
-	// other says, for kind "other", what is put there ("another host
-	// path"); perhaps is set when it may leave the path as it is (a
-	// system extension puts only the files it has).
-	other   string
+	// perhaps is set when it may leave the path as it is (a system
+	// extension puts only the files it has).
 	perhaps bool
-	// why is the setting, "Key=value (file:line)".
-	why string
-	// fix says what to do about it.
-	fix string
+	// key is the setting's name and set its assignment.
+	key string
+	set unitfile.Setting
 }
 
 // under reports whether p is at or below dir.
@@ -114,9 +110,6 @@ func mountAt(w, unit string, known map[byte]string, m sandboxMount) (sandboxMoun
 // fencer's; unit: its name, and known the specifiers the host's scope
 // fixes, for specifiers), as systemd 252 parses them.
 func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]string) (mounts []sandboxMount, root *sandboxMount, err error) {
-	where := func(a unitfile.Setting, key string) string {
-		return fmt.Sprintf("%s=%s (%s:%d)", key, a.Value, a.Path, a.Line)
-	}
 	// last returns the last assignment valid for parse, the empty one
 	// resetting to nothing.
 	last := func(key string, valid func(string) bool) (*unitfile.Setting, error) {
@@ -188,13 +181,11 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 	case truthy(dynamic):
 		// DynamicUser=yes implies PrivateTmp=yes, whatever it says.
 		for _, d := range []string{"/tmp", "/var/tmp"} {
-			mounts = append(mounts, sandboxMount{at: d, kind: "hidden", why: where(*dynamic, "DynamicUser") + ", which implies PrivateTmp=yes,",
-				fix: "keep fencer_path and the filter out of /tmp and /var/tmp"})
+			mounts = append(mounts, sandboxMount{at: d, kind: "hidden", key: "DynamicUser", set: *dynamic})
 		}
 	case truthy(private):
 		for _, d := range []string{"/tmp", "/var/tmp"} {
-			mounts = append(mounts, sandboxMount{at: d, kind: "hidden", why: where(*private, "PrivateTmp"),
-				fix: "keep fencer_path and the filter out of /tmp and /var/tmp"})
+			mounts = append(mounts, sandboxMount{at: d, kind: "hidden", key: "PrivateTmp", set: *private})
 		}
 	}
 	home, err := last("ProtectHome", func(v string) bool { return isBool(v) || v == "read-only" || v == "tmpfs" })
@@ -203,8 +194,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 	}
 	if home != nil && (truthy(home) || home.Value == "tmpfs") {
 		for _, d := range []string{"/home", "/root", "/run/user"} {
-			mounts = append(mounts, sandboxMount{at: d, kind: "hidden", why: where(*home, "ProtectHome"),
-				fix: "keep fencer_path and the filter out of /home, /root and /run/user, or use ProtectHome=read-only"})
+			mounts = append(mounts, sandboxMount{at: d, kind: "hidden", key: "ProtectHome", set: *home})
 		}
 	}
 	words, from, err := list("TemporaryFileSystem")
@@ -213,8 +203,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 	}
 	for i, w := range words {
 		if p, ok := unitfile.TemporaryPath(w); ok {
-			add(p, sandboxMount{kind: "hidden", why: where(from[i], "TemporaryFileSystem"),
-				fix: "bind the path back with BindReadOnlyPaths=, or keep fencer's files out of it"})
+			add(p, sandboxMount{kind: "hidden", key: "TemporaryFileSystem", set: from[i]})
 		}
 	}
 	words, from, err = list("InaccessiblePaths")
@@ -222,8 +211,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 		return nil, nil, err
 	}
 	for i, w := range words {
-		add(prefixed(w), sandboxMount{kind: "hidden", why: where(from[i], "InaccessiblePaths"),
-			fix: "keep fencer's files out of the inaccessible path"})
+		add(prefixed(w), sandboxMount{kind: "hidden", key: "InaccessiblePaths", set: from[i]})
 	}
 	for _, key := range []string{"BindPaths", "BindReadOnlyPaths"} {
 		as, err := unitfile.Assignments(theirs, "Service", key)
@@ -246,8 +234,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 				if !ok {
 					continue
 				}
-				m, ok := mountAt(dst, unit, known, sandboxMount{kind: "other", other: "another host path", why: where(a, key),
-					fix: "bind the host's own path there, or keep fencer's files out of it"})
+				m, ok := mountAt(dst, unit, known, sandboxMount{kind: "other", key: key, set: a})
 				if !ok {
 					continue
 				}
@@ -266,8 +253,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 		}
 		kind := map[string]string{"NoExecPaths": "noexec", "ExecPaths": "exec"}[key]
 		for i, w := range words {
-			add(prefixed(w), sandboxMount{kind: kind, why: where(from[i], key),
-				fix: "allow executing the loader with ExecPaths=, or put fencer_path elsewhere"})
+			add(prefixed(w), sandboxMount{kind: kind, key: key, set: from[i]})
 		}
 	}
 	// System extensions are merged over /usr and /opt (systemd-sysext's
@@ -279,8 +265,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 		}
 		if len(words) > 0 {
 			for _, d := range []string{"/usr", "/opt"} {
-				mounts = append(mounts, sandboxMount{at: d, kind: "other", other: "a system extension's files", perhaps: true, why: where(from[len(from)-1], key),
-					fix: "keep fencer_path out of /usr and /opt, or remove the setting"})
+				mounts = append(mounts, sandboxMount{at: d, kind: "other", perhaps: true, key: key, set: from[len(from)-1]})
 			}
 		}
 	}
@@ -295,8 +280,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 			continue
 		}
 		for _, dst := range unitfile.MountImages(a.Value) {
-			if m, ok := mountAt(dst, unit, known, sandboxMount{kind: "other", other: "an image's files", why: where(a, "MountImages"),
-				fix: "keep fencer's files out of the image's mount point"}); ok {
+			if m, ok := mountAt(dst, unit, known, sandboxMount{kind: "other", key: "MountImages", set: a}); ok {
 				images = append(images, m)
 			}
 		}
@@ -308,8 +292,7 @@ func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]strin
 			return nil, nil, err
 		}
 		if s != nil {
-			root = &sandboxMount{at: s.Value, kind: "root", why: where(*s, key),
-				fix: "bind the loader and the filter into it in place with BindReadOnlyPaths=PATH"}
+			root = &sandboxMount{at: s.Value, kind: "root", key: key, set: *s}
 		}
 	}
 	// Deepest last: for a path, the last mount above it decides. A path
@@ -335,7 +318,7 @@ func scopeSpecifiers(f *host.Facts) map[byte]string {
 }
 
 // sandboxProblems says, for each of fencer's files the service needs at
-// start (files: what it is, "the loader" or "the filter", by host path),
+// start (files: which it is, "loader" or "filter", by host path),
 // which setting of the unit hides it from the service or may put another
 // file in its place; exec lists the files that are executed (the loader),
 // which NoExecPaths= also breaks. unit is the unit's name and known the
@@ -348,7 +331,7 @@ func sandboxProblems(theirs []unitfile.Fragment, unit string, known map[byte]str
 	}
 	var out []Override
 	for _, f := range files {
-		what, p := f[0], f[1]
+		of, p := f[0], f[1]
 		var seen, execMount, maybe *sandboxMount
 		for i := range mounts {
 			m := &mounts[i]
@@ -370,40 +353,27 @@ func sandboxProblems(theirs []unitfile.Fragment, unit string, known map[byte]str
 				seen = m
 			}
 		}
-		// Without the file the service does not start; over the
-		// loader, other files may start it unfiltered (the loader
-		// refuses a filter that is not the planned one).
-		fails := "so systemd could not start the service (status 203/EXEC) or the loader would refuse to"
-		then := func(m *sandboxMount) string {
-			if m.kind == "other" && exec[p] {
-				return "so the service would start through whatever program is there instead of fencer's loader, without the planned filter, or not at all (status 203/EXEC)"
-			}
-			return fails
-		}
-		does := func(m *sandboxMount) string {
-			switch m.kind {
-			case "hidden":
-				return "hides " + what + " (" + p + ") from the service"
-			case "other":
-				return "puts " + m.other + " over " + what + " (" + p + ") for the service"
-			}
-			return "forbids the service to execute " + what + " (" + p + ")"
-		}
-		problem := func(m *sandboxMount, text string) {
-			out = append(out, Override{Path: p, Problem: fmt.Sprintf("%s %s, %s: %s", m.why, text, then(m), m.fix)})
-		}
+		// The mount that decides what the service sees at p, when that
+		// is a problem.
+		var m *sandboxMount
 		switch {
 		case maybe != nil:
-			problem(maybe, "may "+strings.Replace(does(maybe), "s ", " ", 1)+" (fencer cannot tell where "+maybe.unknown+" is on the host; write the path out)")
-		case seen != nil && seen.perhaps:
-			problem(seen, "may "+strings.Replace(does(seen), "s ", " ", 1))
-		case seen != nil && (seen.kind == "hidden" || seen.kind == "other"):
-			problem(seen, does(seen))
+			m = maybe
+		case seen != nil && (seen.perhaps || seen.kind == "hidden" || seen.kind == "other"):
+			m = seen
 		case root != nil && (seen == nil || seen.kind != "same"):
-			problem(root, "gives the service a root directory of its own, into which "+what+" ("+p+") is not bound")
+			m = root
 		case exec[p] && execMount != nil && execMount.kind == "noexec":
-			problem(execMount, does(execMount))
+			m = execMount
+		default:
+			continue
 		}
+		o := Override{Kind: OverrideSandbox, Path: p, Setting: m.key, Value: m.set.Value, File: m.set.Path, Line: m.set.Line,
+			Sandbox: &Sandboxed{Of: of, Effect: m.kind, Maybe: m == maybe || m.perhaps}}
+		if m == maybe {
+			o.Sandbox.Unknown = m.unknown
+		}
+		out = append(out, o)
 	}
 	return out, nil
 }

@@ -19,8 +19,8 @@ import (
 type socketFeed struct {
 	name  string
 	frags []unitfile.Fragment
-	// why says how it names the service, with the file that does.
-	why string
+	// feed says how it names the service, with the file that does.
+	feed *Feed
 }
 
 // socketScan is what the unit search path's socket units do to a service.
@@ -73,21 +73,15 @@ func scanSockets(lk *unitfile.Lookup, u *unitfile.Unit, own string) (*socketScan
 		var masked *unitfile.MaskedError
 		switch {
 		case errors.As(err, &masked):
-			scan.shadow = &Override{Path: masked.Path, Problem: fmt.Sprintf(
-				"it %s and comes earlier on the unit search path: it masks fencer's socket unit %s, so systemd does not load it and %s cannot start; remove it",
-				masked.How, own, u.ID)}
+			scan.shadow = &Override{Kind: OverrideSocketMasked, Path: masked.Path, LinkTo: masked.Target, Own: own, Unit: u.ID}
 			scan.shadowFiles = []unitfile.Fragment{{Path: masked.Path}}
 		case err != nil:
 			return nil, fmt.Errorf("looking for socket units: %w", err)
 		case su.ID != path.Base(own):
-			scan.shadow = &Override{Path: su.Link, Problem: fmt.Sprintf(
-				"this link makes %s an alias of %s, so systemd reads %s instead of fencer's %s (and passes its fds to %s); remove it",
-				path.Base(own), su.LinkTo, su.Fragments[0].Path, own, u.ID)}
+			scan.shadow = &Override{Kind: OverrideSocketAlias, Path: su.Link, LinkTo: su.LinkTo, Reads: su.Fragments[0].Path, Own: own, Unit: u.ID}
 			scan.shadowFiles = su.Fragments
 		case su.Fragments[0].Path != own:
-			scan.shadow = &Override{Path: su.Fragments[0].Path, Problem: fmt.Sprintf(
-				"it has the name of fencer's socket unit and comes earlier on the unit search path: systemd reads it instead of fencer's %s (and passes its fds to %s); remove it",
-				own, u.ID)}
+			scan.shadow = &Override{Kind: OverrideSocketShadowed, Path: su.Fragments[0].Path, Own: own, Unit: u.ID}
 			scan.shadowFiles = su.Fragments
 		default:
 			scan.ownDropIns = su.Fragments[1:]
@@ -110,11 +104,11 @@ func scanSockets(lk *unitfile.Lookup, u *unitfile.Unit, own string) (*socketScan
 		if err != nil {
 			return nil, fmt.Errorf("looking for socket units: %w", err)
 		}
-		why := target.feeds(names, u.ID)
-		if why == "" {
+		feed := target.feeds(names, u.ID)
+		if feed == nil {
 			continue
 		}
-		scan.feeds = append(scan.feeds, socketFeed{name: su.ID, frags: su.Fragments, why: why})
+		scan.feeds = append(scan.feeds, socketFeed{name: su.ID, frags: su.Fragments, feed: feed})
 	}
 	return scan, nil
 }
@@ -131,8 +125,9 @@ type socketTarget struct {
 	// made; "" for none, and then the socket triggers the service of its
 	// own name (for a template's instance, that instance).
 	service, where string
-	// ignored is the last assignment systemd ignores, for messages.
-	ignored string
+	// ignored is the value of the last assignment systemd ignores, and
+	// ignoredWhere where it is made, for messages.
+	ignored, ignoredWhere string
 	// maybe are the assignments whose name depends on the host (%H, %u,
 	// %m, ...) or, for a template, on the instance: each may be the one
 	// systemd settles on, or be ignored.
@@ -148,20 +143,20 @@ type servicePattern struct {
 	host string
 }
 
-// feeds says why the socket unit passes its fds to the service whose
-// names are names (id its own), "" when it does not.
-func (t *socketTarget) feeds(names map[string]bool, id string) string {
+// feeds says how the socket unit comes to pass its fds to the service
+// whose names are names (id its own), nil when it does not.
+func (t *socketTarget) feeds(names map[string]bool, id string) *Feed {
 	if t.accept {
-		return ""
+		return nil
 	}
-	alias := func(n string) string {
+	aliasOf := func(n string) string {
 		if n != id {
-			return ", an alias of " + id
+			return id
 		}
 		return ""
 	}
 	if names[t.service] {
-		return fmt.Sprintf("its Service= (%s) names %s%s", t.where, t.service, alias(t.service))
+		return &Feed{How: FeedService, Where: t.where, Service: t.service, AliasOf: aliasOf(t.service)}
 	}
 	if t.service == "" {
 		stem, typ := strings.TrimSuffix(t.id, ".socket"), ".service"
@@ -175,29 +170,21 @@ func (t *socketTarget) feeds(names map[string]bool, id string) string {
 			if n != byName && (re == nil || !re.match(n)) {
 				continue
 			}
-			why := fmt.Sprintf("it has the name of %s and no Service=", n)
+			f := &Feed{How: FeedName, Service: n, AliasOf: aliasOf(n), Ignored: t.ignored, IgnoredWhere: t.ignoredWhere}
 			if re != nil {
-				why = fmt.Sprintf("it is a template whose instance of the name of %s has no Service=", n)
+				f.How = FeedTemplate
 			}
-			if t.ignored != "" {
-				why += fmt.Sprintf(" that systemd accepts (it ignores %s)", t.ignored)
-			}
-			return why + ", so it starts that service" + alias(n)
+			return f
 		}
 	}
 	for _, m := range t.maybe {
 		for _, n := range sortedNames(names) {
-			if !m.re.match(n) {
-				continue
+			if m.re.match(n) {
+				return &Feed{How: FeedPattern, Where: m.where, Value: m.value, Service: n, AliasOf: aliasOf(n), Socket: t.id, HostSpecifiers: m.host}
 			}
-			on := "for an instance of " + t.id
-			if m.host != "" {
-				on = "on a host whose " + m.host + " makes it so"
-			}
-			return fmt.Sprintf("its Service= (%s) is %s, which names %s %s%s", m.where, m.value, n, on, alias(n))
 		}
 	}
-	return ""
+	return nil
 }
 
 func sortedNames(names map[string]bool) []string {
@@ -227,13 +214,13 @@ func socketService(frags []unitfile.Fragment, id string) (*socketTarget, error) 
 		v, re, host, ok := expandSpecifiers(a.Value, id)
 		switch {
 		case !ok:
-			t.ignored = fmt.Sprintf("Service=%s at %s", a.Value, where)
+			t.ignored, t.ignoredWhere = a.Value, where
 		case re != nil:
 			t.maybe = append(t.maybe, servicePattern{value: a.Value, where: where, re: re, host: host})
 		case strings.HasSuffix(v, ".service") && unitfile.CheckName(v) == nil && !unitfile.IsTemplate(v):
 			t.service, t.where = v, where
 		default:
-			t.ignored = fmt.Sprintf("Service=%s at %s", a.Value, where)
+			t.ignored, t.ignoredWhere = a.Value, where
 		}
 	}
 	t.accept, err = unitfile.Bool(frags, "Socket", "Accept", false)
@@ -415,9 +402,8 @@ func checkSockets(svc *hclspec.Service, theirs []unitfile.Fragment, scan *socket
 		}
 		for _, e := range f.Entries {
 			if e.Section == "Socket" && ownSocketKeys[e.Key] {
-				out = append(out, Override{Path: fr.Path, Problem: fmt.Sprintf(
-					"line %d sets %s= for fencer's socket unit %s, which changes the fds %s gets, so fencer cannot guarantee the fd numbers of the policy; remove the setting",
-					e.Line, e.Key, unittext.SocketUnit(svc.Unit), svc.Unit)})
+				o := Override{Kind: OverrideSocketDropIn, Path: fr.Path, Line: e.Line, Setting: e.Key, Unit: svc.Unit}
+				out = append(out, o)
 				break
 			}
 		}
@@ -427,7 +413,6 @@ func checkSockets(svc *hclspec.Service, theirs []unitfile.Fragment, scan *socket
 		return out, nil
 	}
 	fd := numbered[0]
-	guarantee := fmt.Sprintf("fencer cannot guarantee the fd numbers of the policy (fd %q is to be %d)", fd.Name, fd.Number)
 	as, err := unitfile.Assignments(theirs, "Service", "Sockets")
 	if err != nil {
 		return nil, fmt.Errorf("service %q: %w", svc.Name, err)
@@ -436,14 +421,12 @@ func checkSockets(svc *hclspec.Service, theirs []unitfile.Fragment, scan *socket
 		if a.Value == "" {
 			continue // adds nothing; it does not reset the list either
 		}
-		out = append(out, Override{Path: a.Path, Problem: fmt.Sprintf(
-			"line %d sets Sockets=%s: systemd passes the fds of those socket units to %s before fencer's, and no later assignment can remove them (Sockets= adds up; an empty one does not reset it), so %s; remove the setting",
-			a.Line, a.Value, svc.Unit, guarantee)})
+		o := Override{Kind: OverrideSockets, Path: a.Path, Line: a.Line, Setting: "Sockets", Value: a.Value, Unit: svc.Unit, Fd: fd.Name, FdNumber: fd.Number}
+		out = append(out, o)
 	}
 	for _, f := range scan.feeds {
-		out = append(out, Override{Path: f.frags[0].Path, Problem: fmt.Sprintf(
-			"this socket unit passes its fds to %s too (%s), so %s; remove it, or point its Service= at another unit",
-			svc.Unit, f.why, guarantee)})
+		o := Override{Kind: OverrideSocketFeeds, Path: f.frags[0].Path, Unit: svc.Unit, Fd: fd.Name, FdNumber: fd.Number, Feed: f.feed}
+		out = append(out, o)
 	}
 	return out, nil
 }

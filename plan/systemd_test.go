@@ -1,11 +1,13 @@
 package plan
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/internal/host"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // dropInOf returns the text of the plan's drop-in for m.service.
@@ -85,13 +87,13 @@ func TestSystemdModeDenies(t *testing.T) {
 		}
 	}
 	sp := p.Hosts[0].Services[0]
-	enf := strings.Join(sp.Enforcement, "\n")
-	for _, want := range []string{
-		`narrowed: rule "log_write" never applies: write gets kill_process whatever its arguments`,
-		`narrowed: rule "no_stdin"'s condition is dropped: read gets errno(9) whatever its arguments`,
+	// Their words: internal/views TestEnforcementLines.
+	for _, want := range []Narrowed{
+		{Rule: "log_write", Syscall: "write", Allows: true, Verdict: "kill_process"},
+		{Rule: "no_stdin", Syscall: "read", Verdict: "errno(9)"},
 	} {
-		if !strings.Contains(enf, want) {
-			t.Errorf("enforcement lines lack %q:\n%s", want, enf)
+		if !slices.Contains(sp.Enforcement.Narrowed, want) || sp.Enforcement.Names != NamesSystemdAlone {
+			t.Errorf("enforcement lacks %+v: %+v", want, sp.Enforcement)
 		}
 	}
 
@@ -147,8 +149,8 @@ func TestSystemdUnknownNames(t *testing.T) {
 	if f := settingLines(drop, "SystemCallFilter"); len(f) != 2 || strings.Contains(f[1], "listns") || !strings.Contains(f[1], "execve") {
 		t.Errorf("SystemCallFilter= %q", f)
 	}
-	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); !strings.Contains(e, "note: listns is left out of SystemCallFilter=") {
-		t.Errorf("no note:\n%s", e)
+	if e := p.Hosts[0].Services[0].Enforcement; !slices.Contains(e.Unknown, unittext.UnknownName{Name: "listns"}) || e.Names != NamesBoth {
+		t.Errorf("no note: %+v", e)
 	}
 
 	// Allowed: systemd's filter would kill it, so there is none.
@@ -159,8 +161,8 @@ func TestSystemdUnknownNames(t *testing.T) {
 	if f := settingLines(dropInOf(t, p), "SystemCallFilter"); len(f) != 1 || f[0] != "" {
 		t.Errorf("SystemCallFilter= %q, want only the reset", f)
 	}
-	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); !strings.Contains(e, "syscall names: the BPF filter only: the host's systemd does not know listns") {
-		t.Errorf("enforcement:\n%s", e)
+	if e := p.Hosts[0].Services[0].Enforcement; !slices.Contains(e.Unknown, unittext.UnknownName{Name: "listns", Policy: "allow"}) || e.Names != NamesFilterOnly {
+		t.Errorf("enforcement: %+v", e)
 	}
 
 	// enforce = "systemd" cannot allow it at all.
@@ -233,7 +235,7 @@ func TestErrnoZeroDefaultExec(t *testing.T) {
 	if f := settingLines(drop, "SystemCallFilter"); len(f) != 1 || f[0] != "" {
 		t.Errorf("SystemCallFilter= %q, want only the reset:\n%s", f, drop)
 	}
-	if e := strings.Join(p.Hosts[0].Services[0].Enforcement, "\n"); !strings.Contains(e, "syscall names: the BPF filter only (systemd cannot express default_action errno(0))") {
-		t.Errorf("enforcement:\n%s", e)
+	if e := p.Hosts[0].Services[0].Enforcement; e.Names != NamesFilterOnly || e.Default != "errno(0)" {
+		t.Errorf("enforcement: %+v", e)
 	}
 }

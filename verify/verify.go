@@ -89,7 +89,7 @@ func Host(ctx context.Context, t host.Target, hp *plan.HostPlan) *HostReport {
 	implicit := facts.SystemdDefault()
 	for _, s := range hp.Services {
 		for _, o := range s.Overrides {
-			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "file", Subject: o.Path, Problem: o.Problem})
+			r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "file", Subject: o.Path, Problem: o.Problem()})
 		}
 		if !facts.Live {
 			r.Notes = append(r.Notes, Note{Unit: s.Unit, Text: "no systemd manager runs for this host: only files were checked"})

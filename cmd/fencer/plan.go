@@ -20,6 +20,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/readlimit"
+	"github.com/fencer-dev/fencer/internal/views"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/verify"
 )
@@ -333,7 +334,7 @@ func (o *planOptions) runPlan(c *cli, args []string) int {
 			return c.fail(err)
 		}
 	} else {
-		plan.Render(c.stdout, p, c.color(c.stdout))
+		views.Plan(c.stdout, p, c.color(c.stdout))
 	}
 	if o.out != "" {
 		var buf bytes.Buffer
@@ -395,7 +396,7 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 				}
 			}
 		}
-		plan.Render(c.stdout, p, c.color(c.stdout))
+		views.Plan(c.stdout, p, c.color(c.stdout))
 	} else {
 		dir, err := oneDir(args)
 		if err != nil {
@@ -411,7 +412,7 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		if err := p.Check(); err != nil {
 			return c.fail(err)
 		}
-		plan.Render(c.stdout, p, c.color(c.stdout))
+		views.Plan(c.stdout, p, c.color(c.stdout))
 	}
 	if len(p.Failed()) > 0 {
 		fmt.Fprintln(c.stderr, "Error: some hosts could not be planned; nothing was applied.")
@@ -449,7 +450,7 @@ func (o *showOptions) showPlan(c *cli, file string) int {
 		}
 		return exitOK
 	}
-	plan.Render(c.stdout, p, c.color(c.stdout))
+	views.Plan(c.stdout, p, c.color(c.stdout))
 	return exitOK
 }
 

@@ -19,6 +19,9 @@ type MaskedError struct {
 	// Unit is the unit name asked for; Path the file that masks it; How
 	// says what it is ("is empty", "is a link to /dev/null").
 	Unit, Path, How string
+	// Target is the link's target when Path is a link, "" when it is an
+	// empty file.
+	Target string
 }
 
 func (e *MaskedError) Error() string {
@@ -546,7 +549,7 @@ func (l *Lookup) Unit(name string) (*Unit, error) {
 		if e.target != "" {
 			how = "is a link to " + e.target
 		}
-		return nil, &MaskedError{Unit: name, Path: e.path, How: how}
+		return nil, &MaskedError{Unit: name, Path: e.path, How: how, Target: e.target}
 	}
 	u.Fragments = []Fragment{{Path: e.path, Data: data}}
 

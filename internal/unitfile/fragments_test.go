@@ -256,7 +256,7 @@ func TestFragmentsReadError(t *testing.T) {
 }
 
 // TestLookupAliases lays out the cases of systemd 252's name map that
-// TestFragmentsAgreeWithSystemd (package apply) checks against a real
+// TestFragmentsAgreeWithSystemd (package host) checks against a real
 // manager.
 func TestLookupAliases(t *testing.T) {
 	const (

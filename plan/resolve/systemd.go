@@ -195,11 +195,18 @@ func systemdModel(svc *hclspec.Service, f *policy.Filter, a *arch.Arch) (*System
 
 func ptr(r hcl.Range) *hcl.Range { return &r }
 
-// String says what the narrowing does, for people.
+// String says what the narrowing does, for people (NarrowedWords).
 func (n Narrowed) String() string {
-	what := fmt.Sprintf("%s gets %s whatever its arguments (a deny wins over a condition systemd cannot check)", n.Syscall, n.Verdict)
-	if n.Allows {
-		return fmt.Sprintf("rule %q never applies: %s", n.Rule, what)
+	return NarrowedWords(n.Rule, n.Syscall, n.Allows, n.Verdict.String())
+}
+
+// NarrowedWords says what the narrowing of rule's condition on syscall
+// does, for people: the one wording of a narrowing, for the diagnostic and
+// for the plan's view, which has the verdict as text.
+func NarrowedWords(rule, syscall string, allows bool, verdict string) string {
+	what := fmt.Sprintf("%s gets %s whatever its arguments (a deny wins over a condition systemd cannot check)", syscall, verdict)
+	if allows {
+		return fmt.Sprintf("rule %q never applies: %s", rule, what)
 	}
-	return fmt.Sprintf("rule %q's condition is dropped: %s", n.Rule, what)
+	return fmt.Sprintf("rule %q's condition is dropped: %s", rule, what)
 }

@@ -260,6 +260,19 @@ func (in DropIn) Text() []byte {
 	return UnitFile(in.Service, in.ID, b.String())
 }
 
+// UnknownName is a syscall name the host's systemd does not know, so
+// that SystemCallFilter= cannot list it (SystemdNames).
+type UnknownName struct {
+	Name string `json:"name"`
+	// LoaderNeeds is set when the loader needs the syscall, and Policy to
+	// the action a rule gives it when that is not the default action:
+	// then there is no SystemCallFilter= at all. Otherwise the name is
+	// only left out of it, and systemd's filter gives the syscall the
+	// default action, as the policy does.
+	LoaderNeeds bool   `json:"loader_needs,omitempty"`
+	Policy      string `json:"policy,omitempty"`
+}
+
 // SystemdNames returns the names for SystemCallFilter= with enforce =
 // "exec": every syscall a rule names on a (a rule that kills or fails a
 // call still needs the name allowed, or systemd's verdict would replace the
@@ -274,11 +287,11 @@ func (in DropIn) Text() []byte {
 // A name the host's systemd does not know (knows returns false) cannot be
 // listed: systemd would ignore it with a warning (and systemd-analyze
 // verify fail), and its filter gives such a syscall the default action,
-// whatever the BPF filter says. Such a name is left out with a note when
-// the policy gives the syscall the default action anyway; otherwise
+// whatever the BPF filter says. Such a name is left out, and returned,
+// when the policy gives the syscall the default action anyway; otherwise
 // systemd's name filter would change the policy's verdict, so there is
-// none (nil), and the note says why.
-func SystemdNames(f *policy.Filter, a *arch.Arch, extra []string, knows func(string) bool) ([]string, string, []string) {
+// none (nil), and the one name returned says why.
+func SystemdNames(f *policy.Filter, a *arch.Arch, extra []string, knows func(string) bool) ([]string, string, []UnknownName) {
 	errno := ErrnoSetting(f.Default)
 	switch {
 	case f.Default.Kind == policy.Errno && f.Default.Data == 0:
@@ -291,8 +304,8 @@ func SystemdNames(f *policy.Filter, a *arch.Arch, extra []string, knows func(str
 		return nil, "", nil
 	}
 	seen := map[string]bool{}
-	var names, notes []string
-	var unknown []string
+	var names, unknown []string
+	var left []UnknownName
 	add := func(n string) {
 		if nr, ok := a.Syscall(n); ok {
 			n, _ = a.SyscallName(nr)
@@ -322,15 +335,15 @@ func SystemdNames(f *policy.Filter, a *arch.Arch, extra []string, knows func(str
 	}
 	for _, n := range unknown {
 		if slices.Contains(extra, n) {
-			return nil, "", []string{fmt.Sprintf("syscall names: the BPF filter only: the loader needs %s, which the host's systemd does not know, so SystemCallFilter= could not allow it", n)}
+			return nil, "", []UnknownName{{Name: n, LoaderNeeds: true}}
 		}
 		if differs := defaultDiffers(f, a, n); differs != "" {
-			return nil, "", []string{fmt.Sprintf("syscall names: the BPF filter only: the host's systemd does not know %s, which the policy gives %s, and SystemCallFilter= would give it %s instead", n, differs, f.Default)}
+			return nil, "", []UnknownName{{Name: n, Policy: differs}}
 		}
-		notes = append(notes, fmt.Sprintf("note: %s is left out of SystemCallFilter=: the host's systemd does not know the name (its filter gives it %s, as the policy does; the BPF filter decides it too)", n, f.Default))
+		left = append(left, UnknownName{Name: n})
 	}
 	sort.Strings(names)
-	return names, errno, notes
+	return names, errno, left
 }
 
 // defaultDiffers returns the action other than f's default that a rule can

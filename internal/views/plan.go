@@ -1,21 +1,25 @@
-package plan
+// Package views says in words, for people, what fencer's commands found:
+// a plan (Plan: per host, what each service gets and every file to add,
+// change or delete), and verify's reports (Verify). The data they render
+// carries facts (plan.Enforcement, plan.Note, verify.Finding); the words
+// are here, and -json prints the facts themselves.
+package views
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/fencer-dev/fencer/internal/readlimit"
+	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/textdiff"
+	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
-// Render writes the plan for people, as Terraform does: per host, what
+// Plan writes the plan for people, as Terraform does: per host, what
 // each service gets, then every file to add (+), change (~) or delete (-)
 // with a diff for text and size and hash for binaries, and a summary line.
-func Render(w io.Writer, p *Plan, color bool) {
+func Plan(w io.Writer, p *plan.Plan, color bool) {
 	c := colors(color)
 	if p.ConfigID != "" {
 		fmt.Fprintf(w, "configuration %q\n\n", p.ConfigID)
@@ -43,17 +47,17 @@ func Render(w io.Writer, p *Plan, color bool) {
 			if s.ExecStart != "" {
 				fmt.Fprintf(w, "    runs   %s\n", s.ExecStart)
 			}
-			for _, e := range s.Enforcement {
+			for _, e := range enforcementLines(s) {
 				fmt.Fprintf(w, "    - %s\n", e)
 			}
 		}
 		changed := false
 		for _, ch := range h.Changes {
-			if ch.Action == NoOp {
+			if ch.Action == plan.NoOp {
 				continue
 			}
 			changed = true
-			renderChange(w, ch, KeepsEarlier(h, ch), c)
+			renderChange(w, ch, plan.KeepsEarlier(h, ch), c)
 		}
 		for _, r := range h.Restarts {
 			changed = true
@@ -66,7 +70,7 @@ func Render(w io.Writer, p *Plan, color bool) {
 			fmt.Fprintln(w)
 		}
 		for _, n := range h.Notes {
-			fmt.Fprintf(w, "  note: %s\n", n)
+			fmt.Fprintf(w, "  note: %s\n", noteText(n))
 		}
 		fmt.Fprintln(w)
 	}
@@ -86,24 +90,8 @@ func Render(w io.Writer, p *Plan, color bool) {
 	fmt.Fprintf(w, "%sPlan:%s %d to add, %d to change, %d to destroy%s.\n", c.bold, c.reset, n.Add, n.Change, n.Destroy, restart)
 }
 
-// KeepsEarlier reports whether the take-over ch leaves in place the
-// original fencer kept of its file before (another configuration's file is
-// replaced, and the file from before fencer stays kept): the plan does not
-// change the original, which is not ch's file.
-func KeepsEarlier(h *HostPlan, ch *Change) bool {
-	if !ch.TakeOver {
-		return false
-	}
-	for _, o := range h.Changes {
-		if o.Path == ch.Original {
-			return o.Action == NoOp && o.NewSHA256 != ch.PriorSHA256
-		}
-	}
-	return false
-}
-
-func renderChange(w io.Writer, ch *Change, earlier bool, c palette) {
-	sign, col := map[ChangeAction]string{Create: "+", Update: "~", Delete: "-"}[ch.Action], map[ChangeAction]string{Create: c.green, Update: c.yellow, Delete: c.red}[ch.Action]
+func renderChange(w io.Writer, ch *plan.Change, earlier bool, c palette) {
+	sign, col := map[plan.ChangeAction]string{plan.Create: "+", plan.Update: "~", plan.Delete: "-"}[ch.Action], map[plan.ChangeAction]string{plan.Create: c.green, plan.Update: c.yellow, plan.Delete: c.red}[ch.Action]
 	role := ch.Role
 	switch {
 	case ch.TakeOver && ch.Owner != "":
@@ -112,9 +100,9 @@ func renderChange(w io.Writer, ch *Change, earlier bool, c palette) {
 		role += ", taken over: it is not fencer's (no fencer header)"
 	case ch.Restore:
 		role += ", put back as it was before fencer took it over"
-	case ch.Role == RoleOriginal && ch.Action == Delete:
+	case ch.Role == plan.RoleOriginal && ch.Action == plan.Delete:
 		role = "original, put back in its place"
-	case ch.Role == RoleOriginal:
+	case ch.Role == plan.RoleOriginal:
 		role = "original, kept for destroy to put back"
 	}
 	fmt.Fprintf(w, "\n  %s%s %s%s  (%s)\n", col, sign, ch.Path, c.reset, role)
@@ -127,22 +115,22 @@ func renderChange(w io.Writer, ch *Change, earlier bool, c palette) {
 	if ch.Restore {
 		fmt.Fprintf(w, "      from %s\n", ch.Original)
 	}
-	if ch.Action == Update && ch.PriorMode != 0 && ch.PriorMode != ch.Mode {
+	if ch.Action == plan.Update && ch.PriorMode != 0 && ch.PriorMode != ch.Mode {
 		fmt.Fprintf(w, "      mode %04o -> %04o\n", ch.PriorMode, ch.Mode)
 	}
 	switch {
 	case ch.Binary:
 		switch ch.Action {
-		case Create:
+		case plan.Create:
 			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", len(ch.Content), short(ch.NewSHA256))
-		case Update:
+		case plan.Update:
 			fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s\n", ch.PriorSize, len(ch.Content), short(ch.PriorSHA256), short(ch.NewSHA256))
-		case Delete:
+		case plan.Delete:
 			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.PriorSize, short(ch.PriorSHA256))
 		}
 	case tooLongToShow(ch.Prior) || tooLongToShow(string(ch.Content)):
 		fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s (too long to show)\n", ch.PriorSize, len(ch.Content), short(ch.PriorSHA256), short(ch.NewSHA256))
-	case ch.Action == Update:
+	case ch.Action == plan.Update:
 		d := textdiff.Unified(ch.Path, ch.Path, []byte(ch.Prior), ch.Content, 3)
 		for _, line := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
 			if strings.HasPrefix(line, "---") || strings.HasPrefix(line, "+++") {
@@ -152,7 +140,7 @@ func renderChange(w io.Writer, ch *Change, earlier bool, c palette) {
 		}
 	default:
 		text, sign := string(ch.Content), "+"
-		if ch.Action == Delete {
+		if ch.Action == plan.Delete {
 			text, sign = ch.Prior, "-"
 		}
 		for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
@@ -195,62 +183,72 @@ func colors(on bool) palette {
 	return palette{bold: "\x1b[1m", red: "\x1b[31m", green: "\x1b[32m", yellow: "\x1b[33m", reset: "\x1b[0m"}
 }
 
-// WriteJSON writes the plan as JSON: the plan file format, which -json
-// prints as well.
-func WriteJSON(w io.Writer, p *Plan) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(p); err != nil {
-		return fmt.Errorf("encode plan: %w", err)
-	}
-	return nil
-}
-
-// WriteDisplayJSON writes the plan as -json shows it: the plan file's
-// format without the content of binary files (the loader alone is
-// megabytes), which the hashes and sizes identify, and with text files'
-// new content as text.
-func WriteDisplayJSON(w io.Writer, p *Plan) error {
-	c := *p
-	c.Hosts = make([]*HostPlan, len(p.Hosts))
-	for i, h := range p.Hosts {
-		hc := *h
-		hc.Changes = make([]*Change, len(h.Changes))
-		for j, ch := range h.Changes {
-			cc := *ch
-			if !cc.Binary && cc.Content != nil {
-				cc.Text = string(cc.Content)
-			}
-			cc.Content = nil
-			hc.Changes[j] = &cc
+// enforcementLines says what enforces a service's policy (its
+// Enforcement), one line each.
+func enforcementLines(s *plan.ServicePlan) []string {
+	e := s.Enforcement
+	var out []string
+	for _, u := range e.Unknown {
+		switch {
+		case u.LoaderNeeds:
+			out = append(out, fmt.Sprintf("syscall names: the BPF filter only: the loader needs %s, which the host's systemd does not know, so SystemCallFilter= could not allow it", u.Name))
+		case u.Policy != "":
+			out = append(out, fmt.Sprintf("syscall names: the BPF filter only: the host's systemd does not know %s, which the policy gives %s, and SystemCallFilter= would give it %s instead", u.Name, u.Policy, e.Default))
+		default:
+			out = append(out, fmt.Sprintf("note: %s is left out of SystemCallFilter=: the host's systemd does not know the name (its filter gives it %s, as the policy does; the BPF filter decides it too)", u.Name, e.Default))
 		}
-		c.Hosts[i] = &hc
 	}
-	return WriteJSON(w, &c)
+	if e.Loader != "" {
+		out = append(out, fmt.Sprintf("argument conditions (%d rules): the BPF filter, installed by %s exec before the service starts", s.ConditionRules, e.Loader))
+	}
+	if e.ExecOnce {
+		out = append(out, "exec once: no rule names execve, so the loader's exec of the service is the only one; every later execve fails with ENOSYS (Linux 5.5 or newer)")
+	}
+	switch e.Names {
+	case plan.NamesSystemdAlone:
+		out = append(out, fmt.Sprintf("syscall names: systemd SystemCallFilter= alone (enforce = \"systemd\": no BPF filter, no argument conditions): %d allowed, %d denied by name, the rest %s",
+			e.Allowed, e.Denied, e.Default))
+	case plan.NamesBoth:
+		out = append(out, fmt.Sprintf("syscall names (%d): systemd SystemCallFilter=, as well", e.Allowed))
+	default:
+		out = append(out, fmt.Sprintf("syscall names: the BPF filter only (systemd cannot express default_action %s)", e.Default))
+	}
+	for _, n := range e.Narrowed {
+		out = append(out, "narrowed: "+resolve.NarrowedWords(n.Rule, n.Syscall, n.Allows, n.Verdict))
+	}
+	names := "the policy's syscall names only"
+	if s.Enforce == hclspec.EnforceExec {
+		names += " (plus the loader's)"
+	}
+	for _, c := range e.OtherCommands {
+		out = append(out, fmt.Sprintf("warning: %s=%s runs under SystemCallFilter= too, with %s: fencer does not wrap it, so the BPF filter does not apply to it, only systemd's names; add the syscalls it needs to the policy, or prefix it with + to run it unsandboxed (%s:%d)",
+			c.Key, c.Command, names, c.Path, c.Line))
+	}
+	return out
 }
 
-// ReadJSON reads a plan file: at most MaxFileBytes of one JSON object of
-// this format version, holding nothing a plan fencer makes could not
-// (Check); anything else is refused.
-func ReadJSON(r io.Reader) (*Plan, error) {
-	b, err := readlimit.All(r, "the plan file", MaxFileBytes, "a plan file")
-	if err != nil {
-		return nil, fmt.Errorf("read plan file: %w", err)
+// noteText says a plan's note in words.
+func noteText(n plan.Note) string {
+	switch n.Kind {
+	case plan.NoteLegacyHeader:
+		return fmt.Sprintf("%s has the header of a fencer from before configurations had ids, so which configuration installed it is unknown; this configuration does not plan it, and leaves it alone: remove it by hand if none uses it", n.Path)
+	case plan.NoteNoLongerPlanned:
+		return fmt.Sprintf("%s is this configuration's %s for %s, which no longer gets one; plan read it as part of %s and leaves it: remove it by hand, or destroy and apply again", n.Path, n.Role, n.Unit, n.Unit)
+	case plan.NoteDefaultID:
+		return fmt.Sprintf("%s is a %s for %s of configuration %q, which this configuration no longer plans; %q is only this configuration's default id (its directory's name), which a configuration in another directory of that name has too, so plan leaves the file: declare fencer { id = %q } to have plan remove it as this configuration's, or remove it by hand",
+			n.Path, n.Role, n.Unit, n.ID, n.ID, n.ID)
+	case plan.NoteDestroyLeaves:
+		return fmt.Sprintf("%s (%s) %s: destroy leaves it", n.Path, n.Role, whoseWords(n.Owner))
+	case plan.NoteForeignDropIn:
+		return fmt.Sprintf("%s (filter) is run by %s, which %s: left as it is", n.Path, n.DropIn, whoseWords(n.Owner))
 	}
-	var p Plan
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("read plan file: %w", err)
+	return fmt.Sprintf("%s: %s", n.Path, n.Kind)
+}
+
+// whoseWords says whose a file is that is not the configuration's.
+func whoseWords(owner string) string {
+	if owner != "" {
+		return fmt.Sprintf("belongs to configuration %q", owner)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("read plan file: there is more after the plan")
-	}
-	if p.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("plan file format version %d; this fencer reads version %d: make the plan again", p.FormatVersion, FormatVersion)
-	}
-	if err := p.Check(); err != nil {
-		return nil, fmt.Errorf("plan file: %w; fencer does not apply or show it", err)
-	}
-	return &p, nil
+	return "is not fencer's (it has no fencer header)"
 }
