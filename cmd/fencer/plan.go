@@ -311,11 +311,11 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 	if !o.destroy {
 		// Like Terraform's refresh: what runs on the hosts, not only
 		// their files.
-		for _, hp := range p.Hosts {
-			if t := targets[hp.Name]; t != nil {
-				hp.Restarts = verify.Restarts(context.Background(), t, hp)
+		host.Each(len(p.Hosts), o.parallelism, func(i int) {
+			if hp := p.Hosts[i]; targets[hp.Name] != nil {
+				hp.Restarts = verify.Restarts(context.Background(), targets[hp.Name], hp)
 			}
-		}
+		})
 	}
 	return p, targets, true
 }

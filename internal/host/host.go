@@ -33,13 +33,19 @@ import (
 //     is an error wrapping ErrUnreachable. What the call did is then
 //     unknown, except that a file is never left half written: WriteFile
 //     replaces it whole or not at all.
-//   - A call that outlives its context (a deadline, a cancellation) is
-//     abandoned and returns an error wrapping the context's error
+//   - A call made once its context is done (a deadline passed, or it was
+//     cancelled), or interrupted by it (a command killed, a lock given
+//     up), fails with an error wrapping the context's error
 //     (errors.Is(err, context.DeadlineExceeded)); as with a lost
-//     connection, what it did is unknown.
-//   - Systemctl, and the process inspection of Processes, on a host where
-//     no systemd manager runs for the scope (a -root tree, a machine
-//     booted without systemd) return an error wrapping ErrNotLive.
+//     connection, what an interrupted call did is unknown. On this
+//     machine, file operations are not interrupted once begun. Lock is
+//     the exception: it tries once, and waits only while the context
+//     lasts.
+//   - Systemctl on a host where no systemd manager runs for the scope (a
+//     -root tree, a machine booted without systemd), and Processes on a
+//     host that runs no processes (a -root tree), return an error
+//     wrapping ErrNotLive. Facts.Live says beforehand whether a manager
+//     runs.
 //
 // The transports of this package never return ErrUnreachable: this
 // machine is always there.
@@ -89,9 +95,8 @@ type Reader interface {
 }
 
 // Processes is what verify reads of a host's running processes and of
-// the files its kernel would execute. On a host without a manager there
-// is no unit process to inspect: every method returns an error wrapping
-// ErrNotLive.
+// the files its kernel would execute. A -root tree runs no processes:
+// there every method returns an error wrapping ErrNotLive.
 type Processes interface {
 	// Status reads /proc/PID/status: the process's seccomp mode and
 	// filter count.
@@ -139,11 +144,13 @@ type Target interface {
 	// the last component followed, as ReadFile does), for verify's
 	// "restart needed" check.
 	ModTime(ctx context.Context, path string) (time.Time, error)
-	// Lock takes the host's fencer lock (flock on a lock file), waiting up
-	// to the context's deadline (or until it is cancelled). When it cannot
+	// Lock takes the host's fencer lock (flock on a lock file): it tries
+	// once, then waits up to the context's deadline (or until it is
+	// cancelled). When it cannot
 	// be had the error says who holds it: pid, command and since when,
 	// which each holder writes into the lock file, and wraps the
-	// context's error. unlock releases it.
+	// context's error. unlock releases it (a second call does nothing);
+	// its error names the host.
 	Lock(ctx context.Context) (unlock func() error, err error)
 	// WriteFile replaces path atomically: a temporary file in the same
 	// directory is written, fsynced, given mode (and on a real host in

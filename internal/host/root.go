@@ -173,6 +173,9 @@ func (h *RootHost) Verify(ctx context.Context, units ...string) error {
 	if err == nil {
 		return nil
 	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("host %s: systemd-analyze %s: %w (%w)", h.name, strings.Join(args, " "), err, cerr)
+	}
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) {
 		return fmt.Errorf("host %s: systemd-analyze %s: %w", h.name, strings.Join(args, " "), err)

@@ -39,14 +39,19 @@ func commandEnv(env []string, scope string) []string {
 }
 
 // runCommand runs a command with env and returns its standard output; the error
-// names the command and carries its standard error. The output is
-// returned with an error too.
+// names the command and carries its standard error, and wraps the
+// context's error when the context ended it. The output is returned with
+// an error too.
 func runCommand(ctx context.Context, env []string, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// Killed for its context: say so, and let callers tell.
+			err = fmt.Errorf("%w (%w)", err, cerr)
+		}
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = strings.TrimSpace(stdout.String())
