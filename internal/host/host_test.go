@@ -34,6 +34,14 @@ func TestContextErrors(t *testing.T) {
 	check("Remove", h.Remove(ctx, "/etc/x"))
 	_, err = h.Facts(ctx)
 	check("Facts", err)
+	l, err := Local("r", ScopeSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Facts(ctx)
+	check("Facts of this machine", err)
+	_, err = l.Status(ctx, 1)
+	check("Status", err)
 	// Lock tries once before it waits (a lock timeout of 0 does that).
 	unlock, err := h.Lock(ctx)
 	if err != nil {

@@ -97,6 +97,9 @@ func (h *LocalHost) scopeArgs() []string {
 // (systemd-analyze unit-paths, or systemd 252's default when that does not
 // run) and whether a manager runs for the scope.
 func (h *LocalHost) Facts(ctx context.Context) (*Facts, error) {
+	if err := ctxErr(ctx, h.name); err != nil {
+		return nil, err
+	}
 	a, err := machineArch()
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.name, err)
@@ -106,6 +109,11 @@ func (h *LocalHost) Facts(ctx context.Context) (*Facts, error) {
 	h.files.trust(f.UnitSearchPath)
 	f.Live = h.live(ctx)
 	f.Systemd = probeSystemd(ctx, h.cmd, a)
+	// Commands the context cut short said nothing: facts read so are
+	// not facts.
+	if err := ctxErr(ctx, h.name); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 

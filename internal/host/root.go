@@ -173,7 +173,7 @@ func (h *RootHost) Verify(ctx context.Context, units ...string) error {
 	if err == nil {
 		return nil
 	}
-	if cerr := ctx.Err(); cerr != nil {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("host %s: systemd-analyze %s: %w (%w)", h.name, strings.Join(args, " "), err, cerr)
 	}
 	var exit *exec.ExitError

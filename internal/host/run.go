@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -48,7 +49,7 @@ func runCommand(ctx context.Context, env []string, name string, args ...string) 
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			// Killed for its context: say so, and let callers tell.
 			err = fmt.Errorf("%w (%w)", err, cerr)
 		}
