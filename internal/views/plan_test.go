@@ -10,7 +10,7 @@ import (
 
 // TestEnforcementLines pins the words of each enforcement fact, in the
 // order plan shows them. plan's tests check that planning finds the facts
-// (TestSystemdNarrowed..., TestSystemdUnknownNames, TestErrnoZeroDefaultExec,
+// (TestSystemdModeDenies, TestSystemdUnknownNames, TestErrnoZeroDefaultExec,
 // TestOtherCommandsWarned).
 func TestEnforcementLines(t *testing.T) {
 	const unit = "/lib/systemd/system/m.service"
@@ -68,8 +68,7 @@ func TestEnforcementLines(t *testing.T) {
 }
 
 // TestPlanNotes pins the words of each kind of note, as plan shows them.
-// plan's tests check that planning makes them (TestTakeOver,
-// TestOrphans...).
+// plan's tests check that planning makes them (TestTakeOver, TestOrphans).
 func TestPlanNotes(t *testing.T) {
 	for _, tc := range []struct {
 		n    plan.Note
