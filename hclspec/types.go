@@ -80,7 +80,10 @@ type Service struct {
 	DeclRange     hcl.Range
 }
 
-// FdKind is how an fd gets its number.
+// FdKind is how an fd gets its number: the binding its fd block declares.
+// What a kind is — its attribute, the systemd setting it is written as,
+// whether it is a socket — is its row of one table (fdKinds), which its
+// methods read.
 type FdKind int
 
 // Fd bindings.

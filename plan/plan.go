@@ -451,9 +451,9 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 	}
 	for _, fd := range svc.Fds {
 		sp.Fds = append(sp.Fds, FdPlan{Name: fd.Name, Number: fd.Number, Binding: bindingText(fd)})
-		if fd.Kind == hclspec.FdOpenFile && facts.SystemdVersion != 0 && facts.SystemdVersion < 253 {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: fd %q uses open_file, which needs systemd 253 or newer; this host has systemd %d",
-				svc.Name, fd.Name, facts.SystemdVersion)
+		if v := fd.Kind.MinSystemd(); v != 0 && facts.SystemdVersion != 0 && facts.SystemdVersion < v {
+			return nil, nil, nil, diags, fmt.Errorf("service %q: fd %q uses %s, which needs systemd %d or newer; this host has systemd %d",
+				svc.Name, fd.Name, fd.Kind, v, facts.SystemdVersion)
 		}
 	}
 	for _, r := range c.Filter.Rules {
@@ -707,16 +707,12 @@ func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, d
 	return out, nil
 }
 
+// bindingText is the fd's binding as the configuration writes it.
 func bindingText(fd *hclspec.Fd) string {
-	kinds := map[hclspec.FdKind]string{
-		hclspec.FdStdin: "stdin", hclspec.FdStdout: "stdout", hclspec.FdStderr: "stderr",
-		hclspec.FdListenStream: "listen_stream", hclspec.FdListenDatagram: "listen_datagram",
-		hclspec.FdListenSeqPacket: "listen_sequential_packet", hclspec.FdOpenFile: "open_file", hclspec.FdNumber: "number",
-	}
 	if fd.Kind == hclspec.FdNumber {
 		return fmt.Sprintf("number = %d", fd.Number)
 	}
-	return fmt.Sprintf("%s = %q", kinds[fd.Kind], fd.Value)
+	return fmt.Sprintf("%s = %q", fd.Kind, fd.Value)
 }
 
 // unitFiles are the unit file (with unit_file) and the socket unit (with

@@ -368,8 +368,7 @@ func socketInputs(scan *socketScan, written func(string) bool) []InputFile {
 func numberedFds(svc *hclspec.Service) []*hclspec.Fd {
 	var out []*hclspec.Fd
 	for _, fd := range svc.Fds {
-		switch fd.Kind {
-		case hclspec.FdListenStream, hclspec.FdListenDatagram, hclspec.FdListenSeqPacket, hclspec.FdOpenFile:
+		if fd.Kind.Passed() {
 			out = append(out, fd)
 		}
 	}
