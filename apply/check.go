@@ -99,35 +99,35 @@ func CheckPlan(hp *plan.HostPlan, facts *host.Facts, configID string, destroy bo
 	// removed are the units some of whose text files the plan removes:
 	// a filter may go with them.
 	removed := map[string]bool{}
-	kinds := map[string]fileKind{}
+	places := map[string]plan.Place{}
 	for _, ch := range hp.Changes {
-		k, ok := kindOf(ps, hp.FencerPath, ch.Path)
-		if !ok || k.role != ch.Role {
+		k, ok := plan.FileAt(ps, hp.FencerPath, ch.Path)
+		if !ok || k.Role != ch.Role {
 			return fail(ch.Path, "no %s of fencer's is at this path on this host (%s)", ch.Role, where(ps, hp.FencerPath))
 		}
-		kinds[ch.Path] = k
-		if k.text && (ch.Action == plan.Delete || ch.Restore) {
-			removed[k.unit] = true
+		places[ch.Path] = k
+		if k.Role.Text() && (ch.Action == plan.Delete || ch.Restore) {
+			removed[k.Unit] = true
 		}
 	}
 	for _, ch := range hp.Changes {
-		k := kinds[ch.Path]
+		k := places[ch.Path]
 		removes := ch.Action == plan.Delete || ch.Restore
 		if ch.Role == plan.RoleOriginal {
-			of := byPath[k.of]
+			of := byPath[k.Of]
 			switch {
 			case of == nil && removes:
 				// Put back already: Host checks, under the lock, that
-				// k.of is this original again.
+				// k.Of is this original again.
 			case of == nil:
-				return fail(ch.Path, "it is the original of %s, which the plan does not change", k.of)
+				return fail(ch.Path, "it is the original of %s, which the plan does not change", k.Of)
 			case removes && !(of.Restore && of.Original == ch.Path && of.NewSHA256 == ch.PriorSHA256 && of.Mode == ch.PriorMode):
-				return fail(ch.Path, "the plan removes this original without putting it back, as it is, at %s", k.of)
+				return fail(ch.Path, "the plan removes this original without putting it back, as it is, at %s", k.Of)
 			case !removes && !(of.TakeOver && of.Original == ch.Path && of.PriorSHA256 == ch.NewSHA256) &&
 				// A copy kept from before fencer stays when the file
 				// taken over is fencer's (another configuration's).
 				!(of.TakeOver && of.Original == ch.Path && ch.Action == plan.NoOp && unittext.Managed([]byte(of.Prior))):
-				return fail(ch.Path, "the plan keeps here something other than %s as it is", k.of)
+				return fail(ch.Path, "the plan keeps here something other than %s as it is", k.Of)
 			}
 			continue
 		}
@@ -151,19 +151,19 @@ func CheckPlan(hp *plan.HostPlan, facts *host.Facts, configID string, destroy bo
 			}
 			continue
 		}
-		svc := planned[k.unit]
-		if svc == nil && !(removes || (ch.Role == plan.RoleFilter && ch.Action == plan.Delete && removed[k.unit])) {
-			return fail(ch.Path, "the plan has no service with unit %s, and only removes the files of such a unit", k.unit)
+		svc := planned[k.Unit]
+		if svc == nil && !(removes || (ch.Role == plan.RoleFilter && ch.Action == plan.Delete && removed[k.Unit])) {
+			return fail(ch.Path, "the plan has no service with unit %s, and only removes the files of such a unit", k.Unit)
 		}
-		if svc == nil && ch.Role == plan.RoleFilter && !removed[k.unit] {
-			return fail(ch.Path, "the plan removes the filter of %s but none of the configuration's files of that unit", k.unit)
+		if svc == nil && ch.Role == plan.RoleFilter && !removed[k.Unit] {
+			return fail(ch.Path, "the plan removes the filter of %s but none of the configuration's files of that unit", k.Unit)
 		}
-		if !sameUnits(ch.Units, k.units) {
+		if !sameUnits(ch.Units, k.Role.Units(k.Unit)) {
 			var alts []string
-			for _, w := range k.units {
+			for _, w := range k.Role.Units(k.Unit) {
 				alts = append(alts, strings.Join(w, " and "))
 			}
-			return fail(ch.Path, "it changes units %s; a %s of %s changes %s", strings.Join(ch.Units, ", "), ch.Role, k.unit, strings.Join(alts, ", or "))
+			return fail(ch.Path, "it changes units %s; a %s of %s changes %s", strings.Join(ch.Units, ", "), ch.Role, k.Unit, strings.Join(alts, ", or "))
 		}
 		if removes || ch.Action == plan.NoOp {
 			continue
@@ -176,8 +176,8 @@ func CheckPlan(hp *plan.HostPlan, facts *host.Facts, configID string, destroy bo
 			}
 		default:
 			h, _ := unittext.ParseHeader(ch.Content)
-			if h.Unit != k.unit || h.Config != configID {
-				return fail(ch.Path, "its header is for unit %q of configuration %q, and this is a %s of %s of configuration %q", h.Unit, h.Config, ch.Role, k.unit, configID)
+			if h.Unit != k.Unit || h.Config != configID {
+				return fail(ch.Path, "its header is for unit %q of configuration %q, and this is a %s of %s of configuration %q", h.Unit, h.Config, ch.Role, k.Unit, configID)
 			}
 			if ch.Role == plan.RoleDropIn {
 				if err := checkDropIn(ch, svc, byPath[svc.FilterPath], hp.FencerPath); err != nil {
@@ -187,50 +187,6 @@ func CheckPlan(hp *plan.HostPlan, facts *host.Facts, configID string, destroy bo
 		}
 	}
 	return nil
-}
-
-// fileKind is what a path can be on a host.
-type fileKind struct {
-	role string
-	text bool
-	// unit is the service unit the file is for.
-	unit string
-	// units lists the Units a change of the file may have.
-	units [][]string
-	// of is, for an original, the file it is the original of.
-	of string
-}
-
-// kindOf says what file of fencer's path p is on a host with paths ps
-// and loader fencerPath: its role and service unit.
-func kindOf(ps host.Paths, fencerPath, p string) (fileKind, bool) {
-	if p == fencerPath && fencerPath != "" {
-		return fileKind{role: plan.RoleLoader}, true
-	}
-	if of := plan.OriginalOf(ps, p); of != "" {
-		k, ok := kindOf(ps, fencerPath, of)
-		if !ok || !k.text {
-			return fileKind{}, false
-		}
-		return fileKind{role: plan.RoleOriginal, unit: k.unit, of: of}, true
-	}
-	dir, base := path.Split(p)
-	dir = strings.TrimSuffix(dir, "/")
-	valid := func(u string) bool { return hclspec.ServiceUnitProblem(u) == "" }
-	switch {
-	case dir == ps.FilterDir && strings.HasSuffix(base, ".bpf") && valid(strings.TrimSuffix(base, ".bpf")):
-		u := strings.TrimSuffix(base, ".bpf")
-		return fileKind{role: plan.RoleFilter, unit: u, units: [][]string{{u}}}, true
-	case dir == ps.UnitDir && strings.HasSuffix(base, ".service") && valid(base):
-		return fileKind{role: plan.RoleUnitFile, text: true, unit: base, units: [][]string{{base}}}, true
-	case dir == ps.UnitDir && strings.HasSuffix(base, ".socket") && valid(strings.TrimSuffix(base, ".socket")+".service"):
-		u := strings.TrimSuffix(base, ".socket") + ".service"
-		return fileKind{role: plan.RoleSocket, text: true, unit: u, units: [][]string{{base}}}, true
-	case base == unittext.DropInName && path.Dir(dir) == ps.UnitDir && strings.HasSuffix(dir, ".service.d") && valid(strings.TrimSuffix(path.Base(dir), ".d")):
-		u := strings.TrimSuffix(path.Base(dir), ".d")
-		return fileKind{role: plan.RoleDropIn, text: true, unit: u, units: [][]string{{u}, {u, unittext.SocketUnit(u)}}}, true
-	}
-	return fileKind{}, false
 }
 
 // where says where fencer's files are on a host, for messages.

@@ -14,10 +14,6 @@ import (
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
-// RoleOriginal is the role of the copy fencer keeps of a file it took
-// over, under host.Paths.OriginalDir.
-const RoleOriginal = "original"
-
 // OriginalPath is where fencer keeps the original of host file p when it
 // takes it over: p's path below the unit directory, under OriginalDir
 // (/etc/systemd/system/m.service -> /etc/fencer/originals/m.service).
@@ -168,15 +164,10 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 	var notes []Note
 	units := map[string]bool{}
 	for _, n := range names {
-		var p, role string
-		switch {
-		case strings.HasSuffix(n, ".service.d"):
-			p, role = path.Join(ps.UnitDir, n, unittext.DropInName), "drop-in"
-		case strings.HasSuffix(n, ".service"):
-			p, role = path.Join(ps.UnitDir, n), "unit file"
-		case strings.HasSuffix(n, ".socket"):
-			p, role = path.Join(ps.UnitDir, n), "socket unit"
-		default:
+		p := path.Join(ps.UnitDir, n)
+		if strings.HasSuffix(n, ".service.d") {
+			p = path.Join(p, unittext.DropInName)
+		} else if !strings.HasSuffix(n, ".service") && !strings.HasSuffix(n, ".socket") {
 			continue
 		}
 		if _, link := links[n]; link || wanted[p] {
@@ -197,7 +188,8 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 			notes = append(notes, Note{Kind: NoteLegacyHeader, Path: p})
 			continue
 		}
-		if !fileOf(n, role, h.Unit) {
+		role, ok := entryRole(n, h.Unit)
+		if !ok {
 			continue
 		}
 		if planned[h.Unit] && !destroy {
@@ -209,7 +201,7 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 			continue
 		}
 		units[h.Unit] = true
-		gone = append(gone, &File{Path: p, Role: role, Mode: RoleMode(role), Units: []string{unitOf(role, h.Unit)}})
+		gone = append(gone, &File{Path: p, Role: role, Mode: role.Mode(), Units: []string{role.Unit(h.Unit)}})
 	}
 	var sorted []string
 	for u := range units {
@@ -217,40 +209,15 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 	}
 	sort.Strings(sorted)
 	for _, u := range sorted {
-		f := filterPath(ps, u)
+		f := RoleFilter.Path(ps, u)
 		if wanted[f] {
 			continue
 		}
 		// compare leaves it, with a note, when another configuration's
 		// drop-in runs it.
-		gone = append(gone, &File{Path: f, Role: RoleFilter, Mode: RoleMode(RoleFilter), Binary: true, Units: []string{u}})
+		gone = append(gone, &File{Path: f, Role: RoleFilter, Mode: RoleFilter.Mode(), Binary: true, Units: []string{u}})
 	}
 	return gone, notes, nil
-}
-
-// fileOf reports whether name, an entry of the unit directory, is the
-// name fencer gives the file of that role for unit.
-func fileOf(name, role, unit string) bool {
-	if hclspec.ServiceUnitProblem(unit) != "" {
-		return false
-	}
-	switch role {
-	case "drop-in":
-		return name == unit+".d"
-	case "unit file":
-		return name == unit
-	case "socket unit":
-		return name == unittext.SocketUnit(unit)
-	}
-	return false
-}
-
-// unitOf is the unit whose behaviour a file of that role for unit changes.
-func unitOf(role, unit string) string {
-	if role == "socket unit" {
-		return unittext.SocketUnit(unit)
-	}
-	return unit
 }
 
 // foreignDropIn returns the path of fencer's drop-in for unit on the host
@@ -258,7 +225,7 @@ func unitOf(role, unit string) string {
 // configuration it belongs to ("" for none: it has no header of fencer's);
 // "" otherwise.
 func foreignDropIn(ctx context.Context, t host.Reader, ps host.Paths, unit, id string) (string, string, error) {
-	d := dropInPath(ps, unit)
+	d := RoleDropIn.Path(ps, unit)
 	b, _, err := t.ReadFile(ctx, d)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

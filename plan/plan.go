@@ -157,9 +157,10 @@ const (
 type Change struct {
 	Path   string       `json:"path"`
 	Action ChangeAction `json:"action"`
-	Role   string       `json:"role"`
-	Binary bool         `json:"binary"`
-	Mode   uint32       `json:"mode"`
+	// Role says what the file is (Role).
+	Role   Role   `json:"role"`
+	Binary bool   `json:"binary"`
+	Mode   uint32 `json:"mode"`
 	// PriorSHA256 is the hash of the file when the plan was made, ""
 	// when it did not exist; apply refuses a file that no longer has it.
 	PriorSHA256 string `json:"prior_sha256"`
@@ -365,7 +366,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 			written = append(written, unitFiles(facts.Paths, svc, opts.id)...)
 			// Its content is made from what the lookup finds; where it
 			// stands is what matters here.
-			written = append(written, &File{Path: dropInPath(facts.Paths, svc.Unit), Role: "drop-in"})
+			written = append(written, &File{Path: RoleDropIn.Path(facts.Paths, svc.Unit), Role: RoleDropIn})
 		}
 		if lk, err = hostLookup(ctx, t, facts, unitsWritten(written)); err != nil {
 			hp.Error = err.Error()
@@ -410,7 +411,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	for _, in := range inputs {
 		isWritten := func(p string) bool { return written[p] }
 		hp.Inputs = append(hp.Inputs, UnitInputs{Unit: in.unit,
-			Fragments: fragmentInputs(in.frags, dropInPath(facts.Paths, in.unit), isWritten),
+			Fragments: fragmentInputs(in.frags, RoleDropIn.Path(facts.Paths, in.unit), isWritten),
 			Sockets:   socketInputs(in.scan, isWritten)})
 	}
 	return diags
@@ -437,7 +438,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 	sum := sha256.Sum256(prog)
 	hash := hex.EncodeToString(sum[:])
 	sp := &ServicePlan{Name: svc.Name, Unit: svc.Unit, Enforce: svc.Enforce,
-		FilterPath: filterPath(p, svc.Unit), FilterSHA256: hash, FilterInsns: len(c.Program)}
+		FilterPath: RoleFilter.Path(p, svc.Unit), FilterSHA256: hash, FilterInsns: len(c.Program)}
 	sp.Enforcement.Default = c.Filter.Default.String()
 	if svc.Enforce == hclspec.EnforceSystemd {
 		// No loader installs a BPF filter: systemd's names are all.
@@ -467,10 +468,10 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 		units = append(units, unittext.SocketUnit(svc.Unit))
 	}
 	if svc.Enforce == hclspec.EnforceExec {
-		files = append(files, &File{Path: sp.FilterPath, Content: prog, Mode: 0o644, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
+		files = append(files, &File{Path: sp.FilterPath, Content: prog, Mode: 0o644, Binary: true, Units: []string{svc.Unit}, Role: RoleFilter})
 	} else {
 		// A filter an earlier enforce = "exec" installed goes.
-		files = append(files, &File{Path: filterPath(p, svc.Unit), Remove: true, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
+		files = append(files, &File{Path: RoleFilter.Path(p, svc.Unit), Remove: true, Binary: true, Units: []string{svc.Unit}, Role: RoleFilter})
 	}
 	files = append(files, unitFiles(p, svc, opts.id)...)
 
@@ -506,7 +507,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 		// The plan depends on these files; apply reads them again.
 		frags = unit.Fragments
 		read = &unitRead{unit: svc.Unit, frags: frags}
-		sp.Names, sp.FragmentPath, sp.DropIns = unit.Names, frags[0].Path, plannedDropIns(frags, dropInPath(p, svc.Unit))
+		sp.Names, sp.FragmentPath, sp.DropIns = unit.Names, frags[0].Path, plannedDropIns(frags, RoleDropIn.Path(p, svc.Unit))
 		if svc.UnitFile != nil {
 			sp.FragmentPath = path.Join(p.UnitDir, svc.Unit)
 		}
@@ -514,7 +515,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 	// theirs are the unit as it is without fencer's drop-in.
 	var theirs []unitfile.Fragment
 	for _, fr := range frags {
-		if fr.Path != dropInPath(p, svc.Unit) {
+		if fr.Path != RoleDropIn.Path(p, svc.Unit) {
 			theirs = append(theirs, fr)
 		}
 	}
@@ -603,7 +604,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 	}
 	drop := in.Text()
 	if !opts.Destroy {
-		overrides, err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop)
+		overrides, err := checkDropIns(svc, frags, RoleDropIn.Path(p, svc.Unit), drop)
 		if err != nil {
 			return nil, nil, nil, diags, err
 		}
@@ -630,7 +631,7 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 	}
 	sp.SystemCallFilter, sp.SystemCallFilterDenied = in.Names, in.Deny
 	sp.SystemCallErrorNumber, sp.SystemCallLog = in.Errno, in.Log
-	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
+	files = append(files, &File{Path: RoleDropIn.Path(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: RoleDropIn})
 	return files, sp, read, diags, nil
 }
 
@@ -721,11 +722,11 @@ func unitFiles(p host.Paths, svc *hclspec.Service, id string) []*File {
 	var files []*File
 	if svc.UnitFile != nil {
 		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: unittext.UnitFile(svc, id, *svc.UnitFile), Mode: 0o644,
-			Units: []string{svc.Unit}, Role: "unit file"})
+			Units: []string{svc.Unit}, Role: RoleUnitFile})
 	}
 	if unittext.HasSockets(svc) {
 		files = append(files, &File{Path: path.Join(p.UnitDir, unittext.SocketUnit(svc.Unit)), Content: unittext.Socket(svc, id), Mode: 0o644,
-			Units: []string{unittext.SocketUnit(svc.Unit)}, Role: "socket unit"})
+			Units: []string{unittext.SocketUnit(svc.Unit)}, Role: RoleSocket})
 	}
 	return files
 }
@@ -839,7 +840,7 @@ func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arc
 		return nil, fmt.Errorf("the host has no loader at %s, and this fencer is built for %s, not %s: install fencer for %s at %s",
 			h.FencerPath, bin.Arch, a.Name, a.Name, h.FencerPath)
 	}
-	return &File{Path: h.FencerPath, Content: bin.Data, Mode: 0o755, Binary: true, Role: "loader"}, nil
+	return &File{Path: h.FencerPath, Content: bin.Data, Mode: 0o755, Binary: true, Role: RoleLoader}, nil
 }
 
 // compare reads each wanted file on the host and returns the changes, and
@@ -860,7 +861,7 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 		}
 		if f.Remove {
 			if exists {
-				out = append(out, &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: RoleMode(f.Role), Units: f.Units, Action: Delete,
+				out = append(out, &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Role.Mode(), Units: f.Units, Action: Delete,
 					PriorSHA256: hashOf(cur), PriorSize: len(cur), PriorMode: uint32(mode.Perm())})
 			}
 			continue
@@ -878,7 +879,7 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 		switch {
 		case remove:
 			// The loader may serve other services and configurations.
-			if !exists || f.Role == "loader" {
+			if !exists || f.Role.Shared() {
 				continue
 			}
 			if !ours {
@@ -892,7 +893,7 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 				}
 				continue
 			}
-			if f.Role == "filter" {
+			if f.Role.RunByDropIn() {
 				// A filter has no header: it is the configuration's when
 				// the drop-in that runs it is.
 				if d, owner, err := foreignDropIn(ctx, t, p, f.Units[0], id); err != nil {
@@ -927,31 +928,6 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 	}
 	sort.SliceStable(out, func(i, j int) bool { return applyOrder(out[i]) < applyOrder(out[j]) })
 	return out, notes, nil
-}
-
-// applyOrder orders writes so that every prefix of them is safe to run:
-// the filter and the loader first, then the drop-in, and only then the
-// socket unit and the unit file, so that a unit never exists, nor a socket
-// that starts it, without the drop-in that wraps it in the loader (apply
-// killed half-way through a first install would otherwise leave a service
-// that starts unfiltered); and a drop-in naming a new filter hash never
-// meets an old filter (the loader refuses it rather than run
-// unprotected). Deletions go the other way round; rollback undoes writes
-// in reverse, through the same safe states. The original of a file fencer
-// takes over is kept before anything is written, and removed only after
-// everything else, once it has been put back.
-func applyOrder(ch *Change) int {
-	if ch.Role == RoleOriginal {
-		if ch.Action == Delete {
-			return 11
-		}
-		return -1
-	}
-	n := map[string]int{"filter": 0, "loader": 1, "drop-in": 2, "socket unit": 3, "unit file": 4}[ch.Role]
-	if ch.Action == Delete {
-		return 10 - n
-	}
-	return n
 }
 
 func hashOf(b []byte) string {

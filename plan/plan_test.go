@@ -150,7 +150,7 @@ func TestWriteOrder(t *testing.T) {
 	}
 	var roles []string
 	for _, ch := range p.Hosts[0].Changes {
-		roles = append(roles, ch.Role)
+		roles = append(roles, ch.Role.String())
 	}
 	if got := strings.Join(roles, ","); got != "filter,loader,drop-in,socket unit,unit file" {
 		t.Errorf("write order %s", got)

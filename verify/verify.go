@@ -308,7 +308,7 @@ func checkUnit(ctx context.Context, t host.Target, hp *plan.HostPlan, s *plan.Se
 // planned files.
 func dropInOf(files map[string]*plan.Change, unit string) string {
 	for p, ch := range files {
-		if ch.Role == "drop-in" && len(ch.Units) > 0 && ch.Units[0] == unit {
+		if ch.Role == plan.RoleDropIn && len(ch.Units) > 0 && ch.Units[0] == unit {
 			return p
 		}
 	}

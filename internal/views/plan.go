@@ -92,7 +92,7 @@ func Plan(w io.Writer, p *plan.Plan, color bool) {
 
 func renderChange(w io.Writer, ch *plan.Change, earlier bool, c palette) {
 	sign, col := map[plan.ChangeAction]string{plan.Create: "+", plan.Update: "~", plan.Delete: "-"}[ch.Action], map[plan.ChangeAction]string{plan.Create: c.green, plan.Update: c.yellow, plan.Delete: c.red}[ch.Action]
-	role := ch.Role
+	role := ch.Role.String()
 	switch {
 	case ch.TakeOver && ch.Owner != "":
 		role += fmt.Sprintf(", taken over from configuration %q", ch.Owner)
