@@ -153,7 +153,10 @@ func (l *loader) decodeBinding(fd *Fd, a *hcl.Attribute, ctx *hcl.EvalContext) {
 		return
 	}
 	fd.Value = s
-	problem := fdKinds[fd.Kind].problem(s)
+	problem := unitValueProblem(s)
+	if problem == "" {
+		problem = fdKinds[fd.Kind].problem(s)
+	}
 	if problem != "" {
 		l.add(errorAt(a.Expr.Range(), "Invalid "+a.Name, problem))
 	}

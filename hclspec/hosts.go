@@ -2,7 +2,6 @@ package hclspec
 
 import (
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 
@@ -167,7 +166,9 @@ func (l *loader) decodeHostInstance(b *hcl.Block, content *hcl.BodyContent, name
 		}
 		return nil
 	}
-	str("address", &h.Address)
+	if a := str("address", &h.Address); a != nil {
+		h.AddressRange = a.Expr.Range()
+	}
 	str("user", &h.User)
 	str("identity_file", &h.IdentityFile)
 	if a, ok := content.Attributes["port"]; ok {
@@ -189,9 +190,10 @@ func (l *loader) decodeHostInstance(b *hcl.Block, content *hcl.BodyContent, name
 			fmt.Sprintf("scope is %q (the system's service manager, the default) or %q (the user's), not %q.%s",
 				ScopeSystem, ScopeUser, h.Scope, didYouMean(h.Scope, []string{ScopeSystem, ScopeUser}))))
 	}
-	if a := str("fencer_path", &h.FencerPath); a != nil && !path.IsAbs(h.FencerPath) {
-		l.add(errorAt(a.Expr.Range(), "Invalid fencer_path",
-			fmt.Sprintf("fencer_path must be an absolute path, such as %q; %q is not.", DefaultFencerPath, h.FencerPath)))
+	if a := str("fencer_path", &h.FencerPath); a != nil {
+		if p := fencerPathProblem(h.FencerPath); p != "" {
+			l.add(errorAt(a.Expr.Range(), "Invalid fencer_path", p))
+		}
 	}
 	l.cfg.Hosts = append(l.cfg.Hosts, h)
 }

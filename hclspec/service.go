@@ -84,9 +84,6 @@ func (l *loader) decodeService(b *hcl.Block) (*Service, hcl.Range) {
 	if a, ok := content.Attributes["unit_file"]; ok {
 		s.UnitFile, _ = l.evalOptString(a.Expr, ctx, "unit_file")
 	}
-	if a, ok := content.Attributes["exec_start"]; ok {
-		s.ExecStart, _ = l.evalOptString(a.Expr, ctx, "exec_start")
-	}
 	s.Hosts = l.serviceHosts(content.Attributes["hosts"], ctx)
 	if a, ok := content.Attributes["default_action"]; ok {
 		if act, ok := l.readAction(a.Expr, ctx, useDefault); ok {
@@ -101,6 +98,14 @@ func (l *loader) decodeService(b *hcl.Block) (*Service, hcl.Range) {
 						EnforceExec, EnforceSystemd, e, didYouMean(e, []string{EnforceExec, EnforceSystemd}))))
 			} else {
 				s.Enforce = e
+			}
+		}
+	}
+	if a, ok := content.Attributes["exec_start"]; ok {
+		s.ExecStart, _ = l.evalOptString(a.Expr, ctx, "exec_start")
+		if s.ExecStart != nil {
+			if p := execStartProblem(*s.ExecStart, s.Enforce == EnforceExec); p != "" {
+				l.add(errorAt(a.Expr.Range(), "Invalid exec_start", p))
 			}
 		}
 	}

@@ -56,6 +56,7 @@ type Host struct {
 	// Group is the block label (edge); services name hosts by Name or Group.
 	Group        string
 	Address      string // "" means this machine
+	AddressRange hcl.Range
 	User         string
 	Port         int // 22 when Address is set and port is absent
 	IdentityFile string

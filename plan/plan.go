@@ -265,14 +265,8 @@ type Options struct {
 func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Diagnostics) {
 	p := &Plan{FormatVersion: FormatVersion, FencerVersion: opts.FencerVersion, ConfigDir: opts.ConfigDir,
 		ConfigID: cfg.ID, Created: time.Now().UTC(), Destroy: opts.Destroy}
-	if cfg.ID == "" {
-		detail := cfg.IDProblem
-		if detail == "" {
-			detail = `the configuration has no id: set one with fencer { id = "..." }`
-		}
-		return p, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No configuration id",
-			Detail:  strings.ToUpper(detail[:1]) + detail[1:] + ". It is written into every file fencer installs, to tell the configuration's files from another's.",
-			Subject: &hcl.Range{Filename: cfg.Dir}}}
+	if d := cfg.IDDiagnostics(hcl.DiagError); d != nil {
+		return p, d
 	}
 	opts.id = cfg.ID
 	for _, h := range cfg.Hosts {
@@ -287,35 +281,6 @@ func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Di
 		mu.Unlock()
 	})
 	return p, resolve.MergeArches(diags)
-}
-
-// unitSafe refuses values that would change the meaning of the unit files
-// they are written into: a newline starts a setting of its own
-// (ExecStartPost=+... runs unsandboxed), a trailing backslash continues
-// the line into the next setting.
-func unitSafe(svc *hclspec.Service, h *hclspec.Host) error {
-	check := func(what, v string) error {
-		for _, r := range v {
-			if r < 0x20 || r == 0x7f {
-				return fmt.Errorf("service %q: %s contains the control character %q, which would change the unit file fencer writes it into", svc.Name, what, r)
-			}
-		}
-		if strings.HasSuffix(v, "\\") {
-			return fmt.Errorf("service %q: %s ends with a backslash, which would continue its line in the unit file into the next setting", svc.Name, what)
-		}
-		return nil
-	}
-	for _, fd := range svc.Fds {
-		if err := check(fmt.Sprintf("fd %q", fd.Name), fd.Value); err != nil {
-			return err
-		}
-	}
-	if svc.ExecStart != nil {
-		if err := check("exec_start", *svc.ExecStart); err != nil {
-			return err
-		}
-	}
-	return check("the host's fencer_path", h.FencerPath)
 }
 
 // servicesOn returns the services planned for host h, in order.
@@ -443,9 +408,6 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unit
 	if svc.Enforce == hclspec.EnforceSystemd {
 		// No loader installs a BPF filter: systemd's names are all.
 		sp.FilterPath, sp.FilterSHA256, sp.FilterInsns = "", "", 0
-	}
-	if err := unitSafe(svc, h); err != nil {
-		return nil, nil, nil, diags, err
 	}
 	if strings.Contains(svc.Unit, ":") && facts.Systemd != nil && !facts.Systemd.ColonUnitsVerify {
 		return nil, nil, nil, diags, fmt.Errorf("service %q: unit %s has a ':' in its name, and this host's systemd-analyze verify fails on such names (systemd 252 says \"Couldn't process aliases\"), so apply could not verify the unit before it reloads systemd: give the unit a name without ':'", svc.Name, svc.Unit)
@@ -789,7 +751,8 @@ func plannedDropIns(frags []unitfile.Fragment, own string) []string {
 
 // execStart finds the command to wrap: exec_start, else the unit's own
 // (frags, the unit file fencer installs or the host's, with the drop-ins
-// but fencer's own).
+// but fencer's own). hclspec refuses an exec_start that is not one
+// command.
 func execStart(svc *hclspec.Service, frags []unitfile.Fragment) (unitfile.Command, error) {
 	if svc.ExecStart != nil {
 		cmds, err := unitfile.Split(*svc.ExecStart)

@@ -79,7 +79,11 @@ func (o *verifyOptions) run(c *cli, args []string) int {
 		c.printDiags(src, diags)
 		return exitError
 	}
-	hosts, targets, err := o.plan.hosts(cfg)
+	hosts, targets, more, err := o.plan.hosts(cfg)
+	if diags = append(diags, more...); more.HasErrors() {
+		c.printDiags(src, diags)
+		return exitError
+	}
 	if err != nil {
 		return c.fail(err)
 	}

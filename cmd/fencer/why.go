@@ -138,10 +138,13 @@ func (o *whyOptions) run(c *cli, args []string) int {
 		c.printDiags(src, diags)
 		return c.fail(err)
 	}
-	hosts, targets, err := (&planOptions{}).hosts(cfg)
-	if err != nil {
+	hosts, targets, more, err := (&planOptions{}).hosts(cfg)
+	if diags = append(diags, more...); more.HasErrors() || err != nil {
 		c.printDiags(src, diags)
-		return c.fail(err)
+		if err != nil {
+			return c.fail(err)
+		}
+		return exitError
 	}
 	ctx := context.Background()
 	p, more := plan.Make(ctx, cfg, plan.Options{
