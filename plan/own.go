@@ -37,15 +37,6 @@ func OriginalOf(ps host.Paths, orig string) string {
 	return path.Join(ps.UnitDir, rel)
 }
 
-// ownerOf returns the configuration a text file's header names, "" when
-// it has none.
-func ownerOf(content []byte) string {
-	if h, ok := unittext.ParseHeader(content); ok {
-		return h.Config
-	}
-	return ""
-}
-
 // KeepMode is the mode fencer keeps a file with that it takes over: its
 // permission bits, 0644 for what is not a regular file (/dev/null, which
 // masks a unit, is kept as an empty file, which masks it too).
@@ -235,7 +226,7 @@ func foreignDropIn(ctx context.Context, t host.Reader, ps host.Paths, unit, id s
 	case unittext.OwnedBy(b, id):
 		return "", "", nil
 	}
-	return d, ownerOf(b), nil
+	return d, unittext.Owner(b), nil
 }
 
 // keptCopy returns the deletion of the original fencer kept of the file at

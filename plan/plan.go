@@ -420,7 +420,7 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 				continue
 			}
 			if !ours {
-				notes = append(notes, Note{Kind: NoteDestroyLeaves, Path: f.Path, Role: f.Role, Owner: ownerOf(cur)})
+				notes = append(notes, Note{Kind: NoteDestroyLeaves, Path: f.Path, Role: f.Role, Owner: unittext.Owner(cur)})
 				// Put back already (a destroy stopped before it removed
 				// the copy): only the copy is left to remove.
 				if keep, err := keptCopy(ctx, t, p, f.Path, cur); err != nil {

@@ -159,10 +159,8 @@ func fileFinding(ch *plan.Change) (Finding, bool) {
 		case ch.Binary:
 			f.Problem = fmt.Sprintf("the %s was replaced", ch.Role)
 			f.Want, f.Got = "sha256 "+ch.NewSHA256, "sha256 "+ch.PriorSHA256
-		case ch.TakeOver && ch.Owner != "":
-			f.Problem = fmt.Sprintf("the %s belongs to configuration %q", ch.Role, ch.Owner)
-		case !unittext.Managed([]byte(ch.Prior)):
-			f.Problem = fmt.Sprintf("the %s is not fencer's: it has no fencer header", ch.Role)
+		case ch.TakeOver && ch.Owner != "", !unittext.Managed([]byte(ch.Prior)):
+			f.Problem = fmt.Sprintf("the %s %s", ch.Role, unittext.Whose(ch.Owner))
 		case !unittext.BodyIntact([]byte(ch.Prior)):
 			f.Problem = fmt.Sprintf("the %s was edited by hand", ch.Role)
 		default:

@@ -14,6 +14,7 @@ import (
 	"github.com/fencer-dev/fencer/internal/textdiff"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/plan/resolve"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // Plan writes the plan for people, as Terraform does: per host, what
@@ -238,17 +239,9 @@ func noteText(n plan.Note) string {
 		return fmt.Sprintf("%s is a %s for %s of configuration %q, which this configuration no longer plans; %q is only this configuration's default id (its directory's name), which a configuration in another directory of that name has too, so plan leaves the file: declare fencer { id = %q } to have plan remove it as this configuration's, or remove it by hand",
 			n.Path, n.Role, n.Unit, n.ID, n.ID, n.ID)
 	case plan.NoteDestroyLeaves:
-		return fmt.Sprintf("%s (%s) %s: destroy leaves it", n.Path, n.Role, whoseWords(n.Owner))
+		return fmt.Sprintf("%s (%s) %s: destroy leaves it", n.Path, n.Role, unittext.Whose(n.Owner))
 	case plan.NoteForeignDropIn:
-		return fmt.Sprintf("%s (filter) is run by %s, which %s: left as it is", n.Path, n.DropIn, whoseWords(n.Owner))
+		return fmt.Sprintf("%s (filter) is run by %s, which %s: left as it is", n.Path, n.DropIn, unittext.Whose(n.Owner))
 	}
 	return fmt.Sprintf("%s: %s", n.Path, n.Kind)
-}
-
-// whoseWords says whose a file is that is not the configuration's.
-func whoseWords(owner string) string {
-	if owner != "" {
-		return fmt.Sprintf("belongs to configuration %q", owner)
-	}
-	return "is not fencer's (it has no fencer header)"
 }

@@ -118,6 +118,24 @@ func OwnedBy(content []byte, id string) bool {
 	return ok && (h.Config == "" || h.Config == id)
 }
 
+// Owner returns the configuration a text file's header names, "" when it
+// has no header of fencer's or one from before configurations had ids.
+func Owner(content []byte) string {
+	h, _ := ParseHeader(content)
+	return h.Config
+}
+
+// Whose says whose a file is that is not the configuration's, from the
+// configuration its header names (owner, as Owner returns it):
+// `belongs to configuration "x"`, or, for "", that it is not fencer's. It
+// is the one wording of it for plan, apply and verify.
+func Whose(owner string) string {
+	if owner != "" {
+		return fmt.Sprintf("belongs to configuration %q", owner)
+	}
+	return "is not fencer's (it has no fencer header)"
+}
+
 // BodyIntact reports whether a managed text file's body still has the hash
 // its header records.
 func BodyIntact(content []byte) bool {
