@@ -8,6 +8,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // evalCtx is the context attributes are evaluated in: var.*, local.* and
@@ -61,14 +63,14 @@ func (l *loader) checkRef(t hcl.Traversal) bool {
 		if _, ok := l.vars[attr.Name]; !ok {
 			l.add(errorAt(rng, "Reference to undeclared variable",
 				fmt.Sprintf("No variable %q is declared: declare it with a variable \"%s\" block.%s",
-					attr.Name, attr.Name, didYouMean(attr.Name, l.varOrder))))
+					attr.Name, attr.Name, spelling.DidYouMean(attr.Name, l.varOrder))))
 			return false
 		}
 	case "local":
 		if _, ok := l.localDefs[attr.Name]; !ok {
 			l.add(errorAt(rng, "Reference to undeclared local value",
 				fmt.Sprintf("No local value %q is declared in a locals block.%s",
-					attr.Name, didYouMean(attr.Name, sortedKeys(l.localDefs)))))
+					attr.Name, spelling.DidYouMean(attr.Name, sortedKeys(l.localDefs)))))
 			return false
 		}
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // fdKinds is what each kind of fd binding is, by FdKind: the one table
@@ -263,7 +265,7 @@ func stdioProblem(s string, words, prefixes []string) string {
 	}
 	candidates := append(append([]string(nil), words...), "file", "append", "truncate")
 	return fmt.Sprintf("%q is not a form systemd accepts here; the forms are %s.%s",
-		s, quotedList(forms), didYouMean(strings.TrimSuffix(s, ":"), candidates))
+		s, quotedList(forms), spelling.DidYouMean(strings.TrimSuffix(s, ":"), candidates))
 }
 
 // inetSocketProblem checks a ListenStream= or ListenDatagram= address,
@@ -373,7 +375,7 @@ func openFileProblem(s string) string {
 			}
 			if !known {
 				return fmt.Sprintf("%q is not an open_file option; the options are %s.%s",
-					opt, quotedList(openFileOptions), didYouMean(opt, openFileOptions))
+					opt, quotedList(openFileOptions), spelling.DidYouMean(opt, openFileOptions))
 			}
 		}
 	}

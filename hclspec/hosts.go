@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // Host defaults.
@@ -188,7 +189,7 @@ func (l *loader) decodeHostInstance(b *hcl.Block, content *hcl.BodyContent, name
 	if a := str("scope", &h.Scope); a != nil && h.Scope != ScopeSystem && h.Scope != ScopeUser {
 		l.add(errorAt(a.Expr.Range(), "Invalid scope",
 			fmt.Sprintf("scope is %q (the system's service manager, the default) or %q (the user's), not %q.%s",
-				ScopeSystem, ScopeUser, h.Scope, didYouMean(h.Scope, []string{ScopeSystem, ScopeUser}))))
+				ScopeSystem, ScopeUser, h.Scope, spelling.DidYouMean(h.Scope, []string{ScopeSystem, ScopeUser}))))
 	}
 	if a := str("fencer_path", &h.FencerPath); a != nil {
 		if p := fencerPathProblem(h.FencerPath); p != "" {
@@ -211,7 +212,7 @@ func (l *loader) canonicalArch(name string, rng hcl.Range) string {
 	}
 	l.add(errorAt(rng, "Unknown architecture",
 		fmt.Sprintf("%q is not an architecture fencer knows; the architectures are %s.%s",
-			name, quotedList(arch.Names()), didYouMean(name, append(arch.Names(), "amd64", "arm64")))))
+			name, quotedList(arch.Names()), spelling.DidYouMean(name, append(arch.Names(), "amd64", "arm64")))))
 	return ""
 }
 

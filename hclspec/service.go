@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // Enforcement modes of a service.
@@ -95,7 +96,7 @@ func (l *loader) decodeService(b *hcl.Block) (*Service, hcl.Range) {
 			if e != EnforceExec && e != EnforceSystemd {
 				l.add(errorAt(a.Expr.Range(), "Invalid enforce",
 					fmt.Sprintf("enforce is %q (the default: argument conditions enforced by fencer's loader) or %q (systemd's SystemCallFilter=, syscall names only), not %q.%s",
-						EnforceExec, EnforceSystemd, e, didYouMean(e, []string{EnforceExec, EnforceSystemd}))))
+						EnforceExec, EnforceSystemd, e, spelling.DidYouMean(e, []string{EnforceExec, EnforceSystemd}))))
 			} else {
 				s.Enforce = e
 			}
@@ -154,7 +155,7 @@ func (l *loader) serviceHosts(a *hcl.Attribute, ctx *hcl.EvalContext) []string {
 		if !isKnown[it.S] {
 			l.add(errorAt(it.Rng, "Unknown host",
 				fmt.Sprintf("No host named %q is declared; hosts names host blocks, or instances of one such as edge[\"edge-1\"].%s",
-					it.S, didYouMean(it.S, known))))
+					it.S, spelling.DidYouMean(it.S, known))))
 			continue
 		}
 		out = append(out, it.S)

@@ -13,6 +13,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/host"
+	"github.com/fencer-dev/fencer/internal/spelling"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/plan/resolve"
@@ -272,7 +273,7 @@ func whichService(cfg *hclspec.Config, unit string) (*hclspec.Service, error) {
 		return nil, fmt.Errorf("no service of the configuration has the unit %s: it declares no service", unit)
 	}
 	msg := fmt.Sprintf("no service of the configuration has the unit %s", unit)
-	if s := suggest(unit, units); s != "" {
+	if s := spelling.Nearest(unit, units); s != "" {
 		return nil, fmt.Errorf("%s; did you mean %s?", msg, s)
 	}
 	return nil, fmt.Errorf("%s; its units are %s", msg, strings.Join(units, ", "))
