@@ -8,8 +8,6 @@ package apply
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -554,8 +552,7 @@ func hashOrEmpty(p prior) string {
 	if !p.existed {
 		return ""
 	}
-	sum := sha256.Sum256(p.content)
-	return hex.EncodeToString(sum[:])
+	return plan.Hash(p.content)
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -1,8 +1,6 @@
 package apply
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path"
 	"sort"
@@ -277,8 +275,7 @@ func sameLoader(ch *plan.Change, self *loader.Binary) error {
 			return fmt.Errorf("the plan installs a loader, and this fencer cannot read itself to check it: %w", err)
 		}
 	}
-	sum := sha256.Sum256(self.Data)
-	if want := hex.EncodeToString(sum[:]); want != ch.NewSHA256 {
+	if want := plan.Hash(self.Data); want != ch.NewSHA256 {
 		return fmt.Errorf("the loader the plan installs (sha256 %s) is not this fencer (sha256 %s): apply a plan with the fencer that made it, or make the plan again", ch.NewSHA256, want)
 	}
 	return nil

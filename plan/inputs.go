@@ -90,7 +90,7 @@ func fragmentInputs(frags []unitfile.Fragment, ownDropIn string, written func(st
 		if fr.Path == ownDropIn || written(fr.Path) {
 			continue
 		}
-		out = append(out, InputFile{Path: fr.Path, SHA256: hashOf(fr.Data)})
+		out = append(out, InputFile{Path: fr.Path, SHA256: Hash(fr.Data)})
 	}
 	return out
 }

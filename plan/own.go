@@ -59,12 +59,12 @@ func takeOver(ctx context.Context, t host.Reader, ps host.Paths, ch *Change, cur
 	if h, ok := unittext.ParseHeader(cur); ok {
 		ch.Owner = h.Config
 	}
-	keep := &Change{Path: orig, Role: RoleOriginal, Binary: true, Mode: KeepMode(mode), Content: cur, NewSHA256: hashOf(cur), Action: Create}
+	keep := &Change{Path: orig, Role: RoleOriginal, Binary: true, Mode: KeepMode(mode), Content: cur, NewSHA256: Hash(cur), Action: Create}
 	old, oldMode, err := t.ReadFile(ctx, orig)
 	switch {
 	case err == nil:
 		// An earlier take-over kept the file as it was then.
-		keep.PriorSHA256, keep.PriorSize, keep.PriorMode = hashOf(old), len(old), uint32(oldMode.Perm())
+		keep.PriorSHA256, keep.PriorSize, keep.PriorMode = Hash(old), len(old), uint32(oldMode.Perm())
 		keep.Action = Update
 		switch {
 		case string(old) == string(cur) && KeepMode(oldMode) == keep.Mode:
@@ -74,7 +74,7 @@ func takeOver(ctx context.Context, t host.Reader, ps host.Paths, ch *Change, cur
 			// under its former id): the kept copy is the file from
 			// before fencer, which destroy must put back, and that
 			// configuration's file is not worth losing it for.
-			keep.Content, keep.NewSHA256, keep.Mode, keep.Action = old, hashOf(old), KeepMode(oldMode), NoOp
+			keep.Content, keep.NewSHA256, keep.Mode, keep.Action = old, Hash(old), KeepMode(oldMode), NoOp
 		}
 		// Otherwise someone wrote the file again since: this is the
 		// one to keep.
@@ -105,9 +105,9 @@ func removal(ctx context.Context, t host.Reader, ps host.Paths, ch *Change) ([]*
 		return nil, fmt.Errorf("reading %s: %w", orig, err)
 	}
 	ch.Action, ch.Restore, ch.Original = Update, true, orig
-	ch.Content, ch.NewSHA256, ch.Mode = b, hashOf(b), uint32(mode.Perm())
+	ch.Content, ch.NewSHA256, ch.Mode = b, Hash(b), uint32(mode.Perm())
 	del := &Change{Path: orig, Action: Delete, Role: RoleOriginal, Binary: true, Mode: uint32(mode.Perm()),
-		PriorSHA256: hashOf(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}
+		PriorSHA256: Hash(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}
 	return []*Change{ch, del}, nil
 }
 
@@ -247,7 +247,7 @@ func keptCopy(ctx context.Context, t host.Reader, ps host.Paths, p string, cur [
 		return nil, nil
 	}
 	return &Change{Path: orig, Action: Delete, Role: RoleOriginal, Binary: true, Mode: uint32(mode.Perm()),
-		PriorSHA256: hashOf(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}, nil
+		PriorSHA256: Hash(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}, nil
 }
 
 // KeepsEarlier reports whether the take-over ch leaves in place the

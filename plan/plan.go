@@ -399,13 +399,13 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 		if f.Remove {
 			if exists {
 				out = append(out, &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Role.Mode(), Units: f.Units, Action: Delete,
-					PriorSHA256: hashOf(cur), PriorSize: len(cur), PriorMode: uint32(mode.Perm())})
+					PriorSHA256: Hash(cur), PriorSize: len(cur), PriorMode: uint32(mode.Perm())})
 			}
 			continue
 		}
 		ch := &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Mode, Units: f.Units}
 		if exists {
-			ch.PriorSHA256, ch.PriorSize, ch.PriorMode = hashOf(cur), len(cur), uint32(mode.Perm())
+			ch.PriorSHA256, ch.PriorSize, ch.PriorMode = Hash(cur), len(cur), uint32(mode.Perm())
 			if !f.Binary {
 				ch.Prior = string(cur)
 			}
@@ -460,16 +460,25 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 		default:
 			ch.Action = NoOp
 		}
-		ch.Content, ch.NewSHA256 = f.Content, hashOf(f.Content)
+		ch.Content, ch.NewSHA256 = f.Content, Hash(f.Content)
 		out = append(out, ch)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return applyOrder(out[i]) < applyOrder(out[j]) })
 	return out, notes, nil
 }
 
-func hashOf(b []byte) string {
+// Hash is the SHA-256 of b in hex: how a plan records a file's content.
+func Hash(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// ShortHash is a hash as people are shown it: its first 16 hex digits.
+func ShortHash(h string) string {
+	if len(h) > 16 {
+		return h[:16]
+	}
+	return h
 }
 
 // DestroyOnly reports whether every change deletes a file.

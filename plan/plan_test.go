@@ -217,7 +217,7 @@ func TestInputs(t *testing.T) {
 	for _, f := range hp.Inputs[0].Fragments {
 		got = append(got, f.Path+" "+f.SHA256[:8])
 	}
-	if want := []string{unit + " " + hashOf(h.files[unit])[:8], admin + " " + hashOf(h.files[admin])[:8]}; strings.Join(got, ",") != strings.Join(want, ",") {
+	if want := []string{unit + " " + Hash(h.files[unit])[:8], admin + " " + Hash(h.files[admin])[:8]}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("inputs %q, want %q", got, want)
 	}
 	if d := inputsNow(t, h, hp); d != nil {

@@ -138,8 +138,8 @@ func (ch *Change) check(p *Plan) error {
 	switch ch.Action {
 	case Create, Update, NoOp:
 		writes = true
-		if hashOf(ch.Content) != ch.NewSHA256 {
-			return fmt.Errorf("its content has SHA-256 %s, but the plan shows %s: the plan file was edited", hashOf(ch.Content), ch.NewSHA256)
+		if Hash(ch.Content) != ch.NewSHA256 {
+			return fmt.Errorf("its content has SHA-256 %s, but the plan shows %s: the plan file was edited", Hash(ch.Content), ch.NewSHA256)
 		}
 	case Delete:
 		if ch.Content != nil || ch.NewSHA256 != "" {
@@ -157,7 +157,7 @@ func (ch *Change) check(p *Plan) error {
 			return errors.New("the prior file's hash, size or mode is not one")
 		}
 		// The diff shown is from Prior: it must be what was there.
-		if (ch.Binary && ch.Prior != "") || (!ch.Binary && (hashOf([]byte(ch.Prior)) != ch.PriorSHA256 || len(ch.Prior) != ch.PriorSize)) {
+		if (ch.Binary && ch.Prior != "") || (!ch.Binary && (Hash([]byte(ch.Prior)) != ch.PriorSHA256 || len(ch.Prior) != ch.PriorSize)) {
 			return errors.New("the prior content shown is not the one whose hash the plan records: the plan file was edited")
 		}
 	}

@@ -123,7 +123,7 @@ func (p *planner) describe() {
 	svc, c := p.svc, p.c
 	p.prog = c.Program.Encode(p.a.Order)
 	sp := &ServicePlan{Name: svc.Name, Unit: svc.Unit, Enforce: svc.Enforce,
-		FilterPath: RoleFilter.Path(p.facts.Paths, svc.Unit), FilterSHA256: hashOf(p.prog), FilterInsns: len(c.Program)}
+		FilterPath: RoleFilter.Path(p.facts.Paths, svc.Unit), FilterSHA256: Hash(p.prog), FilterInsns: len(c.Program)}
 	sp.Enforcement.Default = c.Filter.Default.String()
 	if svc.Enforce == hclspec.EnforceSystemd {
 		// No loader installs a BPF filter: systemd's names are all.

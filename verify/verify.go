@@ -462,7 +462,7 @@ func checkProcess(ctx context.Context, t host.Target, archName string, s *plan.S
 	if planned == nil || s.Enforce != "exec" {
 		return
 	}
-	want := fmt.Sprintf("the planned filter (%d instructions, sha256 %s)", len(planned), short(s.FilterSHA256))
+	want := fmt.Sprintf("the planned filter (%d instructions, sha256 %s)", len(planned), plan.ShortHash(s.FilterSHA256))
 	progs, err := t.Filters(ctx, pid)
 	if err != nil {
 		if errors.Is(err, syscall.ESRCH) {
@@ -622,7 +622,7 @@ func managerProof(ctx context.Context, t host.Target, s *plan.ServicePlan, pid i
 		return "", "", fmt.Sprintf("systemd started it through the loader, but the loader cannot be checked: %v", err)
 	}
 	if want, err := t.Fencer(ctx); err != nil || sum != want {
-		return "", "", fmt.Sprintf("systemd started it through the loader %s, which is not this fencer (sha256 %s), so what it installed is unknown", loader.binary(), short(sum))
+		return "", "", fmt.Sprintf("systemd started it through the loader %s, which is not this fencer (sha256 %s), so what it installed is unknown", loader.binary(), plan.ShortHash(sum))
 	}
 	started, err := t.StartTime(ctx, pid)
 	if err != nil || !changed.Before(started) {
@@ -922,11 +922,4 @@ func execStartProblem(planned, got string) string {
 		return "the service is started through the loader, but not with the planned filter"
 	}
 	return "the service is not started through the loader with the planned filter"
-}
-
-func short(h string) string {
-	if len(h) > 16 {
-		return h[:16]
-	}
-	return h
 }

@@ -44,7 +44,7 @@ func Plan(w io.Writer, p *plan.Plan, color bool) {
 			for _, fd := range s.Fds {
 				fmt.Fprintf(w, "    fd %d  %-16s %s\n", fd.Number, fd.Name, fd.Binding)
 			}
-			fmt.Fprintf(w, "    filter %s: %d instructions, sha256 %s\n", s.FilterPath, s.FilterInsns, short(s.FilterSHA256))
+			fmt.Fprintf(w, "    filter %s: %d instructions, sha256 %s\n", s.FilterPath, s.FilterInsns, plan.ShortHash(s.FilterSHA256))
 			if s.ExecStart != "" {
 				fmt.Fprintf(w, "    runs   %s\n", s.ExecStart)
 			}
@@ -123,14 +123,14 @@ func renderChange(w io.Writer, ch *plan.Change, earlier bool, c palette) {
 	case ch.Binary:
 		switch ch.Action {
 		case plan.Create:
-			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", len(ch.Content), short(ch.NewSHA256))
+			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", len(ch.Content), plan.ShortHash(ch.NewSHA256))
 		case plan.Update:
-			fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s\n", ch.PriorSize, len(ch.Content), short(ch.PriorSHA256), short(ch.NewSHA256))
+			fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s\n", ch.PriorSize, len(ch.Content), plan.ShortHash(ch.PriorSHA256), plan.ShortHash(ch.NewSHA256))
 		case plan.Delete:
-			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.PriorSize, short(ch.PriorSHA256))
+			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.PriorSize, plan.ShortHash(ch.PriorSHA256))
 		}
 	case tooLongToShow(ch.Prior) || tooLongToShow(string(ch.Content)):
-		fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s (too long to show)\n", ch.PriorSize, len(ch.Content), short(ch.PriorSHA256), short(ch.NewSHA256))
+		fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s (too long to show)\n", ch.PriorSize, len(ch.Content), plan.ShortHash(ch.PriorSHA256), plan.ShortHash(ch.NewSHA256))
 	case ch.Action == plan.Update:
 		d := textdiff.Unified(ch.Path, ch.Path, []byte(ch.Prior), ch.Content, 3)
 		for _, line := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
@@ -166,13 +166,6 @@ func colorLine(line string, c palette) string {
 		return c.red + line + c.reset
 	}
 	return line
-}
-
-func short(h string) string {
-	if len(h) > 16 {
-		return h[:16]
-	}
-	return h
 }
 
 type palette struct{ bold, red, green, yellow, reset string }
