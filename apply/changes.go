@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -427,7 +429,7 @@ func (a *applier) reload() error {
 	// unit it rejects never reaches the manager (socket activation
 	// could start it in the meantime). A -root tree or a host without
 	// a manager is verified too: the target does what it can there.
-	if v := sortedKeys(a.verifyUnits); len(v) > 0 {
+	if v := slices.Sorted(maps.Keys(a.verifyUnits)); len(v) > 0 {
 		a.opts.pause("verify")
 		if err := a.t.Verify(a.ctx, v...); err != nil {
 			return a.rollback(fmt.Errorf("systemd-analyze verify: %w", err))
@@ -451,7 +453,7 @@ func (a *applier) reload() error {
 // apply without -restart (restart).
 func (a *applier) settleUnits() error {
 	hp, opts, live := a.hp, a.opts, a.facts.Live
-	names := sortedKeys(a.units)
+	names := slices.Sorted(maps.Keys(a.units))
 	if opts.Destroy && live && len(a.changes) > 0 {
 		if err := settle(a.ctx, a.t, names, opts.Stop, a.logf); err != nil {
 			return fmt.Errorf("host %q: %w", hp.Name, err)
@@ -553,15 +555,6 @@ func hashOrEmpty(p prior) string {
 		return ""
 	}
 	return plan.Hash(p.content)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // LockAll takes the lock of every target, in the order of their names

@@ -2,7 +2,9 @@ package hclspec
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -70,7 +72,7 @@ func (l *loader) checkRef(t hcl.Traversal) bool {
 		if _, ok := l.localDefs[attr.Name]; !ok {
 			l.add(errorAt(rng, "Reference to undeclared local value",
 				fmt.Sprintf("No local value %q is declared in a locals block.%s",
-					attr.Name, spelling.DidYouMean(attr.Name, sortedKeys(l.localDefs)))))
+					attr.Name, spelling.DidYouMean(attr.Name, slices.Sorted(maps.Keys(l.localDefs))))))
 			return false
 		}
 	}
@@ -249,13 +251,4 @@ func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
 		return a.Start.Byte < b.Start.Byte
 	})
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -313,6 +313,24 @@ func dropInOf(files map[string]*plan.Change, unit string) string {
 	return ""
 }
 
+// filtered reads the status of the service's main process pid, and
+// reports a process it cannot read or that runs without a seccomp filter
+// (with hint, after the problem); ok is false then.
+func filtered(ctx context.Context, t host.Target, s *plan.ServicePlan, pid int, hint string, r *HostReport) (st procseccomp.Status, ok bool) {
+	subject := fmt.Sprintf("MainPID %d", pid)
+	st, err := t.Status(ctx, pid)
+	if err != nil {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
+		return st, false
+	}
+	if st.Mode != procseccomp.ModeFilter {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+			Problem: "the process runs without any seccomp filter" + hint, Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
+		return st, false
+	}
+	return st, true
+}
+
 // checkSystemdProcess checks the main process of a unit whose policy
 // systemd alone enforces (enforce = "systemd"). systemd compiles
 // SystemCallFilter= into filters of its own, which nothing planned can be
@@ -326,14 +344,7 @@ func dropInOf(files map[string]*plan.Change, unit string) string {
 // that started before runs under the settings it was started with.
 func checkSystemdProcess(ctx context.Context, t host.Target, s *plan.ServicePlan, pid int, dropIn string, props map[string]string, r *HostReport) {
 	subject := fmt.Sprintf("MainPID %d", pid)
-	st, err := t.Status(ctx, pid)
-	if err != nil {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
-		return
-	}
-	if st.Mode != procseccomp.ModeFilter {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
-			Problem: "the process runs without any seccomp filter", Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
+	if _, ok := filtered(ctx, t, s, pid, "", r); !ok {
 		return
 	}
 	started, mtime, before := startedBefore(ctx, t, pid, dropIn)
@@ -442,14 +453,8 @@ func checkFiles(s *plan.ServicePlan, props map[string]string, r *HostReport) {
 // loader with the planned filter.
 func checkProcess(ctx context.Context, t host.Target, archName string, s *plan.ServicePlan, pid int, filterFile *plan.Change, props map[string]string, startsLoader bool, r *HostReport) {
 	subject := fmt.Sprintf("MainPID %d", pid)
-	st, err := t.Status(ctx, pid)
-	if err != nil {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
-		return
-	}
-	if st.Mode != procseccomp.ModeFilter {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
-			Problem: "the process runs without any seccomp filter (started outside the loader?)", Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
+	st, ok := filtered(ctx, t, s, pid, " (started outside the loader?)", r)
+	if !ok {
 		return
 	}
 	var planned bpf.Program

@@ -139,24 +139,9 @@ func (o *whyOptions) run(c *cli, args []string) int {
 		c.printDiags(src, diags)
 		return c.fail(err)
 	}
-	hosts, targets, more, err := (&planOptions{}).hosts(cfg)
-	if diags = append(diags, more...); more.HasErrors() || err != nil {
-		c.printDiags(src, diags)
-		if err != nil {
-			return c.fail(err)
-		}
-		return exitError
-	}
 	ctx := context.Background()
-	p, more := plan.Make(ctx, cfg, plan.Options{
-		Hosts:         hosts,
-		Verify:        true,
-		FencerVersion: currentVersion(),
-		ConfigDir:     absDir(dir),
-	})
-	diags = append(diags, more...)
-	c.printDiags(src, diags)
-	if diags.HasErrors() {
+	p, targets, ok := (&planOptions{}).planToVerify(ctx, c, cfg, src, diags, dir)
+	if !ok {
 		return exitError
 	}
 	onHost := map[string]bool{}
