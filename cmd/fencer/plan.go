@@ -244,6 +244,22 @@ func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]host.Reader, map[st
 	return hosts, targets, nil, nil
 }
 
+// openHosts is hosts for a command: on a mistake in the host blocks or a
+// host it cannot open, it prints the diagnostics so far, diags among them,
+// and the error, and is false. Otherwise it returns diags with the host
+// blocks' warnings added.
+func (o *planOptions) openHosts(c *cli, src *sources, cfg *hclspec.Config, diags hcl.Diagnostics) (map[string]host.Reader, map[string]host.Target, hcl.Diagnostics, bool) {
+	hosts, targets, more, err := o.hosts(cfg)
+	if diags = append(diags, more...); more.HasErrors() || err != nil {
+		c.printDiags(src, diags)
+		if err != nil {
+			c.fail(err)
+		}
+		return nil, nil, diags, false
+	}
+	return hosts, targets, diags, true
+}
+
 // planTargets builds a transport for every host of a saved plan from what
 // the plan recorded — scope, -root directory and architecture — not from
 // the configuration, whose variables (the scope, say) may evaluate
@@ -282,12 +298,8 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 		c.printDiags(src, diags)
 		return nil, nil, false
 	}
-	hosts, targets, more, err := o.hosts(cfg)
-	if diags = append(diags, more...); more.HasErrors() || err != nil {
-		c.printDiags(src, diags)
-		if err != nil {
-			c.fail(err)
-		}
+	hosts, targets, diags, ok := o.openHosts(c, src, cfg, diags)
+	if !ok {
 		return nil, nil, false
 	}
 	if lock {

@@ -117,12 +117,8 @@ func (o *verifyOptions) run(c *cli, args []string) int {
 // (plan.Options.Verify). It prints the diagnostics, diags (the
 // configuration's) among them, and is false on an error.
 func (o *planOptions) planToVerify(ctx context.Context, c *cli, cfg *hclspec.Config, src *sources, diags hcl.Diagnostics, dir string) (*plan.Plan, map[string]host.Target, bool) {
-	hosts, targets, more, err := o.hosts(cfg)
-	if diags = append(diags, more...); more.HasErrors() || err != nil {
-		c.printDiags(src, diags)
-		if err != nil {
-			c.fail(err)
-		}
+	hosts, targets, diags, ok := o.openHosts(c, src, cfg, diags)
+	if !ok {
 		return nil, nil, false
 	}
 	p, more := plan.Make(ctx, cfg, plan.Options{

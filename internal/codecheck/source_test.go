@@ -38,13 +38,11 @@ func moduleRoot(t *testing.T) string {
 	}
 }
 
-// sourceFiles parses the module's non-test Go files that are not
-// generated (ast.IsGenerated), outside testdata and hidden directories.
-func sourceFiles(t *testing.T) []goFile {
+// walkGo calls fn with the path from the module root of every Go file of
+// the module, outside testdata, vendor and hidden directories.
+func walkGo(t *testing.T, fn func(rel, abs string) error) {
 	t.Helper()
 	root := moduleRoot(t)
-	fset := token.NewFileSet()
-	var out []goFile
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -56,28 +54,41 @@ func sourceFiles(t *testing.T) []goFile {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, p, nil, parser.ParseComments|parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
-		if ast.IsGenerated(f) {
+		if !strings.HasSuffix(name, ".go") {
 			return nil
 		}
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}
-		out = append(out, goFile{path: filepath.ToSlash(rel), file: f, fset: fset})
-		return nil
+		return fn(filepath.ToSlash(rel), p)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// sourceFiles parses the module's non-test Go files that are not
+// generated (ast.IsGenerated).
+func sourceFiles(t *testing.T) []goFile {
+	t.Helper()
+	fset := token.NewFileSet()
+	var out []goFile
+	walkGo(t, func(rel, abs string) error {
+		if strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, abs, nil, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		if !ast.IsGenerated(f) {
+			out = append(out, goFile{path: rel, file: f, fset: fset})
+		}
+		return nil
+	})
 	if len(out) < 100 {
-		t.Fatalf("only %d source files found under %s", len(out), root)
+		t.Fatalf("only %d source files found under %s", len(out), moduleRoot(t))
 	}
 	return out
 }
