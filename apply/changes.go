@@ -8,13 +8,12 @@ package apply
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -113,24 +112,13 @@ type TakeOverError struct {
 }
 
 func (e *TakeOverError) Error() string {
-	w := "is not fencer's (it has no fencer header)"
-	if e.Change.Owner != "" {
-		w = fmt.Sprintf("belongs to configuration %q", e.Change.Owner)
-	}
+	w := unittext.Whose(e.Change.Owner)
 	keeps := fmt.Sprintf("fencer keeps it at %s, and destroy puts it back", e.Change.Original)
 	if e.Earlier {
 		keeps = fmt.Sprintf("fencer keeps the file from before fencer at %s, and destroy puts that back", e.Change.Original)
 	}
 	return fmt.Sprintf("host %q: %s %s, and the plan replaces it with its %s: run apply with -adopt=%s to take it over (%s)",
 		e.Host, e.Change.Path, w, e.Change.Role, e.Change.Path, keeps)
-}
-
-// whose says whose a text file is that is not the configuration's.
-func whose(content []byte) string {
-	if h, ok := unittext.ParseHeader(content); ok && h.Config != "" {
-		return fmt.Sprintf("belongs to configuration %q", h.Config)
-	}
-	return "is not fencer's (it has no fencer header)"
 }
 
 // Refused returns the error for the first take-over of hp that adopt (the
@@ -162,32 +150,21 @@ func contains(list []string, s string) bool {
 // plan's order, reloads systemd and verifies the units; when any step
 // fails, every file is put back as it was and systemd reloaded again.
 func Host(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) (err error) {
-	logf := func(format string, args ...any) {
-		if opts.Log != nil {
-			fmt.Fprintf(opts.Log, format+"\n", args...)
-		}
-	}
 	if hp.Error != "" {
 		return fmt.Errorf("host %q was not planned: %s", hp.Name, hp.Error)
 	}
-	var changes []*plan.Change
+	a := &applier{ctx: ctx, t: t, hp: hp, opts: opts, priors: map[string]prior{}, units: map[string]bool{}, verifyUnits: map[string]bool{}}
 	for _, ch := range hp.Changes {
 		if ch.Action != plan.NoOp {
-			changes = append(changes, ch)
+			a.changes = append(a.changes, ch)
 		}
 	}
-	if len(changes) == 0 && !opts.Restart {
+	if len(a.changes) == 0 && !opts.Restart {
 		return nil
 	}
-	unlock := func() error { return nil }
-	if !opts.Locked {
-		lockCtx, cancel := context.WithTimeout(ctx, opts.LockTimeout)
-		var err error
-		unlock, err = t.Lock(lockCtx)
-		cancel()
-		if err != nil {
-			return err // it names the host
-		}
+	unlock, err := a.lock()
+	if err != nil {
+		return err // it names the host
 	}
 	defer func() {
 		opts.pause("done")
@@ -195,19 +172,74 @@ func Host(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) (
 			err = fmt.Errorf("host %q: release lock: %w", hp.Name, uerr)
 		}
 	}()
-
-	facts, err := t.Facts(ctx)
-	if err != nil {
+	if a.facts, err = t.Facts(ctx); err != nil {
 		return fmt.Errorf("host %q: reading facts: %w", hp.Name, err)
 	}
-	if err := CheckPlan(hp, facts, opts.ConfigID, opts.Destroy, opts.Loader); err != nil {
+	if err := CheckPlan(hp, a.facts, opts.ConfigID, opts.Destroy, opts.Loader); err != nil {
 		return err
 	}
+	// Under the lock, the files must still be as planned, and the
+	// configuration's to change.
+	for _, check := range []func() error{a.readPriors, a.checkOwners, a.checkKeptOriginals, a.checkFilterOwners, a.checkInputs} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	opts.pause("locked")
+	if err := a.write(); err != nil {
+		return err
+	}
+	if err := a.reload(); err != nil {
+		return err
+	}
+	return a.settleUnits()
+}
 
-	// Under the lock, every file must still be as planned.
-	priors := map[string]prior{}
+// applier applies one host's plan (Host): its steps, each a method, share
+// what the earlier ones read and did.
+type applier struct {
+	ctx  context.Context
+	t    host.Target
+	hp   *plan.HostPlan
+	opts Options
+	// changes are the plan's changes but its no-ops.
+	changes []*plan.Change
+	facts   *host.Facts
+	// priors are the files the plan changes as they were before, by path;
+	// done the ones written or removed so far, in order.
+	priors map[string]prior
+	done   []prior
+	// units are the units of the files written or removed; verifyUnits
+	// those of the files fencer writes: a unit put back as it was before
+	// fencer took it over is the administrator's again, and
+	// systemd-analyze verify's opinion of it no reason to undo the rest.
+	units, verifyUnits map[string]bool
+}
+
+// logf writes one line of what apply did to Options.Log.
+func (a *applier) logf(format string, args ...any) {
+	if a.opts.Log != nil {
+		fmt.Fprintf(a.opts.Log, format+"\n", args...)
+	}
+}
+
+// lock takes the host's lock, unless the caller holds it (Options.Locked),
+// and returns what releases it.
+func (a *applier) lock() (func() error, error) {
+	if a.opts.Locked {
+		return func() error { return nil }, nil
+	}
+	lockCtx, cancel := context.WithTimeout(a.ctx, a.opts.LockTimeout)
+	defer cancel()
+	return a.t.Lock(lockCtx)
+}
+
+// readPriors reads every file of the plan as it is, and refuses one that
+// is not as the plan found it.
+func (a *applier) readPriors() error {
+	hp := a.hp
 	for _, ch := range hp.Changes {
-		b, mode, rerr := t.ReadFile(ctx, ch.Path)
+		b, mode, rerr := a.t.ReadFile(a.ctx, ch.Path)
 		p := prior{path: ch.Path}
 		switch {
 		case rerr == nil:
@@ -224,14 +256,19 @@ func Host(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) (
 		if ch.Role == plan.RoleOriginal && p.existed && plan.KeepMode(p.mode) != ch.PriorMode {
 			return &StaleError{Host: hp.Name, Path: ch.Path}
 		}
-		priors[ch.Path] = p
+		a.priors[ch.Path] = p
 	}
-	// And the plan replaces or removes only files of the configuration's,
-	// or that it was asked to adopt: whatever the plan says of them, the
-	// files decide.
-	for _, ch := range changes {
-		p := priors[ch.Path]
-		if ch.Binary || !p.existed || unittext.OwnedBy(p.content, opts.ConfigID) {
+	return nil
+}
+
+// checkOwners refuses a plan that replaces or removes a file that is not
+// the configuration's, unless it takes it over and was asked to adopt
+// it: whatever the plan says of them, the files decide.
+func (a *applier) checkOwners() error {
+	hp := a.hp
+	for _, ch := range a.changes {
+		p := a.priors[ch.Path]
+		if ch.Binary || !p.existed || unittext.OwnedBy(p.content, a.opts.ConfigID) {
 			continue
 		}
 		if !ch.TakeOver {
@@ -239,176 +276,205 @@ func Host(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) (
 			if ch.Action == plan.Delete || ch.Restore {
 				verb = "removes"
 			}
-			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("it %s, and the plan %s it without taking it over", whose(p.content), verb)}
+			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("it %s, and the plan %s it without taking it over", unittext.Whose(unittext.Owner(p.content)), verb)}
 		}
-		if !contains(opts.Adopt, ch.Path) {
+		if !contains(a.opts.Adopt, ch.Path) {
 			return &TakeOverError{Host: hp.Name, Change: ch, Earlier: plan.KeepsEarlier(hp, ch)}
 		}
 		// CheckPlan paired the take-over with the change that keeps the
 		// file's content; it must keep its mode too.
-		for _, keep := range changes {
+		for _, keep := range a.changes {
 			if keep.Path == ch.Original && keep.Mode != plan.KeepMode(p.mode) {
 				return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan keeps it at %s with mode %04o, and it has mode %04o", ch.Original, keep.Mode, plan.KeepMode(p.mode))}
 			}
 		}
 	}
-	// The original of a file the plan does not change is removed only when
-	// the file is that original again (put back by a destroy that
-	// stopped before it removed the copy).
-	for _, ch := range changes {
+	return nil
+}
+
+// checkKeptOriginals refuses the removal of the original of a file the
+// plan does not change unless the file is that original again (put back
+// by a destroy that stopped before it removed the copy).
+func (a *applier) checkKeptOriginals() error {
+	for _, ch := range a.changes {
 		if ch.Role != plan.RoleOriginal || ch.Action != plan.Delete {
 			continue
 		}
-		of := plan.OriginalOf(facts.Paths, ch.Path)
-		if _, ok := priors[of]; ok {
+		of := plan.OriginalOf(a.facts.Paths, ch.Path)
+		if _, ok := a.priors[of]; ok {
 			continue // paired with a restore, which CheckPlan checked
 		}
-		b, _, rerr := t.ReadFile(ctx, of)
+		b, _, rerr := a.t.ReadFile(a.ctx, of)
 		if rerr != nil || hashOrEmpty(prior{existed: true, content: b}) != ch.PriorSHA256 {
-			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan removes this original of %s, which is not that file as it is", of)}
+			return &PlanError{Host: a.hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan removes this original of %s, which is not that file as it is", of)}
 		}
 	}
-	// A filter has no header: it is the configuration's to remove when
-	// the drop-in that runs it is, or there is none.
-	for _, ch := range changes {
-		if ch.Role != plan.RoleFilter || ch.Action != plan.Delete {
+	return nil
+}
+
+// checkFilterOwners refuses the removal of a file without a header (a
+// filter) unless it is the configuration's: the drop-in that runs it is,
+// or there is none.
+func (a *applier) checkFilterOwners() error {
+	for _, ch := range a.changes {
+		if !ch.Role.RunByDropIn() || ch.Action != plan.Delete {
 			continue
 		}
-		unit := strings.TrimSuffix(path.Base(ch.Path), ".bpf")
-		d := path.Join(facts.Paths.UnitDir, unit+".d", unittext.DropInName)
-		p, ok := priors[d]
+		place, _ := plan.FileAt(a.facts.Paths, a.hp.FencerPath, ch.Path) // CheckPlan placed it
+		d := plan.RoleDropIn.Path(a.facts.Paths, place.Unit)
+		p, ok := a.priors[d]
 		if !ok {
-			b, mode, rerr := t.ReadFile(ctx, d)
+			b, mode, rerr := a.t.ReadFile(a.ctx, d)
 			switch {
 			case rerr == nil:
 				p = prior{path: d, existed: true, content: b, mode: mode}
 			case !errors.Is(rerr, fs.ErrNotExist):
-				return fmt.Errorf("host %q: reading %s: %w", hp.Name, d, rerr)
+				return fmt.Errorf("host %q: reading %s: %w", a.hp.Name, d, rerr)
 			}
 		}
-		if p.existed && !unittext.OwnedBy(p.content, opts.ConfigID) {
-			return &PlanError{Host: hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan removes it, and the drop-in that runs it, %s, %s", d, whose(p.content))}
+		if p.existed && !unittext.OwnedBy(p.content, a.opts.ConfigID) {
+			return &PlanError{Host: a.hp.Name, Path: ch.Path, Err: fmt.Errorf("the plan removes it, and the drop-in that runs it, %s, %s", d, unittext.Whose(unittext.Owner(p.content)))}
 		}
 	}
-	// And so must every file the plan was computed from: the unit files
-	// and drop-ins whose ExecStart= it wrapped and whose settings it
-	// checked.
-	if len(hp.Inputs) > 0 {
-		now, rerr := plan.ReadInputs(ctx, t, facts, hp)
-		if rerr != nil {
-			return fmt.Errorf("host %q: reading the files the plan was made from: %w", hp.Name, rerr)
-		}
-		if d := plan.DiffInputs(hp.Inputs, now); d != nil {
-			return &StaleError{Host: hp.Name, Path: d.Path, What: d.What, Role: d.Role}
-		}
-	}
-	opts.pause("locked")
+	return nil
+}
 
-	var done []prior
-	rollback := func(cause error) error {
-		var problems []string
-		for i := len(done) - 1; i >= 0; i-- {
-			p := done[i]
-			var rerr error
-			if p.existed {
-				rerr = t.WriteFile(ctx, p.path, p.content, p.mode)
-			} else {
-				rerr = t.Remove(ctx, p.path)
-			}
-			if rerr != nil {
-				problems = append(problems, rerr.Error())
-			}
-		}
-		facts, ferr := t.Facts(ctx)
-		if ferr == nil && facts.Live {
-			if _, rerr := t.Systemctl(ctx, "daemon-reload"); rerr != nil {
-				problems = append(problems, rerr.Error())
-			}
-		}
-		if len(problems) > 0 {
-			return fmt.Errorf("host %q: %w; putting the files back failed too: %s", hp.Name, cause, strings.Join(problems, "; "))
-		}
-		logf("host %q: every file put back as it was", hp.Name)
-		return fmt.Errorf("host %q: %w; every file was put back as it was", hp.Name, cause)
+// checkInputs refuses the plan when a file it was computed from changed:
+// the unit files and drop-ins whose ExecStart= it wrapped and whose
+// settings it checked.
+func (a *applier) checkInputs() error {
+	hp := a.hp
+	if len(hp.Inputs) == 0 {
+		return nil
 	}
+	now, rerr := plan.ReadInputs(a.ctx, a.t, a.facts, hp)
+	if rerr != nil {
+		return fmt.Errorf("host %q: reading the files the plan was made from: %w", hp.Name, rerr)
+	}
+	if d := plan.DiffInputs(hp.Inputs, now); d != nil {
+		return &StaleError{Host: hp.Name, Path: d.Path, What: d.What, Role: d.Role}
+	}
+	return nil
+}
 
-	units := map[string]bool{}
-	// verifyUnits are the units of the files fencer writes: a unit put
-	// back as it was before fencer took it over is the administrator's
-	// again, and systemd-analyze verify's opinion of it no reason to undo
-	// the rest.
-	verifyUnits := map[string]bool{}
-	for _, ch := range changes {
-		p := priors[ch.Path]
+// write writes and removes the files in the plan's order, and puts them
+// back when one fails.
+func (a *applier) write() error {
+	for _, ch := range a.changes {
+		p := a.priors[ch.Path]
 		var werr error
 		if ch.Action == plan.Delete {
-			opts.pause("remove " + ch.Path)
-			werr = t.Remove(ctx, ch.Path)
+			a.opts.pause("remove " + ch.Path)
+			werr = a.t.Remove(a.ctx, ch.Path)
 		} else {
-			opts.pause("write " + ch.Path)
-			werr = t.WriteFile(ctx, ch.Path, ch.Content, fs.FileMode(ch.Mode))
+			a.opts.pause("write " + ch.Path)
+			werr = a.t.WriteFile(a.ctx, ch.Path, ch.Content, fs.FileMode(ch.Mode))
 		}
 		if werr != nil {
-			return rollback(werr)
+			return a.rollback(werr)
 		}
-		done = append(done, p)
-		logf("host %q: %s %s", hp.Name, verb(ch.Action), ch.Path)
+		a.done = append(a.done, p)
+		a.logf("host %q: %s %s", a.hp.Name, verb(ch.Action), ch.Path)
 		for _, u := range ch.Units {
-			units[u] = true
+			a.units[u] = true
 			if ch.Action != plan.Delete && !ch.Restore {
-				verifyUnits[u] = true
+				a.verifyUnits[u] = true
 			}
 		}
 	}
+	return nil
+}
 
-	facts, err = t.Facts(ctx)
-	if err != nil {
-		return rollback(fmt.Errorf("reading facts: %w", err))
-	}
-	names := sortedKeys(units)
-	if len(changes) > 0 {
-		// Verify reads the units from disk: before the reload, so that a
-		// unit it rejects never reaches the manager (socket activation
-		// could start it in the meantime). A -root tree or a host without
-		// a manager is verified too: the target does what it can there.
-		if v := sortedKeys(verifyUnits); len(v) > 0 {
-			opts.pause("verify")
-			if err := t.Verify(ctx, v...); err != nil {
-				return rollback(fmt.Errorf("systemd-analyze verify: %w", err))
-			}
-		}
-		if facts.Live {
-			opts.pause("reload")
-			if _, err := t.Systemctl(ctx, "daemon-reload"); err != nil {
-				return rollback(fmt.Errorf("systemctl daemon-reload: %w", err))
-			}
-			logf("host %q: systemd reloaded", hp.Name)
+// rollback puts every file written back as it was, newest first, and
+// reloads systemd; it returns the error apply fails with, cause.
+func (a *applier) rollback(cause error) error {
+	var problems []string
+	for i := len(a.done) - 1; i >= 0; i-- {
+		p := a.done[i]
+		var rerr error
+		if p.existed {
+			rerr = a.t.WriteFile(a.ctx, p.path, p.content, p.mode)
 		} else {
-			logf("host %q: no systemd manager runs for this host; units not reloaded", hp.Name)
+			rerr = a.t.Remove(a.ctx, p.path)
+		}
+		if rerr != nil {
+			problems = append(problems, rerr.Error())
 		}
 	}
-	if opts.Destroy && facts.Live && len(changes) > 0 {
-		if err := settle(ctx, t, names, opts.Stop, logf); err != nil {
+	facts, ferr := a.t.Facts(a.ctx)
+	if ferr == nil && facts.Live {
+		if _, rerr := a.t.Systemctl(a.ctx, "daemon-reload"); rerr != nil {
+			problems = append(problems, rerr.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("host %q: %w; putting the files back failed too: %s", a.hp.Name, cause, strings.Join(problems, "; "))
+	}
+	a.logf("host %q: every file put back as it was", a.hp.Name)
+	return fmt.Errorf("host %q: %w; every file was put back as it was", a.hp.Name, cause)
+}
+
+// reload verifies the units of the files written and reloads systemd,
+// and puts the files back when either fails.
+func (a *applier) reload() error {
+	facts, err := a.t.Facts(a.ctx)
+	if err != nil {
+		return a.rollback(fmt.Errorf("reading facts: %w", err))
+	}
+	a.facts = facts
+	if len(a.changes) == 0 {
+		return nil
+	}
+	// Verify reads the units from disk: before the reload, so that a
+	// unit it rejects never reaches the manager (socket activation
+	// could start it in the meantime). A -root tree or a host without
+	// a manager is verified too: the target does what it can there.
+	if v := slices.Sorted(maps.Keys(a.verifyUnits)); len(v) > 0 {
+		a.opts.pause("verify")
+		if err := a.t.Verify(a.ctx, v...); err != nil {
+			return a.rollback(fmt.Errorf("systemd-analyze verify: %w", err))
+		}
+	}
+	if !facts.Live {
+		a.logf("host %q: no systemd manager runs for this host; units not reloaded", a.hp.Name)
+		return nil
+	}
+	a.opts.pause("reload")
+	if _, err := a.t.Systemctl(a.ctx, "daemon-reload"); err != nil {
+		return a.rollback(fmt.Errorf("systemctl daemon-reload: %w", err))
+	}
+	a.logf("host %q: systemd reloaded", a.hp.Name)
+	return nil
+}
+
+// settleUnits, after a destroy, stops or restarts the units whose files
+// it removed (settle); with -restart it restarts the running units whose
+// files changed and those the plan found running as they were before an
+// apply without -restart (restart).
+func (a *applier) settleUnits() error {
+	hp, opts, live := a.hp, a.opts, a.facts.Live
+	names := slices.Sorted(maps.Keys(a.units))
+	if opts.Destroy && live && len(a.changes) > 0 {
+		if err := settle(a.ctx, a.t, names, opts.Stop, a.logf); err != nil {
 			return fmt.Errorf("host %q: %w", hp.Name, err)
 		}
 		return nil
 	}
-	if opts.Restart && !facts.Live {
+	if !opts.Restart {
+		return nil
+	}
+	if !live {
 		return fmt.Errorf("host %q: -restart needs a running systemd manager", hp.Name)
 	}
-	if opts.Restart {
-		// And the units the plan found running as they were before an
-		// apply without -restart.
-		for _, r := range hp.Restarts {
-			if !units[r.Unit] {
-				units[r.Unit] = true
-				names = append(names, r.Unit)
-			}
+	for _, r := range hp.Restarts {
+		if !a.units[r.Unit] {
+			a.units[r.Unit] = true
+			names = append(names, r.Unit)
 		}
-		sort.Strings(names)
-		if err := restart(ctx, t, names, logf); err != nil {
-			return fmt.Errorf("host %q: %w", hp.Name, err)
-		}
+	}
+	sort.Strings(names)
+	if err := restart(a.ctx, a.t, names, a.logf); err != nil {
+		return fmt.Errorf("host %q: %w", hp.Name, err)
 	}
 	return nil
 }
@@ -488,17 +554,7 @@ func hashOrEmpty(p prior) string {
 	if !p.existed {
 		return ""
 	}
-	sum := sha256.Sum256(p.content)
-	return hex.EncodeToString(sum[:])
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return plan.Hash(p.content)
 }
 
 // LockAll takes the lock of every target, in the order of their names

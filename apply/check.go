@@ -1,8 +1,6 @@
 package apply
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path"
 	"sort"
@@ -53,184 +51,201 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // services, the host files it was computed from (plan.HostPlan.Inputs),
 // which Host reads again under the lock.
 func CheckPlan(hp *plan.HostPlan, facts *host.Facts, configID string, destroy bool, self *loader.Binary) error {
-	fail := func(p string, format string, args ...any) error {
-		return &PlanError{Host: hp.Name, Path: p, Err: fmt.Errorf(format, args...)}
-	}
+	c := &planCheck{hp: hp, ps: facts.Paths, configID: configID, self: self,
+		planned: map[string]*plan.ServicePlan{}, byPath: map[string]*plan.Change{}, places: map[string]plan.Place{}, removed: map[string]bool{}}
 	if hp.Arch != facts.Arch || hp.Scope != facts.Scope || hp.Root != facts.Root {
-		return fail("", "it was made for %s in %s scope (root %q), and the host is %s in %s scope (root %q)", hp.Arch, hp.Scope, hp.Root, facts.Arch, facts.Scope, facts.Root)
+		return c.fail("", "it was made for %s in %s scope (root %q), and the host is %s in %s scope (root %q)", hp.Arch, hp.Scope, hp.Root, facts.Arch, facts.Scope, facts.Root)
 	}
 	if hclspec.ConfigIDProblem(configID) != "" {
-		return fail("", "configuration id %q: %s", configID, hclspec.ConfigIDProblem(configID))
+		return c.fail("", "configuration id %q: %s", configID, hclspec.ConfigIDProblem(configID))
 	}
-	ps := facts.Paths
-	planned := map[string]*plan.ServicePlan{}
-	for _, s := range hp.Services {
-		if hclspec.ServiceUnitProblem(s.Unit) != "" {
-			return fail("", "service unit %q is not a unit name", s.Unit)
-		}
-		// With enforce = "systemd" there is no filter.
-		if (s.FilterPath != "" || s.Enforce == hclspec.EnforceExec) && s.FilterPath != path.Join(ps.FilterDir, s.Unit+".bpf") {
-			return fail("", "service %s: its filter is at %s, which is not %s's", s.Unit, s.FilterPath, path.Join(ps.FilterDir, s.Unit+".bpf"))
-		}
-		planned[s.Unit] = s
+	if err := c.services(destroy); err != nil {
+		return err
 	}
-	inputs := map[string]bool{}
-	for _, in := range hp.Inputs {
-		if planned[in.Unit] == nil || inputs[in.Unit] {
-			return fail("", "it records the files it was made from for %s, which it does not plan, or twice", in.Unit)
-		}
-		inputs[in.Unit] = true
-	}
-	for u := range planned {
-		if !destroy && !inputs[u] {
-			return fail("", "it does not record the files it was made from for %s, so apply could not tell whether they changed", u)
-		}
-	}
-	for _, r := range hp.Restarts {
-		// apply -restart restarts them: only units of the plan's services.
-		if planned[r.Unit] == nil {
-			return fail("", "it restarts %s, which is not a unit of its services", r.Unit)
-		}
-	}
-	byPath := map[string]*plan.Change{}
-	for _, ch := range hp.Changes {
-		byPath[ch.Path] = ch
-	}
-	// removed are the units some of whose text files the plan removes:
-	// a filter may go with them.
-	removed := map[string]bool{}
-	kinds := map[string]fileKind{}
-	for _, ch := range hp.Changes {
-		k, ok := kindOf(ps, hp.FencerPath, ch.Path)
-		if !ok || k.role != ch.Role {
-			return fail(ch.Path, "no %s of fencer's is at this path on this host (%s)", ch.Role, where(ps, hp.FencerPath))
-		}
-		kinds[ch.Path] = k
-		if k.text && (ch.Action == plan.Delete || ch.Restore) {
-			removed[k.unit] = true
-		}
+	if err := c.place(); err != nil {
+		return err
 	}
 	for _, ch := range hp.Changes {
-		k := kinds[ch.Path]
-		removes := ch.Action == plan.Delete || ch.Restore
-		if ch.Role == plan.RoleOriginal {
-			of := byPath[k.of]
-			switch {
-			case of == nil && removes:
-				// Put back already: Host checks, under the lock, that
-				// k.of is this original again.
-			case of == nil:
-				return fail(ch.Path, "it is the original of %s, which the plan does not change", k.of)
-			case removes && !(of.Restore && of.Original == ch.Path && of.NewSHA256 == ch.PriorSHA256 && of.Mode == ch.PriorMode):
-				return fail(ch.Path, "the plan removes this original without putting it back, as it is, at %s", k.of)
-			case !removes && !(of.TakeOver && of.Original == ch.Path && of.PriorSHA256 == ch.NewSHA256) &&
-				// A copy kept from before fencer stays when the file
-				// taken over is fencer's (another configuration's).
-				!(of.TakeOver && of.Original == ch.Path && ch.Action == plan.NoOp && unittext.Managed([]byte(of.Prior))):
-				return fail(ch.Path, "the plan keeps here something other than %s as it is", k.of)
-			}
-			continue
-		}
-		if (ch.TakeOver || ch.Restore) && ch.Original != plan.OriginalPath(ps, ch.Path) {
-			return fail(ch.Path, "its original is kept at %s, not at %s", plan.OriginalPath(ps, ch.Path), ch.Original)
-		}
-		if (ch.TakeOver || ch.Restore) && byPath[ch.Original] == nil {
-			return fail(ch.Path, "the plan takes it over or puts it back without its original %s", ch.Original)
-		}
-		if ch.Role == plan.RoleLoader {
-			if ch.Action != plan.Create || len(ch.Units) > 0 {
-				return fail(ch.Path, "fencer only installs the loader where there is none")
-			}
-			if err := sameLoader(ch, self); err != nil {
-				return fail(ch.Path, "%v", err)
-			}
-			// Its path is the plan's word for fencer_path: only a
-			// plan whose service runs the loader installs it.
-			if !runsLoader(hp, planned, byPath) {
-				return fail(ch.Path, "the plan installs the loader, and no drop-in of its services runs it")
-			}
-			continue
-		}
-		svc := planned[k.unit]
-		if svc == nil && !(removes || (ch.Role == plan.RoleFilter && ch.Action == plan.Delete && removed[k.unit])) {
-			return fail(ch.Path, "the plan has no service with unit %s, and only removes the files of such a unit", k.unit)
-		}
-		if svc == nil && ch.Role == plan.RoleFilter && !removed[k.unit] {
-			return fail(ch.Path, "the plan removes the filter of %s but none of the configuration's files of that unit", k.unit)
-		}
-		if !sameUnits(ch.Units, k.units) {
-			var alts []string
-			for _, w := range k.units {
-				alts = append(alts, strings.Join(w, " and "))
-			}
-			return fail(ch.Path, "it changes units %s; a %s of %s changes %s", strings.Join(ch.Units, ", "), ch.Role, k.unit, strings.Join(alts, ", or "))
-		}
-		if removes || ch.Action == plan.NoOp {
-			continue
-		}
-		switch ch.Role {
-		case plan.RoleFilter:
-			a, _ := arch.Lookup(hp.Arch)
-			if _, err := loader.CheckFilter(ch.Content, ch.NewSHA256, a); err != nil {
-				return fail(ch.Path, "not a filter fencer compiled for %s: %v", hp.Arch, err)
-			}
-		default:
-			h, _ := unittext.ParseHeader(ch.Content)
-			if h.Unit != k.unit || h.Config != configID {
-				return fail(ch.Path, "its header is for unit %q of configuration %q, and this is a %s of %s of configuration %q", h.Unit, h.Config, ch.Role, k.unit, configID)
-			}
-			if ch.Role == plan.RoleDropIn {
-				if err := checkDropIn(ch, svc, byPath[svc.FilterPath], hp.FencerPath); err != nil {
-					return fail(ch.Path, "%v", err)
-				}
-			}
+		if err := c.change(ch); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// fileKind is what a path can be on a host.
-type fileKind struct {
-	role string
-	text bool
-	// unit is the service unit the file is for.
-	unit string
-	// units lists the Units a change of the file may have.
-	units [][]string
-	// of is, for an original, the file it is the original of.
-	of string
+// planCheck checks a host's plan (CheckPlan): each step, a method, adds
+// to what the earlier ones found.
+type planCheck struct {
+	hp       *plan.HostPlan
+	ps       host.Paths
+	configID string
+	self     *loader.Binary
+	// planned are the plan's services by unit; byPath its changes by
+	// path, and places what each path is.
+	planned map[string]*plan.ServicePlan
+	byPath  map[string]*plan.Change
+	places  map[string]plan.Place
+	// removed are the units some of whose text files the plan removes:
+	// a filter may go with them.
+	removed map[string]bool
 }
 
-// kindOf says what file of fencer's path p is on a host with paths ps
-// and loader fencerPath: its role and service unit.
-func kindOf(ps host.Paths, fencerPath, p string) (fileKind, bool) {
-	if p == fencerPath && fencerPath != "" {
-		return fileKind{role: plan.RoleLoader}, true
-	}
-	if of := plan.OriginalOf(ps, p); of != "" {
-		k, ok := kindOf(ps, fencerPath, of)
-		if !ok || !k.text {
-			return fileKind{}, false
+// fail is the error for file p of the plan ("" for the plan as a whole).
+func (c *planCheck) fail(p string, format string, args ...any) error {
+	return &PlanError{Host: c.hp.Name, Path: p, Err: fmt.Errorf(format, args...)}
+}
+
+// services checks the plan's services, and what it records of them: the
+// files each was made from (but for destroy), the units it restarts.
+func (c *planCheck) services(destroy bool) error {
+	hp, ps := c.hp, c.ps
+	for _, s := range hp.Services {
+		if hclspec.ServiceUnitProblem(s.Unit) != "" {
+			return c.fail("", "service unit %q is not a unit name", s.Unit)
 		}
-		return fileKind{role: plan.RoleOriginal, unit: k.unit, of: of}, true
+		// With enforce = "systemd" there is no filter.
+		if (s.FilterPath != "" || s.Enforce == hclspec.EnforceExec) && s.FilterPath != plan.RoleFilter.Path(ps, s.Unit) {
+			return c.fail("", "service %s: its filter is at %s, which is not %s's", s.Unit, s.FilterPath, plan.RoleFilter.Path(ps, s.Unit))
+		}
+		c.planned[s.Unit] = s
 	}
-	dir, base := path.Split(p)
-	dir = strings.TrimSuffix(dir, "/")
-	valid := func(u string) bool { return hclspec.ServiceUnitProblem(u) == "" }
+	inputs := map[string]bool{}
+	for _, in := range hp.Inputs {
+		if c.planned[in.Unit] == nil || inputs[in.Unit] {
+			return c.fail("", "it records the files it was made from for %s, which it does not plan, or twice", in.Unit)
+		}
+		inputs[in.Unit] = true
+	}
+	for u := range c.planned {
+		if !destroy && !inputs[u] {
+			return c.fail("", "it does not record the files it was made from for %s, so apply could not tell whether they changed", u)
+		}
+	}
+	for _, r := range hp.Restarts {
+		// apply -restart restarts them: only units of the plan's services.
+		if c.planned[r.Unit] == nil {
+			return c.fail("", "it restarts %s, which is not a unit of its services", r.Unit)
+		}
+	}
+	return nil
+}
+
+// place finds what file of fencer's each change's path is, which must be
+// its role.
+func (c *planCheck) place() error {
+	for _, ch := range c.hp.Changes {
+		c.byPath[ch.Path] = ch
+	}
+	for _, ch := range c.hp.Changes {
+		k, ok := plan.FileAt(c.ps, c.hp.FencerPath, ch.Path)
+		if !ok || k.Role != ch.Role {
+			return c.fail(ch.Path, "no %s of fencer's is at this path on this host (%s)", ch.Role, where(c.ps, c.hp.FencerPath))
+		}
+		c.places[ch.Path] = k
+		if k.Role.Text() && (ch.Action == plan.Delete || ch.Restore) {
+			c.removed[k.Unit] = true
+		}
+	}
+	return nil
+}
+
+// removes reports whether ch takes its file away: a deletion, or the
+// original put back in its place.
+func removes(ch *plan.Change) bool { return ch.Action == plan.Delete || ch.Restore }
+
+// change checks one change of the plan.
+func (c *planCheck) change(ch *plan.Change) error {
+	k := c.places[ch.Path]
+	if ch.Role == plan.RoleOriginal {
+		return c.original(ch, k)
+	}
+	if (ch.TakeOver || ch.Restore) && ch.Original != plan.OriginalPath(c.ps, ch.Path) {
+		return c.fail(ch.Path, "its original is kept at %s, not at %s", plan.OriginalPath(c.ps, ch.Path), ch.Original)
+	}
+	if (ch.TakeOver || ch.Restore) && c.byPath[ch.Original] == nil {
+		return c.fail(ch.Path, "the plan takes it over or puts it back without its original %s", ch.Original)
+	}
+	if ch.Role == plan.RoleLoader {
+		return c.loader(ch)
+	}
+	svc := c.planned[k.Unit]
+	if svc == nil && !(removes(ch) || (ch.Role == plan.RoleFilter && ch.Action == plan.Delete && c.removed[k.Unit])) {
+		return c.fail(ch.Path, "the plan has no service with unit %s, and only removes the files of such a unit", k.Unit)
+	}
+	if svc == nil && ch.Role == plan.RoleFilter && !c.removed[k.Unit] {
+		return c.fail(ch.Path, "the plan removes the filter of %s but none of the configuration's files of that unit", k.Unit)
+	}
+	if !sameUnits(ch.Units, k.Role.Units(k.Unit)) {
+		var alts []string
+		for _, w := range k.Role.Units(k.Unit) {
+			alts = append(alts, strings.Join(w, " and "))
+		}
+		return c.fail(ch.Path, "it changes units %s; a %s of %s changes %s", strings.Join(ch.Units, ", "), ch.Role, k.Unit, strings.Join(alts, ", or "))
+	}
+	if removes(ch) || ch.Action == plan.NoOp {
+		return nil
+	}
+	return c.content(ch, k, svc)
+}
+
+// original checks the change of an original: it pairs with the
+// take-over that keeps the file, or with the restore that puts it back.
+func (c *planCheck) original(ch *plan.Change, k plan.Place) error {
+	of := c.byPath[k.Of]
 	switch {
-	case dir == ps.FilterDir && strings.HasSuffix(base, ".bpf") && valid(strings.TrimSuffix(base, ".bpf")):
-		u := strings.TrimSuffix(base, ".bpf")
-		return fileKind{role: plan.RoleFilter, unit: u, units: [][]string{{u}}}, true
-	case dir == ps.UnitDir && strings.HasSuffix(base, ".service") && valid(base):
-		return fileKind{role: plan.RoleUnitFile, text: true, unit: base, units: [][]string{{base}}}, true
-	case dir == ps.UnitDir && strings.HasSuffix(base, ".socket") && valid(strings.TrimSuffix(base, ".socket")+".service"):
-		u := strings.TrimSuffix(base, ".socket") + ".service"
-		return fileKind{role: plan.RoleSocket, text: true, unit: u, units: [][]string{{base}}}, true
-	case base == unittext.DropInName && path.Dir(dir) == ps.UnitDir && strings.HasSuffix(dir, ".service.d") && valid(strings.TrimSuffix(path.Base(dir), ".d")):
-		u := strings.TrimSuffix(path.Base(dir), ".d")
-		return fileKind{role: plan.RoleDropIn, text: true, unit: u, units: [][]string{{u}, {u, unittext.SocketUnit(u)}}}, true
+	case of == nil && removes(ch):
+		// Put back already: Host checks, under the lock, that
+		// k.Of is this original again.
+	case of == nil:
+		return c.fail(ch.Path, "it is the original of %s, which the plan does not change", k.Of)
+	case removes(ch) && !(of.Restore && of.Original == ch.Path && of.NewSHA256 == ch.PriorSHA256 && of.Mode == ch.PriorMode):
+		return c.fail(ch.Path, "the plan removes this original without putting it back, as it is, at %s", k.Of)
+	case !removes(ch) && !(of.TakeOver && of.Original == ch.Path && of.PriorSHA256 == ch.NewSHA256) &&
+		// A copy kept from before fencer stays when the file
+		// taken over is fencer's (another configuration's).
+		!(of.TakeOver && of.Original == ch.Path && ch.Action == plan.NoOp && unittext.Managed([]byte(of.Prior))):
+		return c.fail(ch.Path, "the plan keeps here something other than %s as it is", k.Of)
 	}
-	return fileKind{}, false
+	return nil
+}
+
+// loader checks the installation of the loader.
+func (c *planCheck) loader(ch *plan.Change) error {
+	if ch.Action != plan.Create || len(ch.Units) > 0 {
+		return c.fail(ch.Path, "fencer only installs the loader where there is none")
+	}
+	if err := sameLoader(ch, c.self); err != nil {
+		return c.fail(ch.Path, "%v", err)
+	}
+	// Its path is the plan's word for fencer_path: only a
+	// plan whose service runs the loader installs it.
+	if !runsLoader(c.hp, c.planned, c.byPath) {
+		return c.fail(ch.Path, "the plan installs the loader, and no drop-in of its services runs it")
+	}
+	return nil
+}
+
+// content checks what a change writes: a filter for the host's
+// architecture, a text file with the configuration's header for its
+// unit, a drop-in that runs the service as the plan shows.
+func (c *planCheck) content(ch *plan.Change, k plan.Place, svc *plan.ServicePlan) error {
+	if ch.Role == plan.RoleFilter {
+		a, _ := arch.Lookup(c.hp.Arch)
+		if _, err := loader.CheckFilter(ch.Content, ch.NewSHA256, a); err != nil {
+			return c.fail(ch.Path, "not a filter fencer compiled for %s: %v", c.hp.Arch, err)
+		}
+		return nil
+	}
+	h, _ := unittext.ParseHeader(ch.Content)
+	if h.Unit != k.Unit || h.Config != c.configID {
+		return c.fail(ch.Path, "its header is for unit %q of configuration %q, and this is a %s of %s of configuration %q", h.Unit, h.Config, ch.Role, k.Unit, c.configID)
+	}
+	if ch.Role == plan.RoleDropIn {
+		if err := checkDropIn(ch, svc, c.byPath[svc.FilterPath], c.hp.FencerPath); err != nil {
+			return c.fail(ch.Path, "%v", err)
+		}
+	}
+	return nil
 }
 
 // where says where fencer's files are on a host, for messages.
@@ -260,8 +275,7 @@ func sameLoader(ch *plan.Change, self *loader.Binary) error {
 			return fmt.Errorf("the plan installs a loader, and this fencer cannot read itself to check it: %w", err)
 		}
 	}
-	sum := sha256.Sum256(self.Data)
-	if want := hex.EncodeToString(sum[:]); want != ch.NewSHA256 {
+	if want := plan.Hash(self.Data); want != ch.NewSHA256 {
 		return fmt.Errorf("the loader the plan installs (sha256 %s) is not this fencer (sha256 %s): apply a plan with the fencer that made it, or make the plan again", ch.NewSHA256, want)
 	}
 	return nil

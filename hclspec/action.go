@@ -8,6 +8,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // actionKinds are the action names without data.
@@ -150,7 +151,7 @@ func (l *loader) actionName(name string, rng hcl.Range, use actionUse) (ActionSp
 			"errno needs the error the syscall returns: errno(EPERM), or a number, errno(1)."))
 		return ActionSpec{}, false
 	case !ok:
-		hint := didYouMean(name, actionSpellings)
+		hint := spelling.DidYouMean(name, actionSpellings)
 		if h, known := actionHints[name]; known && hint == "" {
 			hint = fmt.Sprintf(" Did you mean %q?", h)
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -19,32 +18,6 @@ func warningAt(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
 	d := errorAt(rng, summary, detail)
 	d.Severity = hcl.DiagWarning
 	return d
-}
-
-// nearest returns the candidate closest to given: an exact match ignoring
-// case first, else the one at the smallest edit distance below 3 (the first
-// among equals), else "".
-func nearest(given string, candidates []string) string {
-	for _, c := range candidates {
-		if strings.EqualFold(c, given) {
-			return c
-		}
-	}
-	best, bestDist := "", 3
-	for _, c := range candidates {
-		if d := levenshtein.Distance(given, c, nil); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// didYouMean is " Did you mean "X"?" for the nearest candidate, or "".
-func didYouMean(given string, candidates []string) string {
-	if n := nearest(given, candidates); n != "" {
-		return fmt.Sprintf(" Did you mean %q?", n)
-	}
-	return ""
 }
 
 // quotedList spells names as "a", "b" and "c".

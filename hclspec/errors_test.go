@@ -317,6 +317,63 @@ var errorCases = []struct {
 		want: "absolute path",
 		at:   "main.fencer.hcl:2:17",
 	},
+	// Values fencer writes into unit files cannot inject settings: a
+	// newline would start one of its own (ExecStartPost=+... runs
+	// unsandboxed), a trailing backslash continue the line into the next.
+	{
+		name: "newline in an fd value",
+		src:  "service \"m\" {\n  unit = \"m.service\"\n  fd \"log\" { stdout = \"append:/var/log/m.log\\nExecStartPost=+/bin/sh\" }\n}\n",
+		want: `control character '\n'`,
+		at:   "main.fencer.hcl:3:23",
+	},
+	{
+		name: "trailing backslash in an fd value",
+		src:  "service \"m\" {\n  unit = \"m.service\"\n  fd \"log\" { stdout = \"append:/var/log/m.log\\\\\" }\n}\n",
+		want: "ends with a backslash",
+		at:   "main.fencer.hcl:3:23",
+	},
+	{
+		name: "newline in exec_start",
+		src:  "service \"m\" {\n  unit = \"m.service\"\n  enforce = \"systemd\"\n  exec_start = \"/usr/bin/m\\nExecStartPost=+/bin/sh\"\n}\n",
+		want: `control character '\n'`,
+		at:   "main.fencer.hcl:4:16",
+	},
+	{
+		name: "newline in fencer_path",
+		src:  "host \"h\" {\n  fencer_path = \"/usr/bin/fencer\\nExecStartPost=+/bin/sh\"\n}\n",
+		want: `control character '\n'`,
+		at:   "main.fencer.hcl:2:17",
+	},
+	{
+		name: "fencer_path with a quote",
+		src:  "host \"h\" {\n  fencer_path = \"/usr/bin/fen'cer\"\n}\n",
+		want: "contains special characters",
+		at:   "main.fencer.hcl:2:17",
+	},
+	{
+		name: "exec_start of two commands",
+		src:  "service \"m\" {\n  unit = \"m.service\"\n  exec_start = \"/usr/bin/m ; /usr/bin/n\"\n}\n",
+		want: "exec_start must be one command; it has 2",
+		at:   "main.fencer.hcl:3:16",
+	},
+	{
+		name: "exec_start with +",
+		src:  "service \"m\" {\n  unit = \"m.service\"\n  exec_start = \"+/usr/bin/m\"\n}\n",
+		want: `exec_start starts with "+", which runs the command without sandboxing`,
+		at:   "main.fencer.hcl:3:16",
+	},
+	{
+		name: "exec_start with !!",
+		src:  "service \"m\" {\n  unit = \"m.service\"\n  exec_start = \"!!/usr/bin/m\"\n}\n",
+		want: `exec_start starts with "!!"`,
+		at:   "main.fencer.hcl:3:16",
+	},
+	{
+		name: "exec_start with an unterminated quote",
+		src:  "service \"m\" {\n  unit = \"m.service\"\n  exec_start = \"/usr/bin/m 'a\"\n}\n",
+		want: "exec_start is not a command line systemd reads",
+		at:   "main.fencer.hcl:3:16",
+	},
 	{
 		name: "for_each on a list",
 		src:  "host \"h\" {\n  for_each = [\"a\"]\n}\n",

@@ -2,12 +2,16 @@ package hclspec
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // evalCtx is the context attributes are evaluated in: var.*, local.* and
@@ -61,14 +65,14 @@ func (l *loader) checkRef(t hcl.Traversal) bool {
 		if _, ok := l.vars[attr.Name]; !ok {
 			l.add(errorAt(rng, "Reference to undeclared variable",
 				fmt.Sprintf("No variable %q is declared: declare it with a variable \"%s\" block.%s",
-					attr.Name, attr.Name, didYouMean(attr.Name, l.varOrder))))
+					attr.Name, attr.Name, spelling.DidYouMean(attr.Name, l.varOrder))))
 			return false
 		}
 	case "local":
 		if _, ok := l.localDefs[attr.Name]; !ok {
 			l.add(errorAt(rng, "Reference to undeclared local value",
 				fmt.Sprintf("No local value %q is declared in a locals block.%s",
-					attr.Name, didYouMean(attr.Name, sortedKeys(l.localDefs)))))
+					attr.Name, spelling.DidYouMean(attr.Name, slices.Sorted(maps.Keys(l.localDefs))))))
 			return false
 		}
 	}
@@ -247,13 +251,4 @@ func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
 		return a.Start.Byte < b.Start.Byte
 	})
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

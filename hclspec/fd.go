@@ -10,35 +10,75 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
-// fdBindings are the attributes of an fd block, each a way to get a number.
-var fdBindings = []struct {
+// fdKinds is what each kind of fd binding is, by FdKind: the one table
+// the language, the systemd text and the planner read an fd's kind from.
+var fdKinds = [...]struct {
+	// attr is the fd block's attribute that declares it.
 	attr string
-	kind FdKind
+	// setting is the systemd setting fencer writes the binding as: in the
+	// socket unit for a socket, in the drop-in otherwise; "" for number,
+	// which systemd has no part in.
+	setting string
+	// socket is set for listen_*: a socket of the socket unit fencer
+	// generates for the service.
+	socket bool
+	// passed is set for the fds systemd passes and numbers from 3 on:
+	// the sockets, in declaration order, then the open files.
+	passed bool
+	// minSystemd is the oldest systemd that knows the setting, 0 for any.
+	minSystemd int
+	// problem checks a value ("" when it is fine); nil for number.
+	problem func(string) string
 }{
-	{"stdin", FdStdin},
-	{"stdout", FdStdout},
-	{"stderr", FdStderr},
-	{"listen_stream", FdListenStream},
-	{"listen_datagram", FdListenDatagram},
-	{"listen_sequential_packet", FdListenSeqPacket},
-	{"open_file", FdOpenFile},
-	{"number", FdNumber},
+	FdStdin:           {attr: "stdin", setting: "StandardInput", problem: stdinProblem},
+	FdStdout:          {attr: "stdout", setting: "StandardOutput", problem: stdoutProblem},
+	FdStderr:          {attr: "stderr", setting: "StandardError", problem: stdoutProblem},
+	FdListenStream:    {attr: "listen_stream", setting: "ListenStream", socket: true, passed: true, problem: inetSocketProblem},
+	FdListenDatagram:  {attr: "listen_datagram", setting: "ListenDatagram", socket: true, passed: true, problem: inetSocketProblem},
+	FdListenSeqPacket: {attr: "listen_sequential_packet", setting: "ListenSequentialPacket", socket: true, passed: true, problem: unixSocketProblem},
+	FdOpenFile:        {attr: "open_file", setting: "OpenFile", passed: true, minSystemd: 253, problem: openFileProblem},
+	FdNumber:          {attr: "number"},
 }
+
+// String is the fd block's attribute for the kind: "listen_stream".
+func (k FdKind) String() string { return fdKinds[k].attr }
+
+// Setting is the systemd setting fencer writes the binding as
+// (StandardOutput, ListenStream, OpenFile, ...), "" for number.
+func (k FdKind) Setting() string { return fdKinds[k].setting }
+
+// Socket reports whether the binding is a socket of the socket unit
+// fencer generates for the service (listen_*).
+func (k FdKind) Socket() bool { return fdKinds[k].socket }
+
+// Passed reports whether systemd passes the fd and numbers it from 3 on,
+// in its order: the sockets, then the open files.
+func (k FdKind) Passed() bool { return fdKinds[k].passed }
+
+// Stdio reports whether the binding is stdin, stdout or stderr, whose
+// number is fixed (0, 1, 2).
+func (k FdKind) Stdio() bool { return k >= FdStdin && k <= FdStderr }
+
+// MinSystemd is the oldest systemd version that knows the binding's
+// setting, 0 for any.
+func (k FdKind) MinSystemd() int { return fdKinds[k].minSystemd }
 
 var fdSchema = func() *hcl.BodySchema {
 	s := &hcl.BodySchema{}
-	for _, b := range fdBindings {
-		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: b.attr})
+	for _, k := range fdKinds {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: k.attr})
 	}
 	return s
 }()
 
 func bindingKind(attr string) FdKind {
-	for _, b := range fdBindings {
+	for k, b := range fdKinds {
 		if b.attr == attr {
-			return b.kind
+			return FdKind(k)
 		}
 	}
 	return FdNumber
@@ -115,18 +155,9 @@ func (l *loader) decodeBinding(fd *Fd, a *hcl.Attribute, ctx *hcl.EvalContext) {
 		return
 	}
 	fd.Value = s
-	var problem string
-	switch fd.Kind {
-	case FdStdin:
-		problem = stdioProblem(s, stdinWords, stdinPrefixes)
-	case FdStdout, FdStderr:
-		problem = stdioProblem(s, stdoutWords, stdoutPrefixes)
-	case FdListenStream, FdListenDatagram:
-		problem = socketProblem(s, true)
-	case FdListenSeqPacket:
-		problem = socketProblem(s, false)
-	case FdOpenFile:
-		problem = openFileProblem(s)
+	problem := unitValueProblem(s)
+	if problem == "" {
+		problem = fdKinds[fd.Kind].problem(s)
 	}
 	if problem != "" {
 		l.add(errorAt(a.Expr.Range(), "Invalid "+a.Name, problem))
@@ -138,10 +169,10 @@ func (l *loader) decodeBinding(fd *Fd, a *hcl.Attribute, ctx *hcl.EvalContext) {
 func (l *loader) numberFds(decls []*fdDecl) {
 	next := 3
 	for _, d := range decls {
-		switch d.fd.Kind {
-		case FdStdin, FdStdout, FdStderr:
+		switch {
+		case d.fd.Kind.Stdio():
 			d.fd.Number = int(d.fd.Kind - FdStdin)
-		case FdListenStream, FdListenDatagram, FdListenSeqPacket:
+		case d.fd.Kind.Socket():
 			d.nth = next - 2
 			d.fd.Number = next
 			next++
@@ -175,12 +206,12 @@ func (l *loader) numberFds(decls []*fdDecl) {
 
 // why explains where an fd's number comes from.
 func why(d *fdDecl) string {
-	switch d.fd.Kind {
-	case FdStdin, FdStdout, FdStderr:
+	switch {
+	case d.fd.Kind.Stdio():
 		return fmt.Sprintf("fd %q is %s", d.fd.Name, d.attr.Name)
-	case FdNumber:
+	case d.fd.Kind == FdNumber:
 		return fmt.Sprintf("fd %q has number = %d", d.fd.Name, d.fd.Number)
-	case FdOpenFile:
+	case d.fd.Kind == FdOpenFile:
 		return fmt.Sprintf("fd %q is open file %d, and open files are numbered after the sockets", d.fd.Name, d.nth)
 	}
 	return fmt.Sprintf("fd %q is socket %d, and sockets are numbered from 3", d.fd.Name, d.nth)
@@ -195,6 +226,11 @@ var (
 	stdoutWords    = []string{"inherit", "null", "tty", "journal", "kmsg", "journal+console", "kmsg+console", "socket"}
 	stdoutPrefixes = []string{"file:", "append:", "truncate:", "fd:"}
 )
+
+// stdinProblem checks a StandardInput= value, stdoutProblem a
+// StandardOutput= or StandardError= one.
+func stdinProblem(s string) string  { return stdioProblem(s, stdinWords, stdinPrefixes) }
+func stdoutProblem(s string) string { return stdioProblem(s, stdoutWords, stdoutPrefixes) }
 
 // stdioProblem checks a Standard*= value.
 func stdioProblem(s string, words, prefixes []string) string {
@@ -229,8 +265,13 @@ func stdioProblem(s string, words, prefixes []string) string {
 	}
 	candidates := append(append([]string(nil), words...), "file", "append", "truncate")
 	return fmt.Sprintf("%q is not a form systemd accepts here; the forms are %s.%s",
-		s, quotedList(forms), didYouMean(strings.TrimSuffix(s, ":"), candidates))
+		s, quotedList(forms), spelling.DidYouMean(strings.TrimSuffix(s, ":"), candidates))
 }
+
+// inetSocketProblem checks a ListenStream= or ListenDatagram= address,
+// unixSocketProblem a ListenSequentialPacket= one.
+func inetSocketProblem(s string) string { return socketProblem(s, true) }
+func unixSocketProblem(s string) string { return socketProblem(s, false) }
 
 // socketProblem checks a ListenStream=/ListenDatagram= address, or a
 // ListenSequentialPacket= one (AF_UNIX only) when !inet.
@@ -334,7 +375,7 @@ func openFileProblem(s string) string {
 			}
 			if !known {
 				return fmt.Sprintf("%q is not an open_file option; the options are %s.%s",
-					opt, quotedList(openFileOptions), didYouMean(opt, openFileOptions))
+					opt, quotedList(openFileOptions), spelling.DidYouMean(opt, openFileOptions))
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package hclspec
 
 import (
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // Host defaults.
@@ -167,7 +167,9 @@ func (l *loader) decodeHostInstance(b *hcl.Block, content *hcl.BodyContent, name
 		}
 		return nil
 	}
-	str("address", &h.Address)
+	if a := str("address", &h.Address); a != nil {
+		h.AddressRange = a.Expr.Range()
+	}
 	str("user", &h.User)
 	str("identity_file", &h.IdentityFile)
 	if a, ok := content.Attributes["port"]; ok {
@@ -187,11 +189,12 @@ func (l *loader) decodeHostInstance(b *hcl.Block, content *hcl.BodyContent, name
 	if a := str("scope", &h.Scope); a != nil && h.Scope != ScopeSystem && h.Scope != ScopeUser {
 		l.add(errorAt(a.Expr.Range(), "Invalid scope",
 			fmt.Sprintf("scope is %q (the system's service manager, the default) or %q (the user's), not %q.%s",
-				ScopeSystem, ScopeUser, h.Scope, didYouMean(h.Scope, []string{ScopeSystem, ScopeUser}))))
+				ScopeSystem, ScopeUser, h.Scope, spelling.DidYouMean(h.Scope, []string{ScopeSystem, ScopeUser}))))
 	}
-	if a := str("fencer_path", &h.FencerPath); a != nil && !path.IsAbs(h.FencerPath) {
-		l.add(errorAt(a.Expr.Range(), "Invalid fencer_path",
-			fmt.Sprintf("fencer_path must be an absolute path, such as %q; %q is not.", DefaultFencerPath, h.FencerPath)))
+	if a := str("fencer_path", &h.FencerPath); a != nil {
+		if p := fencerPathProblem(h.FencerPath); p != "" {
+			l.add(errorAt(a.Expr.Range(), "Invalid fencer_path", p))
+		}
 	}
 	l.cfg.Hosts = append(l.cfg.Hosts, h)
 }
@@ -209,7 +212,7 @@ func (l *loader) canonicalArch(name string, rng hcl.Range) string {
 	}
 	l.add(errorAt(rng, "Unknown architecture",
 		fmt.Sprintf("%q is not an architecture fencer knows; the architectures are %s.%s",
-			name, quotedList(arch.Names()), didYouMean(name, append(arch.Names(), "amd64", "arm64")))))
+			name, quotedList(arch.Names()), spelling.DidYouMean(name, append(arch.Names(), "amd64", "arm64")))))
 	return ""
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // Enforcement modes of a service.
@@ -84,9 +85,6 @@ func (l *loader) decodeService(b *hcl.Block) (*Service, hcl.Range) {
 	if a, ok := content.Attributes["unit_file"]; ok {
 		s.UnitFile, _ = l.evalOptString(a.Expr, ctx, "unit_file")
 	}
-	if a, ok := content.Attributes["exec_start"]; ok {
-		s.ExecStart, _ = l.evalOptString(a.Expr, ctx, "exec_start")
-	}
 	s.Hosts = l.serviceHosts(content.Attributes["hosts"], ctx)
 	if a, ok := content.Attributes["default_action"]; ok {
 		if act, ok := l.readAction(a.Expr, ctx, useDefault); ok {
@@ -98,9 +96,17 @@ func (l *loader) decodeService(b *hcl.Block) (*Service, hcl.Range) {
 			if e != EnforceExec && e != EnforceSystemd {
 				l.add(errorAt(a.Expr.Range(), "Invalid enforce",
 					fmt.Sprintf("enforce is %q (the default: argument conditions enforced by fencer's loader) or %q (systemd's SystemCallFilter=, syscall names only), not %q.%s",
-						EnforceExec, EnforceSystemd, e, didYouMean(e, []string{EnforceExec, EnforceSystemd}))))
+						EnforceExec, EnforceSystemd, e, spelling.DidYouMean(e, []string{EnforceExec, EnforceSystemd}))))
 			} else {
 				s.Enforce = e
+			}
+		}
+	}
+	if a, ok := content.Attributes["exec_start"]; ok {
+		s.ExecStart, _ = l.evalOptString(a.Expr, ctx, "exec_start")
+		if s.ExecStart != nil {
+			if p := execStartProblem(*s.ExecStart, s.Enforce == EnforceExec); p != "" {
+				l.add(errorAt(a.Expr.Range(), "Invalid exec_start", p))
 			}
 		}
 	}
@@ -149,7 +155,7 @@ func (l *loader) serviceHosts(a *hcl.Attribute, ctx *hcl.EvalContext) []string {
 		if !isKnown[it.S] {
 			l.add(errorAt(it.Rng, "Unknown host",
 				fmt.Sprintf("No host named %q is declared; hosts names host blocks, or instances of one such as edge[\"edge-1\"].%s",
-					it.S, didYouMean(it.S, known))))
+					it.S, spelling.DidYouMean(it.S, known))))
 			continue
 		}
 		out = append(out, it.S)

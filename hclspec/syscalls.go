@@ -2,11 +2,15 @@ package hclspec
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // setPrefix starts a syscall_set reference written as a JSON string.
@@ -234,7 +238,7 @@ func (l *loader) expand(raw []rawSyscall, stack []string) ([]SyscallRef, bool) {
 		d, found := l.sets[r.setName]
 		if !found {
 			l.add(errorAt(r.rng, "Unknown syscall_set",
-				fmt.Sprintf("No syscall_set %q is declared.%s", r.setName, didYouMean(r.setName, sortedKeys(l.sets)))))
+				fmt.Sprintf("No syscall_set %q is declared.%s", r.setName, spelling.DidYouMean(r.setName, slices.Sorted(maps.Keys(l.sets))))))
 			ok = false
 			continue
 		}

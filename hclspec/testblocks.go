@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // maxArgs is the number of syscall arguments.
@@ -53,7 +55,7 @@ func (l *loader) decodeTests(blocks []*hcl.Block) {
 					}
 				} else {
 					l.add(errorAt(a.Expr.Range(), "Unknown service",
-						fmt.Sprintf("No service named %q is declared.%s", s, didYouMean(s, serviceNames))))
+						fmt.Sprintf("No service named %q is declared.%s", s, spelling.DidYouMean(s, serviceNames))))
 				}
 			}
 		}

@@ -56,6 +56,7 @@ type Host struct {
 	// Group is the block label (edge); services name hosts by Name or Group.
 	Group        string
 	Address      string // "" means this machine
+	AddressRange hcl.Range
 	User         string
 	Port         int // 22 when Address is set and port is absent
 	IdentityFile string
@@ -80,7 +81,10 @@ type Service struct {
 	DeclRange     hcl.Range
 }
 
-// FdKind is how an fd gets its number.
+// FdKind is how an fd gets its number: the binding its fd block declares.
+// What a kind is — its attribute, the systemd setting it is written as,
+// whether it is a socket — is its row of one table (fdKinds), which its
+// methods read.
 type FdKind int
 
 // Fd bindings.

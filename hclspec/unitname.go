@@ -3,6 +3,8 @@ package hclspec
 import (
 	"fmt"
 	"strings"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // unitNameMax is the longest unit name systemd accepts (UNIT_NAME_MAX - 1).
@@ -38,7 +40,7 @@ func serviceUnitProblem(name string) string {
 				return fmt.Sprintf("%q is a %s unit; a service block names a .service unit", name, t)
 			}
 		}
-		if nearest(suffix, []string{"service"}) != "" {
+		if spelling.Nearest(suffix, []string{"service"}) != "" {
 			return fmt.Sprintf("%q does not end with \".service\": did you mean %q?", name, prefix+".service")
 		}
 		return fmt.Sprintf("%q does not end with \".service\": write %q", name, name+".service")

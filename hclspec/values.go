@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // valueScope is what a value in a condition or a test may name.
@@ -305,10 +307,10 @@ func (l *loader) traversalValue(e *hclsyntax.ScopeTraversalExpr, sc *valueScope)
 		return ConstRef{Name: root, Rng: e.SrcRange}
 	}
 	detail := fmt.Sprintf("%s is not a name a condition knows.", root)
-	if up := strings.ToUpper(root); isUpperName(up) && nearest(root, argRoots) == "" {
+	if up := strings.ToUpper(root); isUpperName(up) && spelling.Nearest(root, argRoots) == "" {
 		detail += fmt.Sprintf(" Constants are written in upper case: did you mean %s?", up)
 	} else {
-		detail += " Write an argument (arg0 to arg5), a constant in upper case, fd.NAME, var.NAME or local.NAME." + didYouMean(root, argRoots)
+		detail += " Write an argument (arg0 to arg5), a constant in upper case, fd.NAME, var.NAME or local.NAME." + spelling.DidYouMean(root, argRoots)
 	}
 	l.add(errorAt(e.SrcRange, "Unknown name", detail))
 	return nil
@@ -380,7 +382,7 @@ func (l *loader) fdRef(e *hclsyntax.ScopeTraversalExpr, sc *valueScope) Value {
 	}
 	if !sc.hasFd(attr.Name) {
 		detail := fmt.Sprintf("The service has no fd named %q.", attr.Name)
-		if s := didYouMean(attr.Name, sc.fds); s != "" {
+		if s := spelling.DidYouMean(attr.Name, sc.fds); s != "" {
 			detail += s
 		} else if len(sc.fds) == 0 {
 			detail += " It declares no fd: add an fd \"" + attr.Name + "\" block to the service."
@@ -454,7 +456,7 @@ func (l *loader) callValue(e *hclsyntax.FunctionCallExpr, sc *valueScope) Value 
 func (l *loader) unknownFunction(e *hclsyntax.FunctionCallExpr) {
 	l.add(errorAt(e.NameRange, "Unknown function",
 		fmt.Sprintf("There is no function %q in a condition: the functions are contains(LIST, argN), masked(argN, MASK), "+
-			"has_bits(argN, MASK), bitor(A, B, ...) and parseint(\"ff\", 16).%s", e.Name, didYouMean(e.Name, condFuncs))))
+			"has_bits(argN, MASK), bitor(A, B, ...) and parseint(\"ff\", 16).%s", e.Name, spelling.DidYouMean(e.Name, condFuncs))))
 }
 
 // convertNumber converts a known value to a non-null number.

@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // EnvPrefix is the prefix of environment variables that set variables.
@@ -158,7 +160,7 @@ func (l *loader) applyVarOption(opt string) {
 	if !ok {
 		l.add(errorAt(pseudoRange(pseudo, name), "Value for undeclared variable",
 			fmt.Sprintf("-var sets %q, but no variable of that name is declared: declare it with a variable \"%s\" block.%s",
-				name, name, didYouMean(name, l.varOrder))))
+				name, name, spelling.DidYouMean(name, l.varOrder))))
 		return
 	}
 	l.setFromString(d, raw, fmt.Sprintf("<value for var.%s>", name))
@@ -241,7 +243,7 @@ func (l *loader) applyVarFile(path string) {
 		if !ok {
 			l.add(warningAt(attr.NameRange, "Value for undeclared variable",
 				fmt.Sprintf("The -var-file %s sets %q, but no variable of that name is declared; the value is ignored.%s",
-					path, attr.Name, didYouMean(attr.Name, l.varOrder))))
+					path, attr.Name, spelling.DidYouMean(attr.Name, l.varOrder))))
 			continue
 		}
 		val, diags := attr.Expr.Value(nil)

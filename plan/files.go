@@ -1,12 +1,5 @@
 package plan
 
-import (
-	"path"
-
-	"github.com/fencer-dev/fencer/internal/host"
-	"github.com/fencer-dev/fencer/plan/unittext"
-)
-
 // File is one file fencer wants on a host.
 type File struct {
 	Path    string
@@ -16,18 +9,10 @@ type File struct {
 	Binary bool
 	// Units lists the units whose behaviour the file changes.
 	Units []string
-	// Role says what the file is, for people: "drop-in", "socket unit",
-	// "filter", "unit file", "loader".
-	Role string
+	// Role says what the file is, and so where it stands, its mode, the
+	// order apply writes it in and what destroy does with it.
+	Role Role
 	// Remove says the file must not exist: it is deleted where it does
 	// (a filter a service no longer uses).
 	Remove bool
-}
-
-// filterPath is where a service's compiled filter goes.
-func filterPath(p host.Paths, unit string) string { return path.Join(p.FilterDir, unit+".bpf") }
-
-// dropInPath is fencer's drop-in for a unit.
-func dropInPath(p host.Paths, unit string) string {
-	return path.Join(p.UnitDir, unit+".d", unittext.DropInName)
 }

@@ -69,16 +69,12 @@ func hostLookup(ctx context.Context, t host.Reader, facts *host.Facts, written m
 	return lk, nil
 }
 
-// unitRoles are the roles of the files a plan writes that systemd reads
-// as units or drop-ins.
-var unitRoles = map[string]bool{"unit file": true, "socket unit": true, "drop-in": true}
-
 // unitsWritten returns the unit files, socket units and drop-ins among
 // the files a plan writes on a host, by path.
 func unitsWritten(files []*File) map[string][]byte {
 	out := map[string][]byte{}
 	for _, f := range files {
-		if unitRoles[f.Role] {
+		if f.Role.Text() {
 			out[f.Path] = f.Content
 		}
 	}
@@ -94,7 +90,7 @@ func fragmentInputs(frags []unitfile.Fragment, ownDropIn string, written func(st
 		if fr.Path == ownDropIn || written(fr.Path) {
 			continue
 		}
-		out = append(out, InputFile{Path: fr.Path, SHA256: hashOf(fr.Data)})
+		out = append(out, InputFile{Path: fr.Path, SHA256: Hash(fr.Data)})
 	}
 	return out
 }
@@ -111,7 +107,7 @@ func ReadInputs(ctx context.Context, t host.Reader, facts *host.Facts, hp *HostP
 	written := map[string][]byte{}
 	for _, ch := range hp.Changes {
 		changes[ch.Path] = ch
-		if unitRoles[ch.Role] && ch.Action != Delete {
+		if ch.Role.Text() && ch.Action != Delete {
 			written[ch.Path] = ch.Content
 		}
 	}
@@ -129,7 +125,7 @@ func ReadInputs(ctx context.Context, t host.Reader, facts *host.Facts, hp *HostP
 		u, err := lk.Unit(in.Unit)
 		switch {
 		case err == nil:
-			now.Fragments = fragmentInputs(u.Fragments, dropInPath(facts.Paths, in.Unit), isWritten)
+			now.Fragments = fragmentInputs(u.Fragments, RoleDropIn.Path(facts.Paths, in.Unit), isWritten)
 		case errors.Is(err, unitfile.ErrNotFound) || errors.Is(err, unitfile.ErrMasked):
 			out = append(out, now)
 			continue

@@ -9,7 +9,7 @@ type Note struct {
 	// Path is the file left alone, Role its role ("drop-in") and Unit
 	// the service unit it is for, as its header says.
 	Path string `json:"path"`
-	Role string `json:"role,omitempty"`
+	Role Role   `json:"role,omitempty"`
 	Unit string `json:"unit,omitempty"`
 	// Owner is the configuration another configuration's file belongs to
 	// (its header's id), "" for a file without fencer's header

@@ -14,10 +14,6 @@ import (
 	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
-// RoleOriginal is the role of the copy fencer keeps of a file it took
-// over, under host.Paths.OriginalDir.
-const RoleOriginal = "original"
-
 // OriginalPath is where fencer keeps the original of host file p when it
 // takes it over: p's path below the unit directory, under OriginalDir
 // (/etc/systemd/system/m.service -> /etc/fencer/originals/m.service).
@@ -39,15 +35,6 @@ func OriginalOf(ps host.Paths, orig string) string {
 		return ""
 	}
 	return path.Join(ps.UnitDir, rel)
-}
-
-// ownerOf returns the configuration a text file's header names, "" when
-// it has none.
-func ownerOf(content []byte) string {
-	if h, ok := unittext.ParseHeader(content); ok {
-		return h.Config
-	}
-	return ""
 }
 
 // KeepMode is the mode fencer keeps a file with that it takes over: its
@@ -72,12 +59,12 @@ func takeOver(ctx context.Context, t host.Reader, ps host.Paths, ch *Change, cur
 	if h, ok := unittext.ParseHeader(cur); ok {
 		ch.Owner = h.Config
 	}
-	keep := &Change{Path: orig, Role: RoleOriginal, Binary: true, Mode: KeepMode(mode), Content: cur, NewSHA256: hashOf(cur), Action: Create}
+	keep := &Change{Path: orig, Role: RoleOriginal, Binary: true, Mode: KeepMode(mode), Content: cur, NewSHA256: Hash(cur), Action: Create}
 	old, oldMode, err := t.ReadFile(ctx, orig)
 	switch {
 	case err == nil:
 		// An earlier take-over kept the file as it was then.
-		keep.PriorSHA256, keep.PriorSize, keep.PriorMode = hashOf(old), len(old), uint32(oldMode.Perm())
+		keep.PriorSHA256, keep.PriorSize, keep.PriorMode = Hash(old), len(old), uint32(oldMode.Perm())
 		keep.Action = Update
 		switch {
 		case string(old) == string(cur) && KeepMode(oldMode) == keep.Mode:
@@ -87,7 +74,7 @@ func takeOver(ctx context.Context, t host.Reader, ps host.Paths, ch *Change, cur
 			// under its former id): the kept copy is the file from
 			// before fencer, which destroy must put back, and that
 			// configuration's file is not worth losing it for.
-			keep.Content, keep.NewSHA256, keep.Mode, keep.Action = old, hashOf(old), KeepMode(oldMode), NoOp
+			keep.Content, keep.NewSHA256, keep.Mode, keep.Action = old, Hash(old), KeepMode(oldMode), NoOp
 		}
 		// Otherwise someone wrote the file again since: this is the
 		// one to keep.
@@ -118,9 +105,9 @@ func removal(ctx context.Context, t host.Reader, ps host.Paths, ch *Change) ([]*
 		return nil, fmt.Errorf("reading %s: %w", orig, err)
 	}
 	ch.Action, ch.Restore, ch.Original = Update, true, orig
-	ch.Content, ch.NewSHA256, ch.Mode = b, hashOf(b), uint32(mode.Perm())
+	ch.Content, ch.NewSHA256, ch.Mode = b, Hash(b), uint32(mode.Perm())
 	del := &Change{Path: orig, Action: Delete, Role: RoleOriginal, Binary: true, Mode: uint32(mode.Perm()),
-		PriorSHA256: hashOf(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}
+		PriorSHA256: Hash(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}
 	return []*Change{ch, del}, nil
 }
 
@@ -168,15 +155,10 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 	var notes []Note
 	units := map[string]bool{}
 	for _, n := range names {
-		var p, role string
-		switch {
-		case strings.HasSuffix(n, ".service.d"):
-			p, role = path.Join(ps.UnitDir, n, unittext.DropInName), "drop-in"
-		case strings.HasSuffix(n, ".service"):
-			p, role = path.Join(ps.UnitDir, n), "unit file"
-		case strings.HasSuffix(n, ".socket"):
-			p, role = path.Join(ps.UnitDir, n), "socket unit"
-		default:
+		p := path.Join(ps.UnitDir, n)
+		if strings.HasSuffix(n, ".service.d") {
+			p = path.Join(p, unittext.DropInName)
+		} else if !strings.HasSuffix(n, ".service") && !strings.HasSuffix(n, ".socket") {
 			continue
 		}
 		if _, link := links[n]; link || wanted[p] {
@@ -197,7 +179,8 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 			notes = append(notes, Note{Kind: NoteLegacyHeader, Path: p})
 			continue
 		}
-		if !fileOf(n, role, h.Unit) {
+		role, ok := entryRole(n, h.Unit)
+		if !ok {
 			continue
 		}
 		if planned[h.Unit] && !destroy {
@@ -209,7 +192,7 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 			continue
 		}
 		units[h.Unit] = true
-		gone = append(gone, &File{Path: p, Role: role, Mode: RoleMode(role), Units: []string{unitOf(role, h.Unit)}})
+		gone = append(gone, &File{Path: p, Role: role, Mode: role.Mode(), Units: []string{role.Unit(h.Unit)}})
 	}
 	var sorted []string
 	for u := range units {
@@ -217,40 +200,15 @@ func orphans(ctx context.Context, t host.Reader, ps host.Paths, want []*File, se
 	}
 	sort.Strings(sorted)
 	for _, u := range sorted {
-		f := filterPath(ps, u)
+		f := RoleFilter.Path(ps, u)
 		if wanted[f] {
 			continue
 		}
 		// compare leaves it, with a note, when another configuration's
 		// drop-in runs it.
-		gone = append(gone, &File{Path: f, Role: RoleFilter, Mode: RoleMode(RoleFilter), Binary: true, Units: []string{u}})
+		gone = append(gone, &File{Path: f, Role: RoleFilter, Mode: RoleFilter.Mode(), Binary: true, Units: []string{u}})
 	}
 	return gone, notes, nil
-}
-
-// fileOf reports whether name, an entry of the unit directory, is the
-// name fencer gives the file of that role for unit.
-func fileOf(name, role, unit string) bool {
-	if hclspec.ServiceUnitProblem(unit) != "" {
-		return false
-	}
-	switch role {
-	case "drop-in":
-		return name == unit+".d"
-	case "unit file":
-		return name == unit
-	case "socket unit":
-		return name == unittext.SocketUnit(unit)
-	}
-	return false
-}
-
-// unitOf is the unit whose behaviour a file of that role for unit changes.
-func unitOf(role, unit string) string {
-	if role == "socket unit" {
-		return unittext.SocketUnit(unit)
-	}
-	return unit
 }
 
 // foreignDropIn returns the path of fencer's drop-in for unit on the host
@@ -258,7 +216,7 @@ func unitOf(role, unit string) string {
 // configuration it belongs to ("" for none: it has no header of fencer's);
 // "" otherwise.
 func foreignDropIn(ctx context.Context, t host.Reader, ps host.Paths, unit, id string) (string, string, error) {
-	d := dropInPath(ps, unit)
+	d := RoleDropIn.Path(ps, unit)
 	b, _, err := t.ReadFile(ctx, d)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -268,7 +226,7 @@ func foreignDropIn(ctx context.Context, t host.Reader, ps host.Paths, unit, id s
 	case unittext.OwnedBy(b, id):
 		return "", "", nil
 	}
-	return d, ownerOf(b), nil
+	return d, unittext.Owner(b), nil
 }
 
 // keptCopy returns the deletion of the original fencer kept of the file at
@@ -289,7 +247,7 @@ func keptCopy(ctx context.Context, t host.Reader, ps host.Paths, p string, cur [
 		return nil, nil
 	}
 	return &Change{Path: orig, Action: Delete, Role: RoleOriginal, Binary: true, Mode: uint32(mode.Perm()),
-		PriorSHA256: hashOf(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}, nil
+		PriorSHA256: Hash(b), PriorSize: len(b), PriorMode: uint32(mode.Perm())}, nil
 }
 
 // KeepsEarlier reports whether the take-over ch leaves in place the

@@ -62,7 +62,7 @@ func summary(hp *HostPlan) []string {
 		if ch.Action == NoOp {
 			continue
 		}
-		s := string(ch.Action) + " " + ch.Path + " (" + ch.Role + ")"
+		s := string(ch.Action) + " " + ch.Path + " (" + ch.Role.String() + ")"
 		if ch.TakeOver {
 			s += " take-over of " + ch.Owner + " to " + ch.Original
 		}

@@ -15,8 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,7 +25,6 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/host"
-	"github.com/fencer-dev/fencer/internal/policy"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/resolve"
@@ -157,9 +154,10 @@ const (
 type Change struct {
 	Path   string       `json:"path"`
 	Action ChangeAction `json:"action"`
-	Role   string       `json:"role"`
-	Binary bool         `json:"binary"`
-	Mode   uint32       `json:"mode"`
+	// Role says what the file is (Role).
+	Role   Role   `json:"role"`
+	Binary bool   `json:"binary"`
+	Mode   uint32 `json:"mode"`
 	// PriorSHA256 is the hash of the file when the plan was made, ""
 	// when it did not exist; apply refuses a file that no longer has it.
 	PriorSHA256 string `json:"prior_sha256"`
@@ -264,14 +262,8 @@ type Options struct {
 func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Diagnostics) {
 	p := &Plan{FormatVersion: FormatVersion, FencerVersion: opts.FencerVersion, ConfigDir: opts.ConfigDir,
 		ConfigID: cfg.ID, Created: time.Now().UTC(), Destroy: opts.Destroy}
-	if cfg.ID == "" {
-		detail := cfg.IDProblem
-		if detail == "" {
-			detail = `the configuration has no id: set one with fencer { id = "..." }`
-		}
-		return p, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No configuration id",
-			Detail:  strings.ToUpper(detail[:1]) + detail[1:] + ". It is written into every file fencer installs, to tell the configuration's files from another's.",
-			Subject: &hcl.Range{Filename: cfg.Dir}}}
+	if d := cfg.IDDiagnostics(hcl.DiagError); d != nil {
+		return p, d
 	}
 	opts.id = cfg.ID
 	for _, h := range cfg.Hosts {
@@ -286,35 +278,6 @@ func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Di
 		mu.Unlock()
 	})
 	return p, resolve.MergeArches(diags)
-}
-
-// unitSafe refuses values that would change the meaning of the unit files
-// they are written into: a newline starts a setting of its own
-// (ExecStartPost=+... runs unsandboxed), a trailing backslash continues
-// the line into the next setting.
-func unitSafe(svc *hclspec.Service, h *hclspec.Host) error {
-	check := func(what, v string) error {
-		for _, r := range v {
-			if r < 0x20 || r == 0x7f {
-				return fmt.Errorf("service %q: %s contains the control character %q, which would change the unit file fencer writes it into", svc.Name, what, r)
-			}
-		}
-		if strings.HasSuffix(v, "\\") {
-			return fmt.Errorf("service %q: %s ends with a backslash, which would continue its line in the unit file into the next setting", svc.Name, what)
-		}
-		return nil
-	}
-	for _, fd := range svc.Fds {
-		if err := check(fmt.Sprintf("fd %q", fd.Name), fd.Value); err != nil {
-			return err
-		}
-	}
-	if svc.ExecStart != nil {
-		if err := check("exec_start", *svc.ExecStart); err != nil {
-			return err
-		}
-	}
-	return check("the host's fencer_path", h.FencerPath)
 }
 
 // servicesOn returns the services planned for host h, in order.
@@ -365,7 +328,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 			written = append(written, unitFiles(facts.Paths, svc, opts.id)...)
 			// Its content is made from what the lookup finds; where it
 			// stands is what matters here.
-			written = append(written, &File{Path: dropInPath(facts.Paths, svc.Unit), Role: "drop-in"})
+			written = append(written, &File{Path: RoleDropIn.Path(facts.Paths, svc.Unit), Role: RoleDropIn})
 		}
 		if lk, err = hostLookup(ctx, t, facts, unitsWritten(written)); err != nil {
 			hp.Error = err.Error()
@@ -373,19 +336,20 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 		}
 	}
 	for _, svc := range servicesOn(cfg, h) {
-		files, sp, in, d, err := planService(ctx, t, facts, lk, h, svc, a, opts)
+		planned, d, err := planService(ctx, t, facts, lk, h, svc, a, opts)
 		diags = append(diags, d...)
 		if err != nil {
 			hp.Error = err.Error()
 			return diags
 		}
-		if sp != nil {
-			hp.Services = append(hp.Services, sp)
+		if planned == nil {
+			continue // the policy's diagnostics say why
 		}
-		if in != nil {
-			inputs = append(inputs, in)
+		hp.Services = append(hp.Services, planned.sp)
+		if planned.read != nil {
+			inputs = append(inputs, planned.read)
 		}
-		want = append(want, files...)
+		want = append(want, planned.files...)
 	}
 	if diags.HasErrors() {
 		return diags
@@ -410,440 +374,10 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	for _, in := range inputs {
 		isWritten := func(p string) bool { return written[p] }
 		hp.Inputs = append(hp.Inputs, UnitInputs{Unit: in.unit,
-			Fragments: fragmentInputs(in.frags, dropInPath(facts.Paths, in.unit), isWritten),
+			Fragments: fragmentInputs(in.frags, RoleDropIn.Path(facts.Paths, in.unit), isWritten),
 			Sockets:   socketInputs(in.scan, isWritten)})
 	}
 	return diags
-}
-
-// unitRead is what planning a service read of its unit: the fragments,
-// none when the unit is found nowhere or masked.
-type unitRead struct {
-	unit  string
-	frags []unitfile.Fragment
-	// scan is what the socket units on the search path do to the unit.
-	scan *socketScan
-}
-
-// planService compiles svc for the host and renders its files; lk is the
-// host's unit search path (nil for destroy).
-func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unitfile.Lookup, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) ([]*File, *ServicePlan, *unitRead, hcl.Diagnostics, error) {
-	c, diags := resolve.Compile(svc, a)
-	if diags.HasErrors() {
-		return nil, nil, nil, diags, nil
-	}
-	p := facts.Paths
-	prog := c.Program.Encode(a.Order)
-	sum := sha256.Sum256(prog)
-	hash := hex.EncodeToString(sum[:])
-	sp := &ServicePlan{Name: svc.Name, Unit: svc.Unit, Enforce: svc.Enforce,
-		FilterPath: filterPath(p, svc.Unit), FilterSHA256: hash, FilterInsns: len(c.Program)}
-	sp.Enforcement.Default = c.Filter.Default.String()
-	if svc.Enforce == hclspec.EnforceSystemd {
-		// No loader installs a BPF filter: systemd's names are all.
-		sp.FilterPath, sp.FilterSHA256, sp.FilterInsns = "", "", 0
-	}
-	if err := unitSafe(svc, h); err != nil {
-		return nil, nil, nil, diags, err
-	}
-	if strings.Contains(svc.Unit, ":") && facts.Systemd != nil && !facts.Systemd.ColonUnitsVerify {
-		return nil, nil, nil, diags, fmt.Errorf("service %q: unit %s has a ':' in its name, and this host's systemd-analyze verify fails on such names (systemd 252 says \"Couldn't process aliases\"), so apply could not verify the unit before it reloads systemd: give the unit a name without ':'", svc.Name, svc.Unit)
-	}
-	for _, fd := range svc.Fds {
-		sp.Fds = append(sp.Fds, FdPlan{Name: fd.Name, Number: fd.Number, Binding: bindingText(fd)})
-		if fd.Kind == hclspec.FdOpenFile && facts.SystemdVersion != 0 && facts.SystemdVersion < 253 {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: fd %q uses open_file, which needs systemd 253 or newer; this host has systemd %d",
-				svc.Name, fd.Name, facts.SystemdVersion)
-		}
-	}
-	for _, r := range c.Filter.Rules {
-		if r.When != policy.Const(true) {
-			sp.ConditionRules++
-		}
-	}
-	var files []*File
-	units := []string{svc.Unit}
-	if unittext.HasSockets(svc) {
-		units = append(units, unittext.SocketUnit(svc.Unit))
-	}
-	if svc.Enforce == hclspec.EnforceExec {
-		files = append(files, &File{Path: sp.FilterPath, Content: prog, Mode: 0o644, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
-	} else {
-		// A filter an earlier enforce = "exec" installed goes.
-		files = append(files, &File{Path: filterPath(p, svc.Unit), Remove: true, Binary: true, Units: []string{svc.Unit}, Role: "filter"})
-	}
-	files = append(files, unitFiles(p, svc, opts.id)...)
-
-	in := unittext.DropIn{Service: svc, ID: opts.id}
-	if c.Systemd != nil {
-		lines, err := unittext.SystemdSettings(c.Systemd, a, facts.SystemdDefault(), facts.SystemdKnows)
-		if err != nil {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		in.Names, in.Deny, in.Log, in.Systemd = lines.Allow, lines.Deny, lines.Log, true
-		in.Errno = unittext.ErrnoSetting(c.Filter.Default)
-	} else {
-		in.Names, in.Errno, sp.Enforcement.Unknown = unittext.SystemdNames(c.Filter, a, nil, facts.SystemdKnows)
-	}
-	sp.SystemdFilter = in.Names != nil
-	// Destroy needs the files' paths only: a unit that is gone, or that
-	// cannot be wrapped any more, must not keep fencer's files in place.
-	var frags []unitfile.Fragment
-	var unit *unitfile.Unit
-	var read *unitRead
-	if !opts.Destroy {
-		var err error
-		var shadow *Override
-		if unit, shadow, err = serviceUnit(ctx, t, lk, p, svc); err != nil {
-			return nil, nil, nil, diags, err
-		}
-		if shadow != nil {
-			if !opts.Verify {
-				return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, shadow.Path, shadow.Problem())
-			}
-			sp.Overrides = append(sp.Overrides, *shadow)
-		}
-		// The plan depends on these files; apply reads them again.
-		frags = unit.Fragments
-		read = &unitRead{unit: svc.Unit, frags: frags}
-		sp.Names, sp.FragmentPath, sp.DropIns = unit.Names, frags[0].Path, plannedDropIns(frags, dropInPath(p, svc.Unit))
-		if svc.UnitFile != nil {
-			sp.FragmentPath = path.Join(p.UnitDir, svc.Unit)
-		}
-	}
-	// theirs are the unit as it is without fencer's drop-in.
-	var theirs []unitfile.Fragment
-	for _, fr := range frags {
-		if fr.Path != dropInPath(p, svc.Unit) {
-			theirs = append(theirs, fr)
-		}
-	}
-	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
-		cmd, err := execStart(svc, frags)
-		if err != nil {
-			return nil, nil, nil, diags, err
-		}
-		sp.ExecStart = cmd.Raw
-		loaderArgs := []string{"exec", "-filter=" + sp.FilterPath, "-sha256=" + hash}
-		// systemd starts the service with SIGPIPE ignored unless the unit
-		// says IgnoreSIGPIPE=no; the loader, which starts it now, must
-		// do the same.
-		ignore, err := unitfile.Bool(theirs, "Service", "IgnoreSIGPIPE", true)
-		if err != nil {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		if !ignore {
-			loaderArgs = append(loaderArgs, "-sigpipe=default")
-		}
-		wrapped, err := unitfile.Wrap(cmd, h.FencerPath, loaderArgs)
-		if err != nil {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		in.ExecStart, sp.WrappedStart = wrapped, wrapped
-		if in.Names != nil {
-			// What the loader needs before it execs the service.
-			in.Names, in.Errno, _ = unittext.SystemdNames(c.Filter, a, loader.Syscalls(a.Name), facts.SystemdKnows)
-		}
-		bin, err := loaderFile(ctx, t, h, a, opts)
-		if err != nil {
-			return nil, nil, nil, diags, err
-		}
-		if bin != nil {
-			files = append(files, bin)
-		}
-		// The loader installs the BPF filter, which enforces the
-		// argument conditions, and the exec-once gate when no rule
-		// names execve.
-		sp.Enforcement.Loader = h.FencerPath
-		sp.Enforcement.ExecOnce = len(c.Filter.ExecOnce) > 0
-	}
-	switch {
-	case c.Systemd != nil:
-		sp.Enforcement.Names, sp.Enforcement.Allowed, sp.Enforcement.Denied = NamesSystemdAlone, len(in.Names), len(in.Deny)
-		for _, n := range c.Systemd.Narrowed {
-			sp.Enforcement.Narrowed = append(sp.Enforcement.Narrowed, Narrowed{Rule: n.Rule, Syscall: n.Syscall, Allows: n.Allows, Verdict: n.Verdict.String()})
-		}
-	case sp.SystemdFilter:
-		sp.Enforcement.Names, sp.Enforcement.Allowed = NamesBoth, len(in.Names)
-	default:
-		sp.Enforcement.Names = NamesFilterOnly
-	}
-	if sp.SystemdFilter && !opts.Destroy {
-		others, err := otherCommands(svc, theirs)
-		if err != nil {
-			return nil, nil, nil, diags, err
-		}
-		sp.Enforcement.OtherCommands = others
-	}
-	if c.Systemd != nil && !opts.Destroy {
-		// Nothing wraps the command: its prefixes decide whether
-		// SystemCallFilter= applies to it at all.
-		cmds, _, err := unitfile.ExecStart(theirs)
-		if err != nil {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		for _, cmd := range cmds {
-			if cmd.Has("+") || cmd.Has("!!") {
-				return nil, nil, nil, diags, fmt.Errorf("service %q: ExecStart=%s%s (%s:%d) runs without SystemCallFilter= (\"+\" skips the sandbox; \"!!\" widens it where the kernel lacks ambient capabilities), so enforce = \"systemd\" would not apply to the service: remove the prefix",
-					svc.Name, cmd.Prefixes, cmd.Raw, cmd.Path, cmd.Line)
-			}
-		}
-	}
-	if svc.Enforce == hclspec.EnforceExec && !opts.Destroy {
-		// The loader and the filter must be where the service sees them.
-		hidden, err := sandboxProblems(theirs, svc.Unit, scopeSpecifiers(facts), [][2]string{{"loader", h.FencerPath}, {"filter", sp.FilterPath}},
-			map[string]bool{h.FencerPath: true})
-		if err != nil {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		if len(hidden) > 0 && !opts.Verify {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %s", svc.Name, hidden[0].Problem())
-		}
-		sp.Overrides = append(sp.Overrides, hidden...)
-	}
-	drop := in.Text()
-	if !opts.Destroy {
-		overrides, err := checkDropIns(svc, frags, dropInPath(p, svc.Unit), drop)
-		if err != nil {
-			return nil, nil, nil, diags, err
-		}
-		if len(overrides) > 0 && !opts.Verify {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, overrides[0].Path, overrides[0].Problem())
-		}
-		sp.Overrides = append(sp.Overrides, overrides...)
-	}
-	if read != nil {
-		// Other fds than the plan numbers, or in another order.
-		scan, err := scanSockets(lk, unit, ownSocket(p, svc))
-		if err != nil {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		read.scan = scan
-		problems, err := checkSockets(svc, theirs, scan)
-		if err != nil {
-			return nil, nil, nil, diags, err
-		}
-		if len(problems) > 0 && !opts.Verify {
-			return nil, nil, nil, diags, fmt.Errorf("service %q: %s: %s", svc.Name, problems[0].Path, problems[0].Problem())
-		}
-		sp.Overrides = append(sp.Overrides, problems...)
-	}
-	sp.SystemCallFilter, sp.SystemCallFilterDenied = in.Names, in.Deny
-	sp.SystemCallErrorNumber, sp.SystemCallLog = in.Errno, in.Log
-	files = append(files, &File{Path: dropInPath(p, svc.Unit), Content: drop, Mode: 0o644, Units: units, Role: "drop-in"})
-	return files, sp, read, diags, nil
-}
-
-// otherExecKeys are the settings of a service's commands besides
-// ExecStart=, in the order systemd runs them.
-var otherExecKeys = []string{"ExecCondition", "ExecStartPre", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost"}
-
-// otherCommands finds the unit's commands other than ExecStart= (theirs
-// are its fragments without fencer's drop-in) that run under
-// SystemCallFilter=: systemd applies it to every command of the service
-// but those with the "+" prefix, so they run with the policy's names (and
-// the loader's) and nothing else, while the BPF filter, which only the
-// loader installs, does not apply to them.
-func otherCommands(svc *hclspec.Service, theirs []unitfile.Fragment) ([]OtherCommand, error) {
-	var out []OtherCommand
-	for _, key := range otherExecKeys {
-		cmds, err := unitfile.Commands(theirs, key)
-		if err != nil {
-			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		for _, cmd := range cmds {
-			if !cmd.Has("+") {
-				out = append(out, OtherCommand{Key: key, Command: cmd.String(), Path: cmd.Path, Line: cmd.Line})
-			}
-		}
-	}
-	return out, nil
-}
-
-// checkDropIns finds the host's drop-ins for the unit that would undo
-// fencer's (own, its path; drop, its content): systemd applies drop-ins
-// in the order of their file names, so one that sorts after unittext.DropInName
-// and assigns a [Service] setting fencer's drop-in sets (SystemCallFilter=
-// adds to the list, ExecStart= replaces the wrapped command) overrides
-// it; and of the drop-ins of one name only the first along the unit
-// search path is read, so a unittext.DropInName elsewhere replaces fencer's.
-func checkDropIns(svc *hclspec.Service, frags []unitfile.Fragment, own string, drop []byte) ([]Override, error) {
-	ours, err := unitfile.Parse(own, drop)
-	if err != nil {
-		return nil, fmt.Errorf("service %q: fencer's drop-in: %w", svc.Name, err)
-	}
-	keys := map[string]bool{}
-	for _, e := range ours.Entries {
-		if e.Section == "Service" {
-			keys[e.Key] = true
-		}
-	}
-	var out []Override
-	for _, fr := range frags[1:] {
-		base := path.Base(fr.Path)
-		if base == unittext.DropInName && fr.Path != own {
-			o := Override{Kind: OverrideDropInName, Path: fr.Path, Own: own}
-			out = append(out, o)
-			continue
-		}
-		if base <= unittext.DropInName {
-			continue
-		}
-		f, err := unitfile.Parse(fr.Path, fr.Data)
-		if err != nil {
-			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		var set []string
-		for _, e := range f.Entries {
-			if e.Section == "Service" && keys[e.Key] && !slices.Contains(set, e.Key+"=") {
-				set = append(set, e.Key+"=")
-			}
-		}
-		if len(set) > 0 {
-			o := Override{Kind: OverrideDropInSettings, Path: fr.Path, Settings: set}
-			out = append(out, o)
-		}
-	}
-	return out, nil
-}
-
-func bindingText(fd *hclspec.Fd) string {
-	kinds := map[hclspec.FdKind]string{
-		hclspec.FdStdin: "stdin", hclspec.FdStdout: "stdout", hclspec.FdStderr: "stderr",
-		hclspec.FdListenStream: "listen_stream", hclspec.FdListenDatagram: "listen_datagram",
-		hclspec.FdListenSeqPacket: "listen_sequential_packet", hclspec.FdOpenFile: "open_file", hclspec.FdNumber: "number",
-	}
-	if fd.Kind == hclspec.FdNumber {
-		return fmt.Sprintf("number = %d", fd.Number)
-	}
-	return fmt.Sprintf("%s = %q", kinds[fd.Kind], fd.Value)
-}
-
-// unitFiles are the unit file (with unit_file) and the socket unit (with
-// listen_* fds) fencer writes for the service.
-func unitFiles(p host.Paths, svc *hclspec.Service, id string) []*File {
-	var files []*File
-	if svc.UnitFile != nil {
-		files = append(files, &File{Path: path.Join(p.UnitDir, svc.Unit), Content: unittext.UnitFile(svc, id, *svc.UnitFile), Mode: 0o644,
-			Units: []string{svc.Unit}, Role: "unit file"})
-	}
-	if unittext.HasSockets(svc) {
-		files = append(files, &File{Path: path.Join(p.UnitDir, unittext.SocketUnit(svc.Unit)), Content: unittext.Socket(svc, id), Mode: 0o644,
-			Units: []string{unittext.SocketUnit(svc.Unit)}, Role: "socket unit"})
-	}
-	return files
-}
-
-// serviceUnit finds what systemd will load for the service's unit once
-// the plan is applied (lk has fencer's unit files in place), and refuses
-// what fencer cannot wrap: a unit the host does not have (apply would
-// fail), a masked one, an alias of another unit (systemd loads that unit,
-// and fencer's drop-in is read for the alias only as long as the alias
-// exists: fencer writes its files for the unit's own name). A unit_file
-// that is not the file systemd loads (an earlier copy on the search path
-// wins, with its own Sockets= and ExecStart=), or that would replace a
-// mask, is returned as an Override: verify reports it as drift.
-func serviceUnit(ctx context.Context, t host.Reader, lk *unitfile.Lookup, p host.Paths, svc *hclspec.Service) (*unitfile.Unit, *Override, error) {
-	own := path.Join(p.UnitDir, svc.Unit)
-	u, err := lk.Unit(svc.Unit)
-	var masked *unitfile.MaskedError
-	switch {
-	case errors.As(err, &masked):
-		return nil, nil, fmt.Errorf("service %q: unit %s is masked on this host: %s %s, so systemd never starts it; unmask it (systemctl unmask %s), or do not plan the service for this host",
-			svc.Name, svc.Unit, masked.Path, masked.How, svc.Unit)
-	case errors.Is(err, unitfile.ErrNotFound):
-		return nil, nil, fmt.Errorf("service %q: unit %s is not on this host (%v): install the unit there, or give the service a unit_file", svc.Name, svc.Unit, err)
-	case err != nil:
-		return nil, nil, fmt.Errorf("service %q: reading unit %s: %w", svc.Name, svc.Unit, err)
-	}
-	if u.ID != svc.Unit {
-		return nil, nil, fmt.Errorf("service %q: unit %s is an alias of %s on this host (%s is a link to %s): systemd loads %s, and fencer writes its drop-in for the unit's own name, which does not depend on the alias; set unit = %q",
-			svc.Name, svc.Unit, u.ID, u.Link, u.LinkTo, u.ID, u.ID)
-	}
-	if svc.UnitFile == nil {
-		return u, nil, nil
-	}
-	if u.Fragments[0].Path != own {
-		o := &Override{Kind: OverrideUnitFileShadowed, Path: u.Fragments[0].Path, Own: own}
-		return u, o, nil
-	}
-	// fencer's unit file would replace a mask in its place.
-	if b, _, err := t.ReadFile(ctx, own); err == nil && len(b) == 0 {
-		o := &Override{Kind: OverrideUnitMasked, Path: own, Unit: svc.Unit}
-		return u, o, nil
-	}
-	return u, nil, nil
-}
-
-// plannedDropIns lists the drop-ins systemd reads for the unit once
-// fencer's own (own) is written: those of frags (the unit file and its
-// drop-ins as the host has them) but any of fencer's name, and fencer's,
-// in systemd's order.
-func plannedDropIns(frags []unitfile.Fragment, own string) []string {
-	out := []string{own}
-	for _, fr := range frags[1:] {
-		if path.Base(fr.Path) != unittext.DropInName {
-			out = append(out, fr.Path)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return path.Base(out[i]) < path.Base(out[j]) })
-	return out
-}
-
-// execStart finds the command to wrap: exec_start, else the unit's own
-// (frags, the unit file fencer installs or the host's, with the drop-ins
-// but fencer's own).
-func execStart(svc *hclspec.Service, frags []unitfile.Fragment) (unitfile.Command, error) {
-	if svc.ExecStart != nil {
-		cmds, err := unitfile.Split(*svc.ExecStart)
-		if err != nil {
-			return unitfile.Command{}, fmt.Errorf("service %q: exec_start: %w", svc.Name, err)
-		}
-		if len(cmds) != 1 {
-			return unitfile.Command{}, fmt.Errorf("service %q: exec_start must be one command; it has %d", svc.Name, len(cmds))
-		}
-		return cmds[0], nil
-	}
-	var theirs []unitfile.Fragment
-	for i, fr := range frags {
-		if i == 0 || path.Base(fr.Path) != unittext.DropInName {
-			theirs = append(theirs, fr)
-		}
-	}
-	cmds, _, err := unitfile.ExecStart(theirs)
-	if err != nil {
-		return unitfile.Command{}, fmt.Errorf("service %q: %w", svc.Name, err)
-	}
-	switch len(cmds) {
-	case 0:
-		return unitfile.Command{}, fmt.Errorf("service %q: unit %s has no ExecStart= to wrap; set exec_start", svc.Name, svc.Unit)
-	case 1:
-		return cmds[0], nil
-	}
-	return unitfile.Command{}, fmt.Errorf("service %q: unit %s has %d ExecStart= commands; fencer wraps exactly one — set exec_start", svc.Name, svc.Unit, len(cmds))
-}
-
-// loaderFile returns the loader to install at the host's fencer_path, or
-// nil when one is there already.
-func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arch, opts Options) (*File, error) {
-	_, _, err := t.ReadFile(ctx, h.FencerPath)
-	if err == nil {
-		return nil, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("checking the loader at %s: %w", h.FencerPath, err)
-	}
-	bin := opts.Loader
-	if bin == nil {
-		if bin, err = loader.Self(); err != nil {
-			return nil, fmt.Errorf("the host has no loader at %s and this fencer cannot copy itself: %w", h.FencerPath, err)
-		}
-	}
-	if bin.Arch != a.Name {
-		return nil, fmt.Errorf("the host has no loader at %s, and this fencer is built for %s, not %s: install fencer for %s at %s",
-			h.FencerPath, bin.Arch, a.Name, a.Name, h.FencerPath)
-	}
-	return &File{Path: h.FencerPath, Content: bin.Data, Mode: 0o755, Binary: true, Role: "loader"}, nil
 }
 
 // compare reads each wanted file on the host and returns the changes, and
@@ -864,14 +398,14 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 		}
 		if f.Remove {
 			if exists {
-				out = append(out, &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: RoleMode(f.Role), Units: f.Units, Action: Delete,
-					PriorSHA256: hashOf(cur), PriorSize: len(cur), PriorMode: uint32(mode.Perm())})
+				out = append(out, &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Role.Mode(), Units: f.Units, Action: Delete,
+					PriorSHA256: Hash(cur), PriorSize: len(cur), PriorMode: uint32(mode.Perm())})
 			}
 			continue
 		}
 		ch := &Change{Path: f.Path, Role: f.Role, Binary: f.Binary, Mode: f.Mode, Units: f.Units}
 		if exists {
-			ch.PriorSHA256, ch.PriorSize, ch.PriorMode = hashOf(cur), len(cur), uint32(mode.Perm())
+			ch.PriorSHA256, ch.PriorSize, ch.PriorMode = Hash(cur), len(cur), uint32(mode.Perm())
 			if !f.Binary {
 				ch.Prior = string(cur)
 			}
@@ -882,11 +416,11 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 		switch {
 		case remove:
 			// The loader may serve other services and configurations.
-			if !exists || f.Role == "loader" {
+			if !exists || f.Role.Shared() {
 				continue
 			}
 			if !ours {
-				notes = append(notes, Note{Kind: NoteDestroyLeaves, Path: f.Path, Role: f.Role, Owner: ownerOf(cur)})
+				notes = append(notes, Note{Kind: NoteDestroyLeaves, Path: f.Path, Role: f.Role, Owner: unittext.Owner(cur)})
 				// Put back already (a destroy stopped before it removed
 				// the copy): only the copy is left to remove.
 				if keep, err := keptCopy(ctx, t, p, f.Path, cur); err != nil {
@@ -896,7 +430,7 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 				}
 				continue
 			}
-			if f.Role == "filter" {
+			if f.Role.RunByDropIn() {
 				// A filter has no header: it is the configuration's when
 				// the drop-in that runs it is.
 				if d, owner, err := foreignDropIn(ctx, t, p, f.Units[0], id); err != nil {
@@ -926,41 +460,25 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 		default:
 			ch.Action = NoOp
 		}
-		ch.Content, ch.NewSHA256 = f.Content, hashOf(f.Content)
+		ch.Content, ch.NewSHA256 = f.Content, Hash(f.Content)
 		out = append(out, ch)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return applyOrder(out[i]) < applyOrder(out[j]) })
 	return out, notes, nil
 }
 
-// applyOrder orders writes so that every prefix of them is safe to run:
-// the filter and the loader first, then the drop-in, and only then the
-// socket unit and the unit file, so that a unit never exists, nor a socket
-// that starts it, without the drop-in that wraps it in the loader (apply
-// killed half-way through a first install would otherwise leave a service
-// that starts unfiltered); and a drop-in naming a new filter hash never
-// meets an old filter (the loader refuses it rather than run
-// unprotected). Deletions go the other way round; rollback undoes writes
-// in reverse, through the same safe states. The original of a file fencer
-// takes over is kept before anything is written, and removed only after
-// everything else, once it has been put back.
-func applyOrder(ch *Change) int {
-	if ch.Role == RoleOriginal {
-		if ch.Action == Delete {
-			return 11
-		}
-		return -1
-	}
-	n := map[string]int{"filter": 0, "loader": 1, "drop-in": 2, "socket unit": 3, "unit file": 4}[ch.Role]
-	if ch.Action == Delete {
-		return 10 - n
-	}
-	return n
-}
-
-func hashOf(b []byte) string {
+// Hash is the SHA-256 of b in hex: how a plan records a file's content.
+func Hash(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// ShortHash is a hash as people are shown it: its first 16 hex digits.
+func ShortHash(h string) string {
+	if len(h) > 16 {
+		return h[:16]
+	}
+	return h
 }
 
 // DestroyOnly reports whether every change deletes a file.

@@ -21,29 +21,6 @@ import (
 // some 13 MB in the file.
 const MaxFileBytes = 256 << 20
 
-// Roles of the files a plan writes.
-const (
-	RoleFilter   = "filter"
-	RoleLoader   = "loader"
-	RoleDropIn   = "drop-in"
-	RoleSocket   = "socket unit"
-	RoleUnitFile = "unit file"
-)
-
-// textRoles are the roles of the text files fencer writes, each with its
-// header; the others are binary.
-var textRoles = map[string]bool{RoleDropIn: true, RoleSocket: true, RoleUnitFile: true}
-
-// RoleMode is the mode fencer writes a file of role with: 0644, the
-// loader 0755. An original (RoleOriginal), and a file put back from one,
-// keep the mode the file had.
-func RoleMode(role string) uint32 {
-	if role == RoleLoader {
-		return 0o755
-	}
-	return 0o644
-}
-
 // Check refuses what no plan fencer makes can hold, whatever the host: a
 // plan file is input like any other, and apply writes what it says as
 // root. It checks the file's own consistency — each file's content has
@@ -145,12 +122,10 @@ func (ch *Change) check(p *Plan) error {
 	if !cleanAbs(ch.Path) {
 		return errors.New("not a clean absolute path")
 	}
-	text := textRoles[ch.Role]
-	switch {
-	case text, ch.Role == RoleFilter, ch.Role == RoleLoader, ch.Role == RoleOriginal:
-	default:
+	if !ch.Role.Known() {
 		return fmt.Errorf("role %q is not one of fencer's files", ch.Role)
 	}
+	text := ch.Role.Text()
 	if ch.Binary == text {
 		return fmt.Errorf("a %s is binary: %v, and fencer's is %v", ch.Role, ch.Binary, !text)
 	}
@@ -163,8 +138,8 @@ func (ch *Change) check(p *Plan) error {
 	switch ch.Action {
 	case Create, Update, NoOp:
 		writes = true
-		if hashOf(ch.Content) != ch.NewSHA256 {
-			return fmt.Errorf("its content has SHA-256 %s, but the plan shows %s: the plan file was edited", hashOf(ch.Content), ch.NewSHA256)
+		if Hash(ch.Content) != ch.NewSHA256 {
+			return fmt.Errorf("its content has SHA-256 %s, but the plan shows %s: the plan file was edited", Hash(ch.Content), ch.NewSHA256)
 		}
 	case Delete:
 		if ch.Content != nil || ch.NewSHA256 != "" {
@@ -182,7 +157,7 @@ func (ch *Change) check(p *Plan) error {
 			return errors.New("the prior file's hash, size or mode is not one")
 		}
 		// The diff shown is from Prior: it must be what was there.
-		if (ch.Binary && ch.Prior != "") || (!ch.Binary && (hashOf([]byte(ch.Prior)) != ch.PriorSHA256 || len(ch.Prior) != ch.PriorSize)) {
+		if (ch.Binary && ch.Prior != "") || (!ch.Binary && (Hash([]byte(ch.Prior)) != ch.PriorSHA256 || len(ch.Prior) != ch.PriorSize)) {
 			return errors.New("the prior content shown is not the one whose hash the plan records: the plan file was edited")
 		}
 	}
@@ -190,8 +165,8 @@ func (ch *Change) check(p *Plan) error {
 	switch {
 	case restoreLike && ch.Mode&^0o777 != 0:
 		return fmt.Errorf("mode %04o has more than permission bits", ch.Mode)
-	case !restoreLike && ch.Mode != RoleMode(ch.Role):
-		return fmt.Errorf("mode %04o: fencer writes a %s with mode %04o", ch.Mode, ch.Role, RoleMode(ch.Role))
+	case !restoreLike && ch.Mode != ch.Role.Mode():
+		return fmt.Errorf("mode %04o: fencer writes a %s with mode %04o", ch.Mode, ch.Role, ch.Role.Mode())
 	}
 	if (ch.TakeOver || ch.Restore) && (!text || ch.Action != Update || ch.TakeOver == ch.Restore || !cleanAbs(ch.Original)) {
 		return errors.New("only an update of a text file is a take-over or a restore, with the original's path, and not both")

@@ -110,197 +110,267 @@ func mountAt(w, unit string, known map[byte]string, m sandboxMount) (sandboxMoun
 // fencer's; unit: its name, and known the specifiers the host's scope
 // fixes, for specifiers), as systemd 252 parses them.
 func sandboxMounts(theirs []unitfile.Fragment, unit string, known map[byte]string) (mounts []sandboxMount, root *sandboxMount, err error) {
-	// last returns the last assignment valid for parse, the empty one
-	// resetting to nothing.
-	last := func(key string, valid func(string) bool) (*unitfile.Setting, error) {
-		as, err := unitfile.Assignments(theirs, "Service", key)
-		if err != nil {
-			return nil, err
-		}
-		var out *unitfile.Setting
-		for i := range as {
-			switch {
-			case as[i].Value == "":
-				out = nil
-			case valid(as[i].Value):
-				out = &as[i]
-			}
-		}
-		return out, nil
-	}
-	isBool := func(v string) bool { _, ok := unitfile.ParseBool(v); return ok }
-	truthy := func(s *unitfile.Setting) bool {
-		if s == nil {
-			return false
-		}
-		b, _ := unitfile.ParseBool(s.Value)
-		return b
-	}
-	// list returns the words of a list of paths since its last reset.
-	list := func(key string) ([]string, []unitfile.Setting, error) {
-		as, err := unitfile.Assignments(theirs, "Service", key)
-		if err != nil {
+	r := &mountReader{theirs: theirs, unit: unit, known: known}
+	for _, step := range []func() error{r.tmp, r.home, r.temporaryFileSystem, r.inaccessible, r.binds, r.execPaths, r.extensions, r.images, r.root} {
+		if err := step(); err != nil {
 			return nil, nil, err
 		}
-		var words []string
-		var from []unitfile.Setting
-		for _, a := range as {
-			if a.Value == "" {
-				words, from = nil, nil
-				continue
-			}
-			for _, w := range unitfile.PathWords(a.Value) {
-				words = append(words, w)
-				from = append(from, a)
-			}
-		}
-		return words, from, nil
 	}
-	// add adds the mount of word w, when systemd takes it.
-	add := func(w string, m sandboxMount) {
-		if m, ok := mountAt(w, unit, known, m); ok {
-			mounts = append(mounts, m)
-		}
-	}
-	// prefixed strips a path list word's "-" and "+" prefixes, in the
-	// only order systemd accepts them.
-	prefixed := func(w string) string {
-		w = strings.TrimPrefix(w, "-")
-		return strings.TrimPrefix(w, "+")
-	}
+	// Deepest last: for a path, the last mount above it decides. A path
+	// fencer does not know has no depth; sandboxProblems takes it apart.
+	sort.SliceStable(r.mounts, func(i, j int) bool {
+		return strings.Count(r.mounts[i].at, "/") < strings.Count(r.mounts[j].at, "/")
+	})
+	return r.mounts, r.rootMount, nil
+}
 
-	private, err := last("PrivateTmp", isBool)
+// mountReader reads the mounts of a unit's sandbox (sandboxMounts): each
+// method reads one kind of setting.
+type mountReader struct {
+	theirs    []unitfile.Fragment
+	unit      string
+	known     map[byte]string
+	mounts    []sandboxMount
+	rootMount *sandboxMount
+}
+
+// last returns the last assignment of key valid for valid, the empty one
+// resetting to nothing.
+func (r *mountReader) last(key string, valid func(string) bool) (*unitfile.Setting, error) {
+	as, err := unitfile.Assignments(r.theirs, "Service", key)
+	if err != nil {
+		return nil, err
+	}
+	var out *unitfile.Setting
+	for i := range as {
+		switch {
+		case as[i].Value == "":
+			out = nil
+		case valid(as[i].Value):
+			out = &as[i]
+		}
+	}
+	return out, nil
+}
+
+// list returns the words of key's list of paths since its last reset,
+// each with the assignment it is in.
+func (r *mountReader) list(key string) ([]string, []unitfile.Setting, error) {
+	as, err := unitfile.Assignments(r.theirs, "Service", key)
 	if err != nil {
 		return nil, nil, err
 	}
-	dynamic, err := last("DynamicUser", isBool)
+	var words []string
+	var from []unitfile.Setting
+	for _, a := range as {
+		if a.Value == "" {
+			words, from = nil, nil
+			continue
+		}
+		for _, w := range unitfile.PathWords(a.Value) {
+			words = append(words, w)
+			from = append(from, a)
+		}
+	}
+	return words, from, nil
+}
+
+// each calls add for each value of key since its last reset: the
+// mounts it adds are the setting's.
+func (r *mountReader) each(key string, add func(a unitfile.Setting, mounts *[]sandboxMount)) error {
+	as, err := unitfile.Assignments(r.theirs, "Service", key)
 	if err != nil {
-		return nil, nil, err
+		return err
+	}
+	var mounts []sandboxMount
+	for _, a := range as {
+		if a.Value == "" {
+			mounts = nil
+			continue
+		}
+		add(a, &mounts)
+	}
+	r.mounts = append(r.mounts, mounts...)
+	return nil
+}
+
+// add adds the mount m at word w, when systemd takes it.
+func (r *mountReader) add(w string, m sandboxMount) {
+	if m, ok := mountAt(w, r.unit, r.known, m); ok {
+		r.mounts = append(r.mounts, m)
+	}
+}
+
+// hide adds hidden mounts of dirs for the setting s of key.
+func (r *mountReader) hide(dirs []string, key string, s unitfile.Setting) {
+	for _, d := range dirs {
+		r.mounts = append(r.mounts, sandboxMount{at: d, kind: "hidden", key: key, set: s})
+	}
+}
+
+func isBool(v string) bool { _, ok := unitfile.ParseBool(v); return ok }
+
+func truthy(s *unitfile.Setting) bool {
+	if s == nil {
+		return false
+	}
+	b, _ := unitfile.ParseBool(s.Value)
+	return b
+}
+
+// prefixed strips a path list word's "-" and "+" prefixes, in the only
+// order systemd accepts them.
+func prefixed(w string) string {
+	w = strings.TrimPrefix(w, "-")
+	return strings.TrimPrefix(w, "+")
+}
+
+// tmp reads PrivateTmp= and DynamicUser=, which implies PrivateTmp=yes,
+// whatever it says.
+func (r *mountReader) tmp() error {
+	private, err := r.last("PrivateTmp", isBool)
+	if err != nil {
+		return err
+	}
+	dynamic, err := r.last("DynamicUser", isBool)
+	if err != nil {
+		return err
 	}
 	switch {
 	case truthy(dynamic):
-		// DynamicUser=yes implies PrivateTmp=yes, whatever it says.
-		for _, d := range []string{"/tmp", "/var/tmp"} {
-			mounts = append(mounts, sandboxMount{at: d, kind: "hidden", key: "DynamicUser", set: *dynamic})
-		}
+		r.hide([]string{"/tmp", "/var/tmp"}, "DynamicUser", *dynamic)
 	case truthy(private):
-		for _, d := range []string{"/tmp", "/var/tmp"} {
-			mounts = append(mounts, sandboxMount{at: d, kind: "hidden", key: "PrivateTmp", set: *private})
-		}
+		r.hide([]string{"/tmp", "/var/tmp"}, "PrivateTmp", *private)
 	}
-	home, err := last("ProtectHome", func(v string) bool { return isBool(v) || v == "read-only" || v == "tmpfs" })
+	return nil
+}
+
+// home reads ProtectHome=.
+func (r *mountReader) home() error {
+	home, err := r.last("ProtectHome", func(v string) bool { return isBool(v) || v == "read-only" || v == "tmpfs" })
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	if home != nil && (truthy(home) || home.Value == "tmpfs") {
-		for _, d := range []string{"/home", "/root", "/run/user"} {
-			mounts = append(mounts, sandboxMount{at: d, kind: "hidden", key: "ProtectHome", set: *home})
-		}
+		r.hide([]string{"/home", "/root", "/run/user"}, "ProtectHome", *home)
 	}
-	words, from, err := list("TemporaryFileSystem")
+	return nil
+}
+
+// temporaryFileSystem reads TemporaryFileSystem=.
+func (r *mountReader) temporaryFileSystem() error {
+	words, from, err := r.list("TemporaryFileSystem")
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	for i, w := range words {
 		if p, ok := unitfile.TemporaryPath(w); ok {
-			add(p, sandboxMount{kind: "hidden", key: "TemporaryFileSystem", set: from[i]})
+			r.add(p, sandboxMount{kind: "hidden", key: "TemporaryFileSystem", set: from[i]})
 		}
 	}
-	words, from, err = list("InaccessiblePaths")
+	return nil
+}
+
+// inaccessible reads InaccessiblePaths=.
+func (r *mountReader) inaccessible() error {
+	words, from, err := r.list("InaccessiblePaths")
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	for i, w := range words {
-		add(prefixed(w), sandboxMount{kind: "hidden", key: "InaccessiblePaths", set: from[i]})
+		r.add(prefixed(w), sandboxMount{kind: "hidden", key: "InaccessiblePaths", set: from[i]})
 	}
+	return nil
+}
+
+// binds reads BindPaths= and BindReadOnlyPaths=: a bind of a path onto
+// itself leaves it the same.
+func (r *mountReader) binds() error {
 	for _, key := range []string{"BindPaths", "BindReadOnlyPaths"} {
-		as, err := unitfile.Assignments(theirs, "Service", key)
-		if err != nil {
-			return nil, nil, err
-		}
-		var binds []sandboxMount
-		for _, a := range as {
-			if a.Value == "" {
-				binds = nil
-				continue
-			}
+		err := r.each(key, func(a unitfile.Setting, binds *[]sandboxMount) {
 			for _, e := range unitfile.BindPaths(a.Value) {
 				src := strings.TrimPrefix(e.Source, "-")
 				dst := e.Dest
 				if dst == "" {
 					dst = src
 				}
-				s, ok := mountAt(src, unit, known, sandboxMount{})
+				s, ok := mountAt(src, r.unit, r.known, sandboxMount{})
 				if !ok {
 					continue
 				}
-				m, ok := mountAt(dst, unit, known, sandboxMount{kind: "other", key: key, set: a})
+				m, ok := mountAt(dst, r.unit, r.known, sandboxMount{kind: "other", key: key, set: a})
 				if !ok {
 					continue
 				}
 				if s.at == m.at && s.re == nil && m.re == nil || s.re != nil && m.re != nil && strings.Join(s.re, unknownText) == strings.Join(m.re, unknownText) {
 					m.kind = "same"
 				}
-				binds = append(binds, m)
+				*binds = append(*binds, m)
 			}
-		}
-		mounts = append(mounts, binds...)
-	}
-	for _, key := range []string{"NoExecPaths", "ExecPaths"} {
-		words, from, err = list(key)
+		})
 		if err != nil {
-			return nil, nil, err
+			return err
+		}
+	}
+	return nil
+}
+
+// execPaths reads NoExecPaths= and ExecPaths=.
+func (r *mountReader) execPaths() error {
+	for _, key := range []string{"NoExecPaths", "ExecPaths"} {
+		words, from, err := r.list(key)
+		if err != nil {
+			return err
 		}
 		kind := map[string]string{"NoExecPaths": "noexec", "ExecPaths": "exec"}[key]
 		for i, w := range words {
-			add(prefixed(w), sandboxMount{kind: kind, key: key, set: from[i]})
+			r.add(prefixed(w), sandboxMount{kind: kind, key: key, set: from[i]})
 		}
 	}
-	// System extensions are merged over /usr and /opt (systemd-sysext's
-	// hierarchies), their files taking the place of the host's there.
+	return nil
+}
+
+// extensions reads ExtensionDirectories= and ExtensionImages=: system
+// extensions are merged over /usr and /opt (systemd-sysext's
+// hierarchies), their files taking the place of the host's there.
+func (r *mountReader) extensions() error {
 	for _, key := range []string{"ExtensionDirectories", "ExtensionImages"} {
-		words, from, err = list(key)
+		words, from, err := r.list(key)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		if len(words) > 0 {
 			for _, d := range []string{"/usr", "/opt"} {
-				mounts = append(mounts, sandboxMount{at: d, kind: "other", perhaps: true, key: key, set: from[len(from)-1]})
+				r.mounts = append(r.mounts, sandboxMount{at: d, kind: "other", perhaps: true, key: key, set: from[len(from)-1]})
 			}
 		}
 	}
-	as, err := unitfile.Assignments(theirs, "Service", "MountImages")
-	if err != nil {
-		return nil, nil, err
-	}
-	var images []sandboxMount
-	for _, a := range as {
-		if a.Value == "" {
-			images = nil
-			continue
-		}
+	return nil
+}
+
+// images reads MountImages=.
+func (r *mountReader) images() error {
+	return r.each("MountImages", func(a unitfile.Setting, images *[]sandboxMount) {
 		for _, dst := range unitfile.MountImages(a.Value) {
-			if m, ok := mountAt(dst, unit, known, sandboxMount{kind: "other", key: "MountImages", set: a}); ok {
-				images = append(images, m)
+			if m, ok := mountAt(dst, r.unit, r.known, sandboxMount{kind: "other", key: "MountImages", set: a}); ok {
+				*images = append(*images, m)
 			}
 		}
-	}
-	mounts = append(mounts, images...)
+	})
+}
+
+// root reads RootDirectory= and RootImage=.
+func (r *mountReader) root() error {
 	for _, key := range []string{"RootDirectory", "RootImage"} {
-		s, err := last(key, func(string) bool { return true })
+		s, err := r.last(key, func(string) bool { return true })
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		if s != nil {
-			root = &sandboxMount{at: s.Value, kind: "root", key: key, set: *s}
+			r.rootMount = &sandboxMount{at: s.Value, kind: "root", key: key, set: *s}
 		}
 	}
-	// Deepest last: for a path, the last mount above it decides. A path
-	// fencer does not know has no depth; sandboxProblems takes it apart.
-	sort.SliceStable(mounts, func(i, j int) bool {
-		return strings.Count(mounts[i].at, "/") < strings.Count(mounts[j].at, "/")
-	})
-	return mounts, root, nil
+	return nil
 }
 
 // scopeSpecifiers returns the specifiers of the manager's directories

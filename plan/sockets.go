@@ -3,8 +3,9 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/fencer-dev/fencer/hclspec"
@@ -166,7 +167,7 @@ func (t *socketTarget) feeds(names map[string]bool, id string) *Feed {
 			// Every instance triggers the service of its own name.
 			re = newWildcard(strings.TrimSuffix(stem, "@") + "@" + unknownText + typ)
 		}
-		for _, n := range sortedNames(names) {
+		for _, n := range slices.Sorted(maps.Keys(names)) {
 			if n != byName && (re == nil || !re.match(n)) {
 				continue
 			}
@@ -178,22 +179,13 @@ func (t *socketTarget) feeds(names map[string]bool, id string) *Feed {
 		}
 	}
 	for _, m := range t.maybe {
-		for _, n := range sortedNames(names) {
+		for _, n := range slices.Sorted(maps.Keys(names)) {
 			if m.re.match(n) {
 				return &Feed{How: FeedPattern, Where: m.where, Value: m.value, Service: n, AliasOf: aliasOf(n), Socket: t.id, HostSpecifiers: m.host}
 			}
 		}
 	}
 	return nil
-}
-
-func sortedNames(names map[string]bool) []string {
-	out := make([]string, 0, len(names))
-	for n := range names {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // socketService reads a socket unit's Service= and Accept= the way systemd
@@ -368,8 +360,7 @@ func socketInputs(scan *socketScan, written func(string) bool) []InputFile {
 func numberedFds(svc *hclspec.Service) []*hclspec.Fd {
 	var out []*hclspec.Fd
 	for _, fd := range svc.Fds {
-		switch fd.Kind {
-		case hclspec.FdListenStream, hclspec.FdListenDatagram, hclspec.FdListenSeqPacket, hclspec.FdOpenFile:
+		if fd.Kind.Passed() {
 			out = append(out, fd)
 		}
 	}

@@ -116,7 +116,7 @@ func TestSystemdModeDenies(t *testing.T) {
 		t.Fatal(err)
 	}
 	applyTo(h, p.Hosts[0])
-	h.files[filterPath(host.SystemPaths, "m.service")] = []byte("old filter")
+	h.files[RoleFilter.Path(host.SystemPaths, "m.service")] = []byte("old filter")
 	p, err = makePlan(t, configtest.Systemd, h)
 	if err != nil {
 		t.Fatal(err)

@@ -159,10 +159,8 @@ func fileFinding(ch *plan.Change) (Finding, bool) {
 		case ch.Binary:
 			f.Problem = fmt.Sprintf("the %s was replaced", ch.Role)
 			f.Want, f.Got = "sha256 "+ch.NewSHA256, "sha256 "+ch.PriorSHA256
-		case ch.TakeOver && ch.Owner != "":
-			f.Problem = fmt.Sprintf("the %s belongs to configuration %q", ch.Role, ch.Owner)
-		case !unittext.Managed([]byte(ch.Prior)):
-			f.Problem = fmt.Sprintf("the %s is not fencer's: it has no fencer header", ch.Role)
+		case ch.TakeOver && ch.Owner != "", !unittext.Managed([]byte(ch.Prior)):
+			f.Problem = fmt.Sprintf("the %s %s", ch.Role, unittext.Whose(ch.Owner))
 		case !unittext.BodyIntact([]byte(ch.Prior)):
 			f.Problem = fmt.Sprintf("the %s was edited by hand", ch.Role)
 		default:
@@ -308,11 +306,29 @@ func checkUnit(ctx context.Context, t host.Target, hp *plan.HostPlan, s *plan.Se
 // planned files.
 func dropInOf(files map[string]*plan.Change, unit string) string {
 	for p, ch := range files {
-		if ch.Role == "drop-in" && len(ch.Units) > 0 && ch.Units[0] == unit {
+		if ch.Role == plan.RoleDropIn && len(ch.Units) > 0 && ch.Units[0] == unit {
 			return p
 		}
 	}
 	return ""
+}
+
+// filtered reads the status of the service's main process pid, and
+// reports a process it cannot read or that runs without a seccomp filter
+// (with hint, after the problem); ok is false then.
+func filtered(ctx context.Context, t host.Target, s *plan.ServicePlan, pid int, hint string, r *HostReport) (st procseccomp.Status, ok bool) {
+	subject := fmt.Sprintf("MainPID %d", pid)
+	st, err := t.Status(ctx, pid)
+	if err != nil {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
+		return st, false
+	}
+	if st.Mode != procseccomp.ModeFilter {
+		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
+			Problem: "the process runs without any seccomp filter" + hint, Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
+		return st, false
+	}
+	return st, true
 }
 
 // checkSystemdProcess checks the main process of a unit whose policy
@@ -328,14 +344,7 @@ func dropInOf(files map[string]*plan.Change, unit string) string {
 // that started before runs under the settings it was started with.
 func checkSystemdProcess(ctx context.Context, t host.Target, s *plan.ServicePlan, pid int, dropIn string, props map[string]string, r *HostReport) {
 	subject := fmt.Sprintf("MainPID %d", pid)
-	st, err := t.Status(ctx, pid)
-	if err != nil {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
-		return
-	}
-	if st.Mode != procseccomp.ModeFilter {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
-			Problem: "the process runs without any seccomp filter", Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
+	if _, ok := filtered(ctx, t, s, pid, "", r); !ok {
 		return
 	}
 	started, mtime, before := startedBefore(ctx, t, pid, dropIn)
@@ -444,14 +453,8 @@ func checkFiles(s *plan.ServicePlan, props map[string]string, r *HostReport) {
 // loader with the planned filter.
 func checkProcess(ctx context.Context, t host.Target, archName string, s *plan.ServicePlan, pid int, filterFile *plan.Change, props map[string]string, startsLoader bool, r *HostReport) {
 	subject := fmt.Sprintf("MainPID %d", pid)
-	st, err := t.Status(ctx, pid)
-	if err != nil {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject, Problem: fmt.Sprintf("cannot read its status: %v", err)})
-		return
-	}
-	if st.Mode != procseccomp.ModeFilter {
-		r.Findings = append(r.Findings, Finding{Unit: s.Unit, Kind: "process", Subject: subject,
-			Problem: "the process runs without any seccomp filter (started outside the loader?)", Want: "Seccomp: 2", Got: fmt.Sprintf("Seccomp: %d", st.Mode)})
+	st, ok := filtered(ctx, t, s, pid, " (started outside the loader?)", r)
+	if !ok {
 		return
 	}
 	var planned bpf.Program
@@ -464,7 +467,7 @@ func checkProcess(ctx context.Context, t host.Target, archName string, s *plan.S
 	if planned == nil || s.Enforce != "exec" {
 		return
 	}
-	want := fmt.Sprintf("the planned filter (%d instructions, sha256 %s)", len(planned), short(s.FilterSHA256))
+	want := fmt.Sprintf("the planned filter (%d instructions, sha256 %s)", len(planned), plan.ShortHash(s.FilterSHA256))
 	progs, err := t.Filters(ctx, pid)
 	if err != nil {
 		if errors.Is(err, syscall.ESRCH) {
@@ -624,7 +627,7 @@ func managerProof(ctx context.Context, t host.Target, s *plan.ServicePlan, pid i
 		return "", "", fmt.Sprintf("systemd started it through the loader, but the loader cannot be checked: %v", err)
 	}
 	if want, err := t.Fencer(ctx); err != nil || sum != want {
-		return "", "", fmt.Sprintf("systemd started it through the loader %s, which is not this fencer (sha256 %s), so what it installed is unknown", loader.binary(), short(sum))
+		return "", "", fmt.Sprintf("systemd started it through the loader %s, which is not this fencer (sha256 %s), so what it installed is unknown", loader.binary(), plan.ShortHash(sum))
 	}
 	started, err := t.StartTime(ctx, pid)
 	if err != nil || !changed.Before(started) {
@@ -924,11 +927,4 @@ func execStartProblem(planned, got string) string {
 		return "the service is started through the loader, but not with the planned filter"
 	}
 	return "the service is not started through the loader with the planned filter"
-}
-
-func short(h string) string {
-	if len(h) > 16 {
-		return h[:16]
-	}
-	return h
 }

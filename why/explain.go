@@ -227,171 +227,240 @@ func (p *Policy) Explain(call Call) *Explanation {
 	if svc.DefaultAction.Range.Filename == "" {
 		e.DefaultWhere = where(svc.DeclRange)
 	}
-	name := sys.Name
-	if name == "" {
-		name = fmt.Sprintf("syscall %d", call.Nr)
+	x := &explainer{p: p, call: call, e: e, f: f, name: sys.Name, took: e.Kernel.Name, rules: map[string]*hclspec.Rule{}}
+	if x.name == "" {
+		x.name = fmt.Sprintf("syscall %d", call.Nr)
 	}
-	took := e.Kernel.Name
-	kernelIs := func(a policy.Action) bool { return e.Kernel.Policy != nil && *e.Kernel.Policy == a }
+	if x.archChecks() {
+		return e
+	}
+	for _, r := range svc.Rules {
+		x.rules[r.Name] = r
+	}
+	x.ruleViews()
+	x.defaultText = fmt.Sprintf("the default action %s (%s)", e.Default, e.DefaultWhere)
+	x.narrowings()
+	if call.Args != nil {
+		x.withArgs()
+	} else {
+		x.withoutArgs()
+	}
+	if len(x.narrowed) > 0 {
+		e.Lines = append(e.Lines, "With enforce = \"systemd\" systemd's SystemCallFilter= names whole syscalls and cannot check arguments:")
+		e.Lines = append(e.Lines, x.narrowed...)
+	}
+	return e
+}
 
-	// The checks every filter of fencer's makes before any rule.
-	if call.AuditArch != f.AuditArch {
+// explainer explains one call (Policy.Explain): each method adds what it
+// finds to the explanation.
+type explainer struct {
+	p    *Policy
+	call Call
+	e    *Explanation
+	f    *policy.Filter
+	// name is the syscall's name ("syscall N" when it has none), took the
+	// action the kernel took.
+	name, took string
+	rules      map[string]*hclspec.Rule
+	// defaultText says the default action and where it is written.
+	defaultText string
+	// narrowed say the conditions of the syscall's rules that enforce =
+	// "systemd" does not enforce, until a line has said them.
+	narrowed []string
+}
+
+// kernelIs reports whether the kernel took action a.
+func (x *explainer) kernelIs(a policy.Action) bool {
+	return x.e.Kernel.Policy != nil && *x.e.Kernel.Policy == a
+}
+
+// archChecks explains a call decided by the checks every filter of
+// fencer's makes before any rule: the architecture, and x32's numbers.
+// It reports whether they decided.
+func (x *explainer) archChecks() bool {
+	e, f, call := x.e, x.f, x.call
+	switch {
+	case call.AuditArch != f.AuditArch:
 		e.Decided = ByForeignArch
-		other := sys.Arch
+		other := e.Syscall.Arch
 		if other == "" {
 			other = fmt.Sprintf("AUDIT_ARCH %#x", call.AuditArch)
 		}
 		e.Lines = append(e.Lines, fmt.Sprintf("decided by the architecture check: the filter for %s kills every call of another architecture (here %s) before any rule, as systemd's SystemCallArchitectures=native does.", f.Arch, other))
-		if !kernelIs(policy.ActKillProcess) {
-			e.Decided = NotPlanned
-			e.Lines = append(e.Lines, fmt.Sprintf("But the kernel took %s, not kill_process: the process did not run the planned filter.", took))
-		}
-		return e
-	}
-	if f.X32 && call.Nr >= policy.X32Bit {
+	case f.X32 && call.Nr >= policy.X32Bit:
 		e.Decided = ByX32
 		e.Lines = append(e.Lines, "decided by the x32 check: the filter for x86_64 kills every x32-ABI call (number with bit 30 set) before any rule.")
-		if !kernelIs(policy.ActKillProcess) {
-			e.Decided = NotPlanned
-			e.Lines = append(e.Lines, fmt.Sprintf("But the kernel took %s, not kill_process: the process did not run the planned filter.", took))
-		}
-		return e
+	default:
+		return false
 	}
+	if !x.kernelIs(policy.ActKillProcess) {
+		e.Decided = NotPlanned
+		e.Lines = append(e.Lines, fmt.Sprintf("But the kernel took %s, not kill_process: the process did not run the planned filter.", x.took))
+	}
+	return true
+}
 
-	rules := map[string]*hclspec.Rule{}
-	for _, r := range svc.Rules {
-		rules[r.Name] = r
-	}
-	for i, r := range f.Rules {
-		if int64(r.Nr) != call.Nr {
+// ruleViews lists the filter's rules for the syscall, with where each is
+// written and, with the arguments, whether its condition held.
+func (x *explainer) ruleViews() {
+	for i, r := range x.f.Rules {
+		if int64(r.Nr) != x.call.Nr {
 			continue
 		}
 		v := &RuleView{Name: r.Name, Action: r.Action.String(), Resolved: render(r.When), rule: r, idx: i}
-		if hr := rules[r.Name]; hr != nil {
+		if hr := x.rules[r.Name]; hr != nil {
 			v.Where = where(hr.DeclRange)
 			if hr.When != nil && r.When != policy.Const(true) {
-				v.When = p.text(hr.When.Range())
+				v.When = x.p.text(hr.When.Range())
 			}
 		}
 		if r.When == policy.Const(true) {
 			v.Resolved = ""
 		}
-		if call.Args != nil {
-			held := policy.Eval(r.When, call.Args)
+		if x.call.Args != nil {
+			held := policy.Eval(r.When, x.call.Args)
 			v.Held = &held
 		}
-		e.Rules = append(e.Rules, v)
+		x.e.Rules = append(x.e.Rules, v)
 	}
-	defaultText := fmt.Sprintf("the default action %s (%s)", e.Default, e.DefaultWhere)
-	// With enforce = "systemd" the filter is systemd's model of the
-	// policy: rules whose condition it cannot check are gone or
-	// unconditional, which the reader must be told.
-	var narrowed []string
-	if sp := p.Compiled.Systemd; sp != nil {
-		for _, n := range sp.Narrowed {
-			if m, ok := p.Compiled.Arch.Syscall(n.Syscall); !ok || int64(m) != call.Nr {
-				continue
-			}
-			text := n.String()
-			if hr := rules[n.Rule]; hr != nil {
-				text = fmt.Sprintf("%s (%s)", text, where(hr.DeclRange))
-			}
-			narrowed = append(narrowed, text+".")
-		}
-	}
-	noRule := func() {
-		if len(narrowed) > 0 {
-			e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: with enforce = \"systemd\" systemd's SystemCallFilter= names whole syscalls and cannot check arguments, so:", defaultText))
-			e.Lines = append(e.Lines, narrowed...)
-			narrowed = nil
-			return
-		}
-		e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: no rule names %s on %s, so the default decides it whatever its arguments.", defaultText, name, f.Arch))
-	}
-	defer func() {
-		if len(narrowed) > 0 {
-			e.Lines = append(e.Lines, "With enforce = \"systemd\" systemd's SystemCallFilter= names whole syscalls and cannot check arguments:")
-			e.Lines = append(e.Lines, narrowed...)
-		}
-	}()
+}
 
-	if call.Args != nil {
-		got, which := f.Explain(policy.Data{Nr: int32(call.Nr), Arch: call.AuditArch, Args: *call.Args})
-		argText := func(v *RuleView) string { return argValues(v.rule.When, call.Args) }
-		if which >= 0 {
-			for _, v := range e.Rules {
-				if v.idx == which {
-					e.Rule = v
-				}
-			}
-			e.Decided = ByRule
-			if e.Rule.Resolved == "" {
-				e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, which gives %s %s whatever its arguments.", e.Rule.describe(), name, got))
-			} else {
-				e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, which gives %s %s when %s: true for %s.", e.Rule.describe(), name, got, e.Rule.condition(f.Arch), argText(e.Rule)))
-			}
-		} else {
-			e.Decided = ByDefault
-			if len(e.Rules) == 0 {
-				noRule()
-			} else {
-				e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: no rule for %s held with these arguments.", defaultText, name))
-			}
+// narrowings finds, with enforce = "systemd", where the filter is
+// systemd's model of the policy, the rules of the syscall whose condition
+// it cannot check (gone or unconditional), which the reader must be told.
+func (x *explainer) narrowings() {
+	sp := x.p.Compiled.Systemd
+	if sp == nil {
+		return
+	}
+	for _, n := range sp.Narrowed {
+		if m, ok := x.p.Compiled.Arch.Syscall(n.Syscall); !ok || int64(m) != x.call.Nr {
+			continue
 		}
+		text := n.String()
+		if hr := x.rules[n.Rule]; hr != nil {
+			text = fmt.Sprintf("%s (%s)", text, where(hr.DeclRange))
+		}
+		x.narrowed = append(x.narrowed, text+".")
+	}
+}
+
+// noRule explains the default deciding a syscall no rule names.
+func (x *explainer) noRule() {
+	e := x.e
+	if len(x.narrowed) > 0 {
+		e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: with enforce = \"systemd\" systemd's SystemCallFilter= names whole syscalls and cannot check arguments, so:", x.defaultText))
+		e.Lines = append(e.Lines, x.narrowed...)
+		x.narrowed = nil
+		return
+	}
+	e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: no rule names %s on %s, so the default decides it whatever its arguments.", x.defaultText, x.name, x.f.Arch))
+}
+
+// withArgs explains a call whose arguments are known: what the filter
+// gives them, and what each other condition was.
+func (x *explainer) withArgs() {
+	e, f, call, name := x.e, x.f, x.call, x.name
+	got, which := f.Explain(policy.Data{Nr: int32(call.Nr), Arch: call.AuditArch, Args: *call.Args})
+	argText := func(v *RuleView) string { return argValues(v.rule.When, call.Args) }
+	if which >= 0 {
 		for _, v := range e.Rules {
-			if v == e.Rule || v.Resolved == "" {
-				continue
+			if v.idx == which {
+				e.Rule = v
 			}
-			state := "false"
-			if *v.Held {
-				state = "true"
-			}
-			e.Lines = append(e.Lines, fmt.Sprintf("%s gives %s when %s: %s for %s.", v.describe(), v.Action, v.condition(f.Arch), state, argText(v)))
 		}
-		if !kernelIs(got) {
-			e.mismatch(p, name, got.String(), took)
+		e.Decided = ByRule
+		if e.Rule.Resolved == "" {
+			e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, which gives %s %s whatever its arguments.", e.Rule.describe(), name, got))
+		} else {
+			e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, which gives %s %s when %s: true for %s.", e.Rule.describe(), name, got, e.Rule.condition(f.Arch), argText(e.Rule)))
 		}
-		return e
+	} else {
+		e.Decided = ByDefault
+		if len(e.Rules) == 0 {
+			x.noRule()
+		} else {
+			e.Lines = append(e.Lines, fmt.Sprintf("decided by %s: no rule for %s held with these arguments.", x.defaultText, name))
+		}
 	}
+	for _, v := range e.Rules {
+		if v == e.Rule || v.Resolved == "" {
+			continue
+		}
+		state := "false"
+		if *v.Held {
+			state = "true"
+		}
+		e.Lines = append(e.Lines, fmt.Sprintf("%s gives %s when %s: %s for %s.", v.describe(), v.Action, v.condition(f.Arch), state, argText(v)))
+	}
+	if !x.kernelIs(got) {
+		e.mismatch(x.p, name, got.String(), x.took)
+	}
+}
 
-	// Without the arguments: the candidates are the rules whose action is
-	// the one the kernel took, and the default when it is that action too
-	// (no rule held). Rules whose action ranks above it cannot have held.
-	// An unconditional rule always holds: then the default never
-	// applies, and the verdict ranks at least as high as its action.
+// withoutArgs explains a call whose arguments are not known: the
+// candidates are the rules whose action is the one the kernel took, and
+// the default when it is that action too (no rule held). Rules whose
+// action ranks above it cannot have held. An unconditional rule always
+// holds: then the default never applies, and the verdict ranks at least
+// as high as its action.
+func (x *explainer) withoutArgs() {
+	e := x.e
 	always := -1
 	for _, v := range e.Rules {
 		if v.Resolved == "" {
 			always = max(always, v.rule.Action.Precedence())
 		}
 	}
-	defaultFits := kernelIs(f.Default) && always < 0
+	defaultFits := x.kernelIs(x.f.Default) && always < 0
 	var cands []*RuleView
 	for _, v := range e.Rules {
-		if kernelIs(v.rule.Action) {
+		if x.kernelIs(v.rule.Action) {
 			cands = append(cands, v)
 		}
 	}
 	if e.Kernel.Policy != nil && always > e.Kernel.Policy.Precedence() {
 		cands, defaultFits = nil, false
 	}
+	if !x.candidates(cands, defaultFits) {
+		e.mismatch(x.p, x.name, "", x.took)
+		return
+	}
+	// Whatever the candidates, a rule whose action ranks above the one
+	// taken did not hold (unless it is unconditional: then the filter is
+	// not the planned one, which mismatch reports).
+	if e.Kernel.Policy != nil && e.Decided != ByDefault {
+		for _, v := range e.Rules {
+			if v.rule.Action.Precedence() > e.Kernel.Policy.Precedence() && v.Resolved != "" {
+				e.Lines = append(e.Lines, fmt.Sprintf("%s gives %s when %s, which did not hold: %s.", v.describe(), v.Action, v.condition(x.f.Arch), failed(v.rule.When)))
+			}
+		}
+	}
+}
+
+// candidates explains the rules (cands), and the default when
+// defaultFits, that could have given the action the kernel took; false
+// when none could.
+func (x *explainer) candidates(cands []*RuleView, defaultFits bool) bool {
+	e, arch, name := x.e, x.f.Arch, x.name
 	switch {
 	case len(cands) == 0 && defaultFits:
 		e.Decided = ByDefault
 		if len(e.Rules) == 0 {
-			noRule()
+			x.noRule()
 			break
 		}
-		e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, because no rule for %s held:", defaultText, name))
+		e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, because no rule for %s held:", x.defaultText, name))
 		for _, v := range e.Rules {
-			e.Lines = append(e.Lines, fmt.Sprintf("%s %s only when %s, so %s.", v.describe(), verb(v.rule.Action, name), v.condition(f.Arch), failed(v.rule.When)))
+			e.Lines = append(e.Lines, fmt.Sprintf("%s %s only when %s, so %s.", v.describe(), verb(v.rule.Action, name), v.condition(arch), failed(v.rule.When)))
 		}
 	case len(cands) == 1 && !defaultFits:
 		e.Decided, e.Rule = ByRule, cands[0]
 		if e.Rule.Resolved == "" {
 			e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, which gives %s %s whatever its arguments.", e.Rule.describe(), name, e.Rule.Action))
 		} else {
-			e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, which gives %s %s when %s: it held.", e.Rule.describe(), name, e.Rule.Action, e.Rule.condition(f.Arch)))
+			e.Lines = append(e.Lines, fmt.Sprintf("decided by %s, which gives %s %s when %s: it held.", e.Rule.describe(), name, e.Rule.Action, e.Rule.condition(arch)))
 		}
 	case len(cands) > 0:
 		e.Decided, e.Candidates = ByRuleOrDefault, cands
@@ -400,28 +469,17 @@ func (p *Policy) Explain(call Call) *Explanation {
 			if v.Resolved == "" {
 				opts = append(opts, v.describe())
 			} else {
-				opts = append(opts, fmt.Sprintf("%s (when %s)", v.describe(), v.condition(f.Arch)))
+				opts = append(opts, fmt.Sprintf("%s (when %s)", v.describe(), v.condition(arch)))
 			}
 		}
 		if defaultFits {
-			opts = append(opts, defaultText+" (when no rule held)")
+			opts = append(opts, x.defaultText+" (when no rule held)")
 		}
 		e.Lines = append(e.Lines, fmt.Sprintf("decided by one of: %s; which one depends on the arguments.", strings.Join(opts, "; ")))
 	default:
-		e.mismatch(p, name, "", took)
-		return e
+		return false
 	}
-	// Whatever the candidates, a rule whose action ranks above the one
-	// taken did not hold (unless it is unconditional: then the filter is
-	// not the planned one, which mismatch reports).
-	if e.Kernel.Policy != nil && e.Decided != ByDefault {
-		for _, v := range e.Rules {
-			if v.rule.Action.Precedence() > e.Kernel.Policy.Precedence() && v.Resolved != "" {
-				e.Lines = append(e.Lines, fmt.Sprintf("%s gives %s when %s, which did not hold: %s.", v.describe(), v.Action, v.condition(f.Arch), failed(v.rule.When)))
-			}
-		}
-	}
-	return e
+	return true
 }
 
 // mismatch explains a verdict the planned filter cannot give: systemd's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/spelling"
 	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
@@ -50,7 +51,7 @@ func findService(cfg *hclspec.Config, name string) (*hclspec.Service, error) {
 		names = append(names, svc.Name)
 	}
 	msg := fmt.Sprintf("the configuration has no service.%s", name)
-	if s := suggest(name, names); s != "" {
+	if s := spelling.Nearest(name, names); s != "" {
 		return nil, fmt.Errorf("%s; did you mean service.%s?", msg, s)
 	}
 	if len(names) == 0 {

@@ -72,17 +72,23 @@ var badInputs = []struct {
 	// Fds.
 	{name: "two bindings on one fd", src: svc("  fd \"log\" {\n    stdout = \"append:/var/log/web.log\"\n    stderr = \"append:/var/log/web.log\"\n  }\n"), line: 6, col: 5, want: "has both stdout and stderr"},
 	{name: "two fds on one number", src: svc("  fd \"a\" {\n    number = 5\n  }\n  fd \"b\" {\n    number = 5\n  }\n"), line: 8, col: 5, want: "Two fds on one number"},
+	{name: "newline in an fd value", src: svc("  fd \"log\" {\n    stdout = \"append:/var/log/web.log\\nExecStartPost=+/bin/sh\"\n  }\n"), line: 5, col: 14, want: "control character '\\n'"},
+	{name: "trailing backslash in an fd value", src: svc("  fd \"log\" {\n    stdout = \"append:/var/log/web.log\\\\\"\n  }\n"), line: 5, col: 14, want: "ends with a backslash"},
 	{name: "duplicate fd", src: svc("  fd \"a\" {\n    number = 5\n  }\n  fd \"a\" {\n    number = 6\n  }\n"), line: 7, col: 6, want: "Duplicate fd"},
 
 	// Units.
 	{name: "unit name with a slash", src: "service \"web\" {\n  unit           = \"sub/web.service\"\n  default_action = kill_process\n}\n", line: 2, col: 20, want: "is a path"},
 	{name: "unit name with dot-dot", src: "service \"web\" {\n  unit           = \"..service\"\n  default_action = kill_process\n}\n", line: 2, col: 20, want: "contains \"..\""},
 	{name: "unit name without suffix", src: "service \"web\" {\n  unit           = \"web\"\n  default_action = kill_process\n}\n", line: 2, col: 20, want: "ends with its type"},
+	{name: "exec_start of two commands", src: svc("  exec_start     = \"/usr/bin/web ; /bin/true\"\n"), line: 4, col: 20, want: "exec_start must be one command; it has 2"},
+	{name: "exec_start with a + prefix", src: svc("  exec_start     = \"+/usr/bin/web\"\n"), line: 4, col: 20, want: "exec_start starts with \"+\""},
+	{name: "exec_start with a ! prefix", src: svc("  exec_start     = \"!/usr/bin/web\"\n"), line: 4, col: 20, want: "exec_start starts with \"!\""},
 	{name: "missing unit", src: "service \"web\" {\n  default_action = kill_process\n}\n", line: 1, col: 15, want: "The argument \"unit\" is required"},
 
 	// Hosts.
 	{name: "bad scope", src: "host \"h\" {\n  scope = \"global\"\n}\n", line: 2, col: 11, want: "Invalid scope"},
 	{name: "unknown host arch", src: "host \"h\" {\n  arch = \"sparc\"\n}\n", line: 2, col: 10, want: "Unknown architecture"},
+	{name: "fencer_path with a newline", src: "host \"h\" {\n  fencer_path = \"/usr/bin/fencer\\n\"\n}\n", line: 2, col: 17, want: "control character '\\n'"},
 	{name: "service on an unknown host", src: "host \"h\" {\n}\n" + svc("  hosts = [\"g\"]\n"), line: 6, col: 12, want: "No host named \"g\""},
 
 	// Variables.

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/agext/levenshtein"
 )
 
 // command is one subcommand.
@@ -119,21 +117,6 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-}
-
-// suggest returns the candidate nearest to given when it is close enough
-// to be a misspelling, else "".
-func suggest(given string, candidates []string) string {
-	best, bestDist := "", 3
-	for _, cand := range candidates {
-		if strings.EqualFold(cand, given) {
-			return cand
-		}
-		if d := levenshtein.Distance(given, cand, nil); d < bestDist {
-			best, bestDist = cand, d
-		}
-	}
-	return best
 }
 
 // stringList is a flag that may be repeated: -var a=1 -var b=2.

@@ -76,7 +76,7 @@ func cmdTamper(ts *testscript.TestScript, neg bool, args []string) {
 	var p plan.Plan
 	ts.Check(json.Unmarshal(b, &p))
 	hp := p.Hosts[0]
-	role := func(r string) *plan.Change {
+	role := func(r plan.Role) *plan.Change {
 		for _, ch := range hp.Changes {
 			if ch.Role == r {
 				return ch

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 var helpCommand = &command{
@@ -30,7 +32,7 @@ Options:
 			cmd := lookupCommand(args[0])
 			if cmd == nil {
 				msg := fmt.Sprintf("fencer has no command named %q.", args[0])
-				if s := suggest(args[0], commandNames()); s != "" {
+				if s := spelling.Nearest(args[0], commandNames()); s != "" {
 					msg += fmt.Sprintf(" Did you mean %q?", s)
 				}
 				fmt.Fprintf(c.stderr, "%s\n\nTo see all of fencer's commands, run:\n  fencer help\n", msg)

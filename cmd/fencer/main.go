@@ -16,6 +16,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // Exit codes, as Terraform uses them.
@@ -86,7 +88,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []str
 	cmd := lookupCommand(name)
 	if cmd == nil {
 		msg := fmt.Sprintf("fencer has no command named %q.", name)
-		if s := suggest(name, commandNames()); s != "" {
+		if s := spelling.Nearest(name, commandNames()); s != "" {
 			msg += fmt.Sprintf(" Did you mean %q?", s)
 		}
 		fmt.Fprintf(c.stderr, "%s\n\nTo see all of fencer's commands, run:\n  fencer help\n", msg)

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/host"
@@ -215,27 +217,47 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.parallelism, "parallelism", host.DefaultParallelism, "")
 }
 
-// hosts builds a transport for every host of the configuration.
-func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]host.Reader, map[string]host.Target, error) {
+// hosts builds a transport for every host of the configuration. Without
+// -root, a host with an address is a diagnostic on its address: this
+// fencer reaches no host over SSH.
+func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]host.Reader, map[string]host.Target, hcl.Diagnostics, error) {
+	if o.root == "" {
+		if d := cfg.RemoteHostDiagnostics(hcl.DiagError); d.HasErrors() {
+			return nil, nil, d, nil
+		}
+	}
 	hosts := map[string]host.Reader{}
 	targets := map[string]host.Target{}
 	for _, h := range cfg.Hosts {
 		var t host.Target
 		var err error
-		switch {
-		case o.root != "":
+		if o.root != "" {
 			t, err = host.Root(h.Name, o.root, h.Arch, h.Scope)
-		case h.Address != "":
-			return nil, nil, fmt.Errorf("host %q has an address (%s): this fencer plans and applies the local machine only", h.Name, h.Address)
-		default:
+		} else {
 			t, err = host.Local(h.Name, h.Scope)
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("host %q: %w", h.Name, err)
+			return nil, nil, nil, fmt.Errorf("host %q: %w", h.Name, err)
 		}
 		hosts[h.Name], targets[h.Name] = t, t
 	}
-	return hosts, targets, nil
+	return hosts, targets, nil, nil
+}
+
+// openHosts is hosts for a command: on a mistake in the host blocks or a
+// host it cannot open, it prints the diagnostics so far, diags among them,
+// and the error, and is false. Otherwise it returns diags with the host
+// blocks' warnings added.
+func (o *planOptions) openHosts(c *cli, src *sources, cfg *hclspec.Config, diags hcl.Diagnostics) (map[string]host.Reader, map[string]host.Target, hcl.Diagnostics, bool) {
+	hosts, targets, more, err := o.hosts(cfg)
+	if diags = append(diags, more...); more.HasErrors() || err != nil {
+		c.printDiags(src, diags)
+		if err != nil {
+			c.fail(err)
+		}
+		return nil, nil, diags, false
+	}
+	return hosts, targets, diags, true
 }
 
 // planTargets builds a transport for every host of a saved plan from what
@@ -276,10 +298,8 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 		c.printDiags(src, diags)
 		return nil, nil, false
 	}
-	hosts, targets, err := o.hosts(cfg)
-	if err != nil {
-		c.printDiags(src, diags)
-		c.fail(err)
+	hosts, targets, diags, ok := o.openHosts(c, src, cfg, diags)
+	if !ok {
 		return nil, nil, false
 	}
 	if lock {

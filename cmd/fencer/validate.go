@@ -22,7 +22,11 @@ var validateCommand = &command{
   Validate the configuration in DIR (the current directory when omitted):
   parse every *.fencer.hcl and *.fencer.json file, check types and names,
   resolve syscalls, constants and fds, and compile every service's filter
-  for every architecture it is planned for. No host is contacted.
+  for every architecture it is planned for. No host is contacted. It
+  warns about what only planning needs, which plan refuses: an id for
+  the configuration (its directory's name, unless a fencer block sets
+  one) and hosts with an address (this fencer reaches no host over
+  SSH yet).
 
   Then it lints each policy (see "Lints" in docs/language.md): a rule
   whose condition another rule makes meaningless, a condition that is
@@ -87,6 +91,10 @@ func (o *validateOptions) run(c *cli, args []string) int {
 		var more hcl.Diagnostics
 		compiled, more = resolve.CompileAll(cfg, o.arches)
 		diags = append(diags, more...)
+		// What only planning needs: plan, apply and verify refuse what
+		// these say, test, show and export do without.
+		diags = append(diags, cfg.IDDiagnostics(hcl.DiagWarning)...)
+		diags = append(diags, cfg.RemoteHostDiagnostics(hcl.DiagWarning)...)
 		if !more.HasErrors() {
 			// The test blocks name syscalls, fds and actions too.
 			diags = append(diags, testrun.Check(cfg, compiled)...)

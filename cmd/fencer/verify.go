@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"flag"
 
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/views"
 	"github.com/fencer-dev/fencer/plan"
@@ -79,21 +82,9 @@ func (o *verifyOptions) run(c *cli, args []string) int {
 		c.printDiags(src, diags)
 		return exitError
 	}
-	hosts, targets, err := o.plan.hosts(cfg)
-	if err != nil {
-		return c.fail(err)
-	}
 	ctx := context.Background()
-	p, more := plan.Make(ctx, cfg, plan.Options{
-		Hosts:         hosts,
-		Verify:        true,
-		Parallelism:   o.plan.parallelism,
-		FencerVersion: currentVersion(),
-		ConfigDir:     absDir(dir),
-	})
-	diags = append(diags, more...)
-	c.printDiags(src, diags)
-	if diags.HasErrors() {
+	p, targets, ok := o.plan.planToVerify(ctx, c, cfg, src, diags, dir)
+	if !ok {
 		return exitError
 	}
 	reports := make([]*verify.HostReport, len(p.Hosts))
@@ -119,4 +110,25 @@ func (o *verifyOptions) run(c *cli, args []string) int {
 		}
 	}
 	return code
+}
+
+// planToVerify plans every host of cfg as verify (and why) read them:
+// drop-ins that override fencer's are findings, not errors
+// (plan.Options.Verify). It prints the diagnostics, diags (the
+// configuration's) among them, and is false on an error.
+func (o *planOptions) planToVerify(ctx context.Context, c *cli, cfg *hclspec.Config, src *sources, diags hcl.Diagnostics, dir string) (*plan.Plan, map[string]host.Target, bool) {
+	hosts, targets, diags, ok := o.openHosts(c, src, cfg, diags)
+	if !ok {
+		return nil, nil, false
+	}
+	p, more := plan.Make(ctx, cfg, plan.Options{
+		Hosts:         hosts,
+		Verify:        true,
+		Parallelism:   o.parallelism,
+		FencerVersion: currentVersion(),
+		ConfigDir:     absDir(dir),
+	})
+	diags = append(diags, more...)
+	c.printDiags(src, diags)
+	return p, targets, !diags.HasErrors()
 }

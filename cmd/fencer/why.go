@@ -13,6 +13,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/host"
+	"github.com/fencer-dev/fencer/internal/spelling"
 	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/plan/resolve"
@@ -138,21 +139,9 @@ func (o *whyOptions) run(c *cli, args []string) int {
 		c.printDiags(src, diags)
 		return c.fail(err)
 	}
-	hosts, targets, err := (&planOptions{}).hosts(cfg)
-	if err != nil {
-		c.printDiags(src, diags)
-		return c.fail(err)
-	}
 	ctx := context.Background()
-	p, more := plan.Make(ctx, cfg, plan.Options{
-		Hosts:         hosts,
-		Verify:        true,
-		FencerVersion: currentVersion(),
-		ConfigDir:     absDir(dir),
-	})
-	diags = append(diags, more...)
-	c.printDiags(src, diags)
-	if diags.HasErrors() {
+	p, targets, ok := (&planOptions{}).planToVerify(ctx, c, cfg, src, diags, dir)
+	if !ok {
 		return exitError
 	}
 	onHost := map[string]bool{}
@@ -269,7 +258,7 @@ func whichService(cfg *hclspec.Config, unit string) (*hclspec.Service, error) {
 		return nil, fmt.Errorf("no service of the configuration has the unit %s: it declares no service", unit)
 	}
 	msg := fmt.Sprintf("no service of the configuration has the unit %s", unit)
-	if s := suggest(unit, units); s != "" {
+	if s := spelling.Nearest(unit, units); s != "" {
 		return nil, fmt.Errorf("%s; did you mean %s?", msg, s)
 	}
 	return nil, fmt.Errorf("%s; its units are %s", msg, strings.Join(units, ", "))

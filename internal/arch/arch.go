@@ -8,7 +8,8 @@ package arch
 
 import (
 	"encoding/binary"
-	"sort"
+	"maps"
+	"slices"
 )
 
 // Arch is one architecture.
@@ -105,7 +106,7 @@ func (a *Arch) SyscallName(nr int) (string, bool) {
 }
 
 // SyscallNames returns every syscall name a knows, aliases included, sorted.
-func (a *Arch) SyscallNames() []string { return sortedKeys(a.syscalls) }
+func (a *Arch) SyscallNames() []string { return slices.Sorted(maps.Keys(a.syscalls)) }
 
 // Const returns the value of a named constant (O_RDONLY, SOCK_CLOEXEC, ...)
 // on a. The constants come from golang.org/x/sys/unix (zconsts.go) plus
@@ -117,13 +118,4 @@ func (a *Arch) Const(name string) (uint64, bool) {
 }
 
 // ConstNames returns every constant name a knows, sorted.
-func (a *Arch) ConstNames() []string { return sortedKeys(a.consts) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func (a *Arch) ConstNames() []string { return slices.Sorted(maps.Keys(a.consts)) }

@@ -125,15 +125,26 @@ func ScanText(r io.Reader, source string, clock Clock) (*Result, error) {
 	return res, nil
 }
 
+// record adds msg, read from line of source, as a seccomp record, or
+// counts it as a truncated one; it reports whether it was either.
+func (res *Result) record(msg, line, source string) bool {
+	rec, ok, truncated := parseRecord(msg)
+	switch {
+	case ok:
+		rec.Source, rec.Line = source, line
+		res.Records = append(res.Records, rec)
+	case truncated:
+		res.Truncated++
+	default:
+		return false
+	}
+	return true
+}
+
 // add parses one message (without a kernel log prefix) whose kernel time
 // stamp, when the log had one, is stamp.
 func (res *Result) add(msg, line, source string, stamp time.Duration, clock Clock) {
-	if rec, ok, truncated := parseRecord(msg); ok {
-		rec.Source, rec.Line = source, line
-		res.Records = append(res.Records, rec)
-		return
-	} else if truncated {
-		res.Truncated++
+	if res.record(msg, line, source) {
 		return
 	}
 	if l, ok := parseLoss(msg); ok {
@@ -390,12 +401,7 @@ func ScanJournal(r io.Reader, source string) (*Result, error) {
 			fields := strings.TrimPrefix(strings.TrimPrefix(msg, "SECCOMP"), " ")
 			msg = fmt.Sprintf("type=SECCOMP msg=audit(%d.%03d:%s): %s", us/1e6, us%1e6/1e3, id, fields)
 		}
-		if rec, ok, truncated := parseRecord(msg); ok {
-			rec.Source, rec.Line = source, msg
-			res.Records = append(res.Records, rec)
-			return
-		} else if truncated {
-			res.Truncated++
+		if res.record(msg, msg, source) {
 			return
 		}
 		if l, ok := parseLoss(msg); ok {

@@ -190,24 +190,36 @@ func (b *Builder) Assemble() (Program, error) {
 			return nil, fmt.Errorf("label %s marks the end of the program, not an instruction", l)
 		}
 	}
-	target := func(from int, l Label) (int, error) {
-		at, ok := b.marks[l]
-		if !ok {
-			return 0, fmt.Errorf("instruction %d jumps to label %s, which is never marked", from, l)
-		}
-		if at <= from {
-			return 0, fmt.Errorf("instruction %d jumps backwards to label %s", from, l)
-		}
-		return at, nil
-	}
 	if prog, ok := b.assembleIslands(); ok {
 		return prog, nil
 	}
 	// Islands did not settle: give every out-of-reach side a trampoline of
 	// its own, right after its jump, which always works.
-	//
-	// Find, to a fixed point, the conditional jumps whose targets are out of
-	// reach. Each pass can only turn flags on, so it ends.
+	addr, err := b.markFar()
+	if err != nil {
+		return nil, err
+	}
+	return b.emitTrampolines(addr)
+}
+
+// target is the index of the instruction label l marks, which the
+// instruction at from jumps to.
+func (b *Builder) target(from int, l Label) (int, error) {
+	at, ok := b.marks[l]
+	if !ok {
+		return 0, fmt.Errorf("instruction %d jumps to label %s, which is never marked", from, l)
+	}
+	if at <= from {
+		return 0, fmt.Errorf("instruction %d jumps backwards to label %s", from, l)
+	}
+	return at, nil
+}
+
+// markFar finds, to a fixed point, the conditional jumps whose targets are
+// out of reach, and marks those sides far; it returns each instruction's
+// address, with the trampolines of far sides counted. Each pass can only
+// turn flags on, so it ends.
+func (b *Builder) markFar() ([]int, error) {
 	addr := make([]int, len(b.insns)+1)
 	for {
 		for i := range b.insns {
@@ -226,7 +238,7 @@ func (b *Builder) Assemble() (Program, error) {
 				if *side.far {
 					continue
 				}
-				at, err := target(i, side.l)
+				at, err := b.target(i, side.l)
 				if err != nil {
 					return nil, err
 				}
@@ -239,26 +251,31 @@ func (b *Builder) Assemble() (Program, error) {
 			}
 		}
 		if !changed {
-			break
+			return addr, nil
 		}
 	}
+}
+
+// emitTrampolines writes the program at the addresses markFar found, each
+// far side of a conditional jump through a trampoline right after it.
+func (b *Builder) emitTrampolines(addr []int) (Program, error) {
 	prog := make(Program, 0, addr[len(b.insns)])
 	for i := range b.insns {
 		p := b.insns[i]
 		here := addr[i]
 		switch {
 		case isJA(p.in):
-			at, err := target(i, p.jt)
+			at, err := b.target(i, p.jt)
 			if err != nil {
 				return nil, err
 			}
 			prog = append(prog, Stmt(p.in.Code, uint32(addr[at]-(here+1))))
 		case isCond(p.in):
-			t, err := target(i, p.jt)
+			t, err := b.target(i, p.jt)
 			if err != nil {
 				return nil, err
 			}
-			f, err := target(i, p.jf)
+			f, err := b.target(i, p.jf)
 			if err != nil {
 				return nil, err
 			}

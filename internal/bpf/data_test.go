@@ -42,9 +42,10 @@ func TestMakeDataNilOrderIsNative(t *testing.T) {
 	}
 }
 
-// The words ArgLow and ArgHigh name must be the halves MakeData stores.
+// The words ArgLow and ArgHigh name must be the halves MakeData stores,
+// in every byte order: NativeEndian is the one it is.
 func TestArgWordsMatchMakeData(t *testing.T) {
-	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian, binary.NativeEndian} {
 		var args [6]uint64
 		for i := range args {
 			args[i] = uint64(0x10+i)<<32 | uint64(0x20+i)

@@ -83,20 +83,21 @@ const (
 )
 
 // ArgLow and ArgHigh are the offsets of the low and high 32-bit words of
-// argument i in seccomp_data on a machine of the given byte order.
+// argument i in seccomp_data on a machine of the given byte order, told
+// apart as everywhere in this package (isBigEndian): binary.NativeEndian
+// is the order it is; nil, as an order neither big nor little endian, is
+// taken for little endian.
 func ArgLow(i int, order binary.ByteOrder) uint32 {
-	if order == binary.BigEndian {
+	if big, _ := isBigEndian(order); big {
 		return uint32(OffArgs + 8*i + 4)
 	}
 	return uint32(OffArgs + 8*i)
 }
 
-// ArgHigh: see ArgLow.
+// ArgHigh: see ArgLow. It is the other word of the argument's eight
+// bytes.
 func ArgHigh(i int, order binary.ByteOrder) uint32 {
-	if order == binary.BigEndian {
-		return uint32(OffArgs + 8*i)
-	}
-	return uint32(OffArgs + 8*i + 4)
+	return ArgLow(i, order) ^ 4
 }
 
 // Stmt and Jump build raw instructions (BPF_STMT and BPF_JUMP).

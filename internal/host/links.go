@@ -1,7 +1,6 @@
 package host
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -10,24 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// Links returns the symbolic links in a directory with their targets
-// resolved as systemd resolves links in unit directories (Reader).
-func (h *LocalHost) Links(ctx context.Context, dir string) (map[string]string, error) {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return nil, err
-	}
-	return h.files.links(dir)
-}
-
-// Links returns the symbolic links in a directory of the tree with their
-// targets resolved inside the tree (Reader).
-func (h *RootHost) Links(ctx context.Context, dir string) (map[string]string, error) {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return nil, err
-	}
-	return h.files.links(dir)
-}
 
 // links lists the symbolic links directly in host directory p (reached
 // as readDir reaches it), each with its target resolved by chase.

@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,7 +20,7 @@ type LocalHost struct {
 	scope string
 	env   []string // the environment the host's paths come from
 	cmd   []string // the environment commands run with
-	files files
+	files          // ReadFile, ReadDir, WriteFile, Remove, Links, ModTime
 }
 
 // Local returns this machine as host name in scope "system" or "user",
@@ -210,41 +209,6 @@ func (h *LocalHost) live(ctx context.Context) bool {
 		return true
 	}
 	return false
-}
-
-// ReadFile returns a file's content and mode. Like every file operation it
-// refuses a path through a directory that is a symbolic link, unless that
-// directory is one of the unit search path (or a parent of one).
-func (h *LocalHost) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error) {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return nil, 0, err
-	}
-	return h.files.readFile(path)
-}
-
-// ReadDir lists a directory's entry names, sorted.
-func (h *LocalHost) ReadDir(ctx context.Context, path string) ([]string, error) {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return nil, err
-	}
-	return h.files.readDir(path)
-}
-
-// WriteFile replaces path atomically (Target.WriteFile). In system scope
-// the file is owned by root:root; in user scope by the user running fencer.
-func (h *LocalHost) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return err
-	}
-	return h.files.writeFile(path, data, mode)
-}
-
-// Remove deletes path and fsyncs its directory.
-func (h *LocalHost) Remove(ctx context.Context, path string) error {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return err
-	}
-	return h.files.remove(path)
 }
 
 // LockPath is the host's lock file: /run/fencer.lock in system scope (not

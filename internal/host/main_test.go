@@ -14,38 +14,14 @@ import (
 )
 
 // childEnv selects a child mode of the test binary, which tests re-execute
-// (directly or as a systemd service).
+// (directly or as a systemd service): one of children.
 const childEnv = "HOST_CHILD"
 
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
-		os.Exit(child(mode))
-	}
-	// The tests run in a mount namespace of their own where a systemd
-	// user manager can run (see package usermanager).
-	os.Exit(usermanager.RunInNamespace(m))
-}
+var children = map[string]func() int{"writer": childWriter, "lock": childLock, "argv": childArgv}
 
-// platformChildren are child modes that exist on some platforms only,
-// registered by their files' init functions.
-var platformChildren = map[string]func() int{}
-
-// child runs a child mode and returns its exit code.
-func child(mode string) int {
-	switch mode {
-	case "writer":
-		return childWriter()
-	case "lock":
-		return childLock()
-	case "argv":
-		return childArgv()
-	}
-	if f, ok := platformChildren[mode]; ok {
-		return f()
-	}
-	fmt.Fprintf(os.Stderr, "unknown %s=%s\n", childEnv, mode)
-	return 2
-}
+// TestMain runs a child mode, or the tests in a mount namespace of their
+// own where a systemd user manager can run (see package usermanager).
+func TestMain(m *testing.M) { usermanager.Main(m, childEnv, children) }
 
 // childWriter rewrites the files named in $HOST_FILES (in the -root tree
 // $HOST_ROOT) with WriteFile forever, alternating two contents, until it

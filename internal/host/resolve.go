@@ -175,132 +175,172 @@ func (f *files) walk(p string, lastIsDir, followLast bool) (walked, error) {
 		return walked{}, err
 	}
 	defer unix.Close(rootfd)
+	w := &walker{f: f, p: p, lastIsDir: lastIsDir, followLast: followLast, rootfd: rootfd, cur: -1}
 	parts := strings.Split(p[1:], "/")
-	rest := make([]comp, len(parts))
+	w.rest = make([]comp, len(parts))
 	for i, c := range parts {
-		rest[i] = comp{name: c, logical: "/" + strings.Join(parts[:i+1], "/")}
+		w.rest[i] = comp{name: c, logical: "/" + strings.Join(parts[:i+1], "/")}
 	}
-	var dir []string
-	cur := -1
 	defer func() {
-		if cur >= 0 {
-			unix.Close(cur)
+		if w.cur >= 0 {
+			unix.Close(w.cur)
 		}
 	}()
-	reopen := func() error {
-		if cur >= 0 {
-			unix.Close(cur)
-		}
-		cur, err = openCanon(rootfd, dir, unix.O_PATH)
-		if err != nil {
-			cur = -1
-			return f.changed(p, "/"+strings.Join(dir, "/"), err)
-		}
-		return nil
-	}
-	if err := reopen(); err != nil {
+	if err := w.reopen(); err != nil {
 		return walked{}, err
 	}
-	hops := 0
-	for len(rest) > 0 {
-		c := rest[0]
-		rest = rest[1:]
-		last := len(rest) == 0
-		file := last && !lastIsDir
-		switch c.name {
-		case "", ".":
-			continue
-		case "..":
-			// Never above the host's /; a link that would climb there
-			// for a directory is refused before (staysInside).
-			if len(dir) > 0 {
-				dir = dir[:len(dir)-1]
-				if err := reopen(); err != nil {
-					return walked{}, err
-				}
-			}
-			continue
-		}
-		if file && !followLast {
-			return walked{dir: dir, name: c.name}, nil
-		}
-		where := "/" + strings.Join(append(dir[:len(dir):len(dir)], c.name), "/")
-		var st unix.Stat_t
-		err := unix.Fstatat(cur, c.name, &st, unix.AT_SYMLINK_NOFOLLOW)
-		if err == unix.ENOENT {
-			if file {
-				return walked{dir: dir, name: c.name}, nil
-			}
-			w := walked{dir: dir, missing: []string{c.name}}
-			for _, r := range rest {
-				w.missing = append(w.missing, r.name)
-			}
-			return w, nil
-		}
-		if err != nil {
-			return walked{}, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "lstat", Path: where, Err: err})
-		}
-		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFLNK:
-			if hops++; hops > maxHops {
-				return walked{}, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "open", Path: p, Err: unix.ELOOP})
-			}
-			target, err := readlinkat(cur, c.name)
-			if err == unix.EINVAL || err == unix.ENOENT {
-				// No longer a link: look again.
-				rest = append([]comp{c}, rest...)
-				continue
-			}
-			if err != nil {
-				return walked{}, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "readlink", Path: where, Err: err})
-			}
-			if file {
-				if target == "/dev/null" {
-					return walked{dir: dir, name: c.name, masked: true}, nil
-				}
-			} else if err := f.allowDirLink(p, where, target, c, len(dir)); err != nil {
-				return walked{}, err
-			}
-			next := make([]comp, 0, len(rest)+8)
-			for _, t := range strings.Split(target, "/") {
-				next = append(next, comp{name: t, logical: c.logical, viaFile: c.viaFile || file})
-			}
-			rest = append(next, rest...)
-			if filepath.IsAbs(target) {
-				dir = nil
-				if err := reopen(); err != nil {
-					return walked{}, err
-				}
-			}
-		case unix.S_IFDIR:
-			if file {
-				return walked{dir: dir, name: c.name}, nil
-			}
-			next, err := openDirNoFollow(cur, c.name, unix.O_PATH)
-			if (err == unix.ELOOP || err == unix.ENOENT || err == unix.ENOTDIR) && hops < maxHops {
-				// No longer a directory: look again.
-				hops++
-				rest = append([]comp{c}, rest...)
-				continue
-			}
-			if err != nil {
-				return walked{}, f.changed(p, where, err)
-			}
-			unix.Close(cur)
-			cur = next
-			dir = append(dir, c.name)
-		default:
-			if file {
-				return walked{dir: dir, name: c.name}, nil
-			}
-			return walked{}, fmt.Errorf("host %s: %s: %s is not a directory", f.host, p, where)
+	for len(w.rest) > 0 {
+		c := w.rest[0]
+		w.rest = w.rest[1:]
+		if out, done, err := w.step(c); done || err != nil {
+			return out, err
 		}
 	}
 	if lastIsDir {
-		return walked{dir: dir}, nil
+		return walked{dir: w.dir}, nil
 	}
 	// A followed link's target ended in "/", "." or "..".
-	return walked{dir: dir, name: "."}, nil
+	return walked{dir: w.dir, name: "."}, nil
+}
+
+// walker is one walk of a host path (files.walk).
+type walker struct {
+	f                     *files
+	p                     string
+	lastIsDir, followLast bool
+	rootfd                int
+	// dir is the directory reached, cur an O_PATH fd of it (-1 for none);
+	// rest the components still to walk.
+	dir  []string
+	cur  int
+	rest []comp
+	// hops counts the links followed and the directories looked at again.
+	hops int
+}
+
+// reopen opens dir again as cur.
+func (w *walker) reopen() error {
+	if w.cur >= 0 {
+		unix.Close(w.cur)
+	}
+	var err error
+	w.cur, err = openCanon(w.rootfd, w.dir, unix.O_PATH)
+	if err != nil {
+		w.cur = -1
+		return w.f.changed(w.p, "/"+strings.Join(w.dir, "/"), err)
+	}
+	return nil
+}
+
+// again puts c back to be walked again: what it is changed meanwhile.
+func (w *walker) again(c comp) { w.rest = append([]comp{c}, w.rest...) }
+
+// step walks component c; done is set when the walk ends there, with
+// what it found.
+func (w *walker) step(c comp) (out walked, done bool, err error) {
+	f := w.f
+	file := len(w.rest) == 0 && !w.lastIsDir
+	switch c.name {
+	case "", ".":
+		return walked{}, false, nil
+	case "..":
+		// Never above the host's /; a link that would climb there
+		// for a directory is refused before (staysInside).
+		if len(w.dir) > 0 {
+			w.dir = w.dir[:len(w.dir)-1]
+			if err := w.reopen(); err != nil {
+				return walked{}, true, err
+			}
+		}
+		return walked{}, false, nil
+	}
+	if file && !w.followLast {
+		return walked{dir: w.dir, name: c.name}, true, nil
+	}
+	where := "/" + strings.Join(append(w.dir[:len(w.dir):len(w.dir)], c.name), "/")
+	var st unix.Stat_t
+	err = unix.Fstatat(w.cur, c.name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == unix.ENOENT {
+		if file {
+			return walked{dir: w.dir, name: c.name}, true, nil
+		}
+		out := walked{dir: w.dir, missing: []string{c.name}}
+		for _, r := range w.rest {
+			out.missing = append(out.missing, r.name)
+		}
+		return out, true, nil
+	}
+	if err != nil {
+		return walked{}, true, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "lstat", Path: where, Err: err})
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return w.link(c, where, file)
+	case unix.S_IFDIR:
+		if file {
+			return walked{dir: w.dir, name: c.name}, true, nil
+		}
+		return w.enter(c, where)
+	}
+	if file {
+		return walked{dir: w.dir, name: c.name}, true, nil
+	}
+	return walked{}, true, fmt.Errorf("host %s: %s: %s is not a directory", f.host, w.p, where)
+}
+
+// link follows the link c at where, the last component when file is set:
+// its target's components are walked next, from / for an absolute one.
+func (w *walker) link(c comp, where string, file bool) (walked, bool, error) {
+	f := w.f
+	if w.hops++; w.hops > maxHops {
+		return walked{}, true, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "open", Path: w.p, Err: unix.ELOOP})
+	}
+	target, err := readlinkat(w.cur, c.name)
+	if err == unix.EINVAL || err == unix.ENOENT {
+		// No longer a link: look again.
+		w.again(c)
+		return walked{}, false, nil
+	}
+	if err != nil {
+		return walked{}, true, fmt.Errorf("host %s: %w", f.host, &fs.PathError{Op: "readlink", Path: where, Err: err})
+	}
+	if file {
+		if target == "/dev/null" {
+			return walked{dir: w.dir, name: c.name, masked: true}, true, nil
+		}
+	} else if err := f.allowDirLink(w.p, where, target, c, len(w.dir)); err != nil {
+		return walked{}, true, err
+	}
+	next := make([]comp, 0, len(w.rest)+8)
+	for _, t := range strings.Split(target, "/") {
+		next = append(next, comp{name: t, logical: c.logical, viaFile: c.viaFile || file})
+	}
+	w.rest = append(next, w.rest...)
+	if filepath.IsAbs(target) {
+		w.dir = nil
+		if err := w.reopen(); err != nil {
+			return walked{}, true, err
+		}
+	}
+	return walked{}, false, nil
+}
+
+// enter goes down into the directory c at where.
+func (w *walker) enter(c comp, where string) (walked, bool, error) {
+	next, err := openDirNoFollow(w.cur, c.name, unix.O_PATH)
+	if (err == unix.ELOOP || err == unix.ENOENT || err == unix.ENOTDIR) && w.hops < maxHops {
+		// No longer a directory: look again.
+		w.hops++
+		w.again(c)
+		return walked{}, false, nil
+	}
+	if err != nil {
+		return walked{}, true, w.f.changed(w.p, where, err)
+	}
+	unix.Close(w.cur)
+	w.cur = next
+	w.dir = append(w.dir, c.name)
+	return walked{}, false, nil
 }
 
 // allowDirLink applies fencer's policy to the link at host path where,

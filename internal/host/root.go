@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +20,7 @@ import (
 type RootHost struct {
 	name, dir, arch, scope string
 	env                    []string
-	files                  files
+	files                  // ReadFile, ReadDir, WriteFile, Remove, Links, ModTime
 }
 
 // Root returns the tree at dir as host name. arch is the host's
@@ -88,40 +87,6 @@ func (h *RootHost) Facts(ctx context.Context) (*Facts, error) {
 	// The tree is verified with this machine's systemd-analyze.
 	f.Systemd = probeSystemd(ctx, commandEnv(h.env, h.scope), h.arch)
 	return f, nil
-}
-
-// ReadFile returns a file's content and mode. A symbolic link in the final
-// component is followed inside the tree; one to /dev/null reads as empty.
-func (h *RootHost) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error) {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return nil, 0, err
-	}
-	return h.files.readFile(path)
-}
-
-// ReadDir lists a directory's entry names, sorted.
-func (h *RootHost) ReadDir(ctx context.Context, path string) ([]string, error) {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return nil, err
-	}
-	return h.files.readDir(path)
-}
-
-// WriteFile replaces path under the tree atomically (Target.WriteFile),
-// owned by whoever runs fencer.
-func (h *RootHost) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return err
-	}
-	return h.files.writeFile(path, data, mode)
-}
-
-// Remove deletes path under the tree.
-func (h *RootHost) Remove(ctx context.Context, path string) error {
-	if err := ctxErr(ctx, h.name); err != nil {
-		return err
-	}
-	return h.files.remove(path)
 }
 
 // LockPath is DIR/.fencer.lock.

@@ -449,43 +449,17 @@ func hasControl(s string) bool {
 // did before; a plain executable name reaches the loader unresolved (see
 // DefaultSearchPath).
 //
-// Commands with "+", "!" or "!!" cannot be wrapped: they run with full
-// privileges or without part of the sandbox.
+// Commands that Wrappable refuses cannot be wrapped, nor can a loader
+// CheckLoader refuses.
 func Wrap(cmd Command, loader string, loaderArgs []string) (string, error) {
-	orig := cmd.Prefixes + cmd.Raw
-	if strings.ContainsAny(cmd.Prefixes, "+!") {
-		p := "+"
-		switch {
-		case cmd.Has("!!"):
-			p = "!!"
-		case cmd.Has("!"):
-			p = "!"
-		}
-		return "", fmt.Errorf("ExecStart=%s cannot be wrapped: ExecStart=%s... runs without sandboxing, so a seccomp filter from fencer would not apply consistently; remove the prefix or set exec_start", orig, p)
+	if err := cmd.Wrappable(); err != nil {
+		return "", err
 	}
-	if !strings.HasPrefix(loader, "/") {
-		return "", fmt.Errorf("loader %q is not an absolute path", loader)
+	if err := CheckLoader(loader); err != nil {
+		return "", err
 	}
-	if err := checkExecutable(loader); err != nil {
-		return "", fmt.Errorf("loader: %w", err)
-	}
-	// Parse again to know where each word of Raw is.
-	if cmds, err := Split(orig); err != nil {
-		return "", fmt.Errorf("ExecStart=%s cannot be wrapped: %w", orig, err)
-	} else if len(cmds) != 1 {
-		return "", fmt.Errorf("ExecStart=%s cannot be wrapped: it is %d commands, not one", orig, len(cmds))
-	}
-	words, err := rawWords(cmd.Raw)
-	if err != nil {
-		return "", fmt.Errorf("ExecStart=%s cannot be wrapped: %w", orig, err)
-	}
-	if len(words) == 0 {
-		return "", fmt.Errorf("ExecStart=%s cannot be wrapped: no command", orig)
-	}
+	words, _ := rawWords(cmd.Raw) // Wrappable read them
 	envExpand := !cmd.Has(":")
-	if envExpand && strings.Contains(words[0].val, "$") {
-		return "", fmt.Errorf("ExecStart=%s cannot be wrapped: systemd would expand the $ in the executable %q once it is an argument of the loader", orig, words[0].val)
-	}
 
 	var b strings.Builder
 	for i := 0; i < len(cmd.Prefixes); i++ {
@@ -500,13 +474,7 @@ func Wrap(cmd Command, loader string, loaderArgs []string) (string, error) {
 	}
 	raw := cmd.Raw
 	if cmd.Has("@") {
-		if len(words) < 2 {
-			return "", fmt.Errorf("ExecStart=%s cannot be wrapped: the @ prefix needs an argv[0] word", orig)
-		}
 		argv0 := words[1]
-		if envExpand && isWholeVariable(argv0.val) {
-			return "", fmt.Errorf("ExecStart=%s cannot be wrapped: argv[0] %s is split into words by systemd; write ${...} instead", orig, argv0.val)
-		}
 		b.WriteByte(' ')
 		b.WriteString(quoteWord("-argv0=" + argv0.val))
 		end := len(raw)
@@ -518,6 +486,71 @@ func Wrap(cmd Command, loader string, loaderArgs []string) (string, error) {
 	b.WriteString(" -- ")
 	b.WriteString(raw)
 	return b.String(), nil
+}
+
+// Wrappable says why cmd cannot be wrapped, nil when it can: a command
+// with "+", "!" or "!!" runs with full privileges or without part of the
+// sandbox; the executable must be a word systemd does not expand once it
+// is the loader's argument; and with "@" the argv[0] word must be there,
+// and one word.
+func (c Command) Wrappable() error {
+	orig := c.Prefixes + c.Raw
+	if p := c.Unsandboxed(); p != "" {
+		return fmt.Errorf("ExecStart=%s cannot be wrapped: ExecStart=%s... runs without sandboxing, so a seccomp filter from fencer would not apply consistently; remove the prefix or set exec_start", orig, p)
+	}
+	// Parse again to know where each word of Raw is.
+	if cmds, err := Split(orig); err != nil {
+		return fmt.Errorf("ExecStart=%s cannot be wrapped: %w", orig, err)
+	} else if len(cmds) != 1 {
+		return fmt.Errorf("ExecStart=%s cannot be wrapped: it is %d commands, not one", orig, len(cmds))
+	}
+	words, err := rawWords(c.Raw)
+	if err != nil {
+		return fmt.Errorf("ExecStart=%s cannot be wrapped: %w", orig, err)
+	}
+	if len(words) == 0 {
+		return fmt.Errorf("ExecStart=%s cannot be wrapped: no command", orig)
+	}
+	envExpand := !c.Has(":")
+	if envExpand && strings.Contains(words[0].val, "$") {
+		return fmt.Errorf("ExecStart=%s cannot be wrapped: systemd would expand the $ in the executable %q once it is an argument of the loader", orig, words[0].val)
+	}
+	if c.Has("@") {
+		if len(words) < 2 {
+			return fmt.Errorf("ExecStart=%s cannot be wrapped: the @ prefix needs an argv[0] word", orig)
+		}
+		if argv0 := words[1]; envExpand && isWholeVariable(argv0.val) {
+			return fmt.Errorf("ExecStart=%s cannot be wrapped: argv[0] %s is split into words by systemd; write ${...} instead", orig, argv0.val)
+		}
+	}
+	return nil
+}
+
+// Unsandboxed returns the prefix that runs cmd with full privileges or
+// without part of the sandbox ("!!", "!" or "+"), "" when it has none.
+func (c Command) Unsandboxed() string {
+	switch {
+	case c.Has("!!"):
+		return "!!"
+	case c.Has("!"):
+		return "!"
+	case strings.ContainsAny(c.Prefixes, "+!"):
+		return "+"
+	}
+	return ""
+}
+
+// CheckLoader says why loader cannot be the executable of a wrapped
+// command, nil when it can: it is an absolute path, without the
+// characters a command line would have to quote, not a directory.
+func CheckLoader(loader string) error {
+	if !strings.HasPrefix(loader, "/") {
+		return fmt.Errorf("loader %q is not an absolute path", loader)
+	}
+	if err := checkExecutable(loader); err != nil {
+		return fmt.Errorf("loader: %w", err)
+	}
+	return nil
 }
 
 // rawWords splits the text of one command (after its prefixes) into words

@@ -67,6 +67,22 @@ func unavailable(t testing.TB, format string, args ...any) {
 // RunInNamespace prepared.
 func InNamespace() bool { return os.Getenv(nsEnv) == "1" }
 
+// Main is the TestMain of a package whose tests re-execute the test
+// binary in a child mode: with $env set to the name of one of children,
+// the binary runs that child and exits with what it returns (2 for a name
+// children lacks); otherwise it runs the tests as RunInNamespace does.
+func Main(m *testing.M, env string, children map[string]func() int) {
+	if mode := os.Getenv(env); mode != "" {
+		child, ok := children[mode]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "unknown %s=%s\n", env, mode)
+			os.Exit(2)
+		}
+		os.Exit(child())
+	}
+	os.Exit(RunInNamespace(m))
+}
+
 // RunInNamespace runs the tests of m inside a private mount namespace
 // with /run/systemd/system present, and returns the exit code for
 // os.Exit. When this process is root and not yet in such a namespace, it

@@ -14,6 +14,7 @@ import (
 	"github.com/fencer-dev/fencer/internal/textdiff"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/plan/resolve"
+	"github.com/fencer-dev/fencer/plan/unittext"
 )
 
 // Plan writes the plan for people, as Terraform does: per host, what
@@ -43,7 +44,7 @@ func Plan(w io.Writer, p *plan.Plan, color bool) {
 			for _, fd := range s.Fds {
 				fmt.Fprintf(w, "    fd %d  %-16s %s\n", fd.Number, fd.Name, fd.Binding)
 			}
-			fmt.Fprintf(w, "    filter %s: %d instructions, sha256 %s\n", s.FilterPath, s.FilterInsns, short(s.FilterSHA256))
+			fmt.Fprintf(w, "    filter %s: %d instructions, sha256 %s\n", s.FilterPath, s.FilterInsns, plan.ShortHash(s.FilterSHA256))
 			if s.ExecStart != "" {
 				fmt.Fprintf(w, "    runs   %s\n", s.ExecStart)
 			}
@@ -92,7 +93,7 @@ func Plan(w io.Writer, p *plan.Plan, color bool) {
 
 func renderChange(w io.Writer, ch *plan.Change, earlier bool, c palette) {
 	sign, col := map[plan.ChangeAction]string{plan.Create: "+", plan.Update: "~", plan.Delete: "-"}[ch.Action], map[plan.ChangeAction]string{plan.Create: c.green, plan.Update: c.yellow, plan.Delete: c.red}[ch.Action]
-	role := ch.Role
+	role := ch.Role.String()
 	switch {
 	case ch.TakeOver && ch.Owner != "":
 		role += fmt.Sprintf(", taken over from configuration %q", ch.Owner)
@@ -122,14 +123,14 @@ func renderChange(w io.Writer, ch *plan.Change, earlier bool, c palette) {
 	case ch.Binary:
 		switch ch.Action {
 		case plan.Create:
-			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", len(ch.Content), short(ch.NewSHA256))
+			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", len(ch.Content), plan.ShortHash(ch.NewSHA256))
 		case plan.Update:
-			fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s\n", ch.PriorSize, len(ch.Content), short(ch.PriorSHA256), short(ch.NewSHA256))
+			fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s\n", ch.PriorSize, len(ch.Content), plan.ShortHash(ch.PriorSHA256), plan.ShortHash(ch.NewSHA256))
 		case plan.Delete:
-			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.PriorSize, short(ch.PriorSHA256))
+			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.PriorSize, plan.ShortHash(ch.PriorSHA256))
 		}
 	case tooLongToShow(ch.Prior) || tooLongToShow(string(ch.Content)):
-		fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s (too long to show)\n", ch.PriorSize, len(ch.Content), short(ch.PriorSHA256), short(ch.NewSHA256))
+		fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s (too long to show)\n", ch.PriorSize, len(ch.Content), plan.ShortHash(ch.PriorSHA256), plan.ShortHash(ch.NewSHA256))
 	case ch.Action == plan.Update:
 		d := textdiff.Unified(ch.Path, ch.Path, []byte(ch.Prior), ch.Content, 3)
 		for _, line := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
@@ -165,13 +166,6 @@ func colorLine(line string, c palette) string {
 		return c.red + line + c.reset
 	}
 	return line
-}
-
-func short(h string) string {
-	if len(h) > 16 {
-		return h[:16]
-	}
-	return h
 }
 
 type palette struct{ bold, red, green, yellow, reset string }
@@ -238,17 +232,9 @@ func noteText(n plan.Note) string {
 		return fmt.Sprintf("%s is a %s for %s of configuration %q, which this configuration no longer plans; %q is only this configuration's default id (its directory's name), which a configuration in another directory of that name has too, so plan leaves the file: declare fencer { id = %q } to have plan remove it as this configuration's, or remove it by hand",
 			n.Path, n.Role, n.Unit, n.ID, n.ID, n.ID)
 	case plan.NoteDestroyLeaves:
-		return fmt.Sprintf("%s (%s) %s: destroy leaves it", n.Path, n.Role, whoseWords(n.Owner))
+		return fmt.Sprintf("%s (%s) %s: destroy leaves it", n.Path, n.Role, unittext.Whose(n.Owner))
 	case plan.NoteForeignDropIn:
-		return fmt.Sprintf("%s (filter) is run by %s, which %s: left as it is", n.Path, n.DropIn, whoseWords(n.Owner))
+		return fmt.Sprintf("%s (filter) is run by %s, which %s: left as it is", n.Path, n.DropIn, unittext.Whose(n.Owner))
 	}
 	return fmt.Sprintf("%s: %s", n.Path, n.Kind)
-}
-
-// whoseWords says whose a file is that is not the configuration's.
-func whoseWords(owner string) string {
-	if owner != "" {
-		return fmt.Sprintf("belongs to configuration %q", owner)
-	}
-	return "is not fencer's (it has no fencer header)"
 }

@@ -318,6 +318,19 @@ func (c *archLint) hasAllowRule(nr uint32) bool {
 	return false
 }
 
+// witness returns arguments of syscall nr for which x holds, and the
+// index of the rule of the filter that decides the call with them (-1
+// for the default); ok is false, with which -1, when x never holds.
+func (c *archLint) witness(b *bdd, x cond.Ref, nr uint32) (args [6]uint64, which int, ok bool) {
+	w, ok := b.m.Witness(x)
+	if !ok {
+		return args, -1, false
+	}
+	copy(args[:], w[:6])
+	_, which = c.f.Explain(policy.Data{Nr: int32(nr), Arch: c.f.AuditArch, Args: args})
+	return args, which, true
+}
+
 // explain names the rules behind the verdict on a call: the rule that
 // decided it, or when the default did and want is "refused", the rules
 // that allow the syscall under a condition (which the call does not meet).
@@ -826,13 +839,10 @@ func (c *archLint) families() {
 				if spos >= 0 {
 					at = b.and(a, b.expr(policy.Cmp{Arg: spos, Mask: c.argMask(sm.syscall, spos), Op: policy.EQ, Value: res.refused & c.argMask(sm.syscall, spos)}))
 				}
-				w, ok := b.m.Witness(at)
+				_, which, ok := c.witness(b, at, snr)
 				if b.err != nil || !ok {
 					continue
 				}
-				var sargs [6]uint64
-				copy(sargs[:], w[:6])
-				_, which := c.f.Explain(policy.Data{Nr: int32(snr), Arch: c.f.AuditArch, Args: sargs})
 				c.reportSibling(fam, sm, rnr, snr, pos, spos, res.refused, restrictors, which)
 			}
 		}
@@ -994,15 +1004,13 @@ func (c *archLint) equivalents() {
 		if b.err != nil || x == cond.False {
 			continue
 		}
-		w, _ := b.m.Witness(x)
-		var sargs, rargs [6]uint64
-		copy(sargs[:], w[:6])
+		sargs, which, _ := c.witness(b, x, snr)
+		var rargs [6]uint64
 		for j, o := range ops {
 			if j < 6 {
 				rargs[j] = o.valueOf(sargs)
 			}
 		}
-		_, which := c.f.Explain(policy.Data{Nr: int32(snr), Arch: c.f.AuditArch, Args: sargs})
 		restrictors := c.explain(rnr, rargs)
 		var shown []string
 		for _, k := range b.m.Depends(x) {
@@ -1311,10 +1319,7 @@ func (c *archLint) reopen(rSys string, k int, rnr uint32) {
 					}
 				}
 			}
-			w, _ := b.m.Witness(x)
-			var cargs [6]uint64
-			copy(cargs[:], w[:6])
-			_, which := c.f.Explain(policy.Data{Nr: int32(cnr), Arch: c.f.AuditArch, Args: cargs})
+			cargs, which, _ := c.witness(b, x, cnr)
 			if which < 0 {
 				continue
 			}
@@ -1398,10 +1403,7 @@ func (c *archLint) renumber(rSys string, k int, rnr uint32, d string, dnr uint32
 	if b.err != nil || x == cond.False {
 		return
 	}
-	w, _ := b.m.Witness(x)
-	var dargs [6]uint64
-	copy(dargs[:], w[:6])
-	_, which := c.f.Explain(policy.Data{Nr: int32(dnr), Arch: c.f.AuditArch, Args: dargs})
+	dargs, which, _ := c.witness(b, x, dnr)
 	if which < 0 {
 		return
 	}

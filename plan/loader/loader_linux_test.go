@@ -735,8 +735,8 @@ func writeUnit(t *testing.T, unitDir, name, filter, execStart, out string) {
 }
 
 func init() {
-	platformChildren["gate-restart"] = childGateRestart
-	platformChildren["outer-listener"] = childOuterListener
+	children["gate-restart"] = childGateRestart
+	children["outer-listener"] = childOuterListener
 }
 
 // listenerFilter is a program for the running architecture that answers

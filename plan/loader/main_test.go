@@ -12,34 +12,15 @@ import (
 )
 
 // childEnv selects a child mode of the test binary, which tests re-execute
-// (directly or through the loader).
+// (directly or through the loader): one of children, to which the files
+// of some platforms add theirs in init functions.
 const childEnv = "LOADER_CHILD"
 
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
-		os.Exit(child(mode))
-	}
-	// The tests run in a mount namespace of their own where a systemd
-	// user manager can run (see package usermanager).
-	os.Exit(usermanager.RunInNamespace(m))
-}
+var children = map[string]func() int{"exec-again": childExecAgain}
 
-// platformChildren are child modes that exist on some platforms only,
-// registered by their files' init functions.
-var platformChildren = map[string]func() int{}
-
-// child runs a child mode and returns its exit code.
-func child(mode string) int {
-	switch mode {
-	case "exec-again":
-		return childExecAgain()
-	}
-	if f, ok := platformChildren[mode]; ok {
-		return f()
-	}
-	fmt.Fprintf(os.Stderr, "unknown %s=%s\n", childEnv, mode)
-	return 2
-}
+// TestMain runs a child mode, or the tests in a mount namespace of their
+// own where a systemd user manager can run (see package usermanager).
+func TestMain(m *testing.M) { usermanager.Main(m, childEnv, children) }
 
 // childExecAgain plays a service that, once started, tries to run another
 // program: /bin/sh, which would append the name of the attempt to

@@ -21,6 +21,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
 // Policy returns the policy of svc on a: the rules that apply to a, one
@@ -117,7 +118,7 @@ func (r *resolver) syscall(ref hclspec.SyscallRef, ruleArch []string) (int, bool
 	}
 	if !existsAnywhere(ref.Name) {
 		detail := fmt.Sprintf("No architecture fencer supports has a syscall named %q%s.", ref.Name, via)
-		if s := arch.Suggest(ref.Name, allSyscallNames()); s != "" {
+		if s := spelling.Nearest(ref.Name, allSyscallNames()); s != "" {
 			detail += fmt.Sprintf(" Did you mean %q?", s)
 		}
 		r.errorf(ref.Range, "Unknown syscall", "%s", detail)
@@ -398,7 +399,7 @@ func (r *resolver) checkValue(v hclspec.Value, width int) bool {
 			return true
 		}
 		detail := fmt.Sprintf("There is no constant named %s on %s.", x.Name, r.arch.Name)
-		if s := arch.Suggest(x.Name, r.arch.ConstNames()); s != "" {
+		if s := spelling.Nearest(x.Name, r.arch.ConstNames()); s != "" {
 			detail += fmt.Sprintf(" Did you mean %s?", s)
 		}
 		r.errorf(x.Rng, "Unknown constant", "%s", detail)

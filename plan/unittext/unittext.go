@@ -118,6 +118,24 @@ func OwnedBy(content []byte, id string) bool {
 	return ok && (h.Config == "" || h.Config == id)
 }
 
+// Owner returns the configuration a text file's header names, "" when it
+// has no header of fencer's or one from before configurations had ids.
+func Owner(content []byte) string {
+	h, _ := ParseHeader(content)
+	return h.Config
+}
+
+// Whose says whose a file is that is not the configuration's, from the
+// configuration its header names (owner, as Owner returns it):
+// `belongs to configuration "x"`, or, for "", that it is not fencer's. It
+// is the one wording of it for plan, apply and verify.
+func Whose(owner string) string {
+	if owner != "" {
+		return fmt.Sprintf("belongs to configuration %q", owner)
+	}
+	return "is not fencer's (it has no fencer header)"
+}
+
 // BodyIntact reports whether a managed text file's body still has the hash
 // its header records.
 func BodyIntact(content []byte) bool {
@@ -156,8 +174,7 @@ func SocketUnit(unit string) string {
 // fencer writes a socket unit.
 func HasSockets(svc *hclspec.Service) bool {
 	for _, fd := range svc.Fds {
-		switch fd.Kind {
-		case hclspec.FdListenStream, hclspec.FdListenDatagram, hclspec.FdListenSeqPacket:
+		if fd.Kind.Socket() {
 			return true
 		}
 	}
@@ -170,13 +187,8 @@ func Socket(svc *hclspec.Service, id string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[Unit]\nDescription=Sockets of %s, managed by fencer\n\n[Socket]\n", svc.Unit)
 	for _, fd := range svc.Fds {
-		switch fd.Kind {
-		case hclspec.FdListenStream:
-			fmt.Fprintf(&b, "ListenStream=%s\n", fd.Value)
-		case hclspec.FdListenDatagram:
-			fmt.Fprintf(&b, "ListenDatagram=%s\n", fd.Value)
-		case hclspec.FdListenSeqPacket:
-			fmt.Fprintf(&b, "ListenSequentialPacket=%s\n", fd.Value)
+		if fd.Kind.Socket() {
+			fmt.Fprintf(&b, "%s=%s\n", fd.Kind.Setting(), fd.Value)
 		}
 	}
 	fmt.Fprintf(&b, "Service=%s\n\n[Install]\nWantedBy=sockets.target\n", svc.Unit)
@@ -243,15 +255,9 @@ func (in DropIn) Text() []byte {
 		fmt.Fprintf(&b, "Sockets=%s\n", SocketUnit(in.Service.Unit))
 	}
 	for _, fd := range in.Service.Fds {
-		switch fd.Kind {
-		case hclspec.FdStdin:
-			fmt.Fprintf(&b, "StandardInput=%s\n", fd.Value)
-		case hclspec.FdStdout:
-			fmt.Fprintf(&b, "StandardOutput=%s\n", fd.Value)
-		case hclspec.FdStderr:
-			fmt.Fprintf(&b, "StandardError=%s\n", fd.Value)
-		case hclspec.FdOpenFile:
-			fmt.Fprintf(&b, "OpenFile=%s\n", fd.Value)
+		// The sockets are the socket unit's; number has no setting.
+		if !fd.Kind.Socket() && fd.Kind.Setting() != "" {
+			fmt.Fprintf(&b, "%s=%s\n", fd.Kind.Setting(), fd.Value)
 		}
 	}
 	if in.ExecStart != "" {

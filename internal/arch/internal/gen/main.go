@@ -26,9 +26,11 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -225,7 +227,7 @@ func genSyscalls(unixDir, source string) ([]byte, error) {
 			return nil, fmt.Errorf("%s: no SYS_ constants", path)
 		}
 		fmt.Fprintf(&buf, "\n// syscalls%s is %s, %d syscalls.\nvar syscalls%s = map[string]int{\n", a.ident, filepath.Base(path), len(table), a.ident)
-		for _, name := range sortedKeys(table) {
+		for _, name := range slices.Sorted(maps.Keys(table)) {
 			fmt.Fprintf(&buf, "\t%q: %d,\n", name, table[name])
 		}
 		buf.WriteString("}\n")
@@ -332,7 +334,7 @@ func genConsts(unixDir, source string) ([]byte, error) {
 			fmt.Fprintf(&buf, "\n// Sign-extended negative values: %s.", strings.Join(negative, ", "))
 		}
 		fmt.Fprintf(&buf, "\nvar consts%s = map[string]uint64{\n", a.ident)
-		for _, name := range sortedKeys(table) {
+		for _, name := range slices.Sorted(maps.Keys(table)) {
 			fmt.Fprintf(&buf, "\t%q: %#x,\n", name, table[name])
 		}
 		buf.WriteString("}\n")
@@ -363,13 +365,4 @@ func formatSource(src []byte) ([]byte, error) {
 		return nil, fmt.Errorf("format generated code: %w", err)
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
