@@ -237,10 +237,11 @@ type Options struct {
 	// Hosts are the transports by host name; every host of the
 	// configuration that a service is planned for must have one.
 	Hosts map[string]host.Reader
-	// Loader is the fencer binary to install where a host lacks the
-	// loader; nil for the running fencer (loader.Self), which fencer
-	// plan installs. Tests set a stand-in.
-	Loader *loader.Binary
+	// Loader holds the fencer binaries to install where a host lacks the
+	// loader, by architecture (-loader); nil for loader.NewSet: the
+	// running fencer for its own architecture, and the loader
+	// directories. Tests set a stand-in.
+	Loader *loader.Set
 	// Destroy plans the removal of everything fencer installed.
 	Destroy bool
 	// Verify plans for fencer verify: drop-ins that override fencer's are
