@@ -1,0 +1,232 @@
+package sshhost
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"sync"
+	"time"
+
+	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/host"
+	"github.com/fencer-dev/fencer/internal/procseccomp"
+)
+
+// Lazy is a host reached over SSH that connects on its first call: a
+// host that is never used is never connected to, and one that cannot be
+// reached fails each of its calls with the error of connecting, which
+// names it (Dial), while the other hosts go on. A failure because the
+// caller's context ended is not kept: the next call tries again. It is
+// safe for concurrent use.
+type Lazy struct {
+	cfg Config
+
+	mu     sync.Mutex
+	h      *Host
+	err    error
+	closed bool
+}
+
+var _ host.Target = (*Lazy)(nil)
+
+// NewLazy returns the host of cfg, not connected yet.
+func NewLazy(cfg Config) *Lazy { return &Lazy{cfg: cfg} }
+
+// Name is the host's name in the configuration.
+func (l *Lazy) Name() string { return l.cfg.Name }
+
+// Host connects, once, and returns the connected host.
+func (l *Lazy) Host(ctx context.Context) (*Host, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.h != nil:
+		return l.h, nil
+	case l.err != nil:
+		return nil, l.err
+	case l.closed:
+		return nil, errors.New("host " + l.cfg.Name + ": closed")
+	}
+	h, err := Dial(ctx, l.cfg)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.err = err
+		}
+		return nil, err
+	}
+	l.h = h
+	return h, nil
+}
+
+// Close closes the connection, if there is one.
+func (l *Lazy) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.h != nil {
+		return l.h.Close()
+	}
+	return nil
+}
+
+// The calls of host.Target, each on the connected host.
+
+func (l *Lazy) Facts(ctx context.Context) (*host.Facts, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Facts(ctx)
+}
+
+func (l *Lazy) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return h.ReadFile(ctx, path)
+}
+
+func (l *Lazy) ReadDir(ctx context.Context, path string) ([]string, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.ReadDir(ctx, path)
+}
+
+func (l *Lazy) Links(ctx context.Context, path string) (map[string]string, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Links(ctx, path)
+}
+
+func (l *Lazy) ModTime(ctx context.Context, path string) (time.Time, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return h.ModTime(ctx, path)
+}
+
+func (l *Lazy) Lock(ctx context.Context) (func() error, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Lock(ctx)
+}
+
+func (l *Lazy) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return err
+	}
+	return h.WriteFile(ctx, path, data, mode)
+}
+
+func (l *Lazy) Remove(ctx context.Context, path string) error {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return err
+	}
+	return h.Remove(ctx, path)
+}
+
+func (l *Lazy) Systemctl(ctx context.Context, args ...string) ([]byte, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Systemctl(ctx, args...)
+}
+
+func (l *Lazy) Verify(ctx context.Context, units ...string) error {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return err
+	}
+	return h.Verify(ctx, units...)
+}
+
+func (l *Lazy) Analyze(ctx context.Context, args ...string) ([]byte, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Analyze(ctx, args...)
+}
+
+func (l *Lazy) Status(ctx context.Context, pid int) (procseccomp.Status, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return procseccomp.Status{}, err
+	}
+	return h.Status(ctx, pid)
+}
+
+func (l *Lazy) Filters(ctx context.Context, pid int) ([]bpf.Program, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Filters(ctx, pid)
+}
+
+func (l *Lazy) StartTime(ctx context.Context, pid int) (time.Time, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return h.StartTime(ctx, pid)
+}
+
+func (l *Lazy) Exe(ctx context.Context, pid int) (string, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return "", err
+	}
+	return h.Exe(ctx, pid)
+}
+
+func (l *Lazy) ExecFn(ctx context.Context, pid int) (string, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return "", err
+	}
+	return h.ExecFn(ctx, pid)
+}
+
+func (l *Lazy) Resolve(ctx context.Context, path string) (string, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return "", err
+	}
+	return h.Resolve(ctx, path)
+}
+
+func (l *Lazy) Head(ctx context.Context, path string, n int) ([]byte, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Head(ctx, path, n)
+}
+
+func (l *Lazy) FileSum(ctx context.Context, path string) (string, time.Time, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return h.FileSum(ctx, path)
+}
+
+func (l *Lazy) Fencer(ctx context.Context) (string, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return "", err
+	}
+	return h.Fencer(ctx)
+}

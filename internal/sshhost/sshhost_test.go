@@ -1,0 +1,320 @@
+package sshhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/fencer-dev/fencer/internal/host"
+	"github.com/fencer-dev/fencer/plan"
+)
+
+func dial(t *testing.T, cfg Config) *Host {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h, err := Dial(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// TestDial connects, uploads the agent once, and works on the host's
+// files in user scope under the login's HOME.
+func TestDial(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	h := dial(t, cfg)
+	ctx := context.Background()
+	if h.Arch() != "x86_64" {
+		t.Errorf("Arch = %s", h.Arch())
+	}
+	bin, _ := cfg.Loaders.For("x86_64")
+	sum := plan.Hash(bin.Data)
+	if got, err := h.Fencer(ctx); err != nil || got != sum {
+		t.Errorf("Fencer = %s, %v; want %s", got, err, sum)
+	}
+	cached := filepath.Join(d.home, ".cache", "fencer", "fencer-"+sum[:16])
+	st, err := os.Stat(cached)
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("the agent's cache: %v, %v", st, err)
+	}
+	f, err := h.Facts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Arch != "x86_64" || f.Scope != "user" || f.Paths.UnitDir != filepath.Join(d.home, ".config/systemd/user") {
+		t.Errorf("Facts = %+v", f)
+	}
+	p := filepath.Join(f.Paths.UnitDir, "a.service")
+	if err := h.WriteFile(ctx, p, []byte("[Service]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "[Service]\n" {
+		t.Errorf("the file on the host: %q, %v", b, err)
+	}
+	if _, _, err := h.ReadFile(ctx, p+".missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadFile of a missing file: %v", err)
+	}
+	// A second connection finds the agent there, and does not upload it.
+	h.Close()
+	h2 := dial(t, cfg)
+	if st2, err := os.Stat(cached); err != nil || !st2.ModTime().Equal(st.ModTime()) {
+		t.Errorf("the agent was uploaded again: %v, %v", st2, err)
+	}
+	if _, err := h2.ReadDir(ctx, f.Paths.UnitDir); err != nil {
+		t.Error(err)
+	}
+	// A broken copy in the cache is replaced.
+	if err := os.WriteFile(cached+".new", []byte("broken"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(cached+".new", cached); err != nil {
+		t.Fatal(err)
+	}
+	dial(t, cfg)
+	if b, err := os.ReadFile(cached); err != nil || plan.Hash(b) != sum {
+		t.Errorf("the broken copy was not replaced: %v", err)
+	}
+}
+
+// TestHostKeys: an unknown key is refused with its fingerprint and the
+// line to add, which works once added; a changed key is refused loudly.
+func TestHostKeys(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cfg.KnownHostsFile = filepath.Join(d.dir, "empty_known_hosts")
+	_, err := Dial(context.Background(), cfg)
+	fp := ssh.FingerprintSHA256(d.hostKey.PublicKey())
+	line := fmt.Sprintf("[127.0.0.1]:%d %s", d.port, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(d.hostKey.PublicKey()))))
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), fp) || !strings.Contains(err.Error(), "\n  "+line) || !strings.Contains(err.Error(), "host web") {
+		t.Fatalf("unknown key: %v\nwant the fingerprint %s and the line %s", err, fp, line)
+	}
+	if err := os.WriteFile(cfg.KnownHostsFile, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dial(t, cfg).Close()
+
+	other, _ := key(t, filepath.Join(d.dir, "other_key"), "")
+	changed := filepath.Join(d.dir, "changed_known_hosts")
+	old := knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", d.port)}, other.PublicKey())
+	if err := os.WriteFile(changed, []byte("# old\n"+old+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.KnownHostsFile = changed
+	_, err = Dial(context.Background(), cfg)
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), "HAS CHANGED") || !strings.Contains(err.Error(), fp) ||
+		!strings.Contains(err.Error(), ssh.FingerprintSHA256(other.PublicKey())) || !strings.Contains(err.Error(), changed+":2") {
+		t.Errorf("changed key: %v", err)
+	}
+}
+
+// startSSHAgent serves an in-process ssh-agent holding keys on a socket.
+func startSSHAgent(t *testing.T, keys ...any) string {
+	t.Helper()
+	ring := agent.NewKeyring()
+	for _, k := range keys {
+		if err := ring.Add(agent.AddedKey{PrivateKey: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); agent.ServeAgent(ring, c) }()
+		}
+	}()
+	return sock
+}
+
+// TestAuth: an encrypted identity file without an agent is a clear
+// error; with an agent that holds its key, the login works, and so it
+// does with the agent alone.
+func TestAuth(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cfg.IdentityFile = filepath.Join(d.dir, "id_encrypted")
+	signer, priv := key(t, cfg.IdentityFile, "secret")
+	d.authorize(t, signer.PublicKey())
+	_, err := Dial(context.Background(), cfg)
+	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "encrypted with a passphrase") || !strings.Contains(err.Error(), "ssh-add "+cfg.IdentityFile) {
+		t.Errorf("encrypted key without an agent: %v", err)
+	}
+	cfg.AuthSock = startSSHAgent(t, priv)
+	dial(t, cfg).Close()
+	cfg.IdentityFile = ""
+	dial(t, cfg).Close()
+	// A key the host does not accept.
+	stranger := filepath.Join(d.dir, "id_stranger")
+	key(t, stranger, "")
+	cfg.AuthSock, cfg.IdentityFile = "", stranger
+	if _, err := Dial(context.Background(), cfg); !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "accepts none of fencer's keys") {
+		t.Errorf("a key the host refuses: %v", err)
+	}
+}
+
+// TestBastion reaches the host through a jump host: the same sshd.
+func TestBastion(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cfg.Bastion = fmt.Sprintf("root@127.0.0.1:%d", d.port)
+	h := dial(t, cfg)
+	if len(h.conns) != 2 {
+		t.Errorf("%d connections, want the host's and the bastion's", len(h.conns))
+	}
+	if _, err := h.Facts(context.Background()); err != nil {
+		t.Error(err)
+	}
+	// The bastion's key is checked too.
+	cfg.KnownHostsFile = filepath.Join(d.dir, "none")
+	if _, err := Dial(context.Background(), cfg); !errors.Is(err, ErrHostKey) {
+		t.Errorf("a bastion of unknown key: %v", err)
+	}
+}
+
+// proxy forwards one TCP connection to addr until cut.
+type proxy struct {
+	port int
+	mu   sync.Mutex
+	open []net.Conn
+}
+
+func startProxy(t *testing.T, addr string) *proxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	p := &proxy{port: l.Addr().(*net.TCPAddr).Port}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.open = append(p.open, c, s)
+			p.mu.Unlock()
+			go io.Copy(c, s)
+			go io.Copy(s, c)
+		}
+	}()
+	return p
+}
+
+// cut closes every connection it forwards.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.open {
+		c.Close()
+	}
+}
+
+// TestCut: a connection cut in the middle of a call fails it, and every
+// later call, with ErrUnreachable; the agent on the host exits and its
+// lock is released, so another connection takes it.
+func TestCut(t *testing.T) {
+	d := startSSHD(t, "")
+	p := startProxy(t, fmt.Sprintf("127.0.0.1:%d", d.port))
+	cfg := d.config(t)
+	line := knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", p.port)}, d.hostKey.PublicKey())
+	if err := os.WriteFile(cfg.KnownHostsFile, []byte(fmt.Sprintf("%s\n%s\n", knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", d.port)}, d.hostKey.PublicKey()), line)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	direct := cfg
+	cfg.Port = p.port
+	h := dial(t, cfg)
+	ctx := context.Background()
+	if _, err := h.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pending := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_, err := h.Lock(ctx) // waits: the lock is held
+		pending <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	p.cut()
+	select {
+	case err := <-pending:
+		if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "host web") {
+			t.Errorf("the call cut off: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call cut off did not return")
+	}
+	if _, err := h.ReadDir(ctx, "/"); !errors.Is(err, host.ErrUnreachable) {
+		t.Errorf("a call after the cut: %v", err)
+	}
+	h2 := dial(t, direct)
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	unlock, err := h2.Lock(wait)
+	if err != nil {
+		t.Fatalf("the lock of the connection cut off is still held: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestKeepalive: a connection that stops answering is closed by the
+// keepalives, and the calls fail with ErrUnreachable.
+func TestKeepalive(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cfg.Keepalive = 200 * time.Millisecond
+	h := dial(t, cfg)
+	// Stop the connection's sshd process: it holds the connection open
+	// and answers nothing.
+	out, _ := exec.Command("ps", "-o", "pid=", "--ppid", fmt.Sprint(d.cmd.Process.Pid)).Output()
+	pids := strings.Fields(string(out))
+	if len(pids) == 0 {
+		t.Fatal("no sshd session process")
+	}
+	for _, pid := range pids {
+		exec.Command("kill", "-STOP", pid).Run()
+		defer exec.Command("kill", "-CONT", pid).Run()
+	}
+	select {
+	case <-h.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the keepalives did not notice the connection hang")
+	}
+	if _, err := h.ReadDir(context.Background(), "/"); !errors.Is(err, host.ErrUnreachable) {
+		t.Errorf("a call on a hung connection: %v", err)
+	}
+}
