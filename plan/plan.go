@@ -57,11 +57,11 @@ type Plan struct {
 
 // HostPlan is one host's part of a plan.
 type HostPlan struct {
-	Name           string         `json:"name"`
-	Address        string         `json:"address,omitempty"`
+	Name    string `json:"name"`
+	Address string `json:"address,omitempty"`
 	// SSH is how the host is reached at Address, as its host block said
 	// when the plan was made; nil without an address.
-	SSH *SSH `json:"ssh,omitempty"`
+	SSH            *SSH           `json:"ssh,omitempty"`
 	Scope          string         `json:"scope"`
 	Root           string         `json:"root,omitempty"`
 	Arch           string         `json:"arch"`

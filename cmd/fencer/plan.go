@@ -22,6 +22,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/readlimit"
+	"github.com/fencer-dev/fencer/internal/sshhost"
 	"github.com/fencer-dev/fencer/internal/views"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/verify"
@@ -40,7 +41,8 @@ const hostOptionsHelp = `  -root=DIR          Plan against the directory tree DI
                      reloaded or restarted, no privileges are needed.
 
   -parallelism=N     Plan (and apply) at most N hosts at once (default 10).
-`
+
+` + loaderHelp + ``
 
 var planCommand = &command{
 	name:     "plan",
@@ -199,6 +201,9 @@ type planOptions struct {
 	destroy     bool
 	stop        bool
 	lockTimeout time.Duration
+	loaders     loaderFlag
+	// opened are the hosts reached over SSH, which closeHosts closes.
+	opened []*sshhost.Lazy
 	// release frees the hosts' locks a fresh apply took before planning.
 	release func()
 }
@@ -215,17 +220,14 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	o.config.register(fs)
 	fs.StringVar(&o.root, "root", "", "")
 	fs.IntVar(&o.parallelism, "parallelism", host.DefaultParallelism, "")
+	fs.Var(&o.loaders, "loader", "")
 }
 
-// hosts builds a transport for every host of the configuration. Without
-// -root, a host with an address is a diagnostic on its address: this
-// fencer reaches no host over SSH.
+// hosts builds a transport for every host of the configuration: the
+// -root tree (a host's address ignored), a host over SSH for one with an
+// address (connected on first use: one that cannot be reached fails on
+// its own), or this machine.
 func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]host.Reader, map[string]host.Target, hcl.Diagnostics, error) {
-	if o.root == "" {
-		if d := cfg.RemoteHostDiagnostics(hcl.DiagError); d.HasErrors() {
-			return nil, nil, d, nil
-		}
-	}
 	hosts := map[string]host.Reader{}
 	targets := map[string]host.Target{}
 	for _, h := range cfg.Hosts {
@@ -234,7 +236,7 @@ func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]host.Reader, map[st
 		if o.root != "" {
 			t, err = host.Root(h.Name, o.root, h.Arch, h.Scope)
 		} else {
-			t, err = host.Local(h.Name, h.Scope)
+			t, err = o.target(h)
 		}
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("host %q: %w", h.Name, err)
@@ -270,8 +272,6 @@ func (o *planOptions) planTargets(p *plan.Plan) (map[string]host.Target, error) 
 		var t host.Target
 		var err error
 		switch {
-		case hp.Address != "":
-			return nil, fmt.Errorf("host %q has an address (%s): this fencer plans and applies the local machine only", hp.Name, hp.Address)
 		case o.root != "" && hp.Root == "":
 			return nil, usagef("-root=%s: the plan was made for host %q itself, not for a directory tree", o.root, hp.Name)
 		case hp.Root != "":
@@ -279,6 +279,13 @@ func (o *planOptions) planTargets(p *plan.Plan) (map[string]host.Target, error) 
 				return nil, usagef("-root=%s: the plan was made for -root=%s", o.root, hp.Root)
 			}
 			t, err = host.Root(hp.Name, hp.Root, hp.Arch, hp.Scope)
+		case hp.Address != "" && hp.SSH != nil:
+			var h *hclspec.Host
+			if h, err = hp.SSH.Host(hp.Name, hp.Address, hp.Scope); err == nil {
+				t, err = o.target(h)
+			}
+		case hp.Address != "":
+			return nil, fmt.Errorf("host %q has an address (%s), and the plan does not say how to reach it: make the plan again", hp.Name, hp.Address)
 		default:
 			t, err = host.Local(hp.Name, hp.Scope)
 		}
@@ -318,6 +325,7 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 	}
 	p, more := plan.Make(context.Background(), cfg, plan.Options{
 		Hosts:         hosts,
+		Loader:        o.loaders.loaders(),
 		Destroy:       o.destroy,
 		Parallelism:   o.parallelism,
 		FencerVersion: currentVersion(),
@@ -341,6 +349,7 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 }
 
 func (o *planOptions) runPlan(c *cli, args []string) int {
+	defer o.closeHosts()
 	dir, err := oneDir(args)
 	if err != nil {
 		return c.fail(err)
@@ -378,6 +387,7 @@ func (o *planOptions) runPlan(c *cli, args []string) int {
 }
 
 func (o *planOptions) runApply(c *cli, args []string) int {
+	defer o.closeHosts()
 	if len(args) > 1 {
 		return c.fail(usagef("too many arguments: %s", strings.Join(args, " ")))
 	}
@@ -411,7 +421,7 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 				if err != nil {
 					return c.fail(fmt.Errorf("host %q: reading facts: %w", hp.Name, err))
 				}
-				if err := apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, nil); err != nil {
+				if err := apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, o.loaders.loaders()); err != nil {
 					return c.fail(fmt.Errorf("%s: %w; nothing was applied", args[0], err))
 				}
 			}
@@ -550,7 +560,7 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]host.Tar
 		hp := hosts[i]
 		err := apply.Host(context.Background(), targets[hp.Name], hp, apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop, Log: logw,
 			Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause(),
-			ConfigID: p.ConfigID, Adopt: o.adopt})
+			ConfigID: p.ConfigID, Adopt: o.adopt, Loader: o.loaders.loaders()})
 		if err != nil {
 			mu.Lock()
 			fmt.Fprintf(c.stderr, "Error: %v\n", err)

@@ -94,7 +94,6 @@ func (o *validateOptions) run(c *cli, args []string) int {
 		// What only planning needs: plan, apply and verify refuse what
 		// these say, test, show and export do without.
 		diags = append(diags, cfg.IDDiagnostics(hcl.DiagWarning)...)
-		diags = append(diags, cfg.RemoteHostDiagnostics(hcl.DiagWarning)...)
 		if !more.HasErrors() {
 			// The test blocks name syscalls, fds and actions too.
 			diags = append(diags, testrun.Check(cfg, compiled)...)

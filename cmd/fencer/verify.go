@@ -72,6 +72,7 @@ type verifyOptions struct {
 }
 
 func (o *verifyOptions) run(c *cli, args []string) int {
+	defer o.plan.closeHosts()
 	dir, err := oneDir(args)
 	if err != nil {
 		return c.fail(err)
@@ -123,6 +124,7 @@ func (o *planOptions) planToVerify(ctx context.Context, c *cli, cfg *hclspec.Con
 	}
 	p, more := plan.Make(ctx, cfg, plan.Options{
 		Hosts:         hosts,
+		Loader:        o.loaders.loaders(),
 		Verify:        true,
 		Parallelism:   o.parallelism,
 		FencerVersion: currentVersion(),

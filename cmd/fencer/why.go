@@ -140,7 +140,9 @@ func (o *whyOptions) run(c *cli, args []string) int {
 		return c.fail(err)
 	}
 	ctx := context.Background()
-	p, targets, ok := (&planOptions{}).planToVerify(ctx, c, cfg, src, diags, dir)
+	po := &planOptions{}
+	defer po.closeHosts()
+	p, targets, ok := po.planToVerify(ctx, c, cfg, src, diags, dir)
 	if !ok {
 		return exitError
 	}

@@ -248,9 +248,15 @@ func TestLock(t *testing.T) {
 	if err := unlock(); err != nil {
 		t.Errorf("second unlock: %v", err)
 	}
-	ub, err := b.Lock(ctx)
+	// With a context done already, Lock tries once, as the host's own.
+	done, cancel0 := context.WithTimeout(ctx, 0)
+	defer cancel0()
+	ub, err := b.Lock(done)
 	if err != nil {
-		t.Fatalf("Lock after unlock: %v", err)
+		t.Fatalf("Lock after unlock, tried once: %v", err)
+	}
+	if _, err := a.Lock(done); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "another fencer holds the lock") {
+		t.Errorf("Lock held, tried once: %v", err)
 	}
 	if err := ub(); err != nil {
 		t.Fatal(err)

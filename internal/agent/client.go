@@ -185,8 +185,14 @@ func (c *Client) call(ctx context.Context, method string, a args) (result, error
 	if err := ctx.Err(); err != nil {
 		return result{}, fmt.Errorf("host %s: %s: %w", c.name, method, err)
 	}
-	req := request{Method: method, Args: a}
-	if d, ok := ctx.Deadline(); ok {
+	return c.do(ctx, request{Method: method, Args: a})
+}
+
+// do sends req, with the time left before ctx's deadline, and waits for
+// its reply.
+func (c *Client) do(ctx context.Context, req request) (result, error) {
+	method := req.Method
+	if d, ok := ctx.Deadline(); ok && req.Timeout == 0 {
 		// The server's deadline comes a little earlier, so that its
 		// error (which says who holds a lock) arrives before the
 		// caller's own deadline ends the wait.
@@ -262,9 +268,19 @@ func (c *Client) ModTime(ctx context.Context, path string) (time.Time, error) {
 }
 
 // Lock takes the host's lock in the agent; unlock releases it there. The
-// agent releases it too when the connection ends.
+// agent releases it too when the connection ends. Like the host's own
+// Lock, it tries once even when ctx is done already (the agent's call
+// then has no time to wait), so that the error says who holds it.
 func (c *Client) Lock(ctx context.Context) (func() error, error) {
-	r, err := c.call(ctx, "lock", args{})
+	var r result
+	var err error
+	if ctx.Err() != nil {
+		once, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+		defer cancel()
+		r, err = c.do(once, request{Method: "lock", Timeout: 1})
+	} else {
+		r, err = c.call(ctx, "lock", args{})
+	}
 	if err != nil {
 		return nil, err
 	}

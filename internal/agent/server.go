@@ -225,15 +225,11 @@ func (s *server) lock(ctx context.Context) (result, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended || ctx.Err() != nil {
-		// Served no more, or the caller gave up: nobody would
-		// release it.
+	if s.ended {
+		// Served no more: nobody would release it. (A client that
+		// gave up on the call releases a lock that comes late.)
 		_ = unlock()
-		err := ctx.Err()
-		if err == nil {
-			err = context.Canceled
-		}
-		return result{}, fmt.Errorf("host %s: lock: %w", s.t.Name(), err)
+		return result{}, fmt.Errorf("host %s: lock: %w", s.t.Name(), context.Canceled)
 	}
 	s.nextLock++
 	s.locks[s.nextLock] = unlock

@@ -12,12 +12,17 @@ import (
 	"github.com/fencer-dev/fencer/internal/procseccomp"
 )
 
+// setupTimeout bounds, on top of the connect timeout, what Lazy's
+// connection does once logged in: uname, uploading fencer, starting the
+// agent.
+const setupTimeout = 10 * time.Minute
+
 // Lazy is a host reached over SSH that connects on its first call: a
 // host that is never used is never connected to, and one that cannot be
 // reached fails each of its calls with the error of connecting, which
-// names it (Dial), while the other hosts go on. A failure because the
-// caller's context ended is not kept: the next call tries again. It is
-// safe for concurrent use.
+// names it (Dial), while the other hosts go on. Connecting is bounded by
+// the host's connect timeout and setupTimeout, not by the context of the
+// call that connects. It is safe for concurrent use.
 type Lazy struct {
 	cfg Config
 
@@ -47,11 +52,13 @@ func (l *Lazy) Host(ctx context.Context) (*Host, error) {
 	case l.closed:
 		return nil, errors.New("host " + l.cfg.Name + ": closed")
 	}
-	h, err := Dial(ctx, l.cfg)
+	// The connection outlives the call that makes it: a lock tried
+	// once has no time left, and is no reason to connect in no time.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.connectTimeout()+setupTimeout)
+	defer cancel()
+	h, err := Dial(dctx, l.cfg)
 	if err != nil {
-		if ctx.Err() == nil {
-			l.err = err
-		}
+		l.err = err
 		return nil, err
 	}
 	l.h = h

@@ -77,6 +77,14 @@ func ConfigFor(h *hclspec.Host, loaders *loader.Set) Config {
 		Scope: h.Scope, Loaders: loaders, AuthSock: os.Getenv("SSH_AUTH_SOCK"), Home: home}
 }
 
+// connectTimeout is ConnectTimeout, or its default.
+func (c *Config) connectTimeout() time.Duration {
+	if c.ConnectTimeout <= 0 {
+		return hclspec.DefaultConnectTimeout
+	}
+	return c.ConnectTimeout
+}
+
 // expand replaces a leading "~/" by the home directory.
 func (c *Config) expand(p string) string {
 	if rest, ok := strings.CutPrefix(p, "~/"); ok {

@@ -318,3 +318,83 @@ func TestKeepalive(t *testing.T) {
 		t.Errorf("a call on a hung connection: %v", err)
 	}
 }
+
+// TestFencerOverSSH plans, applies, plans again and destroys a
+// configuration whose host has an address, with the fencer command: in
+// user scope under the login's HOME, the loader there too.
+func TestFencerOverSSH(t *testing.T) {
+	d := startSSHD(t, "")
+	testLoaders(t)
+	dir := filepath.Join(t.TempDir(), "fleet")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	loaderPath := filepath.Join(d.home, "bin", "fencer")
+	conf := fmt.Sprintf(`host "web" {
+  address          = "127.0.0.1"
+  port             = %d
+  user             = "root"
+  identity_file    = %q
+  known_hosts_file = %q
+  scope            = "user"
+  fencer_path      = %q
+}
+
+service "m" {
+  unit      = "m.service"
+  unit_file = "[Service]\nExecStart=/usr/bin/true\n"
+  hosts     = ["web"]
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`, d.port, d.identity, d.known, loaderPath)
+	if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fencer := func(args ...string) (string, error) {
+		cmd := exec.Command(fencerBinary.path, append([]string{"-no-color"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := fencer("plan")
+	if err != nil || !strings.Contains(out, `host "web" (x86_64`) || !strings.Contains(out, "+ "+loaderPath) {
+		t.Fatalf("fencer plan: %v\n%s", err, out)
+	}
+	out, err = fencer("apply", "-auto-approve")
+	unit := filepath.Join(d.home, ".config/systemd/user/m.service")
+	if err != nil || !strings.Contains(out, "Apply complete! Files: 4 added") {
+		t.Fatalf("fencer apply: %v\n%s", err, out)
+	}
+	for _, p := range []string{unit, filepath.Join(d.home, ".config/systemd/user/m.service.d/zz-fencer.conf"), filepath.Join(d.home, ".config/fencer/filters/m.service.bpf")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("after apply: %v", err)
+		}
+	}
+	if b, err := os.ReadFile(loaderPath); err != nil || plan.Hash(b) != plan.Hash(fencerBinary.bin.Data) {
+		t.Errorf("the loader on the host: %v", err)
+	}
+	out, err = fencer("plan", "-detailed-exitcode")
+	if err != nil || !strings.Contains(out, "No changes") {
+		t.Errorf("fencer plan after apply: %v\n%s", err, out)
+	}
+	out, err = fencer("destroy", "-auto-approve")
+	if err != nil || !strings.Contains(out, "Destroy complete!") {
+		t.Fatalf("fencer destroy: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(unit); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after destroy: %v", err)
+	}
+	// A saved plan reaches the host it was made for.
+	if out, err = fencer("plan", "-out=saved.plan"); err != nil {
+		t.Fatalf("fencer plan -out: %v\n%s", err, out)
+	}
+	if out, err = fencer("apply", "saved.plan"); err != nil || !strings.Contains(out, "Apply complete! Files: 3 added") {
+		t.Fatalf("fencer apply PLANFILE: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(unit); err != nil {
+		t.Errorf("after apply PLANFILE: %v", err)
+	}
+}
