@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -396,5 +397,66 @@ service "m" {
 	}
 	if _, err := os.Stat(unit); err != nil {
 		t.Errorf("after apply PLANFILE: %v", err)
+	}
+}
+
+// testUser makes (once) a login user name, whose password field is '*'
+// (sshd without PAM refuses a locked '!' account even by key), with its
+// home moved to a new directory of its own.
+func testUser(t *testing.T, name string) string {
+	t.Helper()
+	if _, err := user.Lookup(name); err != nil {
+		if out, err := exec.Command("useradd", "-M", "-s", "/bin/sh", name).CombinedOutput(); err != nil {
+			t.Fatalf("useradd %s: %v\n%s", name, err, out)
+		}
+	}
+	home := filepath.Join(openDir(t, "fencer-home"), name)
+	if out, err := exec.Command("usermod", "-p", "*", "-d", home, name).CombinedOutput(); err != nil {
+		t.Fatalf("usermod: %v\n%s", err, out)
+	}
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", name+":", home).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+	return home
+}
+
+// TestBecome logs in as a user that may run anything with sudo without a
+// password: the agent runs as root. A user without that gets the error
+// that says what to allow.
+func TestBecome(t *testing.T) {
+	d := startSSHD(t, "")
+	testUser(t, "fencer-sudo")
+	testUser(t, "fencer-nosudo")
+	sudoers := "/etc/sudoers.d/fencer-sshhost-test"
+	if err := os.WriteFile(sudoers, []byte("fencer-sudo ALL=(root) NOPASSWD: ALL\n"), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(sudoers) })
+	cfg := d.config(t)
+	cfg.User, cfg.Become, cfg.Scope = "fencer-sudo", "sudo", "system"
+	h := dial(t, cfg)
+	ctx := context.Background()
+	// Only root reads /etc/shadow. (Nothing is written: in system scope
+	// the agent would write this machine's /etc.)
+	if _, _, err := h.FileSum(ctx, "/etc/shadow"); err != nil {
+		t.Errorf("the agent under sudo cannot read /etc/shadow: %v", err)
+	}
+	if f, err := h.Facts(ctx); err != nil || f.Scope != "system" {
+		t.Errorf("Facts = %+v, %v", f, err)
+	}
+	cfg.User = "fencer-nosudo"
+	_, err := Dial(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), `become = "sudo": sudo on 127.0.0.1 wants a password for fencer-nosudo`) ||
+		!strings.Contains(err.Error(), "NOPASSWD") || !strings.Contains(err.Error(), "log in as root") {
+		t.Errorf("sudo wanting a password: %v", err)
+	}
+	// Without become, the same user's agent is no root.
+	cfg.Become = ""
+	h = dial(t, cfg)
+	if _, _, err := h.FileSum(ctx, "/etc/shadow"); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("the agent without become reads /etc/shadow: %v", err)
 	}
 }
