@@ -442,3 +442,33 @@ var errNoWrite = errors.New("not while fuzzing")
 func (noWrite) WriteFile(context.Context, string, []byte, fs.FileMode) error { return errNoWrite }
 func (noWrite) Remove(context.Context, string) error                         { return errNoWrite }
 func (noWrite) Lock(context.Context) (func() error, error)                   { return nil, errNoWrite }
+
+// FuzzClient feeds the client arbitrary replies after a good hello: each
+// call must end, with a result or an error, and nothing panics.
+func FuzzClient(f *testing.F) {
+	ok, _ := encodeFrame(reply{ID: 1, Result: result{Names: []string{"a"}}})
+	f.Add(ok)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	lock, _ := encodeFrame(reply{ID: 7, Result: result{Lock: 3}})
+	f.Add(lock)
+	errReply, _ := encodeFrame(reply{ID: 1, Err: &wireError{Msg: "x", Kinds: []string{"not-exist", "bogus"}}})
+	f.Add(errReply)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		cc, sc := net.Pipe()
+		defer sc.Close()
+		go func() {
+			hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+			sc.Write(hello)
+			go io.Copy(io.Discard, sc)
+			sc.Write(in)
+		}()
+		c, err := NewClient(context.Background(), "fuzz", cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		c.ReadDir(ctx, "/")
+	})
+}
