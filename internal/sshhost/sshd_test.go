@@ -232,3 +232,12 @@ func (d *sshd) config(t *testing.T) Config {
 	return Config{Name: "web", Address: "127.0.0.1", Port: d.port, User: "root", IdentityFile: d.identity,
 		KnownHostsFile: d.known, Scope: "user", Loaders: testLoaders(t), Home: d.dir, ConnectTimeout: 10 * time.Second}
 }
+
+// TestMain removes the fencer binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fencerBinary.path != "" {
+		os.RemoveAll(filepath.Dir(fencerBinary.path))
+	}
+	os.Exit(code)
+}
