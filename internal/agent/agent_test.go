@@ -472,3 +472,21 @@ func FuzzClient(f *testing.F) {
 		c.ReadDir(ctx, "/")
 	})
 }
+
+// huge answers every Systemctl with more than a message can carry.
+type huge struct{ host.Target }
+
+func (huge) Systemctl(context.Context, ...string) ([]byte, error) {
+	return make([]byte, MaxFrame), nil
+}
+
+// TestTooLargeAnswer: an answer over the limit comes back as an error,
+// not as a call that never returns.
+func TestTooLargeAnswer(t *testing.T) {
+	h, _ := rootHost(t)
+	c, _, _ := pair(t, huge{h})
+	_, err := c.Systemctl(context.Background(), "show")
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "over the limit") {
+		t.Errorf("Systemctl with a huge answer: %v", err)
+	}
+}

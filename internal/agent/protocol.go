@@ -127,6 +127,7 @@ var kinds = []struct {
 	{"esrch", syscall.ESRCH},
 	{"enoexec", syscall.ENOEXEC},
 	{"eloop", syscall.ELOOP},
+	{"protocol", ErrProtocol},
 }
 
 // toWire encodes err for the reply; nil for nil.

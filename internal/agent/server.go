@@ -101,7 +101,11 @@ func (s *server) read(ctx context.Context, r io.Reader, sem chan struct{}) error
 			delete(s.calls, req.ID)
 			s.mu.Unlock()
 			cancel()
-			_ = s.send(reply{ID: req.ID, Result: res, Err: toWire(err)})
+			if err := s.send(reply{ID: req.ID, Result: res, Err: toWire(err)}); errors.Is(err, ErrProtocol) {
+				// Too large to send: say so, rather than leave the
+				// caller waiting.
+				_ = s.send(reply{ID: req.ID, Err: toWire(fmt.Errorf("host %s: %s: %w", s.t.Name(), req.Method, err))})
+			}
 		}()
 	}
 }
