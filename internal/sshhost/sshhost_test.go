@@ -332,7 +332,8 @@ func TestKeepalive(t *testing.T) {
 	}
 }
 
-// TestFencerOverSSH plans, applies, plans again and destroys a
+// TestFencerOverSSH plans, applies, plans again, verifies (in sync, then
+// with drift, converged by apply), destroys and applies a saved plan of a
 // configuration whose host has an address, with the fencer command: in
 // user scope under the login's HOME, the loader there too.
 func TestFencerOverSSH(t *testing.T) {
@@ -392,6 +393,23 @@ service "m" {
 	out, err = fencer("plan", "-detailed-exitcode")
 	if err != nil || !strings.Contains(out, "No changes") {
 		t.Errorf("fencer plan after apply: %v\n%s", err, out)
+	}
+	out, err = fencer("verify")
+	if err != nil || !strings.Contains(out, `host "web": in sync`) {
+		t.Errorf("fencer verify: %v\n%s", err, out)
+	}
+	// Drift on the host: verify says so (exit 2).
+	filter := filepath.Join(d.home, ".config/fencer/filters/m.service.bpf")
+	if err := os.Remove(filter); err != nil {
+		t.Fatal(err)
+	}
+	out, err = fencer("verify")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(out, "m.service.bpf") {
+		t.Errorf("fencer verify with drift: %v\n%s", err, out)
+	}
+	if out, err = fencer("apply", "-auto-approve"); err != nil || !strings.Contains(out, "Files: 1 added") {
+		t.Fatalf("fencer apply to converge: %v\n%s", err, out)
 	}
 	out, err = fencer("destroy", "-auto-approve")
 	if err != nil || !strings.Contains(out, "Destroy complete!") {
