@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -61,6 +62,15 @@ func (o *planOptions) target(h *hclspec.Host) (host.Target, error) {
 	l := sshhost.NewLazy(sshhost.ConfigFor(h, o.loaders.loaders()))
 	o.opened = append(o.opened, l)
 	return l, nil
+}
+
+// connectHosts connects to the hosts reached over SSH, -parallelism at a
+// time, before something goes through them one by one (LockAll); a host
+// that cannot be reached keeps its error for its calls.
+func (o *planOptions) connectHosts() {
+	host.Each(len(o.opened), o.parallelism, func(i int) {
+		_, _ = o.opened[i].Host(context.Background())
+	})
 }
 
 // closeHosts closes the SSH connections the command opened.

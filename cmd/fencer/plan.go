@@ -312,6 +312,7 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 	if lock {
 		// Lock before reading the hosts, as Terraform locks its state
 		// before it plans: what is planned is what is applied.
+		o.connectHosts()
 		release, err := apply.LockAll(context.Background(), targets, o.lockTimeout)
 		if err != nil {
 			c.printDiags(src, diags)
