@@ -37,7 +37,8 @@ const lockTimeoutHelp = `  -lock-timeout=D    How long to wait for a host's lock
 `
 
 const hostOptionsHelp = `  -root=DIR          Plan against the directory tree DIR instead of this
-                     machine's /, as systemctl --root does: nothing is
+                     machine's / (or a host's over SSH: addresses are
+                     ignored), as systemctl --root does: nothing is
                      reloaded or restarted, no privileges are needed.
 
   -parallelism=N     Plan (and apply) at most N hosts at once (default 10).
