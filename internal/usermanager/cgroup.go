@@ -166,7 +166,12 @@ func (c Cgroup) Remove() []string {
 		}
 	}
 	var left []string
+	seen := map[string]bool{}
 	for _, d := range dirs {
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
 		var all []string
 		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
 			if err == nil && e.IsDir() {
