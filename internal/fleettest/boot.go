@@ -32,6 +32,7 @@ func (h *Host) trees() []tree {
 		{at: h.fleet.Home, dir: filepath.Join(h.Dir, "home")},
 		{at: "/root", dir: filepath.Join(h.Dir, "root")},
 		{at: "/etc/sudoers.d", dir: filepath.Join(h.Dir, "sudoers.d")},
+		{at: "/tmp", dir: filepath.Join(h.Dir, "tmp")},
 	}
 }
 
@@ -53,6 +54,9 @@ func (h *Host) prepare() error {
 		}
 	}
 	if err := os.Chmod(filepath.Join(h.Dir, "root"), 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Join(h.Dir, "tmp"), 0o777|os.ModeSticky); err != nil {
 		return err
 	}
 	key := filepath.Join(h.Dir, "ssh_host_ed25519_key")
@@ -159,6 +163,7 @@ mount -t overlay fleet-usr-local -o "lowerdir=/usr/local,upperdir=$H/usr-local,w
 mount --bind "$H/home" "$LHOME"
 mount --bind "$H/root" /root
 mount --bind "$H/sudoers.d" /etc/sudoers.d
+mount --bind "$H/tmp" /tmp
 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 manager='for d in $1; do echo $$ >"$d/cgroup.procs"; done; cd "$2"; shift 2; exec "$@"'
 sh -c "$manager" sh "$UCG" "$LHOME" setpriv --reuid=$LUID --regid=$LGID --init-groups --pdeathsig=TERM \
@@ -222,7 +227,8 @@ func (h *Host) boot() error {
 }
 
 // waitReady waits until sshd accepts connections (it starts last, after
-// the mounts) and then until the managers' private sockets exist.
+// the mounts), then until the managers' private sockets exist and they
+// are running.
 func (h *Host) waitReady(done chan struct{}) error {
 	deadline := time.Now().Add(bootTimeout)
 	root := fmt.Sprintf("/proc/%d/root", h.cmd.Process.Pid)
@@ -254,8 +260,28 @@ func (h *Host) waitReady(done chan struct{}) error {
 			}
 		}
 		if ready {
-			return nil
+			return h.waitRunning(deadline)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// waitRunning waits until the host's managers have started their units
+// (systemctl --user is-system-running --wait), until deadline.
+func (h *Host) waitRunning(deadline time.Time) error {
+	accounts := []Account{AsUser}
+	if h.Become {
+		accounts = append(accounts, AsRoot)
+	}
+	for _, as := range accounts {
+		cmd := h.commandIn(h.cmd.Process.Pid, as, "systemctl", "--user", "is-system-running", "--wait")
+		timer := time.AfterFunc(time.Until(deadline), func() { cmd.Process.Kill() })
+		out, err := cmd.CombinedOutput()
+		timer.Stop()
+		// degraded: a unit failed, but the manager runs.
+		if state := strings.TrimSpace(string(out)); state != "running" && state != "degraded" {
+			return fmt.Errorf("user manager of %s: %s (%v)", map[Account]string{AsUser: h.fleet.User, AsRoot: "root"}[as], out, err)
+		}
+	}
+	return nil
 }

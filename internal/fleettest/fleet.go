@@ -6,7 +6,8 @@
 // it has a private /run (a tmpfs: /run/systemd/system, /run/user/UID,
 // /run/user/0, /run/sshd), a private /etc/systemd and /usr/local (overlays
 // of this machine's, whose changes land in the host's directory), and
-// private bind mounts on the login user's HOME, /root and /etc/sudoers.d.
+// private bind mounts on the login user's HOME, /root, /etc/sudoers.d and
+// /tmp. The rest (/var, the rest of /etc, /usr) is this machine's.
 // Every session sshd starts sees that view, and the network stays shared.
 // In the namespace run a `systemd --user` for the login user (in a cgroup
 // delegated to it) and, on the hosts that allow sudo without a password,
@@ -135,7 +136,9 @@ func start(opts Options) (*Fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "fleet")
+	// Not in /tmp: the hosts have their own /tmp, and sshd must see its
+	// directory (it reads its host key for every connection).
+	dir, err := os.MkdirTemp("/var/tmp", "fleet")
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,10 @@ func TestFleet(t *testing.T) {
 	t.Run("cut", func(t *testing.T) { testCut(t, f) })
 	t.Run("down", func(t *testing.T) { testDown(t, f) })
 	t.Run("ports", func(t *testing.T) { testPorts(t, f) })
+	if err := f.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("5 hosts stopped in %s", f.Shutdown.Round(time.Millisecond))
 }
 
 // testSSH: the system ssh client logs in to every host as the login
@@ -80,12 +84,12 @@ func testSSH(t *testing.T, f *Fleet) {
 }
 
 // testPrivate: a file written on h1 in /etc/systemd, /usr/local/bin,
-// HOME, /root and /etc/sudoers.d is on h1 only, not on h2 nor on this
+// HOME, /root, /etc/sudoers.d, /run and /tmp is on h1 only, not on h2 nor on this
 // machine; and Path finds it, up or down.
 func testPrivate(t *testing.T, f *Fleet) {
 	h1, h2 := f.Hosts[0], f.Hosts[1]
 	name := "probe." + filepath.Base(f.Dir) // a dot: sudo does not read it as rules
-	dirs := []string{"/etc/systemd", "/usr/local/bin", f.Home, "/root", "/etc/sudoers.d", "/run"}
+	dirs := []string{"/etc/systemd", "/usr/local/bin", f.Home, "/root", "/etc/sudoers.d", "/run", "/tmp"}
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if _, err := h1.Exec(AsRoot, "sh", "-c", "echo on-h1 >"+p); err != nil {

@@ -34,8 +34,8 @@ type Host struct {
 	// password and root has a user manager.
 	Become bool
 	// Dir is the host's directory on this machine: its overlays' upper
-	// directories, HOME, /root, /etc/sudoers.d, sshd's configuration
-	// and host key, and the logs.
+	// directories, HOME, /root, /etc/sudoers.d, /tmp, sshd's
+	// configuration and host key, and the logs.
 	Dir string
 	// HostKey is the host's public key, "ssh-ed25519 AAAA...".
 	HostKey string
@@ -227,6 +227,11 @@ func (h *Host) Command(as Account, name string, args ...string) (*exec.Cmd, erro
 	if pid == 0 {
 		return nil, fmt.Errorf("host %s is down", h.Name)
 	}
+	return h.commandIn(pid, as, name, args...), nil
+}
+
+// commandIn is Command in the mount namespace of pid.
+func (h *Host) commandIn(pid int, as Account, name string, args ...string) *exec.Cmd {
 	f := h.fleet
 	ns := []string{"-t", strconv.Itoa(pid), "-m"}
 	env := []string{"LC_ALL=C", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -240,7 +245,7 @@ func (h *Host) Command(as Account, name string, args ...string) (*exec.Cmd, erro
 	}
 	cmd := exec.Command("nsenter", append(append(ns, "--", name), args...)...)
 	cmd.Env = env
-	return cmd, nil
+	return cmd
 }
 
 // Exec runs a command on the host as Command does and returns its
@@ -264,8 +269,8 @@ func (h *Host) Exec(as Account, name string, args ...string) ([]byte, error) {
 // (/proc/PID/root/p): reading and writing there is reading and writing
 // the host's file. While it is down it is the host's own copy of p, for
 // the trees the host has its own of (/etc/systemd and /usr/local: the
-// files written on the host only; HOME, /root, /etc/sudoers.d), and an
-// error for any other path.
+// files written on the host only; HOME, /root, /etc/sudoers.d, /tmp),
+// and an error for any other path.
 func (h *Host) Path(p string) (string, error) {
 	if !filepath.IsAbs(p) {
 		return "", fmt.Errorf("host %s: path %q is not absolute", h.Name, p)
