@@ -55,6 +55,8 @@ func TestFleet(t *testing.T) {
 	t.Run("cut", func(t *testing.T) { testCut(t, f) })
 	t.Run("down", func(t *testing.T) { testDown(t, f) })
 	t.Run("ports", func(t *testing.T) { testPorts(t, f) })
+	t.Run("stall", func(t *testing.T) { testStall(t, f) })
+	t.Run("identity", func(t *testing.T) { testIdentity(t, f) })
 	if err := f.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -337,6 +339,62 @@ func testPorts(t *testing.T, f *Fleet) {
 	if err != nil || line != "served\n" {
 		t.Errorf("the service on ServicePort(0): %q, %v", line, err)
 	}
+}
+
+// withOptions is cmd (an ssh command) with more options before its own.
+func withOptions(cmd *exec.Cmd, opts ...string) *exec.Cmd {
+	cmd.Args = append(append([]string{cmd.Args[0]}, opts...), cmd.Args[1:]...)
+	return cmd
+}
+
+// testStall: a stalled host holds the connection and never answers, so
+// ssh gives up at its connect timeout; unstalled, it answers again.
+func testStall(t *testing.T, f *Fleet) {
+	h := f.Hosts[2]
+	h.Stall(true)
+	began := time.Now()
+	_, stderr, err := run(withOptions(f.SSH(h, "true"), "-o", "ConnectTimeout=1"))
+	took := time.Since(began)
+	if err == nil || !strings.Contains(stderr, "timed out") || took > 5*time.Second {
+		t.Errorf("ssh to a stalled host: %v after %s, %q; want a timeout after about 1s", err, took.Round(time.Millisecond), stderr)
+	}
+	h.Stall(false)
+	h.CutConnections()
+	if out, stderr, err := run(f.SSH(h, "echo", "answers")); err != nil || out != "answers\n" {
+		t.Errorf("ssh after Stall(false): %q, %v, %s", out, err, stderr)
+	}
+}
+
+// testIdentity: NewIdentity's keys are authorized on every host, the
+// encrypted one once decrypted.
+func testIdentity(t *testing.T, f *Fleet) {
+	plain, err := f.NewIdentity("id_plain", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := f.NewIdentity("id_secret", "open sesame")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ssh-keygen", "-y", "-P", "", "-f", secret).CombinedOutput(); err == nil {
+		t.Errorf("the encrypted key opens without its passphrase: %s", out)
+	}
+	if out, err := exec.Command("ssh-keygen", "-p", "-P", "open sesame", "-N", "", "-f", secret).CombinedOutput(); err != nil {
+		t.Fatalf("decrypting: %v: %s", err, out)
+	}
+	onEach(t, f, func(t *testing.T, h *Host) {
+		for _, key := range []string{plain, secret} {
+			cmd := f.SSH(h, "echo", "in")
+			for i, a := range cmd.Args {
+				if a == f.Identity {
+					cmd.Args[i] = key
+				}
+			}
+			if out, stderr, err := run(cmd); err != nil || out != "in\n" {
+				t.Errorf("ssh -i %s: %q, %v, %s", filepath.Base(key), out, err, stderr)
+			}
+		}
+	})
 }
 
 // TestStopLeavesNothing: a fleet started and stopped leaves no process

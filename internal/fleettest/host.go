@@ -214,7 +214,13 @@ func (h *Host) cgroupName() string {
 // there were. The host keeps running and accepts new connections.
 func (h *Host) CutConnections() int { return h.proxy.cut() }
 
-// Connections is how many client connections the proxy forwards now.
+// Stall makes the host accept connections and never answer (on), as a
+// host behind a firewall that drops packets or a hung machine would, for
+// the connect timeout; Stall(false) ends that for new connections
+// (CutConnections drops the held ones).
+func (h *Host) Stall(on bool) { h.proxy.stall(on) }
+
+// Connections is how many client connections the proxy holds now.
 func (h *Host) Connections() int { return h.proxy.count() }
 
 // Command returns a command that runs name with args in the host's mount

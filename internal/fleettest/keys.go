@@ -11,8 +11,11 @@ import (
 
 // keygen makes an ed25519 key pair without a passphrase at path and
 // path+".pub" with ssh-keygen.
-func keygen(path, comment string) error {
-	cmd := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path)
+func keygen(path, comment string) error { return keygenPass(path, comment, "") }
+
+// keygenPass is keygen with a passphrase ("" for none).
+func keygenPass(path, comment, passphrase string) error {
+	cmd := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-C", comment, "-f", path)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("ssh-keygen -f %s: %w: %s", path, err, bytes.TrimSpace(out))
 	}
@@ -73,4 +76,39 @@ func (f *Fleet) WrongKnownHosts(name string, wrong ...*Host) (string, error) {
 func (f *Fleet) KnownHostsWithout(name string, without ...*Host) (string, error) {
 	path := filepath.Join(f.Dir, name)
 	return path, f.writeKnownHosts(path, nil, without)
+}
+
+// NewIdentity makes another client key pair (ed25519) called name in the
+// fleet's directory, encrypted with passphrase unless it is "", adds its
+// public key to the login user's authorized_keys on every host, and
+// returns the private key's path. For an encrypted identity_file, or a
+// key that only an ssh-agent holds. The hosts' HOMEs are written through
+// Host.Path, so a host that is down gets it too.
+func (f *Fleet) NewIdentity(name, passphrase string) (string, error) {
+	path := filepath.Join(f.Dir, name)
+	if err := keygenPass(path, "fencer-fleettest "+name, passphrase); err != nil {
+		return "", err
+	}
+	pub, err := os.ReadFile(path + ".pub")
+	if err != nil {
+		return "", err
+	}
+	for _, h := range f.Hosts {
+		keys, err := h.Path(f.Home + "/.ssh/authorized_keys")
+		if err != nil {
+			return "", err
+		}
+		a, err := os.OpenFile(keys, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return "", fmt.Errorf("host %s: %w", h.Name, err)
+		}
+		_, err = a.Write(pub)
+		if cerr := a.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return "", fmt.Errorf("host %s: %w", h.Name, err)
+		}
+	}
+	return path, nil
 }

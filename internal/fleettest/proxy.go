@@ -13,10 +13,11 @@ import (
 type proxy struct {
 	backend string
 
-	mu    sync.Mutex
-	ln    net.Listener
-	addr  string                // the listener's address, kept across stop and listen
-	conns map[net.Conn]net.Conn // client connection -> backend connection (nil while dialing)
+	mu      sync.Mutex
+	stalled bool // accept, but forward nothing
+	ln      net.Listener
+	addr    string                // the listener's address, kept across stop and listen
+	conns   map[net.Conn]net.Conn // client connection -> backend connection (nil while dialing)
 }
 
 // listen starts listening on addr (or on the address it had, when
@@ -73,6 +74,19 @@ func (p *proxy) accept(ln net.Listener) {
 // forward copies between the client connection c and a new connection to
 // the backend until either side closes or the proxy cuts them.
 func (p *proxy) forward(c net.Conn) {
+	p.mu.Lock()
+	stalled := p.stalled
+	p.mu.Unlock()
+	if stalled {
+		// Read and drop what the client sends until it gives up or the
+		// proxy cuts the connection; answer nothing.
+		io.Copy(io.Discard, c)
+		c.Close()
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+		return
+	}
 	b, err := net.DialTimeout("tcp", p.backend, 10*time.Second)
 	p.mu.Lock()
 	_, live := p.conns[c]
@@ -113,6 +127,14 @@ func (p *proxy) cut() int {
 		delete(p.conns, c)
 	}
 	return n
+}
+
+// stall makes the proxy hold the connections it accepts from now on
+// without forwarding them (on), or forward them again (off).
+func (p *proxy) stall(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = on
 }
 
 // count is how many client connections are open.
