@@ -215,15 +215,7 @@ func (h *Host) boot() error {
 		cmd.Wait()
 		close(done)
 	}()
-	if err := h.waitReady(done); err != nil {
-		return err
-	}
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
-	if err != nil {
-		return err
-	}
-	h.namespaces = append(h.namespaces, ns)
-	return nil
+	return h.waitReady(done)
 }
 
 // waitReady waits until sshd accepts connections (it starts last, after

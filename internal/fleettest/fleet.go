@@ -33,11 +33,13 @@
 package fleettest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -192,8 +194,7 @@ func (f *Fleet) each(fn func(*Host) error) error {
 }
 
 // Stop stops every host and its proxy (Host.Down), checks that
-// nothing of the fleet is left (processes in its hosts' namespaces or
-// cgroups, mounts) and removes its directory. Stopping again does
+// nothing of the fleet is left (Leftovers) and removes its directory. Stopping again does
 // nothing and returns the first call's error.
 func (f *Fleet) Stop() error {
 	f.stopOnce.Do(func() {
@@ -212,39 +213,39 @@ func (f *Fleet) Stop() error {
 }
 
 // Leftovers reports what of the fleet's stopped hosts is still on this
-// machine: a live process in one of their mount namespaces, a mount of
-// their directories, a cgroup. Processes that died but wait to be reaped
-// (zombies) do not count: they hold no namespace.
+// machine: a cgroup, or a mount namespace (this process's included) that
+// has a mount of the fleet's directories, with the live processes in it.
+// Processes that died but wait to be reaped (zombies) do not count: they
+// hold no namespace.
 func (f *Fleet) Leftovers() error {
 	var problems []string
-	namespaces := map[string]string{}
 	for _, h := range f.Hosts {
-		for _, ns := range h.namespaces {
-			namespaces[ns] = h.Name
-		}
 		if dirs := h.cgroupDirs(); len(dirs) > 0 {
 			problems = append(problems, fmt.Sprintf("host %s: cgroups %s", h.Name, strings.Join(dirs, ", ")))
 		}
 	}
+	// Every process's mount namespace, and the processes in each.
+	members := map[string][]string{}
 	procs, _ := filepath.Glob("/proc/[0-9]*/ns/mnt")
 	for _, p := range procs {
-		ns, err := os.Readlink(p)
-		if name, ok := namespaces[ns]; err == nil && ok {
-			pid := strings.Split(p, "/")[2]
+		if ns, err := os.Readlink(p); err == nil {
+			members[ns] = append(members[ns], strings.Split(p, "/")[2])
+		}
+	}
+	for _, pids := range members {
+		mounts, err := os.ReadFile("/proc/" + pids[0] + "/mountinfo")
+		if err != nil || !bytes.Contains(mounts, []byte(f.Dir+"/")) {
+			continue
+		}
+		var who []string
+		for _, pid := range pids {
 			comm, _ := os.ReadFile("/proc/" + pid + "/comm")
-			problems = append(problems, fmt.Sprintf("host %s: pid %s (%s) in its mount namespace", name, pid, strings.TrimSpace(string(comm))))
+			who = append(who, fmt.Sprintf("%s (%s)", pid, bytes.TrimSpace(comm)))
 		}
-	}
-	mounts, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return err
-	}
-	for _, line := range strings.Split(string(mounts), "\n") {
-		if strings.Contains(line, f.Dir+"/") {
-			problems = append(problems, "mount "+line)
-		}
+		problems = append(problems, "a mount namespace with the fleet's mounts, of pids "+strings.Join(who, ", "))
 	}
 	if len(problems) > 0 {
+		sort.Strings(problems)
 		return fmt.Errorf("fleettest: left behind:\n%s", strings.Join(problems, "\n"))
 	}
 	return nil

@@ -419,6 +419,14 @@ func TestStopLeavesNothing(t *testing.T) {
 	if len(pids) < 2*4 {
 		t.Fatalf("pids in the hosts' cgroups: %v; want sshd, its session, 2 managers and their services", pids)
 	}
+	// What Leftovers finds while the hosts run: their cgroups, and their
+	// namespaces with sshd, the managers and the session in them.
+	err := f.Leftovers()
+	for _, want := range []string{"cgroups", "(sshd)", "(systemd)", "(sleep)"} {
+		if err == nil || strings.Count(err.Error(), want) < 2 {
+			t.Errorf("Leftovers of two running hosts: %v; want %s twice", err, want)
+		}
+	}
 	began := time.Now()
 	if err := f.Stop(); err != nil {
 		t.Fatal(err)

@@ -43,12 +43,11 @@ type Host struct {
 	fleet *Fleet
 	proxy *proxy
 
-	mu         sync.Mutex
-	cmd        *exec.Cmd     // sh, then sshd, in the host's namespace
-	done       chan struct{} // closed when cmd has exited
-	cgroup     usermanager.Cgroup
-	namespaces []string // every mount namespace the host has had, as /proc/PID/ns/mnt reads
-	ports      []int    // ServicePort's
+	mu     sync.Mutex
+	cmd    *exec.Cmd     // sh, then sshd, in the host's namespace
+	done   chan struct{} // closed when cmd has exited
+	cgroup usermanager.Cgroup
+	ports  []int // ServicePort's
 }
 
 // Account is whom a command runs as on a host.
