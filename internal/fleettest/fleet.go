@@ -107,6 +107,8 @@ type Fleet struct {
 
 	stopOnce sync.Once
 	stopErr  error
+	agentsMu sync.Mutex
+	agents   []*agent
 }
 
 // Start starts a fleet for the test and stops it when the test ends. It
@@ -216,12 +218,13 @@ func (f *Fleet) each(fn func(*Host) error) error {
 	return errors.Join(errs...)
 }
 
-// Stop stops every host and its proxy (Host.Down), checks that
+// Stop stops the agents (Agent), every host and its proxy (Host.Down), checks that
 // nothing of the fleet is left (Leftovers) and removes its directory. Stopping again does
 // nothing and returns the first call's error.
 func (f *Fleet) Stop() error {
 	f.stopOnce.Do(func() {
 		began := time.Now()
+		f.stopAgents()
 		err := f.each((*Host).Down)
 		if lerr := f.Leftovers(); lerr != nil {
 			err = errors.Join(err, lerr)

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // run runs cmd (30 seconds at most) and returns its standard output and
@@ -366,7 +369,7 @@ func testStall(t *testing.T, f *Fleet) {
 }
 
 // testIdentity: NewIdentity's keys are authorized on every host, the
-// encrypted one once decrypted.
+// encrypted one once decrypted, and an Agent lends its key to ssh.
 func testIdentity(t *testing.T, f *Fleet) {
 	plain, err := f.NewIdentity("id_plain", "")
 	if err != nil {
@@ -381,6 +384,29 @@ func testIdentity(t *testing.T, f *Fleet) {
 	}
 	if out, err := exec.Command("ssh-keygen", "-p", "-P", "open sesame", "-N", "", "-f", secret).CombinedOutput(); err != nil {
 		t.Fatalf("decrypting: %v: %s", err, out)
+	}
+	// An agent holding the new plain key: ssh with no identity file.
+	sock, err := f.Agent(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := f.SSH(f.Hosts[1], "echo", "by agent")
+	var args []string
+	for i := 0; i < len(cmd.Args); i++ {
+		switch a := cmd.Args[i]; a {
+		case "IdentityAgent=none":
+			args = append(args, "IdentityAgent="+sock)
+		case "IdentitiesOnly=yes":
+			args = append(args, "IdentitiesOnly=no")
+		case "-i":
+			i++ // and the fleet's key
+		default:
+			args = append(args, a)
+		}
+	}
+	cmd.Args = append(args[:1], append([]string{"-o", "IdentityFile=none"}, args[1:]...)...)
+	if out, stderr, err := run(cmd); err != nil || out != "by agent\n" {
+		t.Errorf("ssh with the agent: %q, %v, %s", out, err, stderr)
 	}
 	onEach(t, f, func(t *testing.T, h *Host) {
 		for _, key := range []string{plain, secret} {
@@ -496,6 +522,9 @@ host "h2" {
 `
 	if text != want {
 		t.Errorf("HostBlocks:\n%s\nwant:\n%s", text, want)
+	}
+	if _, diags := hclsyntax.ParseConfig([]byte(text), "hosts.fencer.hcl", hcl.InitialPos); diags.HasErrors() {
+		t.Errorf("HostBlocks is not HCL: %v", diags)
 	}
 	text, err = f.HostBlocks(HCLOptions{Hosts: f.Hosts[:1], NoBecome: true, KnownHosts: "/kh"})
 	if err != nil {
