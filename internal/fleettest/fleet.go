@@ -109,6 +109,9 @@ type Fleet struct {
 	stopErr  error
 	agentsMu sync.Mutex
 	agents   []*agent
+	portsMu  sync.Mutex
+	ports    map[int]bool // the hosts' ports, sshd's and services'
+
 }
 
 // Start starts a fleet for the test and stops it when the test ends. It
@@ -170,7 +173,7 @@ func start(opts Options) (*Fleet, error) {
 		return nil, err
 	}
 	f := &Fleet{Dir: dir, User: acct.name, UID: acct.uid, GID: acct.gid, Home: acct.home,
-		Identity: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts")}
+		Identity: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts"), ports: map[int]bool{}}
 	if err := keygen(f.Identity, "fencer-fleettest client"); err != nil {
 		return f, err
 	}

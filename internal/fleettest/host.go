@@ -47,7 +47,7 @@ type Host struct {
 	cmd    *exec.Cmd     // sh, then sshd, in the host's namespace
 	done   chan struct{} // closed when cmd has exited
 	cgroup usermanager.Cgroup
-	ports  []int // ServicePort's
+	ports  []int // ServicePort's, under fleet.portsMu
 }
 
 // Account is whom a command runs as on a host.
@@ -60,18 +60,25 @@ const (
 )
 
 // newHost makes host i's record, its proxy's listener and sshd's port.
+// The hosts are made one after the other.
 func (f *Fleet) newHost(i int) (*Host, error) {
 	h := &Host{Name: fmt.Sprintf("h%d", i+1), Index: i, Address: "127.0.0.1", fleet: f,
 		Dir: filepath.Join(f.Dir, fmt.Sprintf("h%d", i+1))}
-	var err error
-	if h.SSHDPort, err = freePort(); err != nil {
-		return nil, err
-	}
-	h.proxy = &proxy{backend: net.JoinHostPort(h.Address, strconv.Itoa(h.SSHDPort))}
+	// The proxy listens from now on: its port cannot be sshd's.
+	h.proxy = &proxy{}
 	if err := h.proxy.listen(net.JoinHostPort(h.Address, "0")); err != nil {
 		return nil, err
 	}
 	h.Port = h.proxy.port()
+	f.ports[h.Port] = true
+	for h.SSHDPort == 0 || f.ports[h.SSHDPort] {
+		var err error
+		if h.SSHDPort, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	f.ports[h.SSHDPort] = true
+	h.proxy.setBackend(net.JoinHostPort(h.Address, strconv.Itoa(h.SSHDPort)))
 	return h, nil
 }
 
@@ -87,32 +94,23 @@ func freePort() (int, error) {
 
 // ServicePort returns the i-th port (from 0) for a service on h: a port
 // nothing listened on when first asked, different for each host and
-// each i, the same on every call.
+// each i and from the hosts' own, the same on every call. It panics when
+// this machine has no free port.
 func (h *Host) ServicePort(i int) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	f := h.fleet
+	f.portsMu.Lock()
+	defer f.portsMu.Unlock()
 	for len(h.ports) <= i {
 		p, err := freePort()
 		if err != nil {
 			panic(err)
 		}
-		if p == h.Port || p == h.SSHDPort || h.fleet.portTaken(p) {
-			continue
+		if !f.ports[p] {
+			f.ports[p] = true
+			h.ports = append(h.ports, p)
 		}
-		h.ports = append(h.ports, p)
 	}
 	return h.ports[i]
-}
-
-// portTaken reports whether a host of f has p as its proxy's or sshd's
-// port (set when the host is made, never changed).
-func (f *Fleet) portTaken(p int) bool {
-	for _, o := range f.Hosts {
-		if o.Port == p || o.SSHDPort == p {
-			return true
-		}
-	}
-	return false
 }
 
 // PID is the pid of the host's sshd (the first process of its mount

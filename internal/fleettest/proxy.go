@@ -11,10 +11,9 @@ import (
 // proxy forwards TCP connections from its listener to a backend (the
 // host's sshd) and can drop them all at once.
 type proxy struct {
-	backend string
-
 	mu      sync.Mutex
-	stalled bool // accept, but forward nothing
+	backend string // host:port
+	stalled bool   // accept, but forward nothing
 	ln      net.Listener
 	addr    string                // the listener's address, kept across stop and listen
 	conns   map[net.Conn]net.Conn // client connection -> backend connection (nil while dialing)
@@ -75,7 +74,7 @@ func (p *proxy) accept(ln net.Listener) {
 // the backend until either side closes or the proxy cuts them.
 func (p *proxy) forward(c net.Conn) {
 	p.mu.Lock()
-	stalled := p.stalled
+	stalled, backend := p.stalled, p.backend
 	p.mu.Unlock()
 	if stalled {
 		// Read and drop what the client sends until it gives up or the
@@ -87,7 +86,7 @@ func (p *proxy) forward(c net.Conn) {
 		p.mu.Unlock()
 		return
 	}
-	b, err := net.DialTimeout("tcp", p.backend, 10*time.Second)
+	b, err := net.DialTimeout("tcp", backend, 10*time.Second)
 	p.mu.Lock()
 	_, live := p.conns[c]
 	if err != nil || !live {
@@ -127,6 +126,13 @@ func (p *proxy) cut() int {
 		delete(p.conns, c)
 	}
 	return n
+}
+
+// setBackend sets where the proxy forwards connections to.
+func (p *proxy) setBackend(addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.backend = addr
 }
 
 // stall makes the proxy hold the connections it accepts from now on
