@@ -221,9 +221,10 @@ func (f *Fleet) each(fn func(*Host) error) error {
 	return errors.Join(errs...)
 }
 
-// Stop stops the agents (Agent), every host and its proxy (Host.Down), checks that
-// nothing of the fleet is left (Leftovers) and removes its directory. Stopping again does
-// nothing and returns the first call's error.
+// Stop stops the agents (Agent), every host and its proxy (Host.Down),
+// checks that nothing of the fleet is left (Leftovers) and removes its
+// directory. Stopping again does nothing and returns the first call's
+// error.
 func (f *Fleet) Stop() error {
 	f.stopOnce.Do(func() {
 		began := time.Now()
