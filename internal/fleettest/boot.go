@@ -75,7 +75,7 @@ func (h *Host) prepare() error {
 	if err := h.writeHome(client); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(h.Dir, "sshd_config"), []byte(h.sshdConfig(key)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(h.Dir, "sshd_config"), []byte(h.sshdConfig()), 0o644); err != nil {
 		return err
 	}
 	return h.writeSudoers()
@@ -105,8 +105,9 @@ func (h *Host) writeHome(clientKey []byte) error {
 // sshdConfig is the host's sshd_config: key only, no PAM, the login user
 // only, forwarding allowed (a bastion jumps through a host), SFTP, and
 // the user's XDG_RUNTIME_DIR in its sessions (PAM would set it).
-func (h *Host) sshdConfig(hostKey string) string {
+func (h *Host) sshdConfig() string {
 	f := h.fleet
+	hostKey := filepath.Join(h.Dir, "ssh_host_ed25519_key")
 	return fmt.Sprintf(`# fencer's fleettest host %s
 Port %d
 ListenAddress %s

@@ -245,7 +245,8 @@ func testCut(t *testing.T, f *Fleet) {
 }
 
 // testDown: a host that is down refuses connections while the others
-// work; up again, it has its files and a running manager.
+// work; up again (on another sshd port, its own taken meanwhile), it has
+// its files and a running manager.
 func testDown(t *testing.T, f *Fleet) {
 	h := f.Hosts[4]
 	if _, _, err := run(f.SSH(h, "echo kept >kept")); err != nil {
@@ -272,11 +273,22 @@ func testDown(t *testing.T, f *Fleet) {
 	if out, _, err := run(f.SSH(f.Hosts[3], "echo", "up")); err != nil || out != "up\n" {
 		t.Errorf("another host while h5 is down: %q, %v", out, err)
 	}
+	// Another program took sshd's port meanwhile: Up moves sshd, behind
+	// the same proxy port.
+	taken, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", h.SSHDPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	sshdPort := h.SSHDPort
 	began = time.Now()
 	if err := h.Up(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("up again in %s", time.Since(began).Round(time.Millisecond))
+	if h.SSHDPort == sshdPort {
+		t.Errorf("sshd's port %d taken, and Up kept it", sshdPort)
+	}
 	out, stderr, err := run(f.SSH(h, "cat kept; systemctl --user is-system-running"))
 	if err != nil || out != "kept\nrunning\n" {
 		t.Errorf("after Up: %q, %v, %s", out, err, stderr)

@@ -26,9 +26,11 @@ type Host struct {
 	Name  string
 	Index int
 	// Address and Port are where a client connects: the proxy in front
-	// of the host's sshd. SSHDPort is sshd's own port (no proxy).
-	Address  string
-	Port     int
+	// of the host's sshd.
+	Address string
+	Port    int
+	// SSHDPort is sshd's own port (no proxy); Up changes it when another
+	// program took it while the host was down.
 	SSHDPort int
 	// Become is true on a host where the login user may sudo without a
 	// password and root has a user manager.
@@ -134,8 +136,21 @@ func (h *Host) Up() error {
 	if h.cmd != nil {
 		return nil
 	}
-	if err := h.boot(); err != nil {
+	for attempt := 1; ; attempt++ {
+		mark := h.logSize()
+		err := h.boot()
+		if err == nil {
+			break
+		}
 		h.halt()
+		// Another program took sshd's port since it was chosen: choose
+		// another (the proxy's port, the one clients know, stays).
+		if attempt < 3 && strings.Contains(h.logSince(mark), "Address already in use") {
+			if err := h.moveSSHD(); err != nil {
+				return fmt.Errorf("host %s: %w", h.Name, err)
+			}
+			continue
+		}
 		return fmt.Errorf("host %s: %w\n%s", h.Name, err, h.Log())
 	}
 	if err := h.proxy.listen(net.JoinHostPort(h.Address, strconv.Itoa(h.Port))); err != nil {
@@ -326,6 +341,42 @@ func (h *Host) WriteFile(as Account, p string, data []byte, mode os.FileMode) er
 		return fmt.Errorf("host %s: %w", h.Name, err)
 	}
 	return nil
+}
+
+// logSize is how long the host's log is now.
+func (h *Host) logSize() int64 {
+	st, err := os.Stat(filepath.Join(h.Dir, "host.log"))
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// logSince returns what the host's log has after its first n bytes.
+func (h *Host) logSince(n int64) string {
+	b, _ := os.ReadFile(filepath.Join(h.Dir, "host.log"))
+	if int64(len(b)) < n {
+		return ""
+	}
+	return string(b[n:])
+}
+
+// moveSSHD gives sshd a new port. h.mu is held.
+func (h *Host) moveSSHD() error {
+	f := h.fleet
+	f.portsMu.Lock()
+	for f.ports[h.SSHDPort] {
+		p, err := freePort()
+		if err != nil {
+			f.portsMu.Unlock()
+			return err
+		}
+		h.SSHDPort = p
+	}
+	f.ports[h.SSHDPort] = true
+	f.portsMu.Unlock()
+	h.proxy.setBackend(net.JoinHostPort(h.Address, strconv.Itoa(h.SSHDPort)))
+	return os.WriteFile(filepath.Join(h.Dir, "sshd_config"), []byte(h.sshdConfig()), 0o644)
 }
 
 // Log returns what the host's boot script, sshd and user managers wrote.
