@@ -137,12 +137,16 @@ Match User %s
 // for commands run as root (sudo resets the environment, and systemctl
 // --user needs it to find root's manager); elsewhere sudo with a
 // password, which `sudo -n` refuses with "a password is required". The
-// env file's name has a dot, so sudo does not read it as rules.
+// env file's name has a dot, so sudo does not read it as rules. With
+// Options.PlainSudo, no env file.
 func (h *Host) writeSudoers() error {
 	dir := filepath.Join(h.Dir, "sudoers.d")
 	rules := h.fleet.User + " ALL=(ALL:ALL) ALL\n"
 	if h.Become {
-		rules = h.fleet.User + " ALL=(ALL:ALL) NOPASSWD: ALL\nDefaults>root env_file=/etc/sudoers.d/root.env\n"
+		rules = h.fleet.User + " ALL=(ALL:ALL) NOPASSWD: ALL\n"
+	}
+	if h.Become && !h.plainSudo {
+		rules += "Defaults>root env_file=/etc/sudoers.d/root.env\n"
 		if err := os.WriteFile(filepath.Join(dir, "root.env"), []byte("XDG_RUNTIME_DIR=/run/user/0\n"), 0o440); err != nil {
 			return err
 		}

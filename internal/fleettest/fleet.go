@@ -23,8 +23,8 @@
 // Scopes: every host offers scope "user" as the login user (its manager
 // at /run/user/UID); a become host (Options.Become) also offers scope
 // "user" as root through `sudo -n` — sudo there sets XDG_RUNTIME_DIR to
-// /run/user/0 (a sudoers env_file), so `sudo -n systemctl --user ...`
-// reaches root's manager. There is no system manager: systemd is not PID
+// /run/user/0 (a sudoers env_file; not with Options.PlainSudo), so `sudo
+// -n systemctl --user ...` reaches root's manager. There is no system manager: systemd is not PID
 // 1 here.
 //
 // Start needs root; without it the test is skipped, except under CI=true
@@ -82,6 +82,12 @@ type Options struct {
 	// without a password and root has a user manager; nil means host 0
 	// only, an empty list none. On the other hosts sudo wants a password.
 	Become []int
+	// PlainSudo leaves sudo's environment as Debian's default has it on
+	// the become hosts: without XDG_RUNTIME_DIR for root, so that
+	// `sudo -n systemctl --user` does not find root's manager, as on a
+	// real host; `sudo -n env XDG_RUNTIME_DIR=/run/user/0 systemctl
+	// --user` does. Otherwise sudo sets it (a sudoers env_file).
+	PlainSudo bool
 }
 
 // Fleet is a set of simulated hosts and what a client needs to reach
@@ -189,6 +195,7 @@ func start(opts Options) (*Fleet, error) {
 			return f, fmt.Errorf("fleettest: Become lists host %d of %d", i, n)
 		}
 		f.Hosts[i].Become = true
+		f.Hosts[i].plainSudo = opts.PlainSudo
 	}
 	err = f.each(func(h *Host) error {
 		if err := h.prepare(); err != nil {

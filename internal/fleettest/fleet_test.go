@@ -437,9 +437,18 @@ func testIdentity(t *testing.T, f *Fleet) {
 
 // TestStopLeavesNothing: a fleet started and stopped leaves no process
 // (of those its hosts ran, in their namespaces or cgroups), no mount, no
-// cgroup, no listener and no directory.
+// cgroup, no listener and no directory. Its become host has PlainSudo.
 func TestStopLeavesNothing(t *testing.T) {
-	f := Start(t, Options{Hosts: 2, Become: []int{1}})
+	f := Start(t, Options{Hosts: 2, Become: []int{1}, PlainSudo: true})
+	// PlainSudo: sudo leaves XDG_RUNTIME_DIR out, as on a real host.
+	out, stderr, err := run(f.SSH(f.Hosts[1], "sudo -n systemctl --user is-system-running"))
+	if err == nil || !strings.Contains(stderr, "Failed to connect to bus") {
+		t.Errorf("plain sudo -n systemctl --user: %q, %v, %q; want no bus", out, err, stderr)
+	}
+	out, stderr, err = run(f.SSH(f.Hosts[1], "sudo -n env XDG_RUNTIME_DIR=/run/user/0 systemctl --user is-system-running"))
+	if err != nil || out != "running\n" {
+		t.Errorf("sudo -n env XDG_RUNTIME_DIR=/run/user/0 systemctl --user: %q, %v, %s", out, err, stderr)
+	}
 	var pids []int
 	var ports []int
 	for _, h := range f.Hosts {
@@ -459,7 +468,7 @@ func TestStopLeavesNothing(t *testing.T) {
 	}
 	// What Leftovers finds while the hosts run: their cgroups, and their
 	// namespaces with sshd, the managers and the session in them.
-	err := f.Leftovers()
+	err = f.Leftovers()
 	for _, want := range []string{"cgroups", "(sshd)", "(systemd)", "(sleep)"} {
 		if err == nil || strings.Count(err.Error(), want) < 2 {
 			t.Errorf("Leftovers of two running hosts: %v; want %s twice", err, want)

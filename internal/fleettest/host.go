@@ -34,7 +34,8 @@ type Host struct {
 	SSHDPort int
 	// Become is true on a host where the login user may sudo without a
 	// password and root has a user manager.
-	Become bool
+	Become    bool
+	plainSudo bool // Options.PlainSudo
 	// Dir is the host's directory on this machine: its overlays' upper
 	// directories, HOME, /root, /etc/sudoers.d, /tmp, sshd's
 	// configuration and host key, and the logs.
