@@ -34,7 +34,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -176,8 +175,8 @@ type Manager struct {
 	done chan struct{}
 	err  error
 	// cgroups are the manager's own cgroups, one per hierarchy that
-	// tracks systemd's units (see ownCgroup).
-	cgroups []string
+	// tracks systemd's units (see MakeCgroup).
+	cgroups Cgroup
 }
 
 // Start starts a user manager for the test and stops it when the test
@@ -250,7 +249,7 @@ func start(dir string) (*Manager, error) {
 	defer log.Close()
 	began := time.Now()
 	m.cmd = exec.Command(Binary, "--user")
-	if cgroups := ownCgroup("fencer-" + filepath.Base(dir)); len(cgroups) > 0 {
+	if cgroups := MakeCgroup("fencer-" + filepath.Base(dir)); len(cgroups) > 0 {
 		// The shell moves itself into the manager's cgroups, then
 		// becomes the manager.
 		m.cgroups = cgroups
@@ -333,10 +332,10 @@ func (m *Manager) Show(unit, property string) (string, error) {
 // stopped manager does nothing.
 func (m *Manager) Stop() error {
 	err := m.stopManager()
-	if kerr := m.killCgroups(); kerr != nil {
+	if kerr := m.cgroups.Kill(); kerr != nil {
 		err = errors.Join(err, kerr)
 	}
-	m.removeCgroups()
+	m.cgroups.Remove()
 	return err
 }
 
@@ -354,130 +353,5 @@ func (m *Manager) stopManager() error {
 		_ = m.cmd.Process.Kill()
 		<-m.done
 		return fmt.Errorf("%s --user did not exit within 10s of SIGTERM; killed", Binary)
-	}
-}
-
-// killCgroups kills what is left in the manager's cgroups and waits until
-// no process is: on cgroup v2 by writing "1" to the manager's own
-// cgroup.kill, which kills its whole subtree at once (forks included);
-// where no hierarchy has cgroup.kill (cgroup v1 only, Linux before 5.14)
-// by SIGKILLing every pid in the subtrees' cgroup.procs until none is
-// left.
-func (m *Manager) killCgroups() error {
-	if len(m.cgroups) == 0 {
-		return nil
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		pids := cgroupProcs(m.cgroups)
-		if len(pids) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("processes %v still in %s 10s after SIGKILL", pids, strings.Join(m.cgroups, ", "))
-		}
-		killed := false
-		for _, d := range m.cgroups {
-			if writeCgroupFile(filepath.Join(d, "cgroup.kill"), "1") == nil {
-				killed = true
-			}
-		}
-		if !killed {
-			for _, pid := range pids {
-				_ = unix.Kill(pid, unix.SIGKILL)
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// writeCgroupFile writes s to an existing cgroup file.
-func writeCgroupFile(path, s string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(s)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// cgroupProcs lists the pids in the cgroups dirs and their descendants.
-func cgroupProcs(dirs []string) []int {
-	seen := map[int]bool{}
-	var pids []int
-	for _, d := range dirs {
-		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
-			if err != nil || !e.IsDir() {
-				return nil
-			}
-			b, _ := os.ReadFile(filepath.Join(p, "cgroup.procs"))
-			for _, f := range strings.Fields(string(b)) {
-				if pid, err := strconv.Atoi(f); err == nil && !seen[pid] {
-					seen[pid] = true
-					pids = append(pids, pid)
-				}
-			}
-			return nil
-		})
-	}
-	return pids
-}
-
-// ownCgroup creates a cgroup called name at the root of each hierarchy
-// where systemd tracks units (the cgroup2 one, and name=systemd on a
-// hybrid or legacy machine) and returns their paths, or nothing when it
-// cannot. A user manager roots its units' cgroups in its own: without
-// this, every manager started from the root cgroup (as on a machine whose
-// PID 1 is not systemd) would put metrics.service in the same
-// /app.slice/metrics.service, and one manager stopping its unit would
-// kill the others' processes in it: tests running side by side, in this
-// process or another, would kill each other's services.
-func ownCgroup(name string) []string {
-	var dirs []string
-	for _, root := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"} {
-		var fs unix.Statfs_t
-		if unix.Statfs(root, &fs) != nil {
-			continue
-		}
-		if fs.Type != unix.CGROUP2_SUPER_MAGIC && (root == "/sys/fs/cgroup" || fs.Type != unix.CGROUP_SUPER_MAGIC) {
-			continue
-		}
-		d := filepath.Join(root, name)
-		if err := os.Mkdir(d, 0o755); err != nil {
-			removeCgroups(dirs)
-			return nil
-		}
-		dirs = append(dirs, d)
-	}
-	return dirs
-}
-
-// removeCgroups removes the manager's cgroups, and what systemd made
-// under them in every hierarchy, deepest first. Cgroups still in use
-// stay.
-func (m *Manager) removeCgroups() {
-	if len(m.cgroups) == 0 {
-		return
-	}
-	name := filepath.Base(m.cgroups[0])
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + name)
-	removeCgroups(append(dirs, m.cgroups...))
-}
-
-func removeCgroups(dirs []string) {
-	for _, d := range dirs {
-		var all []string
-		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				all = append(all, p)
-			}
-			return nil
-		})
-		for i := len(all) - 1; i >= 0; i-- {
-			os.Remove(all[i])
-		}
 	}
 }
