@@ -2,6 +2,9 @@ package sshhost
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +51,58 @@ func TestFleetManagers(t *testing.T) {
 		if err := unlock(); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestFleetApplyLive applies a service over SSH to a host whose manager
+// runs (root's, through become = "sudo"): daemon-reload there, the unit
+// started through the loader, and verify reading its filter back with
+// ptrace over the connection: in sync; destroy stops it there.
+func TestFleetApplyLive(t *testing.T) {
+	f := fleettest.Start(t, fleettest.Options{Hosts: 1, Become: []int{0}, PlainSudo: true})
+	testLoaders(t)
+	blocks, err := f.HostBlocks(fleettest.HCLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "live")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := blocks + `service "nap" {
+  unit           = "nap.service"
+  unit_file      = "[Service]\nExecStart=/bin/sleep 1000\n"
+  default_action = log
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fencer := func(args ...string) (string, error) {
+		cmd := exec.Command(fencerBinary.path, append([]string{"-no-color"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := fencer("apply", "-auto-approve"); err != nil || !strings.Contains(out, "systemd reloaded") {
+		t.Fatalf("fencer apply: %v\n%s", err, out)
+	}
+	h := f.Hosts[0]
+	if out, err := h.Exec(fleettest.AsRoot, "systemctl", "--user", "start", "nap.service"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := fencer("verify")
+	if err != nil || !strings.Contains(out, `host "h1": in sync`) {
+		t.Errorf("fencer verify: %v\n%s", err, out)
+	}
+	if out, err := fencer("destroy", "-auto-approve"); err != nil || !strings.Contains(out, "Destroy complete!") {
+		t.Errorf("fencer destroy: %v\n%s", err, out)
+	}
+	if out, err := h.Exec(fleettest.AsRoot, "systemctl", "--user", "is-active", "nap.service"); strings.TrimSpace(string(out)) != "inactive" {
+		t.Errorf("after destroy, nap.service (whose unit file was fencer's) is %q, %v", out, err)
 	}
 }
