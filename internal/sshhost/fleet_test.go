@@ -16,7 +16,8 @@ import (
 // with its own systemd user manager: the login user's, and root's through
 // become = "sudo" with sudo's plain environment (no XDG_RUNTIME_DIR), which
 // the agent completes. Each host is live over SSH: systemctl reaches the
-// scope's manager, and the host's lock works.
+// scope's manager, and the host's lock is released when the connection
+// is cut while it is held.
 func TestFleetManagers(t *testing.T) {
 	f := fleettest.Start(t, fleettest.Options{Hosts: 2, Become: []int{0}, PlainSudo: true})
 	loaders := testLoaders(t)
@@ -44,9 +45,25 @@ func TestFleetManagers(t *testing.T) {
 		if state := strings.TrimSpace(string(out)); state != "running" && state != "degraded" {
 			t.Errorf("host %s: systemctl is-system-running: %q, %v", fh.Name, state, err)
 		}
-		unlock, err := h.Lock(ctx)
-		if err != nil {
+		if _, err := h.Lock(ctx); err != nil {
 			t.Fatalf("host %s: %v", fh.Name, err)
+		}
+		// The connection cut while the lock is held: the agent (under
+		// sudo too) sees its input close and exits, and the kernel
+		// releases the lock for the next connection.
+		if n := fh.CutConnections(); n == 0 {
+			t.Errorf("host %s: no connection to cut", fh.Name)
+		}
+		select {
+		case <-h.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("host %s: the cut was not noticed", fh.Name)
+		}
+		wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+		unlock, err := dial(t, cfg).Lock(wait)
+		cancel()
+		if err != nil {
+			t.Fatalf("host %s: the lock of the connection cut is still held: %v", fh.Name, err)
 		}
 		if err := unlock(); err != nil {
 			t.Error(err)
