@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/fencer-dev/fencer/internal/host"
+)
+
+// fleetConfig is three hosts and a service with its own unit file on
+// each: what the fleet tests apply into -root trees.
+const fleetConfig = `fencer {
+  id = "fleet"
+}
+
+host "web-1" {
+  arch = "x86_64"
+}
+host "web-2" {
+  arch = "x86_64"
+}
+host "web-3" {
+  arch = "x86_64"
+}
+
+service "m" {
+  unit           = "m.service"
+  unit_file      = "[Service]\nExecStart=/usr/bin/m\n"
+  default_action = kill_process
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runFencer runs fencer in this process.
+func runFencer(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(""), &out, &errb, os.Environ())
+	return result{code, out.String(), errb.String()}
+}
+
+func writeConfig(t *testing.T, src string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "fleet")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func exists(t *testing.T, path string) bool {
+	t.Helper()
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func mustMatch(t *testing.T, what, text string, patterns ...string) {
+	t.Helper()
+	for _, p := range patterns {
+		if !regexp.MustCompile(p).MatchString(text) {
+			t.Errorf("%s does not match %q:\n%s", what, p, text)
+		}
+	}
+}
+
+// TestFleetHostFailsAlone applies three -root hosts while another fencer
+// holds one's lock: the other two are applied, the command exits 1, says
+// which host failed and why, and the summary and progress say it host by
+// host. Applied again once the lock is free, the third host converges and
+// the others have nothing to do.
+func TestFleetHostFailsAlone(t *testing.T) {
+	cfg := writeConfig(t, fleetConfig)
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "web-2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	held, err := host.Root("web-2", filepath.Join(root, "web-2"), "x86_64", "system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := held.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runFencer(t, "apply", "-auto-approve", "-root="+root, cfg)
+	unlock()
+	if r.code != exitError {
+		t.Errorf("exit %d, want %d\n%s\n%s", r.code, exitError, r.stdout, r.stderr)
+	}
+	unit := filepath.Join("etc", "systemd", "system", "m.service")
+	for name, want := range map[string]bool{"web-1": true, "web-2": false, "web-3": true} {
+		if got := exists(t, filepath.Join(root, name, unit)); got != want {
+			t.Errorf("%s has m.service: %v, want %v", name, got, want)
+		}
+	}
+	mustMatch(t, "stdout", r.stdout,
+		`(?m)^Summary: 3 hosts, 1 failed:$`,
+		`(?m)^  web-1  x86_64 +\d+\.\d\ds  ok: 4 added, 0 changed, 0 destroyed$`,
+		`(?m)^  web-2  x86_64 +\d+\.\d\ds  failed: not planned: host web-2: another fencer holds the lock .*web-2/\.fencer\.lock \(pid \d+`,
+		`(?m)^  web-3  x86_64 +\d+\.\d\ds  ok: 4 added, 0 changed, 0 destroyed$`)
+	mustMatch(t, "stderr", r.stderr,
+		`(?m)^host web-2: locking$`,
+		`(?m)^host web-2: failed: host web-2: `,
+		`(?m)^host web-1: applying 1/4$`,
+		`(?m)^host web-3: applying 4/4$`,
+		`(?m)^host web-1: done$`,
+		`(?m)^Error: host "web-2" was not planned: host web-2: `,
+		`(?m)^  Run again when it is done, or wait for it with -lock-timeout=DURATION\.$`,
+		`(?m)^1 of 3 hosts failed\.$`)
+
+	r = runFencer(t, "apply", "-auto-approve", "-root="+root, cfg)
+	if r.code != exitOK || !exists(t, filepath.Join(root, "web-2", unit)) {
+		t.Fatalf("second apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	mustMatch(t, "stdout", r.stdout,
+		`(?m)^Summary: 3 hosts:$`,
+		`(?m)^  web-1  x86_64 +\d+\.\d\ds  no changes$`,
+		`(?m)^  web-2  x86_64 +\d+\.\d\ds  ok: 4 added, 0 changed, 0 destroyed$`)
+}
