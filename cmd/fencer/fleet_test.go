@@ -132,3 +132,30 @@ func TestFleetHostFailsAlone(t *testing.T) {
 		`(?m)^  web-1  x86_64 +\d+\.\d\ds  no changes$`,
 		`(?m)^  web-2  x86_64 +\d+\.\d\ds  ok: 4 added, 0 changed, 0 destroyed$`)
 }
+
+// TestFleetExampleHasTheMetricsPolicy checks that examples/fleet's
+// metrics.fencer.hcl is examples/metrics' policy, from its service block
+// on, as its header says.
+func TestFleetExampleHasTheMetricsPolicy(t *testing.T) {
+	from := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", "..", "examples", name, "metrics.fencer.hcl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(string(b), "service \"metrics\" {\n")
+		if i < 0 {
+			t.Fatalf("examples/%s/metrics.fencer.hcl has no service \"metrics\" block", name)
+		}
+		return string(b[i:])
+	}
+	if from("fleet") != from("metrics") {
+		t.Error("examples/fleet/metrics.fencer.hcl differs from examples/metrics/metrics.fencer.hcl from service \"metrics\" on: copy it again")
+	}
+	for _, name := range []string{"metrics.service"} {
+		a, _ := os.ReadFile(filepath.Join("..", "..", "examples", "fleet", name))
+		b, _ := os.ReadFile(filepath.Join("..", "..", "examples", "metrics", name))
+		if len(a) == 0 || string(a) != string(b) {
+			t.Errorf("examples/fleet/%s differs from examples/metrics/%s", name, name)
+		}
+	}
+}
