@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -90,17 +91,25 @@ func (o *planOptions) hosts(cfg *hclspec.Config, targets *plan.Targets) (*fleet,
 		}
 	}
 	f := &fleet{targets: targets, readers: map[string]host.Reader{}, hosts: map[string]host.Target{}, failed: map[string]error{}}
+	var selected []*hclspec.Host
 	for _, h := range cfg.Hosts {
-		if !targets.Host(cfg, h) {
-			continue
+		if targets.Host(cfg, h) {
+			selected = append(selected, h)
 		}
+	}
+	// Opening a host may mean reaching it: in parallel.
+	var mu sync.Mutex
+	host.Each(len(selected), o.parallelism, func(i int) {
+		h := selected[i]
 		t, err := o.openHost(h.Name, h.Arch, h.Scope, "")
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
 			f.failed[h.Name] = err
-			continue
+			return
 		}
 		f.readers[h.Name], f.hosts[h.Name] = t, t
-	}
+	})
 	return f, nil
 }
 

@@ -112,6 +112,14 @@ var applyCommand = &command{
   each file atomically, reload systemd, verify the units; when a step
   fails, every file is put back as it was. Applying twice changes nothing.
 
+  Hosts are applied in parallel (-parallelism). A host that fails — it
+  cannot be opened, another fencer holds its lock, it could not be
+  planned, a step of its apply failed — is reported with its name, and
+  the other hosts are applied: the exit code is then 1. A saved plan
+  covers every host it was made for: when a host of it is refused (a file
+  changed since the plan, the host not reached or its lock held), nothing
+  is applied unless -partial says to apply the others.
+
   A plan file is checked before anything is written: apply writes only
   fencer's files for the plan's services — at their paths on the host,
   with their modes, the content whose hash the plan shows, text files with
@@ -457,20 +465,30 @@ func (o *planOptions) loadSaved(c *cli, file string) (*plan.Plan, map[string]hos
 		o.progress = views.NewProgress(c.stderr, isTerminal(c.stderr))
 	}
 	// Before anything is shown as the plan to apply: is it one?
-	for _, hp := range p.Hosts {
-		if t := targets[hp.Name]; t != nil && hp.Error == "" {
-			o.progress.Observe(plan.Event{Host: hp.Name, Step: plan.StepConnecting})
-			facts, err := t.Facts(context.Background())
-			if err != nil {
-				failed[hp.Name] = fmt.Errorf("host %q: reading facts: %w", hp.Name, err)
-				continue
-			}
-			if err := apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, nil); err != nil {
-				return nil, nil, nil, c.fail(fmt.Errorf("%s: %w; nothing was applied", file, err))
-			}
+	var mu sync.Mutex
+	refused := make([]error, len(p.Hosts))
+	host.Each(len(p.Hosts), o.parallelism, func(i int) {
+		hp := p.Hosts[i]
+		t := targets[hp.Name]
+		if t == nil || hp.Error != "" {
+			return
+		}
+		o.progress.Observe(plan.Event{Host: hp.Name, Step: plan.StepConnecting})
+		facts, err := t.Facts(context.Background())
+		if err != nil {
+			mu.Lock()
+			failed[hp.Name] = fmt.Errorf("host %q: reading facts: %w", hp.Name, err)
+			mu.Unlock()
+			return
+		}
+		refused[i] = apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, nil)
+	})
+	o.progress.Break()
+	for _, err := range refused {
+		if err != nil {
+			return nil, nil, nil, c.fail(fmt.Errorf("%s: %w; nothing was applied", file, err))
 		}
 	}
-	o.progress.Break()
 	return p, targets, failed, exitOK
 }
 
@@ -609,10 +627,17 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]host.Tar
 			hosts = append(hosts, hp)
 		}
 	}
-	opts := o.applyOptions(c, p)
-	opts.Log = logw
+	// With progress shown, each host's lines are kept and printed whole,
+	// in the plan's order, once every host is done.
+	logs := make([]bytes.Buffer, len(hosts))
+	base := o.applyOptions(c, p)
 	host.Each(len(hosts), o.parallelism, func(i int) {
 		hp := hosts[i]
+		opts := base
+		opts.Log = logw
+		if o.progress != nil {
+			opts.Log = &logs[i]
+		}
 		err := apply.Host(context.Background(), targets[hp.Name], hp, opts)
 		ev := plan.Event{Host: hp.Name, Step: plan.StepDone}
 		if err != nil {
@@ -626,6 +651,10 @@ func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]host.Tar
 			mu.Unlock()
 		}
 	})
+	o.progress.Break()
+	for i := range logs {
+		c.stdout.Write(logs[i].Bytes())
+	}
 	return o.reportApply(c, p, skip, false)
 }
 
