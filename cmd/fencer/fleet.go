@@ -130,7 +130,7 @@ func (o *planOptions) openHosts(c *cli, src *sources, cfg *hclspec.Config, diags
 		return nil, diags, false
 	}
 	if len(f.hosts)+len(f.failed) > 1 && !o.noProgress {
-		o.progress = views.NewProgress(c.stderr, isTerminal(c.stderr))
+		o.progress = c.newProgress()
 	}
 	return f, diags, true
 }
@@ -270,4 +270,9 @@ func writePlanJSON(w io.Writer, p *plan.Plan, results []views.HostResult) error 
 		*plan.Plan
 		Summary []views.HostResult `json:"summary"`
 	}{plan.Display(p), results})
+}
+
+// newProgress is the progress of a run on several hosts, on stderr.
+func (c *cli) newProgress() *views.Progress {
+	return views.NewProgress(c.stderr, isTerminal(c.stderr), int(terminalWidth(c.stderr)))
 }

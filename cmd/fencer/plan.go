@@ -462,7 +462,7 @@ func (o *planOptions) loadSaved(c *cli, file string) (*plan.Plan, map[string]hos
 		return nil, nil, nil, c.fail(err)
 	}
 	if len(p.Hosts) > 1 {
-		o.progress = views.NewProgress(c.stderr, isTerminal(c.stderr))
+		o.progress = c.newProgress()
 	}
 	// Before anything is shown as the plan to apply: is it one?
 	var mu sync.Mutex

@@ -17,8 +17,11 @@ import (
 // nil Progress, which shows nothing.
 type Progress struct {
 	mu    sync.Mutex
-	w     io.Writer
-	tty   bool
+	w   io.Writer
+	tty bool
+	// width is the terminal's, in columns: lines are cut to fit it, so
+	// that none wraps and each host's stays one row.
+	width int
 	now   func() time.Time
 	hosts []string
 	state map[string]string
@@ -30,9 +33,13 @@ type Progress struct {
 	since, last map[string]time.Time
 }
 
-// NewProgress returns a Progress writing to w, a terminal when tty.
-func NewProgress(w io.Writer, tty bool) *Progress {
-	return &Progress{w: w, tty: tty, now: time.Now, state: map[string]string{},
+// NewProgress returns a Progress writing to w, a terminal width columns
+// wide when tty (80 when width is 0, unknown).
+func NewProgress(w io.Writer, tty bool, width int) *Progress {
+	if width <= 0 {
+		width = 80
+	}
+	return &Progress{w: w, tty: tty, width: width, now: time.Now, state: map[string]string{},
 		spent: map[string]time.Duration{}, since: map[string]time.Time{}, last: map[string]time.Time{}}
 }
 
@@ -60,7 +67,7 @@ func (p *Progress) Observe(e plan.Event) {
 		fmt.Fprintf(p.w, "\x1b[%dA", p.drawn)
 	}
 	for _, h := range p.hosts {
-		fmt.Fprintf(p.w, "\r\x1b[Khost %s: %s\n", h, p.state[h])
+		fmt.Fprintf(p.w, "\r\x1b[K%s\n", cut(fmt.Sprintf("host %s: %s", h, p.state[h]), p.width-1))
 	}
 	p.drawn = len(p.hosts)
 }
@@ -105,4 +112,13 @@ func stepText(e plan.Event) string {
 		return "failed: " + e.Err
 	}
 	return e.Step.String()
+}
+
+// cut shortens s to at most n runes, ending it with "…" when it cuts.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n || n < 1 {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

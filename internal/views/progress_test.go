@@ -21,7 +21,7 @@ func clock() func() time.Time {
 // TestProgressLines checks progress off a terminal: one line per event.
 func TestProgressLines(t *testing.T) {
 	var b bytes.Buffer
-	p := NewProgress(&b, false)
+	p := NewProgress(&b, false, 0)
 	p.now = clock()
 	p.Observe(plan.Event{Host: "web-1", Step: plan.StepConnecting})
 	p.Observe(plan.Event{Host: "web-2", Step: plan.StepApplying, Done: 2, Total: 5})
@@ -40,7 +40,7 @@ func TestProgressLines(t *testing.T) {
 // blocks counts for no host.
 func TestProgressTerminal(t *testing.T) {
 	var b bytes.Buffer
-	p := NewProgress(&b, true)
+	p := NewProgress(&b, true, 0)
 	p.now = clock()
 	p.Observe(plan.Event{Host: "a", Step: plan.StepPlanning})
 	p.Observe(plan.Event{Host: "b", Step: plan.StepPlanning})
@@ -61,6 +61,12 @@ func TestProgressTerminal(t *testing.T) {
 	}
 	if d := p.Elapsed("a"); d != 3*time.Second {
 		t.Errorf("a took %v, want 2s planning and 1s applying", d)
+	}
+	b.Reset()
+	narrow := NewProgress(&b, true, 12)
+	narrow.Observe(plan.Event{Host: "web-1", Step: plan.StepFailed, Err: "unreachable"})
+	if want := "\r\x1b[Khost web-1…\n"; b.String() != want {
+		t.Errorf("on a narrow terminal got %q, want %q", b.String(), want)
 	}
 	var nilp *Progress
 	nilp.Observe(plan.Event{Host: "a"})
