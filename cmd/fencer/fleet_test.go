@@ -39,6 +39,26 @@ service "m" {
 }
 `
 
+// applyAllBut applies cfg's three hosts into root, calls done once apply
+// returns, and checks that apply exited 1 and every host but failed has
+// the unit file.
+func applyAllBut(t *testing.T, root, cfg, failed string, done ...func() error) result {
+	t.Helper()
+	r := runFencer(t, "apply", "-auto-approve", "-root="+root, cfg)
+	for _, d := range done {
+		d()
+	}
+	if r.code != exitError {
+		t.Errorf("exit %d, want %d\n%s\n%s", r.code, exitError, r.stdout, r.stderr)
+	}
+	for _, name := range []string{"web-1", "web-2", "web-3"} {
+		if got := exists(t, filepath.Join(root, name, "etc", "systemd", "system", "m.service")); got != (name != failed) {
+			t.Errorf("%s has m.service: %v, want %v", name, got, name != failed)
+		}
+	}
+	return r
+}
+
 type result struct {
 	code           int
 	stdout, stderr string
@@ -98,17 +118,7 @@ func TestFleetHostFailsAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runFencer(t, "apply", "-auto-approve", "-root="+root, cfg)
-	unlock()
-	if r.code != exitError {
-		t.Errorf("exit %d, want %d\n%s\n%s", r.code, exitError, r.stdout, r.stderr)
-	}
-	unit := filepath.Join("etc", "systemd", "system", "m.service")
-	for name, want := range map[string]bool{"web-1": true, "web-2": false, "web-3": true} {
-		if got := exists(t, filepath.Join(root, name, unit)); got != want {
-			t.Errorf("%s has m.service: %v, want %v", name, got, want)
-		}
-	}
+	r := applyAllBut(t, root, cfg, "web-2", unlock)
 	mustMatch(t, "stdout", r.stdout,
 		`(?m)^Summary: 3 hosts, 1 failed:$`,
 		`(?m)^  web-1  x86_64 +\d+\.\d\ds  ok: 4 added, 0 changed, 0 destroyed$`,
@@ -125,7 +135,7 @@ func TestFleetHostFailsAlone(t *testing.T) {
 		`(?m)^1 of 3 hosts failed\.$`)
 
 	r = runFencer(t, "apply", "-auto-approve", "-root="+root, cfg)
-	if r.code != exitOK || !exists(t, filepath.Join(root, "web-2", unit)) {
+	if r.code != exitOK || !exists(t, filepath.Join(root, "web-2", "etc", "systemd", "system", "m.service")) {
 		t.Fatalf("second apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	mustMatch(t, "stdout", r.stdout,
@@ -181,16 +191,7 @@ func TestFleetApplyFailsAlone(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("[Service]\nExecStartPre=relative/path\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := runFencer(t, "apply", "-auto-approve", "-root="+root, cfg)
-	if r.code != exitError {
-		t.Errorf("exit %d, want %d\n%s\n%s", r.code, exitError, r.stdout, r.stderr)
-	}
-	unit := filepath.Join("etc", "systemd", "system", "m.service")
-	for name, want := range map[string]bool{"web-1": true, "web-2": true, "web-3": false} {
-		if got := exists(t, filepath.Join(root, name, unit)); got != want {
-			t.Errorf("%s has m.service: %v, want %v", name, got, want)
-		}
-	}
+	r := applyAllBut(t, root, cfg, "web-3")
 	mustMatch(t, "stdout", r.stdout,
 		`(?m)^host "web-3": every file put back as it was$`,
 		`(?m)^  web-2  x86_64 +\d+\.\d\ds  ok: 4 added, 0 changed, 0 destroyed$`,
