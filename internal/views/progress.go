@@ -16,7 +16,7 @@ import (
 // Its methods may be called from several goroutines at once, and on a
 // nil Progress, which shows nothing.
 type Progress struct {
-	mu    sync.Mutex
+	mu  sync.Mutex
 	w   io.Writer
 	tty bool
 	// width is the terminal's, in columns: lines are cut to fit it, so
