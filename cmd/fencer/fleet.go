@@ -101,7 +101,7 @@ func (o *planOptions) hosts(cfg *hclspec.Config, targets *plan.Targets) (*fleet,
 	var mu sync.Mutex
 	host.Each(len(selected), o.parallelism, func(i int) {
 		h := selected[i]
-		t, err := o.openHost(h.Name, h.Arch, h.Scope, "")
+		t, err := o.openHost(h, "")
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -135,20 +135,21 @@ func (o *planOptions) openHosts(c *cli, src *sources, cfg *hclspec.Config, diags
 	return f, diags, true
 }
 
-// openHost opens host name: this machine, or with -root its tree
-// (rootDir). tree, when set, is the tree a saved plan recorded.
-func (o *planOptions) openHost(name, arch, scope, tree string) (host.Target, error) {
+// openHost opens host h: with -root its tree (rootDir), else this
+// machine. tree, when set, is the tree a saved plan recorded. It is the
+// one place a command makes a host's transport.
+func (o *planOptions) openHost(h *hclspec.Host, tree string) (host.Target, error) {
 	if tree != "" {
-		return host.Root(name, tree, arch, scope)
+		return host.Root(h.Name, tree, h.Arch, h.Scope)
 	}
 	if o.root == "" {
-		return host.Local(name, scope)
+		return host.Local(h.Name, h.Scope)
 	}
-	dir, err := o.rootDir(name)
+	dir, err := o.rootDir(h.Name)
 	if err != nil {
 		return nil, err
 	}
-	return host.Root(name, dir, arch, scope)
+	return host.Root(h.Name, dir, h.Arch, h.Scope)
 }
 
 // rootDir is host name's tree under -root=DIR: DIR itself when the

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fencer-dev/fencer/apply"
+	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/readlimit"
 	"github.com/fencer-dev/fencer/internal/views"
@@ -271,7 +272,7 @@ func (o *planOptions) planTargets(p *plan.Plan) (map[string]host.Target, map[str
 			failed[hp.Name] = fmt.Errorf("host %q has an address (%s): this fencer plans and applies the local machine only", hp.Name, hp.Address)
 			continue
 		}
-		t, err := o.openHost(hp.Name, hp.Arch, hp.Scope, hp.Root)
+		t, err := o.openHost(&hclspec.Host{Name: hp.Name, Arch: hp.Arch, Scope: hp.Scope}, hp.Root)
 		if err != nil {
 			failed[hp.Name] = err
 			continue
