@@ -133,6 +133,7 @@ func TestFleetHostFailsAlone(t *testing.T) {
 		`(?m)^Error: host "web-2" was not planned: host web-2: `,
 		`(?m)^  Run again when it is done, or wait for it with -lock-timeout=DURATION\.$`,
 		`(?m)^1 of 3 hosts failed\.$`)
+	mustMatch(t, "stdout", r.stdout, `(?m)^1 of 3 hosts could not be planned: apply leaves them as they are and applies the others\.$`)
 
 	r = runFencer(t, "apply", "-auto-approve", "-root="+root, cfg)
 	if r.code != exitOK || !exists(t, filepath.Join(root, "web-2", "etc", "systemd", "system", "m.service")) {

@@ -410,6 +410,9 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		}
 		return exitOK
 	}
+	if n := len(skip); n > 0 && !saved {
+		fmt.Fprintf(c.stdout, "\n%d of %d hosts could not be planned: apply leaves them as they are and applies the others.\n", n, len(p.Hosts))
+	}
 	if err := o.checkAdopt(c, p); err != nil {
 		fmt.Fprintf(c.stderr, "Error: %v\n", err)
 		fmt.Fprintln(c.stderr, "Nothing was applied.")
