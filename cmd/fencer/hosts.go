@@ -53,28 +53,24 @@ func (f *loaderFlag) loaders() *loader.Set {
 	return f.set
 }
 
-// target is the transport of a host block: over SSH when it has an
-// address (connecting on first use), this machine otherwise.
-func (o *planOptions) target(h *hclspec.Host) (host.Target, error) {
-	if h.Address == "" {
-		return host.Local(h.Name, h.Scope)
-	}
+// sshHost reaches a host block with an address over SSH: it connects
+// now, and the connection's failure is the host's error. The connection
+// is closed by closeHosts.
+func (o *planOptions) sshHost(h *hclspec.Host) (host.Target, error) {
 	l := sshhost.NewLazy(sshhost.ConfigFor(h, o.loaders.loaders()))
+	o.openedMu.Lock()
 	o.opened = append(o.opened, l)
+	o.openedMu.Unlock()
+	if _, err := l.Host(context.Background()); err != nil {
+		return nil, err
+	}
 	return l, nil
-}
-
-// connectHosts connects to the hosts reached over SSH, -parallelism at a
-// time, before something goes through them one by one (LockAll); a host
-// that cannot be reached keeps its error for its calls.
-func (o *planOptions) connectHosts() {
-	host.Each(len(o.opened), o.parallelism, func(i int) {
-		_, _ = o.opened[i].Host(context.Background())
-	})
 }
 
 // closeHosts closes the SSH connections the command opened.
 func (o *planOptions) closeHosts() {
+	o.openedMu.Lock()
+	defer o.openedMu.Unlock()
 	for _, l := range o.opened {
 		l.Close()
 	}

@@ -140,7 +140,7 @@ func (o *whyOptions) run(c *cli, args []string) int {
 		return c.fail(err)
 	}
 	ctx := context.Background()
-	po := &planOptions{}
+	po := &planOptions{noProgress: true}
 	defer po.closeHosts()
 	p, targets, ok := po.planToVerify(ctx, c, cfg, src, diags, dir)
 	if !ok {
