@@ -490,3 +490,45 @@ func TestBecome(t *testing.T) {
 		t.Errorf("the agent without become reads /etc/shadow: %v", err)
 	}
 }
+
+// TestUnreachable: a port where nothing listens, and a server that
+// accepts and then says nothing, fail with ErrUnreachable, the latter at
+// connect_timeout.
+func TestUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	id := filepath.Join(dir, "id")
+	key(t, id, "")
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
+	for name, port := range map[string]int{"refused": closedPort, "silent": silent.Addr().(*net.TCPAddr).Port} {
+		cfg := Config{Name: "web", Address: "127.0.0.1", Port: port, User: "root", IdentityFile: id,
+			KnownHostsFile: filepath.Join(dir, "known_hosts"), Home: dir, ConnectTimeout: time.Second}
+		began := time.Now()
+		_, err := Dial(context.Background(), cfg)
+		took := time.Since(began)
+		if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "host web") || took > 5*time.Second {
+			t.Errorf("%s: %v after %s", name, err, took)
+		}
+		if name == "silent" && !strings.Contains(err.Error(), "connect_timeout 1s") {
+			t.Errorf("silent: %v", err)
+		}
+	}
+}
