@@ -362,9 +362,10 @@ func TestBadServer(t *testing.T) {
 		hello []byte
 		want  string
 	}{
-		"version": {frame(`{"agent":"fencer","protocol":99}`), "speaks protocol 99, and this fencer protocol 1"},
-		"other":   {frame(`{"hi":1}`), "not fencer's agent"},
-		"motd":    {[]byte("Welcome to Debian!\n"), "did not start"},
+		"version": {append([]byte(Magic), frame(`{"agent":"fencer","protocol":99}`)...), "speaks protocol 99, and this fencer protocol 1"},
+		"other":   {append([]byte(Magic), frame(`{"hi":1}`)...), "not fencer's agent"},
+		"motd":    {[]byte("Welcome to Debian!\n"), `did not start: EOF (it printed "Welcome to Debian!")`},
+		"endless": {bytes.Repeat([]byte("y\n"), maxPreamble), "no fencer agent greeting in the first 65536 bytes"},
 		"nothing": {nil, "did not start"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -381,7 +382,7 @@ func TestBadServer(t *testing.T) {
 	// A reply that is garbage ends the connection.
 	cc, sc := net.Pipe()
 	go func() {
-		sc.Write(frame(`{"agent":"fencer","protocol":1}`))
+		sc.Write(append([]byte("motd first\n"+Magic), frame(`{"agent":"fencer","protocol":1}`)...))
 		readFrame(sc, MaxFrame)
 		sc.Write(frame(`[[[`))
 	}()
@@ -413,6 +414,9 @@ func FuzzServe(f *testing.F) {
 		// Only reading methods: the fuzzer must not write files.
 		var out bytes.Buffer
 		_ = Serve(context.Background(), readOnly{bytes.NewReader(in)}, &lockedBuffer{b: &out}, &noWrite{h})
+		if _, err := skipToMagic(&out); err != nil {
+			t.Fatalf("the server did not greet: %v", err)
+		}
 		for len(out.Bytes()) > 0 {
 			if _, err := readFrame(&out, MaxFrame); err != nil {
 				t.Fatalf("the server wrote a broken frame: %v", err)
@@ -458,7 +462,7 @@ func FuzzClient(f *testing.F) {
 		defer sc.Close()
 		go func() {
 			hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
-			sc.Write(hello)
+			sc.Write(append([]byte(Magic), hello...))
 			go io.Copy(io.Discard, sc)
 			sc.Write(in)
 		}()

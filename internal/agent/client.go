@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,13 +47,19 @@ var _ host.Target = (*Client)(nil)
 // give). ctx bounds the wait for the hello only. On error rwc is closed.
 func NewClient(ctx context.Context, name string, rwc io.ReadWriteCloser) (*Client, error) {
 	type got struct {
-		h   hello
-		err error
+		h        hello
+		preamble []byte
+		err      error
 	}
 	ch := make(chan got, 1)
 	go func() {
 		var g got
-		b, err := readFrame(rwc, 4096)
+		var err error
+		g.preamble, err = skipToMagic(rwc)
+		var b []byte
+		if err == nil {
+			b, err = readFrame(rwc, 4096)
+		}
 		if err == nil {
 			err = decode(b, &g.h)
 		}
@@ -66,10 +73,14 @@ func NewClient(ctx context.Context, name string, rwc io.ReadWriteCloser) (*Clien
 		rwc.Close()
 		return nil, fmt.Errorf("host %s: waiting for fencer's agent to start: %w", name, ctx.Err())
 	}
+	said := ""
+	if p := strings.TrimSpace(string(g.preamble)); p != "" {
+		said = fmt.Sprintf(" (it printed %q)", p[:min(len(p), 200)])
+	}
 	switch {
 	case g.err != nil:
 		rwc.Close()
-		return nil, fmt.Errorf("host %s: %w: fencer's agent did not start: %v", name, host.ErrUnreachable, g.err)
+		return nil, fmt.Errorf("host %s: %w: fencer's agent did not start: %v%s", name, host.ErrUnreachable, g.err, said)
 	case g.h.Agent != "fencer":
 		rwc.Close()
 		return nil, fmt.Errorf("host %s: %w: what runs there is not fencer's agent", name, ErrProtocol)

@@ -6,7 +6,8 @@
 //
 // The protocol: each message is a frame, a 4-byte big-endian length and
 // that many bytes of JSON, at most MaxFrame. The server speaks first, with
-// a hello naming its protocol version (Protocol); then the client sends
+// Magic (the client skips what a login shell may print before it) and a
+// hello naming its protocol version (Protocol); then the client sends
 // requests (an id, a method, its arguments and how long the caller waits)
 // and the server answers each with a reply of the same id (a result, an
 // error, or both: systemctl's output comes with its failure). Calls run
@@ -46,7 +47,15 @@ const MaxFrame = host.MaxHostFileBytes/3*4 + 1<<20
 // MaxHead is the largest Head a client may ask for.
 const MaxHead = 1 << 20
 
-// hello is the server's first message.
+// Magic is what the server writes before its hello: the client skips
+// whatever comes before it (a login shell's startup file that prints
+// something), up to maxPreamble bytes.
+const Magic = "\x00fencer-agent\x00"
+
+// maxPreamble bounds what the client skips before Magic.
+const maxPreamble = 64 << 10
+
+// hello is the server's first message, after Magic.
 type hello struct {
 	// Agent is always "fencer", so that a client talking to something
 	// else (a shell's motd on stdout, say) says so.
@@ -173,6 +182,23 @@ func fromWire(w *wireError) error {
 // ErrProtocol is wrapped by the errors for a message that breaks the
 // protocol: over MaxFrame, or not the JSON it should be.
 var ErrProtocol = errors.New("agent protocol error")
+
+// skipToMagic reads r up to and including Magic; what came before it is
+// returned for messages. It fails after maxPreamble bytes without it.
+func skipToMagic(r io.Reader) ([]byte, error) {
+	var seen []byte
+	b := make([]byte, 1)
+	for len(seen) < maxPreamble+len(Magic) {
+		if _, err := io.ReadFull(r, b); err != nil {
+			return seen, err
+		}
+		seen = append(seen, b[0])
+		if bytes.HasSuffix(seen, []byte(Magic)) {
+			return seen[:len(seen)-len(Magic)], nil
+		}
+	}
+	return seen, fmt.Errorf("%w: no fencer agent greeting in the first %d bytes", ErrProtocol, maxPreamble)
+}
 
 // readFrame reads one frame of at most max bytes. Memory grows with the
 // bytes that arrive, not with the length a frame claims.

@@ -44,6 +44,9 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, t host.Target) error {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &server{t: t, w: w, calls: map[uint64]context.CancelFunc{}, locks: map[uint64]func() error{}}
 	defer s.end(cancel)
+	if _, err := io.WriteString(w, Magic); err != nil {
+		return fmt.Errorf("agent: hello: %w", err)
+	}
 	if err := s.send(hello{Agent: "fencer", Protocol: Protocol, Pid: os.Getpid()}); err != nil {
 		return fmt.Errorf("agent: hello: %w", err)
 	}

@@ -80,6 +80,13 @@ func run(ctx context.Context, name string, c *ssh.Client, cmd string, stdin io.R
 	return stdout.String(), nil
 }
 
+// lastLine is the last line of a command's output: what came before it
+// may be a shell's startup file talking.
+func lastLine(out string) string {
+	out = strings.TrimSpace(out)
+	return strings.TrimSpace(out[strings.LastIndex(out, "\n")+1:])
+}
+
 func firstWord(cmd string) string {
 	w, _, _ := strings.Cut(strings.TrimSpace(cmd), " ")
 	return w
@@ -91,7 +98,7 @@ func remoteArch(ctx context.Context, name string, c *ssh.Client) (string, error)
 	if err != nil {
 		return "", err
 	}
-	m := strings.TrimSpace(out)
+	m := lastLine(out)
 	a, ok := arch.Lookup(m)
 	if !ok {
 		return "", fmt.Errorf("host %s: machine architecture %q is not one fencer supports (%s)", name, m, strings.Join(arch.Names(), ", "))
@@ -117,7 +124,7 @@ func upload(ctx context.Context, name string, c *ssh.Client, data []byte, sum st
 	if err != nil {
 		return "", fmt.Errorf("%w (looking for fencer's agent in the login user's ~/.cache/fencer)", err)
 	}
-	state, path, _ := strings.Cut(strings.TrimSpace(out), " ")
+	state, path, _ := strings.Cut(lastLine(out), " ")
 	if state == "present" && strings.HasPrefix(path, "/") {
 		return path, nil
 	}

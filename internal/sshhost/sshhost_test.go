@@ -93,6 +93,18 @@ func TestDial(t *testing.T) {
 	if _, err := h2.ReadDir(ctx, f.Paths.UnitDir); err != nil {
 		t.Error(err)
 	}
+	// A shell that talks before every command does not get in the way:
+	// bash reads ~/.bashrc for a command sshd runs.
+	if err := os.WriteFile(filepath.Join(d.home, ".bashrc"), []byte("echo 'Welcome to the host!'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	talking := dial(t, cfg)
+	if _, err := talking.ReadDir(ctx, f.Paths.UnitDir); err != nil {
+		t.Errorf("with a talking shell: %v", err)
+	}
+	if out, err := run(ctx, "web", talking.conns[0], "true", nil); err != nil || !strings.Contains(out, "Welcome") {
+		t.Errorf("the shell does not talk: %q, %v", out, err)
+	}
 	// A broken copy in the cache is replaced.
 	if err := os.WriteFile(cached+".new", []byte("broken"), 0o700); err != nil {
 		t.Fatal(err)
