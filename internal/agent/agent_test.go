@@ -494,3 +494,35 @@ func TestTooLargeAnswer(t *testing.T) {
 		t.Errorf("Systemctl with a huge answer: %v", err)
 	}
 }
+
+// lateLock grants the lock only when told, whatever the context, and
+// says when it is released.
+type lateLock struct {
+	host.Target
+	grant    chan struct{}
+	released chan struct{}
+}
+
+func (l *lateLock) Lock(context.Context) (func() error, error) {
+	<-l.grant
+	return func() error { close(l.released); return nil }, nil
+}
+
+// TestLateLock: a lock the agent gets after its caller gave up is
+// released, not left held until the connection ends.
+func TestLateLock(t *testing.T) {
+	h, _ := rootHost(t)
+	l := &lateLock{Target: h, grant: make(chan struct{}), released: make(chan struct{})}
+	c, _, _ := pair(t, l)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock past its deadline: %v", err)
+	}
+	close(l.grant)
+	select {
+	case <-l.released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lock granted late was not released")
+	}
+}

@@ -161,16 +161,27 @@ func (c *Client) read() {
 			c.fail(fmt.Errorf("reading: %w", err))
 			return
 		}
+		// Handed over under the lock (ch is buffered), so that a
+		// caller giving up (do) finds the reply in ch, or its call
+		// gone from pending here.
 		c.mu.Lock()
 		ch, ok := c.pending[r.ID]
 		delete(c.pending, r.ID)
-		c.mu.Unlock()
 		if ok {
-			ch <- r // buffered
-		} else if r.Err == nil && r.Result.Lock != 0 {
-			// A lock whose caller gave up: nobody else releases it.
-			go c.send(context.Background(), request{Method: "unlock", Args: args{Lock: r.Result.Lock}})
+			ch <- r
 		}
+		c.mu.Unlock()
+		if !ok {
+			c.release(r)
+		}
+	}
+}
+
+// release unlocks the lock of a reply nobody waits for any more: nobody
+// else would.
+func (c *Client) release(r reply) {
+	if r.Err == nil && r.Result.Lock != 0 {
+		go c.send(context.Background(), request{Method: "unlock", Args: args{Lock: r.Result.Lock}})
 	}
 }
 
@@ -237,7 +248,14 @@ func (c *Client) do(ctx context.Context, req request) (result, error) {
 		return r.Result, fromWire(r.Err)
 	case <-ctx.Done():
 		forget()
-		go c.send(context.Background(), request{Method: "cancel", Args: args{ID: req.ID}})
+		select {
+		case r, ok := <-ch: // it came as the caller gave up
+			if ok {
+				c.release(r)
+			}
+		default:
+			go c.send(context.Background(), request{Method: "cancel", Args: args{ID: req.ID}})
+		}
 		return result{}, fmt.Errorf("host %s: %s: %w", c.name, method, ctx.Err())
 	}
 }
