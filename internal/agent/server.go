@@ -88,9 +88,12 @@ func (s *server) read(ctx context.Context, r io.Reader, sem chan struct{}) error
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		cctx, cancel := context.WithCancel(ctx)
+		var cctx context.Context
+		var cancel context.CancelFunc
 		if req.Timeout > 0 {
 			cctx, cancel = context.WithTimeout(ctx, time.Duration(req.Timeout))
+		} else {
+			cctx, cancel = context.WithCancel(ctx)
 		}
 		s.mu.Lock()
 		s.calls[req.ID] = cancel

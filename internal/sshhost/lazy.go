@@ -76,8 +76,7 @@ func (l *Lazy) Close() error {
 	return nil
 }
 
-// The calls of host.Target, each on the connected host.
-
+// Facts is host.Target's Facts, on the connected host.
 func (l *Lazy) Facts(ctx context.Context) (*host.Facts, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -86,6 +85,7 @@ func (l *Lazy) Facts(ctx context.Context) (*host.Facts, error) {
 	return h.Facts(ctx)
 }
 
+// ReadFile is host.Target's ReadFile, on the connected host.
 func (l *Lazy) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -94,6 +94,7 @@ func (l *Lazy) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, 
 	return h.ReadFile(ctx, path)
 }
 
+// ReadDir is host.Target's ReadDir, on the connected host.
 func (l *Lazy) ReadDir(ctx context.Context, path string) ([]string, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -102,6 +103,7 @@ func (l *Lazy) ReadDir(ctx context.Context, path string) ([]string, error) {
 	return h.ReadDir(ctx, path)
 }
 
+// Links is host.Target's Links, on the connected host.
 func (l *Lazy) Links(ctx context.Context, path string) (map[string]string, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -110,6 +112,7 @@ func (l *Lazy) Links(ctx context.Context, path string) (map[string]string, error
 	return h.Links(ctx, path)
 }
 
+// ModTime is host.Target's ModTime, on the connected host.
 func (l *Lazy) ModTime(ctx context.Context, path string) (time.Time, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -118,6 +121,7 @@ func (l *Lazy) ModTime(ctx context.Context, path string) (time.Time, error) {
 	return h.ModTime(ctx, path)
 }
 
+// Lock is host.Target's Lock, on the connected host.
 func (l *Lazy) Lock(ctx context.Context) (func() error, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -126,6 +130,7 @@ func (l *Lazy) Lock(ctx context.Context) (func() error, error) {
 	return h.Lock(ctx)
 }
 
+// WriteFile is host.Target's WriteFile, on the connected host.
 func (l *Lazy) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -134,6 +139,7 @@ func (l *Lazy) WriteFile(ctx context.Context, path string, data []byte, mode fs.
 	return h.WriteFile(ctx, path, data, mode)
 }
 
+// Remove is host.Target's Remove, on the connected host.
 func (l *Lazy) Remove(ctx context.Context, path string) error {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -142,6 +148,7 @@ func (l *Lazy) Remove(ctx context.Context, path string) error {
 	return h.Remove(ctx, path)
 }
 
+// Systemctl is host.Target's Systemctl, on the connected host.
 func (l *Lazy) Systemctl(ctx context.Context, args ...string) ([]byte, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -150,6 +157,7 @@ func (l *Lazy) Systemctl(ctx context.Context, args ...string) ([]byte, error) {
 	return h.Systemctl(ctx, args...)
 }
 
+// Verify is host.Target's Verify, on the connected host.
 func (l *Lazy) Verify(ctx context.Context, units ...string) error {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -158,6 +166,7 @@ func (l *Lazy) Verify(ctx context.Context, units ...string) error {
 	return h.Verify(ctx, units...)
 }
 
+// Analyze is host.Target's Analyze, on the connected host.
 func (l *Lazy) Analyze(ctx context.Context, args ...string) ([]byte, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -166,6 +175,7 @@ func (l *Lazy) Analyze(ctx context.Context, args ...string) ([]byte, error) {
 	return h.Analyze(ctx, args...)
 }
 
+// Status is host.Target's Status, on the connected host.
 func (l *Lazy) Status(ctx context.Context, pid int) (procseccomp.Status, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -174,6 +184,7 @@ func (l *Lazy) Status(ctx context.Context, pid int) (procseccomp.Status, error) 
 	return h.Status(ctx, pid)
 }
 
+// Filters is host.Target's Filters, on the connected host.
 func (l *Lazy) Filters(ctx context.Context, pid int) ([]bpf.Program, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -182,6 +193,7 @@ func (l *Lazy) Filters(ctx context.Context, pid int) ([]bpf.Program, error) {
 	return h.Filters(ctx, pid)
 }
 
+// StartTime is host.Target's StartTime, on the connected host.
 func (l *Lazy) StartTime(ctx context.Context, pid int) (time.Time, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -190,6 +202,7 @@ func (l *Lazy) StartTime(ctx context.Context, pid int) (time.Time, error) {
 	return h.StartTime(ctx, pid)
 }
 
+// Exe is host.Target's Exe, on the connected host.
 func (l *Lazy) Exe(ctx context.Context, pid int) (string, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -198,6 +211,7 @@ func (l *Lazy) Exe(ctx context.Context, pid int) (string, error) {
 	return h.Exe(ctx, pid)
 }
 
+// ExecFn is host.Target's ExecFn, on the connected host.
 func (l *Lazy) ExecFn(ctx context.Context, pid int) (string, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -206,6 +220,7 @@ func (l *Lazy) ExecFn(ctx context.Context, pid int) (string, error) {
 	return h.ExecFn(ctx, pid)
 }
 
+// Resolve is host.Target's Resolve, on the connected host.
 func (l *Lazy) Resolve(ctx context.Context, path string) (string, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -214,6 +229,7 @@ func (l *Lazy) Resolve(ctx context.Context, path string) (string, error) {
 	return h.Resolve(ctx, path)
 }
 
+// Head is host.Target's Head, on the connected host.
 func (l *Lazy) Head(ctx context.Context, path string, n int) ([]byte, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -222,6 +238,7 @@ func (l *Lazy) Head(ctx context.Context, path string, n int) ([]byte, error) {
 	return h.Head(ctx, path, n)
 }
 
+// FileSum is host.Target's FileSum, on the connected host.
 func (l *Lazy) FileSum(ctx context.Context, path string) (string, time.Time, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
@@ -230,6 +247,7 @@ func (l *Lazy) FileSum(ctx context.Context, path string) (string, time.Time, err
 	return h.FileSum(ctx, path)
 }
 
+// Fencer is host.Target's Fencer, on the connected host.
 func (l *Lazy) Fencer(ctx context.Context) (string, error) {
 	h, err := l.Host(ctx)
 	if err != nil {
