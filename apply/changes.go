@@ -37,7 +37,7 @@ type Options struct {
 	Destroy, Stop bool
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
-	// Locked says the caller already holds the host's lock (LockAll), as a
+	// Locked says the caller already holds the host's lock (LockEach), as a
 	// fresh apply does from before it reads the host to plan.
 	Locked bool
 	// LockTimeout is how long to wait for a host's lock that another
@@ -62,6 +62,17 @@ type Options struct {
 	// before systemctl daemon-reload, "verify" before systemd-analyze
 	// verify, "done" before the lock is released.
 	Pause func(step string)
+	// Observe, when set, is told each step of Host: writing file N of M
+	// (plan.StepApplying), verifying and reloading the units
+	// (plan.StepReloading). Hosts are applied in parallel: it is called
+	// from several goroutines at once.
+	Observe func(plan.Event)
+}
+
+func (o Options) observe(e plan.Event) {
+	if o.Observe != nil {
+		o.Observe(e)
+	}
 }
 
 func (o Options) pause(step string) {
@@ -153,12 +164,7 @@ func Host(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) (
 	if hp.Error != "" {
 		return fmt.Errorf("host %q was not planned: %s", hp.Name, hp.Error)
 	}
-	a := &applier{ctx: ctx, t: t, hp: hp, opts: opts, priors: map[string]prior{}, units: map[string]bool{}, verifyUnits: map[string]bool{}}
-	for _, ch := range hp.Changes {
-		if ch.Action != plan.NoOp {
-			a.changes = append(a.changes, ch)
-		}
-	}
+	a := newApplier(ctx, t, hp, opts)
 	if len(a.changes) == 0 && !opts.Restart {
 		return nil
 	}
@@ -172,18 +178,8 @@ func Host(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) (
 			err = fmt.Errorf("host %q: release lock: %w", hp.Name, uerr)
 		}
 	}()
-	if a.facts, err = t.Facts(ctx); err != nil {
-		return fmt.Errorf("host %q: reading facts: %w", hp.Name, err)
-	}
-	if err := CheckPlan(hp, a.facts, opts.ConfigID, opts.Destroy, opts.Loader); err != nil {
+	if err := a.check(); err != nil {
 		return err
-	}
-	// Under the lock, the files must still be as planned, and the
-	// configuration's to change.
-	for _, check := range []func() error{a.readPriors, a.checkOwners, a.checkKeptOriginals, a.checkFilterOwners, a.checkInputs} {
-		if err := check(); err != nil {
-			return err
-		}
 	}
 	opts.pause("locked")
 	if err := a.write(); err != nil {
@@ -193,6 +189,53 @@ func Host(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) (
 		return err
 	}
 	return a.settleUnits()
+}
+
+// Check checks, as Host does before it writes anything, one host's plan
+// against the host as it is now: the plan fits the host (CheckPlan), every
+// file still has the hash the plan recorded, every file it reads is as it
+// was, and every file it replaces is the configuration's or adopted. The
+// caller holds the host's lock (LockEach), so that what it checked is what
+// Host, with Options.Locked, then applies: apply of a saved plan checks
+// every host so before it writes to any.
+func Check(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) error {
+	if hp.Error != "" {
+		return fmt.Errorf("host %q was not planned: %s", hp.Name, hp.Error)
+	}
+	a := newApplier(ctx, t, hp, opts)
+	if len(a.changes) == 0 {
+		return nil
+	}
+	return a.check()
+}
+
+func newApplier(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) *applier {
+	a := &applier{ctx: ctx, t: t, hp: hp, opts: opts, priors: map[string]prior{}, units: map[string]bool{}, verifyUnits: map[string]bool{}}
+	for _, ch := range hp.Changes {
+		if ch.Action != plan.NoOp {
+			a.changes = append(a.changes, ch)
+		}
+	}
+	return a
+}
+
+// check reads the host's facts and checks the plan against it (Check).
+func (a *applier) check() error {
+	var err error
+	if a.facts, err = a.t.Facts(a.ctx); err != nil {
+		return fmt.Errorf("host %q: reading facts: %w", a.hp.Name, err)
+	}
+	if err := CheckPlan(a.hp, a.facts, a.opts.ConfigID, a.opts.Destroy, a.opts.Loader); err != nil {
+		return err
+	}
+	// Under the lock, the files must still be as planned, and the
+	// configuration's to change.
+	for _, check := range []func() error{a.readPriors, a.checkOwners, a.checkKeptOriginals, a.checkFilterOwners, a.checkInputs} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applier applies one host's plan (Host): its steps, each a method, share
@@ -360,7 +403,8 @@ func (a *applier) checkInputs() error {
 // write writes and removes the files in the plan's order, and puts them
 // back when one fails.
 func (a *applier) write() error {
-	for _, ch := range a.changes {
+	for i, ch := range a.changes {
+		a.opts.observe(plan.Event{Host: a.hp.Name, Step: plan.StepApplying, Done: i + 1, Total: len(a.changes)})
 		p := a.priors[ch.Path]
 		var werr error
 		if ch.Action == plan.Delete {
@@ -425,6 +469,7 @@ func (a *applier) reload() error {
 	if len(a.changes) == 0 {
 		return nil
 	}
+	a.opts.observe(plan.Event{Host: a.hp.Name, Step: plan.StepReloading})
 	// Verify reads the units from disk: before the reload, so that a
 	// unit it rejects never reaches the manager (socket activation
 	// could start it in the meantime). A -root tree or a host without
@@ -557,31 +602,33 @@ func hashOrEmpty(p prior) string {
 	return plan.Hash(p.content)
 }
 
-// LockAll takes the lock of every target, in the order of their names
+// LockEach takes the lock of every target, in the order of their names
 // (so that two fencers locking the same hosts cannot deadlock), waiting up
-// to timeout for each; it returns a function that releases them all. On
-// failure it releases what it took and names the host.
-func LockAll(ctx context.Context, targets map[string]host.Target, timeout time.Duration) (func(), error) {
-	names := make([]string, 0, len(targets))
-	for n := range targets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+// to timeout for each. A host whose lock it cannot have is in failed, with
+// the error (which names the host and, for a lock held, its holder); the
+// others' locks are held until release, which frees them all. observe,
+// when set, is told each host it locks (plan.StepLocking).
+func LockEach(ctx context.Context, targets map[string]host.Target, timeout time.Duration, observe func(plan.Event)) (release func(), failed map[string]error) {
+	names := slices.Sorted(maps.Keys(targets))
 	var unlocks []func() error
-	release := func() {
-		for i := len(unlocks) - 1; i >= 0; i-- {
-			unlocks[i]()
-		}
-	}
+	failed = map[string]error{}
 	for _, n := range names {
+		if observe != nil {
+			observe(plan.Event{Host: n, Step: plan.StepLocking})
+		}
 		lockCtx, cancel := context.WithTimeout(ctx, timeout)
 		unlock, err := targets[n].Lock(lockCtx)
 		cancel()
 		if err != nil {
-			release()
-			return nil, err // it names the host
+			failed[n] = err
+			continue
 		}
 		unlocks = append(unlocks, unlock)
 	}
-	return release, nil
+	return func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+		unlocks = nil
+	}, failed
 }

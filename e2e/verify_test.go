@@ -90,14 +90,17 @@ func (w *world) verifyVia(prefix []string, extra ...string) verified {
 // [...]}, each host with "host", "findings" and "notes" (lists, empty
 // when there are none) and "error" only when it could not be checked;
 // each finding with "kind", "subject", "problem", and "unit", "want",
-// "got" where they apply; each note with "text" and "unit".
+// "got" where they apply; each note with "text" and "unit". With more
+// than one host, "summary" has a line per host: "host", "result",
+// "added", "changed", "destroyed", "seconds", and "arch", "reason",
+// "differences" where they apply.
 func verifyJSONShape(out string) error {
 	var top map[string][]map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(out), &top); err != nil {
 		return err
 	}
-	if len(top) != 1 || top["hosts"] == nil {
-		return fmt.Errorf("top-level keys: want just \"hosts\"")
+	if want := min(len(top["hosts"]), 2); len(top) != want || top["hosts"] == nil || (want == 2) != (top["summary"] != nil) {
+		return fmt.Errorf("top-level keys: want \"hosts\", and \"summary\" with several hosts")
 	}
 	keys := func(what string, m map[string]json.RawMessage, must []string, may ...string) error {
 		for _, k := range must {
@@ -111,6 +114,14 @@ func verifyJSONShape(out string) error {
 			}
 		}
 		return nil
+	}
+	if len(top["summary"]) != len(top["hosts"]) && top["summary"] != nil {
+		return fmt.Errorf("the summary has %d lines for %d hosts", len(top["summary"]), len(top["hosts"]))
+	}
+	for _, r := range top["summary"] {
+		if err := keys("a summary line", r, []string{"host", "result", "added", "changed", "destroyed", "seconds"}, "arch", "reason", "differences"); err != nil {
+			return err
+		}
 	}
 	for _, h := range top["hosts"] {
 		if err := keys("a host", h, []string{"host", "findings", "notes"}, "error"); err != nil {

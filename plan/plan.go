@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,7 +38,9 @@ import (
 // and restores of files that are not fencer's; version 4 made a
 // service's enforcement and a host's notes facts (Enforcement, Note)
 // instead of sentences.
-const FormatVersion = 4
+//
+// Version 5 added the targets a plan was limited to.
+const FormatVersion = 5
 
 // Plan is what apply will do: for each host, every file to create, change
 // or delete, with the hash each file had when the plan was made.
@@ -53,6 +56,9 @@ type Plan struct {
 	// ConfigID is the configuration's id (hclspec.Config.ID): the files
 	// whose header names it are the configuration's own.
 	ConfigID string `json:"config_id"`
+	// Targets are the -target values the plan was limited to: it holds
+	// only those hosts, and on them only those services' files.
+	Targets []string `json:"targets,omitempty"`
 }
 
 // HostPlan is one host's part of a plan.
@@ -196,16 +202,23 @@ type Counts struct{ Add, Change, Destroy, Restart int }
 func (p *Plan) Counts() Counts {
 	var c Counts
 	for _, h := range p.Hosts {
-		c.Restart += len(h.Restarts)
-		for _, ch := range h.Changes {
-			switch ch.Action {
-			case Create:
-				c.Add++
-			case Update:
-				c.Change++
-			case Delete:
-				c.Destroy++
-			}
+		hc := h.Counts()
+		c.Add, c.Change, c.Destroy, c.Restart = c.Add+hc.Add, c.Change+hc.Change, c.Destroy+hc.Destroy, c.Restart+hc.Restart
+	}
+	return c
+}
+
+// Counts sums the host's changes.
+func (h *HostPlan) Counts() Counts {
+	c := Counts{Restart: len(h.Restarts)}
+	for _, ch := range h.Changes {
+		switch ch.Action {
+		case Create:
+			c.Add++
+		case Update:
+			c.Change++
+		case Delete:
+			c.Destroy++
 		}
 	}
 	return c
@@ -248,7 +261,18 @@ type Options struct {
 	Verify bool
 	// Parallelism bounds how many hosts are planned at once
 	// (host.DefaultParallelism when 0).
-	Parallelism   int
+	Parallelism int
+	// Targets limit the hosts and services planned (-target); nil plans
+	// every one. The plan records them (Plan.Targets).
+	Targets *Targets
+	// HostErrors are hosts that failed before planning (their transport
+	// could not be opened, their lock could not be had): each is planned
+	// as failed, with the error, and the others still are.
+	HostErrors map[string]error
+	// Observe, when set, is told where each host is (connecting,
+	// planning, planned or failed); it is called from several goroutines
+	// at once.
+	Observe       func(Event)
 	FencerVersion string
 	ConfigDir     string
 
@@ -266,13 +290,29 @@ func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Di
 		return p, d
 	}
 	opts.id = cfg.ID
+	if opts.Targets.Targeted() {
+		p.Targets = opts.Targets.List
+	}
+	var hosts []*hclspec.Host
 	for _, h := range cfg.Hosts {
-		p.Hosts = append(p.Hosts, &HostPlan{Name: h.Name, Address: h.Address, Scope: h.Scope})
+		if opts.Targets.Host(cfg, h) {
+			hosts = append(hosts, h)
+			p.Hosts = append(p.Hosts, &HostPlan{Name: h.Name, Address: h.Address, Scope: h.Scope, Arch: h.Arch})
+		}
 	}
 	var diags hcl.Diagnostics
 	var mu sync.Mutex
-	host.Each(len(cfg.Hosts), opts.Parallelism, func(i int) {
-		d := planHost(ctx, cfg, cfg.Hosts[i], p.Hosts[i], opts)
+	host.Each(len(hosts), opts.Parallelism, func(i int) {
+		hp := p.Hosts[i]
+		d := planHost(ctx, cfg, hosts[i], hp, opts)
+		ev := Event{Host: hp.Name, Step: StepPlanned}
+		switch {
+		case hp.Error != "":
+			ev.Step, ev.Err = StepFailed, hp.Error
+		case d.HasErrors():
+			ev.Step, ev.Err = StepFailed, "the configuration has errors for this host"
+		}
+		opts.observe(ev)
 		mu.Lock()
 		diags = append(diags, d...)
 		mu.Unlock()
@@ -280,10 +320,20 @@ func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Di
 	return p, resolve.MergeArches(diags)
 }
 
-// servicesOn returns the services planned for host h, in order.
-func servicesOn(cfg *hclspec.Config, h *hclspec.Host) []*hclspec.Service {
+func (o Options) observe(e Event) {
+	if o.Observe != nil {
+		o.Observe(e)
+	}
+}
+
+// servicesOn returns the services planned for host h, in order: those of
+// the targets only, when there are.
+func servicesOn(cfg *hclspec.Config, h *hclspec.Host, targets *Targets) []*hclspec.Service {
 	var out []*hclspec.Service
 	for _, svc := range cfg.Services {
+		if !targets.Service(svc) {
+			continue
+		}
 		for _, x := range cfg.ServiceHosts(svc) {
 			if x == h {
 				out = append(out, svc)
@@ -295,16 +345,22 @@ func servicesOn(cfg *hclspec.Config, h *hclspec.Host) []*hclspec.Service {
 }
 
 func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *HostPlan, opts Options) hcl.Diagnostics {
+	if err := opts.HostErrors[h.Name]; err != nil {
+		hp.Error = err.Error()
+		return nil
+	}
 	t, ok := opts.Hosts[h.Name]
 	if !ok {
 		hp.Error = "no transport for this host"
 		return nil
 	}
+	opts.observe(Event{Host: h.Name, Step: StepConnecting})
 	facts, err := t.Facts(ctx)
 	if err != nil {
 		hp.Error = fmt.Sprintf("reading facts: %v", err)
 		return nil
 	}
+	opts.observe(Event{Host: h.Name, Step: StepPlanning})
 	hp.Arch, hp.SystemdVersion, hp.Root, hp.Live, hp.Scope = facts.Arch, facts.SystemdVersion, facts.Root, facts.Live, facts.Scope
 	hp.FencerPath = h.FencerPath
 	a, ok := arch.Lookup(facts.Arch)
@@ -324,7 +380,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	var lk *unitfile.Lookup
 	if !opts.Destroy {
 		var written []*File
-		for _, svc := range servicesOn(cfg, h) {
+		for _, svc := range servicesOn(cfg, h, opts.Targets) {
 			written = append(written, unitFiles(facts.Paths, svc, opts.id)...)
 			// Its content is made from what the lookup finds; where it
 			// stands is what matters here.
@@ -335,7 +391,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 			return nil
 		}
 	}
-	for _, svc := range servicesOn(cfg, h) {
+	for _, svc := range servicesOn(cfg, h, opts.Targets) {
 		planned, d, err := planService(ctx, t, facts, lk, h, svc, a, opts)
 		diags = append(diags, d...)
 		if err != nil {
@@ -349,15 +405,20 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 		if planned.read != nil {
 			inputs = append(inputs, planned.read)
 		}
-		want = append(want, planned.files...)
+		want = addFiles(want, planned.files)
 	}
 	if diags.HasErrors() {
 		return diags
 	}
-	gone, notes, err := orphans(ctx, t, facts.Paths, want, servicesOn(cfg, h), opts.id, cfg.IDRange.Filename != "", opts.Destroy)
-	if err != nil {
-		hp.Error = err.Error()
-		return diags
+	// With service targets, the other services' files stay as they are:
+	// none is an orphan.
+	var gone []*File
+	var notes []Note
+	if !opts.Targets.limitsServices() {
+		if gone, notes, err = orphans(ctx, t, facts.Paths, want, servicesOn(cfg, h, opts.Targets), opts.id, cfg.IDRange.Filename != "", opts.Destroy); err != nil {
+			hp.Error = err.Error()
+			return diags
+		}
 	}
 	changes, more, err := compare(ctx, t, facts.Paths, want, gone, opts.id, opts.Destroy)
 	if err != nil {
@@ -378,6 +439,17 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 			Sockets:   socketInputs(in.scan, isWritten)})
 	}
 	return diags
+}
+
+// addFiles adds a service's files to those wanted on its host; a shared
+// file, the loader, which serves every service of the host, once.
+func addFiles(want, files []*File) []*File {
+	for _, f := range files {
+		if !f.Role.Shared() || !slices.ContainsFunc(want, func(w *File) bool { return w.Path == f.Path }) {
+			want = append(want, f)
+		}
+	}
+	return want
 }
 
 // compare reads each wanted file on the host and returns the changes, and

@@ -39,6 +39,11 @@ func (p *Plan) Check() error {
 	if prob := hclspec.ConfigIDProblem(p.ConfigID); prob != "" {
 		return fmt.Errorf("config_id: %s", prob)
 	}
+	for _, t := range p.Targets {
+		if hasControl(t) || (!strings.HasPrefix(t, "host.") && !strings.HasPrefix(t, "service.")) {
+			return fmt.Errorf("target %q is neither host.NAME nor service.NAME", t)
+		}
+	}
 	names := map[string]bool{}
 	for _, h := range p.Hosts {
 		if h == nil {
@@ -236,6 +241,11 @@ func WriteJSON(w io.Writer, p *Plan) error {
 // megabytes), which the hashes and sizes identify, and with text files'
 // new content as text.
 func WriteDisplayJSON(w io.Writer, p *Plan) error {
+	return WriteJSON(w, Display(p))
+}
+
+// Display is a copy of the plan as -json shows it (WriteDisplayJSON).
+func Display(p *Plan) *Plan {
 	c := *p
 	c.Hosts = make([]*HostPlan, len(p.Hosts))
 	for i, h := range p.Hosts {
@@ -251,7 +261,7 @@ func WriteDisplayJSON(w io.Writer, p *Plan) error {
 		}
 		c.Hosts[i] = &hc
 	}
-	return WriteJSON(w, &c)
+	return &c
 }
 
 // formatVersion refuses a plan file of another format version than this

@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/fencer-dev/fencer/apply"
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/host"
@@ -38,9 +36,18 @@ const lockTimeoutHelp = `  -lock-timeout=D    How long to wait for a host's lock
 const hostOptionsHelp = `  -root=DIR          Plan against the directory tree DIR instead of this
                      machine's /, as systemctl --root does: nothing is
                      reloaded or restarted, no privileges are needed.
+                     When the configuration has several hosts, each has
+                     a tree of its own: host NAME's is DIR/NAME (an
+                     instance's without quotes, DIR/edge[edge-1]), made
+                     when missing.
 
-  -parallelism=N     Plan (and apply) at most N hosts at once (default 10).
-`
+  -parallelism=N     Work on at most N hosts at once (default 10). A host
+                     that fails does not stop the others; with several
+                     hosts, progress goes to stderr (one line per host on
+                     a terminal, one per event elsewhere) and a summary
+                     ends the output.
+
+` + fleetOptionsHelp
 
 var planCommand = &command{
 	name:     "plan",
@@ -106,6 +113,14 @@ var applyCommand = &command{
   each file atomically, reload systemd, verify the units; when a step
   fails, every file is put back as it was. Applying twice changes nothing.
 
+  Hosts are applied in parallel (-parallelism). A host that fails — it
+  cannot be opened, another fencer holds its lock, it could not be
+  planned, a step of its apply failed — is reported with its name, and
+  the other hosts are applied: the exit code is then 1. A saved plan
+  covers every host it was made for: when a host of it is refused (a file
+  changed since the plan, the host not reached or its lock held), nothing
+  is applied unless -partial says to apply the others.
+
   A plan file is checked before anything is written: apply writes only
   fencer's files for the plan's services — at their paths on the host,
   with their modes, the content whose hash the plan shows, text files with
@@ -121,6 +136,12 @@ Options:
                      (their files are as planned, their process is not:
                      applied without -restart). A stopped unit stays
                      stopped.
+
+  -partial          Apply a saved plan to the hosts that can be applied as
+                     planned when others cannot (a file changed since the
+                     plan, a host not reached, its lock held). Without it,
+                     nothing is applied when any host of the plan is
+                     refused.
 
   -adopt=PATH        Take over the file at PATH, which the plan shows as
                      "taken over": a unit file or drop-in that is not
@@ -142,6 +163,7 @@ Options:
 		fs.BoolVar(&o.restart, "restart", false, "")
 		fs.Var(&o.adopt, "adopt", "")
 		fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
+		fs.BoolVar(&o.partial, "partial", false, "")
 		return o.runApply
 	},
 }
@@ -199,6 +221,19 @@ type planOptions struct {
 	destroy     bool
 	stop        bool
 	lockTimeout time.Duration
+	// targets are -target, pull -host (pull mode), partial -partial.
+	targets stringList
+	pull    string
+	partial bool
+	// perHostRoot says that -root=DIR holds a tree per host, DIR/NAME: the
+	// configuration has several hosts (rootDir).
+	perHostRoot bool
+	// progress shows the hosts' progress when there are several, unless
+	// noProgress (why, which plans as verify does).
+	progress   *views.Progress
+	noProgress bool
+	// lockHint: a host's lock was held; say how to wait for it.
+	lockHint bool
 	// release frees the hosts' locks a fresh apply took before planning.
 	release func()
 }
@@ -215,82 +250,41 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	o.config.register(fs)
 	fs.StringVar(&o.root, "root", "", "")
 	fs.IntVar(&o.parallelism, "parallelism", host.DefaultParallelism, "")
-}
-
-// hosts builds a transport for every host of the configuration. Without
-// -root, a host with an address is a diagnostic on its address: this
-// fencer reaches no host over SSH.
-func (o *planOptions) hosts(cfg *hclspec.Config) (map[string]host.Reader, map[string]host.Target, hcl.Diagnostics, error) {
-	if o.root == "" {
-		if d := cfg.RemoteHostDiagnostics(hcl.DiagError); d.HasErrors() {
-			return nil, nil, d, nil
-		}
-	}
-	hosts := map[string]host.Reader{}
-	targets := map[string]host.Target{}
-	for _, h := range cfg.Hosts {
-		var t host.Target
-		var err error
-		if o.root != "" {
-			t, err = host.Root(h.Name, o.root, h.Arch, h.Scope)
-		} else {
-			t, err = host.Local(h.Name, h.Scope)
-		}
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("host %q: %w", h.Name, err)
-		}
-		hosts[h.Name], targets[h.Name] = t, t
-	}
-	return hosts, targets, nil, nil
-}
-
-// openHosts is hosts for a command: on a mistake in the host blocks or a
-// host it cannot open, it prints the diagnostics so far, diags among them,
-// and the error, and is false. Otherwise it returns diags with the host
-// blocks' warnings added.
-func (o *planOptions) openHosts(c *cli, src *sources, cfg *hclspec.Config, diags hcl.Diagnostics) (map[string]host.Reader, map[string]host.Target, hcl.Diagnostics, bool) {
-	hosts, targets, more, err := o.hosts(cfg)
-	if diags = append(diags, more...); more.HasErrors() || err != nil {
-		c.printDiags(src, diags)
-		if err != nil {
-			c.fail(err)
-		}
-		return nil, nil, diags, false
-	}
-	return hosts, targets, diags, true
+	fs.Var(&o.targets, "target", "")
+	fs.StringVar(&o.pull, "host", "", "")
 }
 
 // planTargets builds a transport for every host of a saved plan from what
 // the plan recorded — scope, -root directory and architecture — not from
 // the configuration, whose variables (the scope, say) may evaluate
-// differently now. -root, when given, must be the plan's.
-func (o *planOptions) planTargets(p *plan.Plan) (map[string]host.Target, error) {
+// differently now. -root, when given, must be the plan's. A host that
+// cannot be opened is in failed, with the error.
+func (o *planOptions) planTargets(p *plan.Plan) (map[string]host.Target, map[string]error, error) {
 	targets := map[string]host.Target{}
+	failed := map[string]error{}
 	for _, hp := range p.Hosts {
-		var t host.Target
-		var err error
 		switch {
-		case hp.Address != "":
-			return nil, fmt.Errorf("host %q has an address (%s): this fencer plans and applies the local machine only", hp.Name, hp.Address)
 		case o.root != "" && hp.Root == "":
-			return nil, usagef("-root=%s: the plan was made for host %q itself, not for a directory tree", o.root, hp.Name)
-		case hp.Root != "":
-			if o.root != "" && absDir(o.root) != hp.Root {
-				return nil, usagef("-root=%s: the plan was made for -root=%s", o.root, hp.Root)
-			}
-			t, err = host.Root(hp.Name, hp.Root, hp.Arch, hp.Scope)
-		default:
-			t, err = host.Local(hp.Name, hp.Scope)
+			return nil, nil, usagef("-root=%s: the plan was made for host %q itself, not for a directory tree", o.root, hp.Name)
+		case hp.Root != "" && o.root != "" && absDir(o.root) != hp.Root && filepath.Join(absDir(o.root), hostDir(hp.Name)) != hp.Root:
+			return nil, nil, usagef("-root=%s: the plan was made for host %q in the tree %s", o.root, hp.Name, hp.Root)
+		case hp.Root == "" && hp.Address != "":
+			failed[hp.Name] = fmt.Errorf("host %q has an address (%s): this fencer plans and applies the local machine only", hp.Name, hp.Address)
+			continue
 		}
+		t, err := o.openHost(&hclspec.Host{Name: hp.Name, Arch: hp.Arch, Scope: hp.Scope}, hp.Root)
 		if err != nil {
-			return nil, fmt.Errorf("host %q: %w", hp.Name, err)
+			failed[hp.Name] = err
+			continue
 		}
 		targets[hp.Name] = t
 	}
-	return targets, nil
+	return targets, failed, nil
 }
 
-// makePlan loads the configuration in dir and plans every host.
+// makePlan loads the configuration in dir and plans every host the flags
+// select; with lock, it takes each host's lock first. A host that cannot
+// be opened, locked or planned is in the plan with its error.
 func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[string]host.Target, bool) {
 	cfg, diags := c.load(dir, &o.config)
 	src := newSources(cfg)
@@ -298,31 +292,17 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 		c.printDiags(src, diags)
 		return nil, nil, false
 	}
-	hosts, targets, diags, ok := o.openHosts(c, src, cfg, diags)
+	f, diags, ok := o.openHosts(c, src, cfg, diags)
 	if !ok {
 		return nil, nil, false
 	}
+	ctx := context.Background()
 	if lock {
 		// Lock before reading the hosts, as Terraform locks its state
 		// before it plans: what is planned is what is applied.
-		release, err := apply.LockAll(context.Background(), targets, o.lockTimeout)
-		if err != nil {
-			c.printDiags(src, diags)
-			c.fail(err)
-			if errors.Is(err, context.DeadlineExceeded) {
-				fmt.Fprintf(c.stderr, "  Run again when it is done, or wait for it with -lock-timeout=DURATION.\n")
-			}
-			return nil, nil, false
-		}
-		o.release = release
+		o.lockEach(ctx, f)
 	}
-	p, more := plan.Make(context.Background(), cfg, plan.Options{
-		Hosts:         hosts,
-		Destroy:       o.destroy,
-		Parallelism:   o.parallelism,
-		FencerVersion: currentVersion(),
-		ConfigDir:     absDir(dir),
-	})
+	p, more := plan.Make(ctx, cfg, o.makeOptions(f, dir))
 	diags = append(diags, more...)
 	c.printDiags(src, diags)
 	if diags.HasErrors() {
@@ -332,12 +312,13 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 		// Like Terraform's refresh: what runs on the hosts, not only
 		// their files.
 		host.Each(len(p.Hosts), o.parallelism, func(i int) {
-			if hp := p.Hosts[i]; targets[hp.Name] != nil {
-				hp.Restarts = verify.Restarts(context.Background(), targets[hp.Name], hp)
+			if hp := p.Hosts[i]; f.hosts[hp.Name] != nil && hp.Error == "" {
+				hp.Restarts = verify.Restarts(ctx, f.hosts[hp.Name], hp)
 			}
 		})
 	}
-	return p, targets, true
+	o.progress.Break()
+	return p, f.hosts, true
 }
 
 func (o *planOptions) runPlan(c *cli, args []string) int {
@@ -349,12 +330,14 @@ func (o *planOptions) runPlan(c *cli, args []string) int {
 	if !ok {
 		return exitError
 	}
+	results := o.planResults(p)
 	if o.json {
-		if err := plan.WriteDisplayJSON(c.stdout, p); err != nil {
+		if err := writePlanJSON(c.stdout, p, results); err != nil {
 			return c.fail(err)
 		}
 	} else {
 		views.Plan(c.stdout, p, c.color(c.stdout))
+		o.summary(c, results)
 	}
 	if o.out != "" {
 		var buf bytes.Buffer
@@ -381,42 +364,21 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 	if len(args) > 1 {
 		return c.fail(usagef("too many arguments: %s", strings.Join(args, " ")))
 	}
-	var p *plan.Plan
-	var targets map[string]host.Target
 	saved := false
 	if len(args) == 1 {
 		if st, err := os.Stat(args[0]); err == nil && !st.IsDir() {
 			saved = true
 		}
 	}
+	var p *plan.Plan
+	var targets map[string]host.Target
+	// skip are the hosts that are not applied, and why.
+	skip := map[string]error{}
 	if saved {
-		if o.destroy {
-			return c.fail(usagef("destroy takes a configuration directory, not a plan file"))
+		var code int
+		if p, targets, skip, code = o.loadSaved(c, args[0]); p == nil {
+			return code
 		}
-		if len(o.config.vars) > 0 || len(o.config.varFiles) > 0 {
-			return c.fail(usagef("a saved plan is applied as it was made: -var and -var-file cannot change it; make a new plan instead"))
-		}
-		var err error
-		if p, err = readPlanFile(args[0]); err != nil {
-			return c.fail(err)
-		}
-		targets, err = o.planTargets(p)
-		if err != nil {
-			return c.fail(err)
-		}
-		// Before anything is shown as the plan to apply: is it one?
-		for _, hp := range p.Hosts {
-			if t := targets[hp.Name]; t != nil && hp.Error == "" {
-				facts, err := t.Facts(context.Background())
-				if err != nil {
-					return c.fail(fmt.Errorf("host %q: reading facts: %w", hp.Name, err))
-				}
-				if err := apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, nil); err != nil {
-					return c.fail(fmt.Errorf("%s: %w; nothing was applied", args[0], err))
-				}
-			}
-		}
-		views.Plan(c.stdout, p, c.color(c.stdout))
 	} else {
 		dir, err := oneDir(args)
 		if err != nil {
@@ -432,17 +394,24 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		if err := p.Check(); err != nil {
 			return c.fail(err)
 		}
-		views.Plan(c.stdout, p, c.color(c.stdout))
 	}
-	if len(p.Failed()) > 0 {
-		fmt.Fprintln(c.stderr, "Error: some hosts could not be planned; nothing was applied.")
-		return exitError
+	views.Plan(c.stdout, p, c.color(c.stdout))
+	for _, hp := range p.Hosts {
+		if hp.Error != "" {
+			skip[hp.Name] = fmt.Errorf("host %q was not planned: %s", hp.Name, hp.Error)
+		}
 	}
-	if !p.HasFileChanges() && !o.restart {
+	if !o.anythingToApply(p, skip) {
+		if len(skip) > 0 {
+			return o.reportApply(c, p, skip, false)
+		}
 		if n := p.Counts().Restart; n > 0 {
 			fmt.Fprintf(c.stdout, "\nNo files to change; %d unit(s) need a restart to run as planned: run fencer apply -restart.\n", n)
 		}
 		return exitOK
+	}
+	if n := len(skip); n > 0 && !saved {
+		fmt.Fprintf(c.stdout, "\n%d of %d hosts could not be planned: apply leaves them as they are and applies the others.\n", n, len(p.Hosts))
 	}
 	if err := o.checkAdopt(c, p); err != nil {
 		fmt.Fprintf(c.stderr, "Error: %v\n", err)
@@ -454,7 +423,123 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 			return exitError
 		}
 	}
-	return o.applyAll(c, p, targets)
+	if saved {
+		defer o.releaseLocks()
+		if !o.checkSaved(p, targets, skip) {
+			return o.reportApply(c, p, skip, true)
+		}
+	}
+	return o.applyAll(c, p, targets, skip)
+}
+
+// anythingToApply reports whether a host not in skip has a file to
+// change, or with -restart a unit to restart.
+func (o *planOptions) anythingToApply(p *plan.Plan, skip map[string]error) bool {
+	for _, hp := range p.Hosts {
+		if n := hp.Counts(); skip[hp.Name] == nil && (n.Add+n.Change+n.Destroy > 0 || o.restart) {
+			return true
+		}
+	}
+	return false
+}
+
+// loadSaved reads a saved plan for apply, opens its hosts and checks that
+// it is a plan fencer makes for them, before it is shown. It returns the
+// hosts that cannot be applied (not opened, facts not read), with the
+// error; a nil plan with the exit code when the plan is refused whole.
+func (o *planOptions) loadSaved(c *cli, file string) (*plan.Plan, map[string]host.Target, map[string]error, int) {
+	if o.destroy {
+		return nil, nil, nil, c.fail(usagef("destroy takes a configuration directory, not a plan file"))
+	}
+	if len(o.config.vars) > 0 || len(o.config.varFiles) > 0 {
+		return nil, nil, nil, c.fail(usagef("a saved plan is applied as it was made: -var and -var-file cannot change it; make a new plan instead"))
+	}
+	if len(o.targets) > 0 || o.pull != "" {
+		return nil, nil, nil, c.fail(usagef("a saved plan is applied as it was made: -target and -host cannot change it; make a new plan with them instead"))
+	}
+	p, err := readPlanFile(file)
+	if err != nil {
+		return nil, nil, nil, c.fail(err)
+	}
+	targets, failed, err := o.planTargets(p)
+	if err != nil {
+		return nil, nil, nil, c.fail(err)
+	}
+	if len(p.Hosts) > 1 {
+		o.progress = c.newProgress()
+	}
+	// Before anything is shown as the plan to apply: is it one?
+	var mu sync.Mutex
+	refused := make([]error, len(p.Hosts))
+	host.Each(len(p.Hosts), o.parallelism, func(i int) {
+		hp := p.Hosts[i]
+		t := targets[hp.Name]
+		if t == nil || hp.Error != "" {
+			return
+		}
+		o.progress.Observe(plan.Event{Host: hp.Name, Step: plan.StepConnecting})
+		facts, err := t.Facts(context.Background())
+		if err != nil {
+			mu.Lock()
+			failed[hp.Name] = fmt.Errorf("host %q: reading facts: %w", hp.Name, err)
+			mu.Unlock()
+			return
+		}
+		refused[i] = apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, nil)
+	})
+	o.progress.Break()
+	for _, err := range refused {
+		if err != nil {
+			return nil, nil, nil, c.fail(fmt.Errorf("%s: %w; nothing was applied", file, err))
+		}
+	}
+	return p, targets, failed, exitOK
+}
+
+// checkSaved takes the lock of every host of a saved plan that skip does
+// not hold and checks, under it, that its files are as planned
+// (apply.Check). A host refused is added to skip. Without -partial it is
+// false when any host of the plan cannot be applied: then none is.
+func (o *planOptions) checkSaved(p *plan.Plan, targets map[string]host.Target, skip map[string]error) bool {
+	ctx := context.Background()
+	locking := map[string]host.Target{}
+	for name, t := range targets {
+		if skip[name] == nil {
+			locking[name] = t
+		}
+	}
+	release, failed := apply.LockEach(ctx, locking, o.lockTimeout, o.observer())
+	o.release = release
+	var mu sync.Mutex
+	host.Each(len(p.Hosts), o.parallelism, func(i int) {
+		hp := p.Hosts[i]
+		if skip[hp.Name] != nil || locking[hp.Name] == nil {
+			return
+		}
+		err := failed[hp.Name]
+		if err == nil {
+			err = apply.Check(ctx, targets[hp.Name], hp, o.applyOptions(nil, p))
+		}
+		if err != nil {
+			o.progress.Observe(plan.Event{Host: hp.Name, Step: plan.StepFailed, Err: err.Error()})
+			mu.Lock()
+			skip[hp.Name] = err
+			o.noteLockError(err)
+			mu.Unlock()
+		}
+	})
+	return len(skip) == 0 || o.partial
+}
+
+// applyOptions are apply.Host's options for plan p.
+func (o *planOptions) applyOptions(c *cli, p *plan.Plan) apply.Options {
+	opts := apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop,
+		Locked: o.release != nil, LockTimeout: o.lockTimeout,
+		ConfigID: p.ConfigID, Adopt: o.adopt, Observe: o.observer()}
+	if c != nil {
+		opts.Pause = c.testPause()
+	}
+	return opts
 }
 
 // showPlan is show with PLANFILE: it prints a saved plan as plan printed
@@ -531,41 +616,89 @@ func (c *cli) confirm() bool {
 	return true
 }
 
-// applyAll applies each host's plan, hosts in parallel; a host's failure
-// is reported without stopping the others.
-func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]host.Target) int {
+// applyAll applies each host's plan but those in skip, hosts in
+// parallel; a host's failure is reported without stopping the others.
+func (o *planOptions) applyAll(c *cli, p *plan.Plan, targets map[string]host.Target, skip map[string]error) int {
 	var mu sync.Mutex
-	failed := 0
 	logw := &lockedWriter{w: c.stdout, mu: &mu}
 	var hosts []*plan.HostPlan
 	for _, hp := range p.Hosts {
-		if targets[hp.Name] == nil {
-			fmt.Fprintf(c.stderr, "Error: host %q of the plan is not in the configuration\n", hp.Name)
-			failed++
-			continue
+		switch {
+		case skip[hp.Name] != nil:
+		case targets[hp.Name] == nil:
+			skip[hp.Name] = fmt.Errorf("host %q of the plan is not in the configuration", hp.Name)
+		default:
+			hosts = append(hosts, hp)
 		}
-		hosts = append(hosts, hp)
 	}
+	// With progress shown, each host's lines are kept and printed whole,
+	// in the plan's order, once every host is done.
+	logs := make([]bytes.Buffer, len(hosts))
+	base := o.applyOptions(c, p)
 	host.Each(len(hosts), o.parallelism, func(i int) {
 		hp := hosts[i]
-		err := apply.Host(context.Background(), targets[hp.Name], hp, apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop, Log: logw,
-			Locked: o.release != nil, LockTimeout: o.lockTimeout, Pause: c.testPause(),
-			ConfigID: p.ConfigID, Adopt: o.adopt})
+		opts := base
+		opts.Log = logw
+		if o.progress != nil {
+			opts.Log = &logs[i]
+		}
+		err := apply.Host(context.Background(), targets[hp.Name], hp, opts)
+		ev := plan.Event{Host: hp.Name, Step: plan.StepDone}
+		if err != nil {
+			ev.Step, ev.Err = plan.StepFailed, err.Error()
+		}
+		o.progress.Observe(ev)
 		if err != nil {
 			mu.Lock()
-			fmt.Fprintf(c.stderr, "Error: %v\n", err)
-			if errors.Is(err, context.DeadlineExceeded) {
-				fmt.Fprintf(c.stderr, "  Run again when it is done, or wait for it with -lock-timeout=DURATION.\n")
-			}
-			failed++
+			skip[hp.Name] = err
+			o.noteLockError(err)
 			mu.Unlock()
 		}
 	})
-	n := p.Counts()
-	if failed > 0 {
-		fmt.Fprintf(c.stderr, "\n%d of %d hosts failed.\n", failed, len(p.Hosts))
+	o.progress.Break()
+	for i := range logs {
+		c.stdout.Write(logs[i].Bytes())
+	}
+	return o.reportApply(c, p, skip, false)
+}
+
+// reportApply ends apply and destroy: the errors of the hosts that
+// failed, in the plan's order, the summary, and the totals. notApplied
+// says that no host was applied because some were refused (checkSaved).
+func (o *planOptions) reportApply(c *cli, p *plan.Plan, failed map[string]error, notApplied bool) int {
+	var results []views.HostResult
+	for _, hp := range p.Hosts {
+		r := o.hostResult(hp)
+		n := hp.Counts()
+		switch {
+		case failed[hp.Name] != nil:
+			fmt.Fprintf(c.stderr, "Error: %v\n", failed[hp.Name])
+			r.Result, r.Reason = views.ResultFailed, failed[hp.Name].Error()
+			if hp.Error != "" {
+				r.Reason = "not planned: " + hp.Error
+			}
+			r.Added, r.Changed, r.Destroyed = 0, 0, 0
+		case notApplied:
+			r.Result, r.Reason = views.ResultNotApplied, "another host of the plan was refused"
+			r.Added, r.Changed, r.Destroyed = 0, 0, 0
+		case n.Add+n.Change+n.Destroy > 0 || (o.restart && n.Restart > 0):
+			r.Result = views.ResultOK
+		default:
+			r.Result = views.ResultNoChanges
+		}
+		results = append(results, r)
+	}
+	o.lockHelp(c)
+	o.summary(c, results)
+	if notApplied {
+		fmt.Fprintf(c.stderr, "\n%d of %d hosts of the plan cannot be applied as planned; nothing was applied. Run apply with -partial to apply the other hosts, or make a new plan.\n", len(failed), len(p.Hosts))
 		return exitError
 	}
+	if len(failed) > 0 {
+		fmt.Fprintf(c.stderr, "\n%d of %d hosts failed.\n", len(failed), len(p.Hosts))
+		return exitError
+	}
+	n := p.Counts()
 	if o.destroy {
 		// A destroy changes a file only to put back one fencer took over.
 		back := ""

@@ -89,16 +89,31 @@ func (o *verifyOptions) run(c *cli, args []string) int {
 	}
 	reports := make([]*verify.HostReport, len(p.Hosts))
 	host.Each(len(p.Hosts), o.plan.parallelism, func(i int) {
-		reports[i] = verify.Host(ctx, targets[p.Hosts[i].Name], p.Hosts[i])
+		hp := p.Hosts[i]
+		if hp.Error == "" {
+			o.plan.progress.Observe(plan.Event{Host: hp.Name, Step: plan.StepVerifying})
+		}
+		reports[i] = verify.Host(ctx, targets[hp.Name], hp)
+		ev := plan.Event{Host: hp.Name, Step: plan.StepDone}
+		if reports[i].Error != "" {
+			ev.Step, ev.Err = plan.StepFailed, reports[i].Error
+		}
+		o.plan.progress.Observe(ev)
 	})
+	results := o.plan.verifyResults(p, reports)
 	if o.json {
+		out := map[string]any{"hosts": reports}
+		if len(results) > 1 {
+			out["summary"] = results
+		}
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"hosts": reports}); err != nil {
+		if err := enc.Encode(out); err != nil {
 			return c.fail(err)
 		}
 	} else {
 		views.Verify(c.stdout, reports, c.color(c.stdout))
+		o.plan.summary(c, results)
 	}
 	code := exitOK
 	for _, r := range reports {
@@ -112,23 +127,38 @@ func (o *verifyOptions) run(c *cli, args []string) int {
 	return code
 }
 
+// verifyResults are verify's summary: each host in sync, drifted or
+// failed.
+func (o *planOptions) verifyResults(p *plan.Plan, reports []*verify.HostReport) []views.HostResult {
+	var out []views.HostResult
+	for i, hp := range p.Hosts {
+		r := views.NewHostResult(hp.Name, hp.Arch, o.progress.Elapsed(hp.Name))
+		switch rep := reports[i]; {
+		case rep.Error != "":
+			r.Result, r.Reason = views.ResultFailed, rep.Error
+		case rep.InSync():
+			r.Result = views.ResultInSync
+		default:
+			r.Result, r.Differences = views.ResultDrift, len(rep.Findings)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // planToVerify plans every host of cfg as verify (and why) read them:
 // drop-ins that override fencer's are findings, not errors
 // (plan.Options.Verify). It prints the diagnostics, diags (the
 // configuration's) among them, and is false on an error.
 func (o *planOptions) planToVerify(ctx context.Context, c *cli, cfg *hclspec.Config, src *sources, diags hcl.Diagnostics, dir string) (*plan.Plan, map[string]host.Target, bool) {
-	hosts, targets, diags, ok := o.openHosts(c, src, cfg, diags)
+	f, diags, ok := o.openHosts(c, src, cfg, diags)
 	if !ok {
 		return nil, nil, false
 	}
-	p, more := plan.Make(ctx, cfg, plan.Options{
-		Hosts:         hosts,
-		Verify:        true,
-		Parallelism:   o.parallelism,
-		FencerVersion: currentVersion(),
-		ConfigDir:     absDir(dir),
-	})
+	opts := o.makeOptions(f, dir)
+	opts.Verify = true
+	p, more := plan.Make(ctx, cfg, opts)
 	diags = append(diags, more...)
 	c.printDiags(src, diags)
-	return p, targets, !diags.HasErrors()
+	return p, f.hosts, !diags.HasErrors()
 }

@@ -140,7 +140,7 @@ func (o *whyOptions) run(c *cli, args []string) int {
 		return c.fail(err)
 	}
 	ctx := context.Background()
-	p, targets, ok := (&planOptions{}).planToVerify(ctx, c, cfg, src, diags, dir)
+	p, targets, ok := (&planOptions{noProgress: true}).planToVerify(ctx, c, cfg, src, diags, dir)
 	if !ok {
 		return exitError
 	}

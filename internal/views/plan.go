@@ -25,6 +25,10 @@ func Plan(w io.Writer, p *plan.Plan, color bool) {
 	if p.ConfigID != "" {
 		fmt.Fprintf(w, "configuration %q\n\n", p.ConfigID)
 	}
+	if len(p.Targets) > 0 {
+		fmt.Fprintf(w, "%sWarning: this plan is limited to -target=%s:%s the other hosts and services are not planned, and the files of other services on these hosts are left as they are, whatever the configuration says of them. Use -target for exceptions, such as one host at a time, not routinely.\n\n",
+			c.yellow, strings.Join(p.Targets, " -target="), c.reset)
+	}
 	for _, h := range p.Hosts {
 		where := fmt.Sprintf("host %q", h.Name)
 		if h.Error != "" {
