@@ -123,3 +123,68 @@ func TestFleetApplyLive(t *testing.T) {
 		t.Errorf("after destroy, nap.service (whose unit file was fencer's) is %q, %v", out, err)
 	}
 }
+
+// TestFleetOneDown applies to three hosts over SSH with one down: the
+// two others are applied, the down one is reported as unreachable, and
+// the exit code says a host failed; once it is up, the next apply
+// converges it.
+func TestFleetOneDown(t *testing.T) {
+	f := fleettest.Start(t, fleettest.Options{Hosts: 3, Become: []int{0}, PlainSudo: true})
+	testLoaders(t)
+	blocks, err := f.HostBlocks(fleettest.HCLOptions{Attrs: map[string]string{"connect_timeout": `"2s"`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "three")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := blocks + `service "nap" {
+  unit           = "nap.service"
+  unit_file      = "[Service]\nExecStart=/bin/sleep 1000\n"
+  default_action = log
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fencer := func(args ...string) (string, error) {
+		cmd := exec.Command(fencerBinary.path, append([]string{"-no-color"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if err := f.Hosts[2].Down(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := fencer("apply", "-auto-approve")
+	if err == nil || !strings.Contains(out, "h3  -") || !strings.Contains(out, "failed: not planned: host h3: host unreachable") || !strings.Contains(out, "1 of 3 hosts failed.") {
+		t.Errorf("fencer apply with h3 down: %v\n%s", err, out)
+	}
+	for _, h := range f.Hosts[:2] {
+		home := f.Home
+		if h.Become {
+			home = "/root"
+		}
+		p, err := h.Path(home + "/.config/systemd/user/nap.service")
+		if err == nil {
+			_, err = os.Stat(p)
+		}
+		if err != nil {
+			t.Errorf("host %s not applied: %v", h.Name, err)
+		}
+	}
+	if err := f.Hosts[2].Up(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := fencer("apply", "-auto-approve"); err != nil {
+		t.Errorf("fencer apply with every host up: %v\n%s", err, out)
+	}
+	if out, err := fencer("plan", "-detailed-exitcode"); err != nil {
+		t.Errorf("fencer plan after converging: %v\n%s", err, out)
+	}
+}
