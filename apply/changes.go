@@ -51,10 +51,10 @@ type Options struct {
 	// -adopt=PATH): files that are not the configuration's, which apply
 	// keeps as they are (plan.Change.Original) before it replaces them.
 	Adopt []string
-	// Loader is this fencer's binary: a loader the plan installs must be
-	// it (plan.Options.Loader). nil for the running fencer (loader.Self);
-	// tests set a stand-in.
-	Loader *loader.Binary
+	// Loader holds the fencer binaries by architecture: a loader the plan
+	// installs must be the one for the host's (plan.Options.Loader). nil
+	// for loader.NewSet; tests set a stand-in.
+	Loader *loader.Set
 	// Pause, when set, is called at each step of Host, for tests that
 	// stop or kill apply at exact points (cmd/fencer sets it from
 	// $FENCER_TEST_PAUSE): "locked" once the lock is held and the files

@@ -42,7 +42,8 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // originals directory, paired with that take-over or restore — with that
 // role's mode and units, a text file with the configuration's header for
 // its unit, a filter that is a program for the host's architecture, a
-// loader that is this fencer (self, nil for the running one), and a
+// loader that is the set's binary for the host's architecture (loaders,
+// nil for loader.NewSet), and a
 // drop-in that runs the service through that loader with that filter.
 // Files of units the plan does not plan may only be removed, and only
 // with a file of the configuration's for that unit. The file's own
@@ -50,8 +51,8 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // plan that is not a destroy plan must also record, for each of its
 // services, the host files it was computed from (plan.HostPlan.Inputs),
 // which Host reads again under the lock.
-func CheckPlan(hp *plan.HostPlan, facts *host.Facts, configID string, destroy bool, self *loader.Binary) error {
-	c := &planCheck{hp: hp, ps: facts.Paths, configID: configID, self: self,
+func CheckPlan(hp *plan.HostPlan, facts *host.Facts, configID string, destroy bool, loaders *loader.Set) error {
+	c := &planCheck{hp: hp, ps: facts.Paths, configID: configID, loaders: loaders,
 		planned: map[string]*plan.ServicePlan{}, byPath: map[string]*plan.Change{}, places: map[string]plan.Place{}, removed: map[string]bool{}}
 	if hp.Arch != facts.Arch || hp.Scope != facts.Scope || hp.Root != facts.Root {
 		return c.fail("", "it was made for %s in %s scope (root %q), and the host is %s in %s scope (root %q)", hp.Arch, hp.Scope, hp.Root, facts.Arch, facts.Scope, facts.Root)
@@ -79,7 +80,7 @@ type planCheck struct {
 	hp       *plan.HostPlan
 	ps       host.Paths
 	configID string
-	self     *loader.Binary
+	loaders  *loader.Set
 	// planned are the plan's services by unit; byPath its changes by
 	// path, and places what each path is.
 	planned map[string]*plan.ServicePlan
@@ -214,7 +215,7 @@ func (c *planCheck) loader(ch *plan.Change) error {
 	if ch.Action != plan.Create || len(ch.Units) > 0 {
 		return c.fail(ch.Path, "fencer only installs the loader where there is none")
 	}
-	if err := sameLoader(ch, c.self); err != nil {
+	if err := sameLoader(ch, c.loaders, c.hp.Arch); err != nil {
 		return c.fail(ch.Path, "%v", err)
 	}
 	// Its path is the plan's word for fencer_path: only a
@@ -266,17 +267,19 @@ func sameUnits(got []string, want [][]string) bool {
 	return false
 }
 
-// sameLoader checks that the loader a plan installs is this fencer (self,
-// nil for the running one).
-func sameLoader(ch *plan.Change, self *loader.Binary) error {
-	if self == nil {
-		var err error
-		if self, err = loader.Self(); err != nil {
-			return fmt.Errorf("the plan installs a loader, and this fencer cannot read itself to check it: %w", err)
-		}
+// sameLoader checks that the loader a plan installs is the fencer binary
+// for the host's architecture archName that loaders holds (nil for
+// loader.NewSet: this fencer on its own architecture).
+func sameLoader(ch *plan.Change, loaders *loader.Set, archName string) error {
+	if loaders == nil {
+		loaders = loader.NewSet()
 	}
-	if want := plan.Hash(self.Data); want != ch.NewSHA256 {
-		return fmt.Errorf("the loader the plan installs (sha256 %s) is not this fencer (sha256 %s): apply a plan with the fencer that made it, or make the plan again", ch.NewSHA256, want)
+	bin, err := loaders.For(archName)
+	if err != nil {
+		return fmt.Errorf("the plan installs a loader for %s, and this fencer cannot check it: %w", archName, err)
+	}
+	if want := plan.Hash(bin.Data); want != ch.NewSHA256 {
+		return fmt.Errorf("the loader the plan installs (sha256 %s) is not the fencer this fencer installs on %s (sha256 %s): apply a plan with the fencer (and -loader) that made it, or make the plan again", ch.NewSHA256, archName, want)
 	}
 	return nil
 }

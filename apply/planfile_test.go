@@ -34,7 +34,7 @@ service "m" {
 `
 
 // testLoader stands for this fencer's binary.
-var testLoader = &loader.Binary{Data: []byte("the loader\n"), Arch: "x86_64"}
+var testLoader = loader.SetOf(&loader.Binary{Data: []byte("the loader\n"), Arch: "x86_64"})
 
 // makeTestPlan plans unit in the -root tree dir and returns the plan file;
 // a unit "NAME enforce=systemd" is planned with enforce = "systemd".

@@ -312,6 +312,48 @@ var errorCases = []struct {
 		at:   "main.fencer.hcl:3:13",
 	},
 	{
+		name: "become other than sudo",
+		src:  "host \"h\" {\n  address = \"h.example\"\n  become  = \"doas\"\n}\n",
+		want: `become is "sudo" (run fencer's agent on the host with sudo -n) or absent, not "doas".`,
+		at:   "main.fencer.hcl:3:13",
+	},
+	{
+		name: "bastion with a path",
+		src:  "host \"h\" {\n  address = \"h.example\"\n  bastion = \"ssh://jump\"\n}\n",
+		want: `bastion is "ssh://jump": it has a space or a slash`,
+		at:   "main.fencer.hcl:3:13",
+	},
+	{
+		name: "bastion with a bad port",
+		src:  "host \"h\" {\n  address = \"h.example\"\n  bastion = \"admin@jump:99999\"\n}\n",
+		want: `the port "99999" is not a whole number from 1 to 65535`,
+		at:   "main.fencer.hcl:3:13",
+	},
+	{
+		name: "bastion of a bare IPv6 address",
+		src:  "host \"h\" {\n  address = \"h.example\"\n  bastion = \"fe80::1\"\n}\n",
+		want: `an IPv6 address goes in brackets`,
+		at:   "main.fencer.hcl:3:13",
+	},
+	{
+		name: "connect_timeout not a duration",
+		src:  "host \"h\" {\n  address         = \"h.example\"\n  connect_timeout = \"10\"\n}\n",
+		want: `connect_timeout is a duration such as "10s"`,
+		at:   "main.fencer.hcl:3:21",
+	},
+	{
+		name: "connect_timeout too long",
+		src:  "host \"h\" {\n  address         = \"h.example\"\n  connect_timeout = \"1h\"\n}\n",
+		want: `connect_timeout is 1h0m0s; it must be from 1s to 5m0s.`,
+		at:   "main.fencer.hcl:3:21",
+	},
+	{
+		name: "relative known_hosts_file",
+		src:  "host \"h\" {\n  address          = \"h.example\"\n  known_hosts_file = \"known_hosts\"\n}\n",
+		want: `known_hosts_file is "known_hosts"; it must be an absolute path, or start with "~/"`,
+		at:   "main.fencer.hcl:3:22",
+	},
+	{
 		name: "relative fencer_path",
 		src:  "host \"h\" {\n  fencer_path = \"bin/fencer\"\n}\n",
 		want: "absolute path",

@@ -2,8 +2,12 @@ package hclspec
 
 import (
 	"fmt"
+	"net"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -18,9 +22,14 @@ import (
 const (
 	DefaultPort       = 22
 	DefaultFencerPath = "/usr/local/bin/fencer"
-	ScopeSystem       = "system"
-	ScopeUser         = "user"
-	ImplicitHostName  = "local"
+	// DefaultConnectTimeout bounds connecting to a host over SSH and
+	// logging in, unless connect_timeout says otherwise.
+	DefaultConnectTimeout = 10 * time.Second
+	// BecomeSudo is become's one value: run fencer's agent with sudo -n.
+	BecomeSudo       = "sudo"
+	ScopeSystem      = "system"
+	ScopeUser        = "user"
+	ImplicitHostName = "local"
 )
 
 var hostSchema = &hcl.BodySchema{
@@ -30,6 +39,10 @@ var hostSchema = &hcl.BodySchema{
 		{Name: "user"},
 		{Name: "port"},
 		{Name: "identity_file"},
+		{Name: "known_hosts_file"},
+		{Name: "bastion"},
+		{Name: "become"},
+		{Name: "connect_timeout"},
 		{Name: "arch"},
 		{Name: "scope"},
 		{Name: "fencer_path"},
@@ -154,6 +167,8 @@ func (l *loader) decodeHostInstance(b *hcl.Block, content *hcl.BodyContent, name
 		Scope:      ScopeSystem,
 		FencerPath: DefaultFencerPath,
 		DeclRange:  b.DefRange,
+
+		ConnectTimeout: DefaultConnectTimeout,
 	}
 	ctx := l.evalCtx(each)
 	str := func(attr string, dst *string) *hcl.Attribute {
@@ -171,7 +186,7 @@ func (l *loader) decodeHostInstance(b *hcl.Block, content *hcl.BodyContent, name
 		h.AddressRange = a.Expr.Range()
 	}
 	str("user", &h.User)
-	str("identity_file", &h.IdentityFile)
+	l.decodeSSH(h, str)
 	if a, ok := content.Attributes["port"]; ok {
 		if v, ok := l.evalAs(a.Expr, ctx, cty.Number, "port", true); ok && !v.IsNull() {
 			n, err := wholeNumber(v, 1, 65535)
@@ -236,4 +251,81 @@ func (l *loader) readArchList(attr *hcl.Attribute, ctx *hcl.EvalContext) []strin
 		}
 	}
 	return out
+}
+
+// Bounds of connect_timeout.
+const (
+	minConnectTimeout = time.Second
+	maxConnectTimeout = 5 * time.Minute
+)
+
+// decodeSSH reads the attributes of how fencer reaches a host over SSH,
+// with str, which evaluates a string attribute into dst and returns it
+// (nil when absent or invalid).
+func (l *loader) decodeSSH(h *Host, str func(attr string, dst *string) *hcl.Attribute) {
+	for _, attr := range []struct {
+		name string
+		dst  *string
+	}{{"identity_file", &h.IdentityFile}, {"known_hosts_file", &h.KnownHostsFile}} {
+		if a := str(attr.name, attr.dst); a != nil && !filepath.IsAbs(*attr.dst) && !strings.HasPrefix(*attr.dst, "~/") {
+			l.add(errorAt(a.Expr.Range(), "Invalid "+attr.name,
+				fmt.Sprintf("%s is %q; it must be an absolute path, or start with \"~/\" for the home directory of the user running fencer.", attr.name, *attr.dst)))
+		}
+	}
+	if a := str("bastion", &h.Bastion); a != nil {
+		if _, _, _, err := ParseBastion(h.Bastion); err != nil {
+			l.add(errorAt(a.Expr.Range(), "Invalid bastion", err.Error()+"."))
+		}
+	}
+	if a := str("become", &h.Become); a != nil && h.Become != BecomeSudo && h.Become != "" {
+		l.add(errorAt(a.Expr.Range(), "Invalid become",
+			fmt.Sprintf("become is %q (run fencer's agent on the host with sudo -n) or absent, not %q.", BecomeSudo, h.Become)))
+	}
+	var timeout string
+	if a := str("connect_timeout", &timeout); a != nil {
+		d, err := time.ParseDuration(timeout)
+		switch {
+		case err != nil:
+			l.add(errorAt(a.Expr.Range(), "Invalid connect_timeout",
+				fmt.Sprintf("connect_timeout is a duration such as \"10s\" or \"1m30s\", not %q.", timeout)))
+		case d < minConnectTimeout || d > maxConnectTimeout:
+			l.add(errorAt(a.Expr.Range(), "Invalid connect_timeout",
+				fmt.Sprintf("connect_timeout is %s; it must be from %s to %s.", d, minConnectTimeout, maxConnectTimeout)))
+		default:
+			h.ConnectTimeout = d
+		}
+	}
+}
+
+// ParseBastion reads a bastion, "[user@]host[:port]" (an IPv6 address in
+// brackets: "[::1]:22"): user is "" and port 0 when not given.
+func ParseBastion(s string) (user, hostname string, port int, err error) {
+	bad := func(why string) (string, string, int, error) {
+		return "", "", 0, fmt.Errorf("bastion is %q: %s; write it as \"[user@]host[:port]\", such as \"admin@jump.example.net:2222\"", s, why)
+	}
+	rest := s
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		user, rest = rest[:i], rest[i+1:]
+		if user == "" {
+			return bad("the user before @ is empty")
+		}
+	}
+	if strings.ContainsAny(s, " \t\n/") {
+		return bad("it has a space or a slash")
+	}
+	hostname = rest
+	if h, p, err := net.SplitHostPort(rest); err == nil {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return bad(fmt.Sprintf("the port %q is not a whole number from 1 to 65535", p))
+		}
+		hostname, port = h, n
+	} else if strings.Contains(strings.Trim(rest, "[]"), ":") && !strings.HasPrefix(rest, "[") || strings.HasSuffix(rest, ":") {
+		return bad("an IPv6 address goes in brackets, and a port after a colon")
+	}
+	hostname = strings.TrimSuffix(strings.TrimPrefix(hostname, "["), "]")
+	if hostname == "" {
+		return bad("the host is empty")
+	}
+	return user, hostname, port, nil
 }

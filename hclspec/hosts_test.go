@@ -74,3 +74,46 @@ service "m" {
 		t.Errorf("hosts = %d, want none (and no implicit host)", len(cfg.Hosts))
 	}
 }
+
+func TestSSHAttributes(t *testing.T) {
+	src := `
+host "a" {
+  address          = "a.example.net"
+  known_hosts_file = "~/fleet/known_hosts"
+  identity_file    = "/etc/fencer/id_ed25519"
+  bastion          = "admin@jump.example.net:2222"
+  become           = "sudo"
+  connect_timeout  = "30s"
+}
+host "b" {
+  address = "b.example.net"
+}
+`
+	cfg := mustParse(t, map[string][]byte{"main.fencer.hcl": []byte(src)}, LoadOptions{})
+	a, b := cfg.Hosts[0], cfg.Hosts[1]
+	if a.KnownHostsFile != "~/fleet/known_hosts" || a.IdentityFile != "/etc/fencer/id_ed25519" || a.Bastion != "admin@jump.example.net:2222" ||
+		a.Become != "sudo" || a.ConnectTimeout.String() != "30s" {
+		t.Errorf("host a: %+v", a)
+	}
+	if b.KnownHostsFile != "" || b.Bastion != "" || b.Become != "" || b.ConnectTimeout != DefaultConnectTimeout || b.Port != 22 {
+		t.Errorf("host b's defaults: %+v", b)
+	}
+	for in, want := range map[string]string{
+		"jump":              " jump 0",
+		"admin@jump":        "admin jump 0",
+		"admin@jump:2222":   "admin jump 2222",
+		"[::1]:22":          " ::1 22",
+		"[fe80::1]":         " fe80::1 0",
+		"a@b@10.0.0.1:2200": "a@b 10.0.0.1 2200",
+	} {
+		u, h, p, err := ParseBastion(in)
+		if got := fmt.Sprintf("%s %s %d", u, h, p); err != nil || got != want {
+			t.Errorf("ParseBastion(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "@jump", "jump:", "jump:0", "user@", "a b"} {
+		if _, _, _, err := ParseBastion(in); err == nil {
+			t.Errorf("ParseBastion(%q) accepted", in)
+		}
+	}
+}

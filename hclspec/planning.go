@@ -30,24 +30,6 @@ func (c *Config) IDDiagnostics(sev hcl.DiagnosticSeverity) hcl.Diagnostics {
 		Subject: &hcl.Range{Filename: c.Dir}}}
 }
 
-// RemoteHostDiagnostics returns a diagnostic of severity sev on the
-// address of each host that has one: fencer plans, applies and verifies
-// the machine it runs on, or a directory tree (-root), and reaches no host
-// over SSH yet. validate, test, show and export use such a host's arch.
-func (c *Config) RemoteHostDiagnostics(sev hcl.DiagnosticSeverity) hcl.Diagnostics {
-	var out hcl.Diagnostics
-	for _, h := range c.Hosts {
-		if h.Address == "" {
-			continue
-		}
-		d := errorAt(h.AddressRange, "Host with an address",
-			fmt.Sprintf("Host %q has an address (%s): this fencer plans and applies the local machine only (or a directory tree, with -root); it does not reach hosts over SSH yet.", h.Name, h.Address))
-		d.Severity = sev
-		out = append(out, d)
-	}
-	return out
-}
-
 // unitValueProblem says why v cannot be the value of a setting of a unit
 // file fencer writes, "" when it can: a control character would change
 // the file (a newline starts a setting of its own, and

@@ -10,6 +10,7 @@ package hclspec
 
 import (
 	"github.com/hashicorp/hcl/v2"
+	"time"
 
 	"github.com/fencer-dev/fencer/internal/policy"
 )
@@ -58,13 +59,23 @@ type Host struct {
 	Address      string // "" means this machine
 	AddressRange hcl.Range
 	User         string
-	Port         int // 22 when Address is set and port is absent
-	IdentityFile string
-	Arch         string // canonical arch name (internal/arch), "" to discover
-	Scope        string // "system" or "user"
-	FencerPath   string // default /usr/local/bin/fencer
-	Implicit     bool
-	DeclRange    hcl.Range
+	Port         int    // 22 when Address is set and port is absent
+	IdentityFile string // as written: "~/" is the home of the user running fencer
+	// KnownHostsFile is where the host's key is checked, as written;
+	// "" for ~/.ssh/known_hosts.
+	KnownHostsFile string
+	// Bastion is the jump host, "[user@]host[:port]"; "" for none.
+	Bastion string
+	// Become is "sudo" to run fencer's agent with sudo -n, "" for none.
+	Become string
+	// ConnectTimeout bounds connecting and logging in (DefaultConnectTimeout
+	// when the attribute is absent).
+	ConnectTimeout time.Duration
+	Arch           string // canonical arch name (internal/arch), "" to discover
+	Scope          string // "system" or "user"
+	FencerPath     string // default /usr/local/bin/fencer
+	Implicit       bool
+	DeclRange      hcl.Range
 }
 
 // Service is a `service` block.

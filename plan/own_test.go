@@ -42,7 +42,7 @@ func planDefault(t *testing.T, id, src string, h *memHost, destroy bool) *HostPl
 func planCfg(t *testing.T, cfg *hclspec.Config, id string, h *memHost, destroy bool) *HostPlan {
 	t.Helper()
 	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]host.Reader{"local": h}, Destroy: destroy,
-		Loader: &loader.Binary{Data: []byte("loader"), Arch: "x86_64"}})
+		Loader: loader.SetOf(&loader.Binary{Data: []byte("loader"), Arch: "x86_64"})})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -63,8 +63,11 @@ type Plan struct {
 
 // HostPlan is one host's part of a plan.
 type HostPlan struct {
-	Name           string         `json:"name"`
-	Address        string         `json:"address,omitempty"`
+	Name    string `json:"name"`
+	Address string `json:"address,omitempty"`
+	// SSH is how the host is reached at Address, as its host block said
+	// when the plan was made; nil without an address.
+	SSH            *SSH           `json:"ssh,omitempty"`
 	Scope          string         `json:"scope"`
 	Root           string         `json:"root,omitempty"`
 	Arch           string         `json:"arch"`
@@ -245,15 +248,54 @@ func (p *Plan) Failed() []*HostPlan {
 	return out
 }
 
+// SSH is how a host with an address is reached (the host block's
+// attributes), kept in a plan so that apply PLANFILE reaches the host the
+// plan was made for.
+type SSH struct {
+	Port           int    `json:"port"`
+	User           string `json:"user,omitempty"`
+	IdentityFile   string `json:"identity_file,omitempty"`
+	KnownHostsFile string `json:"known_hosts_file,omitempty"`
+	Bastion        string `json:"bastion,omitempty"`
+	Become         string `json:"become,omitempty"`
+	// ConnectTimeout is in Go's duration syntax ("10s").
+	ConnectTimeout string `json:"connect_timeout,omitempty"`
+}
+
+// SSHOf returns the SSH settings of a host block with an address, nil for
+// one without.
+func SSHOf(h *hclspec.Host) *SSH {
+	if h.Address == "" {
+		return nil
+	}
+	return &SSH{Port: h.Port, User: h.User, IdentityFile: h.IdentityFile, KnownHostsFile: h.KnownHostsFile,
+		Bastion: h.Bastion, Become: h.Become, ConnectTimeout: h.ConnectTimeout.String()}
+}
+
+// Host returns the host block the settings are of, for a host of the
+// plan named name at address.
+func (s *SSH) Host(name, address, scope string) (*hclspec.Host, error) {
+	d, err := time.ParseDuration(s.ConnectTimeout)
+	if s.ConnectTimeout == "" {
+		d, err = hclspec.DefaultConnectTimeout, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host %q: the plan's connect_timeout %q: %w", name, s.ConnectTimeout, err)
+	}
+	return &hclspec.Host{Name: name, Address: address, Scope: scope, Port: s.Port, User: s.User, IdentityFile: s.IdentityFile,
+		KnownHostsFile: s.KnownHostsFile, Bastion: s.Bastion, Become: s.Become, ConnectTimeout: d}, nil
+}
+
 // Options is what Make needs besides the configuration.
 type Options struct {
 	// Hosts are the transports by host name; every host of the
 	// configuration that a service is planned for must have one.
 	Hosts map[string]host.Reader
-	// Loader is the fencer binary to install where a host lacks the
-	// loader; nil for the running fencer (loader.Self), which fencer
-	// plan installs. Tests set a stand-in.
-	Loader *loader.Binary
+	// Loader holds the fencer binaries to install where a host lacks the
+	// loader, by architecture (-loader); nil for loader.NewSet: the
+	// running fencer for its own architecture, and the loader
+	// directories. Tests set a stand-in.
+	Loader *loader.Set
 	// Destroy plans the removal of everything fencer installed.
 	Destroy bool
 	// Verify plans for fencer verify: drop-ins that override fencer's are
@@ -297,7 +339,7 @@ func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Di
 	for _, h := range cfg.Hosts {
 		if opts.Targets.Host(cfg, h) {
 			hosts = append(hosts, h)
-			p.Hosts = append(p.Hosts, &HostPlan{Name: h.Name, Address: h.Address, Scope: h.Scope, Arch: h.Arch})
+			p.Hosts = append(p.Hosts, &HostPlan{Name: h.Name, Address: h.Address, SSH: SSHOf(h), Scope: h.Scope, Arch: h.Arch})
 		}
 	}
 	var diags hcl.Diagnostics

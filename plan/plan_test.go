@@ -26,6 +26,7 @@ type memHost struct {
 	modes   map[string]fs.FileMode // 0644 when absent
 	// sysd is what the host's systemd knows; nil when it cannot say.
 	sysd *host.SystemdFacts
+	arch string // "" for x86_64
 }
 
 func (m *memHost) Name() string { return "mem" }
@@ -35,7 +36,11 @@ func (m *memHost) Facts(context.Context) (*host.Facts, error) {
 	if v == 0 {
 		v = 252
 	}
-	return &host.Facts{Arch: "x86_64", SystemdVersion: v, Scope: "system", Paths: host.SystemPaths, UnitSearchPath: host.SystemUnitSearchPath, Systemd: m.sysd}, nil
+	a := m.arch
+	if a == "" {
+		a = "x86_64"
+	}
+	return &host.Facts{Arch: a, SystemdVersion: v, Scope: "system", Paths: host.SystemPaths, UnitSearchPath: host.SystemUnitSearchPath, Systemd: m.sysd}, nil
 }
 
 // target resolves a link lexically, "" for no link.
@@ -126,7 +131,7 @@ func makePlan(t *testing.T, src string, h *memHost) (*Plan, error) {
 	t.Helper()
 	cfg := configtest.Parse(t, src)
 	p, diags := Make(context.Background(), cfg, Options{Hosts: map[string]host.Reader{"local": h},
-		Loader: &loader.Binary{Data: []byte("loader"), Arch: "x86_64"}})
+		Loader: loader.SetOf(&loader.Binary{Data: []byte("loader"), Arch: "x86_64"})})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -588,5 +593,43 @@ func TestModeChangeShows(t *testing.T) {
 	}
 	if changed != 1 || p.Counts().Change != 1 {
 		t.Errorf("%d changes, %+v", changed, p.Counts())
+	}
+}
+
+// TestLoaderPerArch: a host of an architecture the loader set has no
+// binary for fails with the command that builds one; the others are
+// planned, each with the binary for its architecture.
+func TestLoaderPerArch(t *testing.T) {
+	cfg := configtest.Parse(t, `host "a" {}
+host "b" {}
+host "c" {}
+`+strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1))
+	set := loader.SetOf(&loader.Binary{Data: []byte("x86 loader"), Arch: "x86_64"})
+	p, diags := Make(context.Background(), cfg, Options{Loader: set, Hosts: map[string]host.Reader{
+		"a": &memHost{files: map[string][]byte{}},
+		"b": &memHost{files: map[string][]byte{}, arch: "aarch64"},
+		"c": &memHost{files: map[string][]byte{}, arch: "x86_64"},
+	}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, hp := range p.Hosts {
+		switch hp.Name {
+		case "b":
+			if !strings.Contains(hp.Error, "no fencer binary for aarch64") || !strings.Contains(hp.Error, "GOOS=linux GOARCH=arm64 go build -o fencer-aarch64 ./cmd/fencer") {
+				t.Errorf("host b: %q", hp.Error)
+			}
+		default:
+			if hp.Error != "" {
+				t.Errorf("host %s: %s", hp.Name, hp.Error)
+			}
+			loaded := false
+			for _, ch := range hp.Changes {
+				loaded = loaded || ch.Role == RoleLoader && string(ch.Content) == "x86 loader"
+			}
+			if !loaded {
+				t.Errorf("host %s installs no loader", hp.Name)
+			}
+		}
 	}
 }

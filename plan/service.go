@@ -571,15 +571,13 @@ func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arc
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("checking the loader at %s: %w", h.FencerPath, err)
 	}
-	bin := opts.Loader
-	if bin == nil {
-		if bin, err = loader.Self(); err != nil {
-			return nil, fmt.Errorf("the host has no loader at %s and this fencer cannot copy itself: %w", h.FencerPath, err)
-		}
+	set := opts.Loader
+	if set == nil {
+		set = loader.NewSet()
 	}
-	if bin.Arch != a.Name {
-		return nil, fmt.Errorf("the host has no loader at %s, and this fencer is built for %s, not %s: install fencer for %s at %s",
-			h.FencerPath, bin.Arch, a.Name, a.Name, h.FencerPath)
+	bin, err := set.For(a.Name)
+	if err != nil {
+		return nil, fmt.Errorf("the host (%s) has no loader at %s: %w", a.Name, h.FencerPath, err)
 	}
 	return &File{Path: h.FencerPath, Content: bin.Data, Mode: 0o755, Binary: true, Role: RoleLoader}, nil
 }

@@ -57,7 +57,7 @@ func makeFleet(t *testing.T, hosts map[string]*memHost, opts Options, targets ..
 		opts.Hosts[n] = h
 	}
 	opts.Targets = tg
-	opts.Loader = &loader.Binary{Data: []byte("loader"), Arch: "x86_64"}
+	opts.Loader = loader.SetOf(&loader.Binary{Data: []byte("loader"), Arch: "x86_64"})
 	p, diags := Make(context.Background(), cfg, opts)
 	if diags.HasErrors() {
 		t.Fatal(diags)

@@ -81,15 +81,10 @@ func (o *planOptions) selectHosts(cfg *hclspec.Config) (*plan.Targets, hcl.Diagn
 }
 
 // hosts builds a transport for every host of the configuration the
-// targets select. Without -root, a host with an address is a diagnostic
-// on its address: this fencer reaches no host over SSH. A host whose
-// transport cannot be opened is in fleet.failed.
+// targets select: a host with an address is reached over SSH (without
+// -root). A host whose transport cannot be opened (or reached) is in
+// fleet.failed.
 func (o *planOptions) hosts(cfg *hclspec.Config, targets *plan.Targets) (*fleet, hcl.Diagnostics) {
-	if o.root == "" {
-		if d := cfg.RemoteHostDiagnostics(hcl.DiagError); d.HasErrors() {
-			return nil, d
-		}
-	}
 	f := &fleet{targets: targets, readers: map[string]host.Reader{}, hosts: map[string]host.Target{}, failed: map[string]error{}}
 	var selected []*hclspec.Host
 	for _, h := range cfg.Hosts {
@@ -135,12 +130,16 @@ func (o *planOptions) openHosts(c *cli, src *sources, cfg *hclspec.Config, diags
 	return f, diags, true
 }
 
-// openHost opens host h: with -root its tree (rootDir), else this
-// machine. tree, when set, is the tree a saved plan recorded. It is the
-// one place a command makes a host's transport.
+// openHost opens host h: with -root its tree (rootDir), else over SSH
+// when it has an address (connected now), else this machine. tree, when
+// set, is the tree a saved plan recorded. It is the one place a command
+// makes a host's transport.
 func (o *planOptions) openHost(h *hclspec.Host, tree string) (host.Target, error) {
 	if tree != "" {
 		return host.Root(h.Name, tree, h.Arch, h.Scope)
+	}
+	if o.root == "" && h.Address != "" {
+		return o.sshHost(h)
 	}
 	if o.root == "" {
 		return host.Local(h.Name, h.Scope)
@@ -207,6 +206,7 @@ func (o *planOptions) observer() func(plan.Event) {
 func (o *planOptions) makeOptions(f *fleet, dir string) plan.Options {
 	return plan.Options{
 		Hosts:         f.readers,
+		Loader:        o.loaders.loaders(),
 		HostErrors:    f.failed,
 		Targets:       f.targets,
 		Destroy:       o.destroy,

@@ -20,6 +20,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/readlimit"
+	"github.com/fencer-dev/fencer/internal/sshhost"
 	"github.com/fencer-dev/fencer/internal/views"
 	"github.com/fencer-dev/fencer/plan"
 	"github.com/fencer-dev/fencer/verify"
@@ -34,7 +35,8 @@ const lockTimeoutHelp = `  -lock-timeout=D    How long to wait for a host's lock
 `
 
 const hostOptionsHelp = `  -root=DIR          Plan against the directory tree DIR instead of this
-                     machine's /, as systemctl --root does: nothing is
+                     machine's / (or a host's over SSH: addresses are
+                     ignored), as systemctl --root does: nothing is
                      reloaded or restarted, no privileges are needed.
                      When the configuration has several hosts, each has
                      a tree of its own: host NAME's is DIR/NAME (an
@@ -47,7 +49,8 @@ const hostOptionsHelp = `  -root=DIR          Plan against the directory tree DI
                      a terminal, one per event elsewhere) and a summary
                      ends the output.
 
-` + fleetOptionsHelp
+` + fleetOptionsHelp + `
+` + loaderHelp
 
 var planCommand = &command{
 	name:     "plan",
@@ -234,6 +237,10 @@ type planOptions struct {
 	noProgress bool
 	// lockHint: a host's lock was held; say how to wait for it.
 	lockHint bool
+	loaders  loaderFlag
+	// opened are the hosts reached over SSH, which closeHosts closes.
+	opened   []*sshhost.Lazy
+	openedMu sync.Mutex
 	// release frees the hosts' locks a fresh apply took before planning.
 	release func()
 }
@@ -250,6 +257,7 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	o.config.register(fs)
 	fs.StringVar(&o.root, "root", "", "")
 	fs.IntVar(&o.parallelism, "parallelism", host.DefaultParallelism, "")
+	fs.Var(&o.loaders, "loader", "")
 	fs.Var(&o.targets, "target", "")
 	fs.StringVar(&o.pull, "host", "", "")
 }
@@ -257,28 +265,46 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 // planTargets builds a transport for every host of a saved plan from what
 // the plan recorded — scope, -root directory and architecture — not from
 // the configuration, whose variables (the scope, say) may evaluate
-// differently now. -root, when given, must be the plan's. A host that
-// cannot be opened is in failed, with the error.
+// differently now; a host with an address is reached with the SSH
+// settings the plan recorded. -root, when given, must be the plan's. A
+// host that cannot be opened is in failed, with the error. Hosts are
+// opened in parallel: opening one may mean reaching it.
 func (o *planOptions) planTargets(p *plan.Plan) (map[string]host.Target, map[string]error, error) {
 	targets := map[string]host.Target{}
 	failed := map[string]error{}
+	var open []*plan.HostPlan
 	for _, hp := range p.Hosts {
 		switch {
 		case o.root != "" && hp.Root == "":
 			return nil, nil, usagef("-root=%s: the plan was made for host %q itself, not for a directory tree", o.root, hp.Name)
 		case hp.Root != "" && o.root != "" && absDir(o.root) != hp.Root && filepath.Join(absDir(o.root), hostDir(hp.Name)) != hp.Root:
 			return nil, nil, usagef("-root=%s: the plan was made for host %q in the tree %s", o.root, hp.Name, hp.Root)
-		case hp.Root == "" && hp.Address != "":
-			failed[hp.Name] = fmt.Errorf("host %q has an address (%s): this fencer plans and applies the local machine only", hp.Name, hp.Address)
+		case hp.Root == "" && hp.Address != "" && hp.SSH == nil:
+			failed[hp.Name] = fmt.Errorf("host %q has an address (%s), and the plan does not say how to reach it: make the plan again", hp.Name, hp.Address)
 			continue
 		}
-		t, err := o.openHost(&hclspec.Host{Name: hp.Name, Arch: hp.Arch, Scope: hp.Scope}, hp.Root)
+		open = append(open, hp)
+	}
+	var mu sync.Mutex
+	host.Each(len(open), o.parallelism, func(i int) {
+		hp := open[i]
+		h := &hclspec.Host{Name: hp.Name, Arch: hp.Arch, Scope: hp.Scope}
+		var err error
+		if hp.Root == "" && hp.Address != "" {
+			h, err = hp.SSH.Host(hp.Name, hp.Address, hp.Scope)
+		}
+		var t host.Target
+		if err == nil {
+			t, err = o.openHost(h, hp.Root)
+		}
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
 			failed[hp.Name] = err
-			continue
+			return
 		}
 		targets[hp.Name] = t
-	}
+	})
 	return targets, failed, nil
 }
 
@@ -322,6 +348,7 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 }
 
 func (o *planOptions) runPlan(c *cli, args []string) int {
+	defer o.closeHosts()
 	dir, err := oneDir(args)
 	if err != nil {
 		return c.fail(err)
@@ -361,6 +388,7 @@ func (o *planOptions) runPlan(c *cli, args []string) int {
 }
 
 func (o *planOptions) runApply(c *cli, args []string) int {
+	defer o.closeHosts()
 	if len(args) > 1 {
 		return c.fail(usagef("too many arguments: %s", strings.Join(args, " ")))
 	}
@@ -485,7 +513,7 @@ func (o *planOptions) loadSaved(c *cli, file string) (*plan.Plan, map[string]hos
 			mu.Unlock()
 			return
 		}
-		refused[i] = apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, nil)
+		refused[i] = apply.CheckPlan(hp, facts, p.ConfigID, o.destroy, o.loaders.loaders())
 	})
 	o.progress.Break()
 	for _, err := range refused {
@@ -535,7 +563,7 @@ func (o *planOptions) checkSaved(p *plan.Plan, targets map[string]host.Target, s
 func (o *planOptions) applyOptions(c *cli, p *plan.Plan) apply.Options {
 	opts := apply.Options{Restart: o.restart, Destroy: o.destroy, Stop: o.stop,
 		Locked: o.release != nil, LockTimeout: o.lockTimeout,
-		ConfigID: p.ConfigID, Adopt: o.adopt, Observe: o.observer()}
+		ConfigID: p.ConfigID, Adopt: o.adopt, Observe: o.observer(), Loader: o.loaders.loaders()}
 	if c != nil {
 		opts.Pause = c.testPause()
 	}

@@ -25,8 +25,7 @@ var validateCommand = &command{
   for every architecture it is planned for. No host is contacted. It
   warns about what only planning needs, which plan refuses: an id for
   the configuration (its directory's name, unless a fencer block sets
-  one) and hosts with an address (this fencer reaches no host over
-  SSH yet).
+  one).
 
   Then it lints each policy (see "Lints" in docs/language.md): a rule
   whose condition another rule makes meaningless, a condition that is
@@ -94,7 +93,6 @@ func (o *validateOptions) run(c *cli, args []string) int {
 		// What only planning needs: plan, apply and verify refuse what
 		// these say, test, show and export do without.
 		diags = append(diags, cfg.IDDiagnostics(hcl.DiagWarning)...)
-		diags = append(diags, cfg.RemoteHostDiagnostics(hcl.DiagWarning)...)
 		if !more.HasErrors() {
 			// The test blocks name syscalls, fds and actions too.
 			diags = append(diags, testrun.Check(cfg, compiled)...)

@@ -72,6 +72,7 @@ type verifyOptions struct {
 }
 
 func (o *verifyOptions) run(c *cli, args []string) int {
+	defer o.plan.closeHosts()
 	dir, err := oneDir(args)
 	if err != nil {
 		return c.fail(err)

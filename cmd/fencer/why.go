@@ -140,7 +140,9 @@ func (o *whyOptions) run(c *cli, args []string) int {
 		return c.fail(err)
 	}
 	ctx := context.Background()
-	p, targets, ok := (&planOptions{noProgress: true}).planToVerify(ctx, c, cfg, src, diags, dir)
+	po := &planOptions{noProgress: true}
+	defer po.closeHosts()
+	p, targets, ok := po.planToVerify(ctx, c, cfg, src, diags, dir)
 	if !ok {
 		return exitError
 	}

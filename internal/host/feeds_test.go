@@ -94,7 +94,7 @@ service "m" {
 			for _, n := range strings.Fields(triggers) {
 				feeds = feeds || n == "m.service" || n == "malias.service"
 			}
-			pl, diags := plan.Make(ctx, cfg, plan.Options{Hosts: map[string]host.Reader{"local": h}, Loader: &loader.Binary{Data: []byte("the loader\n"), Arch: "x86_64"}})
+			pl, diags := plan.Make(ctx, cfg, plan.Options{Hosts: map[string]host.Reader{"local": h}, Loader: loader.SetOf(&loader.Binary{Data: []byte("the loader\n"), Arch: "x86_64"})})
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}

@@ -3,7 +3,8 @@
 // for a host (Root, -root=DIR). Target declares every operation plan,
 // apply, verify and why do on a host — its facts, its files, its lock,
 // systemctl and systemd-analyze, its processes — and is the one interface
-// a new transport implements (an SSH host is next); Reader is the part of
+// a new transport implements (internal/agent carries it over a stream,
+// internal/sshhost over SSH); Reader is the part of
 // it planning needs. The package also owns what a host's layout is
 // (Facts: fencer's paths, systemd's unit search path) and how many hosts
 // fencer works on at once (Each).

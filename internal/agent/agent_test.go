@@ -1,0 +1,528 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fencer-dev/fencer/internal/host"
+)
+
+// pair serves t on one end of a pipe and returns the client on the other,
+// and the server's end, which tests cut.
+func pair(t *testing.T, target host.Target) (*Client, net.Conn, chan error) {
+	t.Helper()
+	cc, sc := net.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- Serve(context.Background(), sc, sc, target) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := NewClient(ctx, target.Name(), cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); sc.Close() })
+	return c, sc, served
+}
+
+func rootHost(t *testing.T) (*host.RootHost, string) {
+	t.Helper()
+	dir := t.TempDir()
+	h, err := host.Root("web", dir, "x86_64", host.ScopeSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, dir
+}
+
+func TestFiles(t *testing.T) {
+	h, dir := rootHost(t)
+	c, _, _ := pair(t, h)
+	ctx := context.Background()
+	p := "/etc/systemd/system/a.service"
+	if err := c.WriteFile(ctx, p, []byte("[Service]\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	data, mode, err := c.ReadFile(ctx, p)
+	if err != nil || string(data) != "[Service]\n" || mode.Perm() != 0o640 {
+		t.Fatalf("ReadFile = %q, %v, %v", data, mode, err)
+	}
+	if err := c.WriteFile(ctx, "/etc/empty", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := c.ReadFile(ctx, "/etc/empty"); err != nil || len(data) != 0 {
+		t.Fatalf("ReadFile of an empty file = %q, %v", data, err)
+	}
+	names, err := c.ReadDir(ctx, "/etc/systemd/system")
+	if err != nil || strings.Join(names, " ") != "a.service" {
+		t.Fatalf("ReadDir = %v, %v", names, err)
+	}
+	if err := os.Symlink("/dev/null", filepath.Join(dir, "etc/systemd/system/b.service")); err != nil {
+		t.Fatal(err)
+	}
+	links, err := c.Links(ctx, "/etc/systemd/system")
+	if err != nil || links["b.service"] != "/dev/null" || len(links) != 1 {
+		t.Fatalf("Links = %v, %v", links, err)
+	}
+	want, _ := h.ModTime(ctx, p)
+	if got, err := c.ModTime(ctx, p); err != nil || !got.Equal(want) {
+		t.Fatalf("ModTime = %v, %v; want %v", got, err, want)
+	}
+	if err := c.Remove(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove(ctx, p); err != nil {
+		t.Fatalf("Remove of a missing file: %v", err)
+	}
+	f, err := c.Facts(ctx)
+	if err != nil || f.Arch != "x86_64" || f.Root != dir || f.Paths != host.SystemPaths {
+		t.Fatalf("Facts = %+v, %v", f, err)
+	}
+}
+
+// TestErrors checks that every error keeps its meaning across the wire.
+func TestErrors(t *testing.T) {
+	h, dir := rootHost(t)
+	c, _, _ := pair(t, h)
+	ctx := context.Background()
+	_, _, err := c.ReadFile(ctx, "/etc/missing")
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "host web") {
+		t.Errorf("ReadFile of a missing file: %v", err)
+	}
+	for name, call := range map[string]func() error{
+		"ReadDir": func() error { _, err := c.ReadDir(ctx, "/nope"); return err },
+		"Links":   func() error { _, err := c.Links(ctx, "/nope"); return err },
+		"ModTime": func() error { _, err := c.ModTime(ctx, "/nope"); return err },
+	} {
+		if err := call(); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s of a missing path: %v", name, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "elsewhere"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "etc/systemd/system"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../../elsewhere", filepath.Join(dir, "etc/systemd/system/x.service.d")); err != nil {
+		t.Fatal(err)
+	}
+	err = c.WriteFile(ctx, "/etc/systemd/system/x.service.d/fencer.conf", []byte("x"), 0o644)
+	if !errors.Is(err, host.ErrSymlink) {
+		t.Errorf("WriteFile through a symlinked directory: %v", err)
+	}
+	if _, err := c.Systemctl(ctx, "daemon-reload"); !errors.Is(err, host.ErrNotLive) {
+		t.Errorf("Systemctl on a tree: %v", err)
+	}
+	if _, err := c.Status(ctx, 1); !errors.Is(err, host.ErrNotLive) {
+		t.Errorf("Status on a tree: %v", err)
+	}
+	if _, err := c.Head(ctx, "/x", MaxHead+1); err == nil {
+		t.Error("Head over MaxHead succeeded")
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := c.ReadFile(done, "/etc/missing"); !errors.Is(err, context.Canceled) {
+		t.Errorf("ReadFile with a cancelled context: %v", err)
+	}
+}
+
+// slow is a target whose ReadFile waits for its context, and says when
+// it was called and when its context ended.
+type slow struct {
+	host.Target
+	called, ended chan error
+}
+
+func (s *slow) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error) {
+	s.called <- nil
+	<-ctx.Done()
+	s.ended <- ctx.Err()
+	return nil, 0, fmt.Errorf("host %s: %w", s.Name(), ctx.Err())
+}
+
+func newSlow(t *testing.T) *slow {
+	h, _ := rootHost(t)
+	return &slow{Target: h, called: make(chan error, 10), ended: make(chan error, 10)}
+}
+
+// TestTimeout checks that a call gives up at its deadline, and that the
+// server's call is cancelled then, by its deadline or by the client.
+func TestTimeout(t *testing.T) {
+	s := newSlow(t)
+	c, _, _ := pair(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, _, err := c.ReadFile(ctx, "/x")
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(began) > 2*time.Second {
+		t.Errorf("ReadFile past its deadline: %v after %s", err, time.Since(began))
+	}
+	select {
+	case err := <-s.ended:
+		if err == nil {
+			t.Error("the server's call ended without its context's error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server's call was not cancelled")
+	}
+	// A cancelled call (no deadline) is cancelled on the server too.
+	ctx, cancel = context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, _, err := c.ReadFile(ctx, "/x"); errc <- err }()
+	<-s.called
+	<-s.called
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled ReadFile: %v", err)
+	}
+	select {
+	case err := <-s.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the server's call ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server's call was not cancelled")
+	}
+	// The connection still works.
+	if _, err := c.ReadDir(context.Background(), "/etc"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadDir after a cancelled call: %v", err)
+	}
+}
+
+// TestCut checks that a connection lost in the middle of a call fails
+// that call and every later one with ErrUnreachable naming the host.
+func TestCut(t *testing.T) {
+	s := newSlow(t)
+	c, sc, _ := pair(t, s)
+	errc := make(chan error, 1)
+	go func() { _, _, err := c.ReadFile(context.Background(), "/x"); errc <- err }()
+	<-s.called
+	sc.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "host web") {
+			t.Errorf("call cut off: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a call cut off did not return")
+	}
+	if _, err := c.ReadDir(context.Background(), "/etc"); !errors.Is(err, host.ErrUnreachable) {
+		t.Errorf("call after the cut: %v", err)
+	}
+	<-c.Done()
+}
+
+// TestLock checks the lock's contention over two connections, its
+// release by unlock, and by the end of the connection holding it.
+func TestLock(t *testing.T) {
+	h, _ := rootHost(t)
+	a, aconn, served := pair(t, h)
+	b, _, _ := pair(t, h)
+	ctx := context.Background()
+	unlock, err := a.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
+	defer cancel()
+	_, err = b.Lock(short)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("Lock held by another: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unlock(); err != nil {
+		t.Errorf("second unlock: %v", err)
+	}
+	// With a context done already, Lock tries once, as the host's own.
+	done, cancel0 := context.WithTimeout(ctx, 0)
+	defer cancel0()
+	ub, err := b.Lock(done)
+	if err != nil {
+		t.Fatalf("Lock after unlock, tried once: %v", err)
+	}
+	if _, err := a.Lock(done); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "another fencer holds the lock") {
+		t.Errorf("Lock held, tried once: %v", err)
+	}
+	if err := ub(); err != nil {
+		t.Fatal(err)
+	}
+	// Held, then the connection ends: the server releases it.
+	if _, err := a.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	aconn.Close()
+	if err := <-served; err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		t.Logf("Serve: %v", err)
+	}
+	wait, cancel2 := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel2()
+	ub, err = b.Lock(wait)
+	if err != nil {
+		t.Fatalf("Lock after the holder's connection ended: %v", err)
+	}
+	ub()
+}
+
+// TestConcurrent runs many calls at once on one connection.
+func TestConcurrent(t *testing.T) {
+	h, _ := rootHost(t)
+	c, _, _ := pair(t, h)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := fmt.Sprintf("/etc/f%d", i)
+			content := bytes.Repeat([]byte{byte(i)}, 1000*i)
+			if err := c.WriteFile(ctx, p, content, 0o644); err != nil {
+				errs <- err
+				return
+			}
+			got, _, err := c.ReadFile(ctx, p)
+			if err != nil || !bytes.Equal(got, content) {
+				errs <- fmt.Errorf("%s: read back %d bytes, %v", p, len(got), err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestBigFile carries a file of several MiB both ways.
+func TestBigFile(t *testing.T) {
+	h, _ := rootHost(t)
+	c, _, _ := pair(t, h)
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB
+	if err := c.WriteFile(ctx, "/usr/local/bin/fencer", big, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := c.ReadFile(ctx, "/usr/local/bin/fencer")
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("read back %d bytes, %v", len(got), err)
+	}
+	if _, err := encodeFrame(request{Args: args{Data: make([]byte, MaxFrame)}}); !errors.Is(err, ErrProtocol) {
+		t.Errorf("encoding a message over MaxFrame: %v", err)
+	}
+}
+
+// TestGarbage sends the server what is not the protocol: it stops with
+// an error, without panicking or reserving the memory a length claims.
+func TestGarbage(t *testing.T) {
+	h, _ := rootHost(t)
+	for name, input := range map[string][]byte{
+		"huge length": {0xff, 0xff, 0xff, 0xff, 1, 2, 3},
+		"not json":    append([]byte{0, 0, 0, 5}, "hello"...),
+		"cut short":   {0, 0, 0x10, 0, '{'},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := Serve(context.Background(), bytes.NewReader(input), &out, h)
+			runtime.ReadMemStats(&after)
+			if err == nil {
+				t.Error("Serve accepted garbage")
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+				t.Errorf("Serve allocated %d bytes for a message of %d", grew, len(input))
+			}
+		})
+	}
+}
+
+// TestBadServer checks the client against servers that break the
+// protocol: another version, something other than the agent, garbage.
+func TestBadServer(t *testing.T) {
+	frame := func(s string) []byte {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(s)))
+		return append(b, s...)
+	}
+	for name, tc := range map[string]struct {
+		hello []byte
+		want  string
+	}{
+		"version": {append([]byte(Magic), frame(`{"agent":"fencer","protocol":99}`)...), "speaks protocol 99, and this fencer protocol 1"},
+		"other":   {append([]byte(Magic), frame(`{"hi":1}`)...), "not fencer's agent"},
+		"motd":    {[]byte("Welcome to Debian!\n"), `did not start: EOF (it printed "Welcome to Debian!")`},
+		"endless": {bytes.Repeat([]byte("y\n"), maxPreamble), "no fencer agent greeting in the first 65536 bytes"},
+		"nothing": {nil, "did not start"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cc, sc := net.Pipe()
+			go func() { sc.Write(tc.hello); sc.Close() }()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := NewClient(ctx, "web", cc)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "host web") {
+				t.Errorf("NewClient = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// A reply that is garbage ends the connection.
+	cc, sc := net.Pipe()
+	go func() {
+		sc.Write(append([]byte("motd first\n"+Magic), frame(`{"agent":"fencer","protocol":1}`)...))
+		readFrame(sc, MaxFrame)
+		sc.Write(frame(`[[[`))
+	}()
+	c, err := NewClient(context.Background(), "web", cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ReadDir(context.Background(), "/etc"); !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "agent protocol error") {
+		t.Errorf("garbage reply: %v", err)
+	}
+}
+
+// FuzzServe feeds the server arbitrary input: it must end without
+// panicking, whatever it reads.
+func FuzzServe(f *testing.F) {
+	req, _ := encodeFrame(request{ID: 1, Method: "read-dir", Args: args{Path: "/"}})
+	f.Add(req)
+	f.Add([]byte{0, 0, 0, 2, '{', '}'})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	bad, _ := encodeFrame(request{ID: 2, Method: "head", Args: args{Path: "/x", N: -1}})
+	f.Add(bad)
+	dir := f.TempDir()
+	h, err := host.Root("fuzz", dir, "x86_64", host.ScopeSystem)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		// Only reading methods: the fuzzer must not write files.
+		var out bytes.Buffer
+		_ = Serve(context.Background(), readOnly{bytes.NewReader(in)}, &lockedBuffer{b: &out}, &noWrite{h})
+		if _, err := skipToMagic(&out); err != nil {
+			t.Fatalf("the server did not greet: %v", err)
+		}
+		for len(out.Bytes()) > 0 {
+			if _, err := readFrame(&out, MaxFrame); err != nil {
+				t.Fatalf("the server wrote a broken frame: %v", err)
+			}
+		}
+	})
+}
+
+type readOnly struct{ io.Reader }
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// noWrite refuses the calls that change the tree.
+type noWrite struct{ host.Target }
+
+var errNoWrite = errors.New("not while fuzzing")
+
+func (noWrite) WriteFile(context.Context, string, []byte, fs.FileMode) error { return errNoWrite }
+func (noWrite) Remove(context.Context, string) error                         { return errNoWrite }
+func (noWrite) Lock(context.Context) (func() error, error)                   { return nil, errNoWrite }
+
+// FuzzClient feeds the client arbitrary replies after a good hello: each
+// call must end, with a result or an error, and nothing panics.
+func FuzzClient(f *testing.F) {
+	ok, _ := encodeFrame(reply{ID: 1, Result: result{Names: []string{"a"}}})
+	f.Add(ok)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	lock, _ := encodeFrame(reply{ID: 7, Result: result{Lock: 3}})
+	f.Add(lock)
+	errReply, _ := encodeFrame(reply{ID: 1, Err: &wireError{Msg: "x", Kinds: []string{"not-exist", "bogus"}}})
+	f.Add(errReply)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		cc, sc := net.Pipe()
+		defer sc.Close()
+		go func() {
+			hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+			sc.Write(append([]byte(Magic), hello...))
+			go io.Copy(io.Discard, sc)
+			sc.Write(in)
+		}()
+		c, err := NewClient(context.Background(), "fuzz", cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		c.ReadDir(ctx, "/")
+	})
+}
+
+// huge answers every Systemctl with more than a message can carry.
+type huge struct{ host.Target }
+
+func (huge) Systemctl(context.Context, ...string) ([]byte, error) {
+	return make([]byte, MaxFrame), nil
+}
+
+// TestTooLargeAnswer: an answer over the limit comes back as an error,
+// not as a call that never returns.
+func TestTooLargeAnswer(t *testing.T) {
+	h, _ := rootHost(t)
+	c, _, _ := pair(t, huge{h})
+	_, err := c.Systemctl(context.Background(), "show")
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "over the limit") {
+		t.Errorf("Systemctl with a huge answer: %v", err)
+	}
+}
+
+// lateLock grants the lock only when told, whatever the context, and
+// says when it is released.
+type lateLock struct {
+	host.Target
+	grant    chan struct{}
+	released chan struct{}
+}
+
+func (l *lateLock) Lock(context.Context) (func() error, error) {
+	<-l.grant
+	return func() error { close(l.released); return nil }, nil
+}
+
+// TestLateLock: a lock the agent gets after its caller gave up is
+// released, not left held until the connection ends.
+func TestLateLock(t *testing.T) {
+	h, _ := rootHost(t)
+	l := &lateLock{Target: h, grant: make(chan struct{}), released: make(chan struct{})}
+	c, _, _ := pair(t, l)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock past its deadline: %v", err)
+	}
+	close(l.grant)
+	select {
+	case <-l.released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lock granted late was not released")
+	}
+}

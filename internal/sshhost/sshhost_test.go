@@ -1,0 +1,546 @@
+package sshhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/fencer-dev/fencer/internal/host"
+	"github.com/fencer-dev/fencer/plan"
+)
+
+func dial(t *testing.T, cfg Config) *Host {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h, err := Dial(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// TestDial connects, uploads the agent once, and works on the host's
+// files in user scope under the login's HOME.
+func TestDial(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	testLoaders(t) // built before the clock starts
+	began := time.Now()
+	h := dial(t, cfg)
+	t.Logf("connected, uploaded fencer and started the agent in %s", time.Since(began).Round(time.Millisecond))
+	ctx := context.Background()
+	if h.Arch() != "x86_64" {
+		t.Errorf("Arch = %s", h.Arch())
+	}
+	bin, _ := cfg.Loaders.For("x86_64")
+	sum := plan.Hash(bin.Data)
+	if got, err := h.Fencer(ctx); err != nil || got != sum {
+		t.Errorf("Fencer = %s, %v; want %s", got, err, sum)
+	}
+	cached := filepath.Join(d.home, ".cache", "fencer", "fencer-"+sum[:16])
+	st, err := os.Stat(cached)
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("the agent's cache: %v, %v", st, err)
+	}
+	f, err := h.Facts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Arch != "x86_64" || f.Scope != "user" || f.Paths.UnitDir != filepath.Join(d.home, ".config/systemd/user") {
+		t.Errorf("Facts = %+v", f)
+	}
+	p := filepath.Join(f.Paths.UnitDir, "a.service")
+	if err := h.WriteFile(ctx, p, []byte("[Service]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "[Service]\n" {
+		t.Errorf("the file on the host: %q, %v", b, err)
+	}
+	if _, _, err := h.ReadFile(ctx, p+".missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadFile of a missing file: %v", err)
+	}
+	// A second connection finds the agent there, and does not upload it.
+	h.Close()
+	began = time.Now()
+	h2 := dial(t, cfg)
+	t.Logf("connected and started the agent (already there) in %s", time.Since(began).Round(time.Millisecond))
+	began = time.Now()
+	for range 100 {
+		if _, _, err := h2.ReadFile(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("100 ReadFile calls in %s", time.Since(began).Round(time.Millisecond))
+	if st2, err := os.Stat(cached); err != nil || !st2.ModTime().Equal(st.ModTime()) {
+		t.Errorf("the agent was uploaded again: %v, %v", st2, err)
+	}
+	if _, err := h2.ReadDir(ctx, f.Paths.UnitDir); err != nil {
+		t.Error(err)
+	}
+	// A shell that talks before every command does not get in the way:
+	// bash reads ~/.bashrc for a command sshd runs.
+	if err := os.WriteFile(filepath.Join(d.home, ".bashrc"), []byte("echo 'Welcome to the host!'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	talking := dial(t, cfg)
+	if _, err := talking.ReadDir(ctx, f.Paths.UnitDir); err != nil {
+		t.Errorf("with a talking shell: %v", err)
+	}
+	if out, err := run(ctx, "web", talking.conns[0], "true", nil); err != nil || !strings.Contains(out, "Welcome") {
+		t.Errorf("the shell does not talk: %q, %v", out, err)
+	}
+	// A broken copy in the cache is replaced.
+	if err := os.WriteFile(cached+".new", []byte("broken"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(cached+".new", cached); err != nil {
+		t.Fatal(err)
+	}
+	dial(t, cfg)
+	if b, err := os.ReadFile(cached); err != nil || plan.Hash(b) != sum {
+		t.Errorf("the broken copy was not replaced: %v", err)
+	}
+}
+
+// TestHostKeys: an unknown key is refused with its fingerprint and the
+// line to add, which works once added; a changed key is refused loudly.
+func TestHostKeys(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cfg.KnownHostsFile = filepath.Join(d.dir, "empty_known_hosts")
+	_, err := Dial(context.Background(), cfg)
+	fp := ssh.FingerprintSHA256(d.hostKey.PublicKey())
+	line := fmt.Sprintf("[127.0.0.1]:%d %s", d.port, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(d.hostKey.PublicKey()))))
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), fp) || !strings.Contains(err.Error(), "\n  "+line) || !strings.Contains(err.Error(), "host web") {
+		t.Fatalf("unknown key: %v\nwant the fingerprint %s and the line %s", err, fp, line)
+	}
+	if err := os.WriteFile(cfg.KnownHostsFile, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dial(t, cfg).Close()
+
+	other, _ := key(t, filepath.Join(d.dir, "other_key"), "")
+	changed := filepath.Join(d.dir, "changed_known_hosts")
+	old := knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", d.port)}, other.PublicKey())
+	if err := os.WriteFile(changed, []byte("# old\n"+old+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.KnownHostsFile = changed
+	_, err = Dial(context.Background(), cfg)
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), "HAS CHANGED") || !strings.Contains(err.Error(), fp) ||
+		!strings.Contains(err.Error(), ssh.FingerprintSHA256(other.PublicKey())) || !strings.Contains(err.Error(), changed+":2") {
+		t.Errorf("changed key: %v", err)
+	}
+}
+
+// startSSHAgent serves an in-process ssh-agent holding keys on a socket.
+func startSSHAgent(t *testing.T, keys ...any) string {
+	t.Helper()
+	ring := agent.NewKeyring()
+	for _, k := range keys {
+		if err := ring.Add(agent.AddedKey{PrivateKey: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); agent.ServeAgent(ring, c) }()
+		}
+	}()
+	return sock
+}
+
+// TestAuth: an encrypted identity file without an agent is a clear
+// error; with an agent that holds its key, the login works, and so it
+// does with the agent alone.
+func TestAuth(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cfg.IdentityFile = filepath.Join(d.dir, "id_encrypted")
+	signer, priv := key(t, cfg.IdentityFile, "secret")
+	d.authorize(t, signer.PublicKey())
+	_, err := Dial(context.Background(), cfg)
+	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "encrypted with a passphrase") || !strings.Contains(err.Error(), "ssh-add "+cfg.IdentityFile) {
+		t.Errorf("encrypted key without an agent: %v", err)
+	}
+	cfg.AuthSock = startSSHAgent(t, priv)
+	dial(t, cfg).Close()
+	cfg.IdentityFile = ""
+	dial(t, cfg).Close()
+	// A key the host does not accept.
+	stranger := filepath.Join(d.dir, "id_stranger")
+	key(t, stranger, "")
+	cfg.AuthSock, cfg.IdentityFile = "", stranger
+	if _, err := Dial(context.Background(), cfg); !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "accepts none of fencer's keys") {
+		t.Errorf("a key the host refuses: %v", err)
+	}
+}
+
+// TestBastion reaches the host through a jump host: the same sshd.
+func TestBastion(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cfg.Bastion = fmt.Sprintf("root@127.0.0.1:%d", d.port)
+	h := dial(t, cfg)
+	if len(h.conns) != 2 {
+		t.Errorf("%d connections, want the host's and the bastion's", len(h.conns))
+	}
+	if _, err := h.Facts(context.Background()); err != nil {
+		t.Error(err)
+	}
+	// The bastion's key is checked too.
+	cfg.KnownHostsFile = filepath.Join(d.dir, "none")
+	if _, err := Dial(context.Background(), cfg); !errors.Is(err, ErrHostKey) {
+		t.Errorf("a bastion of unknown key: %v", err)
+	}
+}
+
+// proxy forwards one TCP connection to addr until cut.
+type proxy struct {
+	port int
+	mu   sync.Mutex
+	open []net.Conn
+}
+
+func startProxy(t *testing.T, addr string) *proxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	p := &proxy{port: l.Addr().(*net.TCPAddr).Port}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.open = append(p.open, c, s)
+			p.mu.Unlock()
+			go io.Copy(c, s)
+			go io.Copy(s, c)
+		}
+	}()
+	return p
+}
+
+// cut closes every connection it forwards.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.open {
+		c.Close()
+	}
+}
+
+// TestCut: a connection cut in the middle of a call fails it, and every
+// later call, with ErrUnreachable; the agent on the host exits and its
+// lock is released, so another connection takes it.
+func TestCut(t *testing.T) {
+	d := startSSHD(t, "")
+	p := startProxy(t, fmt.Sprintf("127.0.0.1:%d", d.port))
+	cfg := d.config(t)
+	line := knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", p.port)}, d.hostKey.PublicKey())
+	if err := os.WriteFile(cfg.KnownHostsFile, []byte(fmt.Sprintf("%s\n%s\n", knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", d.port)}, d.hostKey.PublicKey()), line)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	direct := cfg
+	cfg.Port = p.port
+	h := dial(t, cfg)
+	ctx := context.Background()
+	if _, err := h.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pending := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_, err := h.Lock(ctx) // waits: the lock is held
+		pending <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	p.cut()
+	select {
+	case err := <-pending:
+		if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "host web") {
+			t.Errorf("the call cut off: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call cut off did not return")
+	}
+	if _, err := h.ReadDir(ctx, "/"); !errors.Is(err, host.ErrUnreachable) {
+		t.Errorf("a call after the cut: %v", err)
+	}
+	h2 := dial(t, direct)
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	unlock, err := h2.Lock(wait)
+	if err != nil {
+		t.Fatalf("the lock of the connection cut off is still held: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestKeepalive: a connection that stops answering is closed by the
+// keepalives, and the calls fail with ErrUnreachable.
+func TestKeepalive(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cfg.Keepalive = 200 * time.Millisecond
+	h := dial(t, cfg)
+	// Stop the connection's sshd process: it holds the connection open
+	// and answers nothing.
+	out, _ := exec.Command("ps", "-o", "pid=", "--ppid", fmt.Sprint(d.cmd.Process.Pid)).Output()
+	pids := strings.Fields(string(out))
+	if len(pids) == 0 {
+		t.Fatal("no sshd session process")
+	}
+	for _, pid := range pids {
+		exec.Command("kill", "-STOP", pid).Run()
+		defer exec.Command("kill", "-CONT", pid).Run()
+	}
+	select {
+	case <-h.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the keepalives did not notice the connection hang")
+	}
+	if _, err := h.ReadDir(context.Background(), "/"); !errors.Is(err, host.ErrUnreachable) {
+		t.Errorf("a call on a hung connection: %v", err)
+	}
+}
+
+// TestFencerOverSSH plans, applies, plans again, verifies (in sync, then
+// with drift, converged by apply), destroys and applies a saved plan of a
+// configuration whose host has an address, with the fencer command: in
+// user scope under the login's HOME, the loader there too.
+func TestFencerOverSSH(t *testing.T) {
+	d := startSSHD(t, "")
+	testLoaders(t)
+	dir := filepath.Join(t.TempDir(), "fleet")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	loaderPath := filepath.Join(d.home, "bin", "fencer")
+	conf := fmt.Sprintf(`host "web" {
+  address          = "127.0.0.1"
+  port             = %d
+  user             = "root"
+  identity_file    = %q
+  known_hosts_file = %q
+  scope            = "user"
+  fencer_path      = %q
+}
+
+service "m" {
+  unit      = "m.service"
+  unit_file = "[Service]\nExecStart=/usr/bin/true\n"
+  hosts     = ["web"]
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`, d.port, d.identity, d.known, loaderPath)
+	if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fencer := func(args ...string) (string, error) {
+		cmd := exec.Command(fencerBinary.path, append([]string{"-no-color"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := fencer("plan")
+	if err != nil || !strings.Contains(out, `host "web" (x86_64`) || !strings.Contains(out, "+ "+loaderPath) {
+		t.Fatalf("fencer plan: %v\n%s", err, out)
+	}
+	out, err = fencer("apply", "-auto-approve")
+	unit := filepath.Join(d.home, ".config/systemd/user/m.service")
+	if err != nil || !strings.Contains(out, "Apply complete! Files: 4 added") {
+		t.Fatalf("fencer apply: %v\n%s", err, out)
+	}
+	for _, p := range []string{unit, filepath.Join(d.home, ".config/systemd/user/m.service.d/zz-fencer.conf"), filepath.Join(d.home, ".config/fencer/filters/m.service.bpf")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("after apply: %v", err)
+		}
+	}
+	if b, err := os.ReadFile(loaderPath); err != nil || plan.Hash(b) != plan.Hash(fencerBinary.bin.Data) {
+		t.Errorf("the loader on the host: %v", err)
+	}
+	out, err = fencer("plan", "-detailed-exitcode")
+	if err != nil || !strings.Contains(out, "No changes") {
+		t.Errorf("fencer plan after apply: %v\n%s", err, out)
+	}
+	out, err = fencer("verify")
+	if err != nil || !strings.Contains(out, `host "web": in sync`) {
+		t.Errorf("fencer verify: %v\n%s", err, out)
+	}
+	// Drift on the host: verify says so (exit 2).
+	filter := filepath.Join(d.home, ".config/fencer/filters/m.service.bpf")
+	if err := os.Remove(filter); err != nil {
+		t.Fatal(err)
+	}
+	out, err = fencer("verify")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(out, "m.service.bpf") {
+		t.Errorf("fencer verify with drift: %v\n%s", err, out)
+	}
+	if out, err = fencer("apply", "-auto-approve"); err != nil || !strings.Contains(out, "Files: 1 added") {
+		t.Fatalf("fencer apply to converge: %v\n%s", err, out)
+	}
+	out, err = fencer("destroy", "-auto-approve")
+	if err != nil || !strings.Contains(out, "Destroy complete!") {
+		t.Fatalf("fencer destroy: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(unit); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after destroy: %v", err)
+	}
+	// A saved plan reaches the host it was made for.
+	if out, err = fencer("plan", "-out=saved.plan"); err != nil {
+		t.Fatalf("fencer plan -out: %v\n%s", err, out)
+	}
+	if out, err = fencer("apply", "saved.plan"); err != nil || !strings.Contains(out, "Apply complete! Files: 3 added") {
+		t.Fatalf("fencer apply PLANFILE: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(unit); err != nil {
+		t.Errorf("after apply PLANFILE: %v", err)
+	}
+}
+
+// testUser makes (once) a login user name, whose password field is '*'
+// (sshd without PAM refuses a locked '!' account even by key), with its
+// home moved to a new directory of its own.
+func testUser(t *testing.T, name string) string {
+	t.Helper()
+	if _, err := user.Lookup(name); err != nil {
+		if out, err := exec.Command("useradd", "-M", "-s", "/bin/sh", name).CombinedOutput(); err != nil {
+			t.Fatalf("useradd %s: %v\n%s", name, err, out)
+		}
+	}
+	home := filepath.Join(openDir(t, "fencer-home"), name)
+	if out, err := exec.Command("usermod", "-p", "*", "-d", home, name).CombinedOutput(); err != nil {
+		t.Fatalf("usermod: %v\n%s", err, out)
+	}
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", name+":", home).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+	return home
+}
+
+// TestBecome logs in as a user that may run anything with sudo without a
+// password: the agent runs as root. A user without that gets the error
+// that says what to allow.
+func TestBecome(t *testing.T) {
+	d := startSSHD(t, "")
+	testUser(t, "fencer-sudo")
+	testUser(t, "fencer-nosudo")
+	sudoers := "/etc/sudoers.d/fencer-sshhost-test"
+	if err := os.WriteFile(sudoers, []byte("fencer-sudo ALL=(root) NOPASSWD: ALL\n"), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(sudoers) })
+	cfg := d.config(t)
+	cfg.User, cfg.Become, cfg.Scope = "fencer-sudo", "sudo", "system"
+	h := dial(t, cfg)
+	ctx := context.Background()
+	// Only root reads /etc/shadow. (Nothing is written: in system scope
+	// the agent would write this machine's /etc.)
+	if _, _, err := h.FileSum(ctx, "/etc/shadow"); err != nil {
+		t.Errorf("the agent under sudo cannot read /etc/shadow: %v", err)
+	}
+	if f, err := h.Facts(ctx); err != nil || f.Scope != "system" {
+		t.Errorf("Facts = %+v, %v", f, err)
+	}
+	cfg.User = "fencer-nosudo"
+	_, err := Dial(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), `become = "sudo": sudo on 127.0.0.1 wants a password for fencer-nosudo`) ||
+		!strings.Contains(err.Error(), "NOPASSWD") || !strings.Contains(err.Error(), "log in as root") {
+		t.Errorf("sudo wanting a password: %v", err)
+	}
+	// Without become, the same user's agent is no root.
+	cfg.Become = ""
+	h = dial(t, cfg)
+	if _, _, err := h.FileSum(ctx, "/etc/shadow"); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("the agent without become reads /etc/shadow: %v", err)
+	}
+}
+
+// TestUnreachable: a port where nothing listens, and a server that
+// accepts and then says nothing, fail with ErrUnreachable, the latter at
+// connect_timeout.
+func TestUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	id := filepath.Join(dir, "id")
+	key(t, id, "")
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
+	for name, port := range map[string]int{"refused": closedPort, "silent": silent.Addr().(*net.TCPAddr).Port} {
+		cfg := Config{Name: "web", Address: "127.0.0.1", Port: port, User: "root", IdentityFile: id,
+			KnownHostsFile: filepath.Join(dir, "known_hosts"), Home: dir, ConnectTimeout: time.Second}
+		began := time.Now()
+		_, err := Dial(context.Background(), cfg)
+		took := time.Since(began)
+		if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "host web") || took > 5*time.Second {
+			t.Errorf("%s: %v after %s", name, err, took)
+		}
+		if name == "silent" && !strings.Contains(err.Error(), "connect_timeout 1s") {
+			t.Errorf("silent: %v", err)
+		}
+	}
+}
