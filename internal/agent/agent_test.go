@@ -526,3 +526,111 @@ func TestLateLock(t *testing.T) {
 		t.Fatal("the lock granted late was not released")
 	}
 }
+
+// TestHostileReplies: a host that sends replies for calls never made (or
+// claims locks nobody asked for) ends its connection at the first one,
+// and costs the client nothing per reply, even when it reads nothing of
+// what the client sends.
+func TestHostileReplies(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer sc.Close()
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+		if _, err := sc.Write(append([]byte(Magic), hello...)); err != nil {
+			return
+		}
+		for i := range 5000 {
+			b, _ := encodeFrame(reply{ID: uint64(1000 + i), Result: result{Lock: uint64(i + 1)}})
+			if _, err := sc.Write(b); err != nil {
+				return
+			}
+		}
+	}()
+	before := runtime.NumGoroutine()
+	c, err := NewClient(context.Background(), "web", cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("replies for calls never made did not end the connection")
+	}
+	if err := c.Err(); !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "call 1000, which is not waiting") {
+		t.Errorf("Err = %v", err)
+	}
+	<-sent
+	time.Sleep(50 * time.Millisecond)
+	if grew := runtime.NumGoroutine() - before; grew > 20 {
+		t.Errorf("%d goroutines more after the hostile replies", grew)
+	}
+}
+
+// TestLateReplies: the reply to a call its caller gave up on is taken
+// (a lock in it released), a second reply for the same id ends the
+// connection.
+func TestLateReplies(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer sc.Close()
+	reqs := make(chan request, 10)
+	go func() {
+		hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+		sc.Write(append([]byte(Magic), hello...))
+		for {
+			b, err := readFrame(sc, MaxFrame)
+			if err != nil {
+				close(reqs)
+				return
+			}
+			var r request
+			decode(b, &r)
+			reqs <- r
+		}
+	}()
+	c, err := NewClient(context.Background(), "web", cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.ReadDir(ctx, "/"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ReadDir unanswered: %v", err)
+	}
+	if r := <-reqs; r.Method != "read-dir" {
+		t.Fatalf("first request %+v", r)
+	}
+	if r := <-reqs; r.Method != "cancel" || r.Args.ID != 1 {
+		t.Fatalf("second request %+v, want the cancel of call 1", r)
+	}
+	// The late reply claims a lock: a read-dir got none, nothing is
+	// unlocked; the next request is the next call.
+	late, _ := encodeFrame(reply{ID: 1, Result: result{Lock: 9}})
+	sc.Write(late)
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.ReadDir(context.Background(), "/x")
+		got <- err
+	}()
+	if r := <-reqs; r.Method != "read-dir" || r.ID != 2 {
+		t.Fatalf("after the late reply, request %+v: want call 2, read-dir", r)
+	}
+	answer, _ := encodeFrame(reply{ID: 2, Result: result{Names: []string{"a"}}})
+	sc.Write(answer)
+	if err := <-got; err != nil {
+		t.Fatalf("ReadDir: %v", err)
+	}
+	// A second reply for call 1 breaks the protocol.
+	sc.Write(late)
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a second reply for a call did not end the connection")
+	}
+	if err := c.Err(); !strings.Contains(err.Error(), "call 1, which is not waiting") {
+		t.Errorf("Err = %v", err)
+	}
+}

@@ -37,7 +37,12 @@ type Client struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]chan reply
-	err     error // why the stream ended, wrapping host.ErrUnreachable
+	// abandoned are the calls whose caller gave up before their reply
+	// came, by id, with their method: the one reply each may still get
+	// is expected (a lock granted late is released), any other reply
+	// for an id nobody waits for breaks the protocol.
+	abandoned map[uint64]string
+	err       error // why the stream ended, wrapping host.ErrUnreachable
 }
 
 var _ host.Target = (*Client)(nil)
@@ -88,7 +93,8 @@ func NewClient(ctx context.Context, name string, rwc io.ReadWriteCloser) (*Clien
 		rwc.Close()
 		return nil, fmt.Errorf("host %s: fencer's agent there speaks protocol %d, and this fencer protocol %d: install the same fencer on both sides", name, g.h.Protocol, Protocol)
 	}
-	c := &Client{name: name, rwc: rwc, Pid: g.h.Pid, out: make(chan []byte), done: make(chan struct{}), pending: map[uint64]chan reply{}}
+	c := &Client{name: name, rwc: rwc, Pid: g.h.Pid, out: make(chan []byte), done: make(chan struct{}),
+		pending: map[uint64]chan reply{}, abandoned: map[uint64]string{}}
 	go c.write()
 	go c.read()
 	return c, nil
@@ -124,7 +130,7 @@ func (c *Client) fail(reason error) {
 	}
 	c.err = fmt.Errorf("host %s: %w: the connection to fencer's agent ended: %v", c.name, host.ErrUnreachable, reason)
 	pending := c.pending
-	c.pending = nil
+	c.pending, c.abandoned = nil, nil
 	close(c.done)
 	c.mu.Unlock()
 	c.rwc.Close()
@@ -148,7 +154,10 @@ func (c *Client) write() {
 	}
 }
 
-// read hands each reply to its caller.
+// read hands each reply to its caller. A reply for a call nobody waits
+// for, nor gave up on (an id never sent, or answered already), ends the
+// connection: a host that sends those is not fencer's agent, and what it
+// sends must not cost this side more than one frame at a time.
 func (c *Client) read() {
 	for {
 		b, err := readFrame(c.rwc, MaxFrame)
@@ -163,24 +172,30 @@ func (c *Client) read() {
 		}
 		// Handed over under the lock (ch is buffered), so that a
 		// caller giving up (do) finds the reply in ch, or its call
-		// gone from pending here.
+		// moved from pending to abandoned here.
 		c.mu.Lock()
 		ch, ok := c.pending[r.ID]
 		delete(c.pending, r.ID)
 		if ok {
 			ch <- r
 		}
+		method, late := c.abandoned[r.ID]
+		delete(c.abandoned, r.ID)
 		c.mu.Unlock()
-		if !ok {
-			c.release(r)
+		switch {
+		case late:
+			c.release(method, r)
+		case !ok:
+			c.fail(fmt.Errorf("%w: a reply for call %d, which is not waiting for one", ErrProtocol, r.ID))
+			return
 		}
 	}
 }
 
-// release unlocks the lock of a reply nobody waits for any more: nobody
-// else would.
-func (c *Client) release(r reply) {
-	if r.Err == nil && r.Result.Lock != 0 {
+// release unlocks the lock a lock call got after its caller gave up:
+// nobody else would.
+func (c *Client) release(method string, r reply) {
+	if method == "lock" && r.Err == nil && r.Result.Lock != 0 {
 		go c.send(context.Background(), request{Method: "unlock", Args: args{Lock: r.Result.Lock}})
 	}
 }
@@ -231,13 +246,11 @@ func (c *Client) do(ctx context.Context, req request) (result, error) {
 	req.ID = c.next
 	c.pending[req.ID] = ch
 	c.mu.Unlock()
-	forget := func() {
+	if err := c.send(ctx, req); err != nil {
+		// Not sent: no reply will come.
 		c.mu.Lock()
 		delete(c.pending, req.ID)
 		c.mu.Unlock()
-	}
-	if err := c.send(ctx, req); err != nil {
-		forget()
 		return result{}, err
 	}
 	select {
@@ -247,14 +260,19 @@ func (c *Client) do(ctx context.Context, req request) (result, error) {
 		}
 		return r.Result, fromWire(r.Err)
 	case <-ctx.Done():
-		forget()
-		select {
-		case r, ok := <-ch: // it came as the caller gave up
-			if ok {
-				c.release(r)
-			}
-		default:
+		c.mu.Lock()
+		_, waiting := c.pending[req.ID]
+		if waiting {
+			delete(c.pending, req.ID)
+			c.abandoned[req.ID] = method
+		}
+		c.mu.Unlock()
+		if waiting {
 			go c.send(context.Background(), request{Method: "cancel", Args: args{ID: req.ID}})
+		} else if r, ok := <-ch; ok {
+			// It came as the caller gave up (or the stream ended,
+			// and ch is closed).
+			c.release(method, r)
 		}
 		return result{}, fmt.Errorf("host %s: %s: %w", c.name, method, ctx.Err())
 	}
