@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -111,34 +112,71 @@ func remoteArch(ctx context.Context, name string, c *ssh.Client) (string, error)
 // SHA-256>).
 const cacheDir = `"$HOME/.cache/fencer"`
 
+// safeCache is the shell that defines bad (a path another user than the
+// login user and root could change: group- or world-writable, or owned by
+// someone else; a symbolic link is judged by its target) and d, the
+// cache directory, and says "unsafe PATH" and exits when the home, its
+// .cache or d is bad, or d is a symbolic link. Whoever can write there
+// can replace fencer's agent between its check and its start, and under
+// become = "sudo" the agent runs as root.
+const safeCache = `u=$(id -u); d=` + cacheDir + `; ` +
+	`bad() { [ -n "$(find -H "$1" -maxdepth 0 \( -perm -002 -o -perm -020 -o \( ! -user "$u" ! -user 0 \) \) -print 2>/dev/null)" ]; }; ` +
+	`if [ -L "$d" ]; then echo "unsafe $d"; exit 0; fi; ` +
+	`for p in "$HOME" "$HOME/.cache" "$d"; do if [ -e "$p" ] && bad "$p"; then echo "unsafe $p"; exit 0; fi; done; `
+
 // upload puts the fencer binary data, of SHA-256 sum, in the login user's
 // cache on the host unless it is there, and returns its path there. The
 // file is written under a temporary name, its hash checked on the host
 // with sha256sum, then renamed into place: a path in the cache is always
-// a whole binary of the hash it names.
+// a whole binary of the hash it names. A cache that another user could
+// change is refused (safeCache); a copy there that is a link, or that
+// another user could change, is replaced.
 func upload(ctx context.Context, name string, c *ssh.Client, data []byte, sum string) (string, error) {
 	file := "fencer-" + sum[:16]
-	check := fmt.Sprintf(`f=%s/%s; if [ -f "$f" ] && [ -x "$f" ] && printf '%%s  %%s\n' %s "$f" | sha256sum -c --status - 2>/dev/null; then echo "present $f"; else echo "missing $f"; fi`,
-		cacheDir, file, sum)
+	check := safeCache + fmt.Sprintf(`f="$d/%s"; if [ -f "$f" ] && [ ! -L "$f" ] && [ -x "$f" ] && ! bad "$f" && `+
+		`printf '%%s  %%s\n' %s "$f" | sha256sum -c --status - 2>/dev/null; then echo "present $f"; else echo "missing $f"; fi`,
+		file, sum)
 	out, err := run(ctx, name, c, check, nil)
 	if err != nil {
 		return "", fmt.Errorf("%w (looking for fencer's agent in the login user's ~/.cache/fencer)", err)
 	}
 	state, path, _ := strings.Cut(lastLine(out), " ")
-	if state == "present" && strings.HasPrefix(path, "/") {
+	switch {
+	case state == "present" && strings.HasPrefix(path, "/"):
 		return path, nil
-	}
-	if state != "missing" || !strings.HasPrefix(path, "/") {
+	case state == "unsafe":
+		return "", unsafeCache(name, path)
+	case state != "missing" || !strings.HasPrefix(path, "/"):
 		return "", fmt.Errorf("host %s: looking for fencer's agent: unexpected answer %q (a login shell that prints something?)", name, out)
 	}
-	put := fmt.Sprintf(`set -e; umask 077; d=%s; mkdir -p "$d"; t="$d/.%s.$$"; trap 'rm -f "$t"' EXIT; cat > "$t"; `+
+	put := safeCache + fmt.Sprintf(`set -e; umask 077; mkdir -p "$d"; t="$d/.%s.$$"; trap 'rm -f "$t"' EXIT; cat > "$t"; `+
 		`printf '%%s  %%s\n' %s "$t" | sha256sum -c --status - || { echo "the copy of fencer's agent does not have the SHA-256 sent" >&2; exit 1; }; `+
-		`chmod 0700 "$t"; mv -f "$t" "$d/%s"; trap - EXIT`, cacheDir, file, sum, file)
-	if _, err := run(ctx, name, c, put, bytes.NewReader(data)); err != nil {
+		`chmod 0700 "$t"; mv -fT "$t" "$d/%s"; trap - EXIT; echo done`, file, sum, file)
+	out, err = run(ctx, name, c, put, bytes.NewReader(data))
+	if err != nil {
 		return "", fmt.Errorf("%w (uploading fencer's agent to %s)", err, path)
+	}
+	if state, path, _ := strings.Cut(lastLine(out), " "); state == "unsafe" {
+		return "", unsafeCache(name, path)
+	}
+	if lastLine(out) != "done" {
+		return "", fmt.Errorf("host %s: uploading fencer's agent to %s: the cache changed under fencer (%s)", name, path, lastLine(out))
 	}
 	return path, nil
 }
+
+// unsafeCache is the error for a cache whose path another user could
+// change.
+func unsafeCache(name, path string) error {
+	return fmt.Errorf("host %s: %w: %s on the host is a symbolic link, or another user than the login user (and root) could change it: "+
+		"that user could replace fencer's agent there (run as root with become = \"sudo\"); fencer will not use it. "+
+		"Make it the login user's, not writable by group or others (chown; chmod go-w), and ~/.cache/fencer a directory, not a link",
+		name, ErrUnsafeCache, path)
+}
+
+// ErrUnsafeCache is wrapped by the error for a cache of fencer's agent on
+// a host that another user could change.
+var ErrUnsafeCache = errors.New("fencer's agent cache is unsafe")
 
 // quote quotes s for the POSIX shell.
 func quote(s string) string {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -542,5 +543,64 @@ func TestUnreachable(t *testing.T) {
 		if name == "silent" && !strings.Contains(err.Error(), "connect_timeout 1s") {
 			t.Errorf("silent: %v", err)
 		}
+	}
+}
+
+// TestUnsafeCache: a cache of fencer's agent that another user could
+// change (the directory, the home above it, a link) is refused before
+// anything runs from it; a copy in it that another user could change is
+// replaced.
+func TestUnsafeCache(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cache := filepath.Join(d.home, ".cache", "fencer")
+	elsewhere := filepath.Join(d.dir, "elsewhere")
+	if err := os.MkdirAll(elsewhere, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, setup := range map[string]func() error{
+		"world-writable directory": func() error { return os.MkdirAll(cache, 0o777) },
+		"group-writable home":      func() error { return os.Chmod(d.home, 0o770) },
+		"directory of another":     func() error { os.MkdirAll(cache, 0o700); return os.Chown(cache, 65534, 65534) },
+		"link":                     func() error { os.MkdirAll(filepath.Dir(cache), 0o700); return os.Symlink(elsewhere, cache) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			os.RemoveAll(filepath.Join(d.home, ".cache"))
+			os.Chmod(d.home, 0o700)
+			if err := setup(); err != nil {
+				t.Fatal(err)
+			}
+			if name == "world-writable directory" {
+				os.Chmod(cache, 0o777) // past the umask
+			}
+			h, err := Dial(context.Background(), cfg)
+			if err == nil {
+				h.Close()
+			}
+			if !errors.Is(err, ErrUnsafeCache) || !strings.Contains(err.Error(), "another user than the login user") || !strings.Contains(err.Error(), "host web") {
+				t.Errorf("Dial = %v, want the unsafe cache refused", err)
+			}
+		})
+	}
+	os.RemoveAll(filepath.Join(d.home, ".cache"))
+	os.Chmod(d.home, 0o700)
+	h := dial(t, cfg)
+	sum, _ := h.Fencer(context.Background())
+	h.Close()
+	cached := filepath.Join(cache, "fencer-"+sum[:16])
+	for name, spoil := range map[string]func() error{
+		"world-writable copy": func() error { return os.Chmod(cached, 0o777) },
+		"copy of another":     func() error { return os.Chown(cached, 65534, 65534) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := spoil(); err != nil {
+				t.Fatal(err)
+			}
+			dial(t, cfg).Close()
+			st, err := os.Stat(cached)
+			if err != nil || st.Mode().Perm() != 0o700 || st.Sys().(*syscall.Stat_t).Uid != 0 {
+				t.Errorf("the copy was not replaced: %v, %v", st.Mode(), err)
+			}
+		})
 	}
 }
