@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -97,6 +98,13 @@ func loadKeys(name, sock, identity, home string) (*keys, error) {
 func readKey(name, file string, explicit bool, agentKeys []*agent.Key, sock string) (ssh.Signer, error) {
 	if !explicit && !fileExists(file) {
 		return nil, nil
+	}
+	if st, err := os.Stat(file); err == nil && st.Mode().Perm()&0o077 != 0 {
+		// As ssh: a key others can read is no secret any more, and
+		// using it would hide that.
+		return nil, fmt.Errorf("host %s: %w: the private key %s can be read or changed by other users than its owner (mode %04o), "+
+			"so ssh refuses it, and so does fencer; make it private with chmod 600 %s (and think about replacing the key)",
+			name, ErrAuth, file, st.Mode().Perm(), file)
 	}
 	data, err := readlimit.File(file, maxKeyFile, "a private key")
 	if err != nil {
