@@ -634,3 +634,27 @@ func TestLateReplies(t *testing.T) {
 		t.Errorf("Err = %v", err)
 	}
 }
+
+// TestNoDeadline: a call without a deadline, to an agent that never
+// answers it, ends after the client's call timeout, and the agent's call
+// is cancelled.
+func TestNoDeadline(t *testing.T) {
+	s := newSlow(t)
+	c, _, _ := pair(t, s)
+	c.callTimeout = 200 * time.Millisecond
+	errc := make(chan error, 1)
+	go func() { _, _, err := c.ReadFile(context.Background(), "/x"); errc <- err }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not answer within 200ms") || !strings.Contains(err.Error(), "host web") {
+			t.Errorf("ReadFile unanswered: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a call without a deadline waits for ever")
+	}
+	select {
+	case <-s.ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the agent's call was not cancelled")
+	}
+}

@@ -23,11 +23,20 @@ const unlockTimeout = 30 * time.Second
 // deadline the server's call ends.
 const deadlineMargin = 250 * time.Millisecond
 
+// DefaultCallTimeout bounds a call whose context has no deadline: a host
+// whose agent stops answering (a systemctl that hangs, an agent that is
+// not fencer's) must not hold its caller, and the fleet waiting for it,
+// forever. The SSH keepalives only tell that the connection lives.
+const DefaultCallTimeout = 10 * time.Minute
+
 // Client is a host.Target whose every call is done by an agent at the
-// other end of a stream. It is safe for concurrent use.
+// other end of a stream. A call ends at its context's deadline, or after
+// DefaultCallTimeout when it has none. It is safe for concurrent use.
 type Client struct {
 	name string
 	rwc  io.ReadWriteCloser
+	// callTimeout is DefaultCallTimeout (tests shorten it).
+	callTimeout time.Duration
 	// Pid is the agent's process id on its host.
 	Pid int
 
@@ -93,7 +102,7 @@ func NewClient(ctx context.Context, name string, rwc io.ReadWriteCloser) (*Clien
 		rwc.Close()
 		return nil, fmt.Errorf("host %s: fencer's agent there speaks protocol %d, and this fencer protocol %d: install the same fencer on both sides", name, g.h.Protocol, Protocol)
 	}
-	c := &Client{name: name, rwc: rwc, Pid: g.h.Pid, out: make(chan []byte), done: make(chan struct{}),
+	c := &Client{name: name, rwc: rwc, Pid: g.h.Pid, callTimeout: DefaultCallTimeout, out: make(chan []byte), done: make(chan struct{}),
 		pending: map[uint64]chan reply{}, abandoned: map[uint64]string{}}
 	go c.write()
 	go c.read()
@@ -221,6 +230,15 @@ func (c *Client) send(ctx context.Context, req request) error {
 func (c *Client) call(ctx context.Context, method string, a args) (result, error) {
 	if err := ctx.Err(); err != nil {
 		return result{}, fmt.Errorf("host %s: %s: %w", c.name, method, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		bounded, cancel := context.WithTimeout(ctx, c.callTimeout)
+		defer cancel()
+		r, err := c.do(bounded, request{Method: method, Args: a})
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("host %s: %s: fencer's agent did not answer within %s: %w", c.name, method, c.callTimeout, context.DeadlineExceeded)
+		}
+		return r, err
 	}
 	return c.do(ctx, request{Method: method, Args: a})
 }
