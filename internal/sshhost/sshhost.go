@@ -308,6 +308,7 @@ func login(ctx context.Context, cfg *Config, known *hostKeys, keys *keys, via *s
 		select {
 		case keyErr = <-keyErrs:
 		default:
+			keyErr = known.noCommonKey(addr, err)
 		}
 	}
 	switch {

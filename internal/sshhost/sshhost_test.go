@@ -604,3 +604,72 @@ func TestUnsafeCache(t *testing.T) {
 		})
 	}
 }
+
+// TestHostKeyForms: the forms a known_hosts file takes. A hashed entry
+// is accepted; with an ed25519 entry, a host that has an RSA key too is
+// asked for its ed25519 one; a host that offers no key of the types
+// known_hosts has for it, a key marked @revoked, a key a
+// @cert-authority line would only vouch for as a certificate, and a host
+// behind a known bastion whose own key is unknown are refused.
+func TestHostKeyForms(t *testing.T) {
+	needRoot(t)
+	rsaKey := filepath.Join(openDir(t, "fencer-rsa"), "host_rsa")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", rsaKey).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	d := startSSHD(t, "HostKey "+rsaKey)
+	cfg := d.config(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", d.port)
+	pub := d.hostKey.PublicKey()
+	other, _ := key(t, filepath.Join(d.dir, "other"), "")
+	ecdsa := filepath.Join(d.dir, "ecdsa")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", ecdsa).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	ecdsaPub, err := os.ReadFile(ecdsa + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorized := func(k ssh.PublicKey) string { return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))) }
+	hashed := knownhosts.HashHostname(knownhosts.Normalize(addr)) + " " + authorized(pub)
+	for name, tc := range map[string]struct {
+		known string
+		want  string // "" to connect
+	}{
+		"hashed":         {hashed, ""},
+		"ed25519 of two": {knownhosts.Line([]string{addr}, pub), ""},
+		"no common type": {fmt.Sprintf("# ecdsa only\n[127.0.0.1]:%d %s", d.port, ecdsaPub), "offers no SSH host key of the types"},
+		"revoked":        {"@revoked * " + authorized(pub) + "\n" + knownhosts.Line([]string{addr}, pub), "@revoked"},
+		"cert-authority": {"@cert-authority * " + authorized(other.PublicKey()), "is not in"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg.KnownHostsFile = filepath.Join(d.dir, "known_"+strings.ReplaceAll(name, " ", "_"))
+			if err := os.WriteFile(cfg.KnownHostsFile, []byte(tc.known+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h, err := Dial(context.Background(), cfg)
+			if err == nil {
+				h.Close()
+			}
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Dial: %v", err)
+			case tc.want != "" && (!errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Dial = %v, want ErrHostKey and %q", err, tc.want)
+			}
+			if name == "no common type" && err != nil && !strings.Contains(err.Error(), cfg.KnownHostsFile+":2") {
+				t.Errorf("no file:line of the entry: %v", err)
+			}
+		})
+	}
+	// The bastion is known, the host behind it not: refused at the host.
+	cfg.KnownHostsFile = filepath.Join(d.dir, "known_bastion")
+	if err := os.WriteFile(cfg.KnownHostsFile, []byte(knownhosts.Line([]string{fmt.Sprintf("localhost:%d", d.port)}, pub)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Bastion = fmt.Sprintf("root@localhost:%d", d.port)
+	_, err = Dial(context.Background(), cfg)
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), fmt.Sprintf("[127.0.0.1]:%d", d.port)) {
+		t.Errorf("the host behind a known bastion: %v", err)
+	}
+}
