@@ -248,6 +248,11 @@ func agentError(cfg *Config, login, path, stderr string, err error) error {
 			"allow NOPASSWD for %s (in /etc/sudoers.d: %s ALL=(root) NOPASSWD: %s), or log in as root (sudo said: %s)",
 			cfg.Name, cfg.Address, login, login, login, path[:strings.LastIndex(path, "-")+1]+"*", stderr)
 	}
+	if cfg.Become == "sudo" && strings.Contains(stderr, "must have a tty") {
+		return fmt.Errorf("host %s: become = \"sudo\": sudo on %s requires a terminal for %s (requiretty), and fencer's agent talks over a pipe; "+
+			"allow it without one (in /etc/sudoers.d: Defaults:%s !requiretty), or log in as root (sudo said: %s)",
+			cfg.Name, cfg.Address, login, login, stderr)
+	}
 	if stderr != "" {
 		return fmt.Errorf("%w; on the host: %s", err, stderr)
 	}

@@ -473,8 +473,10 @@ func TestBecome(t *testing.T) {
 	d := startSSHD(t, "")
 	testUser(t, "fencer-sudo")
 	testUser(t, "fencer-nosudo")
+	testUser(t, "fencer-tty")
 	sudoers := "/etc/sudoers.d/fencer-sshhost-test"
-	if err := os.WriteFile(sudoers, []byte("fencer-sudo ALL=(root) NOPASSWD: ALL\n"), 0o440); err != nil {
+	rules := "fencer-sudo ALL=(root) NOPASSWD: ALL\nDefaults:fencer-tty requiretty\nfencer-tty ALL=(root) NOPASSWD: ALL\n"
+	if err := os.WriteFile(sudoers, []byte(rules), 0o440); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(sudoers) })
@@ -496,6 +498,13 @@ func TestBecome(t *testing.T) {
 		!strings.Contains(err.Error(), "NOPASSWD") || !strings.Contains(err.Error(), "log in as root") {
 		t.Errorf("sudo wanting a password: %v", err)
 	}
+	// sudo that wants a terminal says so, and what to allow.
+	cfg.User = "fencer-tty"
+	_, err = Dial(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), "requires a terminal for fencer-tty (requiretty)") || !strings.Contains(err.Error(), "Defaults:fencer-tty !requiretty") {
+		t.Errorf("sudo with requiretty: %v", err)
+	}
+	cfg.User = "fencer-nosudo"
 	// Without become, the same user's agent is no root.
 	cfg.Become = ""
 	h = dial(t, cfg)
