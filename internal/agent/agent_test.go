@@ -658,3 +658,47 @@ func TestNoDeadline(t *testing.T) {
 		t.Fatal("the agent's call was not cancelled")
 	}
 }
+
+// TestAmplifiedReply: a reply that JSON would blow up in memory (millions
+// of empty names for a read-dir) is refused for its size before it is
+// decoded; a file's content may still fill a frame (TestBigFile).
+func TestAmplifiedReply(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer sc.Close()
+	names := bytes.Repeat([]byte(`"",`), 8<<20)
+	body := append(append([]byte(`{"id":1,"result":{"names":[`), names...), `""]}}`...)
+	go func() {
+		hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+		sc.Write(append([]byte(Magic), hello...))
+		if _, err := readFrame(sc, MaxFrame); err != nil {
+			return
+		}
+		go io.Copy(io.Discard, sc)
+		sc.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
+		sc.Write(body)
+	}()
+	c, err := NewClient(context.Background(), "web", cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err = c.ReadDir(context.Background(), "/")
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "a result of 25165838 bytes for a read-dir call, over the limit") {
+		t.Errorf("ReadDir = %v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 180<<20 {
+		t.Errorf("a reply of %d MiB cost %d MiB", len(body)>>20, grew>>20)
+	}
+}
+
+// TestLongError: an error message too long for a reply is cut, not lost.
+func TestLongError(t *testing.T) {
+	w := toWire(fmt.Errorf("host web: verify: %s: %w", strings.Repeat("x", 2*maxErrorMsg), fs.ErrNotExist))
+	if len(w.Msg) > maxErrorMsg+100 || !strings.HasSuffix(w.Msg, "[cut: the message was longer]") || len(w.Kinds) != 1 {
+		t.Errorf("toWire: %d bytes, %v", len(w.Msg), w.Kinds)
+	}
+}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,7 @@ type Client struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]chan reply
+	methods map[uint64]string // of the pending calls
 	// abandoned are the calls whose caller gave up before their reply
 	// came, by id, with their method: the one reply each may still get
 	// is expected (a lock granted late is released), any other reply
@@ -103,7 +105,7 @@ func NewClient(ctx context.Context, name string, rwc io.ReadWriteCloser) (*Clien
 		return nil, fmt.Errorf("host %s: fencer's agent there speaks protocol %d, and this fencer protocol %d: install the same fencer on both sides", name, g.h.Protocol, Protocol)
 	}
 	c := &Client{name: name, rwc: rwc, Pid: g.h.Pid, callTimeout: DefaultCallTimeout, out: make(chan []byte), done: make(chan struct{}),
-		pending: map[uint64]chan reply{}, abandoned: map[uint64]string{}}
+		pending: map[uint64]chan reply{}, methods: map[uint64]string{}, abandoned: map[uint64]string{}}
 	go c.write()
 	go c.read()
 	return c, nil
@@ -139,7 +141,7 @@ func (c *Client) fail(reason error) {
 	}
 	c.err = fmt.Errorf("host %s: %w: the connection to fencer's agent ended: %v", c.name, host.ErrUnreachable, reason)
 	pending := c.pending
-	c.pending, c.abandoned = nil, nil
+	c.pending, c.methods, c.abandoned = nil, nil, nil
 	close(c.done)
 	c.mu.Unlock()
 	c.rwc.Close()
@@ -164,9 +166,10 @@ func (c *Client) write() {
 }
 
 // read hands each reply to its caller. A reply for a call nobody waits
-// for, nor gave up on (an id never sent, or answered already), ends the
-// connection: a host that sends those is not fencer's agent, and what it
-// sends must not cost this side more than one frame at a time.
+// for, nor gave up on (an id never sent, or answered already), or over
+// its method's bounds (decodeReply), ends the connection: a host that
+// sends those is not fencer's agent, and what it sends must not cost this
+// side more than about one frame at a time.
 func (c *Client) read() {
 	for {
 		b, err := readFrame(c.rwc, MaxFrame)
@@ -174,8 +177,8 @@ func (c *Client) read() {
 			c.fail(fmt.Errorf("reading: %w", err))
 			return
 		}
-		var r reply
-		if err := decode(b, &r); err != nil {
+		r, err := c.decodeReply(b)
+		if err != nil {
 			c.fail(fmt.Errorf("reading: %w", err))
 			return
 		}
@@ -185,6 +188,7 @@ func (c *Client) read() {
 		c.mu.Lock()
 		ch, ok := c.pending[r.ID]
 		delete(c.pending, r.ID)
+		delete(c.methods, r.ID)
 		if ok {
 			ch <- r
 		}
@@ -199,6 +203,58 @@ func (c *Client) read() {
 			return
 		}
 	}
+}
+
+// Bounds of a reply's parts besides the frame's: JSON turns a few bytes
+// into many (["","",...] is 16 bytes of memory for every 3), so a reply
+// that carries no file or command output, and an error, are kept small.
+const (
+	maxSmallResult = 4 << 20
+	maxErrorReply  = 1 << 20
+)
+
+// dataMethods are the calls whose result carries a file or a command's
+// output (base64, smaller in memory than on the wire): up to MaxFrame.
+var dataMethods = map[string]bool{"read-file": true, "head": true, "systemctl": true, "analyze": true}
+
+// decodeReply decodes a reply frame, for a call that waits for it or was
+// given up on, within the bounds of its method.
+func (c *Client) decodeReply(b []byte) (reply, error) {
+	var env struct {
+		ID     uint64          `json:"id"`
+		Result json.RawMessage `json:"result"`
+		Err    json.RawMessage `json:"error"`
+	}
+	if err := decode(b, &env); err != nil {
+		return reply{}, err
+	}
+	c.mu.Lock()
+	method, ok := c.methods[env.ID]
+	if !ok {
+		method, ok = c.abandoned[env.ID]
+	}
+	c.mu.Unlock()
+	switch {
+	case !ok:
+		return reply{}, fmt.Errorf("%w: a reply for call %d, which is not waiting for one", ErrProtocol, env.ID)
+	case len(env.Err) > maxErrorReply:
+		return reply{}, fmt.Errorf("%w: an error of %d bytes for a %s call, over the limit of %d", ErrProtocol, len(env.Err), method, maxErrorReply)
+	case !dataMethods[method] && len(env.Result) > maxSmallResult:
+		return reply{}, fmt.Errorf("%w: a result of %d bytes for a %s call, over the limit of %d", ErrProtocol, len(env.Result), method, maxSmallResult)
+	}
+	r := reply{ID: env.ID}
+	if len(env.Result) > 0 {
+		if err := decode(env.Result, &r.Result); err != nil {
+			return reply{}, err
+		}
+	}
+	if len(env.Err) > 0 && string(env.Err) != "null" {
+		r.Err = &wireError{}
+		if err := decode(env.Err, r.Err); err != nil {
+			return reply{}, err
+		}
+	}
+	return r, nil
 }
 
 // release unlocks the lock a lock call got after its caller gave up:
@@ -263,11 +319,13 @@ func (c *Client) do(ctx context.Context, req request) (result, error) {
 	c.next++
 	req.ID = c.next
 	c.pending[req.ID] = ch
+	c.methods[req.ID] = method
 	c.mu.Unlock()
 	if err := c.send(ctx, req); err != nil {
 		// Not sent: no reply will come.
 		c.mu.Lock()
 		delete(c.pending, req.ID)
+		delete(c.methods, req.ID)
 		c.mu.Unlock()
 		return result{}, err
 	}
@@ -282,6 +340,7 @@ func (c *Client) do(ctx context.Context, req request) (result, error) {
 		_, waiting := c.pending[req.ID]
 		if waiting {
 			delete(c.pending, req.ID)
+			delete(c.methods, req.ID)
 			c.abandoned[req.ID] = method
 		}
 		c.mu.Unlock()

@@ -139,12 +139,19 @@ var kinds = []struct {
 	{"protocol", ErrProtocol},
 }
 
+// maxErrorMsg bounds the message of an error sent, well under what the
+// client accepts (maxErrorReply).
+const maxErrorMsg = 256 << 10
+
 // toWire encodes err for the reply; nil for nil.
 func toWire(err error) *wireError {
 	if err == nil {
 		return nil
 	}
 	w := &wireError{Msg: err.Error()}
+	if len(w.Msg) > maxErrorMsg {
+		w.Msg = w.Msg[:maxErrorMsg] + " [cut: the message was longer]"
+	}
 	for _, k := range kinds {
 		if errors.Is(err, k.err) {
 			w.Kinds = append(w.Kinds, k.name)
