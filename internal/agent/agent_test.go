@@ -695,6 +695,41 @@ func TestAmplifiedReply(t *testing.T) {
 	}
 }
 
+// TestAmplifiedData: a read-file reply, which may fill a frame, costs no
+// more than its content when it carries fields read-file does not return.
+func TestAmplifiedData(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer sc.Close()
+	names := bytes.Repeat([]byte(`"",`), 8<<20)
+	body := append(append([]byte(`{"id":1,"result":{"data":"aGk=","names":[`), names...), `""]}}`...)
+	go func() {
+		hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+		sc.Write(append([]byte(Magic), hello...))
+		if _, err := readFrame(sc, MaxFrame); err != nil {
+			return
+		}
+		go io.Copy(io.Discard, sc)
+		sc.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
+		sc.Write(body)
+	}()
+	c, err := NewClient(context.Background(), "web", cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	data, _, err := c.ReadFile(context.Background(), "/x")
+	runtime.ReadMemStats(&after)
+	if err != nil || string(data) != "hi" {
+		t.Errorf("ReadFile = %q, %v", data, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 180<<20 {
+		t.Errorf("a reply of %d MiB cost %d MiB", len(body)>>20, grew>>20)
+	}
+}
+
 // TestLongError: an error message too long for a reply is cut, not lost.
 func TestLongError(t *testing.T) {
 	w := toWire(fmt.Errorf("host web: verify: %s: %w", strings.Repeat("x", 2*maxErrorMsg), fs.ErrNotExist))

@@ -243,7 +243,20 @@ func (c *Client) decodeReply(b []byte) (reply, error) {
 		return reply{}, fmt.Errorf("%w: a result of %d bytes for a %s call, over the limit of %d", ErrProtocol, len(env.Result), method, maxSmallResult)
 	}
 	r := reply{ID: env.ID}
-	if len(env.Result) > 0 {
+	switch {
+	case len(env.Result) == 0:
+	case dataMethods[method]:
+		// Only the fields these calls return: the others, skipped,
+		// cost nothing however long.
+		var d struct {
+			Data []byte      `json:"data"`
+			Mode fs.FileMode `json:"mode"`
+		}
+		if err := decode(env.Result, &d); err != nil {
+			return reply{}, err
+		}
+		r.Result = result{Data: d.Data, Mode: d.Mode}
+	default:
 		if err := decode(env.Result, &r.Result); err != nil {
 			return reply{}, err
 		}
