@@ -49,20 +49,57 @@ func (l *limited) String() string {
 	return strings.TrimSpace(l.buf.String())
 }
 
-// run runs a shell command on the host with stdin and returns its
-// standard output; the error carries standard error. It ends the command
-// when ctx is done.
-func run(ctx context.Context, name string, c *ssh.Client, cmd string, stdin io.Reader) (string, error) {
+// watchdog closes c unless the stop it returns is called within timeout
+// and before ctx ends: x/crypto/ssh's NewSession and Session.Start take
+// no context, and a host that never answers them would hold fencer
+// forever. stop reports whether it came in time.
+func watchdog(ctx context.Context, c *ssh.Client, timeout time.Duration) (stop func() bool) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	after := context.AfterFunc(ctx, func() { c.Close() })
+	return func() bool {
+		ok := after()
+		cancel()
+		return ok
+	}
+}
+
+// openSession opens a session on c, set up by setup, and starts cmd on
+// it, within timeout (the connect timeout) and ctx; what names it in
+// errors.
+func openSession(ctx context.Context, name string, c *ssh.Client, timeout time.Duration, cmd, what string, setup func(*ssh.Session) error) (*ssh.Session, error) {
+	stop := watchdog(ctx, c, timeout)
 	s, err := c.NewSession()
+	if err == nil {
+		if err = setup(s); err == nil {
+			err = s.Start(cmd)
+		}
+		if err != nil {
+			s.Close()
+		}
+	}
+	if !stop() {
+		return nil, fmt.Errorf("host %s: %w: %s: no answer within connect_timeout %s", name, host.ErrUnreachable, what, timeout)
+	}
 	if err != nil {
-		return "", fmt.Errorf("host %s: %w: opening a session: %v", name, host.ErrUnreachable, err)
+		return nil, fmt.Errorf("host %s: %w: %s: %v", name, host.ErrUnreachable, what, err)
+	}
+	return s, nil
+}
+
+// run runs a shell command on the host with stdin and returns its
+// standard output; the error carries standard error. Opening the session
+// and starting the command must take less than open; it ends the command
+// when ctx is done.
+func run(ctx context.Context, name string, c *ssh.Client, open time.Duration, cmd string, stdin io.Reader) (string, error) {
+	stdout, stderr := &limited{max: maxOutput}, &limited{max: maxOutput}
+	s, err := openSession(ctx, name, c, open, cmd, "starting "+firstWord(cmd), func(s *ssh.Session) error {
+		s.Stdout, s.Stderr, s.Stdin = stdout, stderr, stdin
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	defer s.Close()
-	stdout, stderr := &limited{max: maxOutput}, &limited{max: maxOutput}
-	s.Stdout, s.Stderr, s.Stdin = stdout, stderr, stdin
-	if err := s.Start(cmd); err != nil {
-		return "", fmt.Errorf("host %s: %w: starting %q: %v", name, host.ErrUnreachable, cmd, err)
-	}
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
 	select {
@@ -94,8 +131,8 @@ func firstWord(cmd string) string {
 }
 
 // remoteArch asks the host its architecture (uname -m).
-func remoteArch(ctx context.Context, name string, c *ssh.Client) (string, error) {
-	out, err := run(ctx, name, c, "uname -m", nil)
+func remoteArch(ctx context.Context, name string, c *ssh.Client, open time.Duration) (string, error) {
+	out, err := run(ctx, name, c, open, "uname -m", nil)
 	if err != nil {
 		return "", err
 	}
@@ -131,12 +168,12 @@ const safeCache = `u=$(id -u); d=` + cacheDir + `; ` +
 // a whole binary of the hash it names. A cache that another user could
 // change is refused (safeCache); a copy there that is a link, or that
 // another user could change, is replaced.
-func upload(ctx context.Context, name string, c *ssh.Client, data []byte, sum string) (string, error) {
+func upload(ctx context.Context, name string, c *ssh.Client, open time.Duration, data []byte, sum string) (string, error) {
 	file := "fencer-" + sum[:16]
 	check := safeCache + fmt.Sprintf(`f="$d/%s"; if [ -f "$f" ] && [ ! -L "$f" ] && [ -x "$f" ] && ! bad "$f" && `+
 		`printf '%%s  %%s\n' %s "$f" | sha256sum -c --status - 2>/dev/null; then echo "present $f"; else echo "missing $f"; fi`,
 		file, sum)
-	out, err := run(ctx, name, c, check, nil)
+	out, err := run(ctx, name, c, open, check, nil)
 	if err != nil {
 		return "", fmt.Errorf("%w (looking for fencer's agent in the login user's ~/.cache/fencer)", err)
 	}
@@ -152,7 +189,7 @@ func upload(ctx context.Context, name string, c *ssh.Client, data []byte, sum st
 	put := safeCache + fmt.Sprintf(`set -e; umask 077; mkdir -p "$d"; t="$d/.%s.$$"; trap 'rm -f "$t"' EXIT; cat > "$t"; `+
 		`printf '%%s  %%s\n' %s "$t" | sha256sum -c --status - || { echo "the copy of fencer's agent does not have the SHA-256 sent" >&2; exit 1; }; `+
 		`chmod 0700 "$t"; mv -fT "$t" "$d/%s"; trap - EXIT; echo done`, file, sum, file)
-	out, err = run(ctx, name, c, put, bytes.NewReader(data))
+	out, err = run(ctx, name, c, open, put, bytes.NewReader(data))
 	if err != nil {
 		return "", fmt.Errorf("%w (uploading fencer's agent to %s)", err, path)
 	}
@@ -199,29 +236,26 @@ func (s *stream) Close() error {
 // startAgent starts `[sudo -n] PATH agent` on a session and returns the
 // client of its protocol.
 func startAgent(ctx context.Context, cfg *Config, c *ssh.Client, path string) (*agent.Client, error) {
-	s, err := c.NewSession()
-	if err != nil {
-		return nil, fmt.Errorf("host %s: %w: opening a session: %v", cfg.Name, host.ErrUnreachable, err)
-	}
-	stdin, err := s.StdinPipe()
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("host %s: %v", cfg.Name, err)
-	}
-	stdout, err := s.StdoutPipe()
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("host %s: %v", cfg.Name, err)
-	}
-	stderr := &limited{max: maxOutput}
-	s.Stderr = stderr
 	cmd := fmt.Sprintf("exec %s agent -name=%s -scope=%s", quote(path), quote(cfg.Name), quote(cfg.Scope))
 	if cfg.Become == "sudo" {
 		cmd = fmt.Sprintf("exec sudo -n %s agent -name=%s -scope=%s", quote(path), quote(cfg.Name), quote(cfg.Scope))
 	}
-	if err := s.Start(cmd); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("host %s: %w: starting fencer's agent: %v", cfg.Name, host.ErrUnreachable, err)
+	var stdin io.WriteCloser
+	var stdout io.Reader
+	stderr := &limited{max: maxOutput}
+	s, err := openSession(ctx, cfg.Name, c, cfg.ConnectTimeout, cmd, "starting fencer's agent", func(s *ssh.Session) error {
+		var err error
+		if stdin, err = s.StdinPipe(); err != nil {
+			return err
+		}
+		if stdout, err = s.StdoutPipe(); err != nil {
+			return err
+		}
+		s.Stderr = stderr
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()

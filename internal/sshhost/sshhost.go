@@ -201,7 +201,7 @@ func Dial(ctx context.Context, cfg Config) (*Host, error) {
 // start learns the architecture, uploads the agent and starts it.
 func (h *Host) start(ctx context.Context, cfg *Config) error {
 	c := h.conns[0]
-	a, err := remoteArch(ctx, cfg.Name, c)
+	a, err := remoteArch(ctx, cfg.Name, c, cfg.ConnectTimeout)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (h *Host) start(ctx context.Context, cfg *Config) error {
 		return fmt.Errorf("host %s: %w", cfg.Name, err)
 	}
 	h.loaderSum = sha256Hex(bin.Data)
-	path, err := upload(ctx, cfg.Name, c, bin.Data, h.loaderSum)
+	path, err := upload(ctx, cfg.Name, c, cfg.ConnectTimeout, bin.Data, h.loaderSum)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/loader"
 )
 
 func dial(t *testing.T, cfg Config) *Host {
@@ -103,7 +104,7 @@ func TestDial(t *testing.T) {
 	if _, err := talking.ReadDir(ctx, f.Paths.UnitDir); err != nil {
 		t.Errorf("with a talking shell: %v", err)
 	}
-	if out, err := run(ctx, "web", talking.conns[0], "true", nil); err != nil || !strings.Contains(out, "Welcome") {
+	if out, err := run(ctx, "web", talking.conns[0], time.Minute, "true", nil); err != nil || !strings.Contains(out, "Welcome") {
 		t.Errorf("the shell does not talk: %q, %v", out, err)
 	}
 	// A broken copy in the cache is replaced.
@@ -680,5 +681,84 @@ func TestHostKeyForms(t *testing.T) {
 	_, err = Dial(context.Background(), cfg)
 	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), fmt.Sprintf("[127.0.0.1]:%d", d.port)) {
 		t.Errorf("the host behind a known bastion: %v", err)
+	}
+}
+
+// startMute serves SSH on 127.0.0.1, logging in any key, and then never
+// answers: the opening of a session (mode "channel") or its command
+// (mode "exec"). It returns a Config that reaches it.
+func startMute(t *testing.T, mode string) Config {
+	t.Helper()
+	dir := t.TempDir()
+	hostKey, _ := key(t, filepath.Join(dir, "host_key"), "")
+	id := filepath.Join(dir, "id")
+	key(t, id, "")
+	config := &ssh.ServerConfig{PublicKeyCallback: func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) { return nil, nil }}
+	config.AddHostKey(hostKey)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() })
+			go func() {
+				_, chans, reqs, err := ssh.NewServerConn(conn, config)
+				if err != nil {
+					return
+				}
+				go ssh.DiscardRequests(reqs)
+				for nc := range chans {
+					if mode == "exec" {
+						if _, reqs, err := nc.Accept(); err == nil {
+							go func() {
+								for range reqs { // never replied
+								}
+							}()
+						}
+					}
+				}
+			}()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, []byte(knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", port)}, hostKey.PublicKey())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return Config{Name: "web", Address: "127.0.0.1", Port: port, User: "root", IdentityFile: id, KnownHostsFile: known,
+		Home: dir, ConnectTimeout: time.Second, Loaders: loader.SetOf(&loader.Binary{Data: []byte("x"), Arch: "x86_64"})}
+}
+
+// TestMute: a host that logs fencer in and then never answers the opening
+// of a session, or a command, fails with ErrUnreachable at its connect
+// timeout, not never.
+func TestMute(t *testing.T) {
+	for _, mode := range []string{"channel", "exec"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := startMute(t, mode)
+			errc := make(chan error, 1)
+			began := time.Now()
+			go func() {
+				h, err := Dial(context.Background(), cfg)
+				if err == nil {
+					h.Close()
+				}
+				errc <- err
+			}()
+			select {
+			case err := <-errc:
+				if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "no answer within connect_timeout 1s") || time.Since(began) > 5*time.Second {
+					t.Errorf("Dial = %v after %s", err, time.Since(began))
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("Dial to a host that never answers did not return")
+			}
+		})
 	}
 }
