@@ -2,10 +2,13 @@ package sshhost
 
 import (
 	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestKeyPermissions: a private key other users can read is refused, as
@@ -17,7 +20,7 @@ func TestKeyPermissions(t *testing.T) {
 	}
 	file := filepath.Join(home, ".ssh", "id_ed25519")
 	key(t, file, "")
-	k, err := loadKeys("web", "", file, home)
+	k, err := loadKeys("web", "", file, home, time.Second)
 	if err != nil {
 		t.Fatalf("a private key of mode 0600: %v", err)
 	}
@@ -27,10 +30,49 @@ func TestKeyPermissions(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, identity := range []string{file, ""} {
-			_, err := loadKeys("web", "", identity, home)
+			_, err := loadKeys("web", "", identity, home, time.Second)
 			if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "chmod 600 "+file) || !strings.Contains(err.Error(), "host web") {
 				t.Errorf("identity_file %q of mode %04o: %v", identity, mode, err)
 			}
 		}
+	}
+}
+
+// TestSilentAgent: an ssh-agent that never answers (one waiting for a
+// confirmation nobody gives) fails the login at the connect timeout.
+func TestSilentAgent(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	errc := make(chan error, 1)
+	began := time.Now()
+	go func() {
+		k, err := loadKeys("web", sock, "", dir, time.Second)
+		if err == nil {
+			k.close()
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), sock) || time.Since(began) > 3*time.Second {
+			t.Errorf("loadKeys = %v after %s", err, time.Since(began))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an ssh-agent that never answers holds fencer")
 	}
 }

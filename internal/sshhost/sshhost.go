@@ -222,7 +222,7 @@ func (h *Host) start(ctx context.Context, cfg *Config) error {
 // connect logs in to the host, through the bastion if there is one; the
 // host's client comes first.
 func connect(ctx context.Context, cfg *Config) ([]*ssh.Client, error) {
-	keys, err := loadKeys(cfg.Name, cfg.AuthSock, cfg.expand(cfg.IdentityFile), cfg.Home)
+	keys, err := loadKeys(cfg.Name, cfg.AuthSock, cfg.expand(cfg.IdentityFile), cfg.Home, cfg.ConnectTimeout)
 	if err != nil {
 		return nil, err
 	}

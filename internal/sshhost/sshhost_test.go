@@ -762,3 +762,52 @@ func TestMute(t *testing.T) {
 		})
 	}
 }
+
+// slowSigner is an ssh-agent whose keys never sign: one that waits for a
+// confirmation nobody gives.
+type slowSigner struct{ agent.Agent }
+
+func (slowSigner) Sign(ssh.PublicKey, []byte) (*ssh.Signature, error) { select {} }
+
+// TestAgentNeverSigns: logging in with an ssh-agent that never signs ends
+// at the connect timeout (the agent's socket has a deadline).
+func TestAgentNeverSigns(t *testing.T) {
+	cfg := startMute(t, "channel")
+	_, priv := key(t, filepath.Join(t.TempDir(), "id"), "")
+	ring := agent.NewKeyring()
+	if err := ring.Add(agent.AddedKey{PrivateKey: priv}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go agent.ServeAgent(slowSigner{ring}, c)
+		}
+	}()
+	cfg.AuthSock, cfg.IdentityFile = sock, ""
+	errc := make(chan error, 1)
+	go func() {
+		h, err := Dial(context.Background(), cfg)
+		if err == nil {
+			h.Close()
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("logged in without a signature")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("an ssh-agent that never signs holds Dial")
+	}
+}
