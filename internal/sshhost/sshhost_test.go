@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -809,5 +810,55 @@ func TestAgentNeverSigns(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("an ssh-agent that never signs holds Dial")
+	}
+}
+
+// TestIPv6: a host at an IPv6 address is checked against its
+// "[addr]:port" entry, and the line to add for an unknown one has that
+// form.
+func TestIPv6(t *testing.T) {
+	d := startSSHD(t, "ListenAddress [::1]:{port}")
+	cfg := d.config(t)
+	cfg.Address = "::1"
+	_, err := Dial(context.Background(), cfg)
+	line := fmt.Sprintf("[::1]:%d %s", d.port, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(d.hostKey.PublicKey()))))
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), "\n  "+line) {
+		t.Fatalf("::1 known only as 127.0.0.1: %v\nwant the line %s", err, line)
+	}
+	f, err := os.OpenFile(cfg.KnownHostsFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, line)
+	f.Close()
+	dial(t, cfg).Close()
+}
+
+// TestOddHome: a login whose home has a space, quotes and a dollar sign
+// gets its agent cached and started there: every path fencer sends to
+// the shell is quoted.
+func TestOddHome(t *testing.T) {
+	d := startSSHD(t, "")
+	testUser(t, "fencer-odd")
+	home := filepath.Join(openDir(t, "fencer-odd"), `it's a "home" $HOME`)
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", "fencer-odd:", home).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("usermod", "-d", home, "fencer-odd").CombinedOutput(); err != nil {
+		t.Fatalf("usermod: %v\n%s", err, out)
+	}
+	cfg := d.config(t)
+	cfg.User = "fencer-odd"
+	h := dial(t, cfg)
+	sum, _ := h.Fencer(context.Background())
+	if _, err := os.Stat(filepath.Join(home, ".cache", "fencer", "fencer-"+sum[:16])); err != nil {
+		t.Errorf("the agent is not cached in the odd home: %v", err)
+	}
+	names, err := h.ReadDir(context.Background(), home)
+	if err != nil || !slices.Contains(names, ".cache") {
+		t.Errorf("ReadDir of the home: %v, %v", names, err)
 	}
 }
