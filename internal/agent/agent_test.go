@@ -471,9 +471,48 @@ func FuzzClient(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		// Calls of every kind of result, each ending at its deadline.
+		for _, call := range []func(context.Context){
+			func(ctx context.Context) { c.ReadDir(ctx, "/") },
+			func(ctx context.Context) { c.ReadFile(ctx, "/x") },
+			func(ctx context.Context) { c.Facts(ctx) },
+			func(ctx context.Context) { c.Filters(ctx, 1) },
+			func(ctx context.Context) { c.Status(ctx, 1) },
+			func(ctx context.Context) { c.Lock(ctx) },
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			call(ctx)
+			cancel()
+		}
+	})
+}
+
+// FuzzHandshake feeds the client an arbitrary start of the stream: it
+// returns a client or an error by its context's deadline, without
+// panicking.
+func FuzzHandshake(f *testing.F) {
+	hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+	f.Add(append([]byte(Magic), hello...))
+	f.Add(append([]byte("motd\n"+Magic), hello...))
+	f.Add([]byte(Magic + "\xff\xff\xff\xff"))
+	f.Add([]byte(Magic[:5]))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		cc, sc := net.Pipe()
+		defer sc.Close()
+		go func() {
+			sc.Write(in)
+			io.Copy(io.Discard, sc)
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		c.ReadDir(ctx, "/")
+		began := time.Now()
+		c, err := NewClient(ctx, "fuzz", cc)
+		if err == nil {
+			c.Close()
+		}
+		if time.Since(began) > 2*time.Second {
+			t.Fatalf("NewClient took %s", time.Since(began))
+		}
 	})
 }
 
