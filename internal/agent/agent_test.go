@@ -776,3 +776,25 @@ func TestLongError(t *testing.T) {
 		t.Errorf("toWire: %d bytes, %v", len(w.Msg), w.Kinds)
 	}
 }
+
+// TestPrintable: what a host says reaches the terminal with its control
+// characters escaped, newlines and tabs kept.
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain\ttext\n":                  "plain\ttext\n",
+		"\x1b]52;c;ZXZpbA==\x07":         `\x1b]52;c;ZXZpbA==\x07`,
+		"over\rwrite \x9b2J":             `over\x0dwrite \x9b2J`,
+		"file\u202egnp.exe":              `file\u202egnp.exe`,
+		"unicode é, 日本 stay as they are": "unicode é, 日本 stay as they are",
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// An error from the host arrives printable.
+	w := toWire(fmt.Errorf("host web: systemctl: \x1b[2J\x1b[Hall is well: %w", fs.ErrNotExist))
+	err := fromWire(w)
+	if strings.ContainsRune(err.Error(), 0x1b) || !strings.Contains(err.Error(), `\x1b[2J`) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("fromWire = %q", err)
+	}
+}

@@ -113,7 +113,7 @@ func run(ctx context.Context, name string, c *ssh.Client, open time.Duration, cm
 		if msg == "" {
 			msg = stdout.String()
 		}
-		return stdout.String(), fmt.Errorf("host %s: %s: %v: %s", name, firstWord(cmd), err, msg)
+		return stdout.String(), fmt.Errorf("host %s: %s: %v: %s", name, firstWord(cmd), err, agent.Printable(msg))
 	}
 	return stdout.String(), nil
 }
@@ -271,7 +271,7 @@ func startAgent(ctx context.Context, cfg *Config, c *ssh.Client, path string) (*
 	case <-time.After(2 * time.Second):
 	}
 	s.Close()
-	return nil, agentError(cfg, c.User(), path, stderr.String(), err)
+	return nil, agentError(cfg, c.User(), path, agent.Printable(stderr.String()), err)
 }
 
 // agentError explains why the agent did not start: sudo wanting a
