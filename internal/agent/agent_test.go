@@ -698,14 +698,12 @@ func TestNoDeadline(t *testing.T) {
 	}
 }
 
-// TestAmplifiedReply: a reply that JSON would blow up in memory (millions
-// of empty names for a read-dir) is refused for its size before it is
-// decoded; a file's content may still fill a frame (TestBigFile).
-func TestAmplifiedReply(t *testing.T) {
+// answerOnce is the client of a server that answers the first request
+// with body, whatever it is, and reads the rest.
+func answerOnce(t *testing.T, body []byte) *Client {
+	t.Helper()
 	cc, sc := net.Pipe()
-	defer sc.Close()
-	names := bytes.Repeat([]byte(`"",`), 8<<20)
-	body := append(append([]byte(`{"id":1,"result":{"names":[`), names...), `""]}}`...)
+	t.Cleanup(func() { sc.Close() })
 	go func() {
 		hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
 		sc.Write(append([]byte(Magic), hello...))
@@ -720,11 +718,21 @@ func TestAmplifiedReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestAmplifiedReply: a reply that JSON would blow up in memory (millions
+// of empty names for a read-dir) is refused for its size before it is
+// decoded; a file's content may still fill a frame (TestBigFile).
+func TestAmplifiedReply(t *testing.T) {
+	names := bytes.Repeat([]byte(`"",`), 8<<20)
+	body := append(append([]byte(`{"id":1,"result":{"names":[`), names...), `""]}}`...)
+	c := answerOnce(t, body)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	_, err = c.ReadDir(context.Background(), "/")
+	_, err := c.ReadDir(context.Background(), "/")
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "a result of 25165838 bytes for a read-dir call, over the limit") {
 		t.Errorf("ReadDir = %v", err)
@@ -737,25 +745,9 @@ func TestAmplifiedReply(t *testing.T) {
 // TestAmplifiedData: a read-file reply, which may fill a frame, costs no
 // more than its content when it carries fields read-file does not return.
 func TestAmplifiedData(t *testing.T) {
-	cc, sc := net.Pipe()
-	defer sc.Close()
 	names := bytes.Repeat([]byte(`"",`), 8<<20)
 	body := append(append([]byte(`{"id":1,"result":{"data":"aGk=","names":[`), names...), `""]}}`...)
-	go func() {
-		hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
-		sc.Write(append([]byte(Magic), hello...))
-		if _, err := readFrame(sc, MaxFrame); err != nil {
-			return
-		}
-		go io.Copy(io.Discard, sc)
-		sc.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
-		sc.Write(body)
-	}()
-	c, err := NewClient(context.Background(), "web", cc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := answerOnce(t, body)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

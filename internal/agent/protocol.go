@@ -29,8 +29,8 @@ import (
 	"io/fs"
 	"strings"
 	"syscall"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
 	"github.com/fencer-dev/fencer/internal/host"

@@ -43,21 +43,7 @@ func TestKeyPermissions(t *testing.T) {
 func TestSilentAgent(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			go io.Copy(io.Discard, c)
-		}
-	}()
+	listen(t, "unix", sock, func(c net.Conn) { io.Copy(io.Discard, c) })
 	errc := make(chan error, 1)
 	began := time.Now()
 	go func() {

@@ -243,3 +243,38 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// listen listens on network and addr and serves each connection with
+// serve, in a goroutine of its own; the listener and every connection are
+// closed at the end of the test (not when serve returns: a silent server
+// keeps them open).
+func listen(t *testing.T, network, addr string, serve func(net.Conn)) net.Listener {
+	t.Helper()
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go serve(c)
+		}
+	}()
+	return l
+}

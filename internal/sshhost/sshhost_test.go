@@ -162,20 +162,7 @@ func startSSHAgent(t *testing.T, keys ...any) string {
 		}
 	}
 	sock := filepath.Join(t.TempDir(), "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); agent.ServeAgent(ring, c) }()
-		}
-	}()
+	listen(t, "unix", sock, func(c net.Conn) { agent.ServeAgent(ring, c) })
 	return sock
 }
 
@@ -522,20 +509,7 @@ func TestUnreachable(t *testing.T) {
 	dir := t.TempDir()
 	id := filepath.Join(dir, "id")
 	key(t, id, "")
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	silent := listen(t, "tcp", "127.0.0.1:0", func(net.Conn) {})
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -696,37 +670,23 @@ func startMute(t *testing.T, mode string) Config {
 	key(t, id, "")
 	config := &ssh.ServerConfig{PublicKeyCallback: func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) { return nil, nil }}
 	config.AddHostKey(hostKey)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { conn.Close() })
-			go func() {
-				_, chans, reqs, err := ssh.NewServerConn(conn, config)
-				if err != nil {
-					return
-				}
-				go ssh.DiscardRequests(reqs)
-				for nc := range chans {
-					if mode == "exec" {
-						if _, reqs, err := nc.Accept(); err == nil {
-							go func() {
-								for range reqs { // never replied
-								}
-							}()
-						}
-					}
-				}
-			}()
+	l := listen(t, "tcp", "127.0.0.1:0", func(conn net.Conn) {
+		_, chans, reqs, err := ssh.NewServerConn(conn, config)
+		if err != nil {
+			return
 		}
-	}()
+		go ssh.DiscardRequests(reqs)
+		for nc := range chans {
+			if mode == "exec" {
+				if _, reqs, err := nc.Accept(); err == nil {
+					go func() {
+						for range reqs { // never replied
+						}
+					}()
+				}
+			}
+		}
+	})
 	port := l.Addr().(*net.TCPAddr).Port
 	known := filepath.Join(dir, "known_hosts")
 	if err := os.WriteFile(known, []byte(knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", port)}, hostKey.PublicKey())+"\n"), 0o600); err != nil {
@@ -736,6 +696,28 @@ func startMute(t *testing.T, mode string) Config {
 		Home: dir, ConnectTimeout: time.Second, Loaders: loader.SetOf(&loader.Binary{Data: []byte("x"), Arch: "x86_64"})}
 }
 
+// dialWithin dials cfg and returns how long Dial took and its error;
+// the test fails at once when Dial holds on for 15 seconds.
+func dialWithin(t *testing.T, cfg Config) (time.Duration, error) {
+	t.Helper()
+	errc := make(chan error, 1)
+	began := time.Now()
+	go func() {
+		h, err := Dial(context.Background(), cfg)
+		if err == nil {
+			h.Close()
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		return time.Since(began), err
+	case <-time.After(15 * time.Second):
+		t.Fatal("Dial holds on")
+		return 0, nil
+	}
+}
+
 // TestMute: a host that logs fencer in and then never answers the opening
 // of a session, or a command, fails with ErrUnreachable at its connect
 // timeout, not never.
@@ -743,22 +725,9 @@ func TestMute(t *testing.T) {
 	for _, mode := range []string{"channel", "exec"} {
 		t.Run(mode, func(t *testing.T) {
 			cfg := startMute(t, mode)
-			errc := make(chan error, 1)
-			began := time.Now()
-			go func() {
-				h, err := Dial(context.Background(), cfg)
-				if err == nil {
-					h.Close()
-				}
-				errc <- err
-			}()
-			select {
-			case err := <-errc:
-				if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "no answer within connect_timeout 1s") || time.Since(began) > 5*time.Second {
-					t.Errorf("Dial = %v after %s", err, time.Since(began))
-				}
-			case <-time.After(15 * time.Second):
-				t.Fatal("Dial to a host that never answers did not return")
+			took, err := dialWithin(t, cfg)
+			if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "no answer within connect_timeout 1s") || took > 5*time.Second {
+				t.Errorf("Dial = %v after %s", err, took)
 			}
 		})
 	}
@@ -780,36 +749,10 @@ func TestAgentNeverSigns(t *testing.T) {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(t.TempDir(), "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go agent.ServeAgent(slowSigner{ring}, c)
-		}
-	}()
+	listen(t, "unix", sock, func(c net.Conn) { agent.ServeAgent(slowSigner{ring}, c) })
 	cfg.AuthSock, cfg.IdentityFile = sock, ""
-	errc := make(chan error, 1)
-	go func() {
-		h, err := Dial(context.Background(), cfg)
-		if err == nil {
-			h.Close()
-		}
-		errc <- err
-	}()
-	select {
-	case err := <-errc:
-		if err == nil {
-			t.Error("logged in without a signature")
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("an ssh-agent that never signs holds Dial")
+	if _, err := dialWithin(t, cfg); err == nil {
+		t.Error("logged in without a signature")
 	}
 }
 
