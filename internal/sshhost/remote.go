@@ -151,13 +151,15 @@ const cacheDir = `"$HOME/.cache/fencer"`
 
 // safeCache is the shell that defines bad (a path another user than the
 // login user and root could change: group- or world-writable, or owned by
-// someone else; a symbolic link is judged by its target) and d, the
+// someone else; a symbolic link is judged by its target; one whose owner
+// and mode stat cannot say, too) and d, the
 // cache directory, and says "unsafe PATH" and exits when the home, its
 // .cache or d is bad, or d is a symbolic link. Whoever can write there
 // can replace fencer's agent between its check and its start, and under
 // become = "sudo" the agent runs as root.
 const safeCache = `u=$(id -u); d=` + cacheDir + `; ` +
-	`bad() { [ -n "$(find -H "$1" -maxdepth 0 \( -perm -002 -o -perm -020 -o \( ! -user "$u" ! -user 0 \) \) -print 2>/dev/null)" ]; }; ` +
+	`bad() { s=$(stat -L -c '%u %a' "$1" 2>/dev/null) || return 0; set -- $s; ` +
+	`[ "$1" = "$u" ] || [ "$1" = 0 ] || return 0; [ $(( ($2 / 10 % 10 | $2 % 10) & 2 )) -ne 0 ]; }; ` +
 	`if [ -L "$d" ]; then echo "unsafe $d"; exit 0; fi; ` +
 	`for p in "$HOME" "$HOME/.cache" "$d"; do if [ -e "$p" ] && bad "$p"; then echo "unsafe $p"; exit 0; fi; done; `
 
