@@ -158,8 +158,8 @@ const cacheDir = `"$HOME/.cache/fencer"`
 // can replace fencer's agent between its check and its start, and under
 // become = "sudo" the agent runs as root.
 const safeCache = `u=$(id -u); d=` + cacheDir + `; ` +
-	`bad() { s=$(stat -L -c '%u %a' "$1" 2>/dev/null) || return 0; set -- $s; ` +
-	`[ "$1" = "$u" ] || [ "$1" = 0 ] || return 0; [ $(( ($2 / 10 % 10 | $2 % 10) & 2 )) -ne 0 ]; }; ` +
+	`bad() { o=$(stat -L -c %u "$1" 2>/dev/null) && m=$(stat -L -c %a "$1" 2>/dev/null) || return 0; ` +
+	`[ "$o" = "$u" ] || [ "$o" = 0 ] || return 0; [ $(( (m / 10 % 10 | m % 10) & 2 )) -ne 0 ]; }; ` +
 	`if [ -L "$d" ]; then echo "unsafe $d"; exit 0; fi; ` +
 	`for p in "$HOME" "$HOME/.cache" "$d"; do if [ -e "$p" ] && bad "$p"; then echo "unsafe $p"; exit 0; fi; done; `
 
@@ -175,7 +175,7 @@ func upload(ctx context.Context, name string, c *ssh.Client, open time.Duration,
 	check := safeCache + fmt.Sprintf(`f="$d/%s"; if [ -f "$f" ] && [ ! -L "$f" ] && [ -x "$f" ] && ! bad "$f" && `+
 		`printf '%%s  %%s\n' %s "$f" | sha256sum -c --status - 2>/dev/null; then echo "present $f"; else echo "missing $f"; fi`,
 		file, sum)
-	out, err := run(ctx, name, c, open, check, nil)
+	out, err := run(ctx, name, c, open, posix(check), nil)
 	if err != nil {
 		return "", fmt.Errorf("%w (looking for fencer's agent in the login user's ~/.cache/fencer)", err)
 	}
@@ -191,7 +191,7 @@ func upload(ctx context.Context, name string, c *ssh.Client, open time.Duration,
 	put := safeCache + fmt.Sprintf(`set -e; umask 077; mkdir -p "$d"; t="$d/.%s.$$"; trap 'rm -f "$t"' EXIT; cat > "$t"; `+
 		`printf '%%s  %%s\n' %s "$t" | sha256sum -c --status - || { echo "the copy of fencer's agent does not have the SHA-256 sent" >&2; exit 1; }; `+
 		`chmod 0700 "$t"; mv -fT "$t" "$d/%s"; trap - EXIT; echo done`, file, sum, file)
-	out, err = run(ctx, name, c, open, put, bytes.NewReader(data))
+	out, err = run(ctx, name, c, open, posix(put), bytes.NewReader(data))
 	if err != nil {
 		return "", fmt.Errorf("%w (uploading fencer's agent to %s)", err, path)
 	}
@@ -216,6 +216,14 @@ func unsafeCache(name, path string) error {
 // ErrUnsafeCache is wrapped by the error for a cache of fencer's agent on
 // a host that another user could change.
 var ErrUnsafeCache = errors.New("fencer's agent cache is unsafe")
+
+// posix is the command that runs script with /bin/sh, whatever the login
+// user's shell (fish, csh and zsh, which does not split words, do not
+// run POSIX sh's syntax): the login shell only runs exec with one quoted
+// argument.
+func posix(script string) string {
+	return "exec /bin/sh -c " + quote(script)
+}
 
 // quote quotes s for the POSIX shell.
 func quote(s string) string {

@@ -805,3 +805,28 @@ func TestOddHome(t *testing.T) {
 		t.Errorf("ReadDir of the home: %v, %v", names, err)
 	}
 }
+
+// TestLoginShell: a login whose shell is not a POSIX sh (fish, csh; zsh
+// does not split words) still gets its agent: fencer asks the login shell
+// only for `uname -m` and for exec of a program with quoted arguments,
+// and runs its scripts with /bin/sh. The stand-in shell runs those and
+// refuses anything else.
+func TestLoginShell(t *testing.T) {
+	d := startSSHD(t, "")
+	home := testUser(t, "fencer-fish")
+	shell := filepath.Join(openDir(t, "fencer-shell"), "fakesh")
+	script := "#!/bin/sh\ncase \"$2\" in\n\"exec \"*|\"uname -m\") exec /bin/sh -c \"$2\" ;;\n*) echo \"fakesh: not a command this shell knows: $2\" >&2; exit 127 ;;\nesac\n"
+	if err := os.WriteFile(shell, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("usermod", "-s", shell, "fencer-fish").CombinedOutput(); err != nil {
+		t.Fatalf("usermod: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("usermod", "-s", "/bin/sh", "fencer-fish").Run() })
+	cfg := d.config(t)
+	cfg.User = "fencer-fish"
+	h := dial(t, cfg)
+	if _, err := h.ReadDir(context.Background(), home); err != nil {
+		t.Errorf("ReadDir: %v", err)
+	}
+}
