@@ -1,0 +1,136 @@
+package sshhost
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fencer-dev/fencer/internal/fleettest"
+)
+
+// benchHosts and benchParallelism are the fleet BenchmarkFleet compares
+// with one host (issue 9: 20 hosts at -parallelism 10, goal: at most 3
+// times one host's wall time).
+const (
+	benchHosts       = 20
+	benchParallelism = 10
+)
+
+// cost is one fencer command's cost, from its rusage.
+type cost struct {
+	wall   time.Duration
+	cpu    time.Duration // user + system
+	maxRSS int64         // kB
+}
+
+// BenchmarkFleet runs the real fencer binary over SSH against simulated
+// hosts (internal/fleettest: a real sshd and systemd user manager each),
+// with examples/fleet's metrics policy, on one host and on 20 at
+// -parallelism 10, and reports for plan, apply and a plan that finds no
+// changes: the wall time of 20 hosts over one host's (ratio), fencer's
+// CPU time per host (user + system, from its rusage), its peak resident
+// memory with 20 hosts and what each host adds to it. Setting up (the
+// hosts, the first plan, which copies fencer to each host's cache) is
+// not timed; the first plan's figures are logged. Each iteration plans,
+// applies, plans again and destroys. Run it, as root, with
+//
+//	go test -run '^$' -bench BenchmarkFleet -benchtime 1x ./internal/sshhost
+func BenchmarkFleet(b *testing.B) {
+	f := fleettest.Start(b, fleettest.Options{Hosts: benchHosts + 1, Become: []int{}})
+	testLoaders(b)
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Host h21 alone, and h1 to h20.
+	one, many := filepath.Join(b.TempDir(), "one"), filepath.Join(b.TempDir(), "many")
+	for dir, hosts := range map[string][]*fleettest.Host{one: f.Hosts[benchHosts:], many: f.Hosts[:benchHosts]} {
+		if err := f.WriteMetricsConfig(dir, repo, fleettest.HCLOptions{Hosts: hosts, NoBecome: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	home := b.TempDir()
+	fencer := func(dir string, args ...string) cost {
+		b.Helper()
+		return runFencer(b, dir, home, args...)
+	}
+	first1, first20 := fencer(one, "plan"), fencer(many, "plan")
+	b.Logf("first plan (fencer copied to each host): 1 host %s, %d hosts %s", first1.wall.Round(time.Millisecond), benchHosts, first20.wall.Round(time.Millisecond))
+	steps := []struct {
+		name string
+		args []string
+	}{
+		{"plan", []string{"plan"}},
+		{"apply", []string{"apply", "-auto-approve"}},
+		{"replan", []string{"plan", "-detailed-exitcode"}},
+	}
+	sum1, sum20 := make([]cost, len(steps)), make([]cost, len(steps))
+	b.ResetTimer()
+	for range b.N {
+		for i, s := range steps {
+			add(&sum1[i], fencer(one, s.args...))
+			add(&sum20[i], fencer(many, s.args...))
+		}
+		b.StopTimer()
+		fencer(one, "destroy", "-auto-approve")
+		fencer(many, "destroy", "-auto-approve")
+		b.StartTimer()
+	}
+	b.StopTimer()
+	var table strings.Builder
+	fmt.Fprintf(&table, "%-7s %9s %9s %6s %14s %14s %10s %10s %9s\n", "step", "1 host", "20 hosts", "ratio", "cpu/host (1)", "cpu/host (20)", "rss (1)", "rss (20)", "kB/host")
+	for i, s := range steps {
+		r1, r20 := avg(sum1[i], b.N), avg(sum20[i], b.N)
+		ratio := r20.wall.Seconds() / r1.wall.Seconds()
+		perHost := float64(r20.maxRSS-r1.maxRSS) / float64(benchHosts-1)
+		cpuPerHost := float64(r20.cpu.Microseconds()) / 1000 / benchHosts
+		b.ReportMetric(ratio, s.name+"-ratio")
+		b.ReportMetric(cpuPerHost, s.name+"-cpu-ms/host")
+		b.ReportMetric(float64(r20.maxRSS)/1024, s.name+"-maxrss-MB")
+		b.ReportMetric(perHost, s.name+"-kB/host")
+		fmt.Fprintf(&table, "%-7s %9s %9s %6.2f %12.0fms %12.0fms %8.1fMB %8.1fMB %9.0f\n", s.name,
+			r1.wall.Round(time.Millisecond), r20.wall.Round(time.Millisecond), ratio,
+			float64(r1.cpu.Microseconds())/1000, cpuPerHost, float64(r1.maxRSS)/1024, float64(r20.maxRSS)/1024, perHost)
+	}
+	b.Logf("%d hosts at -parallelism %d against 1 host, mean of %d runs:\n%s", benchHosts, benchParallelism, b.N, table.String())
+	b.ReportMetric(0, "ns/op")
+}
+
+// runFencer runs the fencer binary in the configuration directory dir,
+// with HOME home and -parallelism benchParallelism, fails the benchmark
+// when it fails (plan -detailed-exitcode: when it finds changes), and
+// returns what it cost.
+func runFencer(b *testing.B, dir, home string, args ...string) cost {
+	b.Helper()
+	args = append([]string{"-no-color", args[0], fmt.Sprintf("-parallelism=%d", benchParallelism)}, args[1:]...)
+	cmd := exec.Command(fencerBinary.path, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin"}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	began := time.Now()
+	err := cmd.Run()
+	wall := time.Since(began)
+	if err != nil {
+		b.Fatalf("fencer %s in %s: %v\n%s", strings.Join(args, " "), filepath.Base(dir), err, out.String())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return cost{wall: wall, cpu: time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)), maxRSS: ru.Maxrss}
+}
+
+// add adds r to sum, keeping the highest peak memory.
+func add(sum *cost, r cost) {
+	sum.wall += r.wall
+	sum.cpu += r.cpu
+	sum.maxRSS = max(sum.maxRSS, r.maxRSS)
+}
+
+// avg is sum's times over n runs.
+func avg(sum cost, n int) cost {
+	return cost{wall: sum.wall / time.Duration(n), cpu: sum.cpu / time.Duration(n), maxRSS: sum.maxRSS}
+}
