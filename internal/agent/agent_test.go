@@ -76,6 +76,9 @@ func TestFiles(t *testing.T) {
 	if err != nil || links["b.service"] != "/dev/null" || len(links) != 1 {
 		t.Fatalf("Links = %v, %v", links, err)
 	}
+	if mode, err := c.FileMode(ctx, p); err != nil || mode.Perm() != 0o640 {
+		t.Fatalf("FileMode = %v, %v; want 0640", mode, err)
+	}
 	want, _ := h.ModTime(ctx, p)
 	if got, err := c.ModTime(ctx, p); err != nil || !got.Equal(want) {
 		t.Fatalf("ModTime = %v, %v; want %v", got, err, want)
@@ -102,9 +105,10 @@ func TestErrors(t *testing.T) {
 		t.Errorf("ReadFile of a missing file: %v", err)
 	}
 	for name, call := range map[string]func() error{
-		"ReadDir": func() error { _, err := c.ReadDir(ctx, "/nope"); return err },
-		"Links":   func() error { _, err := c.Links(ctx, "/nope"); return err },
-		"ModTime": func() error { _, err := c.ModTime(ctx, "/nope"); return err },
+		"ReadDir":  func() error { _, err := c.ReadDir(ctx, "/nope"); return err },
+		"Links":    func() error { _, err := c.Links(ctx, "/nope"); return err },
+		"ModTime":  func() error { _, err := c.ModTime(ctx, "/nope"); return err },
+		"FileMode": func() error { _, err := c.FileMode(ctx, "/nope"); return err },
 	} {
 		if err := call(); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s of a missing path: %v", name, err)
@@ -362,7 +366,7 @@ func TestBadServer(t *testing.T) {
 		hello []byte
 		want  string
 	}{
-		"version": {append([]byte(Magic), frame(`{"agent":"fencer","protocol":99}`)...), "speaks protocol 99, and this fencer protocol 1"},
+		"version": {append([]byte(Magic), frame(`{"agent":"fencer","protocol":99}`)...), "speaks protocol 99, and this fencer protocol 2"},
 		"other":   {append([]byte(Magic), frame(`{"hi":1}`)...), "not fencer's agent"},
 		"motd":    {[]byte("Welcome to Debian!\n"), `did not start: EOF (it printed "Welcome to Debian!")`},
 		"endless": {bytes.Repeat([]byte("y\n"), maxPreamble), "no fencer agent greeting in the first 65536 bytes"},
@@ -382,7 +386,7 @@ func TestBadServer(t *testing.T) {
 	// A reply that is garbage ends the connection.
 	cc, sc := net.Pipe()
 	go func() {
-		sc.Write(append([]byte("motd first\n"+Magic), frame(`{"agent":"fencer","protocol":1}`)...))
+		sc.Write(append([]byte("motd first\n"+Magic), frame(`{"agent":"fencer","protocol":2}`)...))
 		readFrame(sc, MaxFrame)
 		sc.Write(frame(`[[[`))
 	}()

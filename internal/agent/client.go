@@ -275,6 +275,12 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode
 	return r.Data, r.Mode, err
 }
 
+// FileMode returns a file's mode without reading it (host.Reader).
+func (c *Client) FileMode(ctx context.Context, path string) (fs.FileMode, error) {
+	r, err := c.call(ctx, "file-mode", args{Path: path})
+	return r.Mode, err
+}
+
 // ReadDir lists a directory's entries (host.Reader).
 func (c *Client) ReadDir(ctx context.Context, path string) ([]string, error) {
 	r, err := c.call(ctx, "read-dir", args{Path: path})

@@ -37,7 +37,7 @@ import (
 
 // Protocol is the version of the protocol this package speaks. A client
 // refuses a server of another version, naming both.
-const Protocol = 1
+const Protocol = 2
 
 // MaxFrame is the largest message either side sends or accepts: a file of
 // host.MaxHostFileBytes, which JSON carries in base64 (4 bytes for 3),

@@ -184,6 +184,8 @@ func (s *server) read1(ctx context.Context, method string, a args) (res result, 
 	switch method {
 	case "read-file":
 		res.Data, res.Mode, err = s.t.ReadFile(ctx, a.Path)
+	case "file-mode":
+		res.Mode, err = s.t.FileMode(ctx, a.Path)
 	case "read-dir":
 		res.Names, err = s.t.ReadDir(ctx, a.Path)
 	case "links":
