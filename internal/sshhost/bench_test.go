@@ -3,8 +3,11 @@ package sshhost
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,6 +29,11 @@ type cost struct {
 	wall   time.Duration
 	cpu    time.Duration // user + system
 	maxRSS int64         // kB
+	// busy is the CPU time the whole machine spent while it ran
+	// (/proc/stat): fencer's, and the simulated hosts' (sshd, the
+	// agent, systemctl, systemd-analyze, the user managers), which run
+	// on this machine's CPUs too.
+	busy time.Duration
 }
 
 // BenchmarkFleet runs the real fencer binary over SSH against simulated
@@ -83,7 +91,8 @@ func BenchmarkFleet(b *testing.B) {
 	}
 	b.StopTimer()
 	var table strings.Builder
-	fmt.Fprintf(&table, "%-7s %9s %9s %6s %14s %14s %10s %10s %9s\n", "step", "1 host", "20 hosts", "ratio", "cpu/host (1)", "cpu/host (20)", "rss (1)", "rss (20)", "kB/host")
+	fmt.Fprintf(&table, "%-7s %9s %9s %6s %14s %14s %10s %10s %9s %16s %9s\n", "step", "1 host", "20 hosts", "ratio",
+		"cpu/host (1)", "cpu/host (20)", "rss (1)", "rss (20)", "kB/host", "machine cpu/host", "cpu bound")
 	for i, s := range steps {
 		r1, r20 := avg(sum1[i], b.N), avg(sum20[i], b.N)
 		ratio := r20.wall.Seconds() / r1.wall.Seconds()
@@ -93,11 +102,19 @@ func BenchmarkFleet(b *testing.B) {
 		b.ReportMetric(cpuPerHost, s.name+"-cpu-ms/host")
 		b.ReportMetric(float64(r20.maxRSS)/1024, s.name+"-maxrss-MB")
 		b.ReportMetric(perHost, s.name+"-kB/host")
-		fmt.Fprintf(&table, "%-7s %9s %9s %6.2f %12.0fms %12.0fms %8.1fMB %8.1fMB %9.0f\n", s.name,
+		// With every host on this machine, 20 hosts cannot take less
+		// than the CPU time they need spread over its CPUs: the ratio
+		// that bound alone gives.
+		machinePerHost := float64(r20.busy.Milliseconds()) / benchHosts
+		bound := r20.busy.Seconds() / float64(runtime.NumCPU()) / r1.wall.Seconds()
+		b.ReportMetric(machinePerHost, s.name+"-machine-cpu-ms/host")
+		b.ReportMetric(bound, s.name+"-cpu-bound-ratio")
+		fmt.Fprintf(&table, "%-7s %9s %9s %6.2f %12.0fms %12.0fms %8.1fMB %8.1fMB %9.0f %14.0fms %9.2f\n", s.name,
 			r1.wall.Round(time.Millisecond), r20.wall.Round(time.Millisecond), ratio,
-			float64(r1.cpu.Microseconds())/1000, cpuPerHost, float64(r1.maxRSS)/1024, float64(r20.maxRSS)/1024, perHost)
+			float64(r1.cpu.Microseconds())/1000, cpuPerHost, float64(r1.maxRSS)/1024, float64(r20.maxRSS)/1024, perHost,
+			machinePerHost, bound)
 	}
-	b.Logf("%d hosts at -parallelism %d against 1 host, mean of %d runs:\n%s", benchHosts, benchParallelism, b.N, table.String())
+	b.Logf("%d hosts at -parallelism %d against 1 host, mean of %d runs, on %d CPUs:\n%s", benchHosts, benchParallelism, b.N, runtime.NumCPU(), table.String())
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -113,14 +130,42 @@ func runFencer(b *testing.B, dir, home string, args ...string) cost {
 	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin"}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	busy := machineBusy(b)
 	began := time.Now()
 	err := cmd.Run()
 	wall := time.Since(began)
+	busy = machineBusy(b) - busy
 	if err != nil {
 		b.Fatalf("fencer %s in %s: %v\n%s", strings.Join(args, " "), filepath.Base(dir), err, out.String())
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return cost{wall: wall, cpu: time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)), maxRSS: ru.Maxrss}
+	return cost{wall: wall, cpu: time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)), maxRSS: ru.Maxrss, busy: busy}
+}
+
+// machineBusy is the CPU time this machine's CPUs have spent on anything
+// but idling and waiting for I/O since it booted (/proc/stat).
+func machineBusy(b *testing.B) time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(fields) < 9 || fields[0] != "cpu" {
+		b.Fatalf("/proc/stat: %q", line)
+	}
+	var ticks int64
+	for i, f := range fields[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			b.Fatalf("/proc/stat: %q", line)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // add adds r to sum, keeping the highest peak memory.
@@ -128,9 +173,10 @@ func add(sum *cost, r cost) {
 	sum.wall += r.wall
 	sum.cpu += r.cpu
 	sum.maxRSS = max(sum.maxRSS, r.maxRSS)
+	sum.busy += r.busy
 }
 
 // avg is sum's times over n runs.
 func avg(sum cost, n int) cost {
-	return cost{wall: sum.wall / time.Duration(n), cpu: sum.cpu / time.Duration(n), maxRSS: sum.maxRSS}
+	return cost{wall: sum.wall / time.Duration(n), cpu: sum.cpu / time.Duration(n), maxRSS: sum.maxRSS, busy: sum.busy / time.Duration(n)}
 }
