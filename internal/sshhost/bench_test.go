@@ -2,11 +2,13 @@ package sshhost
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,6 +71,9 @@ func BenchmarkFleet(b *testing.B) {
 	}
 	first1, first20 := fencer(one, "plan"), fencer(many, "plan")
 	b.Logf("first plan (fencer copied to each host): 1 host %s, %d hosts %s", first1.wall.Round(time.Millisecond), benchHosts, first20.wall.Round(time.Millisecond))
+	connect, facts := connectCost(b, f, f.Hosts[benchHosts])
+	b.Logf("on 1 host, of a plan: connecting (SSH login, uname -m, the cached agent's sha256sum, the agent started) %s, reading its facts (systemd-analyze, systemctl) %s",
+		connect.Round(time.Millisecond), facts.Round(time.Millisecond))
 	steps := []struct {
 		name string
 		args []string
@@ -116,6 +121,36 @@ func BenchmarkFleet(b *testing.B) {
 	}
 	b.Logf("%d hosts at -parallelism %d against 1 host, mean of %d runs, on %d CPUs:\n%s", benchHosts, benchParallelism, b.N, runtime.NumCPU(), table.String())
 	b.ReportMetric(0, "ns/op")
+}
+
+// connectCost dials h as fencer does (its agent already in the host's
+// cache) and reads its facts, five times, and returns the median time of
+// each.
+func connectCost(b *testing.B, f *fleettest.Fleet, h *fleettest.Host) (connect, facts time.Duration) {
+	cfg := Config{Name: h.Name, Address: h.Address, Port: h.Port, User: f.User, IdentityFile: f.Identity,
+		KnownHostsFile: f.KnownHosts, Scope: "user", Loaders: testLoaders(b), Home: b.TempDir()}
+	var dials, reads []time.Duration
+	for range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		began := time.Now()
+		c, err := Dial(ctx, cfg)
+		if err != nil {
+			cancel()
+			b.Fatal(err)
+		}
+		dials = append(dials, time.Since(began))
+		began = time.Now()
+		_, err = c.Facts(ctx)
+		reads = append(reads, time.Since(began))
+		c.Close()
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	slices.Sort(dials)
+	slices.Sort(reads)
+	return dials[2], reads[2]
 }
 
 // runFencer runs the fencer binary in the configuration directory dir,
