@@ -84,6 +84,9 @@ type args struct {
 	Args []string    `json:"args,omitempty"`
 	Data []byte      `json:"data,omitempty"`
 	Mode fs.FileMode `json:"mode,omitempty"`
+	// SHA256 is the content write-self must write: the agent's own
+	// executable's, in hex.
+	SHA256 string `json:"sha256,omitempty"`
 	// Lock is the id of a lock (unlock); ID the call to cancel.
 	Lock uint64 `json:"lock,omitempty"`
 	ID   uint64 `json:"call,omitempty"`
