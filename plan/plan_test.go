@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -27,6 +28,8 @@ type memHost struct {
 	// sysd is what the host's systemd knows; nil when it cannot say.
 	sysd *host.SystemdFacts
 	arch string // "" for x86_64
+	// reads counts ReadFile's reads of each path, when not nil.
+	reads map[string]int
 }
 
 func (m *memHost) Name() string { return "mem" }
@@ -56,6 +59,9 @@ func (m *memHost) target(p string) string {
 }
 
 func (m *memHost) ReadFile(_ context.Context, p string) ([]byte, fs.FileMode, error) {
+	if m.reads != nil {
+		m.reads[p]++
+	}
 	for hops := 0; m.target(p) != "" && hops < 40; hops++ {
 		p = m.target(p)
 	}
@@ -70,6 +76,16 @@ func (m *memHost) ReadFile(_ context.Context, p string) ([]byte, fs.FileMode, er
 		return b, mode, nil
 	}
 	return b, 0o644, nil
+}
+
+// FileMode is ReadFile's mode, without counting as a read.
+func (m *memHost) FileMode(ctx context.Context, p string) (fs.FileMode, error) {
+	reads := m.reads[p]
+	_, mode, err := m.ReadFile(ctx, p)
+	if m.reads != nil {
+		m.reads[p] = reads
+	}
+	return mode, err
 }
 
 func (m *memHost) ReadDir(_ context.Context, p string) ([]string, error) {
@@ -159,6 +175,37 @@ func TestWriteOrder(t *testing.T) {
 	}
 	if got := strings.Join(roles, ","); got != "filter,loader,drop-in,socket unit,unit file" {
 		t.Errorf("write order %s", got)
+	}
+}
+
+// TestLoaderPresentNotRead: a loader already at fencer_path is left
+// alone, and plan does not read it (over SSH that is the whole binary,
+// about 14 MB, from every host on every plan); a host without one gets
+// it.
+func TestLoaderPresentNotRead(t *testing.T) {
+	const loaderPath = "/usr/local/bin/fencer"
+	h := &memHost{files: map[string][]byte{}, reads: map[string]int{}}
+	p, err := makePlan(t, strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	installs := func(p *Plan) bool {
+		return slices.ContainsFunc(p.Hosts[0].Changes, func(ch *Change) bool { return ch.Role == RoleLoader && ch.Path == loaderPath })
+	}
+	if !installs(p) {
+		t.Fatalf("a host without the loader does not get it: %v", p.Hosts[0].Changes)
+	}
+	applyTo(h, p.Hosts[0])
+	clear(h.reads)
+	p, err = makePlan(t, strings.Replace(unitConfig, "LOG", "/var/log/m.log", 1), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if installs(p) {
+		t.Errorf("after applying, the plan installs the loader again")
+	}
+	if n := h.reads[loaderPath]; n != 0 {
+		t.Errorf("plan read the loader %d times; want it only checked", n)
 	}
 }
 

@@ -564,7 +564,9 @@ func execStart(svc *hclspec.Service, frags []unitfile.Fragment) (unitfile.Comman
 // loaderFile returns the loader to install at the host's fencer_path, or
 // nil when one is there already.
 func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arch, opts Options) (*File, error) {
-	_, _, err := t.ReadFile(ctx, h.FencerPath)
+	// Whether it is there, not what it is: reading it would copy the
+	// whole binary from a host over SSH on every plan.
+	_, err := t.FileMode(ctx, h.FencerPath)
 	if err == nil {
 		return nil, nil
 	}

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,6 +77,9 @@ func TestFiles(t *testing.T) {
 	if err != nil || links["b.service"] != "/dev/null" || len(links) != 1 {
 		t.Fatalf("Links = %v, %v", links, err)
 	}
+	if mode, err := c.FileMode(ctx, p); err != nil || mode.Perm() != 0o640 {
+		t.Fatalf("FileMode = %v, %v; want 0640", mode, err)
+	}
 	want, _ := h.ModTime(ctx, p)
 	if got, err := c.ModTime(ctx, p); err != nil || !got.Equal(want) {
 		t.Fatalf("ModTime = %v, %v; want %v", got, err, want)
@@ -102,9 +106,10 @@ func TestErrors(t *testing.T) {
 		t.Errorf("ReadFile of a missing file: %v", err)
 	}
 	for name, call := range map[string]func() error{
-		"ReadDir": func() error { _, err := c.ReadDir(ctx, "/nope"); return err },
-		"Links":   func() error { _, err := c.Links(ctx, "/nope"); return err },
-		"ModTime": func() error { _, err := c.ModTime(ctx, "/nope"); return err },
+		"ReadDir":  func() error { _, err := c.ReadDir(ctx, "/nope"); return err },
+		"Links":    func() error { _, err := c.Links(ctx, "/nope"); return err },
+		"ModTime":  func() error { _, err := c.ModTime(ctx, "/nope"); return err },
+		"FileMode": func() error { _, err := c.FileMode(ctx, "/nope"); return err },
 	} {
 		if err := call(); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s of a missing path: %v", name, err)
@@ -362,7 +367,7 @@ func TestBadServer(t *testing.T) {
 		hello []byte
 		want  string
 	}{
-		"version": {append([]byte(Magic), frame(`{"agent":"fencer","protocol":99}`)...), "speaks protocol 99, and this fencer protocol 1"},
+		"version": {append([]byte(Magic), frame(`{"agent":"fencer","protocol":99}`)...), "speaks protocol 99, and this fencer protocol 2"},
 		"other":   {append([]byte(Magic), frame(`{"hi":1}`)...), "not fencer's agent"},
 		"motd":    {[]byte("Welcome to Debian!\n"), `did not start: EOF (it printed "Welcome to Debian!")`},
 		"endless": {bytes.Repeat([]byte("y\n"), maxPreamble), "no fencer agent greeting in the first 65536 bytes"},
@@ -382,7 +387,7 @@ func TestBadServer(t *testing.T) {
 	// A reply that is garbage ends the connection.
 	cc, sc := net.Pipe()
 	go func() {
-		sc.Write(append([]byte("motd first\n"+Magic), frame(`{"agent":"fencer","protocol":1}`)...))
+		sc.Write(append([]byte("motd first\n"+Magic), frame(`{"agent":"fencer","protocol":2}`)...))
 		readFrame(sc, MaxFrame)
 		sc.Write(frame(`[[[`))
 	}()
@@ -788,5 +793,67 @@ func TestPrintable(t *testing.T) {
 	err := fromWire(w)
 	if strings.ContainsRune(err.Error(), 0x1b) || !strings.Contains(err.Error(), `\x1b[2J`) || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("fromWire = %q", err)
+	}
+}
+
+// counted counts the bytes written to its connection.
+type counted struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *counted) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return c.Conn.Write(p)
+}
+
+// TestWriteSelf: the loader, the agent's own executable (here the test
+// binary, which serves), is written from the host's copy, not sent;
+// other content, and the same content when the agent's executable is
+// something else, is sent, and the file is right either way.
+func TestWriteSelf(t *testing.T) {
+	h, dir := rootHost(t)
+	cc, sc := net.Pipe()
+	go Serve(context.Background(), sc, sc, h)
+	conn := &counted{Conn: cc}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := NewClient(ctx, h.Name(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); sc.Close() })
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := append([]byte("not the agent "), self...)
+	write := func(p string, data []byte) int64 {
+		t.Helper()
+		before := conn.n.Load()
+		if err := c.WriteFile(ctx, p, data, 0o755); err != nil {
+			t.Fatalf("WriteFile %s: %v", p, err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s: %d bytes, %v; want the %d written", p, len(got), err, len(data))
+		}
+		if st, err := os.Stat(filepath.Join(dir, p)); err != nil || st.Mode().Perm() != 0o755 {
+			t.Fatalf("%s: %v, %v; want mode 0755", p, st.Mode(), err)
+		}
+		return conn.n.Load() - before
+	}
+	c.Self(self)
+	if sent := write("/usr/local/bin/fencer", self); sent > 4096 {
+		t.Errorf("the agent's own executable: %d bytes sent, want a short request", sent)
+	}
+	if sent := write("/usr/local/bin/other", other); sent < int64(len(other)) {
+		t.Errorf("other content: %d bytes sent, want it all (%d)", sent, len(other))
+	}
+	// A client told the wrong content for the agent's executable: the
+	// agent refuses to write its own, and the content is sent.
+	c.Self(other)
+	if sent := write("/usr/local/bin/again", other); sent < int64(len(other)) {
+		t.Errorf("content that is not the agent's executable: %d bytes sent, want it all (%d)", sent, len(other))
 	}
 }

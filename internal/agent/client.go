@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +57,11 @@ type Client struct {
 	// for an id nobody waits for breaks the protocol.
 	abandoned map[uint64]string
 	err       error // why the stream ended, wrapping host.ErrUnreachable
+
+	// self is the content of the agent's executable and selfSum its
+	// SHA-256 (hex), when the caller said (Self).
+	self    []byte
+	selfSum string
 }
 
 var _ host.Target = (*Client)(nil)
@@ -383,6 +391,12 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode
 	return r.Data, r.Mode, err
 }
 
+// FileMode returns a file's mode without reading it (host.Reader).
+func (c *Client) FileMode(ctx context.Context, path string) (fs.FileMode, error) {
+	r, err := c.call(ctx, "file-mode", args{Path: path})
+	return r.Mode, err
+}
+
 // ReadDir lists a directory's entries (host.Reader).
 func (c *Client) ReadDir(ctx context.Context, path string) ([]string, error) {
 	r, err := c.call(ctx, "read-dir", args{Path: path})
@@ -433,10 +447,29 @@ func (c *Client) Lock(ctx context.Context) (func() error, error) {
 	}, nil
 }
 
-// WriteFile replaces path atomically on the host (host.Target).
+// Self tells the client the content of the executable its agent runs
+// (the fencer binary copied to the host), before any call: WriteFile of
+// exactly that content — the loader — then asks the agent to write its
+// own executable, which it checks against the SHA-256 sent, instead of
+// carrying the whole binary over the connection again.
+func (c *Client) Self(data []byte) {
+	sum := sha256.Sum256(data)
+	c.self, c.selfSum = data, hex.EncodeToString(sum[:])
+}
+
+// WriteFile replaces path atomically on the host (host.Target). The
+// agent's own executable (Self) is written from the host's copy; when
+// the agent cannot (its executable is not that content), the content is
+// sent.
 func (c *Client) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
 	if data == nil {
 		data = []byte{}
+	}
+	if len(c.self) > 0 && bytes.Equal(data, c.self) {
+		_, err := c.call(ctx, "write-self", args{Path: path, Mode: mode, SHA256: c.selfSum})
+		if err == nil || errors.Is(err, host.ErrUnreachable) || ctx.Err() != nil {
+			return err
+		}
 	}
 	_, err := c.call(ctx, "write-file", args{Path: path, Data: data, Mode: mode})
 	return err

@@ -39,7 +39,7 @@ import (
 
 // Protocol is the version of the protocol this package speaks. A client
 // refuses a server of another version, naming both.
-const Protocol = 1
+const Protocol = 2
 
 // MaxFrame is the largest message either side sends or accepts: a file of
 // host.MaxHostFileBytes, which JSON carries in base64 (4 bytes for 3),
@@ -86,6 +86,9 @@ type args struct {
 	Args []string    `json:"args,omitempty"`
 	Data []byte      `json:"data,omitempty"`
 	Mode fs.FileMode `json:"mode,omitempty"`
+	// SHA256 is the content write-self must write: the agent's own
+	// executable's, in hex.
+	SHA256 string `json:"sha256,omitempty"`
 	// Lock is the id of a lock (unlock); ID the call to cancel.
 	Lock uint64 `json:"lock,omitempty"`
 	ID   uint64 `json:"call,omitempty"`

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fencer-dev/fencer/internal/host"
+	"github.com/fencer-dev/fencer/internal/readlimit"
 )
 
 // maxCalls bounds the calls a server runs at once: the next request is
@@ -161,6 +164,12 @@ func (s *server) call(ctx context.Context, req request) (result, error) {
 		return result{}, s.unlock(a.Lock)
 	case "write-file":
 		return result{}, s.t.WriteFile(ctx, a.Path, a.Data, a.Mode)
+	case "write-self":
+		data, err := selfContent(a.SHA256)
+		if err != nil {
+			return result{}, err
+		}
+		return result{}, s.t.WriteFile(ctx, a.Path, data, a.Mode)
 	case "remove":
 		return result{}, s.t.Remove(ctx, a.Path)
 	case "systemctl":
@@ -184,6 +193,8 @@ func (s *server) read1(ctx context.Context, method string, a args) (res result, 
 	switch method {
 	case "read-file":
 		res.Data, res.Mode, err = s.t.ReadFile(ctx, a.Path)
+	case "file-mode":
+		res.Mode, err = s.t.FileMode(ctx, a.Path)
 	case "read-dir":
 		res.Names, err = s.t.ReadDir(ctx, a.Path)
 	case "links":
@@ -257,4 +268,24 @@ func (s *server) unlock(id uint64) error {
 		return nil
 	}
 	return unlock()
+}
+
+// selfContent returns the content of the agent's own executable, which
+// must have the SHA-256 sum (hex): what write-self writes, so that the
+// loader, the same fencer, need not be sent again.
+func selfContent(sum string) ([]byte, error) {
+	f, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("agent: its own executable: %w", err)
+	}
+	defer f.Close()
+	data, err := readlimit.All(f, "/proc/self/exe", host.MaxHostFileBytes, "the agent's executable")
+	if err != nil {
+		return nil, fmt.Errorf("agent: its own executable: %w", err)
+	}
+	got := sha256.Sum256(data)
+	if hex.EncodeToString(got[:]) != sum {
+		return nil, fmt.Errorf("agent: its own executable has SHA-256 %x, not %s", got, sum)
+	}
+	return data, nil
 }

@@ -179,7 +179,7 @@ var (
 	// root or its last element.
 	goRef = regexp.MustCompile(`^([a-z][a-z0-9]*(?:/[a-z][a-z0-9]*)*)\.([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?$`)
 	// tableRow is a row of the package tables: | `dir` | what it does |
-	tableRow = regexp.MustCompile("^\\| `([a-z0-9/]+)` \\|")
+	tableRow = regexp.MustCompile("^\\| `([a-z0-9/-]+)` \\|")
 )
 
 // TestArchitectureNames fails when docs/architecture.md names a function,

@@ -145,6 +145,22 @@ func Start(t testing.TB, opts Options) *Fleet {
 	return f
 }
 
+// New starts a fleet outside a test, for a command that keeps hosts up
+// (internal/fleettest/cmd/fleet-up): as Start, but the caller stops it
+// (Stop), and when hosts cannot be simulated here it is an error. A
+// fleet that fails to start is stopped.
+func New(opts Options) (*Fleet, error) {
+	if reason := unavailable(); reason != "" {
+		return nil, fmt.Errorf("fleettest: cannot simulate hosts: %s", reason)
+	}
+	f, err := start(opts)
+	if err != nil && f != nil {
+		err = errors.Join(err, f.Stop())
+		f = nil
+	}
+	return f, err
+}
+
 // unavailable says why hosts cannot be simulated here, "" when they can.
 func unavailable() string {
 	if os.Geteuid() != 0 {

@@ -2,7 +2,9 @@ package fleettest
 
 import (
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,6 +117,61 @@ func (f *Fleet) host(name string) *Host {
 	for _, h := range f.Hosts {
 		if h.Name == name {
 			return h
+		}
+	}
+	return nil
+}
+
+// WriteMetricsConfig writes a configuration that puts the metrics
+// example on the fleet into dir, made when missing: hosts.fencer.hcl
+// with the configuration's id, the variables examples/fleet's policy
+// uses and the host blocks (HostBlocks with o), and that policy,
+// examples/fleet/metrics.fencer.hcl and metrics.service, copied from the
+// module whose root is repo. The service logs to /tmp/metrics.log, which
+// every account can write on every host (each host has its own /tmp).
+func (f *Fleet) WriteMetricsConfig(dir, repo string, o HCLOptions) error {
+	blocks, err := f.HostBlocks(o)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("fleettest: %w", err)
+	}
+	hosts := `# The simulated hosts of internal/fleettest, each a real sshd on 127.0.0.1
+# with its own systemd user manager, and the variables of the metrics
+# policy (metrics.fencer.hcl, from examples/fleet).
+
+fencer {
+  id = "metrics-fleet"
+}
+
+variable "log_path" {
+  type    = string
+  default = "/tmp/metrics.log"
+}
+
+variable "port" {
+  type    = number
+  default = 7999
+}
+
+variable "server_path" {
+  type    = string
+  default = "/usr/local/libexec/metrics-server"
+}
+
+` + blocks
+	files := map[string][]byte{"hosts.fencer.hcl": []byte(hosts)}
+	for _, name := range []string{"metrics.fencer.hcl", "metrics.service"} {
+		data, err := os.ReadFile(filepath.Join(repo, "examples", "fleet", name))
+		if err != nil {
+			return fmt.Errorf("fleettest: %w", err)
+		}
+		files[name] = data
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("fleettest: %w", err)
 		}
 	}
 	return nil

@@ -398,3 +398,26 @@ func (h *Host) Log() string {
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
 }
+
+// CPUTime is the CPU time the host's processes have used since it came
+// up — sshd, its sessions and what they run, the user managers and their
+// services — from its cgroup's cpu.stat (cgroup v2); 0 when the host is
+// down or the machine has no cgroup v2 hierarchy.
+func (h *Host) CPUTime() time.Duration {
+	h.mu.Lock()
+	dirs := h.cgroup
+	h.mu.Unlock()
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cpu.stat"))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "usage_usec "); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				return time.Duration(n) * time.Microsecond
+			}
+		}
+	}
+	return 0
+}

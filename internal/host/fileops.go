@@ -24,6 +24,15 @@ func (f *files) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode,
 	return f.readFile(path)
 }
 
+// FileMode returns the mode ReadFile would return, without reading the
+// file.
+func (f *files) FileMode(ctx context.Context, path string) (fs.FileMode, error) {
+	if err := ctxErr(ctx, f.host); err != nil {
+		return 0, err
+	}
+	return f.fileMode(path)
+}
+
 // ReadDir lists a directory's entry names, sorted.
 func (f *files) ReadDir(ctx context.Context, path string) ([]string, error) {
 	if err := ctxErr(ctx, f.host); err != nil {

@@ -62,6 +62,32 @@ var ErrSymlink = errors.New("is a symbolic link")
 // readFile returns the content and mode of host file p; a link in the last
 // component is followed (inside the tree), one to /dev/null reads as empty.
 func (f *files) readFile(p string) ([]byte, fs.FileMode, error) {
+	fh, mode, err := f.openFile(p)
+	if err != nil || fh == nil {
+		return nil, mode, err
+	}
+	defer fh.Close()
+	data, err := readlimit.All(fh, p, MaxHostFileBytes, "a file fencer reads on a host")
+	if err != nil {
+		return nil, 0, fmt.Errorf("host %s: reading %s: %w", f.host, p, err)
+	}
+	return data, mode, nil
+}
+
+// fileMode returns the mode readFile gives host file p, with the same
+// errors, without reading it.
+func (f *files) fileMode(p string) (fs.FileMode, error) {
+	fh, mode, err := f.openFile(p)
+	if fh != nil {
+		fh.Close()
+	}
+	return mode, err
+}
+
+// openFile opens host file p for readFile and returns it with its mode:
+// a regular file within MaxHostFileBytes, or (nil, devNullMode) for a
+// masked unit — a link to /dev/null, or /dev/null itself.
+func (f *files) openFile(p string) (*os.File, fs.FileMode, error) {
 	if err := f.check(p); err != nil {
 		return nil, 0, err
 	}
@@ -91,12 +117,13 @@ func (f *files) readFile(p string) ([]byte, fs.FileMode, error) {
 		return nil, 0, d.err("open", w.name, err)
 	}
 	fh := os.NewFile(uintptr(fd), d.join(w.name))
-	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
+		fh.Close()
 		return nil, 0, fmt.Errorf("host %s: %w", f.host, err)
 	}
 	if !st.Mode().IsRegular() {
+		defer fh.Close()
 		// systemd reads /dev/null itself (a bind mount, say) as a
 		// masked unit, as it does a link to it.
 		var dst unix.Stat_t
@@ -106,13 +133,10 @@ func (f *files) readFile(p string) ([]byte, fs.FileMode, error) {
 		return nil, 0, fmt.Errorf("host %s: %s is %s, not a regular file", f.host, p, readlimit.Kind(st.Mode()))
 	}
 	if st.Size() > MaxHostFileBytes {
+		fh.Close()
 		return nil, 0, fmt.Errorf("host %s: %w", f.host, &readlimit.TooLargeError{Name: p, Limit: MaxHostFileBytes, What: "a file fencer reads on a host"})
 	}
-	data, err := readlimit.All(fh, p, MaxHostFileBytes, "a file fencer reads on a host")
-	if err != nil {
-		return nil, 0, fmt.Errorf("host %s: reading %s: %w", f.host, p, err)
-	}
-	return data, st.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky | fs.ModeCharDevice | fs.ModeDevice), nil
+	return fh, st.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky | fs.ModeCharDevice | fs.ModeDevice), nil
 }
 
 // MaxHostFileBytes is the largest file fencer reads on a host

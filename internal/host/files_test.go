@@ -441,3 +441,46 @@ func TestReadFileOnlyRegular(t *testing.T) {
 		t.Errorf("/dev/null: %q %v %v", b, mode, err)
 	}
 }
+
+// TestFileModeAsReadFile: FileMode gives ReadFile's mode and errors
+// without reading: a regular file, an executable, a missing one, a masked
+// unit, /dev/null itself, a directory, a FIFO (no hang), a path through
+// a symlinked directory.
+func TestFileModeAsReadFile(t *testing.T) {
+	ctx := context.Background()
+	h, dir := newRoot(t)
+	mk := func(p string, data string, mode fs.FileMode) {
+		t.Helper()
+		if err := h.WriteFile(ctx, p, []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("/etc/systemd/system/a.service", "[Service]\n", 0o644)
+	mk("/usr/local/bin/fencer", "\x7fELF", 0o755)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink("/dev/null", filepath.Join(dir, "etc/systemd/system/masked.service")))
+	must(os.Mkdir(filepath.Join(dir, "etc/systemd/system/d.service"), 0o755))
+	must(syscall.Mkfifo(filepath.Join(dir, "etc/fifo"), 0o644))
+	must(os.MkdirAll(filepath.Join(dir, "elsewhere"), 0o755))
+	must(os.Symlink("../elsewhere", filepath.Join(dir, "usr/local/linked")))
+	mk("/elsewhere/x", "x", 0o644)
+	for _, p := range []string{"/etc/systemd/system/a.service", "/usr/local/bin/fencer", "/etc/missing",
+		"/etc/systemd/system/masked.service", "/etc/systemd/system/d.service", "/etc/fifo", "/usr/local/linked/x"} {
+		_, wantMode, wantErr := h.ReadFile(ctx, p)
+		mode, err := h.FileMode(ctx, p)
+		if mode != wantMode || (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Errorf("%s: FileMode = %v, %v; ReadFile's mode and error: %v, %v", p, mode, err, wantMode, wantErr)
+		}
+	}
+	if _, err := h.FileMode(ctx, "/etc/missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("FileMode of a missing file: %v, want fs.ErrNotExist", err)
+	}
+	if mode, _ := h.FileMode(ctx, "/usr/local/bin/fencer"); mode != 0o755 {
+		t.Errorf("FileMode of an executable: %v", mode)
+	}
+}

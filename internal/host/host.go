@@ -28,7 +28,7 @@ import (
 // verify quotes them in its findings. Whatever the transport:
 //
 //   - A file or directory that does not exist is an error satisfying
-//     errors.Is(err, fs.ErrNotExist) (ReadFile, ReadDir, Links, ModTime,
+//     errors.Is(err, fs.ErrNotExist) (ReadFile, FileMode, ReadDir, Links, ModTime,
 //     Head, FileSum, Resolve); Remove of a missing file is no error.
 //   - A host that cannot be reached, or a connection lost during a call,
 //     is an error wrapping ErrUnreachable. What the call did is then
@@ -82,6 +82,10 @@ type Reader interface {
 	// a character device (a masked unit); any other file that is not a
 	// regular file, and one over MaxHostFileBytes, is refused.
 	ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error)
+	// FileMode returns the mode ReadFile returns for path, with its
+	// errors, without reading the file: whether a file is there, for a
+	// file as large as the loader, costs no transfer from the host.
+	FileMode(ctx context.Context, path string) (fs.FileMode, error)
 	// ReadDir lists a directory's entries (names only, sorted); an error
 	// satisfying fs.ErrNotExist when it does not exist.
 	ReadDir(ctx context.Context, path string) ([]string, error)

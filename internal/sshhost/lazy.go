@@ -94,6 +94,15 @@ func (l *Lazy) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, 
 	return h.ReadFile(ctx, path)
 }
 
+// FileMode is host.Target's FileMode, on the connected host.
+func (l *Lazy) FileMode(ctx context.Context, path string) (fs.FileMode, error) {
+	h, err := l.Host(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return h.FileMode(ctx, path)
+}
+
 // ReadDir is host.Target's ReadDir, on the connected host.
 func (l *Lazy) ReadDir(ctx context.Context, path string) ([]string, error) {
 	h, err := l.Host(ctx)

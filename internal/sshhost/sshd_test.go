@@ -50,7 +50,7 @@ var fencerBinary struct {
 	err  error
 }
 
-func testLoaders(t *testing.T) *loader.Set {
+func testLoaders(t testing.TB) *loader.Set {
 	t.Helper()
 	fencerBinary.once.Do(func() {
 		dir, err := os.MkdirTemp("", "fencer-sshhost-bin")

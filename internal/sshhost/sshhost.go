@@ -216,6 +216,10 @@ func (h *Host) start(ctx context.Context, cfg *Config) error {
 		return err
 	}
 	h.Client, err = startAgent(ctx, cfg, c, path)
+	if err == nil {
+		// The loader is this binary: the agent writes it from its own.
+		h.Client.Self(bin.Data)
+	}
 	return err
 }
 
