@@ -3,6 +3,7 @@ package hclspec
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -184,6 +185,9 @@ func (l *loader) decodeHostInstance(b *hcl.Block, content *hcl.BodyContent, name
 	}
 	if a := str("address", &h.Address); a != nil {
 		h.AddressRange = a.Expr.Range()
+		if p := AddressProblem(h.Address); p != "" {
+			l.add(errorAt(a.Expr.Range(), "Invalid address", p))
+		}
 	}
 	str("user", &h.User)
 	l.decodeSSH(h, str)
@@ -253,10 +257,10 @@ func (l *loader) readArchList(attr *hcl.Attribute, ctx *hcl.EvalContext) []strin
 	return out
 }
 
-// Bounds of connect_timeout.
+// Bounds of connect_timeout (also of a saved plan's).
 const (
-	minConnectTimeout = time.Second
-	maxConnectTimeout = 5 * time.Minute
+	MinConnectTimeout = time.Second
+	MaxConnectTimeout = 5 * time.Minute
 )
 
 // decodeSSH reads the attributes of how fencer reaches a host over SSH,
@@ -288,13 +292,32 @@ func (l *loader) decodeSSH(h *Host, str func(attr string, dst *string) *hcl.Attr
 		case err != nil:
 			l.add(errorAt(a.Expr.Range(), "Invalid connect_timeout",
 				fmt.Sprintf("connect_timeout is a duration such as \"10s\" or \"1m30s\", not %q.", timeout)))
-		case d < minConnectTimeout || d > maxConnectTimeout:
+		case d < MinConnectTimeout || d > MaxConnectTimeout:
 			l.add(errorAt(a.Expr.Range(), "Invalid connect_timeout",
-				fmt.Sprintf("connect_timeout is %s; it must be from %s to %s.", d, minConnectTimeout, maxConnectTimeout)))
+				fmt.Sprintf("connect_timeout is %s; it must be from %s to %s.", d, MinConnectTimeout, MaxConnectTimeout)))
 		default:
 			h.ConnectTimeout = d
 		}
 	}
+}
+
+// AddressProblem says what is wrong with a host's address, "" when
+// nothing: it is a host name or an IP address, without a user, a port or
+// brackets (those have attributes of their own).
+func AddressProblem(addr string) string {
+	switch {
+	case addr == "":
+		return "The address is empty; remove it for this machine."
+	case strings.HasPrefix(addr, "["):
+		return fmt.Sprintf("The address is %q; write an IPv6 address without brackets (%q), and the port in port.", addr, strings.Trim(addr, "[]"))
+	case strings.Contains(addr, "@"):
+		return fmt.Sprintf("The address is %q; the user who logs in goes in user, not in the address.", addr)
+	case strings.ContainsAny(addr, " \t\n/\\'\"$`;|&<>()[]{}*?!#") || strings.ContainsFunc(addr, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return fmt.Sprintf("The address is %q; a host name or an IP address has no spaces, slashes, quotes or other punctuation.", addr)
+	case strings.Contains(addr, ":") && !validIP(addr):
+		return fmt.Sprintf("The address is %q; the port goes in port, not in the address.", addr)
+	}
+	return ""
 }
 
 // ParseBastion reads a bastion, "[user@]host[:port]" (an IPv6 address in
@@ -328,4 +351,10 @@ func ParseBastion(s string) (user, hostname string, port int, err error) {
 		return bad("the host is empty")
 	}
 	return user, hostname, port, nil
+}
+
+// validIP reports whether s is an IP address (an IPv6 one with its zone).
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }

@@ -3,6 +3,7 @@ package hclspec
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -115,5 +116,36 @@ host "b" {
 		if _, _, _, err := ParseBastion(in); err == nil {
 			t.Errorf("ParseBastion(%q) accepted", in)
 		}
+	}
+}
+
+// TestAddress: an address is a host name or an IP address; a user, a
+// port, brackets or shell punctuation in it are refused with what to
+// write instead.
+func TestAddress(t *testing.T) {
+	for _, ok := range []string{"web-1.example.net", "10.0.0.1", "::1", "fe80::1%eth0", "localhost"} {
+		if p := AddressProblem(ok); p != "" {
+			t.Errorf("AddressProblem(%q) = %s", ok, p)
+		}
+	}
+	for in, want := range map[string]string{
+		"[::1]":             `without brackets ("::1")`,
+		"deploy@web":        "goes in user",
+		"web:2222":          "goes in port",
+		"web 1":             "no spaces",
+		"web;reboot":        "punctuation",
+		"$(reboot)":         "punctuation",
+		"web\n":             "no spaces",
+		"":                  "empty",
+		"ssh://web.example": "slashes",
+	} {
+		if p := AddressProblem(in); !strings.Contains(p, want) {
+			t.Errorf("AddressProblem(%q) = %q, want %q", in, p, want)
+		}
+	}
+	src := "host \"a\" {\n  address = \"deploy@a.example.net\"\n}\n"
+	_, diags := Parse(map[string][]byte{"main.fencer.hcl": []byte(src)}, LoadOptions{})
+	if !diags.HasErrors() || diags[0].Summary != "Invalid address" || diags[0].Subject == nil || diags[0].Subject.Start.Line != 2 {
+		t.Errorf("diagnostics %v", diags)
 	}
 }

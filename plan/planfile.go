@@ -8,6 +8,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/fencer-dev/fencer/hclspec"
@@ -86,6 +87,9 @@ func (h *HostPlan) check(p *Plan) error {
 	}
 	if h.FencerPath != "" && !cleanAbs(h.FencerPath) {
 		return fmt.Errorf("fencer_path %q is not a clean absolute path", h.FencerPath)
+	}
+	if err := h.SSH.check(h.Address); err != nil {
+		return err
 	}
 	units := map[string]bool{}
 	for _, s := range h.Services {
@@ -201,6 +205,45 @@ func (ch *Change) check(p *Plan) error {
 // without control characters.
 func cleanAbs(p string) bool {
 	return path.IsAbs(p) && path.Clean(p) == p && !hasControl(p)
+}
+
+// check refuses SSH settings a host block could not have: a saved plan
+// reaches its hosts with them, and must not reach further than a
+// configuration could (a relative known_hosts file, a become fencer does
+// not know). A nil s is checked against its address by apply.
+func (s *SSH) check(address string) error {
+	if s == nil {
+		return nil
+	}
+	if hclspec.AddressProblem(address) != "" {
+		return fmt.Errorf("address %q is not a host name or IP address", address)
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		return fmt.Errorf("ssh port %d is not from 1 to 65535", s.Port)
+	}
+	if hasControl(s.User) {
+		return fmt.Errorf("ssh user %q has control characters", s.User)
+	}
+	for _, f := range []struct{ name, path string }{{"identity_file", s.IdentityFile}, {"known_hosts_file", s.KnownHostsFile}} {
+		if f.path != "" && (hasControl(f.path) || !path.IsAbs(f.path) && !strings.HasPrefix(f.path, "~/")) {
+			return fmt.Errorf("ssh %s %q is neither an absolute path nor one under ~/", f.name, f.path)
+		}
+	}
+	if s.Bastion != "" {
+		if _, _, _, err := hclspec.ParseBastion(s.Bastion); err != nil || hasControl(s.Bastion) {
+			return fmt.Errorf("ssh bastion %q is not [user@]host[:port]", s.Bastion)
+		}
+	}
+	if s.Become != "" && s.Become != hclspec.BecomeSudo {
+		return fmt.Errorf("ssh become %q is not %q", s.Become, hclspec.BecomeSudo)
+	}
+	if s.ConnectTimeout != "" {
+		d, err := time.ParseDuration(s.ConnectTimeout)
+		if err != nil || d < hclspec.MinConnectTimeout || d > hclspec.MaxConnectTimeout {
+			return fmt.Errorf("ssh connect_timeout %q is not a duration from %s to %s", s.ConnectTimeout, hclspec.MinConnectTimeout, hclspec.MaxConnectTimeout)
+		}
+	}
+	return nil
 }
 
 func hasControl(s string) bool {

@@ -476,9 +476,48 @@ func FuzzClient(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		// Calls of every kind of result, each ending at its deadline.
+		for _, call := range []func(context.Context){
+			func(ctx context.Context) { c.ReadDir(ctx, "/") },
+			func(ctx context.Context) { c.ReadFile(ctx, "/x") },
+			func(ctx context.Context) { c.Facts(ctx) },
+			func(ctx context.Context) { c.Filters(ctx, 1) },
+			func(ctx context.Context) { c.Status(ctx, 1) },
+			func(ctx context.Context) { c.Lock(ctx) },
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			call(ctx)
+			cancel()
+		}
+	})
+}
+
+// FuzzHandshake feeds the client an arbitrary start of the stream: it
+// returns a client or an error by its context's deadline, without
+// panicking.
+func FuzzHandshake(f *testing.F) {
+	hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+	f.Add(append([]byte(Magic), hello...))
+	f.Add(append([]byte("motd\n"+Magic), hello...))
+	f.Add([]byte(Magic + "\xff\xff\xff\xff"))
+	f.Add([]byte(Magic[:5]))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		cc, sc := net.Pipe()
+		defer sc.Close()
+		go func() {
+			sc.Write(in)
+			io.Copy(io.Discard, sc)
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		c.ReadDir(ctx, "/")
+		began := time.Now()
+		c, err := NewClient(ctx, "fuzz", cc)
+		if err == nil {
+			c.Close()
+		}
+		if time.Since(began) > 2*time.Second {
+			t.Fatalf("NewClient took %s", time.Since(began))
+		}
 	})
 }
 
@@ -529,6 +568,231 @@ func TestLateLock(t *testing.T) {
 	case <-l.released:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the lock granted late was not released")
+	}
+}
+
+// TestHostileReplies: a host that sends replies for calls never made (or
+// claims locks nobody asked for) ends its connection at the first one,
+// and costs the client nothing per reply, even when it reads nothing of
+// what the client sends.
+func TestHostileReplies(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer sc.Close()
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+		if _, err := sc.Write(append([]byte(Magic), hello...)); err != nil {
+			return
+		}
+		for i := range 5000 {
+			b, _ := encodeFrame(reply{ID: uint64(1000 + i), Result: result{Lock: uint64(i + 1)}})
+			if _, err := sc.Write(b); err != nil {
+				return
+			}
+		}
+	}()
+	before := runtime.NumGoroutine()
+	c, err := NewClient(context.Background(), "web", cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("replies for calls never made did not end the connection")
+	}
+	if err := c.Err(); !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "call 1000, which is not waiting") {
+		t.Errorf("Err = %v", err)
+	}
+	<-sent
+	time.Sleep(50 * time.Millisecond)
+	if grew := runtime.NumGoroutine() - before; grew > 20 {
+		t.Errorf("%d goroutines more after the hostile replies", grew)
+	}
+}
+
+// TestLateReplies: the reply to a call its caller gave up on is taken
+// (a lock in it released), a second reply for the same id ends the
+// connection.
+func TestLateReplies(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer sc.Close()
+	reqs := make(chan request, 10)
+	go func() {
+		hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+		sc.Write(append([]byte(Magic), hello...))
+		for {
+			b, err := readFrame(sc, MaxFrame)
+			if err != nil {
+				close(reqs)
+				return
+			}
+			var r request
+			decode(b, &r)
+			reqs <- r
+		}
+	}()
+	c, err := NewClient(context.Background(), "web", cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.ReadDir(ctx, "/"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ReadDir unanswered: %v", err)
+	}
+	if r := <-reqs; r.Method != "read-dir" {
+		t.Fatalf("first request %+v", r)
+	}
+	if r := <-reqs; r.Method != "cancel" || r.Args.ID != 1 {
+		t.Fatalf("second request %+v, want the cancel of call 1", r)
+	}
+	// The late reply claims a lock: a read-dir got none, nothing is
+	// unlocked; the next request is the next call.
+	late, _ := encodeFrame(reply{ID: 1, Result: result{Lock: 9}})
+	sc.Write(late)
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.ReadDir(context.Background(), "/x")
+		got <- err
+	}()
+	if r := <-reqs; r.Method != "read-dir" || r.ID != 2 {
+		t.Fatalf("after the late reply, request %+v: want call 2, read-dir", r)
+	}
+	answer, _ := encodeFrame(reply{ID: 2, Result: result{Names: []string{"a"}}})
+	sc.Write(answer)
+	if err := <-got; err != nil {
+		t.Fatalf("ReadDir: %v", err)
+	}
+	// A second reply for call 1 breaks the protocol.
+	sc.Write(late)
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a second reply for a call did not end the connection")
+	}
+	if err := c.Err(); !strings.Contains(err.Error(), "call 1, which is not waiting") {
+		t.Errorf("Err = %v", err)
+	}
+}
+
+// TestNoDeadline: a call without a deadline, to an agent that never
+// answers it, ends after the client's call timeout, and the agent's call
+// is cancelled.
+func TestNoDeadline(t *testing.T) {
+	s := newSlow(t)
+	c, _, _ := pair(t, s)
+	c.callTimeout = 200 * time.Millisecond
+	errc := make(chan error, 1)
+	go func() { _, _, err := c.ReadFile(context.Background(), "/x"); errc <- err }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not answer within 200ms") || !strings.Contains(err.Error(), "host web") {
+			t.Errorf("ReadFile unanswered: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a call without a deadline waits for ever")
+	}
+	select {
+	case <-s.ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the agent's call was not cancelled")
+	}
+}
+
+// answerOnce is the client of a server that answers the first request
+// with body, whatever it is, and reads the rest.
+func answerOnce(t *testing.T, body []byte) *Client {
+	t.Helper()
+	cc, sc := net.Pipe()
+	t.Cleanup(func() { sc.Close() })
+	go func() {
+		hello, _ := encodeFrame(hello{Agent: "fencer", Protocol: Protocol})
+		sc.Write(append([]byte(Magic), hello...))
+		if _, err := readFrame(sc, MaxFrame); err != nil {
+			return
+		}
+		go io.Copy(io.Discard, sc)
+		sc.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
+		sc.Write(body)
+	}()
+	c, err := NewClient(context.Background(), "web", cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestAmplifiedReply: a reply that JSON would blow up in memory (millions
+// of empty names for a read-dir) is refused for its size before it is
+// decoded; a file's content may still fill a frame (TestBigFile).
+func TestAmplifiedReply(t *testing.T) {
+	names := bytes.Repeat([]byte(`"",`), 8<<20)
+	body := append(append([]byte(`{"id":1,"result":{"names":[`), names...), `""]}}`...)
+	c := answerOnce(t, body)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := c.ReadDir(context.Background(), "/")
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "a result of 25165838 bytes for a read-dir call, over the limit") {
+		t.Errorf("ReadDir = %v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 180<<20 {
+		t.Errorf("a reply of %d MiB cost %d MiB", len(body)>>20, grew>>20)
+	}
+}
+
+// TestAmplifiedData: a read-file reply, which may fill a frame, costs no
+// more than its content when it carries fields read-file does not return.
+func TestAmplifiedData(t *testing.T) {
+	names := bytes.Repeat([]byte(`"",`), 8<<20)
+	body := append(append([]byte(`{"id":1,"result":{"data":"aGk=","names":[`), names...), `""]}}`...)
+	c := answerOnce(t, body)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	data, _, err := c.ReadFile(context.Background(), "/x")
+	runtime.ReadMemStats(&after)
+	if err != nil || string(data) != "hi" {
+		t.Errorf("ReadFile = %q, %v", data, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 180<<20 {
+		t.Errorf("a reply of %d MiB cost %d MiB", len(body)>>20, grew>>20)
+	}
+}
+
+// TestLongError: an error message too long for a reply is cut, not lost.
+func TestLongError(t *testing.T) {
+	w := toWire(fmt.Errorf("host web: verify: %s: %w", strings.Repeat("x", 2*maxErrorMsg), fs.ErrNotExist))
+	if len(w.Msg) > maxErrorMsg+100 || !strings.HasSuffix(w.Msg, "[cut: the message was longer]") || len(w.Kinds) != 1 {
+		t.Errorf("toWire: %d bytes, %v", len(w.Msg), w.Kinds)
+	}
+}
+
+// TestPrintable: what a host says reaches the terminal with its control
+// characters escaped, newlines and tabs kept.
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain\ttext\n":                  "plain\ttext\n",
+		"\x1b]52;c;ZXZpbA==\x07":         `\x1b]52;c;ZXZpbA==\x07`,
+		"over\rwrite \x9b2J":             `over\x0dwrite \x9b2J`,
+		"file\u202egnp.exe":              `file\u202egnp.exe`,
+		"unicode é, 日本 stay as they are": "unicode é, 日本 stay as they are",
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// An error from the host arrives printable.
+	w := toWire(fmt.Errorf("host web: systemctl: \x1b[2J\x1b[Hall is well: %w", fs.ErrNotExist))
+	err := fromWire(w)
+	if strings.ContainsRune(err.Error(), 0x1b) || !strings.Contains(err.Error(), `\x1b[2J`) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("fromWire = %q", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,11 +27,20 @@ const unlockTimeout = 30 * time.Second
 // deadline the server's call ends.
 const deadlineMargin = 250 * time.Millisecond
 
+// DefaultCallTimeout bounds a call whose context has no deadline: a host
+// whose agent stops answering (a systemctl that hangs, an agent that is
+// not fencer's) must not hold its caller, and the fleet waiting for it,
+// forever. The SSH keepalives only tell that the connection lives.
+const DefaultCallTimeout = 10 * time.Minute
+
 // Client is a host.Target whose every call is done by an agent at the
-// other end of a stream. It is safe for concurrent use.
+// other end of a stream. A call ends at its context's deadline, or after
+// DefaultCallTimeout when it has none. It is safe for concurrent use.
 type Client struct {
 	name string
 	rwc  io.ReadWriteCloser
+	// callTimeout is DefaultCallTimeout (tests shorten it).
+	callTimeout time.Duration
 	// Pid is the agent's process id on its host.
 	Pid int
 
@@ -40,7 +50,13 @@ type Client struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]chan reply
-	err     error // why the stream ended, wrapping host.ErrUnreachable
+	methods map[uint64]string // of the pending calls
+	// abandoned are the calls whose caller gave up before their reply
+	// came, by id, with their method: the one reply each may still get
+	// is expected (a lock granted late is released), any other reply
+	// for an id nobody waits for breaks the protocol.
+	abandoned map[uint64]string
+	err       error // why the stream ended, wrapping host.ErrUnreachable
 
 	// self is the content of the agent's executable and selfSum its
 	// SHA-256 (hex), when the caller said (Self).
@@ -96,7 +112,8 @@ func NewClient(ctx context.Context, name string, rwc io.ReadWriteCloser) (*Clien
 		rwc.Close()
 		return nil, fmt.Errorf("host %s: fencer's agent there speaks protocol %d, and this fencer protocol %d: install the same fencer on both sides", name, g.h.Protocol, Protocol)
 	}
-	c := &Client{name: name, rwc: rwc, Pid: g.h.Pid, out: make(chan []byte), done: make(chan struct{}), pending: map[uint64]chan reply{}}
+	c := &Client{name: name, rwc: rwc, Pid: g.h.Pid, callTimeout: DefaultCallTimeout, out: make(chan []byte), done: make(chan struct{}),
+		pending: map[uint64]chan reply{}, methods: map[uint64]string{}, abandoned: map[uint64]string{}}
 	go c.write()
 	go c.read()
 	return c, nil
@@ -132,7 +149,7 @@ func (c *Client) fail(reason error) {
 	}
 	c.err = fmt.Errorf("host %s: %w: the connection to fencer's agent ended: %v", c.name, host.ErrUnreachable, reason)
 	pending := c.pending
-	c.pending = nil
+	c.pending, c.methods, c.abandoned = nil, nil, nil
 	close(c.done)
 	c.mu.Unlock()
 	c.rwc.Close()
@@ -156,7 +173,11 @@ func (c *Client) write() {
 	}
 }
 
-// read hands each reply to its caller.
+// read hands each reply to its caller. A reply for a call nobody waits
+// for, nor gave up on (an id never sent, or answered already), or over
+// its method's bounds (decodeReply), ends the connection: a host that
+// sends those is not fencer's agent, and what it sends must not cost this
+// side more than about one frame at a time.
 func (c *Client) read() {
 	for {
 		b, err := readFrame(c.rwc, MaxFrame)
@@ -164,31 +185,103 @@ func (c *Client) read() {
 			c.fail(fmt.Errorf("reading: %w", err))
 			return
 		}
-		var r reply
-		if err := decode(b, &r); err != nil {
+		r, err := c.decodeReply(b)
+		if err != nil {
 			c.fail(fmt.Errorf("reading: %w", err))
 			return
 		}
 		// Handed over under the lock (ch is buffered), so that a
 		// caller giving up (do) finds the reply in ch, or its call
-		// gone from pending here.
+		// moved from pending to abandoned here.
 		c.mu.Lock()
 		ch, ok := c.pending[r.ID]
 		delete(c.pending, r.ID)
+		delete(c.methods, r.ID)
 		if ok {
 			ch <- r
 		}
+		method, late := c.abandoned[r.ID]
+		delete(c.abandoned, r.ID)
 		c.mu.Unlock()
-		if !ok {
-			c.release(r)
+		switch {
+		case late:
+			c.release(method, r)
+		case !ok:
+			c.fail(fmt.Errorf("%w: a reply for call %d, which is not waiting for one", ErrProtocol, r.ID))
+			return
 		}
 	}
 }
 
-// release unlocks the lock of a reply nobody waits for any more: nobody
-// else would.
-func (c *Client) release(r reply) {
-	if r.Err == nil && r.Result.Lock != 0 {
+// Bounds of a reply's parts besides the frame's: JSON turns a few bytes
+// into many (["","",...] is 16 bytes of memory for every 3), so a reply
+// that carries no file or command output, and an error, are kept small.
+const (
+	maxSmallResult = 4 << 20
+	maxErrorReply  = 1 << 20
+)
+
+// dataMethods are the calls whose result carries a file or a command's
+// output (base64, smaller in memory than on the wire): up to MaxFrame.
+var dataMethods = map[string]bool{"read-file": true, "head": true, "systemctl": true, "analyze": true}
+
+// decodeReply decodes a reply frame, for a call that waits for it or was
+// given up on, within the bounds of its method.
+func (c *Client) decodeReply(b []byte) (reply, error) {
+	var env struct {
+		ID     uint64          `json:"id"`
+		Result json.RawMessage `json:"result"`
+		Err    json.RawMessage `json:"error"`
+	}
+	if err := decode(b, &env); err != nil {
+		return reply{}, err
+	}
+	c.mu.Lock()
+	method, ok := c.methods[env.ID]
+	if !ok {
+		method, ok = c.abandoned[env.ID]
+	}
+	c.mu.Unlock()
+	switch {
+	case !ok:
+		return reply{}, fmt.Errorf("%w: a reply for call %d, which is not waiting for one", ErrProtocol, env.ID)
+	case len(env.Err) > maxErrorReply:
+		return reply{}, fmt.Errorf("%w: an error of %d bytes for a %s call, over the limit of %d", ErrProtocol, len(env.Err), method, maxErrorReply)
+	case !dataMethods[method] && len(env.Result) > maxSmallResult:
+		return reply{}, fmt.Errorf("%w: a result of %d bytes for a %s call, over the limit of %d", ErrProtocol, len(env.Result), method, maxSmallResult)
+	}
+	r := reply{ID: env.ID}
+	switch {
+	case len(env.Result) == 0:
+	case dataMethods[method]:
+		// Only the fields these calls return: the others, skipped,
+		// cost nothing however long.
+		var d struct {
+			Data []byte      `json:"data"`
+			Mode fs.FileMode `json:"mode"`
+		}
+		if err := decode(env.Result, &d); err != nil {
+			return reply{}, err
+		}
+		r.Result = result{Data: d.Data, Mode: d.Mode}
+	default:
+		if err := decode(env.Result, &r.Result); err != nil {
+			return reply{}, err
+		}
+	}
+	if len(env.Err) > 0 && string(env.Err) != "null" {
+		r.Err = &wireError{}
+		if err := decode(env.Err, r.Err); err != nil {
+			return reply{}, err
+		}
+	}
+	return r, nil
+}
+
+// release unlocks the lock a lock call got after its caller gave up:
+// nobody else would.
+func (c *Client) release(method string, r reply) {
+	if method == "lock" && r.Err == nil && r.Result.Lock != 0 {
 		go c.send(context.Background(), request{Method: "unlock", Args: args{Lock: r.Result.Lock}})
 	}
 }
@@ -215,6 +308,15 @@ func (c *Client) call(ctx context.Context, method string, a args) (result, error
 	if err := ctx.Err(); err != nil {
 		return result{}, fmt.Errorf("host %s: %s: %w", c.name, method, err)
 	}
+	if _, ok := ctx.Deadline(); !ok {
+		bounded, cancel := context.WithTimeout(ctx, c.callTimeout)
+		defer cancel()
+		r, err := c.do(bounded, request{Method: method, Args: a})
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("host %s: %s: fencer's agent did not answer within %s: %w", c.name, method, c.callTimeout, context.DeadlineExceeded)
+		}
+		return r, err
+	}
 	return c.do(ctx, request{Method: method, Args: a})
 }
 
@@ -238,14 +340,14 @@ func (c *Client) do(ctx context.Context, req request) (result, error) {
 	c.next++
 	req.ID = c.next
 	c.pending[req.ID] = ch
+	c.methods[req.ID] = method
 	c.mu.Unlock()
-	forget := func() {
+	if err := c.send(ctx, req); err != nil {
+		// Not sent: no reply will come.
 		c.mu.Lock()
 		delete(c.pending, req.ID)
+		delete(c.methods, req.ID)
 		c.mu.Unlock()
-	}
-	if err := c.send(ctx, req); err != nil {
-		forget()
 		return result{}, err
 	}
 	select {
@@ -255,14 +357,20 @@ func (c *Client) do(ctx context.Context, req request) (result, error) {
 		}
 		return r.Result, fromWire(r.Err)
 	case <-ctx.Done():
-		forget()
-		select {
-		case r, ok := <-ch: // it came as the caller gave up
-			if ok {
-				c.release(r)
-			}
-		default:
+		c.mu.Lock()
+		_, waiting := c.pending[req.ID]
+		if waiting {
+			delete(c.pending, req.ID)
+			delete(c.methods, req.ID)
+			c.abandoned[req.ID] = method
+		}
+		c.mu.Unlock()
+		if waiting {
 			go c.send(context.Background(), request{Method: "cancel", Args: args{ID: req.ID}})
+		} else if r, ok := <-ch; ok {
+			// It came as the caller gave up (or the stream ended,
+			// and ch is closed).
+			c.release(method, r)
 		}
 		return result{}, fmt.Errorf("host %s: %s: %w", c.name, method, ctx.Err())
 	}

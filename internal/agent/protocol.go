@@ -27,8 +27,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
 	"github.com/fencer-dev/fencer/internal/host"
@@ -142,12 +144,19 @@ var kinds = []struct {
 	{"protocol", ErrProtocol},
 }
 
+// maxErrorMsg bounds the message of an error sent, well under what the
+// client accepts (maxErrorReply).
+const maxErrorMsg = 256 << 10
+
 // toWire encodes err for the reply; nil for nil.
 func toWire(err error) *wireError {
 	if err == nil {
 		return nil
 	}
 	w := &wireError{Msg: err.Error()}
+	if len(w.Msg) > maxErrorMsg {
+		w.Msg = w.Msg[:maxErrorMsg] + " [cut: the message was longer]"
+	}
 	for _, k := range kinds {
 		if errors.Is(err, k.err) {
 			w.Kinds = append(w.Kinds, k.name)
@@ -166,12 +175,45 @@ type remoteError struct {
 func (e *remoteError) Error() string   { return e.msg }
 func (e *remoteError) Unwrap() []error { return e.errs }
 
-// fromWire decodes a reply's error; nil for nil.
+// Printable is s with its control characters but newlines and tabs
+// written as escapes (\x1b): what a host says ends up on the terminal of
+// whoever runs fencer, and a compromised host must not drive that
+// terminal (move the cursor over what fencer said, set the clipboard).
+func Printable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[0]) // not UTF-8: 0x9b is CSI to some terminals
+		case !isControl(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+		s = s[n:]
+	}
+	return b.String()
+}
+
+// isControl reports whether r is a control character other than a
+// newline or a tab (C0, DEL, C1, and the bidirectional overrides).
+func isControl(r rune) bool {
+	return r < 0x20 && r != '\n' && r != '\t' || r >= 0x7f && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+}
+
+// fromWire decodes a reply's error; nil for nil. Its message is the
+// host's, made Printable.
 func fromWire(w *wireError) error {
 	if w == nil {
 		return nil
 	}
-	e := &remoteError{msg: w.Msg}
+	e := &remoteError{msg: Printable(w.Msg)}
 	for _, name := range w.Kinds {
 		for _, k := range kinds {
 			if k.name == name {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -43,8 +44,11 @@ func (k *keys) close() {
 // loadKeys gathers the keys of the ssh-agent at sock ("" for none) and of
 // identity (or, when it is "", the default key files of home/.ssh that
 // need no passphrase). An encrypted identity file whose key the agent
-// does not hold is an error: fencer does not ask for passphrases.
-func loadKeys(name, sock, identity, home string) (*keys, error) {
+// does not hold is an error: fencer does not ask for passphrases. The
+// agent must list its keys within timeout, and sign within two more (a
+// bastion's login and the host's): an agent that waits for a
+// confirmation nobody gives (ssh-add -c) must not hold fencer forever.
+func loadKeys(name, sock, identity, home string, timeout time.Duration) (*keys, error) {
 	k := &keys{}
 	var agentKeys []*agent.Key
 	if sock != "" {
@@ -53,6 +57,7 @@ func loadKeys(name, sock, identity, home string) (*keys, error) {
 			return nil, fmt.Errorf("host %s: %w: the ssh-agent at SSH_AUTH_SOCK=%s: %v", name, ErrAuth, sock, err)
 		}
 		k.agent = conn
+		conn.SetDeadline(time.Now().Add(timeout))
 		ag := agent.NewClient(conn)
 		if agentKeys, err = ag.List(); err != nil {
 			k.close()
@@ -89,6 +94,9 @@ func loadKeys(name, sock, identity, home string) (*keys, error) {
 		k.close()
 		return nil, fmt.Errorf("host %s: %w: no key to log in with: set identity_file, or load the key into an ssh-agent (SSH_AUTH_SOCK)", name, ErrAuth)
 	}
+	if k.agent != nil {
+		k.agent.SetDeadline(time.Now().Add(2 * timeout))
+	}
 	return k, nil
 }
 
@@ -97,6 +105,13 @@ func loadKeys(name, sock, identity, home string) (*keys, error) {
 func readKey(name, file string, explicit bool, agentKeys []*agent.Key, sock string) (ssh.Signer, error) {
 	if !explicit && !fileExists(file) {
 		return nil, nil
+	}
+	if st, err := os.Stat(file); err == nil && st.Mode().Perm()&0o077 != 0 {
+		// As ssh: a key others can read is no secret any more, and
+		// using it would hide that.
+		return nil, fmt.Errorf("host %s: %w: the private key %s can be read or changed by other users than its owner (mode %04o), "+
+			"so ssh refuses it, and so does fencer; make it private with chmod 600 %s (and think about replacing the key)",
+			name, ErrAuth, file, st.Mode().Perm(), file)
 	}
 	data, err := readlimit.File(file, maxKeyFile, "a private key")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"strings"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -75,10 +76,9 @@ var probe struct {
 	key  ssh.PublicKey
 }
 
-// algorithms are the host key algorithms of the keys the file has for
-// address, so that the server offers one of those rather than another of
-// its keys (which would look like a changed key); nil when it has none.
-func (k *hostKeys) algorithms(address string) []string {
+// known are the keys the file has for address (host:port as dialled),
+// none when it has none.
+func (k *hostKeys) known(address string) []knownhosts.KnownKey {
 	if k.cb == nil {
 		return nil
 	}
@@ -95,9 +95,16 @@ func (k *hostKeys) algorithms(address string) []string {
 	if err := k.cb(address, &net.TCPAddr{IP: net.IPv4zero}, probe.key); !errors.As(err, &ke) {
 		return nil
 	}
+	return ke.Want
+}
+
+// algorithms are the host key algorithms of the keys the file has for
+// address, so that the server offers one of those rather than another of
+// its keys (which would look like a changed key); nil when it has none.
+func (k *hostKeys) algorithms(address string) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, w := range ke.Want {
+	for _, w := range k.known(address) {
 		algos := []string{w.Key.Type()}
 		if w.Key.Type() == ssh.KeyAlgoRSA {
 			algos = []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
@@ -110,6 +117,25 @@ func (k *hostKeys) algorithms(address string) []string {
 		}
 	}
 	return out
+}
+
+// noCommonKey is the error for a host that offers no key of the types the
+// file has for address (the handshake's "no common algorithm for host
+// key"): as a changed key, it may not be the host it was; nil when the
+// file has no key for address, or handshake is another error.
+func (k *hostKeys) noCommonKey(address string, handshake error) error {
+	want := k.known(address)
+	if len(want) == 0 || handshake == nil || !strings.Contains(handshake.Error(), "no common algorithm for host key") {
+		return nil
+	}
+	var have []string
+	for _, w := range want {
+		have = append(have, fmt.Sprintf("%s (%s:%d)", w.Key.Type(), w.Filename, w.Line))
+	}
+	return fmt.Errorf("host %s: %w: %s offers no SSH host key of the types %s has for it: %s. "+
+		"Someone may be intercepting the connection, or the host's keys were replaced; fencer will not connect (%v). "+
+		"If you know why, check the host's keys on it (ssh-keygen -lf on its /etc/ssh/ssh_host_*_key.pub) and add the right line to %s",
+		k.name, ErrHostKey, knownhosts.Normalize(address), k.file, strings.Join(have, ", "), handshake, k.file)
 }
 
 // fileExists reports whether path names an existing file.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -48,20 +49,57 @@ func (l *limited) String() string {
 	return strings.TrimSpace(l.buf.String())
 }
 
-// run runs a shell command on the host with stdin and returns its
-// standard output; the error carries standard error. It ends the command
-// when ctx is done.
-func run(ctx context.Context, name string, c *ssh.Client, cmd string, stdin io.Reader) (string, error) {
+// watchdog closes c unless the stop it returns is called within timeout
+// and before ctx ends: x/crypto/ssh's NewSession and Session.Start take
+// no context, and a host that never answers them would hold fencer
+// forever. stop reports whether it came in time.
+func watchdog(ctx context.Context, c *ssh.Client, timeout time.Duration) (stop func() bool) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	after := context.AfterFunc(ctx, func() { c.Close() })
+	return func() bool {
+		ok := after()
+		cancel()
+		return ok
+	}
+}
+
+// openSession opens a session on c, set up by setup, and starts cmd on
+// it, within timeout (the connect timeout) and ctx; what names it in
+// errors.
+func openSession(ctx context.Context, name string, c *ssh.Client, timeout time.Duration, cmd, what string, setup func(*ssh.Session) error) (*ssh.Session, error) {
+	stop := watchdog(ctx, c, timeout)
 	s, err := c.NewSession()
+	if err == nil {
+		if err = setup(s); err == nil {
+			err = s.Start(cmd)
+		}
+		if err != nil {
+			s.Close()
+		}
+	}
+	if !stop() {
+		return nil, fmt.Errorf("host %s: %w: %s: no answer within connect_timeout %s", name, host.ErrUnreachable, what, timeout)
+	}
 	if err != nil {
-		return "", fmt.Errorf("host %s: %w: opening a session: %v", name, host.ErrUnreachable, err)
+		return nil, fmt.Errorf("host %s: %w: %s: %v", name, host.ErrUnreachable, what, err)
+	}
+	return s, nil
+}
+
+// run runs a shell command on the host with stdin and returns its
+// standard output; the error carries standard error. Opening the session
+// and starting the command must take less than open; it ends the command
+// when ctx is done.
+func run(ctx context.Context, name string, c *ssh.Client, open time.Duration, cmd string, stdin io.Reader) (string, error) {
+	stdout, stderr := &limited{max: maxOutput}, &limited{max: maxOutput}
+	s, err := openSession(ctx, name, c, open, cmd, "starting "+firstWord(cmd), func(s *ssh.Session) error {
+		s.Stdout, s.Stderr, s.Stdin = stdout, stderr, stdin
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	defer s.Close()
-	stdout, stderr := &limited{max: maxOutput}, &limited{max: maxOutput}
-	s.Stdout, s.Stderr, s.Stdin = stdout, stderr, stdin
-	if err := s.Start(cmd); err != nil {
-		return "", fmt.Errorf("host %s: %w: starting %q: %v", name, host.ErrUnreachable, cmd, err)
-	}
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
 	select {
@@ -75,7 +113,7 @@ func run(ctx context.Context, name string, c *ssh.Client, cmd string, stdin io.R
 		if msg == "" {
 			msg = stdout.String()
 		}
-		return stdout.String(), fmt.Errorf("host %s: %s: %v: %s", name, firstWord(cmd), err, msg)
+		return stdout.String(), fmt.Errorf("host %s: %s: %v: %s", name, firstWord(cmd), err, agent.Printable(msg))
 	}
 	return stdout.String(), nil
 }
@@ -93,8 +131,8 @@ func firstWord(cmd string) string {
 }
 
 // remoteArch asks the host its architecture (uname -m).
-func remoteArch(ctx context.Context, name string, c *ssh.Client) (string, error) {
-	out, err := run(ctx, name, c, "uname -m", nil)
+func remoteArch(ctx context.Context, name string, c *ssh.Client, open time.Duration) (string, error) {
+	out, err := run(ctx, name, c, open, "uname -m", nil)
 	if err != nil {
 		return "", err
 	}
@@ -111,33 +149,80 @@ func remoteArch(ctx context.Context, name string, c *ssh.Client) (string, error)
 // SHA-256>).
 const cacheDir = `"$HOME/.cache/fencer"`
 
+// safeCache is the shell that defines bad (a path another user than the
+// login user and root could change: group- or world-writable, or owned by
+// someone else; a symbolic link is judged by its target; one whose owner
+// and mode stat cannot say, too) and d, the
+// cache directory, and says "unsafe PATH" and exits when the home, its
+// .cache or d is bad, or d is a symbolic link. Whoever can write there
+// can replace fencer's agent between its check and its start, and under
+// become = "sudo" the agent runs as root.
+const safeCache = `u=$(id -u); d=` + cacheDir + `; ` +
+	`bad() { o=$(stat -L -c %u "$1" 2>/dev/null) && m=$(stat -L -c %a "$1" 2>/dev/null) || return 0; ` +
+	`[ "$o" = "$u" ] || [ "$o" = 0 ] || return 0; [ $(( (m / 10 % 10 | m % 10) & 2 )) -ne 0 ]; }; ` +
+	`if [ -L "$d" ]; then echo "unsafe $d"; exit 0; fi; ` +
+	`for p in "$HOME" "$HOME/.cache" "$d"; do if [ -e "$p" ] && bad "$p"; then echo "unsafe $p"; exit 0; fi; done; `
+
 // upload puts the fencer binary data, of SHA-256 sum, in the login user's
 // cache on the host unless it is there, and returns its path there. The
 // file is written under a temporary name, its hash checked on the host
 // with sha256sum, then renamed into place: a path in the cache is always
-// a whole binary of the hash it names.
-func upload(ctx context.Context, name string, c *ssh.Client, data []byte, sum string) (string, error) {
+// a whole binary of the hash it names. A cache that another user could
+// change is refused (safeCache); a copy there that is a link, or that
+// another user could change, is replaced.
+func upload(ctx context.Context, name string, c *ssh.Client, open time.Duration, data []byte, sum string) (string, error) {
 	file := "fencer-" + sum[:16]
-	check := fmt.Sprintf(`f=%s/%s; if [ -f "$f" ] && [ -x "$f" ] && printf '%%s  %%s\n' %s "$f" | sha256sum -c --status - 2>/dev/null; then echo "present $f"; else echo "missing $f"; fi`,
-		cacheDir, file, sum)
-	out, err := run(ctx, name, c, check, nil)
+	check := safeCache + fmt.Sprintf(`f="$d/%s"; if [ -f "$f" ] && [ ! -L "$f" ] && [ -x "$f" ] && ! bad "$f" && `+
+		`printf '%%s  %%s\n' %s "$f" | sha256sum -c --status - 2>/dev/null; then echo "present $f"; else echo "missing $f"; fi`,
+		file, sum)
+	out, err := run(ctx, name, c, open, posix(check), nil)
 	if err != nil {
 		return "", fmt.Errorf("%w (looking for fencer's agent in the login user's ~/.cache/fencer)", err)
 	}
 	state, path, _ := strings.Cut(lastLine(out), " ")
-	if state == "present" && strings.HasPrefix(path, "/") {
+	switch {
+	case state == "present" && strings.HasPrefix(path, "/"):
 		return path, nil
-	}
-	if state != "missing" || !strings.HasPrefix(path, "/") {
+	case state == "unsafe":
+		return "", unsafeCache(name, path)
+	case state != "missing" || !strings.HasPrefix(path, "/"):
 		return "", fmt.Errorf("host %s: looking for fencer's agent: unexpected answer %q (a login shell that prints something?)", name, out)
 	}
-	put := fmt.Sprintf(`set -e; umask 077; d=%s; mkdir -p "$d"; t="$d/.%s.$$"; trap 'rm -f "$t"' EXIT; cat > "$t"; `+
+	put := safeCache + fmt.Sprintf(`set -e; umask 077; mkdir -p "$d"; t="$d/.%s.$$"; trap 'rm -f "$t"' EXIT; cat > "$t"; `+
 		`printf '%%s  %%s\n' %s "$t" | sha256sum -c --status - || { echo "the copy of fencer's agent does not have the SHA-256 sent" >&2; exit 1; }; `+
-		`chmod 0700 "$t"; mv -f "$t" "$d/%s"; trap - EXIT`, cacheDir, file, sum, file)
-	if _, err := run(ctx, name, c, put, bytes.NewReader(data)); err != nil {
+		`chmod 0700 "$t"; mv -fT "$t" "$d/%s"; trap - EXIT; echo done`, file, sum, file)
+	out, err = run(ctx, name, c, open, posix(put), bytes.NewReader(data))
+	if err != nil {
 		return "", fmt.Errorf("%w (uploading fencer's agent to %s)", err, path)
 	}
+	if state, path, _ := strings.Cut(lastLine(out), " "); state == "unsafe" {
+		return "", unsafeCache(name, path)
+	}
+	if lastLine(out) != "done" {
+		return "", fmt.Errorf("host %s: uploading fencer's agent to %s: the cache changed under fencer (%s)", name, path, lastLine(out))
+	}
 	return path, nil
+}
+
+// unsafeCache is the error for a cache whose path another user could
+// change.
+func unsafeCache(name, path string) error {
+	return fmt.Errorf("host %s: %w: %s on the host is a symbolic link, or another user than the login user (and root) could change it: "+
+		"that user could replace fencer's agent there (run as root with become = \"sudo\"); fencer will not use it. "+
+		"Make it the login user's, not writable by group or others (chown; chmod go-w), and ~/.cache/fencer a directory, not a link",
+		name, ErrUnsafeCache, path)
+}
+
+// ErrUnsafeCache is wrapped by the error for a cache of fencer's agent on
+// a host that another user could change.
+var ErrUnsafeCache = errors.New("fencer's agent cache is unsafe")
+
+// posix is the command that runs script with /bin/sh, whatever the login
+// user's shell (fish, csh and zsh, which does not split words, do not
+// run POSIX sh's syntax): the login shell only runs exec with one quoted
+// argument.
+func posix(script string) string {
+	return "exec /bin/sh -c " + quote(script)
 }
 
 // quote quotes s for the POSIX shell.
@@ -161,29 +246,26 @@ func (s *stream) Close() error {
 // startAgent starts `[sudo -n] PATH agent` on a session and returns the
 // client of its protocol.
 func startAgent(ctx context.Context, cfg *Config, c *ssh.Client, path string) (*agent.Client, error) {
-	s, err := c.NewSession()
-	if err != nil {
-		return nil, fmt.Errorf("host %s: %w: opening a session: %v", cfg.Name, host.ErrUnreachable, err)
-	}
-	stdin, err := s.StdinPipe()
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("host %s: %v", cfg.Name, err)
-	}
-	stdout, err := s.StdoutPipe()
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("host %s: %v", cfg.Name, err)
-	}
-	stderr := &limited{max: maxOutput}
-	s.Stderr = stderr
 	cmd := fmt.Sprintf("exec %s agent -name=%s -scope=%s", quote(path), quote(cfg.Name), quote(cfg.Scope))
 	if cfg.Become == "sudo" {
 		cmd = fmt.Sprintf("exec sudo -n %s agent -name=%s -scope=%s", quote(path), quote(cfg.Name), quote(cfg.Scope))
 	}
-	if err := s.Start(cmd); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("host %s: %w: starting fencer's agent: %v", cfg.Name, host.ErrUnreachable, err)
+	var stdin io.WriteCloser
+	var stdout io.Reader
+	stderr := &limited{max: maxOutput}
+	s, err := openSession(ctx, cfg.Name, c, cfg.ConnectTimeout, cmd, "starting fencer's agent", func(s *ssh.Session) error {
+		var err error
+		if stdin, err = s.StdinPipe(); err != nil {
+			return err
+		}
+		if stdout, err = s.StdoutPipe(); err != nil {
+			return err
+		}
+		s.Stderr = stderr
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
@@ -199,7 +281,7 @@ func startAgent(ctx context.Context, cfg *Config, c *ssh.Client, path string) (*
 	case <-time.After(2 * time.Second):
 	}
 	s.Close()
-	return nil, agentError(cfg, c.User(), path, stderr.String(), err)
+	return nil, agentError(cfg, c.User(), path, agent.Printable(stderr.String()), err)
 }
 
 // agentError explains why the agent did not start: sudo wanting a
@@ -209,6 +291,11 @@ func agentError(cfg *Config, login, path, stderr string, err error) error {
 		return fmt.Errorf("host %s: become = \"sudo\": sudo on %s wants a password for %s, and fencer runs sudo -n, which never asks; "+
 			"allow NOPASSWD for %s (in /etc/sudoers.d: %s ALL=(root) NOPASSWD: %s), or log in as root (sudo said: %s)",
 			cfg.Name, cfg.Address, login, login, login, path[:strings.LastIndex(path, "-")+1]+"*", stderr)
+	}
+	if cfg.Become == "sudo" && strings.Contains(stderr, "must have a tty") {
+		return fmt.Errorf("host %s: become = \"sudo\": sudo on %s requires a terminal for %s (requiretty), and fencer's agent talks over a pipe; "+
+			"allow it without one (in /etc/sudoers.d: Defaults:%s !requiretty), or log in as root (sudo said: %s)",
+			cfg.Name, cfg.Address, login, login, stderr)
 	}
 	if stderr != "" {
 		return fmt.Errorf("%w; on the host: %s", err, stderr)

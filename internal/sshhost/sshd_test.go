@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,7 +122,8 @@ type sshd struct {
 
 // startSSHD starts sshd on a free port of 127.0.0.1, accepting the
 // client key for every user (authorized keys listed in authorized), with
-// extra appended to its configuration.
+// extra appended to its configuration ({port} in it replaced by the
+// port).
 func startSSHD(t *testing.T, extra string) *sshd {
 	t.Helper()
 	needRoot(t)
@@ -157,7 +159,7 @@ LogLevel VERBOSE
 %s
 Match User root
   SetEnv HOME=%s XDG_RUNTIME_DIR=%s/run
-`, d.port, d.dir, d.dir, extra, d.home, d.home)
+`, d.port, d.dir, d.dir, strings.ReplaceAll(extra, "{port}", fmt.Sprint(d.port)), d.home, d.home)
 	if err := os.WriteFile(filepath.Join(d.dir, "sshd_config"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -240,4 +242,39 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(fencerBinary.path))
 	}
 	os.Exit(code)
+}
+
+// listen listens on network and addr and serves each connection with
+// serve, in a goroutine of its own; the listener and every connection are
+// closed at the end of the test (not when serve returns: a silent server
+// keeps them open).
+func listen(t *testing.T, network, addr string, serve func(net.Conn)) net.Listener {
+	t.Helper()
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go serve(c)
+		}
+	}()
+	return l
 }

@@ -201,7 +201,7 @@ func Dial(ctx context.Context, cfg Config) (*Host, error) {
 // start learns the architecture, uploads the agent and starts it.
 func (h *Host) start(ctx context.Context, cfg *Config) error {
 	c := h.conns[0]
-	a, err := remoteArch(ctx, cfg.Name, c)
+	a, err := remoteArch(ctx, cfg.Name, c, cfg.ConnectTimeout)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (h *Host) start(ctx context.Context, cfg *Config) error {
 		return fmt.Errorf("host %s: %w", cfg.Name, err)
 	}
 	h.loaderSum = sha256Hex(bin.Data)
-	path, err := upload(ctx, cfg.Name, c, bin.Data, h.loaderSum)
+	path, err := upload(ctx, cfg.Name, c, cfg.ConnectTimeout, bin.Data, h.loaderSum)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (h *Host) start(ctx context.Context, cfg *Config) error {
 // connect logs in to the host, through the bastion if there is one; the
 // host's client comes first.
 func connect(ctx context.Context, cfg *Config) ([]*ssh.Client, error) {
-	keys, err := loadKeys(cfg.Name, cfg.AuthSock, cfg.expand(cfg.IdentityFile), cfg.Home)
+	keys, err := loadKeys(cfg.Name, cfg.AuthSock, cfg.expand(cfg.IdentityFile), cfg.Home, cfg.ConnectTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -312,6 +312,7 @@ func login(ctx context.Context, cfg *Config, known *hostKeys, keys *keys, via *s
 		select {
 		case keyErr = <-keyErrs:
 		default:
+			keyErr = known.noCommonKey(addr, err)
 		}
 	}
 	switch {

@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 
 	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/plan"
+	"github.com/fencer-dev/fencer/plan/loader"
 )
 
 func dial(t *testing.T, cfg Config) *Host {
@@ -102,7 +105,7 @@ func TestDial(t *testing.T) {
 	if _, err := talking.ReadDir(ctx, f.Paths.UnitDir); err != nil {
 		t.Errorf("with a talking shell: %v", err)
 	}
-	if out, err := run(ctx, "web", talking.conns[0], "true", nil); err != nil || !strings.Contains(out, "Welcome") {
+	if out, err := run(ctx, "web", talking.conns[0], time.Minute, "true", nil); err != nil || !strings.Contains(out, "Welcome") {
 		t.Errorf("the shell does not talk: %q, %v", out, err)
 	}
 	// A broken copy in the cache is replaced.
@@ -159,20 +162,7 @@ func startSSHAgent(t *testing.T, keys ...any) string {
 		}
 	}
 	sock := filepath.Join(t.TempDir(), "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); agent.ServeAgent(ring, c) }()
-		}
-	}()
+	listen(t, "unix", sock, func(c net.Conn) { agent.ServeAgent(ring, c) })
 	return sock
 }
 
@@ -472,8 +462,10 @@ func TestBecome(t *testing.T) {
 	d := startSSHD(t, "")
 	testUser(t, "fencer-sudo")
 	testUser(t, "fencer-nosudo")
+	testUser(t, "fencer-tty")
 	sudoers := "/etc/sudoers.d/fencer-sshhost-test"
-	if err := os.WriteFile(sudoers, []byte("fencer-sudo ALL=(root) NOPASSWD: ALL\n"), 0o440); err != nil {
+	rules := "fencer-sudo ALL=(root) NOPASSWD: ALL\nDefaults:fencer-tty requiretty\nfencer-tty ALL=(root) NOPASSWD: ALL\n"
+	if err := os.WriteFile(sudoers, []byte(rules), 0o440); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(sudoers) })
@@ -495,6 +487,13 @@ func TestBecome(t *testing.T) {
 		!strings.Contains(err.Error(), "NOPASSWD") || !strings.Contains(err.Error(), "log in as root") {
 		t.Errorf("sudo wanting a password: %v", err)
 	}
+	// sudo that wants a terminal says so, and what to allow.
+	cfg.User = "fencer-tty"
+	_, err = Dial(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), "requires a terminal for fencer-tty (requiretty)") || !strings.Contains(err.Error(), "Defaults:fencer-tty !requiretty") {
+		t.Errorf("sudo with requiretty: %v", err)
+	}
+	cfg.User = "fencer-nosudo"
 	// Without become, the same user's agent is no root.
 	cfg.Become = ""
 	h = dial(t, cfg)
@@ -510,20 +509,7 @@ func TestUnreachable(t *testing.T) {
 	dir := t.TempDir()
 	id := filepath.Join(dir, "id")
 	key(t, id, "")
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	silent := listen(t, "tcp", "127.0.0.1:0", func(net.Conn) {})
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -542,5 +528,305 @@ func TestUnreachable(t *testing.T) {
 		if name == "silent" && !strings.Contains(err.Error(), "connect_timeout 1s") {
 			t.Errorf("silent: %v", err)
 		}
+	}
+}
+
+// TestUnsafeCache: a cache of fencer's agent that another user could
+// change (the directory, the home above it, a link) is refused before
+// anything runs from it; a copy in it that another user could change is
+// replaced.
+func TestUnsafeCache(t *testing.T) {
+	d := startSSHD(t, "")
+	cfg := d.config(t)
+	cache := filepath.Join(d.home, ".cache", "fencer")
+	elsewhere := filepath.Join(d.dir, "elsewhere")
+	if err := os.MkdirAll(elsewhere, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, setup := range map[string]func() error{
+		"world-writable directory": func() error { return os.MkdirAll(cache, 0o777) },
+		"group-writable home":      func() error { return os.Chmod(d.home, 0o770) },
+		"directory of another":     func() error { os.MkdirAll(cache, 0o700); return os.Chown(cache, 65534, 65534) },
+		"link":                     func() error { os.MkdirAll(filepath.Dir(cache), 0o700); return os.Symlink(elsewhere, cache) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			os.RemoveAll(filepath.Join(d.home, ".cache"))
+			os.Chmod(d.home, 0o700)
+			if err := setup(); err != nil {
+				t.Fatal(err)
+			}
+			if name == "world-writable directory" {
+				os.Chmod(cache, 0o777) // past the umask
+			}
+			h, err := Dial(context.Background(), cfg)
+			if err == nil {
+				h.Close()
+			}
+			if !errors.Is(err, ErrUnsafeCache) || !strings.Contains(err.Error(), "another user than the login user") || !strings.Contains(err.Error(), "host web") {
+				t.Errorf("Dial = %v, want the unsafe cache refused", err)
+			}
+		})
+	}
+	os.RemoveAll(filepath.Join(d.home, ".cache"))
+	os.Chmod(d.home, 0o700)
+	h := dial(t, cfg)
+	sum, _ := h.Fencer(context.Background())
+	h.Close()
+	cached := filepath.Join(cache, "fencer-"+sum[:16])
+	for name, spoil := range map[string]func() error{
+		"world-writable copy": func() error { return os.Chmod(cached, 0o777) },
+		"copy of another":     func() error { return os.Chown(cached, 65534, 65534) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := spoil(); err != nil {
+				t.Fatal(err)
+			}
+			dial(t, cfg).Close()
+			st, err := os.Stat(cached)
+			if err != nil || st.Mode().Perm() != 0o700 || st.Sys().(*syscall.Stat_t).Uid != 0 {
+				t.Errorf("the copy was not replaced: %v, %v", st.Mode(), err)
+			}
+		})
+	}
+}
+
+// TestHostKeyForms: the forms a known_hosts file takes. A hashed entry
+// is accepted; with an ed25519 entry, a host that has an RSA key too is
+// asked for its ed25519 one; a host that offers no key of the types
+// known_hosts has for it, a key marked @revoked, a key a
+// @cert-authority line would only vouch for as a certificate, and a host
+// behind a known bastion whose own key is unknown are refused.
+func TestHostKeyForms(t *testing.T) {
+	needRoot(t)
+	rsaKey := filepath.Join(openDir(t, "fencer-rsa"), "host_rsa")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", rsaKey).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	d := startSSHD(t, "HostKey "+rsaKey)
+	cfg := d.config(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", d.port)
+	pub := d.hostKey.PublicKey()
+	other, _ := key(t, filepath.Join(d.dir, "other"), "")
+	ecdsa := filepath.Join(d.dir, "ecdsa")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", ecdsa).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	ecdsaPub, err := os.ReadFile(ecdsa + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorized := func(k ssh.PublicKey) string { return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))) }
+	hashed := knownhosts.HashHostname(knownhosts.Normalize(addr)) + " " + authorized(pub)
+	for name, tc := range map[string]struct {
+		known string
+		want  string // "" to connect
+	}{
+		"hashed":         {hashed, ""},
+		"ed25519 of two": {knownhosts.Line([]string{addr}, pub), ""},
+		"no common type": {fmt.Sprintf("# ecdsa only\n[127.0.0.1]:%d %s", d.port, ecdsaPub), "offers no SSH host key of the types"},
+		"revoked":        {"@revoked * " + authorized(pub) + "\n" + knownhosts.Line([]string{addr}, pub), "@revoked"},
+		"cert-authority": {"@cert-authority * " + authorized(other.PublicKey()), "is not in"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg.KnownHostsFile = filepath.Join(d.dir, "known_"+strings.ReplaceAll(name, " ", "_"))
+			if err := os.WriteFile(cfg.KnownHostsFile, []byte(tc.known+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h, err := Dial(context.Background(), cfg)
+			if err == nil {
+				h.Close()
+			}
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Dial: %v", err)
+			case tc.want != "" && (!errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Dial = %v, want ErrHostKey and %q", err, tc.want)
+			}
+			if name == "no common type" && err != nil && !strings.Contains(err.Error(), cfg.KnownHostsFile+":2") {
+				t.Errorf("no file:line of the entry: %v", err)
+			}
+		})
+	}
+	// The bastion is known, the host behind it not: refused at the host.
+	cfg.KnownHostsFile = filepath.Join(d.dir, "known_bastion")
+	if err := os.WriteFile(cfg.KnownHostsFile, []byte(knownhosts.Line([]string{fmt.Sprintf("localhost:%d", d.port)}, pub)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Bastion = fmt.Sprintf("root@localhost:%d", d.port)
+	_, err = Dial(context.Background(), cfg)
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), fmt.Sprintf("[127.0.0.1]:%d", d.port)) {
+		t.Errorf("the host behind a known bastion: %v", err)
+	}
+}
+
+// startMute serves SSH on 127.0.0.1, logging in any key, and then never
+// answers: the opening of a session (mode "channel") or its command
+// (mode "exec"). It returns a Config that reaches it.
+func startMute(t *testing.T, mode string) Config {
+	t.Helper()
+	dir := t.TempDir()
+	hostKey, _ := key(t, filepath.Join(dir, "host_key"), "")
+	id := filepath.Join(dir, "id")
+	key(t, id, "")
+	config := &ssh.ServerConfig{PublicKeyCallback: func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) { return nil, nil }}
+	config.AddHostKey(hostKey)
+	l := listen(t, "tcp", "127.0.0.1:0", func(conn net.Conn) {
+		_, chans, reqs, err := ssh.NewServerConn(conn, config)
+		if err != nil {
+			return
+		}
+		go ssh.DiscardRequests(reqs)
+		for nc := range chans {
+			if mode == "exec" {
+				if _, reqs, err := nc.Accept(); err == nil {
+					go func() {
+						for range reqs { // never replied
+						}
+					}()
+				}
+			}
+		}
+	})
+	port := l.Addr().(*net.TCPAddr).Port
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, []byte(knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", port)}, hostKey.PublicKey())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return Config{Name: "web", Address: "127.0.0.1", Port: port, User: "root", IdentityFile: id, KnownHostsFile: known,
+		Home: dir, ConnectTimeout: time.Second, Loaders: loader.SetOf(&loader.Binary{Data: []byte("x"), Arch: "x86_64"})}
+}
+
+// dialWithin dials cfg and returns how long Dial took and its error;
+// the test fails at once when Dial holds on for 15 seconds.
+func dialWithin(t *testing.T, cfg Config) (time.Duration, error) {
+	t.Helper()
+	errc := make(chan error, 1)
+	began := time.Now()
+	go func() {
+		h, err := Dial(context.Background(), cfg)
+		if err == nil {
+			h.Close()
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		return time.Since(began), err
+	case <-time.After(15 * time.Second):
+		t.Fatal("Dial holds on")
+		return 0, nil
+	}
+}
+
+// TestMute: a host that logs fencer in and then never answers the opening
+// of a session, or a command, fails with ErrUnreachable at its connect
+// timeout, not never.
+func TestMute(t *testing.T) {
+	for _, mode := range []string{"channel", "exec"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := startMute(t, mode)
+			took, err := dialWithin(t, cfg)
+			if !errors.Is(err, host.ErrUnreachable) || !strings.Contains(err.Error(), "no answer within connect_timeout 1s") || took > 5*time.Second {
+				t.Errorf("Dial = %v after %s", err, took)
+			}
+		})
+	}
+}
+
+// slowSigner is an ssh-agent whose keys never sign: one that waits for a
+// confirmation nobody gives.
+type slowSigner struct{ agent.Agent }
+
+func (slowSigner) Sign(ssh.PublicKey, []byte) (*ssh.Signature, error) { select {} }
+
+// TestAgentNeverSigns: logging in with an ssh-agent that never signs ends
+// at the connect timeout (the agent's socket has a deadline).
+func TestAgentNeverSigns(t *testing.T) {
+	cfg := startMute(t, "channel")
+	_, priv := key(t, filepath.Join(t.TempDir(), "id"), "")
+	ring := agent.NewKeyring()
+	if err := ring.Add(agent.AddedKey{PrivateKey: priv}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	listen(t, "unix", sock, func(c net.Conn) { agent.ServeAgent(slowSigner{ring}, c) })
+	cfg.AuthSock, cfg.IdentityFile = sock, ""
+	if _, err := dialWithin(t, cfg); err == nil {
+		t.Error("logged in without a signature")
+	}
+}
+
+// TestIPv6: a host at an IPv6 address is checked against its
+// "[addr]:port" entry, and the line to add for an unknown one has that
+// form.
+func TestIPv6(t *testing.T) {
+	d := startSSHD(t, "ListenAddress [::1]:{port}")
+	cfg := d.config(t)
+	cfg.Address = "::1"
+	_, err := Dial(context.Background(), cfg)
+	line := fmt.Sprintf("[::1]:%d %s", d.port, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(d.hostKey.PublicKey()))))
+	if !errors.Is(err, ErrHostKey) || !strings.Contains(err.Error(), "\n  "+line) {
+		t.Fatalf("::1 known only as 127.0.0.1: %v\nwant the line %s", err, line)
+	}
+	f, err := os.OpenFile(cfg.KnownHostsFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, line)
+	f.Close()
+	dial(t, cfg).Close()
+}
+
+// TestOddHome: a login whose home has a space, quotes and a dollar sign
+// gets its agent cached and started there: every path fencer sends to
+// the shell is quoted.
+func TestOddHome(t *testing.T) {
+	d := startSSHD(t, "")
+	testUser(t, "fencer-odd")
+	home := filepath.Join(openDir(t, "fencer-odd"), `it's a "home" $HOME`)
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", "fencer-odd:", home).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("usermod", "-d", home, "fencer-odd").CombinedOutput(); err != nil {
+		t.Fatalf("usermod: %v\n%s", err, out)
+	}
+	cfg := d.config(t)
+	cfg.User = "fencer-odd"
+	h := dial(t, cfg)
+	sum, _ := h.Fencer(context.Background())
+	if _, err := os.Stat(filepath.Join(home, ".cache", "fencer", "fencer-"+sum[:16])); err != nil {
+		t.Errorf("the agent is not cached in the odd home: %v", err)
+	}
+	names, err := h.ReadDir(context.Background(), home)
+	if err != nil || !slices.Contains(names, ".cache") {
+		t.Errorf("ReadDir of the home: %v, %v", names, err)
+	}
+}
+
+// TestLoginShell: a login whose shell is not a POSIX sh (fish, csh; zsh
+// does not split words) still gets its agent: fencer asks the login shell
+// only for `uname -m` and for exec of a program with quoted arguments,
+// and runs its scripts with /bin/sh. The stand-in shell runs those and
+// refuses anything else.
+func TestLoginShell(t *testing.T) {
+	d := startSSHD(t, "")
+	home := testUser(t, "fencer-fish")
+	shell := filepath.Join(openDir(t, "fencer-shell"), "fakesh")
+	script := "#!/bin/sh\ncase \"$2\" in\n\"exec \"*|\"uname -m\") exec /bin/sh -c \"$2\" ;;\n*) echo \"fakesh: not a command this shell knows: $2\" >&2; exit 127 ;;\nesac\n"
+	if err := os.WriteFile(shell, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("usermod", "-s", shell, "fencer-fish").CombinedOutput(); err != nil {
+		t.Fatalf("usermod: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("usermod", "-s", "/bin/sh", "fencer-fish").Run() })
+	cfg := d.config(t)
+	cfg.User = "fencer-fish"
+	h := dial(t, cfg)
+	if _, err := h.ReadDir(context.Background(), home); err != nil {
+		t.Errorf("ReadDir: %v", err)
 	}
 }

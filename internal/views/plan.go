@@ -43,6 +43,9 @@ func Plan(w io.Writer, p *plan.Plan, color bool) {
 			facts += ", root " + h.Root
 		}
 		fmt.Fprintf(w, "%s%s%s (%s)\n", c.bold, where, c.reset, facts)
+		if h.Root == "" && h.SSH != nil {
+			fmt.Fprintf(w, "  reached over SSH: %s\n", sshLine(h.Address, h.SSH))
+		}
 		for _, s := range h.Services {
 			fmt.Fprintf(w, "  service %q (%s), enforce = %q\n", s.Name, s.Unit, s.Enforce)
 			for _, fd := range s.Fds {
@@ -241,4 +244,30 @@ func noteText(n plan.Note) string {
 		return fmt.Sprintf("%s (filter) is run by %s, which %s: left as it is", n.Path, n.DropIn, unittext.Whose(n.Owner))
 	}
 	return fmt.Sprintf("%s: %s", n.Path, n.Kind)
+}
+
+// sshLine is how a saved plan reaches a host over SSH, for whoever
+// reviews it: where, as whom, through what, checked against which
+// known_hosts file, with which key.
+func sshLine(address string, s *plan.SSH) string {
+	user := s.User
+	if user == "" {
+		user = "(the user running fencer)"
+	}
+	out := fmt.Sprintf("%s@%s port %d", user, address, s.Port)
+	if s.Bastion != "" {
+		out += " via " + s.Bastion
+	}
+	if s.Become != "" {
+		out += ", become " + s.Become
+	}
+	known := s.KnownHostsFile
+	if known == "" {
+		known = "~/.ssh/known_hosts"
+	}
+	out += ", host keys from " + known
+	if s.IdentityFile != "" {
+		out += ", key " + s.IdentityFile
+	}
+	return out
 }

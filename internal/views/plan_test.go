@@ -168,3 +168,28 @@ No changes. Your hosts match the configuration.
 		t.Errorf("plan output:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+// TestPlanSSH: a plan shows how it reaches a host over SSH (a saved plan
+// reconnects with those settings, so whoever reviews it sees them), and
+// nothing for a -root tree.
+func TestPlanSSH(t *testing.T) {
+	ssh := &plan.SSH{Port: 2222, User: "deploy", Bastion: "admin@jump", Become: "sudo", KnownHostsFile: "/etc/fencer/known_hosts"}
+	p := &plan.Plan{Hosts: []*plan.HostPlan{
+		{Name: "web", Address: "10.0.0.1", SSH: ssh, Scope: "system", Arch: "x86_64"},
+		{Name: "db", Address: "10.0.0.2", SSH: &plan.SSH{Port: 22}, Scope: "system", Arch: "x86_64"},
+		{Name: "tree", Address: "10.0.0.3", SSH: ssh, Root: "/srv/tree", Scope: "system", Arch: "x86_64"},
+	}}
+	var b strings.Builder
+	Plan(&b, p, false)
+	for _, want := range []string{
+		"  reached over SSH: deploy@10.0.0.1 port 2222 via admin@jump, become sudo, host keys from /etc/fencer/known_hosts\n",
+		"  reached over SSH: (the user running fencer)@10.0.0.2 port 22, host keys from ~/.ssh/known_hosts\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("plan:\n%s\nwant %q", b.String(), want)
+		}
+	}
+	if strings.Count(b.String(), "reached over SSH") != 2 {
+		t.Errorf("a -root tree shown as reached over SSH:\n%s", b.String())
+	}
+}
