@@ -488,7 +488,7 @@ func (w *fleetWorld) wrongHostKey() {
 	if r.code == 0 || !strings.Contains(out, "1 of 5 hosts failed") || !regexp.MustCompile(`(?m)^\s*h2\s.*failed`).MatchString(out) {
 		t.Errorf("apply with h2's key wrong: want a failure, the summary naming h2:\n%s", r)
 	}
-	if !strings.Contains(out, "HOST KEY") && !strings.Contains(strings.ToLower(out), "changed") {
+	if !strings.Contains(out, "THE SSH HOST KEY OF [127.0.0.1]:"+strconv.Itoa(h2.Port)+" HAS CHANGED.") {
 		t.Errorf("apply with h2's key wrong: no changed-key message:\n%s", r)
 	}
 	t.Logf("apply with h2's key wrong:\n%s", out)
