@@ -756,8 +756,21 @@ func (w *fleetWorld) pullMode() {
 	t := w.t
 	h1 := w.f.Hosts[0]
 	w.usePolicy(!w.ruleB)
-	for _, n := range []string{"main.fencer.hcl", "metrics.service"} {
-		if err := h1.WriteFile(fleettest.AsRoot, "/root/pull/"+n, []byte(readFile(t, filepath.Join(w.cfg, n))), 0o644); err != nil {
+	// The configuration as a host pulls it, with addresses that lead
+	// nowhere: pull mode reaches h1 as the machine it runs on, whatever
+	// its address says, and no other host.
+	conf := readFile(t, filepath.Join(w.cfg, "main.fencer.hcl"))
+	if n := strings.Count(conf, `"127.0.0.1"`); n != len(w.f.Hosts) {
+		t.Fatalf("the configuration has %d addresses 127.0.0.1, want %d", n, len(w.f.Hosts))
+	}
+	conf = strings.ReplaceAll(conf, `"127.0.0.1"`, `"nowhere.invalid"`)
+	// fencer installed on h1, where it is also h1's loader.
+	files := map[string]string{"main.fencer.hcl": conf, "metrics.service": readFile(t, filepath.Join(w.cfg, "metrics.service"))}
+	if err := h1.WriteFile(fleettest.AsRoot, h1.FencerPath(true), []byte(readFile(t, w.fencer)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for n, data := range files {
+		if err := h1.WriteFile(fleettest.AsRoot, "/root/pull/"+n, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
