@@ -700,21 +700,24 @@ func (w *fleetWorld) killedApplies() {
 	w.converged()
 }
 
-// connectionCut: the SSH connection of a host (h1, through sudo, then h3
-// and h5) cut at a random moment of an apply's writes: every file old or
-// new, nothing left over, the host reported and the others applied; the
-// next apply converges.
+// connectionCut: the SSH connection of a host (h1, through sudo, then
+// h3, h5 and h2) cut at a random moment of an apply — a few milliseconds
+// after the host reports a step chosen at random (planning, planned,
+// applying, reloading): every file old or new, nothing left over, the
+// host reported and the others applied; the next apply converges.
 func (w *fleetWorld) connectionCut() {
 	t := w.t
-	a, b, dur := w.twoVersions()
+	a, b, _ := w.twoVersions()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("random seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 9))
-	for _, i := range []int{0, 2, 4} {
+	steps := []string{"planning", "planned", "applying 1/", "applying 2/", "reloading"}
+	for _, i := range []int{0, 2, 4, 1} {
 		h := w.f.Hosts[i]
 		w.flipEveryHost(b)
+		step := steps[rng.IntN(len(steps))]
 		cmd := w.command("apply", "-auto-approve")
-		out := &watchWriter{want: "\nPlan: ", seen: make(chan struct{})}
+		out := &watchWriter{want: "host " + h.Name + ": " + step, seen: make(chan struct{})}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -723,20 +726,20 @@ func (w *fleetWorld) connectionCut() {
 		case <-out.seen:
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
-			t.Fatalf("no plan after 30 s:\n%s", out.String())
+			t.Fatalf("%s did not report %q in 30 s:\n%s", h.Name, step, out.String())
 		}
-		// The plan is printed: the hosts are being locked and written.
-		delay := time.Duration(rng.Float64() * float64(dur) / 3)
+		delay := time.Duration(rng.IntN(20)) * time.Millisecond
 		time.Sleep(delay)
+		done := strings.Contains(out.String(), "host "+h.Name+": done")
 		n := h.CutConnections()
 		err := cmd.Wait()
 		r := out.String()
-		t.Logf("%s: %d connection(s) cut %s after the plan: apply %v", h.Name, n, delay.Round(time.Millisecond), err)
-		if n == 0 && !strings.Contains(r, "host "+h.Name+": done") {
-			t.Errorf("%s had no connection to cut before it was done:\n%s", h.Name, r)
+		t.Logf("%s: %d connection(s) cut %s after %q (done before: %v): apply %v", h.Name, n, delay, step, done, err)
+		if n == 0 && !done {
+			t.Errorf("%s had no connection to cut while it was applied:\n%s", h.Name, r)
 		}
 		if err != nil && (!strings.Contains(r, "1 of 5 hosts failed.") || !regexp.MustCompile(`(?m)^\s*`+h.Name+`\s.*failed: .*host unreachable`).MatchString(r)) {
-			t.Errorf("the apply whose connection to %s was cut: want the summary to say %s is unreachable:\n%s", h.Name, h.Name, r)
+			t.Errorf("the apply whose connection to %s was cut: want the summary to say %s is unreachable and no other host failed:\n%s", h.Name, h.Name, r)
 		}
 		w.checkIntact("after the cut of "+h.Name, a, b)
 		if t.Failed() {
