@@ -274,6 +274,21 @@ func (w *fleetWorld) show(h *fleettest.Host, unit, props string) string {
 	return w.exec(h, "systemctl", "--user", "show", "-p", props, unit)
 }
 
+// napProcess returns nap's main pid on h and its Seccomp mode.
+func (w *fleetWorld) napProcess(h *fleettest.Host) (pid, seccomp string) {
+	w.t.Helper()
+	pid = strings.TrimSpace(w.exec(h, "systemctl", "--user", "show", "-p", "MainPID", "--value", "nap.service"))
+	status, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil || pid == "0" {
+		w.t.Fatalf("host %s: nap.service's main pid %q: %v", h.Name, pid, err)
+	}
+	m := regexp.MustCompile(`(?m)^Seccomp:\s*(\d)$`).FindSubmatch(status)
+	if m == nil {
+		w.t.Fatalf("host %s: /proc/%s/status has no Seccomp:\n%s", h.Name, pid, status)
+	}
+	return pid, string(m[1])
+}
+
 // TestFleet runs the fleet scenarios of issue 9 on one fleet of five hosts,
 // one after the other, each leaving the fleet converged for the next: the
 // real fencer binary, run as a user runs it, plans and applies over SSH.
@@ -394,6 +409,7 @@ func (w *fleetWorld) serveAndViolate(h *fleettest.Host) error {
 // sync; apply puts it back.
 func (w *fleetWorld) verifyDrift() {
 	t := w.t
+	w.mustApply() // nothing to do after MetricsOnFive; run alone, the fleet is empty
 	r := w.run("verify")
 	if r.code != 0 {
 		t.Fatalf("verify of the converged fleet: want exit 0:\n%s", r)
@@ -804,8 +820,16 @@ func (w *fleetWorld) pullMode() {
 // to its own ExecStart, and the next destroy finds nothing.
 func (w *fleetWorld) destroy() {
 	t := w.t
+	w.mustApply() // nothing to do after PullMode; run alone, the fleet is empty
+	// nap runs, under its filter, on every host; and metrics' socket.
+	for _, h := range w.f.Hosts {
+		w.exec(h, "systemctl", "--user", "start", "nap.service", strings.TrimSuffix(metricsUnit(h), ".service")+".socket")
+		if pid, seccomp := w.napProcess(h); seccomp != "2" {
+			t.Fatalf("host %s: nap (pid %s) runs without its filter before destroy: Seccomp %s", h.Name, pid, seccomp)
+		}
+	}
 	r := w.run("destroy", "-auto-approve")
-	if r.code != 0 {
+	if r.code != 0 || !strings.Contains(r.stdout, "Destroy complete!") {
 		t.Fatalf("destroy:\n%s", r)
 	}
 	for _, h := range w.f.Hosts {
@@ -814,11 +838,16 @@ func (w *fleetWorld) destroy() {
 				t.Errorf("host %s: %s after destroy: %v", h.Name, p, err)
 			}
 		}
-		if got := w.show(h, "nap.service", "ExecStart"); !strings.Contains(got, "path=/bin/sleep ") {
-			t.Errorf("host %s: nap.service after destroy: %s", h.Name, got)
+		// systemd was reloaded, and nap restarted as its own unit says.
+		if got := w.show(h, "nap.service", "ExecStart,NeedDaemonReload,ActiveState"); !strings.Contains(got, "path=/bin/sleep ") ||
+			!strings.Contains(got, "NeedDaemonReload=no\n") || !strings.Contains(got, "ActiveState=active\n") {
+			t.Errorf("host %s: nap.service after destroy:\n%s", h.Name, got)
+		}
+		if pid, seccomp := w.napProcess(h); seccomp != "0" {
+			t.Errorf("host %s: nap (pid %s) runs under a filter after destroy: Seccomp %s", h.Name, pid, seccomp)
 		}
 		if got := w.show(h, metricsUnit(h), "LoadState"); got != "LoadState=not-found\n" {
-			t.Errorf("host %s: metrics.service after destroy: %s", h.Name, got)
+			t.Errorf("host %s: %s after destroy: %s", h.Name, metricsUnit(h), got)
 		}
 	}
 	before := w.snapshotAll()
