@@ -668,6 +668,24 @@ func (w *fleetWorld) twoVersions() (a, b map[string]map[string]string, dur time.
 	return a, b, dur
 }
 
+// convergeIntact applies policy B to every host, which must work and
+// leave every file in one of the versions a and b and nothing behind
+// (checkIntact), and plan then finds nothing to do.
+func (w *fleetWorld) convergeIntact(a, b map[string]map[string]string) {
+	w.t.Helper()
+	w.usePolicy(true)
+	w.mustApply()
+	w.checkIntact("after converging", a, b)
+	w.converged()
+}
+
+// rand returns a random source whose seed the test logs.
+func (w *fleetWorld) rand() *rand.Rand {
+	seed := uint64(time.Now().UnixNano())
+	w.t.Logf("random seed %d", seed)
+	return rand.New(rand.NewPCG(seed, 9))
+}
+
 // flipEveryHost writes a configuration that changes every host: each
 // host's metrics service gets the policy its filter does not have now.
 func (w *fleetWorld) flipEveryHost(b map[string]map[string]string) {
@@ -686,9 +704,7 @@ func (w *fleetWorld) killedApplies() {
 	t := w.t
 	a, b, dur := w.twoVersions()
 	t.Logf("an apply changing every host takes %s", dur.Round(time.Millisecond))
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("random seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 9))
+	rng := w.rand()
 	const rounds = 20
 	for i := 0; i < rounds; i++ {
 		w.flipEveryHost(b)
@@ -710,10 +726,7 @@ func (w *fleetWorld) killedApplies() {
 			t.Fatalf("output of the killed apply:\n%s", out.String())
 		}
 	}
-	w.usePolicy(true)
-	w.mustApply()
-	w.checkIntact("after converging", a, b)
-	w.converged()
+	w.convergeIntact(a, b)
 }
 
 // connectionCut: the SSH connection of a host (h1, through sudo, then
@@ -724,9 +737,7 @@ func (w *fleetWorld) killedApplies() {
 func (w *fleetWorld) connectionCut() {
 	t := w.t
 	a, b, _ := w.twoVersions()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("random seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 9))
+	rng := w.rand()
 	steps := []string{"planning", "planned", "applying 1/", "applying 2/", "reloading"}
 	for _, i := range []int{0, 2, 4, 1} {
 		h := w.f.Hosts[i]
@@ -762,10 +773,7 @@ func (w *fleetWorld) connectionCut() {
 			t.Fatalf("output of the apply:\n%s", r)
 		}
 	}
-	w.usePolicy(true)
-	w.mustApply()
-	w.checkIntact("after converging", a, b)
-	w.converged()
+	w.convergeIntact(a, b)
 }
 
 // pullMode: fencer run on h1 (installed there as its loader) with the
