@@ -107,7 +107,7 @@ func metricsUnit(h *fleettest.Host) string { return "metrics-" + h.Name + ".serv
 // syscall_set.
 func (w *fleetWorld) config() string {
 	w.t.Helper()
-	blocks, err := w.f.HostBlocks(fleettest.HCLOptions{KnownHosts: w.knownHosts, Attrs: map[string]string{"connect_timeout": `"3s"`}})
+	blocks, err := w.f.HostBlocks(fleettest.HCLOptions{KnownHosts: w.knownHosts})
 	if err != nil {
 		w.t.Fatal(err)
 	}
