@@ -10,6 +10,11 @@
 // fencer exec's refusals also run unprivileged. Tests skip on a machine
 // where they cannot run, except under CI=true, where they fail.
 //
+// TestFleet (fleet_test.go) runs issue 9's fleet scenarios against five
+// simulated hosts over SSH (internal/fleettest): the metrics example on
+// all five, a wrong host key, a host down, killed applies and cut
+// connections, verify, -target, pull mode and destroy.
+//
 // The fault-injection tests stop fencer apply at exact steps with
 // $FENCER_TEST_PAUSE, a test-only hook of cmd/fencer (see testPauseEnv
 // there and apply.Options.Pause), and kill it there with SIGKILL.
