@@ -6,7 +6,8 @@ type Step int
 
 // Steps, in the order a host goes through them.
 const (
-	// StepConnecting: reading the host's facts (opening it).
+	// StepConnecting: opening the host (connecting to it over SSH) and
+	// reading its facts.
 	StepConnecting Step = iota
 	// StepPlanning: reading its files and compiling its services.
 	StepPlanning

@@ -92,10 +92,16 @@ func (o *planOptions) hosts(cfg *hclspec.Config, targets *plan.Targets) (*fleet,
 			selected = append(selected, h)
 		}
 	}
-	// Opening a host may mean reaching it: in parallel.
+	// Opening a host may mean reaching it: in parallel, shown as
+	// connecting.
+	observe := o.observer()
 	var mu sync.Mutex
 	host.Each(len(selected), o.parallelism, func(i int) {
 		h := selected[i]
+		if observe != nil {
+			observe(plan.Event{Host: h.Name, Step: plan.StepConnecting})
+			o.connecting.Store(h.Name, true)
+		}
 		t, err := o.openHost(h, "")
 		mu.Lock()
 		defer mu.Unlock()
@@ -114,18 +120,25 @@ func (o *planOptions) hosts(cfg *hclspec.Config, targets *plan.Targets) (*fleet,
 // false. Otherwise it returns diags with the host blocks' warnings added.
 func (o *planOptions) openHosts(c *cli, src *sources, cfg *hclspec.Config, diags hcl.Diagnostics) (*fleet, hcl.Diagnostics, bool) {
 	targets, more := o.selectHosts(cfg)
-	var f *fleet
-	if !more.HasErrors() {
-		var d hcl.Diagnostics
-		f, d = o.hosts(cfg, targets)
-		more = append(more, d...)
-	}
 	if diags = append(diags, more...); more.HasErrors() {
 		c.printDiags(src, diags)
 		return nil, diags, false
 	}
-	if len(f.hosts)+len(f.failed) > 1 && !o.noProgress {
+	// The progress starts before the hosts are opened: opening one may
+	// mean connecting to it.
+	selected := 0
+	for _, h := range cfg.Hosts {
+		if targets.Host(cfg, h) {
+			selected++
+		}
+	}
+	if selected > 1 && !o.noProgress {
 		o.progress = c.newProgress()
+	}
+	f, more := o.hosts(cfg, targets)
+	if diags = append(diags, more...); more.HasErrors() {
+		c.printDiags(src, diags)
+		return nil, diags, false
 	}
 	return f, diags, true
 }
@@ -194,12 +207,18 @@ func (o *planOptions) noteLockError(err error) {
 	}
 }
 
-// observer is what tells the progress, nil when none is shown.
+// observer is what tells the progress, nil when none is shown. A host
+// shown connecting while it was opened is not shown connecting again.
 func (o *planOptions) observer() func(plan.Event) {
 	if o.progress == nil {
 		return nil
 	}
-	return o.progress.Observe
+	return func(e plan.Event) {
+		if _, shown := o.connecting.Load(e.Host); shown && e.Step == plan.StepConnecting {
+			return
+		}
+		o.progress.Observe(e)
+	}
 }
 
 // makeOptions are plan.Make's options for f.

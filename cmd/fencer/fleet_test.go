@@ -145,6 +145,31 @@ func TestFleetHostFailsAlone(t *testing.T) {
 		`(?m)^  web-2  x86_64 +\d+\.\d\ds  ok: 4 added, 0 changed, 0 destroyed$`)
 }
 
+// TestFleetProgressWhileOpening: opening the hosts shows as connecting,
+// once per host, and a host that cannot be opened goes from connecting
+// to failed while the others are applied.
+func TestFleetProgressWhileOpening(t *testing.T) {
+	cfg := writeConfig(t, fleetConfig)
+	root := t.TempDir()
+	// web-2's tree is a file: the host cannot be opened.
+	if err := os.WriteFile(filepath.Join(root, "web-2"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runFencer(t, "apply", "-auto-approve", "-root="+root, cfg)
+	if r.code == exitOK {
+		t.Fatalf("apply with web-2 unopenable: exit 0\n%s\n%s", r.stdout, r.stderr)
+	}
+	mustMatch(t, "stderr", r.stderr,
+		`(?s)host web-2: connecting\n.*host web-2: failed: host web-2: -root: .*web-2 is not a directory`,
+		`(?m)^host web-1: done$`,
+		`(?m)^host web-3: done$`)
+	for _, h := range []string{"web-1", "web-2", "web-3"} {
+		if n := strings.Count(r.stderr, "host "+h+": connecting\n"); n != 1 {
+			t.Errorf("host %s: connecting shown %d times, want 1:\n%s", h, n, r.stderr)
+		}
+	}
+}
+
 // TestFleetExampleHasTheMetricsPolicy checks that examples/fleet's
 // metrics.fencer.hcl is examples/metrics' policy, from its service block
 // on, as its header says.

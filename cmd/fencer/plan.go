@@ -235,6 +235,10 @@ type planOptions struct {
 	// noProgress (why, which plans as verify does).
 	progress   *views.Progress
 	noProgress bool
+	// connecting are the hosts whose opening the progress showed as
+	// connecting (hosts); observer does not show it again when planning
+	// reads their facts.
+	connecting sync.Map
 	// lockHint: a host's lock was held; say how to wait for it.
 	lockHint bool
 	loaders  loaderFlag
