@@ -3,8 +3,6 @@ package sshhost
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,29 +80,7 @@ func TestFleetApplyLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "live")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	conf := blocks + `service "nap" {
-  unit           = "nap.service"
-  unit_file      = "[Service]\nExecStart=/bin/sleep 1000\n"
-  default_action = log
-  rule "start" {
-    syscalls = ["execve", "exit_group"]
-  }
-}
-`
-	if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fencer := func(args ...string) (string, error) {
-		cmd := exec.Command(fencerBinary.path, append([]string{"-no-color"}, args...)...)
-		cmd.Dir = dir
-		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	fencer := fencerIn(t, configDir(t, "live", blocks+napService))
 	if out, err := fencer("apply", "-auto-approve"); err != nil || !strings.Contains(out, "systemd reloaded") {
 		t.Fatalf("fencer apply: %v\n%s", err, out)
 	}
@@ -135,29 +111,7 @@ func TestFleetOneDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "three")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	conf := blocks + `service "nap" {
-  unit           = "nap.service"
-  unit_file      = "[Service]\nExecStart=/bin/sleep 1000\n"
-  default_action = log
-  rule "start" {
-    syscalls = ["execve", "exit_group"]
-  }
-}
-`
-	if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fencer := func(args ...string) (string, error) {
-		cmd := exec.Command(fencerBinary.path, append([]string{"-no-color"}, args...)...)
-		cmd.Dir = dir
-		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	fencer := fencerIn(t, configDir(t, "three", blocks+napService))
 	if err := f.Hosts[2].Down(); err != nil {
 		t.Fatal(err)
 	}
@@ -188,3 +142,15 @@ func TestFleetOneDown(t *testing.T) {
 		t.Errorf("fencer plan after converging: %v\n%s", err, out)
 	}
 }
+
+// napService is the service the fleet tests apply: a unit of its own,
+// sleeping, whose filter logs what it does not allow.
+const napService = `service "nap" {
+  unit           = "nap.service"
+  unit_file      = "[Service]\nExecStart=/bin/sleep 1000\n"
+  default_action = log
+  rule "start" {
+    syscalls = ["execve", "exit_group"]
+  }
+}
+`

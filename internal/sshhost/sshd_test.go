@@ -278,3 +278,30 @@ func listen(t *testing.T, network, addr string, serve func(net.Conn)) net.Listen
 	}()
 	return l
 }
+
+// configDir writes conf as the configuration of a new directory named
+// name under a temporary directory, and returns the directory.
+func configDir(t *testing.T, name, conf string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// fencerIn returns a function running the test's fencer binary (testLoaders
+// builds it) in dir with args, -no-color, an empty HOME and a minimal PATH,
+// giving its combined output.
+func fencerIn(t *testing.T, dir string) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
+		cmd := exec.Command(fencerBinary.path, append([]string{"-no-color"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+}

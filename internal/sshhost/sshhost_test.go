@@ -341,10 +341,6 @@ func TestKeepalive(t *testing.T) {
 func TestFencerOverSSH(t *testing.T) {
 	d := startSSHD(t, "")
 	testLoaders(t)
-	dir := filepath.Join(t.TempDir(), "fleet")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	loaderPath := filepath.Join(d.home, "bin", "fencer")
 	conf := fmt.Sprintf(`host "web" {
   address          = "127.0.0.1"
@@ -365,16 +361,8 @@ service "m" {
   }
 }
 `, d.port, d.identity, d.known, loaderPath)
-	if err := os.WriteFile(filepath.Join(dir, "main.fencer.hcl"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fencer := func(args ...string) (string, error) {
-		cmd := exec.Command(fencerBinary.path, append([]string{"-no-color"}, args...)...)
-		cmd.Dir = dir
-		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	dir := configDir(t, "fleet", conf)
+	fencer := fencerIn(t, dir)
 	out, err := fencer("plan")
 	if err != nil || !strings.Contains(out, `host "web" (x86_64`) || !strings.Contains(out, "+ "+loaderPath) {
 		t.Fatalf("fencer plan: %v\n%s", err, out)
