@@ -1,0 +1,201 @@
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/hclspec"
+	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/policy"
+	"github.com/fencer-dev/fencer/plan/resolve"
+)
+
+// benchPolicy is one policy of the bench, resolved for one architecture.
+type benchPolicy struct {
+	name   string
+	filter *policy.Filter
+}
+
+// systemService252 is systemd 252's @system-service, expanded
+// (systemd-analyze syscall-filter, recursively): the bench's own
+// configuration of it when bench/systemservice/ has none.
+//
+//go:embed systemservice252.txt
+var systemService252 string
+
+// loadConfig loads the configuration in dir.
+func loadConfig(dir string) (*hclspec.Config, error) {
+	cfg, diags := hclspec.Load(dir, hclspec.LoadOptions{})
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("load %s: %w", dir, diags)
+	}
+	return cfg, nil
+}
+
+// resolveService is svc's policy on a.
+func resolveService(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, error) {
+	f, diags := resolve.Policy(svc, a)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("resolve service %q on %s: %w", svc.Name, a.Name, onlyErrors(diags))
+	}
+	return f, nil
+}
+
+// onlyErrors drops warnings from diags.
+func onlyErrors(diags hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// metricsPolicy is examples/metrics on a: its rules without the start-up
+// set (the rules named startup*) and without the exec-once gate, which
+// go-seccomp-bpf cannot express.
+func metricsPolicy(repo string, a *arch.Arch) (benchPolicy, error) {
+	cfg, err := loadConfig(filepath.Join(repo, "examples", "metrics"))
+	if err != nil {
+		return benchPolicy{}, err
+	}
+	f, err := resolveService(cfg.Services[0], a)
+	if err != nil {
+		return benchPolicy{}, err
+	}
+	var rules []policy.Rule
+	for _, r := range f.Rules {
+		if !strings.HasPrefix(r.Name, "startup") {
+			rules = append(rules, r)
+		}
+	}
+	f.Rules, f.ExecOnce = rules, nil
+	return benchPolicy{name: "metrics", filter: f}, nil
+}
+
+// systemServiceDir returns the directory of the @system-service
+// configuration: bench/systemservice/ when it has one, else the bench's
+// own, written into tmp.
+func systemServiceDir(tmp string) (string, error) {
+	if configFiles("systemservice") > 0 {
+		return "systemservice", nil
+	}
+	dir := filepath.Join(tmp, "systemservice")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return dir, os.WriteFile(filepath.Join(dir, "system-service.fencer.hcl"), []byte(systemServiceConfig()), 0o644)
+}
+
+// configFiles counts the configuration files in dir.
+func configFiles(dir string) int {
+	hcl, _ := filepath.Glob(filepath.Join(dir, "*.fencer.hcl"))
+	json, _ := filepath.Glob(filepath.Join(dir, "*.fencer.json"))
+	return len(hcl) + len(json)
+}
+
+// systemServiceConfig is a configuration of one service allowing
+// @system-service and killing the process on anything else: one rule per
+// set of architectures that have the same names.
+func systemServiceConfig() string {
+	byArches := map[string][]string{}
+	for _, name := range strings.Fields(systemService252) {
+		var have []string
+		for _, a := range arch.All() {
+			if _, ok := a.Syscall(name); ok {
+				have = append(have, fmt.Sprintf("%q", a.Name))
+			}
+		}
+		if len(have) > 0 {
+			key := strings.Join(have, ", ")
+			byArches[key] = append(byArches[key], fmt.Sprintf("%q", name))
+		}
+	}
+	keys := make([]string, 0, len(byArches))
+	for k := range byArches {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("# systemd 252's @system-service, written by fencer's bench.\n\n")
+	b.WriteString("service \"system_service\" {\n  unit           = \"system-service.service\"\n  default_action = kill_process\n")
+	for i, k := range keys {
+		fmt.Fprintf(&b, "\n  rule \"system_service_%d\" {\n    arch     = [%s]\n    syscalls = [%s]\n  }\n", i, k, strings.Join(byArches[k], ", "))
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// systemServicePolicy is the first service of the configuration in dir on
+// a, without the exec-once gate.
+func systemServicePolicy(dir string, a *arch.Arch) (benchPolicy, error) {
+	cfg, err := loadConfig(dir)
+	if err != nil {
+		return benchPolicy{}, err
+	}
+	if len(cfg.Services) == 0 {
+		return benchPolicy{}, fmt.Errorf("%s has no service", dir)
+	}
+	f, err := resolveService(cfg.Services[0], a)
+	if err != nil {
+		return benchPolicy{}, err
+	}
+	f.ExecOnce = nil
+	return benchPolicy{name: "@system-service", filter: f}, nil
+}
+
+// lateCall is the syscall of the in-kernel timing on a: the highest
+// number of a's table below 4096 that p does not name, allowed when its
+// first argument is 0.
+func lateCall(p benchPolicy, a *arch.Arch) policy.Rule {
+	named := map[uint32]bool{}
+	for _, r := range p.filter.Rules {
+		named[r.Nr] = true
+	}
+	best := policy.Rule{Name: "late"}
+	for _, name := range a.SyscallNames() {
+		nr, _ := a.Syscall(name)
+		if nr >= 0 && nr < 4096 && !named[uint32(nr)] && uint32(nr) >= best.Nr {
+			best.Syscall, best.Nr = name, uint32(nr)
+		}
+	}
+	best.When = policy.Cmp{Arg: 0, Mask: ^uint64(0), Op: policy.EQ, Value: 0}
+	best.Action = policy.ActAllow
+	return best
+}
+
+// withLateCall is p plus lateCall's rule.
+func withLateCall(p benchPolicy, a *arch.Arch) benchPolicy {
+	f := *p.filter
+	f.Rules = append(append([]policy.Rule(nil), f.Rules...), lateCall(p, a))
+	return benchPolicy{name: p.name + " + 1 conditional", filter: &f}
+}
+
+// firedancerPolicies are the services of the configurations under
+// bench/firedancer/ on a; errs counts those that do not resolve there.
+func firedancerPolicies(a *arch.Arch) (out []benchPolicy, errs []error) {
+	if configFiles("firedancer") == 0 {
+		return nil, nil
+	}
+	cfg, err := loadConfig("firedancer")
+	if err != nil {
+		return nil, []error{err}
+	}
+	for _, svc := range cfg.Services {
+		f, err := resolveService(svc, a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		f.ExecOnce = nil
+		out = append(out, benchPolicy{name: svc.Name, filter: f})
+	}
+	return out, errs
+}
