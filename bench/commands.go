@@ -72,15 +72,21 @@ func buildTools(repo, tmp string) (fencer, exporter string, err error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", "", fmt.Errorf("build fencer: %v: %s", err, out)
 	}
-	src := filepath.Join(tmp, "exporter.c")
+	exporter, err = buildExporter(tmp)
+	return fencer, exporter, err
+}
+
+// buildExporter compiles the C exporter into dir.
+func buildExporter(dir string) (string, error) {
+	src := filepath.Join(dir, "exporter.c")
 	if err := os.WriteFile(src, []byte(exporterC), 0o644); err != nil {
-		return "", "", err
+		return "", err
 	}
-	exporter = filepath.Join(tmp, "exporter")
+	exporter := filepath.Join(dir, "exporter")
 	if out, err := exec.Command("gcc", "-O2", "-o", exporter, src, "-lseccomp").CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("build the C exporter: %v: %s", err, out)
+		return "", fmt.Errorf("build the C exporter: %v: %s", err, out)
 	}
-	return fencer, exporter, nil
+	return exporter, nil
 }
 
 // commandRows measures the fencer command (export, plan) and adds its
