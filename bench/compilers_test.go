@@ -42,7 +42,7 @@ func tinyPolicy(a *arch.Arch) *policy.Filter {
 			rule("write", policy.Or{cmp(0, all, policy.EQ, 1), cmp(0, all, policy.EQ, 2)}, policy.ActAllow),
 			rule("openat", cmp(2, 0x3, policy.EQ, 1), policy.Action{Kind: policy.Errno, Data: 13}),
 			rule("close", policy.Not{X: policy.Or{cmp(0, all, policy.EQ, 5), cmp(0, all, policy.EQ, 7)}}, policy.ActAllow),
-			rule("mmap", policy.And{cmp(1, all, policy.GE, 4096), cmp(1, all, policy.LT, 1 << 20)}, policy.ActAllow),
+			rule("mmap", policy.And{cmp(1, all, policy.GE, 4096), cmp(1, all, policy.LT, 1<<20)}, policy.ActAllow),
 			rule("getpid", policy.Const(true), policy.ActAllow),
 		},
 	}
