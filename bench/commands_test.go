@@ -82,7 +82,7 @@ func TestKernelChild(t *testing.T) {
 // mustDir writes the bench's own @system-service configuration into a
 // temporary directory.
 func mustDir(t *testing.T) string {
-	dir, err := systemServiceDir(t.TempDir())
+	dir, err := systemServiceDir("systemservice", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,3 +110,28 @@ func TestSyscallForm(t *testing.T) {
 		}
 	}
 }
+
+// TestBlocks: the blocks of a range cover it exactly.
+func TestBlocks(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for range 2000 {
+		lo := uint64(r.Intn(300))
+		hi := lo + uint64(r.Intn(300))
+		if r.Intn(5) == 0 {
+			hi = math.MaxUint64 - uint64(r.Intn(3))
+		}
+		bs := blocks(lo, hi)
+		if len(bs) > 128 {
+			t.Fatalf("[%d, %d]: %d blocks", lo, hi, len(bs))
+		}
+		for _, x := range []uint64{lo - 1, lo, lo + 1, hi - 1, hi, hi + 1, lo + uint64(r.Intn(600)), 0, math.MaxUint64} {
+			in := false
+			for _, b := range bs {
+				in = in || x&b.mask == b.value
+			}
+			if in != (x >= lo && x <= hi) {
+				t.Fatalf("[%d, %d] blocks %v: %d in %v", lo, hi, bs, x, in)
+			}
+		}
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"syscall"
 	"unsafe"
@@ -145,7 +146,11 @@ func (l libseccomp) addSyscall(ctx C.scmp_filter_ctx, token C.uint32_t, s syscal
 		return err
 	}
 	for _, a := range s.actions {
+		var clauses []clause
 		for _, cl := range a.clauses {
+			clauses = append(clauses, splitRanges(cl)...)
+		}
+		for _, cl := range clauses {
 			cmps, err := scmpArgs(cl)
 			if err != nil {
 				return fmt.Errorf("syscall %s: %w", s.name, err)
@@ -214,6 +219,48 @@ func libseccompNames(f *policy.Filter) []string {
 			seen[r.Syscall] = true
 			out = append(out, r.Syscall)
 		}
+	}
+	return out
+}
+
+// splitRanges rewrites the ranges of a clause (arg >= lo && arg <= hi,
+// which libseccomp cannot say in one rule) as alternatives of masked
+// equalities, one per aligned block of the range: x is in [lo, hi]
+// exactly when its high bits equal one block's prefix.
+func splitRanges(cl clause) []clause {
+	out := []clause{{}}
+	for i := 0; i < len(cl); i++ {
+		t := cl[i]
+		alts := []clause{{t}}
+		if i+1 < len(cl) && t.op == policy.GE && !t.masked() && cl[i+1].arg == t.arg && cl[i+1].op == policy.LE && !cl[i+1].masked() {
+			alts = nil
+			for _, b := range blocks(t.value, cl[i+1].value) {
+				alts = append(alts, clause{{arg: t.arg, op: policy.EQ, mask: b.mask, value: b.value}})
+			}
+			i++
+		}
+		out, _ = product(out, alts)
+	}
+	return out
+}
+
+// block is the values x with x & mask == value.
+type block struct{ mask, value uint64 }
+
+// blocks covers [lo, hi] with the fewest aligned blocks (at most 128).
+func blocks(lo, hi uint64) []block {
+	var out []block
+	for lo <= hi {
+		// The largest aligned block that starts at lo and ends by hi.
+		size := uint64(1)
+		for size<<1 != 0 && lo&(size<<1-1) == 0 && lo+(size<<1)-1 <= hi {
+			size <<= 1
+		}
+		out = append(out, block{mask: ^(size - 1), value: lo})
+		if lo+size-1 == math.MaxUint64 {
+			break
+		}
+		lo += size
 	}
 	return out
 }

@@ -81,13 +81,13 @@ func metricsPolicy(repo string, a *arch.Arch) (benchPolicy, error) {
 }
 
 // systemServiceDir returns the directory of the @system-service
-// configuration: bench/systemservice/ when it has one, else the bench's
-// own, written into tmp.
-func systemServiceDir(tmp string) (string, error) {
-	if configFiles("systemservice") > 0 {
-		return "systemservice", nil
+// configuration: dir when it has one, else the bench's own, written into
+// tmp.
+func systemServiceDir(dir, tmp string) (string, error) {
+	if configFiles(dir) > 0 {
+		return dir, nil
 	}
-	dir := filepath.Join(tmp, "systemservice")
+	dir = filepath.Join(tmp, "systemservice")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -178,13 +178,13 @@ func withLateCall(p benchPolicy, a *arch.Arch) benchPolicy {
 	return benchPolicy{name: p.name + " + 1 conditional", filter: &f}
 }
 
-// firedancerPolicies are the services of the configurations under
-// bench/firedancer/ on a; errs counts those that do not resolve there.
-func firedancerPolicies(a *arch.Arch) (out []benchPolicy, errs []error) {
-	if configFiles("firedancer") == 0 {
+// firedancerPolicies are the services of the configurations in dir on a;
+// errs says why some do not resolve there.
+func firedancerPolicies(dir string, a *arch.Arch) (out []benchPolicy, errs []error) {
+	if configFiles(dir) == 0 {
 		return nil, nil
 	}
-	cfg, err := loadConfig("firedancer")
+	cfg, err := loadConfig(dir)
 	if err != nil {
 		return nil, []error{err}
 	}

@@ -16,6 +16,7 @@ type archRun struct {
 	named      *measured
 	firedancer *measured
 	fdErrs     []error
+	fdDir      string
 }
 
 // Indexes into archRun.named.
@@ -32,7 +33,7 @@ func run(o *options, w io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	ssDir, err := systemServiceDir(tmp)
+	ssDir, err := systemServiceDir(o.systemService, tmp)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func run(o *options, w io.Writer) error {
 	}
 	var runs []*archRun
 	for _, a := range o.arches {
-		ar, err := measureArch(o.repo, ssDir, a, comps)
+		ar, err := measureArch(o, ssDir, a, comps)
 		if err != nil {
 			return err
 		}
@@ -59,7 +60,7 @@ func run(o *options, w io.Writer) error {
 		}
 	}
 	verdictNotes(t, runs)
-	fmt.Fprintf(w, "fencer bench: libseccomp %s, go-seccomp-bpf v1.6.0, @system-service from %s\n\n", libseccompVersion(), ssSource(ssDir))
+	fmt.Fprintf(w, "fencer bench: libseccomp %s, go-seccomp-bpf v1.6.0, @system-service from %s\n\n", libseccompVersion(), ssSource(o, ssDir))
 	t.write(w)
 	if o.svg != "" {
 		return writePlot(o.svg, runs[0])
@@ -68,16 +69,16 @@ func run(o *options, w io.Writer) error {
 }
 
 // ssSource says where the @system-service configuration came from.
-func ssSource(dir string) string {
-	if dir == "systemservice" {
-		return "bench/systemservice/"
+func ssSource(o *options, dir string) string {
+	if dir == o.systemService {
+		return dir
 	}
 	return "the bench's own list (bench/systemservice/ has no configuration)"
 }
 
 // measureArch compiles and measures every policy on a.
-func measureArch(repo, ssDir string, a *arch.Arch, comps []compiler) (*archRun, error) {
-	metrics, err := metricsPolicy(repo, a)
+func measureArch(o *options, ssDir string, a *arch.Arch, comps []compiler) (*archRun, error) {
+	metrics, err := metricsPolicy(o.repo, a)
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +86,9 @@ func measureArch(repo, ssDir string, a *arch.Arch, comps []compiler) (*archRun, 
 	if err != nil {
 		return nil, err
 	}
-	ar := &archRun{arch: a}
+	ar := &archRun{arch: a, fdDir: o.firedancer}
 	ar.named = measureAll([]benchPolicy{metrics, ss, withLateCall(ss, a)}, comps)
-	fd, errs := firedancerPolicies(a)
+	fd, errs := firedancerPolicies(o.firedancer, a)
 	ar.fdErrs = errs
 	ar.firedancer = measureAll(fd, comps)
 	return ar, nil
@@ -124,7 +125,7 @@ func firedancerRows(t *table, ar *archRun) {
 	m := ar.firedancer
 	n := len(m.policies)
 	if n == 0 {
-		t.note("no Firedancer policy resolves on %s (bench/firedancer/ has %d configuration files; %d errors)", ar.arch.Name, configFiles("firedancer"), len(ar.fdErrs))
+		t.note("no Firedancer policy resolves on %s (%s has %d configuration files; %d errors)", ar.arch.Name, ar.fdDir, configFiles(ar.fdDir), len(ar.fdErrs))
 		return
 	}
 	for _, err := range ar.fdErrs {

@@ -16,7 +16,7 @@ func TestRun(t *testing.T) {
 		t.Skip("fencer has no architecture for this machine")
 	}
 	var out bytes.Buffer
-	o := &options{arches: []*arch.Arch{a}, repo: "..", runs: 1, plan: 20, kernel: true, svg: t.TempDir() + "/plot.svg"}
+	o := &options{arches: []*arch.Arch{a}, repo: "..", runs: 1, plan: 20, firedancer: "firedancer", systemService: "systemservice", kernel: true, svg: t.TempDir() + "/plot.svg"}
 	if err := run(o, &out); err != nil {
 		t.Fatal(err)
 	}
