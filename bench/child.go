@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -13,38 +14,79 @@ import (
 	"github.com/fencer-dev/fencer/internal/bpf"
 )
 
-// runChild is the timing child: it installs its filter on its own thread
-// (no_new_privs, so no privilege is needed), calls the syscall in batches
-// and prints the fastest batch's nanoseconds per call: the one least
-// disturbed by the rest of the machine (the parent takes the median over
-// runs).
+// runChild is the timing child. Seccomp filters belong to threads: it
+// starts one thread per filter, each installing its own (no_new_privs,
+// so no privilege is needed; "none" installs nothing), and lets them call
+// the syscall one batch at a time in turn, round after round, so that
+// every filter runs under the same conditions of the machine. It prints,
+// per filter, the median over rounds of a batch's nanoseconds per call.
 func runChild() int {
-	prog, nr, calls, err := childSetup()
+	progs, nr, err := childSetup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench child:", err)
 		return 2
 	}
-	runtime.LockOSThread()
-	if prog != nil {
-		if err := installFilter(prog); err != nil {
+	workers := make([]*timingThread, len(progs))
+	for i, p := range progs {
+		workers[i] = startTimingThread(p, nr)
+		if err := <-workers[i].done; err != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", err)
 			return 2
 		}
 	}
-	const batches = 9
-	per := make([]float64, batches)
-	for range 1000 {
-		unix.RawSyscall6(uintptr(nr), 0, 0, 0, 0, 0, 0)
+	per := make([][]float64, len(progs))
+	for round := range childRounds {
+		for k := range workers {
+			i := (k + round) % len(workers) // each goes first in turn
+			start := time.Now()
+			workers[i].run <- struct{}{}
+			<-workers[i].done
+			per[i] = append(per[i], float64(time.Since(start))/childBatch)
+		}
 	}
-	for b := range per {
-		start := time.Now()
-		for range calls / batches {
+	out := make([]string, len(per))
+	for i, p := range per {
+		slices.Sort(p)
+		out[i] = fmt.Sprint(p[len(p)/2])
+	}
+	fmt.Println(strings.Join(out, " "))
+	return 0
+}
+
+// timingThread is a thread with one filter installed, calling the
+// syscall a batch at a time.
+type timingThread struct {
+	run  chan struct{}
+	done chan error
+}
+
+// startTimingThread starts a thread that installs prog (none when nil),
+// reports on done, and then calls syscall nr childBatch times for each
+// token on run, reporting each batch on done.
+func startTimingThread(prog bpf.Program, nr int) *timingThread {
+	w := &timingThread{run: make(chan struct{}), done: make(chan error)}
+	go func() {
+		// Never unlocked: the thread ends with the process, and no other
+		// goroutine runs under its filter.
+		runtime.LockOSThread()
+		if prog != nil {
+			if err := installFilter(prog); err != nil {
+				w.done <- err
+				return
+			}
+		}
+		for range childBatch {
 			unix.RawSyscall6(uintptr(nr), 0, 0, 0, 0, 0, 0)
 		}
-		per[b] = float64(time.Since(start)) / float64(calls/batches)
-	}
-	fmt.Println(slices.Min(per))
-	return 0
+		w.done <- nil
+		for range w.run {
+			for range childBatch {
+				unix.RawSyscall6(uintptr(nr), 0, 0, 0, 0, 0, 0)
+			}
+			w.done <- nil
+		}
+	}()
+	return w
 }
 
 // installFilter installs prog on the calling thread.

@@ -6,28 +6,31 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/bpf"
 )
 
 // The in-kernel timing runs the bench binary again as a child that
-// installs one filter and times one syscall under it; these variables
-// tell the child what to do.
+// times one syscall under each filter, one thread per filter; these
+// variables tell the child what to do.
 const (
-	childFilter = "FENCER_BENCH_FILTER" // the encoded program, or "none"
-	childNr     = "FENCER_BENCH_NR"
-	childCalls  = "FENCER_BENCH_CALLS"
+	childFilters = "FENCER_BENCH_FILTERS" // the encoded programs, or "none", comma-separated
+	childNr      = "FENCER_BENCH_NR"
 )
 
-// kernelCalls is how many calls each child times.
-const kernelCalls = 200000
+// A child runs childRounds rounds of one batch of childBatch calls per
+// filter.
+const (
+	childRounds = 200
+	childBatch  = 1000
+)
 
 // isChild reports whether this process is a timing child.
-func isChild() bool { return os.Getenv(childFilter) != "" }
+func isChild() bool { return os.Getenv(childFilters) != "" }
 
 // kernelRow times the late syscall of @system-service plus one
 // conditional rule under each compiler's filter, in children run
@@ -60,7 +63,7 @@ func kernelRow(o *options, t *table, runs []*archRun) error {
 	}
 	ratio := ns[1] / ref
 	t.rows = append(t.rows, row{
-		work: fmt.Sprintf("a syscall past the end of @system-service (%s, %d) plus one conditional rule, in the kernel: per call (ratio to libseccomp -O2), median of %d",
+		work: fmt.Sprintf("a syscall past the end of @system-service (%s, %d) plus one conditional rule, in the kernel: per call (ratio to libseccomp -O2), median of %d runs",
 			call.Syscall, call.Nr, o.runs),
 		arch: ar.arch.Name, cells: cells, goal: "≤ libseccomp -O2 (ratio ≤ 1)",
 		met: fmt.Sprintf("%s (%+.0f ns)", yesNo(ratio <= 1), ns[1]-ref),
@@ -70,8 +73,8 @@ func kernelRow(o *options, t *table, runs []*archRun) error {
 }
 
 // timeFilters returns the median ns per call of syscall nr with no filter
-// (index 0) and under each compiler's program of the late policy, runs
-// interleaved across compilers.
+// (index 0) and under each compiler's program of the late policy (0 for
+// a compiler without one), over o.runs children.
 func timeFilters(o *options, ar *archRun, nr int) ([]float64, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -83,76 +86,86 @@ func timeFilters(o *options, ar *archRun, nr int) ([]float64, error) {
 	}
 	defer os.RemoveAll(dir)
 	files := []string{"none"}
+	index := []int{0}
 	for j, r := range ar.named.res[lateRow] {
 		if r.err != nil {
-			files = append(files, "")
 			continue
 		}
 		path := filepath.Join(dir, fmt.Sprintf("filter-%d.bpf", j))
 		if err := os.WriteFile(path, r.prog.Encode(ar.arch.Order), 0o644); err != nil {
 			return nil, err
 		}
-		files = append(files, path)
+		files, index = append(files, path), append(index, j+1)
 	}
-	samples := make([][]time.Duration, len(files))
+	samples := make([][]float64, len(files))
 	for range o.runs {
-		for i, f := range files {
-			if f == "" {
-				continue
-			}
-			d, err := runChildTiming(self, f, nr)
-			if err != nil {
-				return nil, err
-			}
-			samples[i] = append(samples[i], d)
+		ns, err := runChildTiming(self, files, nr)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range ns {
+			samples[i] = append(samples[i], v)
 		}
 	}
-	ns := make([]float64, len(files))
+	out := make([]float64, len(ar.named.res[lateRow])+1)
 	for i, s := range samples {
-		ns[i] = float64(median(s))
+		slices.Sort(s)
+		out[index[i]] = s[len(s)/2]
+	}
+	return out, nil
+}
+
+// runChildTiming runs one child and returns its time per call under each
+// filter.
+func runChildTiming(self string, files []string, nr int) ([]float64, error) {
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), childFilters+"="+strings.Join(files, ","), childNr+"="+strconv.Itoa(nr))
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("timing child: %w: %s", err, stderr.String())
+	}
+	fields := strings.Fields(out.String())
+	if len(fields) != len(files) {
+		return nil, fmt.Errorf("timing child printed %q for %d filters", out.String(), len(files))
+	}
+	ns := make([]float64, len(fields))
+	for i, f := range fields {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, fmt.Errorf("timing child printed %q", out.String())
+		}
+		ns[i] = v
 	}
 	return ns, nil
 }
 
-// runChildTiming runs one child and returns its time per call.
-func runChildTiming(self, filter string, nr int) (time.Duration, error) {
-	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), childFilter+"="+filter, childNr+"="+strconv.Itoa(nr), childCalls+"="+strconv.Itoa(kernelCalls))
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("timing child under %s: %w: %s", filter, err, stderr.String())
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(out.String()), 64)
-	if err != nil {
-		return 0, fmt.Errorf("timing child under %s printed %q", filter, out.String())
-	}
-	return time.Duration(v), nil
-}
-
-// childSetup reads the child's environment: the program (nil for none),
-// the syscall number and the number of calls.
-func childSetup() (bpf.Program, int, int, error) {
+// childSetup reads the child's environment: the programs (nil for none)
+// and the syscall number.
+func childSetup() ([]bpf.Program, int, error) {
 	nr, err := strconv.Atoi(os.Getenv(childNr))
 	if err != nil {
-		return nil, 0, 0, err
-	}
-	calls, err := strconv.Atoi(os.Getenv(childCalls))
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	path := os.Getenv(childFilter)
-	if path == "none" {
-		return nil, nr, calls, nil
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, err
 	}
 	a, ok := arch.Lookup(nativeArch())
 	if !ok {
-		return nil, 0, 0, fmt.Errorf("no architecture %s", nativeArch())
+		return nil, 0, fmt.Errorf("no architecture %s", nativeArch())
 	}
-	prog, err := bpf.Decode(raw, a.Order)
-	return prog, nr, calls, err
+	var progs []bpf.Program
+	for _, path := range strings.Split(os.Getenv(childFilters), ",") {
+		if path == "none" {
+			progs = append(progs, nil)
+			continue
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		prog, err := bpf.Decode(raw, a.Order)
+		if err != nil {
+			return nil, 0, err
+		}
+		progs = append(progs, prog)
+	}
+	return progs, nr, nil
 }

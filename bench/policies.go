@@ -191,8 +191,9 @@ func withLateCall(p benchPolicy, a *arch.Arch) benchPolicy {
 	return benchPolicy{name: p.name + " + 1 conditional", filter: &f}
 }
 
-// firedancerPolicies are the services of the configurations in dir on a;
-// errs says why some do not resolve there.
+// firedancerPolicies are the services of the configurations in dir
+// that are meant for a (their hosts' architectures), on a; errs says why
+// some do not resolve there.
 func firedancerPolicies(dir string, a *arch.Arch) (out []benchPolicy, errs []error) {
 	if configFiles(dir) == 0 {
 		return nil, nil
@@ -202,6 +203,9 @@ func firedancerPolicies(dir string, a *arch.Arch) (out []benchPolicy, errs []err
 		return nil, []error{err}
 	}
 	for _, svc := range cfg.Services {
+		if len(resolve.Arches(cfg, svc, []string{a.Name})) == 0 {
+			continue // a policy for other architectures
+		}
 		f, err := resolveService(svc, a)
 		if err != nil {
 			errs = append(errs, err)
