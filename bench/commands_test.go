@@ -16,10 +16,7 @@ import (
 // TestCExporter: the C exporter the export timing runs writes, at both
 // levels, the program the libseccomp adapter gets for the same names.
 func TestCExporter(t *testing.T) {
-	a, ok := arch.Lookup(nativeArch())
-	if !ok {
-		t.Skip("fencer has no architecture for this machine")
-	}
+	a := native(t)
 	dir := t.TempDir()
 	exporter, err := buildExporter(dir)
 	if err != nil {
@@ -58,10 +55,7 @@ func TestCExporter(t *testing.T) {
 // condition returns a time per call, the filter installed without
 // privileges.
 func TestKernelChild(t *testing.T) {
-	a, ok := arch.Lookup(nativeArch())
-	if !ok {
-		t.Skip("fencer has no architecture for this machine")
-	}
+	a := native(t)
 	ss, err := systemServicePolicy(mustDir(t), a)
 	if err != nil {
 		t.Fatal(err)
@@ -87,4 +81,14 @@ func mustDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// native is this machine's architecture; the test is skipped on a
+// machine fencer has none for.
+func native(t *testing.T) *arch.Arch {
+	a, ok := arch.Lookup(nativeArch())
+	if !ok {
+		t.Skip("fencer has no architecture for this machine")
+	}
+	return a
 }

@@ -11,10 +11,7 @@ import (
 // TestRun: one short run of the whole bench prints every row of the
 // goals table with a verdict, and the kernel row with -kernel.
 func TestRun(t *testing.T) {
-	a, ok := arch.Lookup(nativeArch())
-	if !ok {
-		t.Skip("fencer has no architecture for this machine")
-	}
+	a := native(t)
 	var out bytes.Buffer
 	o := &options{arches: []*arch.Arch{a}, repo: "..", runs: 1, plan: 20, firedancer: "firedancer", systemService: "systemservice", kernel: true, svg: t.TempDir() + "/plot.svg"}
 	if err := run(o, &out); err != nil {
