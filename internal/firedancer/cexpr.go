@@ -206,18 +206,21 @@ func literal(t string) (*CExpr, error) {
 	if err != nil || len(suffix) > 3 || strings.Count(suffix, "u") > 1 {
 		return nil, fmt.Errorf("%q is not an integer literal", t)
 	}
-	ct := cInt
+	// The first type that holds it: int, (not for decimal) unsigned int,
+	// long, unsigned long; a u suffix skips the signed ones, an l suffix
+	// the 32-bit ones.
 	decimal := !strings.HasPrefix(digits, "0") || digits == "0"
-	switch {
-	case strings.Contains(suffix, "l") || v > 1<<32-1 || (decimal && v > 1<<31-1):
-		ct = cLong
-	case strings.Contains(suffix, "u") || v > 1<<31-1:
-		ct = cUint
+	u, l := strings.Contains(suffix, "u"), strings.Contains(suffix, "l")
+	for _, ct := range []cType{cInt, cUint, cLong, cUlong} {
+		fits := v <= 1<<31-1 || (ct.unsigned && v <= 1<<32-1)
+		if ct.wide {
+			fits = v <= 1<<63-1 || ct.unsigned
+		}
+		if fits && (!u || ct.unsigned) && (!l || ct.wide) && (!decimal || u || !ct.unsigned || ct.wide) {
+			return &CExpr{Op: 'n', Num: v, Type: ct}, nil
+		}
 	}
-	if strings.Contains(suffix, "u") {
-		ct.unsigned = true
-	}
-	return &CExpr{Op: 'n', Num: v, Type: ct}, nil
+	return &CExpr{Op: 'n', Num: v, Type: cUlong}, nil
 }
 
 // eval computes x; names are looked up in params first (the generated C

@@ -181,7 +181,10 @@ func (n *rnode) collect(vals *[6][]uint64) {
 func (g *callGen) call() policy.Data {
 	r := g.rnd
 	d := policy.Data{Arch: g.a.Audit, IP: r.Uint64()}
-	listed := g.nrs[r.Intn(len(g.nrs))]
+	listed := uint32(r.Intn(512))
+	if len(g.nrs) > 0 {
+		listed = g.nrs[r.Intn(len(g.nrs))]
+	}
 	switch p := r.Intn(100); {
 	case p < 70:
 		d.Nr = int32(listed)
@@ -200,6 +203,9 @@ func (g *callGen) call() policy.Data {
 		d.Arch = g.others[r.Intn(len(g.others))]
 	}
 	vals := g.values[listed]
+	if vals == nil {
+		vals = &[6][]uint64{}
+	}
 	for i := range d.Args {
 		d.Args[i] = g.arg(vals[i])
 	}

@@ -166,6 +166,9 @@ func (w *writer) cond(e Expr, nested bool) (string, error) {
 				return w.cmp(c, true)
 			}
 			s, err := w.cond(x.Args[0], true)
+			if y, ok := x.Args[0].(*Logic); !strings.HasPrefix(s, "contains(") && (!ok || y.Op == "not" || len(y.Args) < 2) {
+				s = "(" + s + ")"
+			}
 			return "!" + s, err
 		}
 		if len(x.Args) == 1 {
