@@ -85,7 +85,8 @@ func Write(p *Policy, opt WriteOptions) ([]byte, error) {
 }
 
 type writer struct {
-	opt   WriteOptions
+	opt     WriteOptions
+	syscall string // the rule's
 	b     strings.Builder
 	notes []string
 }
@@ -109,7 +110,7 @@ func (w *writer) comment(indent, text string) {
 
 // rule writes one syscall's rule.
 func (w *writer) rule(p *Policy, sc Syscall) error {
-	w.notes = nil
+	w.notes, w.syscall = nil, sc.Name
 	when := ""
 	if sc.Cond != nil {
 		var err error
@@ -208,7 +209,7 @@ func (w *writer) sameArgEqs(x *Logic) (string, bool) {
 			return "", false
 		}
 		arg = c.Arg
-		v, err := w.value(c.Value)
+		v, err := w.value(c.Value, c.Arg)
 		if err != nil {
 			return "", false
 		}
@@ -227,7 +228,7 @@ var (
 // cmp renders a comparison, or its negation when negate is set, on the
 // side the policy wrote the argument.
 func (w *writer) cmp(c *Cmp, negate bool) (string, error) {
-	v, err := w.value(c.Value)
+	v, err := w.value(c.Value, c.Arg)
 	if err != nil {
 		return "", err
 	}
@@ -241,8 +242,8 @@ func (w *writer) cmp(c *Cmp, negate bool) (string, error) {
 	return fmt.Sprintf("arg%d %s %s", c.Arg, ops[c.Op], v), nil
 }
 
-// value renders a comparison's value.
-func (w *writer) value(v Value) (string, error) {
+// value renders a comparison's value with argument arg.
+func (w *writer) value(v Value, arg int) (string, error) {
 	switch v.Kind {
 	case Number:
 		return strconv.FormatUint(v.Num, 10), nil
@@ -255,7 +256,7 @@ func (w *writer) value(v Value) (string, error) {
 	for i, t := range terms {
 		s, ok := w.term(t)
 		if !ok {
-			return w.number(v)
+			return w.number(v, arg)
 		}
 		parts[i] = s
 	}
@@ -313,16 +314,21 @@ func (w *writer) term(t *CExpr) (string, bool) {
 	return "", false
 }
 
-// number writes v as the number it evaluates to, negative when it is a
-// negative C value.
-func (w *writer) number(v Value) (string, error) {
+// number writes v as the number the generator compares argument arg
+// with: its low word only where it compares 32 bits, negative when it is
+// a negative C value (fencer reads -N in the argument's width).
+func (w *writer) number(v Value, arg int) (string, error) {
 	cv, err := v.C.eval(w.opt.Params)
 	if err != nil {
 		return "", err
 	}
-	s := strconv.FormatUint(cv.bits, 10)
-	if !cv.t.unsigned && int64(cv.bits) < 0 {
-		s = strconv.FormatInt(int64(cv.bits), 10)
+	bits := cv.bits
+	if is32, _ := argIs32(w.syscall, arg); is32 && int64(bits) != int64(int32(uint32(bits))) {
+		bits = uint64(uint32(bits))
+	}
+	s := strconv.FormatUint(bits, 10)
+	if !cv.t.unsigned && int64(bits) < 0 {
+		s = strconv.FormatInt(int64(bits), 10)
 	}
 	w.note(fmt.Sprintf("%s is %s", s, v.Text))
 	return s, nil
