@@ -87,8 +87,8 @@ func Write(p *Policy, opt WriteOptions) ([]byte, error) {
 type writer struct {
 	opt     WriteOptions
 	syscall string // the rule's
-	b     strings.Builder
-	notes []string
+	b       strings.Builder
+	notes   []string
 }
 
 func (w *writer) line(s string) { w.b.WriteString(s + "\n") }
