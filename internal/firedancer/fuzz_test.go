@@ -28,6 +28,9 @@ func FuzzPolicy(f *testing.F) {
 		"noarg\nwrite: (eq (arg 0) (or))", "uint a\nwrite: (<= a (arg 1))\nlseek: (>= (arg 1) \"(long)-2\")",
 		"noarg\nioctl: (eq (arg 1) \"TCGETS|(int)0x80000000\")", "noarg\nfutex: (eq (arg 0) \"-1\")",
 		"noarg\nsendto: (not (not (eq (arg 5) \"0xffffffffffffffff\")))",
+		// io_uring_enter's argsz: Firedancer compares the low word of a
+		// size_t the kernel reads whole.
+		"uint r\nio_uring_enter: (and (eq (arg 0) r) (or (eq (arg 5) 8) (eq (arg 5) \"(int)-1\")))",
 	} {
 		f.Add([]byte(s))
 	}
