@@ -164,7 +164,7 @@ func exportRow(o *options, t *table, fencer, exporter, ssDir, tmp string) error 
 	t.rows = append(t.rows, row{
 		work:  "`export bpf` of @system-service, whole process, CPU (median of " + fmt.Sprint(o.runs) + ")",
 		arch:  a.Name,
-		cells: []string{ms(f), ms(l1) + " (C exporter)", ms(l2) + " (C exporter)", "—"},
+		cells: t.pad(ms(f), ms(l1)+" (C exporter)", ms(l2)+" (C exporter)"),
 		goal:  "≤ libseccomp's, same run",
 		met:   fmt.Sprintf("%s (ratio %.2f)", yesNo(ratio <= 1), ratio),
 	})

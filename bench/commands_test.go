@@ -56,7 +56,7 @@ func TestCExporter(t *testing.T) {
 // privileges.
 func TestKernelChild(t *testing.T) {
 	a := native(t)
-	ss, err := systemServicePolicy(mustDir(t), a)
+	ss, err := systemServicePolicy("systemservice", a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,16 +71,6 @@ func TestKernelChild(t *testing.T) {
 			t.Errorf("child %d: %v ns per call", i, v)
 		}
 	}
-}
-
-// mustDir writes the bench's own @system-service configuration into a
-// temporary directory.
-func mustDir(t *testing.T) string {
-	dir, err := systemServiceDir("systemservice", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // native is this machine's architecture; the test is skipped on a

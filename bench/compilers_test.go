@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"testing"
 
@@ -112,6 +113,31 @@ func TestGoSeccomp(t *testing.T) {
 		r = measureOne(goSeccomp{}, benchPolicy{name: "tiny", filter: f})
 		if r.err != nil || (r.mism.Wrong == 0) != (a != arch.X86_64) {
 			t.Errorf("several conditional syscalls on %s: %v, %+v: the bug of v1.6.0 went unnoticed", a.Name, r.err, r.mism)
+		}
+	}
+}
+
+// TestFiredancerGenerator: the generator's programs of the corpus's
+// policies decide as their fencer configurations, on both architectures,
+// and it has no program of another policy.
+func TestFiredancerGenerator(t *testing.T) {
+	gen, err := newFiredancerGenerator(firedancerCorpus(".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*arch.Arch{arch.X86_64, arch.AArch64} {
+		fd, errs := firedancerPolicies("firedancer", a)
+		if len(errs) > 0 || len(fd) < 40 {
+			t.Fatalf("%s: %d policies, %v", a.Name, len(fd), errs)
+		}
+		for _, p := range fd {
+			r := measureOne(gen, p)
+			if r.err != nil || r.mism.Wrong != 0 {
+				t.Errorf("%s on %s: %v, %+v", p.name, a.Name, r.err, r.mism)
+			}
+		}
+		if _, err := gen.compile(tinyPolicy(a)); !errors.Is(err, errNotApplicable) {
+			t.Errorf("a policy not in the corpus: %v", err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -54,7 +55,10 @@ func kernelRow(o *options, t *table, runs []*archRun) error {
 	ref := ns[3] // libseccomp -O2; ns[0] is no filter
 	cells := make([]string, len(ar.named.comps))
 	for j := range cells {
-		if err := ar.named.res[lateRow][j].err; err != nil {
+		if err := ar.named.res[lateRow][j].err; errors.Is(err, errNotApplicable) {
+			cells[j] = "—"
+			continue
+		} else if err != nil {
 			cells[j] = "n/a"
 			t.note("%s cannot compile %s on %s: %v", ar.named.comps[j].name(), ar.named.policies[lateRow].name, ar.arch.Name, err)
 			continue

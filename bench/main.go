@@ -54,7 +54,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.svg, "svg", "", "write the plot of instructions executed per syscall number to `FILE`")
 	fs.BoolVar(&o.kernel, "kernel", false, "time a late syscall in the kernel under each compiler's filter (Linux)")
 	fs.StringVar(&o.firedancer, "firedancer", "firedancer", "the directory of Firedancer's policies as fencer configurations")
-	fs.StringVar(&o.systemService, "systemservice", "systemservice", "the directory of @system-service as a fencer configuration (the bench's own list when it has none)")
+	fs.StringVar(&o.systemService, "systemservice", "systemservice", "the directory of systemd's @system-service as a fencer configuration")
 	fs.IntVar(&o.runs, "runs", 11, "runs of each timed command and kernel timing; the median counts")
 	fs.IntVar(&o.plan, "plan", 1000, "services of the plan measurement (0: skip it)")
 	fs.BoolVar(&o.plan10, "plan10k", false, "also measure the max RSS of a plan of 10,000 services")

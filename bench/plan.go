@@ -97,7 +97,7 @@ func planRows(o *options, t *table, fencer, tmp string) error {
 	t.rows = append(t.rows, row{
 		work:  fmt.Sprintf("`plan -root=EMPTY` of %s services: CPU / max RSS, per service (median of %d)", thousands(n), runs),
 		arch:  nativeArch(),
-		cells: []string{fmt.Sprintf("%.2f ms / %d kB (%.1f s, %d MB in all; %d MB for 1 service)", float64(perCPU)/1e6, perRSS/1024, cpu.Seconds(), rss>>20, rss1>>20), "—", "—", "—"},
+		cells: t.pad(fmt.Sprintf("%.2f ms / %d kB (%.1f s, %d MB in all; %d MB for 1 service)", float64(perCPU)/1e6, perRSS/1024, cpu.Seconds(), rss>>20, rss1>>20)),
 		goal:  "≤ 2 ms and ≤ 100 kB per service",
 		met:   yesNo(perCPU <= 2*time.Millisecond && perRSS <= 100*1024),
 	})
@@ -113,7 +113,7 @@ func planRows(o *options, t *table, fencer, tmp string) error {
 	t.rows = append(t.rows, row{
 		work:  "`plan -root=EMPTY` of 10,000 services: max RSS",
 		arch:  nativeArch(),
-		cells: []string{fmt.Sprintf("%d MB (%.1f s CPU, %.1f s wall clock)", rss>>20, cpu.Seconds(), wall.Seconds()), "—", "—", "—"},
+		cells: t.pad(fmt.Sprintf("%d MB (%.1f s CPU, %.1f s wall clock)", rss>>20, cpu.Seconds(), wall.Seconds())),
 		goal:  "≤ 1 GiB",
 		met:   yesNo(rss <= 1<<30),
 	})

@@ -1,11 +1,8 @@
 package main
 
 import (
-	_ "embed"
 	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	refarch "github.com/elastic/go-seccomp-bpf/arch"
@@ -22,14 +19,6 @@ type benchPolicy struct {
 	name   string
 	filter *policy.Filter
 }
-
-// systemService252 is systemd 252's @system-service, expanded
-// (systemd-analyze syscall-filter, recursively), without uretprobe, which
-// the libseccomp systemd links with does not know and systemd skips: the
-// bench's own configuration of it when bench/systemservice/ has none.
-//
-//go:embed systemservice252.txt
-var systemService252 string
 
 // loadConfig loads the configuration in dir.
 func loadConfig(dir string) (*hclspec.Config, error) {
@@ -82,57 +71,11 @@ func metricsPolicy(repo string, a *arch.Arch) (benchPolicy, error) {
 	return benchPolicy{name: "metrics", filter: f}, nil
 }
 
-// systemServiceDir returns the directory of the @system-service
-// configuration: dir when it has one, else the bench's own, written into
-// tmp.
-func systemServiceDir(dir, tmp string) (string, error) {
-	if configFiles(dir) > 0 {
-		return dir, nil
-	}
-	dir = filepath.Join(tmp, "systemservice")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	return dir, os.WriteFile(filepath.Join(dir, "system-service.fencer.hcl"), []byte(systemServiceConfig()), 0o644)
-}
-
 // configFiles counts the configuration files in dir.
 func configFiles(dir string) int {
 	hcl, _ := filepath.Glob(filepath.Join(dir, "*.fencer.hcl"))
 	json, _ := filepath.Glob(filepath.Join(dir, "*.fencer.json"))
 	return len(hcl) + len(json)
-}
-
-// systemServiceConfig is a configuration of one service allowing
-// @system-service and killing the process on anything else: one rule per
-// set of architectures that have the same names.
-func systemServiceConfig() string {
-	byArches := map[string][]string{}
-	for _, name := range strings.Fields(systemService252) {
-		var have []string
-		for _, a := range arch.All() {
-			if _, ok := a.Syscall(name); ok {
-				have = append(have, fmt.Sprintf("%q", a.Name))
-			}
-		}
-		if len(have) > 0 {
-			key := strings.Join(have, ", ")
-			byArches[key] = append(byArches[key], fmt.Sprintf("%q", name))
-		}
-	}
-	keys := make([]string, 0, len(byArches))
-	for k := range byArches {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString("# systemd 252's @system-service, written by fencer's bench.\n\n")
-	b.WriteString("service \"system_service\" {\n  unit           = \"system-service.service\"\n  default_action = kill_process\n")
-	for i, k := range keys {
-		fmt.Fprintf(&b, "\n  rule \"system_service_%d\" {\n    arch     = [%s]\n    syscalls = [%s]\n  }\n", i, k, strings.Join(byArches[k], ", "))
-	}
-	b.WriteString("}\n")
-	return b.String()
 }
 
 // systemServicePolicy is the first service of the configuration in dir on

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,12 +34,14 @@ func run(o *options, w io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	ssDir, err := systemServiceDir(o.systemService, tmp)
-	if err != nil {
-		return err
-	}
+	ssDir := o.systemService
 	t := &table{}
 	comps := compilers()
+	if gen, err := newFiredancerGenerator(firedancerCorpus(o.repo)); err != nil {
+		t.note("no Firedancer generator column: %v", err)
+	} else {
+		comps = append(comps, gen)
+	}
 	for _, c := range comps {
 		t.columns = append(t.columns, c.name())
 	}
@@ -60,20 +63,12 @@ func run(o *options, w io.Writer) error {
 		}
 	}
 	verdictNotes(t, runs)
-	fmt.Fprintf(w, "fencer bench: libseccomp %s, go-seccomp-bpf v1.6.0, @system-service from %s\n\n", libseccompVersion(), ssSource(o, ssDir))
+	fmt.Fprintf(w, "fencer bench: libseccomp %s, go-seccomp-bpf v1.6.0, @system-service from %s\n\n", libseccompVersion(), ssDir)
 	t.write(w)
 	if o.svg != "" {
 		return writePlot(o.svg, runs[0])
 	}
 	return nil
-}
-
-// ssSource says where the @system-service configuration came from.
-func ssSource(o *options, dir string) string {
-	if dir == o.systemService {
-		return dir
-	}
-	return "the bench's own list (bench/systemservice/ has no configuration)"
 }
 
 // measureArch compiles and measures every policy on a.
@@ -139,6 +134,9 @@ func firedancerRows(t *table, ar *archRun) {
 		total, sum, ok := 0, 0.0, 0
 		for i := range m.policies {
 			r := m.res[i][j]
+			if errors.Is(r.err, errNotApplicable) {
+				continue
+			}
 			if r.err != nil {
 				t.note("%s cannot compile Firedancer's %s on %s: %v", c.name(), m.policies[i].name, ar.arch.Name, r.err)
 				continue

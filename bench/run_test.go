@@ -29,3 +29,23 @@ func TestRun(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsHaveEveryColumn: every row of the table has a cell per column.
+func TestRowsHaveEveryColumn(t *testing.T) {
+	var out bytes.Buffer
+	o := &options{arches: []*arch.Arch{native(t)}, repo: "..", runs: 1, plan: 2, firedancer: "firedancer", systemService: "systemservice"}
+	if err := run(o, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := -1
+	for _, line := range strings.Split(out.String(), "\n") {
+		if !strings.HasPrefix(line, "| ") {
+			continue
+		}
+		if n := strings.Count(line, " | "); want < 0 {
+			want = n
+		} else if n != want {
+			t.Errorf("%d cells, the header %d: %s", n+1, want+1, line)
+		}
+	}
+}

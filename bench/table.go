@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -42,6 +43,15 @@ func (t *table) write(w io.Writer) {
 	}
 }
 
+// pad fills a row of command figures, which only the first columns have,
+// with "—".
+func (t *table) pad(cells ...string) []string {
+	for len(cells) < len(t.columns) {
+		cells = append(cells, "—")
+	}
+	return cells
+}
+
 // yesNo is a goal's verdict.
 func yesNo(ok bool) string {
 	if ok {
@@ -55,6 +65,10 @@ func yesNo(ok bool) string {
 func (m *measured) figureCells(i int, format func(result) string, t *table) []string {
 	cells := make([]string, len(m.comps))
 	for j, r := range m.res[i] {
+		if errors.Is(r.err, errNotApplicable) {
+			cells[j] = "—"
+			continue
+		}
 		if r.err != nil {
 			cells[j] = "n/a"
 			t.note("%s cannot compile %s on %s: %v", m.comps[j].name(), m.policies[i].name, m.policies[i].filter.Arch, r.err)
