@@ -98,8 +98,10 @@ func (g *gen) ret(k uint32) bpf.Label {
 // program lays out the whole filter:
 //
 //	ld [arch]; jeq AUDIT_ARCH else kill_process
-//	ld [nr];   (x86_64) jge X32_SYSCALL_BIT -> kill_process
-//	dispatch on nr to each syscall's block, else the default action
+//	ld [nr];   a decision tree over the syscall number (dispatch.go), to
+//	           each unconditional syscall's shared return, each
+//	           conditional syscall's block, the default action and, on
+//	           x86_64, the kill of the x32 range
 //	per syscall: each action's condition in precedence order, else default
 //	the shared returns
 func (g *gen) program(f *policy.Filter, decs []decision) {
@@ -109,13 +111,8 @@ func (g *gen) program(f *policy.Filter, decs []decision) {
 	g.b.JumpIf(bpf.JmpJEQ, f.AuditArch, archOK, kill)
 	g.b.Mark(archOK)
 	g.b.LoadAbs(bpf.OffNr)
-	if f.X32 {
-		native := g.b.NewLabel("native_abi")
-		g.b.JumpIf(bpf.JmpJGE, policy.X32Bit, kill, native)
-		g.b.Mark(native)
-	}
 	def := g.ret(f.Default.Ret())
-	blocks := g.dispatch(decs, def)
+	blocks := g.dispatch(f, decs, def, kill)
 	for i, d := range decs {
 		if blocks[i] != "" {
 			g.b.Mark(blocks[i])
@@ -128,25 +125,27 @@ func (g *gen) program(f *policy.Filter, decs []decision) {
 	}
 }
 
-// dispatch compares the syscall number in A with each syscall that has
-// rules, in ascending order. An unconditional syscall jumps straight to its
-// shared return, so the kernel's action cache can decide it without running
-// the filter; the others jump to their block. Any other number gets the
-// default action. It returns the label of each conditional block ("" for
-// unconditional ones).
-func (g *gen) dispatch(decs []decision, def bpf.Label) []bpf.Label {
+// dispatch sends the syscall number in A to its outcome: an unconditional
+// syscall straight to its shared return, so the kernel's action cache can
+// decide it without running the filter, a conditional one to its block,
+// any other number to the default action. It returns the label of each
+// conditional block ("" for unconditional ones and for numbers x32's kill
+// decides).
+func (g *gen) dispatch(f *policy.Filter, decs []decision, def, kill bpf.Label) []bpf.Label {
 	blocks := make([]bpf.Label, len(decs))
+	targets := make([]bpf.Label, len(decs))
 	for i, d := range decs {
-		next := g.b.NewLabel("next")
-		target := g.ret(d.groups[0].action.Ret())
+		if f.X32 && d.nr >= policy.X32Bit {
+			continue
+		}
+		targets[i] = g.ret(d.groups[0].action.Ret())
 		if !d.unconditional() {
 			blocks[i] = g.b.NewLabel(fmt.Sprintf("sys_%d", d.nr))
-			target = blocks[i]
+			targets[i] = blocks[i]
 		}
-		g.b.JumpIf(bpf.JmpJEQ, d.nr, target, next)
-		g.b.Mark(next)
 	}
-	g.b.JumpTo(def)
+	s := spans(f, decs, targets, def, kill)
+	g.tree(planDispatch(s), s)
 	return blocks
 }
 
