@@ -51,16 +51,15 @@ const (
 // to find the best tree.
 const maxChain = 24
 
-// maxExact is the number of ranges up to which every split is tried;
-// beyond, the best split of a stretch is searched between those of the
-// stretches one range shorter (Knuth's bound for optimal search trees),
-// which keeps the search quadratic.
-const maxExact = 160
+// maxBounded is the number of ranges up to which the tree's depth is
+// bounded (maxDepth): the search keeps a table per depth. Beyond, the
+// cheapest tree of any depth is searched.
+const maxBounded = 160
 
 // maxPlanned is the number of ranges the search plans at once; above it,
-// a stretch is split at its weighted middle first (a table of costs for
-// all pairs of ranges grows with the square).
-const maxPlanned = 1024
+// a stretch is split at its weighted middle first (the tables of costs
+// for all pairs of ranges grow with the square).
+const maxPlanned = 512
 
 // span is a range of syscall numbers with one outcome.
 type span struct {
@@ -144,6 +143,11 @@ type planner struct {
 	cost           []int64
 	split          []int32
 	chained        []bool
+	// For each sub-stretch of at most maxChain spans, at
+	// [(i-base)*maxChain+j-i]: the cost of a run of jeq over it and the
+	// jeq it takes (-1 when it cannot be one).
+	chainCost  []int64
+	chainTests []int8
 }
 
 // leaf reports whether n is one span, whose target needs no code.
@@ -161,13 +165,21 @@ func (p *planner) plan(lo, hi int) *node {
 		return &node{lo: lo, hi: hi, split: k, left: p.plan(lo, k-1), right: p.plan(k, hi)}
 	}
 	p.base, p.n, p.depth = lo, hi-lo+1, 0
-	if p.n <= maxExact {
+	if p.n <= maxBounded {
 		p.depth = maxDepth(p.n)
 	}
 	size := (p.depth + 1) * p.n * p.n
 	p.cost = make([]int64, size)
 	p.split = make([]int32, size)
 	p.chained = make([]bool, size)
+	p.chainCost = make([]int64, p.n*maxChain)
+	p.chainTests = make([]int8, p.n*maxChain)
+	for i := lo; i <= hi; i++ {
+		for j := i; j <= hi && j-i < maxChain; j++ {
+			at := (i-lo)*maxChain + j - i
+			p.chainCost[at], p.chainTests[at] = p.runCost(i, j)
+		}
+	}
 	for d := 0; d <= p.depth; d++ {
 		for length := 1; length <= p.n; length++ {
 			for i := lo; i+length-1 <= hi; i++ {
@@ -195,6 +207,15 @@ func maxDepth(n int) int {
 	return d
 }
 
+// reaches reports whether a tree of depth d can cover n spans: a run of d
+// jeq covers at most 2d+1, a split twice what its children cover.
+func reaches(d, n int) bool {
+	if d == 0 {
+		return n <= 1
+	}
+	return n <= 3<<(d-1)
+}
+
 func (p *planner) at(d, i, j int) int { return (d*p.n+i-p.base)*p.n + j - p.base }
 
 // below is the layer the children of a node of layer d are planned in.
@@ -215,35 +236,49 @@ func (p *planner) solve(d, i, j int) {
 		p.cost[at] = 0
 		return
 	}
-	if p.depth > 0 && d == 0 {
-		return // no jump left
-	}
-	from, to := i+1, j
-	if p.depth == 0 && j-i >= 2 {
-		// Knuth's bound, over the best splits of the shorter stretches.
-		from = max(from, int(p.split[p.at(0, i, j-1)]))
-		to = min(to, int(p.split[p.at(0, i+1, j)]))
-		if from > to {
-			from, to = i+1, j
-		}
+	if p.depth > 0 && !reaches(d, j-i+1) {
+		return // no tree that shallow covers that many spans
 	}
 	// Each split adds one jump for every span below it.
 	here := sizeWeight + p.weight(i, j)
 	c := p.below(d)
 	best, split := int64(-1), int32(-1)
-	for k := from; k <= to; k++ {
-		l, r := p.cost[p.at(c, i, k-1)], p.cost[p.at(c, k, j)]
-		if l < 0 || r < 0 {
-			continue
-		}
-		if x := here + l + r; best < 0 || x < best {
-			best, split = x, int32(k)
+	try := func(from, to int) {
+		for k := from; k <= to; k++ {
+			l, r := p.cost[p.at(c, i, k-1)], p.cost[p.at(c, k, j)]
+			if l < 0 || r < 0 {
+				continue
+			}
+			if x := here + l + r; best < 0 || x < best {
+				best, split = x, int32(k)
+			}
 		}
 	}
+	// Knuth's bound: the best split lies between those of the stretches
+	// one span shorter, which keeps the search quadratic. Where none in
+	// that window fits the depth, every split is tried.
+	from, to := i+1, j
+	if j-i >= 2 {
+		if l := p.split[p.at(d, i, j-1)]; l >= 0 {
+			from = max(from, int(l))
+		}
+		if r := p.split[p.at(d, i+1, j)]; r >= 0 {
+			to = min(to, int(r))
+		}
+	}
+	if from <= to {
+		try(from, to)
+	}
+	if best < 0 {
+		try(i+1, j)
+	}
 	p.cost[at], p.split[at] = best, split
-	if tests, rest, ok := p.chain(i, j); ok && (p.depth == 0 || len(tests) <= d) {
-		if x := p.chainCost(i, j, tests, rest); best < 0 || x <= best {
-			p.cost[at], p.chained[at] = x, true
+	if j-i < maxChain {
+		k := (i-p.base)*maxChain + j - i
+		if m := int(p.chainTests[k]); m >= 0 && (p.depth == 0 || m <= d) {
+			if x := p.chainCost[k]; best < 0 || x <= best {
+				p.cost[at], p.chained[at] = x, true
+			}
 		}
 	}
 }
@@ -253,28 +288,9 @@ func (p *planner) solve(d, i, j int) {
 // falls to; tests are the single-number spans going elsewhere, in the
 // order tested (heaviest first).
 func (p *planner) chain(i, j int) (tests []int, rest bpf.Label, ok bool) {
-	if j-i+1 > maxChain {
+	rest, ok = p.restOf(i, j)
+	if !ok {
 		return nil, "", false
-	}
-	for k := i; k <= j; k++ {
-		if p.s[k].single() {
-			continue
-		}
-		if rest != "" && p.s[k].target != rest {
-			return nil, "", false
-		}
-		rest = p.s[k].target
-	}
-	if rest == "" {
-		// Only single numbers: fall to the target of the most of them.
-		count := map[bpf.Label]int{}
-		for k := i; k <= j; k++ {
-			t := p.s[k].target
-			count[t]++
-			if rest == "" || count[t] > count[rest] {
-				rest = t
-			}
-		}
 	}
 	for k := i; k <= j; k++ {
 		if p.s[k].target != rest {
@@ -285,16 +301,70 @@ func (p *planner) chain(i, j int) (tests []int, rest bpf.Label, ok bool) {
 	return tests, rest, true
 }
 
-// chainCost is the cost of a run of jeq over spans[i..j].
-func (p *planner) chainCost(i, j int, tests []int, rest bpf.Label) int64 {
-	m := int64(len(tests))
-	c := sizeWeight * m
-	tested := int64(0)
-	for pos, k := range tests {
-		c += p.s[k].weight * int64(pos+1)
-		tested += p.s[k].weight
+// restOf is the target a run of jeq over spans[i..j] falls to: that of
+// every span of more than one number, or when all are single numbers the
+// target of the most of them (the first among equals); not ok when spans
+// of several numbers go to different targets or the stretch is longer
+// than maxChain.
+func (p *planner) restOf(i, j int) (rest bpf.Label, ok bool) {
+	if j-i+1 > maxChain {
+		return "", false
 	}
-	return c + (p.weight(i, j)-tested)*m
+	for k := i; k <= j; k++ {
+		if p.s[k].single() {
+			continue
+		}
+		if rest != "" && p.s[k].target != rest {
+			return "", false
+		}
+		rest = p.s[k].target
+	}
+	if rest != "" {
+		return rest, true
+	}
+	most := 0
+	for k := i; k <= j; k++ {
+		n := 0
+		for x := i; x <= j; x++ {
+			if p.s[x].target == p.s[k].target {
+				n++
+			}
+		}
+		if n > most {
+			rest, most = p.s[k].target, n
+		}
+	}
+	return rest, true
+}
+
+// runCost is the cost of a run of jeq over spans[i..j] and the number of
+// jeq it takes, or -1 when it cannot be one: chain's, without allocating.
+func (p *planner) runCost(i, j int) (int64, int8) {
+	rest, ok := p.restOf(i, j)
+	if !ok {
+		return 0, -1
+	}
+	// The weights of the tests, heaviest first (an insertion sort: a
+	// run has at most maxChain spans).
+	var w [maxChain]int64
+	m := 0
+	for k := i; k <= j; k++ {
+		if p.s[k].target == rest {
+			continue
+		}
+		x, at := p.s[k].weight, m
+		for ; at > 0 && w[at-1] < x; at-- {
+			w[at] = w[at-1]
+		}
+		w[at] = x
+		m++
+	}
+	c, tested := sizeWeight*int64(m), int64(0)
+	for pos := 0; pos < m; pos++ {
+		c += w[pos] * int64(pos+1)
+		tested += w[pos]
+	}
+	return c + (p.weight(i, j)-tested)*int64(m), int8(m)
 }
 
 // build turns the solved table into the tree over spans[i..j] of layer d.
