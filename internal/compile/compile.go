@@ -82,6 +82,10 @@ type gen struct {
 	// rets maps a return value to the label of its shared `ret`.
 	rets    map[uint32]bpf.Label
 	retList []uint32
+	// blocks are the conditional syscalls' blocks not laid out yet, by
+	// label, and def the default action's shared return.
+	blocks map[bpf.Label]decision
+	def    bpf.Label
 }
 
 // ret returns the label of a shared `ret #k`, emitted at the end.
@@ -111,14 +115,8 @@ func (g *gen) program(f *policy.Filter, decs []decision) {
 	g.b.JumpIf(bpf.JmpJEQ, f.AuditArch, archOK, kill)
 	g.b.Mark(archOK)
 	g.b.LoadAbs(bpf.OffNr)
-	def := g.ret(f.Default.Ret())
-	blocks := g.dispatch(f, decs, def, kill)
-	for i, d := range decs {
-		if blocks[i] != "" {
-			g.b.Mark(blocks[i])
-			g.syscallBlock(d, def)
-		}
-	}
+	g.def = g.ret(f.Default.Ret())
+	g.dispatch(f, decs, kill)
 	for _, k := range g.retList {
 		g.b.Mark(g.rets[k])
 		g.b.Ret(k)
@@ -128,25 +126,35 @@ func (g *gen) program(f *policy.Filter, decs []decision) {
 // dispatch sends the syscall number in A to its outcome: an unconditional
 // syscall straight to its shared return, so the kernel's action cache can
 // decide it without running the filter, a conditional one to its block,
-// any other number to the default action. It returns the label of each
-// conditional block ("" for unconditional ones and for numbers x32's kill
-// decides).
-func (g *gen) dispatch(f *policy.Filter, decs []decision, def, kill bpf.Label) []bpf.Label {
-	blocks := make([]bpf.Label, len(decs))
+// any other number to the default action, and on x86_64 an x32 number to
+// kill.
+func (g *gen) dispatch(f *policy.Filter, decs []decision, kill bpf.Label) {
+	g.blocks = map[bpf.Label]decision{}
 	targets := make([]bpf.Label, len(decs))
 	for i, d := range decs {
 		if f.X32 && d.nr >= policy.X32Bit {
-			continue
+			continue // the x32 kill decides before any rule
 		}
 		targets[i] = g.ret(d.groups[0].action.Ret())
 		if !d.unconditional() {
-			blocks[i] = g.b.NewLabel(fmt.Sprintf("sys_%d", d.nr))
-			targets[i] = blocks[i]
+			targets[i] = g.b.NewLabel(fmt.Sprintf("sys_%d", d.nr))
+			g.blocks[targets[i]] = d
 		}
 	}
-	s := spans(f, decs, targets, def, kill)
+	s := spans(f, decs, targets, g.def, kill)
 	g.tree(planDispatch(s), s)
-	return blocks
+}
+
+// block lays out the block at l, if l is a conditional syscall's block
+// not laid out yet.
+func (g *gen) block(l bpf.Label) {
+	d, ok := g.blocks[l]
+	if !ok {
+		return
+	}
+	delete(g.blocks, l)
+	g.b.Mark(l)
+	g.syscallBlock(d, g.def)
 }
 
 // syscallBlock tests each action group's condition in order of precedence;

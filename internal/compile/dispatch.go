@@ -51,6 +51,9 @@ const (
 // to find the best tree.
 const maxChain = 24
 
+// maxExact is the number of spans up to which every split is tried.
+const maxExact = 64
+
 // maxBounded is the number of ranges up to which the tree's depth is
 // bounded (maxDepth): the search keeps a table per depth. Beyond, the
 // cheapest tree of any depth is searched.
@@ -65,6 +68,7 @@ const maxPlanned = 512
 type span struct {
 	lo, hi uint32
 	target bpf.Label
+	out    int // the target's number, the same for the same target
 	weight int64
 }
 
@@ -79,12 +83,16 @@ func spans(f *policy.Filter, decs []decision, targets []bpf.Label, def, kill bpf
 		defWeight = weightCached
 	}
 	var out []span
+	outs := map[bpf.Label]int{}
 	add := func(lo, hi uint32, t bpf.Label, w int64) {
 		if n := len(out); n > 0 && out[n-1].target == t && out[n-1].hi+1 == lo {
 			out[n-1].hi = hi
 			return
 		}
-		out = append(out, span{lo: lo, hi: hi, target: t, weight: w})
+		if _, ok := outs[t]; !ok {
+			outs[t] = len(outs)
+		}
+		out = append(out, span{lo: lo, hi: hi, target: t, out: outs[t], weight: w})
 	}
 	end := uint32(0xffffffff)
 	if f.X32 {
@@ -148,6 +156,7 @@ type planner struct {
 	// jeq it takes (-1 when it cannot be one).
 	chainCost  []int64
 	chainTests []int8
+	chainRest  []int32
 }
 
 // leaf reports whether n is one span, whose target needs no code.
@@ -172,14 +181,7 @@ func (p *planner) plan(lo, hi int) *node {
 	p.cost = make([]int64, size)
 	p.split = make([]int32, size)
 	p.chained = make([]bool, size)
-	p.chainCost = make([]int64, p.n*maxChain)
-	p.chainTests = make([]int8, p.n*maxChain)
-	for i := lo; i <= hi; i++ {
-		for j := i; j <= hi && j-i < maxChain; j++ {
-			at := (i-lo)*maxChain + j - i
-			p.chainCost[at], p.chainTests[at] = p.runCost(i, j)
-		}
-	}
+	p.runs(lo, hi)
 	for d := 0; d <= p.depth; d++ {
 		for length := 1; length <= p.n; length++ {
 			for i := lo; i+length-1 <= hi; i++ {
@@ -255,10 +257,12 @@ func (p *planner) solve(d, i, j int) {
 		}
 	}
 	// Knuth's bound: the best split lies between those of the stretches
-	// one span shorter, which keeps the search quadratic. Where none in
-	// that window fits the depth, every split is tried.
+	// one span shorter (for optimal search trees without runs of jeq or
+	// a depth bound; close to it with them), which keeps the search
+	// quadratic. Where none in that window fits the depth, every split
+	// is tried.
 	from, to := i+1, j
-	if j-i >= 2 {
+	if p.n > maxExact && j-i >= 2 {
 		if l := p.split[p.at(d, i, j-1)]; l >= 0 {
 			from = max(from, int(l))
 		}
@@ -283,73 +287,58 @@ func (p *planner) solve(d, i, j int) {
 	}
 }
 
-// chain reports whether spans[i..j] can be a run of jeq: every span of
-// more than one number goes to the same target, rest, which the run
-// falls to; tests are the single-number spans going elsewhere, in the
-// order tested (heaviest first).
-func (p *planner) chain(i, j int) (tests []int, rest bpf.Label, ok bool) {
-	rest, ok = p.restOf(i, j)
-	if !ok {
-		return nil, "", false
-	}
-	for k := i; k <= j; k++ {
-		if p.s[k].target != rest {
-			tests = append(tests, k)
-		}
-	}
-	sort.SliceStable(tests, func(a, b int) bool { return p.s[tests[a]].weight > p.s[tests[b]].weight })
-	return tests, rest, true
-}
-
-// restOf is the target a run of jeq over spans[i..j] falls to: that of
-// every span of more than one number, or when all are single numbers the
-// target of the most of them (the first among equals); not ok when spans
-// of several numbers go to different targets or the stretch is longer
-// than maxChain.
-func (p *planner) restOf(i, j int) (rest bpf.Label, ok bool) {
-	if j-i+1 > maxChain {
-		return "", false
-	}
-	for k := i; k <= j; k++ {
-		if p.s[k].single() {
-			continue
-		}
-		if rest != "" && p.s[k].target != rest {
-			return "", false
-		}
-		rest = p.s[k].target
-	}
-	if rest != "" {
-		return rest, true
-	}
-	most := 0
-	for k := i; k <= j; k++ {
-		n := 0
-		for x := i; x <= j; x++ {
-			if p.s[x].target == p.s[k].target {
-				n++
+// runs finds, for each stretch of spans[lo..hi] of at most maxChain
+// spans, whether it can be a run of jeq: every span of more than one
+// number goes to the same target, which the run falls to (when all are
+// single numbers, the target of the most of them); the run tests the
+// other spans, heaviest first. It records the run's target, its number
+// of jeq (-1 when the stretch cannot be a run) and its cost.
+func (p *planner) runs(lo, hi int) {
+	p.chainCost = make([]int64, p.n*maxChain)
+	p.chainTests = make([]int8, p.n*maxChain)
+	p.chainRest = make([]int32, p.n*maxChain)
+	count := make([]int, len(p.s)+1) // by target number
+	for i := lo; i <= hi; i++ {
+		wide, most := -1, -1 // the target of the spans of several numbers; of the most spans
+		j := i
+		for ; j <= hi && j-i < maxChain; j++ {
+			t := p.s[j].out
+			if !p.s[j].single() {
+				if wide >= 0 && wide != t {
+					break // and so is every longer stretch
+				}
+				wide = t
 			}
+			count[t]++
+			if most < 0 || count[t] > count[most] {
+				most = t
+			}
+			rest := wide
+			if rest < 0 {
+				rest = most
+			}
+			at := (i-lo)*maxChain + j - i
+			p.chainRest[at] = int32(rest)
+			p.chainCost[at], p.chainTests[at] = p.runCost(i, j, rest)
 		}
-		if n > most {
-			rest, most = p.s[k].target, n
+		for k := j; k < hi+1 && k-i < maxChain; k++ {
+			p.chainTests[(i-lo)*maxChain+k-i] = -1
+		}
+		for k := i; k < j; k++ {
+			count[p.s[k].out] = 0
 		}
 	}
-	return rest, true
 }
 
-// runCost is the cost of a run of jeq over spans[i..j] and the number of
-// jeq it takes, or -1 when it cannot be one: chain's, without allocating.
-func (p *planner) runCost(i, j int) (int64, int8) {
-	rest, ok := p.restOf(i, j)
-	if !ok {
-		return 0, -1
-	}
+// runCost is the cost of a run of jeq over spans[i..j] that falls to the
+// target numbered rest, and the number of jeq it takes.
+func (p *planner) runCost(i, j, rest int) (int64, int8) {
 	// The weights of the tests, heaviest first (an insertion sort: a
 	// run has at most maxChain spans).
 	var w [maxChain]int64
 	m := 0
 	for k := i; k <= j; k++ {
-		if p.s[k].target == rest {
+		if p.s[k].out == rest {
 			continue
 		}
 		x, at := p.s[k].weight, m
@@ -367,6 +356,21 @@ func (p *planner) runCost(i, j int) (int64, int8) {
 	return c + (p.weight(i, j)-tested)*int64(m), int8(m)
 }
 
+// chain returns the run of jeq over spans[i..j] that runs found: the
+// spans it tests, in order, and the target it falls to.
+func (p *planner) chain(i, j int) (tests []int, rest bpf.Label) {
+	r := int(p.chainRest[(i-p.base)*maxChain+j-i])
+	for k := i; k <= j; k++ {
+		if p.s[k].out == r {
+			rest = p.s[k].target
+		} else {
+			tests = append(tests, k)
+		}
+	}
+	sort.SliceStable(tests, func(a, b int) bool { return p.s[tests[a]].weight > p.s[tests[b]].weight })
+	return tests, rest
+}
+
 // build turns the solved table into the tree over spans[i..j] of layer d.
 func (p *planner) build(d, i, j int) *node {
 	n := &node{lo: i, hi: j, split: -1}
@@ -374,7 +378,7 @@ func (p *planner) build(d, i, j int) *node {
 	switch {
 	case i == j:
 	case p.chained[at]:
-		n.tests, n.rest, _ = p.chain(i, j)
+		n.tests, n.rest = p.chain(i, j)
 	default:
 		n.split = int(p.split[at])
 		c := p.below(d)
@@ -403,7 +407,9 @@ func (g *gen) label(n *node, s []span) bpf.Label {
 
 // tree emits the dispatch n over the spans, with A holding the syscall
 // number: only jumps that compare A with constants, so that the kernel's
-// action cache can follow every path to an unconditional allow.
+// action cache can follow every path to an unconditional allow. The
+// blocks of the conditional syscalls n leads to follow its code, so that
+// in a long program each is within reach of the jump to it.
 func (g *gen) tree(n *node, s []span) {
 	switch {
 	case n.split >= 0:
@@ -413,7 +419,9 @@ func (g *gen) tree(n *node, s []span) {
 			n *node
 			l bpf.Label
 		}{{n.left, l}, {n.right, r}} {
-			if !c.n.leaf() {
+			if c.n.leaf() {
+				g.block(c.l)
+			} else {
 				g.b.Mark(c.l)
 				g.tree(c.n, s)
 			}
@@ -429,7 +437,12 @@ func (g *gen) tree(n *node, s []span) {
 				g.b.Mark(next)
 			}
 		}
+		for _, k := range n.tests {
+			g.block(s[k].target)
+		}
+		g.block(n.rest)
 	default:
 		g.b.JumpTo(s[n.lo].target)
+		g.block(s[n.lo].target)
 	}
 }
