@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"math/rand"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -154,15 +156,27 @@ func TestDifferentialLarge(t *testing.T) {
 }
 
 // TestTooLong checks that a program over the kernel's limit is refused
-// with an error naming the service and architecture.
+// with an error naming the service and architecture, and the rules that
+// take the most instructions, with their syscalls and counts: a rule with
+// thousands of alternatives on one syscall, one with hundreds on two, and
+// a small one that is not named.
 func TestTooLong(t *testing.T) {
 	a := testArches[0]
 	f := &policy.Filter{Service: "big", Arch: a.name, AuditArch: a.audit, Order: a.order, Default: policy.ActKillProcess}
-	var or policy.Or
-	for v := uint64(0); v < 4200; v++ {
-		or = append(or, policy.Cmp{Arg: 0, Mask: 0xffffffff, Op: policy.EQ, Value: v * 3})
+	alternatives := func(n, arg int) policy.Or {
+		var or policy.Or
+		for v := 0; v < n; v++ {
+			or = append(or, policy.Cmp{Arg: arg, Mask: 0xffffffff, Op: policy.EQ, Value: uint64(v * 3)})
+		}
+		return or
 	}
-	f.Rules = []policy.Rule{{Name: "many", Nr: 1, When: or, Action: policy.ActAllow}}
+	f.Rules = []policy.Rule{
+		{Name: "small", Syscall: "close", Nr: 3, When: alternatives(5, 0), Action: policy.ActAllow},
+		{Name: "many", Syscall: "read", Nr: 0, When: alternatives(3900, 0), Action: policy.ActAllow},
+		{Name: "pair", Syscall: "write", Nr: 1, When: alternatives(150, 1), Action: policy.ActAllow},
+		{Name: "pair", Syscall: "pwrite64", Nr: 18, When: alternatives(150, 1), Action: policy.ActAllow},
+		{Name: "deny", Syscall: "read", Nr: 0, When: alternatives(100, 2), Action: policy.Action{Kind: policy.Errno, Data: 1}},
+	}
 	_, st, err := Compile(f)
 	var long *TooLongError
 	if !errors.As(err, &long) {
@@ -171,6 +185,30 @@ func TestTooLong(t *testing.T) {
 	if long.Insns <= bpf.MaxInsns || !strings.Contains(err.Error(), `service "big" on x86_64`) {
 		t.Errorf("error: %v", err)
 	}
+	want := []struct {
+		rule     string
+		syscalls []string
+		min, max int
+	}{{"many", []string{"read"}, 3900, 3902}, {"pair", []string{"pwrite64", "write"}, 300, 304}, {"deny", []string{"read"}, 100, 102}}
+	if len(long.Largest) != len(want) {
+		t.Fatalf("the error names %d rules, want %d: %v", len(long.Largest), len(want), err)
+	}
+	sum := long.Rest
+	for i, w := range want {
+		got := long.Largest[i]
+		sort.Strings(got.Syscalls)
+		if got.Rule != w.rule || !slices.Equal(got.Syscalls, w.syscalls) || got.Insns < w.min || got.Insns > w.max {
+			t.Errorf("largest %d: %+v, want rule %q on %v with %d to %d instructions", i, got, w.rule, w.syscalls, w.min, w.max)
+		}
+		sum += got.Insns
+	}
+	if sum != long.Insns {
+		t.Errorf("the rules named and the rest add up to %d instructions, the program has %d", sum, long.Insns)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf(`Rule "many" takes %d of them (read), rule "pair" %d (`, long.Largest[0].Insns, long.Largest[1].Insns)) {
+		t.Errorf("error does not name the largest rule with its syscall and size: %v", err)
+	}
+	t.Log(err)
 }
 
 // farJumps counts the sides of conditional jumps whose destination, after

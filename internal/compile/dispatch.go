@@ -420,7 +420,7 @@ func (g *gen) tree(n *node, s []span) {
 			l bpf.Label
 		}{{n.left, l}, {n.right, r}} {
 			if c.n.leaf() {
-				g.block(c.l)
+				g.blockHere(c.l)
 			} else {
 				g.b.Mark(c.l)
 				g.tree(c.n, s)
@@ -438,11 +438,19 @@ func (g *gen) tree(n *node, s []span) {
 			}
 		}
 		for _, k := range n.tests {
-			g.block(s[k].target)
+			g.blockHere(s[k].target)
 		}
-		g.block(n.rest)
+		g.blockHere(n.rest)
 	default:
 		g.b.JumpTo(s[n.lo].target)
-		g.block(s[n.lo].target)
+		g.blockHere(s[n.lo].target)
+	}
+}
+
+// blockHere lays out the block at l within the dispatch, when the layout
+// interleaves them.
+func (g *gen) blockHere(l bpf.Label) {
+	if g.interleave {
+		g.block(l)
 	}
 }

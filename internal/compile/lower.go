@@ -10,6 +10,9 @@ import (
 type group struct {
 	action policy.Action
 	when   policy.Expr
+	// rules names the rule each alternative of when (an ||) comes from,
+	// or, when when is not an ||, the one rule it comes from.
+	rules []string
 }
 
 // decision is everything the filter does for one syscall number: the
@@ -67,7 +70,7 @@ func (s *simplifier) lower(f *policy.Filter) ([]decision, error) {
 	var decs []decision
 	for _, nr := range nrs {
 		if gated[nr] {
-			decs = append(decs, decision{nr: nr, groups: []group{{action: policy.ActExecOnce, when: policy.Const(true)}}})
+			decs = append(decs, decision{nr: nr, groups: []group{{action: policy.ActExecOnce, when: policy.Const(true), rules: []string{"exec once"}}}})
 			continue
 		}
 		rules := byNr[nr]
@@ -111,7 +114,7 @@ func (s *simplifier) groups(rules []policy.Rule) []group {
 			alts = append(alts, nil)
 			n++
 		}
-		alts[n-1] = appendAlt(alts[n-1], when)
+		alts[n-1], groups[n-1].rules = appendAlt(alts[n-1], groups[n-1].rules, when, r.Name)
 	}
 	for i := range groups {
 		groups[i].when = anyOf(alts[i])
@@ -119,22 +122,26 @@ func (s *simplifier) groups(rules []policy.Rule) []group {
 	return groups
 }
 
-// appendAlt adds a simplified condition to alternatives: an || is
-// flattened, and once one alternative is true the rest do not matter.
-func appendAlt(alts []policy.Expr, e policy.Expr) []policy.Expr {
+// appendAlt adds a simplified condition of the rule named name to
+// alternatives and their rules: an || is flattened, and once one
+// alternative is true the rest do not matter.
+func appendAlt(alts []policy.Expr, rules []string, e policy.Expr, name string) ([]policy.Expr, []string) {
 	if len(alts) == 1 && alts[0] == policy.Const(true) {
-		return alts
+		return alts, rules
 	}
 	switch x := e.(type) {
 	case policy.Const:
 		if x {
-			return []policy.Expr{x}
+			return []policy.Expr{x}, []string{name}
 		}
-		return alts
+		return alts, rules
 	case policy.Or:
-		return append(alts, x...)
+		for range x {
+			rules = append(rules, name)
+		}
+		return append(alts, x...), rules
 	}
-	return append(alts, e)
+	return append(alts, e), append(rules, name)
 }
 
 // anyOf is the || of simplified alternatives, simplified.
