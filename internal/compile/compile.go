@@ -3,10 +3,13 @@
 //
 // It works in layers: the policy is lowered to a decision per syscall
 // (lower.go), the program's shape is laid out with symbolic labels on a
-// bpf.Builder (this file: prologue, dispatch, per-syscall blocks, shared
-// returns; cond.go: conditions), and the builder turns labels into
-// bytecode, rewriting jumps that are out of reach. A different dispatch
-// (a search over syscall ranges) replaces one function here.
+// bpf.Builder (this file: prologue, per-syscall blocks, shared returns;
+// dispatch.go: the decision tree over syscall-number ranges that sends
+// each number to its outcome; cond.go: conditions), and the builder turns
+// labels into bytecode, rewriting jumps that are out of reach. Every path
+// to an unconditional allow loads only the architecture and the syscall
+// number and compares them with constants, so that the kernel's action
+// cache answers those syscalls without running the filter.
 //
 // Every emitted condition loads the word it compares itself, so no code
 // relies on what the accumulator held before it: the mistake that makes
