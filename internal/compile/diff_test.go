@@ -55,33 +55,29 @@ func describe(f *policy.Filter) string {
 // on every architecture, and requires the compiled program and the
 // policy's meaning to agree on every input.
 func TestDifferential(t *testing.T) {
-	for _, a := range testArches {
-		t.Run(a.name, func(t *testing.T) {
-			t.Parallel()
-			r := rand.New(rand.NewSource(int64(a.audit)))
-			n := 0
-			verdicts := map[policy.ActionKind]int{}
-			for n < *casesPerArch {
-				f := randFilter(r, a)
-				consts := filterConstants(f)
-				inputs := make([]policy.Data, 200)
-				for i := range inputs {
-					inputs[i] = randData(r, f, consts)
-					verdicts[f.Decide(inputs[i]).Kind]++
-				}
-				check(t, f, inputs)
-				n += len(inputs)
+	eachArch(t, 0, func(t *testing.T, a testArch, r *rand.Rand) {
+		n := 0
+		verdicts := map[policy.ActionKind]int{}
+		for n < *casesPerArch {
+			f := randFilter(r, a)
+			consts := filterConstants(f)
+			inputs := make([]policy.Data, 200)
+			for i := range inputs {
+				inputs[i] = randData(r, f, consts)
+				verdicts[f.Decide(inputs[i]).Kind]++
 			}
-			// The inputs must exercise every verdict, or the comparison
-			// proves little.
-			for k := policy.Allow; k <= policy.KillProcess; k++ {
-				if verdicts[k] < n/100 {
-					t.Errorf("only %d of %d inputs got %v", verdicts[k], n, policy.Action{Kind: k})
-				}
+			check(t, f, inputs)
+			n += len(inputs)
+		}
+		// The inputs must exercise every verdict, or the comparison
+		// proves little.
+		for k := policy.Allow; k <= policy.KillProcess; k++ {
+			if verdicts[k] < n/100 {
+				t.Errorf("only %d of %d inputs got %v", verdicts[k], n, policy.Action{Kind: k})
 			}
-			t.Logf("%d inputs: %v", n, verdicts)
-		})
-	}
+		}
+		t.Logf("%d inputs: %v", n, verdicts)
+	})
 }
 
 // FuzzCompile draws a policy and inputs from the fuzzer's bytes and
@@ -114,45 +110,41 @@ func FuzzCompile(f *testing.F) {
 // reaches, so the builder's trampolines are exercised on every
 // architecture.
 func TestDifferentialLarge(t *testing.T) {
-	for _, a := range testArches {
-		t.Run(a.name, func(t *testing.T) {
-			t.Parallel()
-			r := rand.New(rand.NewSource(int64(a.audit) + 1))
-			longest, far := 0, 0
-			for i := 0; i < 12; i++ {
-				f := randFilter(r, a)
-				f.Rules = nil
-				for j := 0; j < 150+r.Intn(150); j++ {
-					f.Rules = append(f.Rules, policy.Rule{
-						Name:   "big",
-						Nr:     uint32(r.Intn(400)),
-						When:   randExpr(r, a, 4),
-						Action: randAction(r),
-					})
-				}
-				prog, _, err := Compile(f)
-				if err != nil {
-					var long *TooLongError
-					if errors.As(err, &long) {
-						continue
-					}
-					t.Fatal(err)
-				}
-				longest = max(longest, len(prog))
-				far += farJumps(prog)
-				consts := filterConstants(f)
-				inputs := make([]policy.Data, 3000)
-				for k := range inputs {
-					inputs[k] = randData(r, f, consts)
-				}
-				check(t, f, inputs)
+	eachArch(t, 1, func(t *testing.T, a testArch, r *rand.Rand) {
+		longest, far := 0, 0
+		for i := 0; i < 12; i++ {
+			f := randFilter(r, a)
+			f.Rules = nil
+			for j := 0; j < 150+r.Intn(150); j++ {
+				f.Rules = append(f.Rules, policy.Rule{
+					Name:   "big",
+					Nr:     uint32(r.Intn(400)),
+					When:   randExpr(r, a, 4),
+					Action: randAction(r),
+				})
 			}
-			if far == 0 {
-				t.Errorf("no jump reached beyond 255 instructions (longest program %d): the test proves nothing about long jumps", longest)
+			prog, _, err := Compile(f)
+			if err != nil {
+				var long *TooLongError
+				if errors.As(err, &long) {
+					continue
+				}
+				t.Fatal(err)
 			}
-			t.Logf("longest program %d instructions, %d far jumps", longest, far)
-		})
-	}
+			longest = max(longest, len(prog))
+			far += farJumps(prog)
+			consts := filterConstants(f)
+			inputs := make([]policy.Data, 3000)
+			for k := range inputs {
+				inputs[k] = randData(r, f, consts)
+			}
+			check(t, f, inputs)
+		}
+		if far == 0 {
+			t.Errorf("no jump reached beyond 255 instructions (longest program %d): the test proves nothing about long jumps", longest)
+		}
+		t.Logf("longest program %d instructions, %d far jumps", longest, far)
+	})
 }
 
 // TestTooLong checks that a program over the kernel's limit is refused

@@ -140,43 +140,50 @@ func allowListFilter(r *rand.Rand, a testArch) *policy.Filter {
 // load on the way to its `ret ALLOW`. The check must also never find
 // allowed a syscall the policy does not always allow.
 func TestCacheable(t *testing.T) {
+	eachArch(t, 5, func(t *testing.T, a testArch, r *rand.Rand) {
+		cached, far := 0, 0
+		for i := 0; i < 120; i++ {
+			var f *policy.Filter
+			switch i % 3 {
+			case 0:
+				f = randFilter(r, a)
+			case 1:
+				f = allowListFilter(r, a)
+			default:
+				f = bigBlocks(r, a, 6, 40)
+			}
+			prog, _, err := Compile(f)
+			if err != nil {
+				t.Fatalf("compile: %v\npolicy: %s", err, describe(f))
+			}
+			far += farDispatchJumps(prog)
+			for _, nr := range numbersAround(600) {
+				want, got := alwaysAllowed(f, nr), constAllow(prog, nr, a.audit)
+				if got != want {
+					t.Fatalf("syscall %d: the kernel's cache check finds it allowed whatever its arguments: %v, the policy: %v\npolicy: %s\n%s",
+						nr, got, want, describe(f), bpf.Disassemble(prog, a.order, nil))
+				}
+				if got {
+					cached++
+				}
+				if constAllow(prog, nr, a.audit^1) {
+					t.Fatalf("syscall %d is found allowed for a foreign architecture", nr)
+				}
+			}
+		}
+		if cached == 0 || far == 0 {
+			t.Errorf("%d syscalls found cacheable, %d far jumps: the sample proves little", cached, far)
+		}
+	})
+}
+
+// eachArch runs test on every architecture in parallel subtests, each
+// with a random source seeded by the architecture and seed.
+func eachArch(t *testing.T, seed int64, test func(t *testing.T, a testArch, r *rand.Rand)) {
 	for _, a := range testArches {
 		t.Run(a.name, func(t *testing.T) {
 			t.Parallel()
-			r := rand.New(rand.NewSource(int64(a.audit) + 5))
-			cached, far := 0, 0
-			for i := 0; i < 120; i++ {
-				var f *policy.Filter
-				switch i % 3 {
-				case 0:
-					f = randFilter(r, a)
-				case 1:
-					f = allowListFilter(r, a)
-				default:
-					f = bigBlocks(r, a, 6, 40)
-				}
-				prog, _, err := Compile(f)
-				if err != nil {
-					t.Fatalf("compile: %v\npolicy: %s", err, describe(f))
-				}
-				far += farDispatchJumps(prog)
-				for _, nr := range numbersAround(600) {
-					want, got := alwaysAllowed(f, nr), constAllow(prog, nr, a.audit)
-					if got != want {
-						t.Fatalf("syscall %d: the kernel's cache check finds it allowed whatever its arguments: %v, the policy: %v\npolicy: %s\n%s",
-							nr, got, want, describe(f), bpf.Disassemble(prog, a.order, nil))
-					}
-					if got {
-						cached++
-					}
-					if constAllow(prog, nr, a.audit^1) {
-						t.Fatalf("syscall %d is found allowed for a foreign architecture", nr)
-					}
-				}
-			}
-			if cached == 0 || far == 0 {
-				t.Errorf("%d syscalls found cacheable, %d far jumps: the sample proves little", cached, far)
-			}
+			test(t, a, rand.New(rand.NewSource(int64(a.audit)+seed)))
 		})
 	}
 }
@@ -202,38 +209,34 @@ func checkNumbers(t *testing.T, r *rand.Rand, f *policy.Filter, nrs []uint32) {
 // syscall number at each edge of each range the dispatch tells apart
 // (lo-1, lo, hi and hi+1), on every architecture.
 func TestRangeBoundaries(t *testing.T) {
-	for _, a := range testArches {
-		t.Run(a.name, func(t *testing.T) {
-			t.Parallel()
-			r := rand.New(rand.NewSource(int64(a.audit) + 9))
-			edges := 0
-			for i := 0; i < 300; i++ {
-				f := randFilter(r, a)
-				if i%2 == 0 {
-					f = allowListFilter(r, a)
-				}
-				decs, err := lower(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				// The ranges as the dispatch sees them, labelled by target.
-				targets := make([]bpf.Label, len(decs))
-				for k, d := range decs {
-					targets[k] = bpf.Label(fmt.Sprint(d.groups[0].action))
-					if !d.unconditional() {
-						targets[k] = bpf.Label(fmt.Sprint("block ", d.nr))
-					}
-				}
-				var nrs []uint32
-				for _, s := range spans(f, decs, targets, "default", "kill") {
-					nrs = append(nrs, s.lo-1, s.lo, s.hi, s.hi+1)
-					edges++
-				}
-				checkNumbers(t, r, f, nrs)
+	eachArch(t, 9, func(t *testing.T, a testArch, r *rand.Rand) {
+		edges := 0
+		for i := 0; i < 300; i++ {
+			f := randFilter(r, a)
+			if i%2 == 0 {
+				f = allowListFilter(r, a)
 			}
-			t.Logf("%d ranges' edges", edges)
-		})
-	}
+			decs, err := lower(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The ranges as the dispatch sees them, labelled by target.
+			targets := make([]bpf.Label, len(decs))
+			for k, d := range decs {
+				targets[k] = bpf.Label(fmt.Sprint(d.groups[0].action))
+				if !d.unconditional() {
+					targets[k] = bpf.Label(fmt.Sprint("block ", d.nr))
+				}
+			}
+			var nrs []uint32
+			for _, s := range spans(f, decs, targets, "default", "kill") {
+				nrs = append(nrs, s.lo-1, s.lo, s.hi, s.hi+1)
+				edges++
+			}
+			checkNumbers(t, r, f, nrs)
+		}
+		t.Logf("%d ranges' edges", edges)
+	})
 }
 
 // bigBlocks returns a policy whose conditional syscalls have long blocks
@@ -258,25 +261,21 @@ func bigBlocks(r *rand.Rand, a testArch, syscalls, n int) *policy.Filter {
 // compares program and policy on every syscall number and the edges of
 // the number space, on every architecture.
 func TestFarDispatch(t *testing.T) {
-	for _, a := range testArches {
-		t.Run(a.name, func(t *testing.T) {
-			t.Parallel()
-			r := rand.New(rand.NewSource(int64(a.audit) + 13))
-			far := 0
-			for i := 0; i < 6; i++ {
-				f := bigBlocks(r, a, 8+r.Intn(8), 30+r.Intn(60))
-				prog, _, err := Compile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				far += farDispatchJumps(prog)
-				checkNumbers(t, r, f, numbersAround(600))
+	eachArch(t, 13, func(t *testing.T, a testArch, r *rand.Rand) {
+		far := 0
+		for i := 0; i < 6; i++ {
+			f := bigBlocks(r, a, 8+r.Intn(8), 30+r.Intn(60))
+			prog, _, err := Compile(f)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if far == 0 {
-				t.Error("no jump of the dispatch went beyond 255 instructions: the test proves nothing about far trees")
-			}
-		})
-	}
+			far += farDispatchJumps(prog)
+			checkNumbers(t, r, f, numbersAround(600))
+		}
+		if far == 0 {
+			t.Error("no jump of the dispatch went beyond 255 instructions: the test proves nothing about far trees")
+		}
+	})
 }
 
 // farDispatchJumps counts the sides of the jumps comparing the syscall
@@ -319,53 +318,49 @@ func farDispatchJumps(p bpf.Program) int {
 // program against the policy on every syscall number, and the next one up
 // is refused as too long.
 func TestNearMaxInsns(t *testing.T) {
-	for _, a := range testArches {
-		t.Run(a.name, func(t *testing.T) {
-			t.Parallel()
-			r := rand.New(rand.NewSource(int64(a.audit) + 17))
-			base := bigBlocks(r, a, 40, 60)
-			for n := 40; ; n -= 5 {
-				if _, st, err := Compile(base); err == nil && st.Insns < bpf.MaxInsns*3/4 {
-					break
-				}
-				base = bigBlocks(r, a, n, 40)
+	eachArch(t, 17, func(t *testing.T, a testArch, r *rand.Rand) {
+		base := bigBlocks(r, a, 40, 60)
+		for n := 40; ; n -= 5 {
+			if _, st, err := Compile(base); err == nil && st.Insns < bpf.MaxInsns*3/4 {
+				break
 			}
-			filler := uint32(r.Intn(460))
-			with := func(n int) *policy.Filter {
-				f := *base
-				f.Rules = append([]policy.Rule(nil), base.Rules...)
-				var or policy.Or
-				for v := 0; v < n; v++ {
-					or = append(or, policy.Cmp{Arg: 1, Mask: 0xffffffff, Op: policy.EQ, Value: uint64(3*v + 1)})
-				}
-				f.Rules = append(f.Rules, policy.Rule{Name: "filler", Nr: filler, When: or, Action: policy.Action{Kind: policy.Trap}})
-				return &f
+			base = bigBlocks(r, a, n, 40)
+		}
+		filler := uint32(r.Intn(460))
+		with := func(n int) *policy.Filter {
+			f := *base
+			f.Rules = append([]policy.Rule(nil), base.Rules...)
+			var or policy.Or
+			for v := 0; v < n; v++ {
+				or = append(or, policy.Cmp{Arg: 1, Mask: 0xffffffff, Op: policy.EQ, Value: uint64(3*v + 1)})
 			}
-			// The most alternatives that still fit.
-			lo, hi := 0, 8192
-			for lo < hi {
-				mid := (lo + hi + 1) / 2
-				if _, _, err := Compile(with(mid)); err == nil {
-					lo = mid
-				} else {
-					hi = mid - 1
-				}
+			f.Rules = append(f.Rules, policy.Rule{Name: "filler", Nr: filler, When: or, Action: policy.Action{Kind: policy.Trap}})
+			return &f
+		}
+		// The most alternatives that still fit.
+		lo, hi := 0, 8192
+		for lo < hi {
+			mid := (lo + hi + 1) / 2
+			if _, _, err := Compile(with(mid)); err == nil {
+				lo = mid
+			} else {
+				hi = mid - 1
 			}
-			f := with(lo)
-			prog, _, err := Compile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(prog) < bpf.MaxInsns-8 {
-				t.Fatalf("the longest program that compiles has %d instructions: the test proves little near %d", len(prog), bpf.MaxInsns)
-			}
-			checkNumbers(t, r, f, numbersAround(600))
-			_, _, err = Compile(with(lo + 1))
-			var long *TooLongError
-			if !errors.As(err, &long) {
-				t.Fatalf("one more comparison: %v, want a TooLongError", err)
-			}
-			t.Logf("%d instructions", len(prog))
-		})
-	}
+		}
+		f := with(lo)
+		prog, _, err := Compile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(prog) < bpf.MaxInsns-8 {
+			t.Fatalf("the longest program that compiles has %d instructions: the test proves little near %d", len(prog), bpf.MaxInsns)
+		}
+		checkNumbers(t, r, f, numbersAround(600))
+		_, _, err = Compile(with(lo + 1))
+		var long *TooLongError
+		if !errors.As(err, &long) {
+			t.Fatalf("one more comparison: %v, want a TooLongError", err)
+		}
+		t.Logf("%d instructions", len(prog))
+	})
 }
