@@ -320,11 +320,10 @@ func farDispatchJumps(p bpf.Program) int {
 func TestNearMaxInsns(t *testing.T) {
 	eachArch(t, 17, func(t *testing.T, a testArch, r *rand.Rand) {
 		base := bigBlocks(r, a, 40, 60)
-		for n := 40; ; n -= 5 {
-			if _, st, err := Compile(base); err == nil && st.Insns < bpf.MaxInsns*3/4 {
-				break
-			}
+		_, st, err := Compile(base)
+		for n := 40; err != nil || st.Insns > bpf.MaxInsns*3/4; n -= 5 {
 			base = bigBlocks(r, a, n, 40)
+			_, st, err = Compile(base)
 		}
 		filler := uint32(r.Intn(460))
 		with := func(n int) *policy.Filter {
@@ -337,14 +336,29 @@ func TestNearMaxInsns(t *testing.T) {
 			f.Rules = append(f.Rules, policy.Rule{Name: "filler", Nr: filler, When: or, Action: policy.Action{Kind: policy.Trap}})
 			return &f
 		}
-		// The most alternatives that still fit.
-		lo, hi := 0, 8192
-		for lo < hi {
-			mid := (lo + hi + 1) / 2
-			if _, _, err := Compile(with(mid)); err == nil {
-				lo = mid
-			} else {
-				hi = mid - 1
+		// The most alternatives that still fit: each takes an instruction
+		// or so, so steps by the distance to the limit get there in a few
+		// compilations.
+		lo, hi := -1, -1 // the most known to fit, the fewest known not to
+		for n, steps := bpf.MaxInsns-st.Insns, 0; hi < 0 || hi > lo+1; steps++ {
+			if steps == 40 {
+				t.Fatalf("no settling on the most comparisons that fit: %d fit, %d do not", lo, hi)
+			}
+			_, st, err := Compile(with(n))
+			var long *TooLongError
+			switch {
+			case err == nil:
+				lo = n
+				n += max(1, bpf.MaxInsns-st.Insns)
+			case errors.As(err, &long):
+				hi = n
+				n -= max(1, st.Insns-bpf.MaxInsns)
+			default:
+				t.Fatal(err)
+			}
+			n = max(n, lo+1, 0)
+			if hi >= 0 {
+				n = min(n, hi-1)
 			}
 		}
 		f := with(lo)
