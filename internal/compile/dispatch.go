@@ -33,9 +33,9 @@ import (
 //   - weightCond, for a syscall whose action depends on its arguments:
 //     it runs the filter on every call, for as long as the program runs.
 //
-// In the kernel every classic BPF jump costs about the same (the bench
-// measures about a nanosecond each), so the weights only rank how often
-// the jumps run. An instruction weighs as much as five jumps of a
+// Once the kernel has converted the filter (and JIT-compiled it, where it
+// does), every jump on the number costs about the same whatever its kind,
+// so the weights only rank how often the jumps run. An instruction weighs as much as five jumps of a
 // conditional syscall: a tree node or a jeq is added only where it saves
 // that many weighted jumps, so that sparse policies (a few scattered
 // syscalls, mostly conditional, like Firedancer's) get dispatches no
