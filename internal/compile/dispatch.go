@@ -144,12 +144,12 @@ type planner struct {
 	sum []int64 // sum[i] = weight of spans[:i]
 	// For the stretch being planned, from base, of n spans, and each depth
 	// d allowed (0..depth; a single layer, unbounded, when depth is 0), at
-	// [(d*n+i-base)*n+j-base] for each sub-stretch i..j: its cost (-1
-	// when no tree is that shallow), its best split, and whether a run
-	// of jeq costs less than that split.
+	// at(d, i, j) for each sub-stretch i..j: its cost (-1 when no tree is
+	// that shallow), its best split, and whether a run of jeq costs less
+	// than that split.
 	base, n, depth int
 	cost           []int64
-	split          []int32
+	split          []int16
 	chained        []bool
 	// For each sub-stretch of at most maxChain spans, at
 	// [(i-base)*maxChain+j-i]: the cost of a run of jeq over it and the
@@ -177,9 +177,9 @@ func (p *planner) plan(lo, hi int) *node {
 	if p.n <= maxBounded {
 		p.depth = maxDepth(p.n)
 	}
-	size := (p.depth + 1) * p.n * p.n
+	size := (p.depth + 1) * p.n * (p.n + 1) / 2
 	p.cost = make([]int64, size)
-	p.split = make([]int32, size)
+	p.split = make([]int16, size)
 	p.chained = make([]bool, size)
 	p.runs(lo, hi)
 	for d := 0; d <= p.depth; d++ {
@@ -218,7 +218,12 @@ func reaches(d, n int) bool {
 	return n <= 3<<(d-1)
 }
 
-func (p *planner) at(d, i, j int) int { return (d*p.n+i-p.base)*p.n + j - p.base }
+// at is where the figures of spans[i..j] at depth d are: the stretches of
+// each depth by their first span, each first span's by their last.
+func (p *planner) at(d, i, j int) int {
+	r := i - p.base
+	return d*p.n*(p.n+1)/2 + r*p.n - r*(r-1)/2 + j - i
+}
 
 // below is the layer the children of a node of layer d are planned in.
 func (p *planner) below(d int) int {
@@ -244,7 +249,7 @@ func (p *planner) solve(d, i, j int) {
 	// Each split adds one jump for every span below it.
 	here := sizeWeight + p.weight(i, j)
 	c := p.below(d)
-	best, split := int64(-1), int32(-1)
+	best, split := int64(-1), int16(-1)
 	try := func(from, to int) {
 		for k := from; k <= to; k++ {
 			l, r := p.cost[p.at(c, i, k-1)], p.cost[p.at(c, k, j)]
@@ -252,7 +257,7 @@ func (p *planner) solve(d, i, j int) {
 				continue
 			}
 			if x := here + l + r; best < 0 || x < best {
-				best, split = x, int32(k)
+				best, split = x, int16(k)
 			}
 		}
 	}
