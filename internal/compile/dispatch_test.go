@@ -378,3 +378,41 @@ func TestNearMaxInsns(t *testing.T) {
 		t.Logf("%d instructions", len(prog))
 	})
 }
+
+// TestManyRanges compiles policies of more ranges than the dispatch
+// search plans at once (every other number up to 2,400 named, with
+// actions and conditions drawn at random), and compares program and
+// policy on every number, and the cache check with the policy, on every
+// architecture.
+func TestManyRanges(t *testing.T) {
+	eachArch(t, 21, func(t *testing.T, a testArch, r *rand.Rand) {
+		f := randFilter(r, a)
+		f.Rules = nil
+		for nr := uint32(r.Intn(2)); nr < 2400; nr += 1 + uint32(r.Intn(2)) {
+			var when policy.Expr = policy.Const(true)
+			if r.Intn(8) == 0 {
+				when = policy.Cmp{Arg: r.Intn(6), Mask: 0xffffffff, Op: policy.Op(r.Intn(6)), Value: uint64(r.Intn(8))}
+			}
+			f.Rules = append(f.Rules, policy.Rule{Name: "r", Nr: nr, When: when, Action: randAction(r)})
+		}
+		decs, err := lower(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(spans(f, decs, make([]bpf.Label, len(decs)), "default", "kill")); n <= maxPlanned {
+			t.Fatalf("only %d ranges: the test proves nothing about planning in pieces", n)
+		}
+		prog, _, err := Compile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nrs := numbersAround(2500)
+		checkNumbers(t, r, f, nrs)
+		for _, nr := range nrs {
+			if want, got := alwaysAllowed(f, nr), constAllow(prog, nr, a.audit); got != want {
+				t.Fatalf("syscall %d: found allowed whatever its arguments: %v, the policy: %v", nr, got, want)
+			}
+		}
+		t.Logf("%d instructions", len(prog))
+	})
+}
