@@ -1,7 +1,6 @@
 package compile_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,33 +13,11 @@ import (
 	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
-// systemService is systemd 252's @system-service on a, every name
-// allowed unconditionally, the rest killed.
-func systemService(t testing.TB, a *arch.Arch) *policy.Filter {
+// compiled resolves the named service of the configuration in dir (from
+// the module's root) for a, and returns its policy.
+func compiled(t testing.TB, dir, service string, a *arch.Arch) *policy.Filter {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "system-service-252.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &policy.Filter{Service: "system-service", Arch: a.Name, AuditArch: a.Audit, Order: a.Order, X32: a.X32,
-		Default: policy.ActKillProcess}
-	seen := map[int]bool{}
-	for _, name := range strings.Fields(string(b)) {
-		nr, ok := a.Syscall(name)
-		if strings.HasPrefix(name, "#") || !ok || seen[nr] {
-			continue
-		}
-		seen[nr] = true
-		f.Rules = append(f.Rules, policy.Rule{Name: "system_service", Syscall: name, Nr: uint32(nr), When: policy.Const(true), Action: policy.ActAllow})
-	}
-	return f
-}
-
-// metrics is the metrics example's policy on a without its start-up rules:
-// the calls the server makes while it serves.
-func metrics(t testing.TB, a *arch.Arch) *policy.Filter {
-	t.Helper()
-	cfg, diags := hclspec.Load(filepath.Join("..", "..", "examples", "metrics"), hclspec.LoadOptions{})
+	cfg, diags := hclspec.Load(filepath.Join("..", "..", dir), hclspec.LoadOptions{})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
@@ -48,13 +25,26 @@ func metrics(t testing.TB, a *arch.Arch) *policy.Filter {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	c, err := resolve.Find(all, "metrics", a.Name)
+	c, err := resolve.Find(all, service, a.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := *c.Filter
+	return c.Filter
+}
+
+// systemService is systemd 252's @system-service on a, every name allowed
+// unconditionally, the rest killed (bench/systemservice).
+func systemService(t testing.TB, a *arch.Arch) *policy.Filter {
+	return compiled(t, filepath.Join("bench", "systemservice"), "system-service", a)
+}
+
+// metrics is the metrics example's policy on a without its start-up rules:
+// the calls the server makes while it serves.
+func metrics(t testing.TB, a *arch.Arch) *policy.Filter {
+	all := compiled(t, filepath.Join("examples", "metrics"), "metrics", a)
+	f := *all
 	f.Rules = nil
-	for _, r := range c.Filter.Rules {
+	for _, r := range all.Rules {
 		if !strings.HasPrefix(r.Name, "startup") {
 			f.Rules = append(f.Rules, r)
 		}
