@@ -1,0 +1,163 @@
+package optimize
+
+import (
+	"encoding/binary"
+	"math/rand"
+	"testing"
+
+	"github.com/fencer-dev/fencer/internal/bpf"
+)
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
+
+// randConsts are the constants random programs compare with and load, so
+// that comparisons meet and decide each other.
+var randConsts = []uint32{0, 1, 2, 3, 5, 7, 0x10, 0xff, 0x80000000, 0xfffffffe, 0xffffffff}
+
+func randConst(r *rand.Rand) uint32 {
+	switch r.Intn(8) {
+	case 0:
+		return r.Uint32()
+	case 1, 2, 3, 4:
+		return uint32(r.Intn(4)) // small neighbours decide each other most
+	}
+	return randConsts[r.Intn(len(randConsts))]
+}
+
+// randProgram draws a valid program of n instructions: loads of a few
+// words of seccomp_data and of constants, some arithmetic, X and scratch
+// memory, conditional jumps on constants and on X, ja, and returns of a
+// few actions and of A. Programs the kernel would refuse are drawn again.
+func randProgram(r *rand.Rand, n int) bpf.Program {
+	for {
+		p := make(bpf.Program, n)
+		for pc := range p {
+			p[pc] = randInsn(r, pc, n)
+		}
+		if bpf.Validate(p) == nil {
+			return p
+		}
+	}
+}
+
+// randWords are the words random programs load: nr, arch, both halves of
+// arg0 and arg1.
+var randWords = []uint32{0, 4, 16, 20, 24, 28}
+
+var randRets = []uint32{bpf.RetAllow, bpf.RetKillProcess, bpf.RetErrno | 1, bpf.RetLog}
+
+func randInsn(r *rand.Rand, pc, n int) bpf.Insn {
+	left := n - pc - 1
+	if left == 0 {
+		return bpf.Stmt(bpf.ClassRET|bpf.RetK, randRets[r.Intn(len(randRets))])
+	}
+	off := func() uint8 { return uint8(r.Intn(min(left, 256))) }
+	switch k := r.Intn(40); {
+	case k < 10:
+		if r.Intn(2) == 0 {
+			return bpf.Stmt(bpf.ClassLD|bpf.SizeW|bpf.ModeABS, randWords[r.Intn(2)]) // the same few words
+		}
+		return bpf.Stmt(bpf.ClassLD|bpf.SizeW|bpf.ModeABS, randWords[r.Intn(len(randWords))])
+	case k < 24:
+		op := []uint16{bpf.JmpJEQ, bpf.JmpJEQ, bpf.JmpJGT, bpf.JmpJGE, bpf.JmpJSET}[r.Intn(5)]
+		if r.Intn(10) == 0 {
+			return bpf.Jump(bpf.ClassJMP|op|bpf.SrcX, 0, off(), off())
+		}
+		return bpf.Jump(bpf.ClassJMP|op, randConst(r), off(), off())
+	case k < 27:
+		return bpf.Stmt(bpf.ClassJMP|bpf.JmpJA, uint32(off()))
+	case k < 32:
+		return bpf.Stmt(bpf.ClassRET|bpf.RetK, randRets[r.Intn(len(randRets))])
+	case k < 33:
+		return bpf.Stmt(bpf.ClassRET|bpf.RetA, 0)
+	case k < 34:
+		return bpf.Stmt(bpf.ClassLD|bpf.ModeIMM, randConst(r))
+	case k < 35:
+		return bpf.Stmt(bpf.ClassLDX|bpf.ModeIMM, randConst(r))
+	case k < 36:
+		return bpf.Stmt(bpf.ClassALU|[]uint16{bpf.AluADD, bpf.AluAND, bpf.AluOR, bpf.AluXOR}[r.Intn(4)], randConst(r))
+	case k < 37:
+		return bpf.Stmt(bpf.ClassMISC|[]uint16{bpf.MiscTAX, bpf.MiscTXA}[r.Intn(2)], 0)
+	case k < 38:
+		return bpf.Stmt(bpf.ClassST, uint32(r.Intn(2)))
+	default:
+		return bpf.Stmt(bpf.ClassLD|bpf.ModeMEM, uint32(r.Intn(2)))
+	}
+}
+
+// progConsts are the constants a program compares with or loads.
+func progConsts(p bpf.Program) []uint32 {
+	out := []uint32{0, 0xffffffff}
+	for _, in := range p {
+		if in.Code&0x07 == bpf.ClassJMP || in.Code == bpf.ClassLD|bpf.ModeIMM {
+			out = append(out, in.K)
+		}
+	}
+	return out
+}
+
+// randInput draws a seccomp_data whose words are each a constant of the
+// program, one next to it, or random.
+func randInput(r *rand.Rand, consts []uint32, order binary.ByteOrder) []byte {
+	d := make([]byte, bpf.DataSize)
+	for off := 0; off < bpf.DataSize; off += 4 {
+		v := r.Uint32()
+		if r.Intn(6) != 0 {
+			v = consts[r.Intn(len(consts))] + uint32(r.Intn(3)) - 1
+		}
+		order.PutUint32(d[off:], v)
+	}
+	return d
+}
+
+// checkEquivalent runs a and b, valid programs, on n random inputs
+// derived from their constants, in both byte orders: b must return what a
+// does, and never run more instructions.
+func checkEquivalent(t testing.TB, a, b bpf.Program, n int, seed int64) {
+	t.Helper()
+	consts := append(progConsts(a), progConsts(b)...)
+	r := newRand(seed)
+	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		va, err := bpf.NewVM(a, order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vb, err := bpf.NewVM(b, order)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, dis(b))
+		}
+		for range n {
+			d := randInput(r, consts, order)
+			ra, rb := va.Run(d, bpf.Options{}), vb.Run(d, bpf.Options{})
+			if ra.Ret != rb.Ret || rb.Executed > ra.Executed {
+				t.Fatalf("input %x: returns %#x after %d instructions, was %#x after %d\nbefore\n%safter\n%s",
+					d, rb.Ret, rb.Executed, ra.Ret, ra.Executed, dis(a), dis(b))
+			}
+		}
+	}
+}
+
+// TestProgramRandom is the differential test of the whole optimizer on
+// random programs: same returns on inputs near every constant, never more
+// instructions run, never a longer program, the kernel's checks passed.
+func TestProgramRandom(t *testing.T) {
+	r := newRand(1)
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	for i := range n {
+		p := randProgram(r, 2+r.Intn(80))
+		got := Program(p)
+		if len(got) > len(p) {
+			t.Fatalf("program %d grew from %d to %d", i, len(p), len(got))
+		}
+		if err := bpf.Validate(got); err != nil {
+			t.Fatalf("program %d: %v\n%s", i, err, dis(got))
+		}
+		checkEquivalent(t, p, got, 300, int64(i))
+		if again := Program(got); dis(again) != dis(got) {
+			t.Fatalf("program %d: not a fixed point:\n%sthen\n%s", i, dis(got), dis(again))
+		}
+	}
+}
