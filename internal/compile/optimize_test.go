@@ -1,0 +1,129 @@
+package compile
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/policy"
+)
+
+// TestOptimizeDifferential compiles random policies on every architecture
+// and compares the optimized program with the program as assembled: the
+// same return value (action and data) for inputs near every constant the
+// policy compares with, never more instructions run, never a longer
+// program, and every syscall the assembled program lets the kernel's
+// action cache allow still cacheable.
+func TestOptimizeDifferential(t *testing.T) {
+	for _, a := range testArches {
+		t.Run(a.name, func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewSource(int64(a.audit) + 10))
+			shrunk, cached := 0, 0
+			for i := 0; i < 400; i++ {
+				f := randFilter(r, a)
+				prog, st, err := Compile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(prog) > st.InsnsBefore || len(prog) != st.Insns || len(st.Unoptimized) != st.InsnsBefore {
+					t.Fatalf("%d instructions, %d before optimization (stats %+v)", len(prog), len(st.Unoptimized), st)
+				}
+				if len(prog) < st.InsnsBefore {
+					shrunk++
+				}
+				cached += checkOptimized(t, f, st.Unoptimized, prog, r)
+			}
+			if cached == 0 {
+				t.Error("no syscall was cacheable: the test proves little")
+			}
+			if shrunk == 0 {
+				t.Error("the optimizer shortened no program: the test proves little")
+			}
+		})
+	}
+}
+
+// checkOptimized compares the assembled program before with the optimized
+// one after on inputs drawn from f. It returns how many syscalls the
+// kernel's action cache allows.
+func checkOptimized(t *testing.T, f *policy.Filter, before, after bpf.Program, r *rand.Rand) int {
+	t.Helper()
+	vb, err := bpf.NewVM(before, f.Order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	va, err := bpf.NewVM(after, f.Order)
+	if err != nil {
+		t.Fatalf("the kernel would refuse the optimized program: %v\n%s", err, bpf.Disassemble(after, f.Order, nil))
+	}
+	consts := filterConstants(f)
+	for range 300 {
+		d := randData(r, f, consts)
+		data := bpf.MakeData(d.Nr, d.Arch, d.IP, d.Args, f.Order)
+		rb, ra := vb.Run(data[:], bpf.Options{}), va.Run(data[:], bpf.Options{})
+		if ra.Ret != rb.Ret || ra.Executed > rb.Executed {
+			t.Fatalf("input nr=%d arch=%#x args=%#x: optimized returns %#x after %d, assembled %#x after %d\npolicy: %s\nbefore:\n%safter:\n%s",
+				d.Nr, d.Arch, d.Args, ra.Ret, ra.Executed, rb.Ret, rb.Executed, describe(f),
+				bpf.Disassemble(before, f.Order, nil), bpf.Disassemble(after, f.Order, nil))
+		}
+	}
+	cached := 0
+	for nr := uint32(0); nr < 520; nr++ {
+		if !constAllow(before, f.AuditArch, nr) {
+			continue
+		}
+		cached++
+		if !constAllow(after, f.AuditArch, nr) {
+			t.Fatalf("syscall %d: the kernel's action cache allowed it before optimization, not after\npolicy: %s\nafter:\n%s",
+				nr, describe(f), bpf.Disassemble(after, f.Order, nil))
+		}
+	}
+	return cached
+}
+
+// constAllow is the kernel's seccomp_is_const_allow: it runs p for the
+// syscall nr of architecture arch knowing nothing else, and reports
+// whether p allows it without looking at anything but nr and arch (loads
+// of those two, jumps comparing A with constants, ja, ret #k).
+func constAllow(p bpf.Program, arch, nr uint32) bool {
+	var a uint32
+	for pc := 0; pc < len(p); pc++ {
+		in := p[pc]
+		switch in.Code {
+		case bpf.ClassLD | bpf.SizeW | bpf.ModeABS:
+			switch in.K {
+			case bpf.OffNr:
+				a = nr
+			case bpf.OffArch:
+				a = arch
+			default:
+				return false
+			}
+		case bpf.ClassJMP | bpf.JmpJA:
+			pc += int(in.K)
+		case bpf.ClassJMP | bpf.JmpJEQ, bpf.ClassJMP | bpf.JmpJGT, bpf.ClassJMP | bpf.JmpJGE, bpf.ClassJMP | bpf.JmpJSET:
+			var taken bool
+			switch in.Code {
+			case bpf.ClassJMP | bpf.JmpJEQ:
+				taken = a == in.K
+			case bpf.ClassJMP | bpf.JmpJGT:
+				taken = a > in.K
+			case bpf.ClassJMP | bpf.JmpJGE:
+				taken = a >= in.K
+			default:
+				taken = a&in.K != 0
+			}
+			if taken {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		case bpf.ClassRET | bpf.RetK:
+			return in.K == bpf.RetAllow
+		default:
+			return false
+		}
+	}
+	return false
+}
