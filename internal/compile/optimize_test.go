@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/bpf/optimize"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
@@ -126,4 +127,31 @@ func constAllow(p bpf.Program, arch, nr uint32) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkOptimizeLarge measures the optimizer on programs of a few
+// thousand instructions, the size the kernel's limit allows.
+func BenchmarkOptimizeLarge(b *testing.B) {
+	a := testArches[0]
+	r := rand.New(rand.NewSource(3))
+	var progs []bpf.Program
+	for len(progs) < 8 {
+		f := randFilter(r, a)
+		f.Rules = nil
+		for j := 0; j < 400; j++ {
+			f.Rules = append(f.Rules, policy.Rule{Name: "big", Nr: uint32(r.Intn(400)), When: randExpr(r, a, 4), Action: randAction(r)})
+		}
+		if _, st, err := Compile(f); err == nil {
+			progs = append(progs, st.Unoptimized)
+		}
+	}
+	b.ResetTimer()
+	before, after := 0, 0
+	for i := 0; i < b.N; i++ {
+		p := progs[i%len(progs)]
+		before += len(p)
+		after += len(optimize.Program(p))
+	}
+	b.ReportMetric(float64(before)/float64(b.N), "insns-before/op")
+	b.ReportMetric(float64(after)/float64(b.N), "insns-after/op")
 }

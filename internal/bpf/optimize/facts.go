@@ -230,9 +230,13 @@ func (s state) decide(code uint16, k uint32) (taken, ok bool) {
 // branch returns the state on the edge of the jump code (with k) that
 // taken names; reached is false when no input takes it.
 func (s state) branch(code uint16, k uint32, taken bool) state {
-	f, ok := s.factA().learn(code, k, taken)
+	old := s.factA()
+	f, ok := old.learn(code, k, taken)
 	if !ok {
 		return state{}
+	}
+	if f.lo == old.lo && f.hi == old.hi && f.ones == old.ones && f.zeros == old.zeros && len(f.ne) == len(old.ne) {
+		return s // nothing learnt: no copy
 	}
 	switch s.a.kind {
 	case aWord:

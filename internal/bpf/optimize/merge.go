@@ -18,36 +18,36 @@ import (
 // target's class), not its target's: two places of one class run the same
 // number of instructions, so a jump never runs more for being moved
 // (ThreadJumps and SharedReturns take the `ja` out of the way).
-func MergeTails(p bpf.Program) (bpf.Program, bool) {
-	return rewrite(p, func(q []node) ([]node, bool) {
-		class := classes(q)
-		// members[c]: the pcs of class c, ascending.
-		members := map[int][]int{}
-		for pc := range q {
-			members[class[pc]] = append(members[class[pc]], pc)
-		}
-		best := func(pc int, code uint16, t int) int {
-			m := members[class[t]]
-			for i := len(m) - 1; i >= 0 && m[i] > t; i-- {
-				if inReach(code, pc, m[i]) {
-					return m[i]
-				}
-			}
-			return t
-		}
-		changed := false
-		for pc := range q {
-			n := &q[pc]
-			switch {
-			case isJA(n.code):
-				changed = retarget(&n.jt, best(pc, n.code, n.jt)) || changed
-			case isCond(n.code):
-				changed = retarget(&n.jt, best(pc, n.code, n.jt)) || changed
-				changed = retarget(&n.jf, best(pc, n.code, n.jf)) || changed
+func MergeTails(p bpf.Program) (bpf.Program, bool) { return rewrite(p, mergeTails) }
+
+func mergeTails(q []node) ([]node, bool) {
+	class := classes(q)
+	// members[c]: the pcs of class c, ascending.
+	members := map[int][]int{}
+	for pc := range q {
+		members[class[pc]] = append(members[class[pc]], pc)
+	}
+	best := func(pc int, code uint16, t int) int {
+		m := members[class[t]]
+		for i := len(m) - 1; i >= 0 && m[i] > t; i-- {
+			if inReach(code, pc, m[i]) {
+				return m[i]
 			}
 		}
-		return q, changed
-	})
+		return t
+	}
+	changed := false
+	for pc := range q {
+		n := &q[pc]
+		switch {
+		case isJA(n.code):
+			changed = retarget(&n.jt, best(pc, n.code, n.jt)) || changed
+		case isCond(n.code):
+			changed = retarget(&n.jt, best(pc, n.code, n.jt)) || changed
+			changed = retarget(&n.jf, best(pc, n.code, n.jf)) || changed
+		}
+	}
+	return q, changed
 }
 
 // classKey is what makes two instructions of one class: the same

@@ -25,18 +25,21 @@ import (
 type Pass struct {
 	Name string
 	Run  func(p bpf.Program) (bpf.Program, bool)
+	// nodes is the pass on decoded instructions, which Program chains
+	// without encoding in between.
+	nodes func(q []node) ([]node, bool)
 }
 
 // Passes are the passes Program runs, in order: the ones that retarget
 // jumps first, then those that delete what retargeting left unreachable
 // or redundant.
 var Passes = []Pass{
-	{"threadJumps", ThreadJumps},
-	{"threadKnownValues", ThreadKnownValues},
-	{"sharedReturns", SharedReturns},
-	{"mergeTails", MergeTails},
-	{"removeRedundantLoads", RemoveRedundantLoads},
-	{"removeDeadCode", RemoveDeadCode},
+	{"threadJumps", ThreadJumps, threadJumps},
+	{"threadKnownValues", ThreadKnownValues, threadKnownValues},
+	{"sharedReturns", SharedReturns, sharedReturns},
+	{"mergeTails", MergeTails, mergeTails},
+	{"removeRedundantLoads", RemoveRedundantLoads, removeRedundantLoads},
+	{"removeDeadCode", RemoveDeadCode, removeDeadCode},
 }
 
 // maxRounds bounds the fixed-point iteration. Every pass only moves jump
@@ -46,19 +49,47 @@ const maxRounds = 64
 
 // Program runs Passes to a fixed point and returns the optimized program.
 // It returns p itself when p is not a well-formed program (see
-// wellFormed), and never a program longer than p. Each pass's result is
-// kept only when the kernel would accept it (bpf.Validate) or, for an
-// input already over bpf.MaxInsns, when it is at least well formed: a
-// program the optimizer brings under the limit is then accepted.
+// wellFormed), and never a program longer than p. The result is one the
+// kernel accepts (bpf.Validate) whenever p is, and a well-formed program
+// when p is over bpf.MaxInsns: one the optimizer brings under the limit
+// is then accepted.
 func Program(p bpf.Program) bpf.Program {
 	return Run(p, Passes)
 }
 
-// Run is Program with the given passes.
+// Run is Program with the given passes. It chains them on decoded
+// instructions and checks the result once; should the kernel's check of
+// scratch memory, which follows the program's layout rather than its
+// paths, refuse it, it runs them again checking each one's result and
+// keeping only those the kernel accepts.
 func Run(p bpf.Program, passes []Pass) bpf.Program {
 	if !wellFormed(p) {
 		return p
 	}
+	q := decode(p)
+	for range maxRounds {
+		changed := false
+		for _, pass := range passes {
+			if pass.nodes == nil {
+				return runChecked(p, passes)
+			}
+			next, ok := pass.nodes(q)
+			if ok && len(next) <= len(q) {
+				q, changed = next, true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	if out, ok := encode(q); ok && len(out) <= len(p) && acceptable(out) {
+		return out
+	}
+	return runChecked(p, passes)
+}
+
+// runChecked is Run checking each pass's result.
+func runChecked(p bpf.Program, passes []Pass) bpf.Program {
 	cur := p
 	for range maxRounds {
 		changed := false

@@ -15,26 +15,26 @@ const maxFollow = 256
 // alone, with what that edge's own jump says; ThreadKnownValues also uses
 // what every path says. A conditional jump is retargeted only within its
 // reach of 255 instructions.
-func ThreadJumps(p bpf.Program) (bpf.Program, bool) {
-	return rewrite(p, func(q []node) ([]node, bool) {
-		changed := false
-		for pc := range q {
-			n := &q[pc]
-			switch {
-			case isJA(n.code):
-				changed = retarget(&n.jt, follow(q, pc, n.code, n.jt, start(), nil, false)) || changed
-			case isCondK(n.code):
-				t := follow(q, pc, n.code, n.jt, start().with(slotA, anything()).branch(n.code, n.k, true), nil, false)
-				f := follow(q, pc, n.code, n.jf, start().with(slotA, anything()).branch(n.code, n.k, false), nil, false)
-				changed = retarget(&n.jt, t) || changed
-				changed = retarget(&n.jf, f) || changed
-			case isCond(n.code):
-				changed = retarget(&n.jt, follow(q, pc, n.code, n.jt, start(), nil, false)) || changed
-				changed = retarget(&n.jf, follow(q, pc, n.code, n.jf, start(), nil, false)) || changed
-			}
+func ThreadJumps(p bpf.Program) (bpf.Program, bool) { return rewrite(p, threadJumps) }
+
+func threadJumps(q []node) ([]node, bool) {
+	changed := false
+	for pc := range q {
+		n := &q[pc]
+		switch {
+		case isJA(n.code):
+			changed = retarget(&n.jt, follow(q, pc, n.code, n.jt, start(), nil, false)) || changed
+		case isCondK(n.code):
+			t := follow(q, pc, n.code, n.jt, start().with(slotA, anything()).branch(n.code, n.k, true), nil, false)
+			f := follow(q, pc, n.code, n.jf, start().with(slotA, anything()).branch(n.code, n.k, false), nil, false)
+			changed = retarget(&n.jt, t) || changed
+			changed = retarget(&n.jf, f) || changed
+		case isCond(n.code):
+			changed = retarget(&n.jt, follow(q, pc, n.code, n.jt, start(), nil, false)) || changed
+			changed = retarget(&n.jf, follow(q, pc, n.code, n.jf, start(), nil, false)) || changed
 		}
-		return q, changed
-	})
+	}
+	return q, changed
 }
 
 // ThreadKnownValues threads edges with what every path to them knows:
@@ -50,41 +50,41 @@ func ThreadJumps(p bpf.Program) (bpf.Program, bool) {
 // have put there makes the analysis stale past the new target, so the
 // pass stops threading edges that leave from there; the fixed point
 // resumes with a fresh analysis.
-func ThreadKnownValues(p bpf.Program) (bpf.Program, bool) {
-	return rewrite(p, func(q []node) ([]node, bool) {
-		in := analyze(q)
-		live := liveA(q)
-		changed := false
-		stale := len(q)
-		for pc := 0; pc < stale; pc++ {
-			n := &q[pc]
-			s := in[pc]
-			if !s.reached || !(isJA(n.code) || isCond(n.code)) {
+func ThreadKnownValues(p bpf.Program) (bpf.Program, bool) { return rewrite(p, threadKnownValues) }
+
+func threadKnownValues(q []node) ([]node, bool) {
+	in := analyze(q)
+	live := liveA(q)
+	changed := false
+	stale := len(q)
+	for pc := 0; pc < stale; pc++ {
+		n := &q[pc]
+		s := in[pc]
+		if !s.reached || !(isJA(n.code) || isCond(n.code)) {
+			continue
+		}
+		edges := []*int{&n.jt}
+		states := []state{s}
+		switch {
+		case isCondK(n.code):
+			edges = append(edges, &n.jf)
+			states = []state{s.branch(n.code, n.k, true), s.branch(n.code, n.k, false)}
+		case isCond(n.code):
+			edges = append(edges, &n.jf)
+			states = append(states, s)
+		}
+		for i, e := range edges {
+			if !states[i].reached {
 				continue
 			}
-			edges := []*int{&n.jt}
-			states := []state{s}
-			switch {
-			case isCondK(n.code):
-				edges = append(edges, &n.jf)
-				states = []state{s.branch(n.code, n.k, true), s.branch(n.code, n.k, false)}
-			case isCond(n.code):
-				edges = append(edges, &n.jf)
-				states = append(states, s)
+			to := follow(q, pc, n.code, *e, states[i], live, true)
+			if to != *e && followedA(q, *e, to, states[i]) != states[i].a {
+				stale = min(stale, to)
 			}
-			for i, e := range edges {
-				if !states[i].reached {
-					continue
-				}
-				to := follow(q, pc, n.code, *e, states[i], live, true)
-				if to != *e && followedA(q, *e, to, states[i]) != states[i].a {
-					stale = min(stale, to)
-				}
-				changed = retarget(e, to) || changed
-			}
+			changed = retarget(e, to) || changed
 		}
-		return q, changed
-	})
+	}
+	return q, changed
 }
 
 // retarget sets *target to to, reporting whether it changed.
