@@ -155,3 +155,42 @@ func BenchmarkOptimizeLarge(b *testing.B) {
 	b.ReportMetric(float64(before)/float64(b.N), "insns-before/op")
 	b.ReportMetric(float64(after)/float64(b.N), "insns-after/op")
 }
+
+// TestOptimizeHighWord checks the hoisting of a 64-bit argument's high
+// word: `arg1 == 2 || arg1 == 5 || arg1 == 9` compiles to three
+// comparisons, each loading and checking the high word; optimized, the
+// program loads it once, on every 64-bit architecture.
+func TestOptimizeHighWord(t *testing.T) {
+	for _, a := range testArches {
+		if a.bits != 64 {
+			continue
+		}
+		t.Run(a.name, func(t *testing.T) {
+			var or policy.Or
+			for _, v := range []uint64{2, 5, 9} {
+				or = append(or, policy.Cmp{Arg: 1, Mask: ^uint64(0), Op: policy.EQ, Value: v})
+			}
+			f := &policy.Filter{Service: "s", Arch: a.name, AuditArch: a.audit, Order: a.order, X32: a.x32,
+				Default: policy.ActKillProcess,
+				Rules:   []policy.Rule{{Name: "lseek", Nr: 8, When: or, Action: policy.ActAllow}}}
+			prog, st, err := Compile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			high := bpf.Stmt(bpf.ClassLD|bpf.SizeW|bpf.ModeABS, bpf.ArgHigh(1, a.order))
+			count := func(p bpf.Program) (n int) {
+				for _, in := range p {
+					if in == high {
+						n++
+					}
+				}
+				return n
+			}
+			if count(st.Unoptimized) != 3 || count(prog) != 1 {
+				t.Errorf("loads of arg1's high word: %d assembled, %d optimized, want 3 and 1\n%s",
+					count(st.Unoptimized), count(prog), bpf.Disassemble(prog, a.order, nil))
+			}
+			checkOptimized(t, f, st.Unoptimized, prog, rand.New(rand.NewSource(1)))
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package optimize
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
@@ -148,3 +149,43 @@ const metricsX86Optimized = `
 0045: ret  #0x7fff0000  ; ALLOW
 0046: ret  #0x7fc00000  ; USER_NOTIF
 `
+
+// TestProgramOverLimit gives the optimizer a program of more than
+// bpf.MaxInsns instructions, which the kernel refuses, with a redundant
+// load and a copy of the same block per syscall: optimized, it fits, and
+// still allows syscalls 0 to 1099 and kills the others.
+func TestProgramOverLimit(t *testing.T) {
+	const n = 1100
+	var p bpf.Program
+	p = append(p, bpf.Stmt(bpf.ClassLD|bpf.SizeW|bpf.ModeABS, bpf.OffNr))
+	for i := range n {
+		p = append(p,
+			bpf.Jump(bpf.ClassJMP|bpf.JmpJEQ, uint32(i), 0, 2),
+			bpf.Stmt(bpf.ClassLD|bpf.SizeW|bpf.ModeABS, 16),
+			bpf.Stmt(bpf.ClassRET|bpf.RetK, bpf.RetAllow),
+			bpf.Stmt(bpf.ClassLD|bpf.SizeW|bpf.ModeABS, bpf.OffNr))
+	}
+	p = append(p, bpf.Stmt(bpf.ClassRET|bpf.RetK, bpf.RetKillProcess))
+	if len(p) <= bpf.MaxInsns {
+		t.Fatalf("the test's program has only %d instructions", len(p))
+	}
+	got := Program(p)
+	if err := bpf.Validate(got); err != nil {
+		t.Fatalf("%d instructions from %d: %v", len(got), len(p), err)
+	}
+	vm, err := bpf.NewVM(got, binary.LittleEndian)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for nr := range n + 10 {
+		d := bpf.MakeData(int32(nr), 0, 0, [6]uint64{uint64(nr)}, binary.LittleEndian)
+		want := bpf.RetAllow
+		if nr >= n {
+			want = bpf.RetKillProcess
+		}
+		if res := vm.Run(d[:], bpf.Options{}); res.Ret != want {
+			t.Fatalf("nr %d: %#x, want %#x", nr, res.Ret, want)
+		}
+	}
+	t.Logf("%d instructions from %d", len(got), len(p))
+}

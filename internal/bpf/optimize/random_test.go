@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/fuzzrand"
 )
 
 func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
@@ -29,7 +30,7 @@ func randConst(r *rand.Rand) uint32 {
 // memory, conditional jumps on constants and on X, ja, and returns of a
 // few actions and of A. Programs the kernel would refuse are drawn again.
 func randProgram(r *rand.Rand, n int) bpf.Program {
-	for {
+	for range 1000 {
 		p := make(bpf.Program, n)
 		for pc := range p {
 			p[pc] = randInsn(r, pc, n)
@@ -38,6 +39,7 @@ func randProgram(r *rand.Rand, n int) bpf.Program {
 			return p
 		}
 	}
+	return bpf.Program{bpf.Stmt(bpf.ClassRET|bpf.RetK, bpf.RetAllow)} // a fuzzer's source run dry
 }
 
 // randWords are the words random programs load: nr, arch, both halves of
@@ -138,8 +140,7 @@ func checkEquivalent(t testing.TB, a, b bpf.Program, n int, seed int64) {
 }
 
 // TestProgramRandom is the differential test of the whole optimizer on
-// random programs: same returns on inputs near every constant, never more
-// instructions run, never a longer program, the kernel's checks passed.
+// random programs (see checkProgram).
 func TestProgramRandom(t *testing.T) {
 	r := newRand(1)
 	n := 3000
@@ -147,17 +148,39 @@ func TestProgramRandom(t *testing.T) {
 		n = 300
 	}
 	for i := range n {
-		p := randProgram(r, 2+r.Intn(80))
-		got := Program(p)
-		if len(got) > len(p) {
-			t.Fatalf("program %d grew from %d to %d", i, len(p), len(got))
-		}
-		if err := bpf.Validate(got); err != nil {
-			t.Fatalf("program %d: %v\n%s", i, err, dis(got))
-		}
-		checkEquivalent(t, p, got, 300, int64(i))
-		if again := Program(got); dis(again) != dis(got) {
-			t.Fatalf("program %d: not a fixed point:\n%sthen\n%s", i, dis(got), dis(again))
-		}
+		checkProgram(t, randProgram(r, 2+r.Intn(80)), int64(i))
+	}
+}
+
+// FuzzProgram is TestProgramRandom with programs drawn from the fuzzer's
+// bytes; the seeds run with the tests.
+func FuzzProgram(f *testing.F) {
+	r := newRand(9)
+	for range 16 {
+		b := make([]byte, 64+r.Intn(1024))
+		r.Read(b)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := rand.New(fuzzrand.New(b))
+		checkProgram(t, randProgram(r, 2+r.Intn(120)), int64(len(b)))
+	})
+}
+
+// checkProgram optimizes p and checks the result: the same returns on
+// inputs near every constant, never more instructions run, never a longer
+// program, the kernel's checks passed, and a fixed point.
+func checkProgram(t *testing.T, p bpf.Program, seed int64) {
+	t.Helper()
+	got := Program(p)
+	if len(got) > len(p) {
+		t.Fatalf("the program grew from %d to %d", len(p), len(got))
+	}
+	if err := bpf.Validate(got); err != nil {
+		t.Fatalf("%v\n%s", err, dis(got))
+	}
+	checkEquivalent(t, p, got, 300, seed)
+	if again := Program(got); dis(again) != dis(got) {
+		t.Fatalf("not a fixed point:\n%sthen\n%s", dis(got), dis(again))
 	}
 }
