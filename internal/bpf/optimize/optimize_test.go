@@ -15,16 +15,7 @@ func TestProgram(t *testing.T) {
 		return got, dis(got) != dis(p)
 	}, []passCase{
 		{"a 64-bit argument equal to one of two values",
-			`ld [20]
-			jeq #0, 2, 4
-			ld [16]
-			jeq #2, 9, 4
-			ld [20]
-			jeq #0, 6, 8
-			ld [16]
-			jeq #5, 9, 8
-			ret kill
-			ret allow`,
+			highWordOr,
 			`ld [20]
 			jeq #0, 2, 5
 			ld [16]
@@ -189,3 +180,18 @@ func TestProgramOverLimit(t *testing.T) {
 	}
 	t.Logf("%d instructions from %d", len(got), len(p))
 }
+
+// highWordOr is arg0 == 2 || arg0 == 5 on a 64-bit argument (little
+// endian) as the compiler writes it: each comparison loads and checks the
+// high word.
+const highWordOr = `
+ld [20]
+jeq #0, 2, 4
+ld [16]
+jeq #2, 9, 4
+ld [20]
+jeq #0, 6, 8
+ld [16]
+jeq #5, 9, 8
+ret kill
+ret allow`

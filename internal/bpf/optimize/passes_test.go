@@ -77,17 +77,7 @@ func TestThreadKnownValues(t *testing.T) {
 	testPass(t, ThreadKnownValues, []passCase{
 		{"no threading past an edge that changed A", stale, staleAfter},
 		{"the high word of a 64-bit argument is checked once",
-			// arg0 == 2 || arg0 == 5, arg0 64-bit, little endian
-			`ld [20]
-			jeq #0, 2, 4
-			ld [16]
-			jeq #2, 9, 4
-			ld [20]
-			jeq #0, 6, 8
-			ld [16]
-			jeq #5, 9, 8
-			ret kill
-			ret allow`,
+			highWordOr,
 			`ld [20]
 			jeq #0, 2, 8
 			ld [16]

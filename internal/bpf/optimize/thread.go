@@ -112,14 +112,9 @@ func follow(q []node, pc int, code uint16, t int, s state, live []bool, loads bo
 		case isJA(n.code):
 			pos = n.jt
 		case isCondK(n.code):
-			taken, ok := s.decide(n.code, n.k)
-			if !ok {
+			var ok bool
+			if pos, s, ok = decided(n, s); !ok {
 				return best
-			}
-			s = s.branch(n.code, n.k, taken)
-			pos = n.jf
-			if taken {
-				pos = n.jt
 			}
 		case loads && (isLoadAbs(n.code) || n.code == bpf.ClassLD|bpf.ModeIMM):
 			s = s.step(n)
@@ -146,16 +141,24 @@ func followedA(q []node, t, to int, s state) aval {
 		case isJA(n.code):
 			pos = n.jt
 		case isCondK(n.code):
-			taken, _ := s.decide(n.code, n.k)
-			s = s.branch(n.code, n.k, taken)
-			pos = n.jf
-			if taken {
-				pos = n.jt
-			}
+			pos, s, _ = decided(n, s)
 		default:
 			s = s.step(n)
 			pos++
 		}
 	}
 	return s.a
+}
+
+// decided returns where the conditional jump n goes on an edge of state
+// s and the state there, when s decides the jump.
+func decided(n node, s state) (int, state, bool) {
+	taken, ok := s.decide(n.code, n.k)
+	if !ok {
+		return 0, s, false
+	}
+	if taken {
+		return n.jt, s.branch(n.code, n.k, true), true
+	}
+	return n.jf, s.branch(n.code, n.k, false), true
 }
