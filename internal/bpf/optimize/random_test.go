@@ -82,6 +82,10 @@ func randInsn(r *rand.Rand, pc, n int) bpf.Insn {
 		return bpf.Stmt(bpf.ClassMISC|[]uint16{bpf.MiscTAX, bpf.MiscTXA}[r.Intn(2)], 0)
 	case k < 38:
 		return bpf.Stmt(bpf.ClassST, uint32(r.Intn(2)))
+	case n > 200:
+		// Long programs would almost never store on every path to a
+		// load of scratch memory.
+		return bpf.Stmt(bpf.ClassST, uint32(r.Intn(2)))
 	default:
 		return bpf.Stmt(bpf.ClassLD|bpf.ModeMEM, uint32(r.Intn(2)))
 	}
@@ -182,5 +186,23 @@ func checkProgram(t *testing.T, p bpf.Program, seed int64) {
 	checkEquivalent(t, p, got, 300, seed)
 	if again := Program(got); dis(again) != dis(got) {
 		t.Fatalf("not a fixed point:\n%sthen\n%s", dis(got), dis(again))
+	}
+}
+
+// TestProgramRandomLong is TestProgramRandom on programs of up to
+// bpf.MaxInsns instructions, where threading and merging meet the
+// 255-instruction reach of conditional jumps.
+func TestProgramRandomLong(t *testing.T) {
+	r := newRand(2)
+	n := 12
+	if testing.Short() {
+		n = 2
+	}
+	for i := range n {
+		p := randProgram(r, 1000+r.Intn(bpf.MaxInsns-1000))
+		if len(p) < 1000 {
+			t.Fatalf("no valid program drawn")
+		}
+		checkProgram(t, p, int64(i))
 	}
 }
