@@ -44,7 +44,8 @@ const maxNe = 8
 type fact struct {
 	lo, hi      uint32
 	ones, zeros uint32
-	ne          []uint32
+	ne          [maxNe]uint32 // ne[:nne]
+	nne         uint8
 }
 
 // anything is the fact that says nothing.
@@ -64,7 +65,7 @@ func (f fact) decide(code uint16, k uint32) (taken, ok bool) {
 		if k < f.lo || k > f.hi || k&f.zeros != 0 || ^k&f.ones != 0 {
 			return false, true
 		}
-		for _, v := range f.ne {
+		for _, v := range f.ne[:f.nne] {
 			if v == k {
 				return false, true
 			}
@@ -111,8 +112,9 @@ func (f fact) learn(code uint16, k uint32, taken bool) (fact, bool) {
 		case f.hi:
 			f.hi--
 		default:
-			if len(f.ne) < maxNe {
-				f.ne = append(f.ne[:len(f.ne):len(f.ne)], k)
+			if f.nne < maxNe {
+				f.ne[f.nne] = k
+				f.nne++
 			}
 		}
 	case bpf.ClassJMP | bpf.JmpJGT:
@@ -140,14 +142,16 @@ func (f fact) learn(code uint16, k uint32, taken bool) (fact, bool) {
 // meet is what both f and g say: the fact of a join of two paths.
 func meet(f, g fact) fact {
 	m := fact{lo: min(f.lo, g.lo), hi: max(f.hi, g.hi), ones: f.ones & g.ones, zeros: f.zeros & g.zeros}
-	for _, v := range f.ne {
+	for _, v := range f.ne[:f.nne] {
 		if taken, ok := g.decide(bpf.ClassJMP|bpf.JmpJEQ, v); ok && !taken {
-			m.ne = append(m.ne, v)
+			m.ne[m.nne] = v
+			m.nne++
 		}
 	}
-	for _, v := range g.ne {
-		if taken, ok := f.decide(bpf.ClassJMP|bpf.JmpJEQ, v); ok && !taken && len(m.ne) < maxNe && !contains(m.ne, v) {
-			m.ne = append(m.ne, v)
+	for _, v := range g.ne[:g.nne] {
+		if taken, ok := f.decide(bpf.ClassJMP|bpf.JmpJEQ, v); ok && !taken && m.nne < maxNe && !contains(m.ne[:m.nne], v) {
+			m.ne[m.nne] = v
+			m.nne++
 		}
 	}
 	return m
@@ -235,7 +239,7 @@ func (s state) branch(code uint16, k uint32, taken bool) state {
 	if !ok {
 		return state{}
 	}
-	if f.lo == old.lo && f.hi == old.hi && f.ones == old.ones && f.zeros == old.zeros && len(f.ne) == len(old.ne) {
+	if f.lo == old.lo && f.hi == old.hi && f.ones == old.ones && f.zeros == old.zeros && f.nne == old.nne {
 		return s // nothing learnt: no copy
 	}
 	switch s.a.kind {
@@ -295,13 +299,23 @@ func join(s, t state) state {
 }
 
 // analyze returns the state before each instruction: what every path
-// from the start that reaches it knows.
+// from the start that reaches it knows; before a return, only whether
+// one reaches it.
 func analyze(q []node) []state {
 	in := make([]state, len(q))
 	if len(q) == 0 {
 		return in
 	}
 	in[0] = start()
+	// flow joins the state of an edge into its target's; a return needs
+	// no more than to be reached, which saves the work on most edges.
+	flow := func(to int, edge func() state) {
+		if isRet(q[to].code) {
+			in[to].reached = true
+			return
+		}
+		in[to] = join(in[to], edge())
+	}
 	for pc, n := range q { // jumps go forward: one pass in order
 		s := in[pc]
 		if !s.reached {
@@ -309,16 +323,16 @@ func analyze(q []node) []state {
 		}
 		switch {
 		case isCondK(n.code):
-			in[n.jt] = join(in[n.jt], s.branch(n.code, n.k, true))
-			in[n.jf] = join(in[n.jf], s.branch(n.code, n.k, false))
-		case isCond(n.code):
-			in[n.jt] = join(in[n.jt], s)
-			in[n.jf] = join(in[n.jf], s)
-		case isJA(n.code):
-			in[n.jt] = join(in[n.jt], s)
+			flow(n.jt, func() state { return s.branch(n.code, n.k, true) })
+			flow(n.jf, func() state { return s.branch(n.code, n.k, false) })
+		case isCond(n.code), isJA(n.code):
+			flow(n.jt, func() state { return s })
+			if isCond(n.code) {
+				flow(n.jf, func() state { return s })
+			}
 		case isRet(n.code):
 		default:
-			in[pc+1] = join(in[pc+1], s.step(n))
+			flow(pc+1, func() state { return s.step(n) })
 		}
 	}
 	return in

@@ -23,7 +23,7 @@ func MergeTails(p bpf.Program) (bpf.Program, bool) { return rewrite(p, mergeTail
 func mergeTails(q []node) ([]node, bool) {
 	class := classes(q)
 	// members[c]: the pcs of class c, ascending.
-	members := map[int][]int{}
+	members := make([][]int, len(q)) // class numbers are below len(q)
 	for pc := range q {
 		members[class[pc]] = append(members[class[pc]], pc)
 	}
@@ -63,7 +63,7 @@ type classKey struct {
 // the same instructions from there on, whatever the input.
 func classes(q []node) []int {
 	class := make([]int, len(q))
-	ids := map[classKey]int{}
+	ids := make(map[classKey]int, len(q))
 	for pc := len(q) - 1; pc >= 0; pc-- {
 		n := q[pc]
 		key := classKey{code: n.code, k: n.k, jt: -1, jf: -1}
