@@ -193,9 +193,15 @@ func TestRemoveRedundantLoads(t *testing.T) {
 			"ld #7\nld #7\nret a",
 			"ld #7\nret a"},
 		{"one path loads another word",
-			"ld [0]\njeq #1, 3, 2\nld [16]\nld [0]\njeq #2, 5, 6\nret allow\nret kill", ""},
+			"ld [0]\njeq #1, 4, 2\nld [16]\njeq #7, 4, 7\nld [0]\njeq #2, 6, 7\nret allow\nret kill", ""},
 		{"arithmetic changes A",
 			"ld [0]\nadd #1\nld [0]\nret a", ""},
+		{"a load nothing reads",
+			"ld [0]\njeq #1, 2, 4\nld [16]\nret allow\nret kill",
+			"ld [0]\njeq #1, 2, 3\nret allow\nret kill"},
+		{"redundant first: the load that makes it so is dead too",
+			"ld [0]\nja 2\nld [0]\nret a",
+			"ld [0]\nja 2\nret a"},
 	})
 }
 

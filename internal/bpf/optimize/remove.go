@@ -35,7 +35,10 @@ func removeDeadCode(q []node) ([]node, bool) {
 
 // RemoveRedundantLoads deletes a load into A of what A already holds on
 // every path that reaches it: `ld [k]` after `ld [k]` with only jumps
-// between, `ld #k` where A is k.
+// between, `ld #k` where A is k. When there is none, it deletes the
+// loads whose value nothing reads. (Not both at once: a load that makes
+// a later one redundant is also one whose value nothing reads, since the
+// later one overwrites it.)
 func RemoveRedundantLoads(p bpf.Program) (bpf.Program, bool) { return rewrite(p, removeRedundantLoads) }
 
 func removeRedundantLoads(q []node) ([]node, bool) {
@@ -56,6 +59,23 @@ func removeRedundantLoads(q []node) ([]node, bool) {
 			continue
 		}
 		if in[pc] == loads {
+			drop[pc] = true
+			changed = true
+		}
+	}
+	if !changed {
+		return removeDeadLoads(q)
+	}
+	return compact(q, drop), true
+}
+
+// removeDeadLoads deletes the loads into A whose value nothing reads.
+func removeDeadLoads(q []node) ([]node, bool) {
+	live := liveA(q)
+	drop := make([]bool, len(q))
+	changed := false
+	for pc, n := range q {
+		if pc < len(q)-1 && (isLoadAbs(n.code) || n.code == bpf.ClassLD|bpf.ModeIMM) && !live[pc+1] {
 			drop[pc] = true
 			changed = true
 		}
