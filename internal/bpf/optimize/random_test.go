@@ -152,7 +152,7 @@ func TestProgramRandom(t *testing.T) {
 		n = 300
 	}
 	for i := range n {
-		checkProgram(t, randProgram(r, 2+r.Intn(80)), int64(i))
+		checkProgram(t, randProgram(r, 2+r.Intn(80)), int64(i), 300)
 	}
 }
 
@@ -167,14 +167,15 @@ func FuzzProgram(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := rand.New(fuzzrand.New(b))
-		checkProgram(t, randProgram(r, 2+r.Intn(120)), int64(len(b)))
+		checkProgram(t, randProgram(r, 2+r.Intn(120)), int64(len(b)), 60)
 	})
 }
 
 // checkProgram optimizes p and checks the result: the same returns on
 // inputs near every constant, never more instructions run, never a longer
-// program, the kernel's checks passed, and a fixed point.
-func checkProgram(t *testing.T, p bpf.Program, seed int64) {
+// program, the kernel's checks passed, and a fixed point. It runs inputs
+// random inputs.
+func checkProgram(t *testing.T, p bpf.Program, seed int64, inputs int) {
 	t.Helper()
 	got := Program(p)
 	if len(got) > len(p) {
@@ -183,7 +184,7 @@ func checkProgram(t *testing.T, p bpf.Program, seed int64) {
 	if err := bpf.Validate(got); err != nil {
 		t.Fatalf("%v\n%s", err, dis(got))
 	}
-	checkEquivalent(t, p, got, 300, seed)
+	checkEquivalent(t, p, got, inputs, seed)
 	if again := Program(got); dis(again) != dis(got) {
 		t.Fatalf("not a fixed point:\n%sthen\n%s", dis(got), dis(again))
 	}
@@ -203,6 +204,6 @@ func TestProgramRandomLong(t *testing.T) {
 		if len(p) < 1000 {
 			t.Fatalf("no valid program drawn")
 		}
-		checkProgram(t, p, int64(i))
+		checkProgram(t, p, int64(i), 300)
 	}
 }
