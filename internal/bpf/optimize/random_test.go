@@ -173,7 +173,7 @@ func FuzzProgram(f *testing.F) {
 
 // checkProgram optimizes p and checks the result: the same returns on
 // inputs near every constant, never more instructions run, never a longer
-// program, the kernel's checks passed, and a fixed point. It runs inputs
+// program, the kernel's checks passed, and a fixed point, on that many
 // random inputs.
 func checkProgram(t *testing.T, p bpf.Program, seed int64, inputs int) {
 	t.Helper()
