@@ -20,13 +20,19 @@ import (
 	"time"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/bpf/optimize"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
 // Stats describes a compiled program.
 type Stats struct {
-	// Insns is the program's length.
-	Insns int
+	// Insns is the program's length; InsnsBefore its length as
+	// assembled, before optimize.Program.
+	Insns       int
+	InsnsBefore int
+	// Unoptimized is the program as assembled, before optimize.Program:
+	// what Measure compares the program with.
+	Unoptimized bpf.Program
 	// Syscalls is how many syscalls have rules; Conditional how many of
 	// them look at arguments.
 	Syscalls    int
@@ -63,7 +69,10 @@ func Compile(f *policy.Filter) (bpf.Program, Stats, error) {
 	if err != nil {
 		return nil, Stats{}, fmt.Errorf("assemble filter of service %q on %s: %w", f.Service, f.Arch, err)
 	}
-	st := Stats{Insns: len(prog), Syscalls: len(decs), BuildTime: time.Since(start)}
+	unoptimized := prog
+	prog = optimize.Program(prog)
+	st := Stats{Insns: len(prog), InsnsBefore: len(unoptimized), Unoptimized: unoptimized,
+		Syscalls: len(decs), BuildTime: time.Since(start)}
 	for _, d := range decs {
 		if !d.unconditional() {
 			st.Conditional++
