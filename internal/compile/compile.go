@@ -25,13 +25,19 @@ import (
 	"time"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/bpf/optimize"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
 // Stats describes a compiled program.
 type Stats struct {
-	// Insns is the program's length.
-	Insns int
+	// Insns is the program's length; InsnsBefore its length as
+	// assembled, before optimize.Program.
+	Insns       int
+	InsnsBefore int
+	// Unoptimized is the program as assembled, before optimize.Program:
+	// what Measure compares the program with.
+	Unoptimized bpf.Program
 	// Syscalls is how many syscalls have rules; Conditional how many of
 	// them look at arguments.
 	Syscalls    int
@@ -46,12 +52,15 @@ type TooLongError struct {
 	Service string
 	Arch    string
 	Insns   int
-	// Largest are the rules whose conditions take the most instructions,
-	// most first (at most three).
+	// Compiled is the program's length as compiled, before the
+	// optimizer, which the figures below divide up.
+	Compiled int
+	// Largest are the rules whose conditions take the most instructions
+	// as compiled, most first (at most three).
 	Largest []RuleSize
-	// Rest is what the rest of the program takes: the checks of the
-	// architecture and the syscall number, the other rules' conditions,
-	// the returns, and jumps to targets out of reach.
+	// Rest is what the rest of the program takes as compiled: the checks
+	// of the architecture and the syscall number, the other rules'
+	// conditions, the returns, and jumps to targets out of reach.
 	Rest int
 }
 
@@ -71,7 +80,8 @@ func (e *TooLongError) Error() string {
 	largest := ""
 	for i, r := range e.Largest {
 		if i == 0 {
-			largest += fmt.Sprintf(". Rule %q takes %d of them (%s)", r.Rule, r.Insns, strings.Join(r.Syscalls, ", "))
+			largest += fmt.Sprintf(". Of the %d compiled before optimization, rule %q takes %d (%s)",
+				e.Compiled, r.Rule, r.Insns, strings.Join(r.Syscalls, ", "))
 		} else {
 			largest += fmt.Sprintf(", rule %q %d (%s)", r.Rule, r.Insns, strings.Join(r.Syscalls, ", "))
 		}
@@ -150,15 +160,18 @@ func Compile(f *policy.Filter) (bpf.Program, Stats, error) {
 	if err != nil {
 		return nil, Stats{}, fmt.Errorf("assemble filter of service %q on %s: %w", f.Service, f.Arch, err)
 	}
-	st := Stats{Insns: len(prog), Syscalls: len(decs), BuildTime: time.Since(start)}
+	unoptimized := prog
+	prog = optimize.Program(prog)
+	st := Stats{Insns: len(prog), InsnsBefore: len(unoptimized), Unoptimized: unoptimized,
+		Syscalls: len(decs), BuildTime: time.Since(start)}
 	for _, d := range decs {
 		if !d.unconditional() {
 			st.Conditional++
 		}
 	}
 	if len(prog) > bpf.MaxInsns {
-		long := &TooLongError{Service: f.Service, Arch: f.Arch, Insns: len(prog)}
-		long.Largest, long.Rest = g.largest(f, len(prog))
+		long := &TooLongError{Service: f.Service, Arch: f.Arch, Insns: len(prog), Compiled: len(unoptimized)}
+		long.Largest, long.Rest = g.largest(f, len(unoptimized))
 		return nil, st, long
 	}
 	return prog, st, nil

@@ -99,6 +99,34 @@ func alwaysAllowed(f *policy.Filter, nr uint32) bool {
 	return allowed || f.Default == policy.ActAllow
 }
 
+// checkCached runs the kernel's cache check on syscall nr and requires it
+// to find allowed every syscall the rules allow whatever the arguments
+// (alwaysAllowed), and nothing the policy denies for some arguments: a
+// syscall it finds allowed that alwaysAllowed does not see (a condition
+// that always holds without being the constant true, which the optimizer
+// may prove) must be allowed on random arguments drawn from the policy.
+// It reports what the check found.
+func checkCached(t *testing.T, r *rand.Rand, f *policy.Filter, prog bpf.Program, nr uint32) bool {
+	t.Helper()
+	want, got := alwaysAllowed(f, nr), constAllow(prog, nr, f.AuditArch)
+	if want && !got {
+		t.Fatalf("syscall %d: the policy allows it whatever its arguments, the kernel's cache check does not find it allowed\npolicy: %s\n%s",
+			nr, describe(f), bpf.Disassemble(prog, f.Order, nil))
+	}
+	if got && !want {
+		consts := filterConstants(f)
+		for k := 0; k < 200; k++ {
+			d := randData(r, f, consts)
+			d.Nr, d.Arch = int32(nr), f.AuditArch
+			if act := f.Decide(d); act != policy.ActAllow {
+				t.Fatalf("syscall %d: the kernel's cache check finds it allowed whatever its arguments, the policy says %v for %#x\npolicy: %s\n%s",
+					nr, act, d.Args, describe(f), bpf.Disassemble(prog, f.Order, nil))
+			}
+		}
+	}
+	return got
+}
+
 // numbersAround returns every number from 0 to n-1 and those around the
 // edges of the number space: the x32 bit and the largest numbers.
 func numbersAround(n uint32) []uint32 {
@@ -135,10 +163,10 @@ func allowListFilter(r *rand.Rand, a testArch) *policy.Filter {
 
 // TestCacheable runs the kernel's action-cache check over every syscall
 // number, on every architecture, for random policies, allow-lists and
-// programs long enough to need far jumps, and requires every syscall the
+// programs long enough to need far jumps, compiled and then optimized,
+// and requires every syscall the
 // policy allows whatever its arguments to be found allowed: no argument
-// load on the way to its `ret ALLOW`. The check must also never find
-// allowed a syscall the policy does not always allow.
+// load on the way to its `ret ALLOW` (checkCached).
 func TestCacheable(t *testing.T) {
 	eachArch(t, 5, func(t *testing.T, a testArch, r *rand.Rand) {
 		cached, far := 0, 0
@@ -152,22 +180,20 @@ func TestCacheable(t *testing.T) {
 			default:
 				f = bigBlocks(r, a, 6, 40)
 			}
-			prog, _, err := Compile(f)
+			prog, st, err := Compile(f)
 			if err != nil {
 				t.Fatalf("compile: %v\npolicy: %s", err, describe(f))
 			}
-			far += farDispatchJumps(prog)
-			for _, nr := range numbersAround(600) {
-				want, got := alwaysAllowed(f, nr), constAllow(prog, nr, a.audit)
-				if got != want {
-					t.Fatalf("syscall %d: the kernel's cache check finds it allowed whatever its arguments: %v, the policy: %v\npolicy: %s\n%s",
-						nr, got, want, describe(f), bpf.Disassemble(prog, a.order, nil))
-				}
-				if got {
-					cached++
-				}
-				if constAllow(prog, nr, a.audit^1) {
-					t.Fatalf("syscall %d is found allowed for a foreign architecture", nr)
+			far += farDispatchJumps(st.Unoptimized)
+			// The program as compiled, and as the optimizer leaves it.
+			for _, p := range []bpf.Program{st.Unoptimized, prog} {
+				for _, nr := range numbersAround(600) {
+					if checkCached(t, r, f, p, nr) {
+						cached++
+					}
+					if constAllow(p, nr, a.audit^1) {
+						t.Fatalf("syscall %d is found allowed for a foreign architecture", nr)
+					}
 				}
 			}
 		}
@@ -265,11 +291,12 @@ func TestFarDispatch(t *testing.T) {
 		far := 0
 		for i := 0; i < 6; i++ {
 			f := bigBlocks(r, a, 8+r.Intn(8), 30+r.Intn(60))
-			prog, _, err := Compile(f)
+			_, st, err := Compile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			far += farDispatchJumps(prog)
+			// As compiled: the optimizer may shorten jumps out of it.
+			far += farDispatchJumps(st.Unoptimized)
 			checkNumbers(t, r, f, numbersAround(600))
 		}
 		if far == 0 {
@@ -409,9 +436,7 @@ func TestManyRanges(t *testing.T) {
 		nrs := numbersAround(2500)
 		checkNumbers(t, r, f, nrs)
 		for _, nr := range nrs {
-			if want, got := alwaysAllowed(f, nr), constAllow(prog, nr, a.audit); got != want {
-				t.Fatalf("syscall %d: found allowed whatever its arguments: %v, the policy: %v", nr, got, want)
-			}
+			checkCached(t, r, f, prog, nr)
 		}
 		t.Logf("%d instructions", len(prog))
 	})

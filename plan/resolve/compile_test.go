@@ -10,25 +10,26 @@ import (
 )
 
 // TestTooLongNamesLargestRule compiles a service whose program is too long
-// because of a rule with fewer comparisons than another but on a 64-bit
-// argument, each comparison four instructions: the diagnostic points at
-// that rule and its detail names it first, with its syscall and size.
+// because of a rule with fewer comparisons than another but more
+// instructions (pairs of comparisons on two arguments, each loading its
+// word, against one argument compared with a list): the diagnostic points
+// at that rule and its detail names it first, with its syscall and size.
 func TestTooLongNamesLargestRule(t *testing.T) {
-	list := func(n int, base uint64) string {
-		var vs []string
-		for i := 0; i < n; i++ {
-			vs = append(vs, fmt.Sprint(base+uint64(3*i)))
-		}
-		return strings.Join(vs, ", ")
+	var list, pairs []string
+	for i := 0; i < 2000; i++ {
+		list = append(list, fmt.Sprint(3*i+3))
+	}
+	for i := 0; i < 700; i++ {
+		pairs = append(pairs, fmt.Sprintf("(arg1 == %d && arg2 == %d)", i, 2*i))
 	}
 	src := configtest.Service(`  rule "many_fds" {
     syscalls = ["write"]
-    when     = contains([` + list(1400, 3) + `], arg0)
+    when     = contains([` + strings.Join(list, ", ") + `], arg0)
   }
 
-  rule "addresses" {
-    syscalls = ["munmap"]
-    when     = contains([` + list(900, 0x7f0000000000) + `], arg0)
+  rule "pairs" {
+    syscalls = ["lseek"]
+    when     = ` + strings.Join(pairs, " || ") + `
   }
 `)
 	cfg := configtest.Parse(t, src)
@@ -40,10 +41,10 @@ func TestTooLongNamesLargestRule(t *testing.T) {
 	if d.Summary != "Filter too long" || d.Subject == nil {
 		t.Fatalf("diagnostic: %v", d)
 	}
-	if want := strings.Count(src[:strings.Index(src, `rule "addresses"`)], "\n") + 1; d.Subject.Start.Line != want {
-		t.Errorf("the diagnostic points at line %d, want %d (rule \"addresses\"): %s", d.Subject.Start.Line, want, d.Detail)
+	if want := strings.Count(src[:strings.Index(src, `rule "pairs"`)], "\n") + 1; d.Subject.Start.Line != want {
+		t.Errorf("the diagnostic points at line %d, want %d (rule \"pairs\"): %s", d.Subject.Start.Line, want, d.Detail)
 	}
-	if !strings.Contains(d.Detail, `Rule "addresses" takes `) || !strings.Contains(d.Detail, "(munmap), rule \"many_fds\"") {
+	if !strings.Contains(d.Detail, `rule "pairs" takes `) || !strings.Contains(d.Detail, "(lseek), rule \"many_fds\"") {
 		t.Errorf("detail: %s", d.Detail)
 	}
 	t.Log(d.Detail)
