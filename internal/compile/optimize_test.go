@@ -17,49 +17,45 @@ import (
 // program, and every syscall the assembled program lets the kernel's
 // action cache allow still cacheable.
 func TestOptimizeDifferential(t *testing.T) {
-	for _, a := range testArches {
-		t.Run(a.name, func(t *testing.T) {
-			t.Parallel()
-			r := rand.New(rand.NewSource(int64(a.audit) + 10))
-			shrunk, cached, longest := 0, 0, 0
-			for i := 0; i < 405; i++ {
-				f := randFilter(r, a)
-				if i >= 400 {
-					// Programs of a few thousand instructions, whose
-					// jumps meet the 255-instruction reach.
-					f.Rules = nil
-					for j := 0; j < 200+r.Intn(200); j++ {
-						f.Rules = append(f.Rules, policy.Rule{Name: "big", Nr: uint32(r.Intn(400)), When: randExpr(r, a, 4), Action: randAction(r)})
-					}
+	eachArch(t, 10, func(t *testing.T, a testArch, r *rand.Rand) {
+		shrunk, cached, longest := 0, 0, 0
+		for i := 0; i < 405; i++ {
+			f := randFilter(r, a)
+			if i >= 400 {
+				// Programs of a few thousand instructions, whose
+				// jumps meet the 255-instruction reach.
+				f.Rules = nil
+				for j := 0; j < 200+r.Intn(200); j++ {
+					f.Rules = append(f.Rules, policy.Rule{Name: "big", Nr: uint32(r.Intn(400)), When: randExpr(r, a, 4), Action: randAction(r)})
 				}
-				prog, st, err := Compile(f)
-				var long *TooLongError
-				if errors.As(err, &long) {
-					continue
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				longest = max(longest, st.InsnsBefore)
-				if len(prog) > st.InsnsBefore || len(prog) != st.Insns || len(st.Unoptimized) != st.InsnsBefore {
-					t.Fatalf("%d instructions, %d before optimization (stats %+v)", len(prog), len(st.Unoptimized), st)
-				}
-				if len(prog) < st.InsnsBefore {
-					shrunk++
-				}
-				cached += checkOptimized(t, f, st.Unoptimized, prog, r)
 			}
-			if cached == 0 {
-				t.Error("no syscall was cacheable: the test proves little")
+			prog, st, err := Compile(f)
+			var long *TooLongError
+			if errors.As(err, &long) {
+				continue
 			}
-			if longest < 400 {
-				t.Errorf("the longest program has %d instructions: the test proves little about reach", longest)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if shrunk == 0 {
-				t.Error("the optimizer shortened no program: the test proves little")
+			longest = max(longest, st.InsnsBefore)
+			if len(prog) > st.InsnsBefore || len(prog) != st.Insns || len(st.Unoptimized) != st.InsnsBefore {
+				t.Fatalf("%d instructions, %d before optimization (stats %+v)", len(prog), len(st.Unoptimized), st)
 			}
-		})
-	}
+			if len(prog) < st.InsnsBefore {
+				shrunk++
+			}
+			cached += checkOptimized(t, f, st.Unoptimized, prog, r)
+		}
+		if cached == 0 {
+			t.Error("no syscall was cacheable: the test proves little")
+		}
+		if longest < 400 {
+			t.Errorf("the longest program has %d instructions: the test proves little about reach", longest)
+		}
+		if shrunk == 0 {
+			t.Error("the optimizer shortened no program: the test proves little")
+		}
+	})
 }
 
 // checkOptimized compares the assembled program before with the optimized
@@ -88,62 +84,16 @@ func checkOptimized(t *testing.T, f *policy.Filter, before, after bpf.Program, r
 	}
 	cached := 0
 	for nr := uint32(0); nr < 520; nr++ {
-		if !constAllow(before, f.AuditArch, nr) {
+		if !constAllow(before, nr, f.AuditArch) {
 			continue
 		}
 		cached++
-		if !constAllow(after, f.AuditArch, nr) {
+		if !constAllow(after, nr, f.AuditArch) {
 			t.Fatalf("syscall %d: the kernel's action cache allowed it before optimization, not after\npolicy: %s\nafter:\n%s",
 				nr, describe(f), bpf.Disassemble(after, f.Order, nil))
 		}
 	}
 	return cached
-}
-
-// constAllow is the kernel's seccomp_is_const_allow: it runs p for the
-// syscall nr of architecture arch knowing nothing else, and reports
-// whether p allows it without looking at anything but nr and arch (loads
-// of those two, jumps comparing A with constants, ja, ret #k).
-func constAllow(p bpf.Program, arch, nr uint32) bool {
-	var a uint32
-	for pc := 0; pc < len(p); pc++ {
-		in := p[pc]
-		switch in.Code {
-		case bpf.ClassLD | bpf.SizeW | bpf.ModeABS:
-			switch in.K {
-			case bpf.OffNr:
-				a = nr
-			case bpf.OffArch:
-				a = arch
-			default:
-				return false
-			}
-		case bpf.ClassJMP | bpf.JmpJA:
-			pc += int(in.K)
-		case bpf.ClassJMP | bpf.JmpJEQ, bpf.ClassJMP | bpf.JmpJGT, bpf.ClassJMP | bpf.JmpJGE, bpf.ClassJMP | bpf.JmpJSET:
-			var taken bool
-			switch in.Code {
-			case bpf.ClassJMP | bpf.JmpJEQ:
-				taken = a == in.K
-			case bpf.ClassJMP | bpf.JmpJGT:
-				taken = a > in.K
-			case bpf.ClassJMP | bpf.JmpJGE:
-				taken = a >= in.K
-			default:
-				taken = a&in.K != 0
-			}
-			if taken {
-				pc += int(in.Jt)
-			} else {
-				pc += int(in.Jf)
-			}
-		case bpf.ClassRET | bpf.RetK:
-			return in.K == bpf.RetAllow
-		default:
-			return false
-		}
-	}
-	return false
 }
 
 // BenchmarkOptimizeLarge measures the optimizer on programs of a few

@@ -120,7 +120,7 @@ func acceptable(p bpf.Program) bool {
 // wellFormed reports whether p is a program the passes can work on: one
 // the kernel accepts (bpf.Validate), or, over bpf.MaxInsns, one made of
 // the instructions the compiler emits (absolute loads of seccomp_data,
-// jumps comparing with constants, returns of constants) with every jump
+// `and #k`, jumps comparing with constants, returns of constants) with every jump
 // inside the program and a return at the end: the compiler hands over
 // programs that are too long, which the passes may bring under the limit.
 func wellFormed(p bpf.Program) bool {
@@ -136,6 +136,7 @@ func wellFormed(p bpf.Program) bool {
 			if in.K >= bpf.DataSize || in.K%4 != 0 {
 				return false
 			}
+		case in.Code == bpf.ClassALU|bpf.AluAND|bpf.SrcK:
 		case in.Code == bpf.ClassJMP|bpf.JmpJA:
 			if uint64(in.K) >= uint64(len(p)-pc-1) {
 				return false
