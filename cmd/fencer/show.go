@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fencer-dev/fencer/internal/compile"
 	"github.com/fencer-dev/fencer/plan/resolve"
 )
 
@@ -13,7 +14,7 @@ var showCommand = &command{
 	name:     "show",
 	synopsis: "Show a saved plan, or a compiled filter disassembled",
 	help: `Usage: fencer [global options] show [-json] PLANFILE
-       fencer [global options] show -bpf -arch=ARCH [options] [DIR] service.NAME
+       fencer [global options] show -bpf -arch=ARCH [-stats] [options] [DIR] service.NAME
 
   With PLANFILE, print the plan saved by "fencer plan -out=PLANFILE" as
   plan printed it (or as JSON with -json).
@@ -35,6 +36,12 @@ Options:
                      architecture and each instruction's pc, code, jt, jf,
                      k, text and comment.
 
+  -stats             Also print the program's figures before and after
+                     fencer's optimizer: its size, the most instructions
+                     any call runs, the mean over every syscall number
+                     and the mean over the calls the policy allows (as
+                     "stats" with -json).
+
 ` + noColorHelp + `
 ` + configOptionsHelp,
 	setup: func(fs *flag.FlagSet) func(*cli, []string) int {
@@ -43,6 +50,7 @@ Options:
 		fs.BoolVar(&o.bpf, "bpf", false, "")
 		fs.Var(&o.arch, "arch", "")
 		fs.BoolVar(&o.json, "json", false, "")
+		fs.BoolVar(&o.stats, "stats", false, "")
 		return o.run
 	},
 }
@@ -53,6 +61,7 @@ type showOptions struct {
 	bpf    bool
 	arch   archFlag
 	json   bool
+	stats  bool
 }
 
 // showJSON is show -bpf -json's output.
@@ -60,6 +69,8 @@ type showJSON struct {
 	Service      string     `json:"service"`
 	Arch         string     `json:"arch"`
 	Instructions []jsonInsn `json:"instructions"`
+	// Stats are the figures before and after the optimizer, with -stats.
+	Stats *jsonOptimizer `json:"stats,omitempty"`
 }
 
 // jsonInsn is one instruction: its fields as struct sock_filter holds
@@ -89,27 +100,44 @@ func (o *showOptions) run(c *cli, args []string) int {
 	if compiled == nil {
 		return exitError
 	}
+	var stats *jsonOptimizer
+	var fig compile.Figures
+	if o.stats {
+		js, f, err := measure(compiled)
+		if err != nil {
+			return c.fail(err)
+		}
+		stats, fig = &js, f
+	}
 	lines := disassemble(compiled)
 	if o.json {
-		out := showJSON{Service: compiled.Service.Name, Arch: compiled.Arch.Name, Instructions: []jsonInsn{}}
-		for pc, in := range compiled.Program {
-			text, comment := splitComment(lines[pc])
-			out.Instructions = append(out.Instructions, jsonInsn{
-				PC: pc, Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K, Text: text, Comment: comment,
-			})
-		}
-		b, err := json.MarshalIndent(out, "", "  ")
-		if err != nil {
-			return c.fail(fmt.Errorf("encoding the program as JSON: %w", err))
-		}
-		fmt.Fprintf(c.stdout, "%s\n", b)
-		return exitOK
+		return o.printJSON(c, compiled, lines, stats)
 	}
 	fmt.Fprintf(c.stdout, "; service.%s on %s: %d %s\n", compiled.Service.Name, compiled.Arch.Name,
 		len(compiled.Program), plural(len(compiled.Program), "instruction"))
+	if stats != nil {
+		printFigures(c.stdout, fig)
+	}
 	for _, l := range lines {
 		fmt.Fprintln(c.stdout, l)
 	}
+	return exitOK
+}
+
+// printJSON prints show -bpf -json's object.
+func (o *showOptions) printJSON(c *cli, compiled *resolve.Compiled, lines []string, stats *jsonOptimizer) int {
+	out := showJSON{Service: compiled.Service.Name, Arch: compiled.Arch.Name, Instructions: []jsonInsn{}, Stats: stats}
+	for pc, in := range compiled.Program {
+		text, comment := splitComment(lines[pc])
+		out.Instructions = append(out.Instructions, jsonInsn{
+			PC: pc, Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K, Text: text, Comment: comment,
+		})
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return c.fail(fmt.Errorf("encoding the program as JSON: %w", err))
+	}
+	fmt.Fprintf(c.stdout, "%s\n", b)
 	return exitOK
 }
 

@@ -45,7 +45,10 @@ Options:
                      (x86_64, aarch64, i386, arm, riscv64, ppc64le, s390x).
 
   -json              Print the result in Terraform's machine-readable
-                     validate format, on stdout.
+                     validate format, on stdout, with "filters": each
+                     compiled filter's service and architecture and its
+                     figures before and after fencer's optimizer (see
+                     "fencer show -bpf -stats").
 
   -strict            Fail (exit code 1) on any warning too, for CI. With
                      -json, "valid" is then false when there is one.
@@ -77,6 +80,17 @@ type validateJSON struct {
 	ErrorCount    int              `json:"error_count"`
 	WarningCount  int              `json:"warning_count"`
 	Diagnostics   []jsonDiagnostic `json:"diagnostics"`
+	// Filters lists every compiled filter with its figures before and
+	// after the optimizer; fencer's addition to Terraform's format.
+	Filters []jsonFilter `json:"filters"`
+}
+
+// jsonFilter is one service's filter on one architecture in validate
+// -json.
+type jsonFilter struct {
+	Service string `json:"service"`
+	Arch    string `json:"arch"`
+	jsonOptimizer
 }
 
 func (o *validateOptions) run(c *cli, args []string) int {
@@ -109,6 +123,12 @@ func (o *validateOptions) run(c *cli, args []string) int {
 			ErrorCount:    errs,
 			WarningCount:  warnings,
 			Diagnostics:   jsonDiags(src, diags),
+			Filters:       []jsonFilter{},
+		}
+		if errs == 0 {
+			if out.Filters, err = jsonFilters(compiled); err != nil {
+				return c.fail(err)
+			}
 		}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -129,6 +149,19 @@ func (o *validateOptions) run(c *cli, args []string) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// jsonFilters measures each compiled filter for validate -json.
+func jsonFilters(compiled []*resolve.Compiled) ([]jsonFilter, error) {
+	out := []jsonFilter{}
+	for _, x := range compiled {
+		js, _, err := measure(x)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, jsonFilter{Service: x.Service.Name, Arch: x.Arch.Name, jsonOptimizer: js})
+	}
+	return out, nil
 }
 
 // printCompiled lists each compiled filter with its size, in columns.

@@ -10,6 +10,9 @@ import (
 type group struct {
 	action policy.Action
 	when   policy.Expr
+	// rules names the rule each alternative of when (an ||) comes from,
+	// or, when when is not an ||, the one rule it comes from.
+	rules []string
 }
 
 // decision is everything the filter does for one syscall number: the
@@ -37,6 +40,16 @@ func (d decision) unconditional() bool {
 // ExecOnce whatever its arguments, and its rules, if any, are never
 // consulted.
 func lower(f *policy.Filter) ([]decision, error) {
+	return (&simplifier{}).lower(f)
+}
+
+// simplifier simplifies conditions and counts the nodes it visits, which
+// tests use to see that lowering takes time linear in the rules.
+type simplifier struct {
+	visits int
+}
+
+func (s *simplifier) lower(f *policy.Filter) ([]decision, error) {
 	gated := map[uint32]bool{}
 	for _, nr := range f.ExecOnce {
 		gated[nr] = true
@@ -57,25 +70,14 @@ func lower(f *policy.Filter) ([]decision, error) {
 	var decs []decision
 	for _, nr := range nrs {
 		if gated[nr] {
-			decs = append(decs, decision{nr: nr, groups: []group{{action: policy.ActExecOnce, when: policy.Const(true)}}})
+			decs = append(decs, decision{nr: nr, groups: []group{{action: policy.ActExecOnce, when: policy.Const(true), rules: []string{"exec once"}}}})
 			continue
 		}
 		rules := byNr[nr]
 		sort.SliceStable(rules, func(i, j int) bool {
 			return rules[i].Action.Precedence() > rules[j].Action.Precedence()
 		})
-		var groups []group
-		for _, r := range rules {
-			when := simplify(r.When)
-			if when == policy.Const(false) {
-				continue
-			}
-			if n := len(groups); n > 0 && groups[n-1].action == r.Action {
-				groups[n-1].when = simplify(policy.Or{groups[n-1].when, when})
-				continue
-			}
-			groups = append(groups, group{action: r.Action, when: when})
-		}
+		groups := s.groups(rules)
 		// Nothing after a group that always holds is ever reached.
 		for i, g := range groups {
 			if g.when == policy.Const(true) {
@@ -93,15 +95,76 @@ func lower(f *policy.Filter) ([]decision, error) {
 	return decs, nil
 }
 
+// groups merges neighbouring rules with the same action into one group
+// each, whose condition is the || of theirs. Each rule's condition is
+// simplified once and the alternatives are gathered before the || is
+// built, so that a syscall with n rules costs time linear in n, not the
+// n² of re-simplifying a growing ||.
+func (s *simplifier) groups(rules []policy.Rule) []group {
+	var groups []group
+	var alts [][]policy.Expr // each group's alternatives, flattened
+	for _, r := range rules {
+		when := s.simplify(r.When)
+		if when == policy.Const(false) {
+			continue
+		}
+		n := len(groups)
+		if n == 0 || groups[n-1].action != r.Action {
+			groups = append(groups, group{action: r.Action})
+			alts = append(alts, nil)
+			n++
+		}
+		alts[n-1], groups[n-1].rules = appendAlt(alts[n-1], groups[n-1].rules, when, r.Name)
+	}
+	for i := range groups {
+		groups[i].when = anyOf(alts[i])
+	}
+	return groups
+}
+
+// appendAlt adds a simplified condition of the rule named name to
+// alternatives and their rules: an || is flattened, and once one
+// alternative is true the rest do not matter.
+func appendAlt(alts []policy.Expr, rules []string, e policy.Expr, name string) ([]policy.Expr, []string) {
+	if len(alts) == 1 && alts[0] == policy.Const(true) {
+		return alts, rules
+	}
+	switch x := e.(type) {
+	case policy.Const:
+		if x {
+			return []policy.Expr{x}, []string{name}
+		}
+		return alts, rules
+	case policy.Or:
+		for range x {
+			rules = append(rules, name)
+		}
+		return append(alts, x...), rules
+	}
+	return append(alts, e), append(rules, name)
+}
+
+// anyOf is the || of simplified alternatives, simplified.
+func anyOf(alts []policy.Expr) policy.Expr {
+	switch len(alts) {
+	case 0:
+		return policy.Const(false)
+	case 1:
+		return alts[0]
+	}
+	return policy.Or(alts)
+}
+
 // simplify folds constants out of a condition without changing its
 // meaning: comparisons whose outcome the mask decides, empty and constant
 // operands of && and ||, and double negation.
-func simplify(e policy.Expr) policy.Expr {
+func (s *simplifier) simplify(e policy.Expr) policy.Expr {
+	s.visits++
 	switch x := e.(type) {
 	case policy.Cmp:
 		return simplifyCmp(x)
 	case policy.Not:
-		switch y := simplify(x.X).(type) {
+		switch y := s.simplify(x.X).(type) {
 		case policy.Const:
 			return !y
 		case policy.Not:
@@ -112,15 +175,15 @@ func simplify(e policy.Expr) policy.Expr {
 	case policy.And:
 		var out policy.And
 		for _, y := range x {
-			switch s := simplify(y).(type) {
+			switch z := s.simplify(y).(type) {
 			case policy.Const:
-				if !s {
+				if !z {
 					return policy.Const(false)
 				}
 			case policy.And:
-				out = append(out, s...)
+				out = append(out, z...)
 			default:
-				out = append(out, s)
+				out = append(out, z)
 			}
 		}
 		switch len(out) {
@@ -133,15 +196,15 @@ func simplify(e policy.Expr) policy.Expr {
 	case policy.Or:
 		var out policy.Or
 		for _, y := range x {
-			switch s := simplify(y).(type) {
+			switch z := s.simplify(y).(type) {
 			case policy.Const:
-				if s {
+				if z {
 					return policy.Const(true)
 				}
 			case policy.Or:
-				out = append(out, s...)
+				out = append(out, z...)
 			default:
-				out = append(out, s)
+				out = append(out, z)
 			}
 		}
 		switch len(out) {

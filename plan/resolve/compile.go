@@ -92,9 +92,8 @@ func Compile(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnostics) {
 		rng := svc.DeclRange
 		if errors.As(err, &long) {
 			summary = "Filter too long"
-			if rule, n := biggestRule(svc, f); rule != nil {
+			if rule := largestRule(svc, long); rule != nil {
 				rng = rule.DeclRange
-				detail += fmt.Sprintf(". Rule %q makes %d of the comparisons, the most of any rule.", rule.Name, n)
 			}
 		}
 		return nil, append(diags, &hcl.Diagnostic{
@@ -145,26 +144,19 @@ func Find(all []*Compiled, service, archName string) (*Compiled, error) {
 	return nil, fmt.Errorf("service %q is not planned for %s; it is for %v", service, archName, names)
 }
 
-// biggestRule finds the rule whose conditions make the most comparisons
-// in f, and how many.
-func biggestRule(svc *hclspec.Service, f *policy.Filter) (*hclspec.Rule, int) {
-	count := map[string]int{}
-	for _, r := range f.Rules {
-		count[r.Name] += comparisons(r.When)
+// largestRule is the rule of svc whose conditions take the most
+// instructions in a program too long, which the error names first.
+func largestRule(svc *hclspec.Service, long *compile.TooLongError) *hclspec.Rule {
+	if len(long.Largest) == 0 {
+		return nil
 	}
-	var best *hclspec.Rule
 	for _, r := range svc.Rules {
-		if best == nil || count[r.Name] > count[best.Name] {
-			best = r
+		if r.Name == long.Largest[0].Rule {
+			return r
 		}
 	}
-	if best == nil {
-		return nil, 0
-	}
-	return best, count[best.Name]
+	return nil
 }
-
-func comparisons(e policy.Expr) int { return len(policy.Comparisons(e)) }
 
 // Disassemble returns the compiled program disassembled, one instruction
 // a line (bpf.Disassemble), with notes naming the syscalls the dispatch
@@ -173,21 +165,42 @@ func (c *Compiled) Disassemble() string {
 	return bpf.Disassemble(c.Program, c.Arch.Order, annotate(c.Program, c.Arch))
 }
 
+// numberJumps returns the pcs of the jeq that compare the syscall number:
+// those control reaches from `ld [0]` without another load. (In a long
+// program the dispatch's code and the syscalls' blocks alternate.)
+func numberJumps(p bpf.Program) map[int]bool {
+	out := map[int]bool{}
+	seen := map[int]bool{}
+	var todo []int
+	for pc, in := range p {
+		if in.Code == bpf.ClassLD|bpf.SizeW|bpf.ModeABS && in.K == bpf.OffNr {
+			todo = append(todo, pc+1)
+		}
+	}
+	for len(todo) > 0 {
+		pc := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if pc >= len(p) || seen[pc] {
+			continue
+		}
+		seen[pc] = true
+		switch in := p[pc]; {
+		case in.Code == bpf.ClassJMP|bpf.JmpJA:
+			todo = append(todo, pc+1+int(in.K))
+		case in.Code&0x07 == bpf.ClassJMP:
+			if in.Code == bpf.ClassJMP|bpf.JmpJEQ|bpf.SrcK {
+				out[pc] = true
+			}
+			todo = append(todo, pc+1+int(in.Jt), pc+1+int(in.Jf))
+		}
+	}
+	return out
+}
+
 // annotate returns a note function for bpf.Disassemble that names the
 // syscalls the dispatch compares with, and the exec-once gate's return.
 func annotate(p bpf.Program, a *arch.Arch) func(pc int, in bpf.Insn) string {
-	// After `ld [0]`, jeq constants are syscall numbers until another load.
-	nrPCs := map[int]bool{}
-	inNr := false
-	for pc, in := range p {
-		if in.Code == bpf.ClassLD|bpf.SizeW|bpf.ModeABS {
-			inNr = in.K == bpf.OffNr
-			continue
-		}
-		if inNr && in.Code == bpf.ClassJMP|bpf.JmpJEQ|bpf.SrcK {
-			nrPCs[pc] = true
-		}
-	}
+	nrPCs := numberJumps(p)
 	return func(pc int, in bpf.Insn) string {
 		if in.Code == bpf.ClassRET|bpf.RetK && in.K == bpf.RetUserNotif {
 			// fencer returns USER_NOTIF only for the exec-once gate.

@@ -306,7 +306,7 @@ func TestPinnedCommandsCompileOneWidth(t *testing.T) {
 		if diags.HasErrors() || len(diags) != 0 {
 			t.Fatalf("%s: %v", c.when, diags)
 		}
-		if n := comparisons(f.Rules[0].When); n != c.cmps {
+		if n := len(policy.Comparisons(f.Rules[0].When)); n != c.cmps {
 			t.Errorf("%s: %d comparisons, want %d: %v", c.when, n, c.cmps, f.Rules[0].When)
 		}
 	}
