@@ -3,6 +3,8 @@ package apply
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -394,4 +396,43 @@ func makeIDPlan(t testing.TB, dir, id string, destroy bool) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestLoaderChangedSincePlan: a saved plan records the loader by its
+// hash; apply installs its own loader for the host's architecture, the
+// binary's bytes, and refuses, naming both binaries, when it is not the
+// one the plan was made with (fencer, or its -loader, replaced between
+// plan and apply), writing nothing.
+func TestLoaderChangedSincePlan(t *testing.T) {
+	dir := t.TempDir()
+	b := makeTestPlan(t, dir, "m.service", false)
+	if bytes.Contains(b, []byte(base64.StdEncoding.EncodeToString([]byte("the loader\n")))) {
+		t.Error("the plan file holds the loader's bytes")
+	}
+	p, err := plan.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.Root("local", dir, "x86_64", host.ScopeSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuilt := loader.SetOf(&loader.Binary{Data: []byte("the loader, rebuilt\n"), Arch: "x86_64", Path: "/usr/local/bin/fencer-new"})
+	err = Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: rebuilt})
+	var pe *PlanError
+	if !errors.As(err, &pe) || pe.Path != "/usr/local/bin/fencer" ||
+		!strings.Contains(err.Error(), "is not the fencer this fencer installs on x86_64 (/usr/local/bin/fencer-new, sha256 ") ||
+		!strings.Contains(err.Error(), "the binary changed since the plan was made") {
+		t.Fatalf("apply with another loader: %v", err)
+	}
+	for _, d := range []string{"etc", "usr"} {
+		if _, err := os.Stat(filepath.Join(dir, d)); err == nil {
+			t.Errorf("apply refused and wrote in /%s", d)
+		}
+	}
+	applyTestPlan(t, b)
+	got, err := os.ReadFile(filepath.Join(dir, "usr/local/bin/fencer"))
+	if err != nil || string(got) != "the loader\n" {
+		t.Errorf("the loader installed: %q, %v", got, err)
+	}
 }

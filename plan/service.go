@@ -252,7 +252,7 @@ func (p *planner) wrap() error {
 		// What the loader needs before it execs the service.
 		p.in.Names, p.in.Errno, _ = unittext.SystemdNames(p.c.Filter, p.a, loader.Syscalls(p.a.Name), p.facts.SystemdKnows)
 	}
-	bin, err := loaderFile(p.ctx, p.t, h, p.a, p.opts)
+	bin, err := p.opts.hostLoader()
 	if err != nil {
 		return err
 	}
@@ -562,7 +562,7 @@ func execStart(svc *hclspec.Service, frags []unitfile.Fragment) (unitfile.Comman
 }
 
 // loaderFile returns the loader to install at the host's fencer_path, or
-// nil when one is there already.
+// nil when one is there already; opts.Loader is set (Make).
 func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arch, opts Options) (*File, error) {
 	// Whether it is there, not what it is: reading it would copy the
 	// whole binary from a host over SSH on every plan.
@@ -573,13 +573,9 @@ func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arc
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("checking the loader at %s: %w", h.FencerPath, err)
 	}
-	set := opts.Loader
-	if set == nil {
-		set = loader.NewSet()
-	}
-	bin, err := set.For(a.Name)
+	bin, err := opts.Loader.For(a.Name)
 	if err != nil {
 		return nil, fmt.Errorf("the host (%s) has no loader at %s: %w", a.Name, h.FencerPath, err)
 	}
-	return &File{Path: h.FencerPath, Content: bin.Data, Mode: 0o755, Binary: true, Role: RoleLoader}, nil
+	return &File{Path: h.FencerPath, Loader: bin, Mode: 0o755, Binary: true, Role: RoleLoader}, nil
 }

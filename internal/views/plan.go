@@ -130,9 +130,9 @@ func renderChange(w io.Writer, ch *plan.Change, earlier bool, c palette) {
 	case ch.Binary:
 		switch ch.Action {
 		case plan.Create:
-			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", len(ch.Content), plan.ShortHash(ch.NewSHA256))
+			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.NewSize(), plan.ShortHash(ch.NewSHA256))
 		case plan.Update:
-			fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s\n", ch.PriorSize, len(ch.Content), plan.ShortHash(ch.PriorSHA256), plan.ShortHash(ch.NewSHA256))
+			fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s\n", ch.PriorSize, ch.NewSize(), plan.ShortHash(ch.PriorSHA256), plan.ShortHash(ch.NewSHA256))
 		case plan.Delete:
 			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.PriorSize, plan.ShortHash(ch.PriorSHA256))
 		}
