@@ -25,7 +25,6 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/host"
-	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/resolve"
 	"github.com/fencer-dev/fencer/plan/unittext"
@@ -451,7 +450,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 	var inputs []*unitRead
 	// The host's units as systemd will read them after apply, fencer's
 	// unit files and socket units in place; destroy reads none.
-	var lk *unitfile.Lookup
+	var lk *hostUnits
 	if !opts.Destroy {
 		var written []*File
 		for _, svc := range servicesOn(cfg, h, opts.Targets) {

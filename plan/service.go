@@ -47,7 +47,7 @@ type planner struct {
 	facts *host.Facts
 	// lk is the host's unit search path, nil for destroy, which reads no
 	// unit.
-	lk   *unitfile.Lookup
+	lk   *hostUnits
 	h    *hclspec.Host
 	svc  *hclspec.Service
 	a    *arch.Arch
@@ -70,7 +70,7 @@ type planner struct {
 // loader where the host lacks it. lk is the host's unit search path (nil
 // for destroy). A mistake in the policy is a diagnostic; what keeps the
 // service from being planned on this host is the error.
-func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unitfile.Lookup, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) (*servicePlan, hcl.Diagnostics, error) {
+func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *hostUnits, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) (*servicePlan, hcl.Diagnostics, error) {
 	c, diags := resolve.Compile(svc, a)
 	if diags.HasErrors() {
 		return nil, diags, nil
@@ -480,7 +480,7 @@ func unitFiles(p host.Paths, svc *hclspec.Service, id string) []*File {
 // that is not the file systemd loads (an earlier copy on the search path
 // wins, with its own Sockets= and ExecStart=), or that would replace a
 // mask, is returned as an Override: verify reports it as drift.
-func serviceUnit(ctx context.Context, t host.Reader, lk *unitfile.Lookup, p host.Paths, svc *hclspec.Service) (*unitfile.Unit, *Override, error) {
+func serviceUnit(ctx context.Context, t host.Reader, lk *hostUnits, p host.Paths, svc *hclspec.Service) (*unitfile.Unit, *Override, error) {
 	own := path.Join(p.UnitDir, svc.Unit)
 	u, err := lk.Unit(svc.Unit)
 	var masked *unitfile.MaskedError

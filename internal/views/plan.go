@@ -6,6 +6,7 @@
 package views
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -20,7 +21,11 @@ import (
 // Plan writes the plan for people, as Terraform does: per host, what
 // each service gets, then every file to add (+), change (~) or delete (-)
 // with a diff for text and size and hash for binaries, and a summary line.
-func Plan(w io.Writer, p *plan.Plan, color bool) {
+func Plan(out io.Writer, p *plan.Plan, color bool) {
+	// A plan of thousands of services is hundreds of thousands of lines:
+	// one write each would be as many system calls.
+	w := bufio.NewWriter(out)
+	defer w.Flush()
 	c := colors(color)
 	if p.ConfigID != "" {
 		fmt.Fprintf(w, "configuration %q\n\n", p.ConfigID)
