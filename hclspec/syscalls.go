@@ -86,7 +86,7 @@ func (l *loader) validName(b *hcl.Block, kind string) bool {
 // syscall_set being read, "" for a rule.
 func (l *loader) readSyscalls(expr hcl.Expression, ctx *hcl.EvalContext, set string) []rawSyscall {
 	if items, diags := hcl.ExprList(expr); !diags.HasErrors() {
-		var out []rawSyscall
+		out := make([]rawSyscall, 0, len(items))
 		for _, item := range items {
 			out = append(out, l.syscallItem(item, ctx, set)...)
 		}
@@ -228,7 +228,7 @@ func (l *loader) expandSet(d *setDecl, stack []string) ([]SyscallRef, bool) {
 
 // expand replaces set references by the sets' syscalls.
 func (l *loader) expand(raw []rawSyscall, stack []string) ([]SyscallRef, bool) {
-	var out []SyscallRef
+	out := make([]SyscallRef, 0, len(raw))
 	ok := true
 	for _, r := range raw {
 		if r.setName == "" {
@@ -261,8 +261,8 @@ func (l *loader) expand(raw []rawSyscall, stack []string) ([]SyscallRef, bool) {
 
 // uniqueSyscalls drops repeated names, keeping the first.
 func uniqueSyscalls(refs []SyscallRef) []SyscallRef {
-	seen := map[string]bool{}
-	out := refs[:0:0]
+	seen := make(map[string]bool, len(refs))
+	out := make([]SyscallRef, 0, len(refs))
 	for _, r := range refs {
 		if !seen[r.Name] {
 			seen[r.Name] = true
