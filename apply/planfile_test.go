@@ -66,8 +66,8 @@ func makeTestPlan(t testing.TB, dir, unit string, destroy bool) []byte {
 	return buf.Bytes()
 }
 
-// applyTestPlan applies a plan file to the tree.
-func applyTestPlan(t testing.TB, b []byte, adopt ...string) {
+// readTestPlan reads a plan file of makeTestPlan, and opens its tree.
+func readTestPlan(t testing.TB, b []byte) (*plan.Plan, *host.RootHost) {
 	t.Helper()
 	p, err := plan.ReadJSON(bytes.NewReader(b))
 	if err != nil {
@@ -77,6 +77,13 @@ func applyTestPlan(t testing.TB, b []byte, adopt ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, h
+}
+
+// applyTestPlan applies a plan file to the tree.
+func applyTestPlan(t testing.TB, b []byte, adopt ...string) {
+	t.Helper()
+	p, h := readTestPlan(t, b)
 	if err := Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Adopt: adopt, Destroy: p.Destroy}); err != nil {
 		t.Fatal(err)
 	}
@@ -190,15 +197,8 @@ func TestOriginalRemovedOnlyWhenPutBack(t *testing.T) {
 	if err := os.WriteFile(unit, []byte(admin+"# edited\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := plan.ReadJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.Root("local", dir, "x86_64", host.ScopeSystem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Destroy: true})
+	p, h := readTestPlan(t, b)
+	err := Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Destroy: true})
 	if err == nil || !strings.Contains(err.Error(), "/etc/fencer/originals/m.service: the plan removes this original of /etc/systemd/system/m.service, which is not that file as it is") {
 		t.Errorf("a copy of another file removed: %v", err)
 	}
@@ -409,16 +409,9 @@ func TestLoaderChangedSincePlan(t *testing.T) {
 	if bytes.Contains(b, []byte(base64.StdEncoding.EncodeToString([]byte("the loader\n")))) {
 		t.Error("the plan file holds the loader's bytes")
 	}
-	p, err := plan.ReadJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.Root("local", dir, "x86_64", host.ScopeSystem)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, h := readTestPlan(t, b)
 	rebuilt := loader.SetOf(&loader.Binary{Data: []byte("the loader, rebuilt\n"), Arch: "x86_64", Path: "/usr/local/bin/fencer-new"})
-	err = Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: rebuilt})
+	err := Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: rebuilt})
 	var pe *PlanError
 	if !errors.As(err, &pe) || pe.Path != "/usr/local/bin/fencer" ||
 		!strings.Contains(err.Error(), "is not the fencer this fencer installs on x86_64 (/usr/local/bin/fencer-new, sha256 ") ||
