@@ -149,7 +149,7 @@ func TestLoaderOncePerHost(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(2*len(exe)+n*2<<20) {
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(2*len(exe)+n<<20) {
 		t.Errorf("planning %d services allocated %d MB, and the loader is %d MB: it is read more than once", n, alloc>>20, len(exe)>>20)
 	}
 	var buf bytes.Buffer
