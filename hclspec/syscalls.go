@@ -118,6 +118,13 @@ func (l *loader) syscallItem(x hcl.Expression, ctx *hcl.EvalContext, set string)
 			return nil
 		}
 	}
+	if t, ok := native.(*hclsyntax.TemplateExpr); ok && isNative && t.IsStringLiteral() {
+		// "write": the parser made its value already; evaluating it
+		// again was a tenth of what export spent on a long list.
+		if v := t.Parts[0].(*hclsyntax.LiteralValueExpr).Val; v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+			return l.syscallName(v.AsString(), x.Range(), set)
+		}
+	}
 	val, ok := l.eval(x, ctx)
 	if !ok {
 		return nil
