@@ -35,6 +35,9 @@ type Arch struct {
 	built atomic.Bool
 	t     tables
 
+	constsOnce sync.Once
+	constTable map[string]uint64
+
 	widthsOnce sync.Once
 	widthSpecs map[specKey]*argSpec
 }
@@ -119,9 +122,9 @@ func (a *Arch) SyscallNames() []string { return slices.Sorted(maps.Keys(a.tables
 // supplement.go. A negative constant (AT_FDCWD, RUSAGE_CHILDREN) is its
 // 64-bit two's complement; compare it on the argument's width (ArgWidth).
 func (a *Arch) Const(name string) (uint64, bool) {
-	v, ok := a.tables().consts[name]
+	v, ok := a.consts()[name]
 	return v, ok
 }
 
 // ConstNames returns every constant name a knows, sorted.
-func (a *Arch) ConstNames() []string { return slices.Sorted(maps.Keys(a.tables().consts)) }
+func (a *Arch) ConstNames() []string { return slices.Sorted(maps.Keys(a.consts())) }

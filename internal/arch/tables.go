@@ -15,17 +15,29 @@ type generated struct {
 	consts   func() map[string]uint64
 }
 
-// tables is an architecture's lookup tables.
+// tables is an architecture's syscall tables.
 type tables struct {
 	syscalls map[string]int // name -> number, aliases included
 	names    map[int]string // number -> canonical name
-	consts   map[string]uint64
 }
 
-// tables returns a's tables, building them on first use.
+// tables returns a's syscall tables, building them on first use.
 func (a *Arch) tables() *tables {
 	a.once.Do(a.build)
 	return &a.t
+}
+
+// consts returns a's named constants, building them on first use: most
+// commands need the syscall tables, and only conditions constants.
+func (a *Arch) consts() map[string]uint64 {
+	a.constsOnce.Do(func() {
+		a.constTable = a.gen.consts()
+		for name, v := range extraConsts(a) {
+			a.constTable[name] = v
+		}
+		a.built.Store(true)
+	})
+	return a.constTable
 }
 
 // Built returns the names of the architectures whose tables this process
@@ -61,11 +73,6 @@ func (a *Arch) build() {
 		if nr, ok := t.syscalls[canon]; ok {
 			t.syscalls[alias] = nr
 		}
-	}
-
-	t.consts = a.gen.consts()
-	for name, v := range extraConsts(a) {
-		t.consts[name] = v
 	}
 	a.built.Store(true)
 }
