@@ -210,6 +210,10 @@ func Check(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) 
 }
 
 func newApplier(ctx context.Context, t host.Target, hp *plan.HostPlan, opts Options) *applier {
+	if opts.Loader == nil {
+		// One set for the check and the write: the loader is read once.
+		opts.Loader = loader.NewSet()
+	}
 	a := &applier{ctx: ctx, t: t, hp: hp, opts: opts, priors: map[string]prior{}, units: map[string]bool{}, verifyUnits: map[string]bool{}}
 	for _, ch := range hp.Changes {
 		if ch.Action != plan.NoOp {
@@ -400,6 +404,21 @@ func (a *applier) checkInputs() error {
 	return nil
 }
 
+// writeFile writes the file a change creates or updates: its content, or
+// for the loader, which the plan records by its hash, this fencer's
+// loader for the host's architecture, which must still have that hash.
+func (a *applier) writeFile(ch *plan.Change) error {
+	data := ch.Content
+	if ch.Role == plan.RoleLoader {
+		bin, err := sameLoader(ch, a.opts.Loader, a.hp.Arch)
+		if err != nil {
+			return &PlanError{Host: a.hp.Name, Path: ch.Path, Err: err}
+		}
+		data = bin.Data
+	}
+	return a.t.WriteFile(a.ctx, ch.Path, data, fs.FileMode(ch.Mode))
+}
+
 // write writes and removes the files in the plan's order, and puts them
 // back when one fails.
 func (a *applier) write() error {
@@ -412,7 +431,7 @@ func (a *applier) write() error {
 			werr = a.t.Remove(a.ctx, ch.Path)
 		} else {
 			a.opts.pause("write " + ch.Path)
-			werr = a.t.WriteFile(a.ctx, ch.Path, ch.Content, fs.FileMode(ch.Mode))
+			werr = a.writeFile(ch)
 		}
 		if werr != nil {
 			return a.rollback(werr)

@@ -215,7 +215,7 @@ func (c *planCheck) loader(ch *plan.Change) error {
 	if ch.Action != plan.Create || len(ch.Units) > 0 {
 		return c.fail(ch.Path, "fencer only installs the loader where there is none")
 	}
-	if err := sameLoader(ch, c.loaders, c.hp.Arch); err != nil {
+	if _, err := sameLoader(ch, c.loaders, c.hp.Arch); err != nil {
 		return c.fail(ch.Path, "%v", err)
 	}
 	// Its path is the plan's word for fencer_path: only a
@@ -267,21 +267,31 @@ func sameUnits(got []string, want [][]string) bool {
 	return false
 }
 
-// sameLoader checks that the loader a plan installs is the fencer binary
-// for the host's architecture archName that loaders holds (nil for
-// loader.NewSet: this fencer on its own architecture).
-func sameLoader(ch *plan.Change, loaders *loader.Set, archName string) error {
+// sameLoader returns the fencer binary for the host's architecture
+// archName that loaders holds (nil for loader.NewSet), which apply
+// installs where the plan installs the loader (ch), once it has checked
+// that it is the one the plan was made with: it has the hash the plan
+// records.
+func sameLoader(ch *plan.Change, loaders *loader.Set, archName string) (*loader.Binary, error) {
 	if loaders == nil {
 		loaders = loader.NewSet()
 	}
 	bin, err := loaders.For(archName)
 	if err != nil {
-		return fmt.Errorf("the plan installs a loader for %s, and this fencer cannot check it: %w", archName, err)
+		return nil, fmt.Errorf("the plan installs a loader for %s, and this fencer cannot check it: %w", archName, err)
 	}
-	if want := plan.Hash(bin.Data); want != ch.NewSHA256 {
-		return fmt.Errorf("the loader the plan installs (sha256 %s) is not the fencer this fencer installs on %s (sha256 %s): apply a plan with the fencer (and -loader) that made it, or make the plan again", ch.NewSHA256, archName, want)
+	if want := bin.SHA256(); want != ch.NewSHA256 {
+		planned, now := "", ""
+		if ch.Loader != nil {
+			planned = fmt.Sprintf("%s when the plan was made, ", ch.Loader.Path)
+		}
+		if bin.Path != "" {
+			now = bin.Path + ", "
+		}
+		return nil, fmt.Errorf("the loader the plan installs (%ssha256 %s) is not the fencer this fencer installs on %s (%ssha256 %s): the binary changed since the plan was made; apply a plan with the fencer (and -loader) that made it, or make the plan again",
+			planned, ch.NewSHA256, archName, now, want)
 	}
-	return nil
+	return bin, nil
 }
 
 // runsLoader reports whether a drop-in the plan leaves in place or writes

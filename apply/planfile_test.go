@@ -3,6 +3,8 @@ package apply
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,8 +66,8 @@ func makeTestPlan(t testing.TB, dir, unit string, destroy bool) []byte {
 	return buf.Bytes()
 }
 
-// applyTestPlan applies a plan file to the tree.
-func applyTestPlan(t testing.TB, b []byte, adopt ...string) {
+// readTestPlan reads a plan file of makeTestPlan, and opens its tree.
+func readTestPlan(t testing.TB, b []byte) (*plan.Plan, *host.RootHost) {
 	t.Helper()
 	p, err := plan.ReadJSON(bytes.NewReader(b))
 	if err != nil {
@@ -75,6 +77,13 @@ func applyTestPlan(t testing.TB, b []byte, adopt ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, h
+}
+
+// applyTestPlan applies a plan file to the tree.
+func applyTestPlan(t testing.TB, b []byte, adopt ...string) {
+	t.Helper()
+	p, h := readTestPlan(t, b)
 	if err := Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Adopt: adopt, Destroy: p.Destroy}); err != nil {
 		t.Fatal(err)
 	}
@@ -188,15 +197,8 @@ func TestOriginalRemovedOnlyWhenPutBack(t *testing.T) {
 	if err := os.WriteFile(unit, []byte(admin+"# edited\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := plan.ReadJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.Root("local", dir, "x86_64", host.ScopeSystem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Destroy: true})
+	p, h := readTestPlan(t, b)
+	err := Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: testLoader, Destroy: true})
 	if err == nil || !strings.Contains(err.Error(), "/etc/fencer/originals/m.service: the plan removes this original of /etc/systemd/system/m.service, which is not that file as it is") {
 		t.Errorf("a copy of another file removed: %v", err)
 	}
@@ -394,4 +396,36 @@ func makeIDPlan(t testing.TB, dir, id string, destroy bool) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestLoaderChangedSincePlan: a saved plan records the loader by its
+// hash; apply installs its own loader for the host's architecture, the
+// binary's bytes, and refuses, naming both binaries, when it is not the
+// one the plan was made with (fencer, or its -loader, replaced between
+// plan and apply), writing nothing.
+func TestLoaderChangedSincePlan(t *testing.T) {
+	dir := t.TempDir()
+	b := makeTestPlan(t, dir, "m.service", false)
+	if bytes.Contains(b, []byte(base64.StdEncoding.EncodeToString([]byte("the loader\n")))) {
+		t.Error("the plan file holds the loader's bytes")
+	}
+	p, h := readTestPlan(t, b)
+	rebuilt := loader.SetOf(&loader.Binary{Data: []byte("the loader, rebuilt\n"), Arch: "x86_64", Path: "/usr/local/bin/fencer-new"})
+	err := Host(context.Background(), h, p.Hosts[0], Options{ConfigID: p.ConfigID, Loader: rebuilt})
+	var pe *PlanError
+	if !errors.As(err, &pe) || pe.Path != "/usr/local/bin/fencer" ||
+		!strings.Contains(err.Error(), "is not the fencer this fencer installs on x86_64 (/usr/local/bin/fencer-new, sha256 ") ||
+		!strings.Contains(err.Error(), "the binary changed since the plan was made") {
+		t.Fatalf("apply with another loader: %v", err)
+	}
+	for _, d := range []string{"etc", "usr"} {
+		if _, err := os.Stat(filepath.Join(dir, d)); err == nil {
+			t.Errorf("apply refused and wrote in /%s", d)
+		}
+	}
+	applyTestPlan(t, b)
+	got, err := os.ReadFile(filepath.Join(dir, "usr/local/bin/fencer"))
+	if err != nil || string(got) != "the loader\n" {
+		t.Errorf("the loader installed: %q, %v", got, err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
@@ -130,8 +131,11 @@ func (l *loader) readFile(path string) ([]byte, error) {
 }
 
 // wideVerb finds a format verb with a width or precision of five digits or
-// more, which would make format allocate without bound.
-var wideVerb = regexp.MustCompile(`%[-+# 0]*(\d{5,}|\d*\.\d{5,})`)
+// more, which would make format allocate without bound (compiled on first
+// use, not at every start of fencer).
+var wideVerb = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`%[-+# 0]*(\d{5,}|\d*\.\d{5,})`)
+})
 
 // limitWidths wraps format and formatlist to refuse huge widths.
 func limitWidths(f function.Function) function.Function {
@@ -142,7 +146,7 @@ func limitWidths(f function.Function) function.Function {
 		Type:        f.ReturnTypeForValues,
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			if len(args) > 0 && args[0].IsKnown() && !args[0].IsNull() && args[0].Type().Equals(cty.String) {
-				if wideVerb.MatchString(args[0].AsString()) {
+				if wideVerb().MatchString(args[0].AsString()) {
 					return cty.NilVal, fmt.Errorf("a width or precision above 9999 is not supported")
 				}
 			}

@@ -86,7 +86,7 @@ func (l *loader) validName(b *hcl.Block, kind string) bool {
 // syscall_set being read, "" for a rule.
 func (l *loader) readSyscalls(expr hcl.Expression, ctx *hcl.EvalContext, set string) []rawSyscall {
 	if items, diags := hcl.ExprList(expr); !diags.HasErrors() {
-		var out []rawSyscall
+		out := make([]rawSyscall, 0, len(items))
 		for _, item := range items {
 			out = append(out, l.syscallItem(item, ctx, set)...)
 		}
@@ -116,6 +116,13 @@ func (l *loader) syscallItem(x hcl.Expression, ctx *hcl.EvalContext, set string)
 					"A syscalls list holds syscall names in quotes (\"write\") and syscall_set.NAME references."))
 			}
 			return nil
+		}
+	}
+	if t, ok := native.(*hclsyntax.TemplateExpr); ok && isNative && t.IsStringLiteral() {
+		// "write": the parser made its value already; evaluating it
+		// again was a tenth of what export spent on a long list.
+		if v := t.Parts[0].(*hclsyntax.LiteralValueExpr).Val; v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+			return l.syscallName(v.AsString(), x.Range(), set)
 		}
 	}
 	val, ok := l.eval(x, ctx)
@@ -228,7 +235,7 @@ func (l *loader) expandSet(d *setDecl, stack []string) ([]SyscallRef, bool) {
 
 // expand replaces set references by the sets' syscalls.
 func (l *loader) expand(raw []rawSyscall, stack []string) ([]SyscallRef, bool) {
-	var out []SyscallRef
+	out := make([]SyscallRef, 0, len(raw))
 	ok := true
 	for _, r := range raw {
 		if r.setName == "" {
@@ -261,8 +268,8 @@ func (l *loader) expand(raw []rawSyscall, stack []string) ([]SyscallRef, bool) {
 
 // uniqueSyscalls drops repeated names, keeping the first.
 func uniqueSyscalls(refs []SyscallRef) []SyscallRef {
-	seen := map[string]bool{}
-	out := refs[:0:0]
+	seen := make(map[string]bool, len(refs))
+	out := make([]SyscallRef, 0, len(refs))
 	for _, r := range refs {
 		if !seen[r.Name] {
 			seen[r.Name] = true

@@ -53,7 +53,7 @@ type InputChange struct {
 // will after apply: the unit files, socket units and drop-ins in written
 // (path → content), which the plan writes, stand in for the host's where
 // they are written.
-func hostLookup(ctx context.Context, t host.Reader, facts *host.Facts, written map[string][]byte) (*unitfile.Lookup, error) {
+func hostLookup(ctx context.Context, t host.Reader, facts *host.Facts, written map[string][]byte) (*hostUnits, error) {
 	src := unitfile.Source{
 		ReadFile: func(p string) ([]byte, error) {
 			b, _, err := t.ReadFile(ctx, p)
@@ -66,7 +66,7 @@ func hostLookup(ctx context.Context, t host.Reader, facts *host.Facts, written m
 	if err != nil {
 		return nil, fmt.Errorf("reading the unit search path: %w", err)
 	}
-	return lk, nil
+	return &hostUnits{Lookup: lk}, nil
 }
 
 // unitsWritten returns the unit files, socket units and drop-ins among

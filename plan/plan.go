@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,7 +25,6 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/host"
-	"github.com/fencer-dev/fencer/internal/unitfile"
 	"github.com/fencer-dev/fencer/plan/loader"
 	"github.com/fencer-dev/fencer/plan/resolve"
 	"github.com/fencer-dev/fencer/plan/unittext"
@@ -39,8 +37,9 @@ import (
 // service's enforcement and a host's notes facts (Enforcement, Note)
 // instead of sentences.
 //
-// Version 5 added the targets a plan was limited to.
-const FormatVersion = 5
+// Version 5 added the targets a plan was limited to; version 6 records the
+// loader by its path, size and hash (Change.Loader) instead of its bytes.
+const FormatVersion = 6
 
 // Plan is what apply will do: for each host, every file to create, change
 // or delete, with the hash each file had when the plan was made.
@@ -175,8 +174,14 @@ type Change struct {
 	PriorMode uint32 `json:"prior_mode,omitempty"`
 	// Prior is the old content of a text file, for the diff.
 	Prior string `json:"prior,omitempty"`
-	// Content is the new content (nil for Delete).
+	// Content is the new content (nil for Delete, and for the loader).
 	Content []byte `json:"content,omitempty"`
+	// Loader is, for the loader, the fencer binary installed: where it
+	// was read and its size; its hash is NewSHA256. A plan does not carry
+	// the binary (megabytes, the same for every host of an
+	// architecture): apply installs its own loader for the host's
+	// architecture, once it has checked that it has that hash.
+	Loader *LoaderSource `json:"loader,omitempty"`
 	// Text is the new content of a text file in -json output, which
 	// leaves Content out.
 	Text      string   `json:"text,omitempty"`
@@ -196,6 +201,21 @@ type Change struct {
 	// Restore is set on an update that puts back (Content) the file
 	// fencer took over, where a deletion of fencer's file would be.
 	Restore bool `json:"restore,omitempty"`
+}
+
+// LoaderSource is the fencer binary a plan installs as the loader.
+type LoaderSource struct {
+	// Path is where plan read it (loader.Binary.Path).
+	Path string `json:"path"`
+	Size int    `json:"size"`
+}
+
+// NewSize is the size of the file the change writes.
+func (ch *Change) NewSize() int {
+	if ch.Loader != nil {
+		return ch.Loader.Size
+	}
+	return len(ch.Content)
 }
 
 // Counts are a plan's totals.
@@ -320,6 +340,9 @@ type Options struct {
 
 	// id is the configuration's id, which Make takes from it.
 	id string
+	// hostLoader returns the loader file the host being planned needs,
+	// nil when it has one (loaderFile), asked once per host.
+	hostLoader func() (*File, error)
 }
 
 // Make plans every host of the configuration. Configuration errors are
@@ -332,6 +355,10 @@ func Make(ctx context.Context, cfg *hclspec.Config, opts Options) (*Plan, hcl.Di
 		return p, d
 	}
 	opts.id = cfg.ID
+	if opts.Loader == nil {
+		// One set for every host: each binary is read and hashed once.
+		opts.Loader = loader.NewSet()
+	}
 	if opts.Targets.Targeted() {
 		p.Targets = opts.Targets.List
 	}
@@ -414,12 +441,16 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 		hp.Error = fmt.Sprintf("the configuration says this host is %s, but it reports %s", h.Arch, a.Name)
 		return nil
 	}
+	// The loader serves every service of the host: whether the host
+	// needs it is asked once.
+	opts.hostLoader = sync.OnceValues(func() (*File, error) { return loaderFile(ctx, t, h, a, opts) })
 	var diags hcl.Diagnostics
 	var want []*File
+	shared := map[string]bool{}
 	var inputs []*unitRead
 	// The host's units as systemd will read them after apply, fencer's
 	// unit files and socket units in place; destroy reads none.
-	var lk *unitfile.Lookup
+	var lk *hostUnits
 	if !opts.Destroy {
 		var written []*File
 		for _, svc := range servicesOn(cfg, h, opts.Targets) {
@@ -447,7 +478,7 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 		if planned.read != nil {
 			inputs = append(inputs, planned.read)
 		}
-		want = addFiles(want, planned.files)
+		want = addFiles(want, planned.files, shared)
 	}
 	if diags.HasErrors() {
 		return diags
@@ -484,12 +515,17 @@ func planHost(ctx context.Context, cfg *hclspec.Config, h *hclspec.Host, hp *Hos
 }
 
 // addFiles adds a service's files to those wanted on its host; a shared
-// file, the loader, which serves every service of the host, once.
-func addFiles(want, files []*File) []*File {
+// file, the loader, which serves every service of the host, once: shared
+// holds the paths of those added so far.
+func addFiles(want, files []*File, shared map[string]bool) []*File {
 	for _, f := range files {
-		if !f.Role.Shared() || !slices.ContainsFunc(want, func(w *File) bool { return w.Path == f.Path }) {
-			want = append(want, f)
+		if f.Role.Shared() {
+			if shared[f.Path] {
+				continue
+			}
+			shared[f.Path] = true
 		}
+		want = append(want, f)
 	}
 	return want
 }
@@ -569,16 +605,27 @@ func compare(ctx context.Context, t host.Reader, p host.Paths, want, gone []*Fil
 				return nil, nil, err
 			}
 			out = append(out, keep)
-		case string(cur) != string(f.Content) || uint32(mode.Perm()) != f.Mode:
+		case !sameContent(cur, f) || uint32(mode.Perm()) != f.Mode:
 			ch.Action = Update
 		default:
 			ch.Action = NoOp
 		}
-		ch.Content, ch.NewSHA256 = f.Content, Hash(f.Content)
+		ch.Content, ch.NewSHA256 = f.Content, f.sha256()
+		if f.Loader != nil {
+			ch.Loader = &LoaderSource{Path: f.Loader.Path, Size: len(f.Loader.Data)}
+		}
 		out = append(out, ch)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return applyOrder(out[i]) < applyOrder(out[j]) })
 	return out, notes, nil
+}
+
+// sameContent reports whether cur is f's content.
+func sameContent(cur []byte, f *File) bool {
+	if f.Loader != nil {
+		return len(cur) == len(f.Loader.Data) && Hash(cur) == f.Loader.SHA256()
+	}
+	return string(cur) == string(f.Content)
 }
 
 // Hash is the SHA-256 of b in hex: how a plan records a file's content.

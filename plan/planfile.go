@@ -18,8 +18,7 @@ import (
 )
 
 // MaxFileBytes is the largest plan file fencer reads (apply PLANFILE,
-// show PLANFILE). A plan carries the loader for each host that lacks it,
-// some 13 MB in the file.
+// show PLANFILE): some 6 kB a service, the loader recorded by its hash.
 const MaxFileBytes = 256 << 20
 
 // Check refuses what no plan fencer makes can hold, whatever the host: a
@@ -147,11 +146,11 @@ func (ch *Change) check(p *Plan) error {
 	switch ch.Action {
 	case Create, Update, NoOp:
 		writes = true
-		if Hash(ch.Content) != ch.NewSHA256 {
-			return fmt.Errorf("its content has SHA-256 %s, but the plan shows %s: the plan file was edited", Hash(ch.Content), ch.NewSHA256)
+		if err := ch.checkContent(); err != nil {
+			return err
 		}
 	case Delete:
-		if ch.Content != nil || ch.NewSHA256 != "" {
+		if ch.Content != nil || ch.NewSHA256 != "" || ch.Loader != nil {
 			return errors.New("a deletion has content")
 		}
 	default:
@@ -197,6 +196,26 @@ func (ch *Change) check(p *Plan) error {
 		case h.Config != p.ConfigID:
 			return fmt.Errorf("its header says configuration %q, and the plan is of configuration %q", h.Config, p.ConfigID)
 		}
+	}
+	return nil
+}
+
+// checkContent checks the new content of a file the change writes: it
+// has the hash the plan shows, or, for the loader, which the plan records
+// by where it was read, its size and hash, there is none.
+func (ch *Change) checkContent() error {
+	if ch.Role == RoleLoader {
+		l := ch.Loader
+		if ch.Content != nil || l == nil || hasControl(l.Path) || l.Size <= 0 || !isSHA256(ch.NewSHA256) {
+			return errors.New("a plan records the loader by its path, size and SHA-256, without its content")
+		}
+		return nil
+	}
+	if ch.Loader != nil {
+		return fmt.Errorf("a %s is not the loader", ch.Role)
+	}
+	if Hash(ch.Content) != ch.NewSHA256 {
+		return fmt.Errorf("its content has SHA-256 %s, but the plan shows %s: the plan file was edited", Hash(ch.Content), ch.NewSHA256)
 	}
 	return nil
 }

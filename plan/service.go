@@ -47,7 +47,7 @@ type planner struct {
 	facts *host.Facts
 	// lk is the host's unit search path, nil for destroy, which reads no
 	// unit.
-	lk   *unitfile.Lookup
+	lk   *hostUnits
 	h    *hclspec.Host
 	svc  *hclspec.Service
 	a    *arch.Arch
@@ -70,7 +70,7 @@ type planner struct {
 // loader where the host lacks it. lk is the host's unit search path (nil
 // for destroy). A mistake in the policy is a diagnostic; what keeps the
 // service from being planned on this host is the error.
-func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *unitfile.Lookup, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) (*servicePlan, hcl.Diagnostics, error) {
+func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *hostUnits, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) (*servicePlan, hcl.Diagnostics, error) {
 	c, diags := resolve.Compile(svc, a)
 	if diags.HasErrors() {
 		return nil, diags, nil
@@ -252,7 +252,7 @@ func (p *planner) wrap() error {
 		// What the loader needs before it execs the service.
 		p.in.Names, p.in.Errno, _ = unittext.SystemdNames(p.c.Filter, p.a, loader.Syscalls(p.a.Name), p.facts.SystemdKnows)
 	}
-	bin, err := loaderFile(p.ctx, p.t, h, p.a, p.opts)
+	bin, err := p.opts.hostLoader()
 	if err != nil {
 		return err
 	}
@@ -480,7 +480,7 @@ func unitFiles(p host.Paths, svc *hclspec.Service, id string) []*File {
 // that is not the file systemd loads (an earlier copy on the search path
 // wins, with its own Sockets= and ExecStart=), or that would replace a
 // mask, is returned as an Override: verify reports it as drift.
-func serviceUnit(ctx context.Context, t host.Reader, lk *unitfile.Lookup, p host.Paths, svc *hclspec.Service) (*unitfile.Unit, *Override, error) {
+func serviceUnit(ctx context.Context, t host.Reader, lk *hostUnits, p host.Paths, svc *hclspec.Service) (*unitfile.Unit, *Override, error) {
 	own := path.Join(p.UnitDir, svc.Unit)
 	u, err := lk.Unit(svc.Unit)
 	var masked *unitfile.MaskedError
@@ -562,7 +562,7 @@ func execStart(svc *hclspec.Service, frags []unitfile.Fragment) (unitfile.Comman
 }
 
 // loaderFile returns the loader to install at the host's fencer_path, or
-// nil when one is there already.
+// nil when one is there already; opts.Loader is set (Make).
 func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arch, opts Options) (*File, error) {
 	// Whether it is there, not what it is: reading it would copy the
 	// whole binary from a host over SSH on every plan.
@@ -573,13 +573,9 @@ func loaderFile(ctx context.Context, t host.Reader, h *hclspec.Host, a *arch.Arc
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("checking the loader at %s: %w", h.FencerPath, err)
 	}
-	set := opts.Loader
-	if set == nil {
-		set = loader.NewSet()
-	}
-	bin, err := set.For(a.Name)
+	bin, err := opts.Loader.For(a.Name)
 	if err != nil {
 		return nil, fmt.Errorf("the host (%s) has no loader at %s: %w", a.Name, h.FencerPath, err)
 	}
-	return &File{Path: h.FencerPath, Content: bin.Data, Mode: 0o755, Binary: true, Role: RoleLoader}, nil
+	return &File{Path: h.FencerPath, Loader: bin, Mode: 0o755, Binary: true, Role: RoleLoader}, nil
 }

@@ -56,7 +56,7 @@ func ownSocket(p host.Paths, svc *hclspec.Service) string {
 // none): systemd must load that file for its name, or the scan records
 // what it loads instead (shadow); it is no feed, but its drop-ins, those
 // of its aliases included, are returned.
-func scanSockets(lk *unitfile.Lookup, u *unitfile.Unit, own string) (*socketScan, error) {
+func scanSockets(lk *hostUnits, u *unitfile.Unit, own string) (*socketScan, error) {
 	scan := &socketScan{}
 	names := map[string]bool{}
 	for _, n := range u.Names {
@@ -88,6 +88,48 @@ func scanSockets(lk *unitfile.Lookup, u *unitfile.Unit, own string) (*socketScan
 			scan.ownDropIns = su.Fragments[1:]
 		}
 	}
+	for _, s := range lk.socketUnits() {
+		if s.unit != nil && s.unit.ID == ownID {
+			continue
+		}
+		if s.err != nil {
+			return nil, fmt.Errorf("looking for socket units: %w", s.err)
+		}
+		feed := s.target.feeds(names, u.ID)
+		if feed == nil {
+			continue
+		}
+		scan.feeds = append(scan.feeds, socketFeed{name: s.unit.ID, frags: s.unit.Fragments, feed: feed})
+	}
+	return scan, nil
+}
+
+// hostUnits is a host's unit search path, and its socket units, read once
+// for all the services of the host (each service is checked against every
+// socket unit).
+type hostUnits struct {
+	*unitfile.Lookup
+	sockets []hostSocket
+	read    bool
+}
+
+// hostSocket is a socket unit systemd loads, and what it triggers; or
+// the error reading it (err, with unit nil when the unit could not be
+// loaded at all).
+type hostSocket struct {
+	unit   *unitfile.Unit
+	target *socketTarget
+	err    error
+}
+
+// socketUnits returns each socket unit systemd loads, by its ID (with the
+// drop-ins of all its names), once; reading stops at the first that
+// cannot be loaded.
+func (lk *hostUnits) socketUnits() []hostSocket {
+	if lk.read {
+		return lk.sockets
+	}
+	lk.read = true
 	seen := map[string]bool{}
 	for _, n := range lk.Names(".socket") {
 		su, err := lk.Unit(n)
@@ -95,23 +137,17 @@ func scanSockets(lk *unitfile.Lookup, u *unitfile.Unit, own string) (*socketScan
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("looking for socket units: %w", err)
+			lk.sockets = append(lk.sockets, hostSocket{err: err})
+			break
 		}
-		if seen[su.ID] || su.ID == ownID {
+		if seen[su.ID] {
 			continue
 		}
 		seen[su.ID] = true
 		target, err := socketService(su.Fragments, su.ID)
-		if err != nil {
-			return nil, fmt.Errorf("looking for socket units: %w", err)
-		}
-		feed := target.feeds(names, u.ID)
-		if feed == nil {
-			continue
-		}
-		scan.feeds = append(scan.feeds, socketFeed{name: su.ID, frags: su.Fragments, feed: feed})
+		lk.sockets = append(lk.sockets, hostSocket{unit: su, target: target, err: err})
 	}
-	return scan, nil
+	return lk.sockets
 }
 
 // socketTarget is what a socket unit's Service= makes it trigger: the

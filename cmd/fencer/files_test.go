@@ -61,7 +61,8 @@ func cmdMkfile(ts *testscript.TestScript, neg bool, args []string) {
 // EDIT is one of: content (the drop-in's bytes, hash left as is),
 // unwrap (the drop-in without the loader, header and hashes made to
 // match), cron (a file at /etc/cron.d/evil, hashes matching), mode (the
-// drop-in 0777), loader (another program as the loader, hash matching),
+// drop-in 0777), loader (the hash of another program as the loader's),
+// loader-bytes (the loader's recorded with content),
 // units (the drop-in restarts ssh.service), restart (apply -restart
 // restarts ssh.service), prior (the prior content
 // shown differs from its hash), json (the plan as plan -json shows it,
@@ -113,8 +114,12 @@ func cmdTamper(ts *testscript.TestScript, neg bool, args []string) {
 		role("drop-in").Mode = 0o777
 	case "loader":
 		l := role("loader")
+		other := []byte("#!/bin/sh\nexec \"$@\"\n")
+		sum := sha256.Sum256(other)
+		l.NewSHA256, l.Loader.Size = hex.EncodeToString(sum[:]), len(other)
+	case "loader-bytes":
+		l := role("loader")
 		l.Content = []byte("#!/bin/sh\nexec \"$@\"\n")
-		rehash(l)
 	case "units":
 		d := role("drop-in")
 		d.Units = append(d.Units, "ssh.service")

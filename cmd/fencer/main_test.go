@@ -8,16 +8,26 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // TestMain lets the scripts run "fencer" as a command: the test binary,
 // copied under that name, runs main's run when started as fencer.
+// "fencer-built" is fencer that then prints, on stderr, the architectures
+// whose tables the command built (arch.Built), for the scripts that check
+// that a command builds only what it needs.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"fencer": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())) },
+		"fencer-built": func() {
+			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())
+			fmt.Fprintf(os.Stderr, "built: [%s]\n", strings.Join(arch.Built(), " "))
+			os.Exit(code)
+		},
 	})
 }
 

@@ -3,7 +3,9 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -843,7 +845,7 @@ func TestWriteSelf(t *testing.T) {
 		}
 		return conn.n.Load() - before
 	}
-	c.Self(self)
+	c.Self(self, hexSum(self))
 	if sent := write("/usr/local/bin/fencer", self); sent > 4096 {
 		t.Errorf("the agent's own executable: %d bytes sent, want a short request", sent)
 	}
@@ -852,8 +854,14 @@ func TestWriteSelf(t *testing.T) {
 	}
 	// A client told the wrong content for the agent's executable: the
 	// agent refuses to write its own, and the content is sent.
-	c.Self(other)
+	c.Self(other, hexSum(other))
 	if sent := write("/usr/local/bin/again", other); sent < int64(len(other)) {
 		t.Errorf("content that is not the agent's executable: %d bytes sent, want it all (%d)", sent, len(other))
 	}
+}
+
+// hexSum is the SHA-256 of b in hex.
+func hexSum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

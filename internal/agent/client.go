@@ -3,8 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -448,13 +446,13 @@ func (c *Client) Lock(ctx context.Context) (func() error, error) {
 }
 
 // Self tells the client the content of the executable its agent runs
-// (the fencer binary copied to the host), before any call: WriteFile of
-// exactly that content — the loader — then asks the agent to write its
-// own executable, which it checks against the SHA-256 sent, instead of
-// carrying the whole binary over the connection again.
-func (c *Client) Self(data []byte) {
-	sum := sha256.Sum256(data)
-	c.self, c.selfSum = data, hex.EncodeToString(sum[:])
+// (the fencer binary copied to the host) and its SHA-256 in hex, before
+// any call: WriteFile of exactly that content — the loader — then asks
+// the agent to write its own executable, which it checks against that
+// SHA-256, instead of carrying the whole binary over the connection
+// again.
+func (c *Client) Self(data []byte, sha256 string) {
+	c.self, c.selfSum = data, sha256
 }
 
 // WriteFile replaces path atomically on the host (host.Target). The

@@ -10,6 +10,8 @@ import (
 	"encoding/binary"
 	"maps"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Arch is one architecture.
@@ -28,9 +30,16 @@ type Arch struct {
 	// the x32 ABI.
 	X32 bool
 
-	syscalls map[string]int // name -> number, aliases included
-	names    map[int]string // number -> canonical name
-	consts   map[string]uint64
+	gen   generated // the generated tables, built on first use
+	once  sync.Once
+	built atomic.Bool
+	t     tables
+
+	constsOnce sync.Once
+	constTable map[string]uint64
+
+	widthsOnce sync.Once
+	widthSpecs map[specKey]*argSpec
 }
 
 // AUDIT_ARCH_* values (linux/audit.h).
@@ -46,13 +55,13 @@ const (
 
 // The supported architectures.
 var (
-	X86_64  = &Arch{Name: "x86_64", Audit: AuditX86_64, Order: binary.LittleEndian, Bits: 64, X32: true}
-	AArch64 = &Arch{Name: "aarch64", Audit: AuditAArch64, Order: binary.LittleEndian, Bits: 64}
-	I386    = &Arch{Name: "i386", Audit: AuditI386, Order: binary.LittleEndian, Bits: 32}
-	ARM     = &Arch{Name: "arm", Audit: AuditARM, Order: binary.LittleEndian, Bits: 32}
-	RISCV64 = &Arch{Name: "riscv64", Audit: AuditRISCV64, Order: binary.LittleEndian, Bits: 64}
-	PPC64LE = &Arch{Name: "ppc64le", Audit: AuditPPC64LE, Order: binary.LittleEndian, Bits: 64}
-	S390X   = &Arch{Name: "s390x", Audit: AuditS390X, Order: binary.BigEndian, Bits: 64}
+	X86_64  = &Arch{Name: "x86_64", Audit: AuditX86_64, Order: binary.LittleEndian, Bits: 64, X32: true, gen: generated{syscallsX86_64, constsX86_64}}
+	AArch64 = &Arch{Name: "aarch64", Audit: AuditAArch64, Order: binary.LittleEndian, Bits: 64, gen: generated{syscallsAArch64, constsAArch64}}
+	I386    = &Arch{Name: "i386", Audit: AuditI386, Order: binary.LittleEndian, Bits: 32, gen: generated{syscallsI386, constsI386}}
+	ARM     = &Arch{Name: "arm", Audit: AuditARM, Order: binary.LittleEndian, Bits: 32, gen: generated{syscallsARM, constsARM}}
+	RISCV64 = &Arch{Name: "riscv64", Audit: AuditRISCV64, Order: binary.LittleEndian, Bits: 64, gen: generated{syscallsRISCV64, constsRISCV64}}
+	PPC64LE = &Arch{Name: "ppc64le", Audit: AuditPPC64LE, Order: binary.LittleEndian, Bits: 64, gen: generated{syscallsPPC64LE, constsPPC64LE}}
+	S390X   = &Arch{Name: "s390x", Audit: AuditS390X, Order: binary.BigEndian, Bits: 64, gen: generated{syscallsS390X, constsS390X}}
 )
 
 var all = []*Arch{X86_64, AArch64, I386, ARM, RISCV64, PPC64LE, S390X}
@@ -95,27 +104,27 @@ func Lookup(name string) (*Arch, bool) {
 // Syscall returns the number of the named syscall on a. Aliases are
 // accepted (fstatat on aarch64 is newfstatat).
 func (a *Arch) Syscall(name string) (int, bool) {
-	nr, ok := a.syscalls[name]
+	nr, ok := a.tables().syscalls[name]
 	return nr, ok
 }
 
 // SyscallName returns the canonical name of syscall number nr on a.
 func (a *Arch) SyscallName(nr int) (string, bool) {
-	n, ok := a.names[nr]
+	n, ok := a.tables().names[nr]
 	return n, ok
 }
 
 // SyscallNames returns every syscall name a knows, aliases included, sorted.
-func (a *Arch) SyscallNames() []string { return slices.Sorted(maps.Keys(a.syscalls)) }
+func (a *Arch) SyscallNames() []string { return slices.Sorted(maps.Keys(a.tables().syscalls)) }
 
 // Const returns the value of a named constant (O_RDONLY, SOCK_CLOEXEC, ...)
 // on a. The constants come from golang.org/x/sys/unix (zconsts.go) plus
 // supplement.go. A negative constant (AT_FDCWD, RUSAGE_CHILDREN) is its
 // 64-bit two's complement; compare it on the argument's width (ArgWidth).
 func (a *Arch) Const(name string) (uint64, bool) {
-	v, ok := a.consts[name]
+	v, ok := a.consts()[name]
 	return v, ok
 }
 
 // ConstNames returns every constant name a knows, sorted.
-func (a *Arch) ConstNames() []string { return slices.Sorted(maps.Keys(a.consts)) }
+func (a *Arch) ConstNames() []string { return slices.Sorted(maps.Keys(a.consts())) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // syscallArgsTSV is data/syscall-args.tsv: the declared type and width of
@@ -35,7 +36,11 @@ type argRow struct {
 //go:embed data/syscall-args-extra.tsv
 var syscallArgsExtraTSV string
 
-var argTable = mustParseArgTable(syscallArgsTSV, syscallArgsExtraTSV)
+// argTable is syscall-args.tsv with syscall-args-extra.tsv merged in,
+// parsed on first use.
+var argTable = sync.OnceValue(func() map[string]argRow {
+	return mustParseArgTable(syscallArgsTSV, syscallArgsExtraTSV)
+})
 
 func mustParseArgTable(tsv, extra string) map[string]argRow {
 	t, err := parseArgTable(tsv)
@@ -290,7 +295,7 @@ func (a *Arch) entryRow(name string) (entry string, row argRow, ok bool) {
 	} else if e, ok := entry64[a.Name][canon]; ok {
 		entry = e
 	}
-	row, ok = argTable[entry]
+	row, ok = argTable()[entry]
 	if !ok || row.nargs < 0 {
 		return "", argRow{}, false
 	}

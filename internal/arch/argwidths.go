@@ -96,7 +96,8 @@ type rowSel struct {
 	values []string
 }
 
-var widthRows = mustParseWidthRows(argWidthsTSV)
+// widthRows are the rows of arg-widths.tsv, parsed on first use.
+var widthRows = sync.OnceValue(func() []widthRow { return mustParseWidthRows(argWidthsTSV) })
 
 func mustParseWidthRows(tsv string) []widthRow {
 	rows, err := parseWidthRows(tsv)
@@ -210,94 +211,94 @@ type specKey struct {
 	arg   int
 }
 
-// compiledWidths holds, per architecture name, the rows of arg-widths.tsv
-// that apply there with their conditions resolved to numbers. It is built
-// on first use, after the constant tables are filled in.
-var compiledWidths = sync.OnceValue(func() map[string]map[specKey]*argSpec {
-	out, err := compileWidths()
-	if err != nil {
-		panic(fmt.Sprintf("arch: embedded data/arg-widths.tsv: %v", err))
-	}
-	return out
-})
+// widths returns the rows of arg-widths.tsv that apply on a with their
+// conditions resolved to numbers, compiled on first use (after a's
+// constant tables).
+func (a *Arch) widths() map[specKey]*argSpec {
+	a.widthsOnce.Do(func() {
+		specs, err := compileWidths(a)
+		if err != nil {
+			panic(fmt.Sprintf("arch: embedded data/arg-widths.tsv: %v", err))
+		}
+		a.widthSpecs = specs
+	})
+	return a.widthSpecs
+}
 
-func compileWidths() (map[string]map[specKey]*argSpec, error) {
-	out := map[string]map[specKey]*argSpec{}
-	for _, a := range all {
-		specs := map[specKey]*argSpec{}
-		hasDefault := map[specKey]bool{}
-		for _, row := range widthRows {
-			if !row.appliesTo(a) {
-				continue
+// compileWidths compiles the rows of arg-widths.tsv that apply on a.
+func compileWidths(a *Arch) (map[specKey]*argSpec, error) {
+	specs := map[specKey]*argSpec{}
+	hasDefault := map[specKey]bool{}
+	for _, row := range widthRows() {
+		if !row.appliesTo(a) {
+			continue
+		}
+		k := specKey{row.entry, row.arg}
+		s := specs[k]
+		if s == nil {
+			s = &argSpec{}
+			specs[k] = s
+		}
+		if hasDefault[k] {
+			return nil, fmt.Errorf("line %d: %s arg%d on %s follows its default row", row.line, row.entry, row.arg, a.Name)
+		}
+		w := Width{Bits: row.bits, Known: row.bits != 0, Class: row.class, Reason: row.reason, Line: row.line}
+		if w.Bits == 0 {
+			w.Bits = 64
+		}
+		if a.Bits == 32 {
+			// A 32-bit register has no high half to misread.
+			w.Known = true
+			if w.Bits > 32 {
+				w.Bits = 32
 			}
-			k := specKey{row.entry, row.arg}
-			s := specs[k]
-			if s == nil {
-				s = &argSpec{}
-				specs[k] = s
-			}
-			if hasDefault[k] {
-				return nil, fmt.Errorf("line %d: %s arg%d on %s follows its default row", row.line, row.entry, row.arg, a.Name)
-			}
-			w := Width{Bits: row.bits, Known: row.bits != 0, Class: row.class, Reason: row.reason, Line: row.line}
-			if w.Bits == 0 {
-				w.Bits = 64
-			}
-			if a.Bits == 32 {
-				// A 32-bit register has no high half to misread.
-				w.Known = true
-				if w.Bits > 32 {
-					w.Bits = 32
-				}
-			}
-			if row.when == nil {
-				s.def = w
-				hasDefault[k] = true
-				continue
-			}
-			c := WidthCase{Width: w}
-			for _, sel := range row.when {
-				in := ArgIn{Arg: sel.arg}
-				for _, v := range sel.values {
-					n, err := strconv.ParseUint(v, 0, 64)
-					if err != nil {
-						var ok bool
-						if n, ok = a.Const(v); !ok {
-							return nil, fmt.Errorf("line %d: no constant %s on %s", row.line, v, a.Name)
-						}
+		}
+		if row.when == nil {
+			s.def = w
+			hasDefault[k] = true
+			continue
+		}
+		c := WidthCase{Width: w}
+		for _, sel := range row.when {
+			in := ArgIn{Arg: sel.arg}
+			for _, v := range sel.values {
+				n, err := strconv.ParseUint(v, 0, 64)
+				if err != nil {
+					var ok bool
+					if n, ok = a.Const(v); !ok {
+						return nil, fmt.Errorf("line %d: no constant %s on %s", row.line, v, a.Name)
 					}
-					in.Values = append(in.Values, n)
 				}
-				c.When = append(c.When, in)
+				in.Values = append(in.Values, n)
 			}
-			s.cases = append(s.cases, c)
+			c.When = append(c.When, in)
 		}
-		for k, s := range specs {
-			if !hasDefault[k] {
-				s.def = unknownWidth(a, "no row of arg-widths.tsv covers the other calls")
-			}
-		}
-		// A condition reads its argument on that argument's own width in
-		// the calls the case's other conditions select: prctl's arg1 is
-		// an int for PR_SET_MM, an unsigned long for PR_FUTEX_HASH.
-		// Conditions are on lower arguments, so going up from arg0 every
-		// condition a width depends on has its mask already.
-		keys := sortedSpecKeys(specs)
-		sort.SliceStable(keys, func(i, j int) bool { return keys[i].arg < keys[j].arg })
-		for _, k := range keys {
-			s := specs[k]
-			for i := range s.cases {
-				var args [6]uint64
-				for j := range s.cases[i].When {
-					in := &s.cases[i].When[j]
-					in.Mask = WidthMask(selectorWidth(a, specs, k.entry, in.Arg, &args))
-					args[in.Arg] = in.Values[0]
-				}
-			}
-		}
-		out[a.Name] = specs
+		s.cases = append(s.cases, c)
 	}
-	return out, nil
+	for k, s := range specs {
+		if !hasDefault[k] {
+			s.def = unknownWidth(a, "no row of arg-widths.tsv covers the other calls")
+		}
+	}
+	// A condition reads its argument on that argument's own width in
+	// the calls the case's other conditions select: prctl's arg1 is
+	// an int for PR_SET_MM, an unsigned long for PR_FUTEX_HASH.
+	// Conditions are on lower arguments, so going up from arg0 every
+	// condition a width depends on has its mask already.
+	keys := sortedSpecKeys(specs)
+	sort.SliceStable(keys, func(i, j int) bool { return keys[i].arg < keys[j].arg })
+	for _, k := range keys {
+		s := specs[k]
+		for i := range s.cases {
+			var args [6]uint64
+			for j := range s.cases[i].When {
+				in := &s.cases[i].When[j]
+				in.Mask = WidthMask(selectorWidth(a, specs, k.entry, in.Arg, &args))
+				args[in.Arg] = in.Values[0]
+			}
+		}
+	}
+	return specs, nil
 }
 
 // selectorWidth is the width of argument arg of entry on a in a call with
@@ -313,7 +314,7 @@ func selectorWidth(a *Arch, specs map[specKey]*argSpec, entry string, arg int, a
 				break
 			}
 		}
-	} else if row, ok := argTable[entry]; ok && arg < row.nargs {
+	} else if row, ok := argTable()[entry]; ok && arg < row.nargs {
 		c := row.args[arg]
 		switch {
 		case c.narrow16():
@@ -379,7 +380,7 @@ func (a *Arch) ArgWidths(syscall string, arg int) (cases []WidthCase, def Width)
 		if c.narrow16() {
 			return nil, Width{Bits: 16, Known: true, Class: "mode", Reason: c.decl + ": the SYSCALL_DEFINE wrapper truncates it to 16 bits"}
 		}
-		if s := compiledWidths()[a.Name][specKey{entry, arg}]; s != nil {
+		if s := a.widths()[specKey{entry, arg}]; s != nil {
 			if cs := collapse(s.cases, s.def); cs != nil {
 				return cs, s.def
 			}
@@ -389,14 +390,14 @@ func (a *Arch) ArgWidths(syscall string, arg int) (cases []WidthCase, def Width)
 	}
 	switch {
 	case c.unsure:
-		if s := compiledWidths()[a.Name][specKey{entry, arg}]; s != nil {
+		if s := a.widths()[specKey{entry, arg}]; s != nil {
 			return s.cases, s.def
 		}
 		return nil, unknownWidth(a, "the declared type is not certain: "+c.decl)
 	case c.narrow16():
 		return nil, Width{Bits: 16, Known: true, Class: "mode", Reason: c.decl + ": the SYSCALL_DEFINE wrapper truncates it to 16 bits"}
 	}
-	if s := compiledWidths()[a.Name][specKey{entry, arg}]; s != nil {
+	if s := a.widths()[specKey{entry, arg}]; s != nil {
 		if cs := collapse(s.cases, s.def); cs != nil {
 			return cs, s.def
 		}
@@ -483,7 +484,7 @@ func (a *Arch) WidthRows() []WidthRow {
 		}
 	}
 	var out []WidthRow
-	for _, row := range widthRows {
+	for _, row := range widthRows() {
 		if !row.appliesTo(a) || !entries[row.entry] {
 			continue
 		}

@@ -107,20 +107,20 @@ func TestConstsAbsent(t *testing.T) {
 // supplement.go adds by hand, so the hand-written entry can be reviewed
 // against it and dropped.
 func TestSupplementDoesNotShadowXSys(t *testing.T) {
-	for _, tt := range archTables {
-		a := tt.arch
+	for _, a := range all {
+		gsyscalls, gconsts := a.gen.syscalls(), a.gen.consts()
 		for name, nr := range extraSyscalls[a.Name] {
-			if gnr, ok := tt.syscalls[name]; ok {
+			if gnr, ok := gsyscalls[name]; ok {
 				t.Errorf("%s: x/sys now has syscall %s = %d (supplement: %d)", a.Name, name, gnr, nr)
 			}
-			for gname, gnr := range tt.syscalls {
+			for gname, gnr := range gsyscalls {
 				if gnr == nr {
 					t.Errorf("%s: supplement %s = %#x collides with x/sys %s", a.Name, name, nr, gname)
 				}
 			}
 		}
 		for name, v := range extraConsts(a) {
-			gv, ok := tt.consts[name]
+			gv, ok := gconsts[name]
 			if !ok {
 				continue
 			}

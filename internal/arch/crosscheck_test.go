@@ -63,7 +63,7 @@ func TestCrossCheckGoSeccompBPF(t *testing.T) {
 			}
 		}
 		var onlyOurs []string
-		for nr, name := range p.ours.names {
+		for nr, name := range p.ours.tables().names {
 			if _, ok := p.theirs.SyscallNumbers[nr]; !ok {
 				onlyOurs = append(onlyOurs, name)
 			}

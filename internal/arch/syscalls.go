@@ -33,11 +33,12 @@ func syscallAliases(a *Arch) map[string]string {
 // Canonical resolves an alias to the table name of the syscall on a, and
 // returns a table name unchanged.
 func (a *Arch) Canonical(name string) (string, bool) {
-	nr, ok := a.syscalls[name]
+	t := a.tables()
+	nr, ok := t.syscalls[name]
 	if !ok {
 		return "", false
 	}
-	return a.names[nr], true
+	return t.names[nr], true
 }
 
 // replacements lists, for a syscall that some architectures lack, what a
@@ -161,7 +162,7 @@ func time64Replacement(name string) string {
 // on a or nothing replaces it. A replacement is a hint for a message, not an
 // equivalence: its arguments may differ (open's flags are openat's arg2).
 func (a *Arch) Replacement(name string) (string, bool) {
-	if _, ok := a.syscalls[name]; ok {
+	if _, ok := a.tables().syscalls[name]; ok {
 		return "", false
 	}
 	cands := replacements[name]

@@ -57,10 +57,10 @@ func TestSyscallNumbers(t *testing.T) {
 
 func TestSyscallTablesConsistent(t *testing.T) {
 	for _, a := range All() {
-		if len(a.names) < 300 {
-			t.Errorf("%s: only %d syscalls", a.Name, len(a.names))
+		if len(a.tables().names) < 300 {
+			t.Errorf("%s: only %d syscalls", a.Name, len(a.tables().names))
 		}
-		for nr, name := range a.names {
+		for nr, name := range a.tables().names {
 			got, ok := a.Syscall(name)
 			if !ok || got != nr {
 				t.Errorf("%s: names[%d] = %s, but Syscall(%s) = %d, %v", a.Name, nr, name, name, got, ok)
@@ -73,7 +73,7 @@ func TestSyscallTablesConsistent(t *testing.T) {
 			}
 		}
 		if a.X32 {
-			for nr, name := range a.names {
+			for nr, name := range a.tables().names {
 				if nr&0x40000000 != 0 {
 					t.Errorf("%s: %s = %#x is an x32 number", a.Name, name, nr)
 				}

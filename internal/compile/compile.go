@@ -2,7 +2,8 @@
 // BPF program.
 //
 // It works in layers: the policy is lowered to a decision per syscall
-// (lower.go), the program's shape is laid out with symbolic labels on a
+// (lower.go; ranges.go checks three or more neighbouring values of one
+// word as one range), the program's shape is laid out with symbolic labels on a
 // bpf.Builder (this file: prologue, per-syscall blocks, shared returns;
 // dispatch.go: the decision tree over syscall-number ranges that sends
 // each number to its outcome; cond.go: conditions), and the builder turns

@@ -104,7 +104,7 @@ func (s *simplifier) groups(rules []policy.Rule) []group {
 	var groups []group
 	var alts [][]policy.Expr // each group's alternatives, flattened
 	for _, r := range rules {
-		when := s.simplify(r.When)
+		when := ranges(s.simplify(r.When))
 		if when == policy.Const(false) {
 			continue
 		}

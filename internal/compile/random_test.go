@@ -107,10 +107,40 @@ func randExpr(r *rand.Rand, a testArch, depth int) policy.Expr {
 		return x
 	case 5:
 		return policy.Not{X: randExpr(r, a, depth-1)}
+	case 6:
+		return randSet(r, a)
 	default:
 		m := randMask(r, a)
 		return policy.Cmp{Arg: r.Intn(6), Mask: m, Op: policy.Op(r.Intn(6)), Value: randValue(r, m)}
 	}
+}
+
+// randSet draws what `contains([...], argN)` and `!contains` resolve to:
+// an || of equalities (or an && of inequalities) of one argument with
+// values near each other, so that runs of consecutive values, which the
+// compiler checks as ranges, meet gaps, duplicates, the ends of the mask
+// and values the mask cannot produce.
+func randSet(r *rand.Rand, a testArch) policy.Expr {
+	m := randMask(r, a)
+	if r.Intn(2) == 0 {
+		m &= 0xffffffff
+	}
+	base := randValue(r, m) & m
+	if r.Intn(4) == 0 {
+		base = m - uint64(r.Intn(4)) // at the top of what the mask allows
+	}
+	op, n := policy.EQ, 2+r.Intn(6)
+	if r.Intn(2) == 0 {
+		op = policy.NE
+	}
+	xs := make([]policy.Expr, n)
+	for i := range xs {
+		xs[i] = policy.Cmp{Arg: r.Intn(2), Mask: m, Op: op, Value: base + uint64(r.Intn(n+2))}
+	}
+	if op == policy.EQ {
+		return policy.Or(xs)
+	}
+	return policy.And(xs)
 }
 
 func randAction(r *rand.Rand) policy.Action {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/fencer-dev/fencer/internal/arch"
 )
@@ -108,8 +109,11 @@ func (h *RootHost) Systemctl(ctx context.Context, args ...string) ([]byte, error
 }
 
 // missingExecutable matches systemd-analyze's complaint about an
-// executable that is not in the tree.
-var missingExecutable = regexp.MustCompile(`^\S+: Command .* is not executable: No such file or directory$`)
+// executable that is not in the tree (compiled on first use, not at every
+// start of fencer).
+var missingExecutable = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\S+: Command .* is not executable: No such file or directory$`)
+})
 
 // Verify runs `systemd-analyze verify --root=DIR` (system scope) on units.
 // A tree standing for a host usually lacks the programs units run, so
@@ -147,7 +151,7 @@ func (h *RootHost) Verify(ctx context.Context, units ...string) error {
 	}
 	var bad []string
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if l != "" && !missingExecutable.MatchString(l) {
+		if l != "" && !missingExecutable().MatchString(l) {
 			bad = append(bad, l)
 		}
 	}

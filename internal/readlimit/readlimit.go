@@ -85,7 +85,28 @@ func File(path string, limit int64, what string) ([]byte, error) {
 	if st.Size() > limit {
 		return nil, &TooLargeError{Name: path, Limit: limit, What: what}
 	}
-	return All(f, path, limit, what)
+	// Read into a buffer of the file's size (one more byte sees its end):
+	// io.ReadAll's doubling would allocate the loader, some 14 MB, twice
+	// over.
+	b := make([]byte, 0, st.Size()+1)
+	r := io.LimitReader(f, limit+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // the file grew: let append grow it
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if int64(len(b)) > limit {
+		return nil, &TooLargeError{Name: path, Limit: limit, What: what}
+	}
+	return b, nil
 }
 
 // All reads r to its end, refusing more than limit bytes; name says what r

@@ -57,6 +57,23 @@ func TestFile(t *testing.T) {
 	}
 }
 
+// TestFileSizeUnknown: a regular file whose size says less than it holds
+// (those of /proc say 0) is read whole, and still within the limit.
+func TestFileSizeUnknown(t *testing.T) {
+	want, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	b, err := File("/proc/self/status", 1<<20, "a test file")
+	if err != nil || !strings.HasPrefix(string(b), "Name:") || len(b) < len(want)/2 {
+		t.Errorf("/proc/self/status: %d bytes %q..., %v", len(b), b[:min(len(b), 20)], err)
+	}
+	var tl *TooLargeError
+	if _, err := File("/proc/self/status", 100, "a test file"); !errors.As(err, &tl) {
+		t.Errorf("/proc/self/status over 100 bytes: %v", err)
+	}
+}
+
 // TestAll checks the limit on a stream, which has no size to stat.
 func TestAll(t *testing.T) {
 	if b, err := All(strings.NewReader("abc"), "standard input", 3, "input"); err != nil || string(b) != "abc" {

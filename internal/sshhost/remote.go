@@ -3,8 +3,6 @@ package sshhost
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,11 +19,6 @@ import (
 
 // maxOutput bounds what fencer keeps of a command's output on the host.
 const maxOutput = 64 << 10
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
 
 // limited keeps the first max bytes written to it and drops the rest.
 type limited struct {

@@ -210,7 +210,7 @@ func (h *Host) start(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("host %s: %w", cfg.Name, err)
 	}
-	h.loaderSum = sha256Hex(bin.Data)
+	h.loaderSum = bin.SHA256()
 	path, err := upload(ctx, cfg.Name, c, cfg.ConnectTimeout, bin.Data, h.loaderSum)
 	if err != nil {
 		return err
@@ -218,7 +218,7 @@ func (h *Host) start(ctx context.Context, cfg *Config) error {
 	h.Client, err = startAgent(ctx, cfg, c, path)
 	if err == nil {
 		// The loader is this binary: the agent writes it from its own.
-		h.Client.Self(bin.Data)
+		h.Client.Self(bin.Data, h.loaderSum)
 	}
 	return err
 }

@@ -253,6 +253,11 @@ type Lookup struct {
 	// listing holds each unit directory's entry names.
 	listing map[string]map[string]bool
 	files   map[string]fileRead
+	// overlayIn lists the overlay's file names by directory.
+	overlayIn map[string][]string
+	// toUnit maps each unit name to the names that lead to it, masked
+	// ones included (aliasesOf), made on first use.
+	toUnit map[string][]string
 }
 
 type fileRead struct {
@@ -268,7 +273,11 @@ type fileRead struct {
 // replaces a link of that name).
 func NewLookup(src Source, searchPath []string, overlay map[string][]byte) (*Lookup, error) {
 	l := &Lookup{src: src, search: searchPath, overlay: overlay,
-		ids: map[string]*entry{}, listing: map[string]map[string]bool{}, files: map[string]fileRead{}}
+		ids: map[string]*entry{}, listing: map[string]map[string]bool{}, files: map[string]fileRead{},
+		overlayIn: map[string][]string{}}
+	for p := range overlay {
+		l.overlayIn[path.Dir(p)] = append(l.overlayIn[path.Dir(p)], path.Base(p))
+	}
 	for _, dir := range searchPath {
 		if _, done := l.listing[dir]; done {
 			continue
@@ -414,19 +423,26 @@ func (l *Lookup) empty(p string) bool {
 // is not masked, for a name leading to a template's file with its
 // instance.
 func (l *Lookup) aliasesOf(dst string) []string {
+	if l.toUnit == nil {
+		// Once for the host, not once a unit: a host has thousands.
+		l.toUnit = map[string][]string{}
+		for src := range l.ids {
+			e, err := l.resolve(src)
+			if err != nil {
+				continue
+			}
+			d := e.name
+			if classify(d) == nameTemplate && classify(src) == nameInstance {
+				d = withInstance(d, instanceOf(src))
+			}
+			l.toUnit[d] = append(l.toUnit[d], src)
+		}
+	}
 	var out []string
-	for src := range l.ids {
-		e, err := l.resolve(src)
-		if err != nil {
-			continue
-		}
-		d := e.name
-		if classify(d) == nameTemplate && classify(src) == nameInstance {
-			d = withInstance(d, instanceOf(src))
-		}
+	for _, src := range l.toUnit[dst] {
 		// Only now read the file: every unit file of the host would
 		// be read otherwise.
-		if d == dst && !l.empty(e.path) {
+		if e, _ := l.resolve(src); !l.empty(e.path) {
 			out = append(out, src)
 		}
 	}
@@ -678,11 +694,7 @@ func (l *Lookup) confFiles(dir, sub string, files map[string]string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	for p := range l.overlay {
-		if path.Dir(p) == d {
-			entries = append(entries, path.Base(p))
-		}
-	}
+	entries = append(entries, l.overlayIn[d]...)
 	sort.Strings(entries)
 	for _, e := range entries {
 		if !strings.HasSuffix(e, ".conf") || strings.HasPrefix(e, ".") {

@@ -6,6 +6,7 @@
 package views
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -20,7 +21,11 @@ import (
 // Plan writes the plan for people, as Terraform does: per host, what
 // each service gets, then every file to add (+), change (~) or delete (-)
 // with a diff for text and size and hash for binaries, and a summary line.
-func Plan(w io.Writer, p *plan.Plan, color bool) {
+func Plan(out io.Writer, p *plan.Plan, color bool) {
+	// A plan of thousands of services is hundreds of thousands of lines:
+	// one write each would be as many system calls.
+	w := bufio.NewWriter(out)
+	defer w.Flush()
 	c := colors(color)
 	if p.ConfigID != "" {
 		fmt.Fprintf(w, "configuration %q\n\n", p.ConfigID)
@@ -130,9 +135,9 @@ func renderChange(w io.Writer, ch *plan.Change, earlier bool, c palette) {
 	case ch.Binary:
 		switch ch.Action {
 		case plan.Create:
-			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", len(ch.Content), plan.ShortHash(ch.NewSHA256))
+			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.NewSize(), plan.ShortHash(ch.NewSHA256))
 		case plan.Update:
-			fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s\n", ch.PriorSize, len(ch.Content), plan.ShortHash(ch.PriorSHA256), plan.ShortHash(ch.NewSHA256))
+			fmt.Fprintf(w, "      %d -> %d bytes, sha256 %s -> %s\n", ch.PriorSize, ch.NewSize(), plan.ShortHash(ch.PriorSHA256), plan.ShortHash(ch.NewSHA256))
 		case plan.Delete:
 			fmt.Fprintf(w, "      %d bytes, sha256 %s\n", ch.PriorSize, plan.ShortHash(ch.PriorSHA256))
 		}

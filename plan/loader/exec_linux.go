@@ -154,7 +154,9 @@ func (p *prepared) exec() error {
 	}
 	failMsg := []byte("fencer exec: execve " + p.path + " failed after the filter was installed, errno ")
 
-	act, err := execveVerdict(p.prog, p.arch, [6]uint64{
+	// p.arch is this machine's (HostArch): execve is the number the
+	// loader's own exec uses, and the syscall tables stay unbuilt.
+	act, err := execveVerdict(p.prog, p.arch, unix.SYS_EXECVE, [6]uint64{
 		uint64(uintptr(unsafe.Pointer(path))),
 		uint64(uintptr(unsafe.Pointer(&argv[0]))),
 		uint64(uintptr(unsafe.Pointer(&envv[0]))),
@@ -175,9 +177,8 @@ func (p *prepared) exec() error {
 		if err := notifSupported(); err != nil {
 			return &Error{Code: ExitError, Err: err}
 		}
-		nr, _ := p.arch.Syscall("execve")
 		gate = &execGate{
-			tid: uint32(unix.Gettid()), nr: int32(nr), audit: p.arch.Audit,
+			tid: uint32(unix.Gettid()), nr: unix.SYS_EXECVE, audit: p.arch.Audit,
 			args: [3]uint64{
 				uint64(uintptr(unsafe.Pointer(path))),
 				uint64(uintptr(unsafe.Pointer(&argv[0]))),

@@ -935,3 +935,16 @@ func testTracedLoader(t *testing.T, bin, gated, gatedSum, permissive, permissive
 		t.Errorf("with execve allowed, the command did not run under strace: %q", b)
 	}
 }
+
+// TestHostExecve: the loader checks its own execve with x/sys's number for
+// this machine (unix.SYS_EXECVE), which keeps the syscall tables unbuilt
+// at every start of a service: it must be the table's.
+func TestHostExecve(t *testing.T) {
+	a, err := HostArch()
+	if err != nil {
+		t.Skip(err)
+	}
+	if nr, ok := a.Syscall("execve"); !ok || nr != unix.SYS_EXECVE {
+		t.Errorf("execve on %s is %d in the tables (%v), and unix.SYS_EXECVE is %d", a.Name, nr, ok, unix.SYS_EXECVE)
+	}
+}

@@ -90,7 +90,10 @@ func readBinary(a *arch.Arch, path string) (*Binary, error) {
 	if err := CheckELF(data, a); err != nil {
 		return nil, err
 	}
-	return &Binary{Data: data, Arch: a.Name}, nil
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return &Binary{Data: data, Arch: a.Name, Path: path}, nil
 }
 
 // elfMachines are the ELF machine of each architecture.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -14,7 +15,11 @@ import (
 // archOf tags a diagnostic with the architecture it was found on.
 type archOf struct{ name string }
 
-var archWord = regexp.MustCompile(`"?\b(` + strings.Join(quoteMetas(arch.Names()), "|") + `)\b"?`)
+// archWord matches an architecture's name, quoted or not (compiled on
+// first use, not at every start of fencer).
+var archWord = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`"?\b(` + strings.Join(quoteMetas(arch.Names()), "|") + `)\b"?`)
+})
 
 func quoteMetas(names []string) []string {
 	out := make([]string, len(names))
@@ -41,7 +46,7 @@ func MergeArches(diags hcl.Diagnostics) hcl.Diagnostics {
 			out = append(out, d)
 			continue
 		}
-		key := fmt.Sprintf("%d|%s|%s", d.Severity, archWord.ReplaceAllString(d.Summary, "{arch}"), archWord.ReplaceAllString(d.Detail, "{arch}"))
+		key := fmt.Sprintf("%d|%s|%s", d.Severity, archWord().ReplaceAllString(d.Summary, "{arch}"), archWord().ReplaceAllString(d.Detail, "{arch}"))
 		if d.Subject != nil {
 			key += "|" + d.Subject.String()
 		}
@@ -76,7 +81,7 @@ func nameArches(s string, arches []string) string {
 		quoted[i] = fmt.Sprintf("%q", a)
 	}
 	prose := strings.Join(arches[:len(arches)-1], ", ") + " and " + arches[len(arches)-1]
-	return archWord.ReplaceAllStringFunc(s, func(m string) string {
+	return archWord().ReplaceAllStringFunc(s, func(m string) string {
 		if strings.HasPrefix(m, `"`) && strings.HasSuffix(m, `"`) {
 			return strings.Join(quoted, ", ")
 		}

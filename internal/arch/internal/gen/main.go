@@ -5,7 +5,10 @@
 // It reads, for each architecture fencer supports, x/sys's
 // zsysnum_linux_GOARCH.go for syscall numbers, and zerrors_linux.go,
 // zerrors_linux_GOARCH.go, ztypes_linux.go and ztypes_linux_GOARCH.go for
-// named constants. The files are parsed with go/parser; nothing is compiled
+// named constants. Each table is a function returning a map literal, not a
+// package variable: a package-level map literal is built at start-up, for
+// every architecture, whatever the command; in a function it is built when an
+// architecture is first used. The files are parsed with go/parser; nothing is compiled
 // or imported, so every architecture's tables come out on any host.
 //
 // Usage (from the arch package, through go generate):
@@ -226,11 +229,11 @@ func genSyscalls(unixDir, source string) ([]byte, error) {
 		if len(table) == 0 {
 			return nil, fmt.Errorf("%s: no SYS_ constants", path)
 		}
-		fmt.Fprintf(&buf, "\n// syscalls%s is %s, %d syscalls.\nvar syscalls%s = map[string]int{\n", a.ident, filepath.Base(path), len(table), a.ident)
+		fmt.Fprintf(&buf, "\n// syscalls%s returns %s, %d syscalls, in a new map.\nfunc syscalls%s() map[string]int {\n\treturn map[string]int{\n", a.ident, filepath.Base(path), len(table), a.ident)
 		for _, name := range slices.Sorted(maps.Keys(table)) {
 			fmt.Fprintf(&buf, "\t%q: %d,\n", name, table[name])
 		}
-		buf.WriteString("}\n")
+		buf.WriteString("\t}\n}\n")
 	}
 	return formatSource(buf.Bytes())
 }
@@ -329,15 +332,15 @@ func genConsts(unixDir, source string) ([]byte, error) {
 			}
 		}
 		sort.Strings(negative)
-		fmt.Fprintf(&buf, "\n// consts%s holds %d constants for %s (GOARCH %s).", a.ident, len(table), a.name, a.goarch)
+		fmt.Fprintf(&buf, "\n// consts%s returns %d constants for %s (GOARCH %s) in a new map.", a.ident, len(table), a.name, a.goarch)
 		if len(negative) > 0 {
 			fmt.Fprintf(&buf, "\n// Sign-extended negative values: %s.", strings.Join(negative, ", "))
 		}
-		fmt.Fprintf(&buf, "\nvar consts%s = map[string]uint64{\n", a.ident)
+		fmt.Fprintf(&buf, "\nfunc consts%s() map[string]uint64 {\n\treturn map[string]uint64{\n", a.ident)
 		for _, name := range slices.Sorted(maps.Keys(table)) {
 			fmt.Fprintf(&buf, "\t%q: %#x,\n", name, table[name])
 		}
-		buf.WriteString("}\n")
+		buf.WriteString("\t}\n}\n")
 	}
 	return formatSource(buf.Bytes())
 }
