@@ -103,7 +103,7 @@ func planRows(o *options, t *table, fencer, tmp string) error {
 	})
 	t.note("one plan of %s services took %.1f s of wall clock", thousands(n), wall.Seconds())
 	if !o.plan10 {
-		t.note("10,000 services: run with -plan10k (one more plan, which took 3 to 5 minutes on a 2-CPU machine on 2026-12-07)")
+		t.note("10,000 services: run with -plan10k (one more plan, which took about 10 s on a 2-CPU machine on 2026-12-07)")
 		return nil
 	}
 	cpu, rss, wall, err = planOnce(fencer, tmp, 10000, 1)
