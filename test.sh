@@ -19,3 +19,6 @@ else
   echo "staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2); skipping it"
 fi
 go test -count=1 ./...
+# The benchmark is a module of its own (cgo, libseccomp-dev): vet, check
+# and test it too.
+(cd bench && go vet ./... && if [ -x "$staticcheck" ]; then "$staticcheck" ./...; fi && go test -count=1 ./...)
