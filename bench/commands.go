@@ -142,12 +142,19 @@ func exportRow(o *options, t *table, fencer, exporter, ssDir, tmp string) error 
 		return err
 	}
 	defer out.Close()
+	goHello, cEmpty, err := buildFloors(tmp)
+	if err != nil {
+		return err
+	}
 	cmds := []func() *exec.Cmd{
 		func() *exec.Cmd {
 			return exec.Command(fencer, "export", "bpf", "-arch="+a.Name, abs, "service."+ss.filter.Service)
 		},
 		func() *exec.Cmd { return exec.Command(exporter, names, "1") },
 		func() *exec.Cmd { return exec.Command(exporter, names, "2") },
+		func() *exec.Cmd { return exec.Command(fencer, "version") },
+		func() *exec.Cmd { return exec.Command(goHello) },
+		func() *exec.Cmd { return exec.Command(cEmpty) },
 	}
 	cpu := make([][]time.Duration, len(cmds))
 	for range o.runs {
@@ -168,7 +175,40 @@ func exportRow(o *options, t *table, fencer, exporter, ssDir, tmp string) error 
 		goal:  "≤ libseccomp's, same run",
 		met:   fmt.Sprintf("%s (ratio %.2f)", yesNo(ratio <= 1), ratio),
 	})
+	t.note("the floors of `export bpf`'s CPU in the same run: `fencer version` %s, a static Go program that only writes a line %s, an empty C program %s",
+		ms(median(cpu[3])), ms(median(cpu[4])), ms(median(cpu[5])))
 	return nil
+}
+
+// buildFloors builds, into dir, the programs that show what starting a
+// process costs: a static Go program that writes one line, and an empty C
+// program.
+func buildFloors(dir string) (goHello, cEmpty string, err error) {
+	src := filepath.Join(dir, "hello")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", "", err
+	}
+	files := map[string]string{
+		"go.mod":  "module hello\n\ngo 1.26\n",
+		"main.go": "package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"hello\\n\") }\n",
+		"empty.c": "int main(void) { return 0; }\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(text), 0o644); err != nil {
+			return "", "", err
+		}
+	}
+	goHello, cEmpty = filepath.Join(dir, "go-hello"), filepath.Join(dir, "c-empty")
+	build := exec.Command("go", "build", "-o", goHello, ".")
+	build.Dir = src
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("build the Go floor: %v: %s", err, out)
+	}
+	if out, err := exec.Command("gcc", "-O2", "-o", cEmpty, filepath.Join(src, "empty.c")).CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("build the C floor: %v: %s", err, out)
+	}
+	return goHello, cEmpty, nil
 }
 
 // ms formats a duration in milliseconds.
