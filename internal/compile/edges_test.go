@@ -172,3 +172,67 @@ func TestRangeEdges(t *testing.T) {
 		t.Logf("%d of 400 conditions had a run compared as a range", coalesced)
 	})
 }
+
+// TestLongProgramEveryConstant compiles long programs (blocks of
+// comparisons amid allow-lists, then a rule of hundreds of alternatives,
+// some of them runs of neighbours, grown while the program fits), where
+// the dispatch reaches its blocks through trampolines and the optimizer
+// has moved code, and compares program and policy for each conditional
+// syscall on every value next to each constant its rules compare with,
+// in the argument compared, rather than on a few drawn inputs; and the
+// kernel's action-cache check on every syscall number.
+func TestLongProgramEveryConstant(t *testing.T) {
+	eachArch(t, 43, func(t *testing.T, a testArch, r *rand.Rand) {
+		base := bigBlocks(r, a, 25, 40)
+		filler := uint32(r.Intn(460))
+		var f *policy.Filter
+		longest := 0
+		for n := 100; ; n += 150 {
+			g := *base
+			g.Rules = append([]policy.Rule(nil), base.Rules...)
+			var or policy.Or
+			for v := 0; v < n; v++ {
+				step := uint64(3)
+				if v%7 < 3 {
+					step = 1 // runs of neighbours, compared as ranges
+				}
+				or = append(or, policy.Cmp{Arg: 1, Mask: 0xffffffff, Op: policy.EQ, Value: uint64(v)*3 + step})
+			}
+			g.Rules = append(g.Rules, policy.Rule{Name: "filler", Nr: filler, When: or, Action: policy.Action{Kind: policy.Trap}})
+			p, _, err := Compile(&g)
+			if err != nil {
+				break
+			}
+			f, longest = &g, len(p)
+		}
+		if f == nil || longest < 2000 {
+			t.Fatalf("longest program %d instructions: the test proves little", longest)
+		}
+		var inputs []policy.Data
+		for _, rule := range f.Rules {
+			for _, c := range policy.Comparisons(rule.When) {
+				for _, v := range []uint64{c.Value - 1, c.Value, c.Value + 1} {
+					d := policy.Data{Nr: int32(rule.Nr), Arch: f.AuditArch}
+					d.Args[c.Arg] = v
+					inputs = append(inputs, d)
+				}
+			}
+		}
+		check(t, f, inputs)
+		// And the kernel's action cache on every number.
+		prog, _, err := Compile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cached := 0
+		for _, nr := range numbersAround(470) {
+			if checkCached(t, r, f, prog, nr) {
+				cached++
+			}
+		}
+		if cached == 0 {
+			t.Errorf("no syscall found cacheable: the sample proves little")
+		}
+		t.Logf("%d instructions, %d inputs, %d syscalls cacheable", longest, len(inputs), cached)
+	})
+}
