@@ -18,17 +18,29 @@ import (
 // starts one thread per filter, each installing its own (no_new_privs,
 // so no privilege is needed; "none" installs nothing), and lets them call
 // the syscall one batch at a time in turn, round after round, so that
-// every filter runs under the same conditions of the machine. It prints,
-// per filter, the median over rounds of a batch's nanoseconds per call.
+// every filter runs under the same conditions of the machine. Every
+// thread runs on the CPU the child started on, and times its batch
+// itself, so neither a move between CPUs nor waking a thread counts. It
+// prints, per filter, the median over rounds of a batch's nanoseconds per
+// call.
 func runChild() int {
 	progs, nr, err := childSetup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench child:", err)
 		return 2
 	}
+	var cpus unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &cpus); err != nil {
+		fmt.Fprintln(os.Stderr, "bench child:", err)
+		return 2
+	}
+	cpu := 0
+	for !cpus.IsSet(cpu) {
+		cpu++
+	}
 	workers := make([]*timingThread, len(progs))
 	for i, p := range progs {
-		workers[i] = startTimingThread(p, nr)
+		workers[i] = startTimingThread(p, nr, cpu)
 		if err := <-workers[i].done; err != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", err)
 			return 2
@@ -38,10 +50,9 @@ func runChild() int {
 	for round := range childRounds {
 		for k := range workers {
 			i := (k + round) % len(workers) // each goes first in turn
-			start := time.Now()
 			workers[i].run <- struct{}{}
 			<-workers[i].done
-			per[i] = append(per[i], float64(time.Since(start))/childBatch)
+			per[i] = append(per[i], float64(<-workers[i].took)/childBatch)
 		}
 	}
 	out := make([]string, len(per))
@@ -58,17 +69,24 @@ func runChild() int {
 type timingThread struct {
 	run  chan struct{}
 	done chan error
+	took chan time.Duration
 }
 
-// startTimingThread starts a thread that installs prog (none when nil),
-// reports on done, and then calls syscall nr childBatch times for each
-// token on run, reporting each batch on done.
-func startTimingThread(prog bpf.Program, nr int) *timingThread {
-	w := &timingThread{run: make(chan struct{}), done: make(chan error)}
+// startTimingThread starts a thread on cpu that installs prog (none when
+// nil), reports on done, and then calls syscall nr childBatch times for
+// each token on run, reporting each batch on done and its time on took.
+func startTimingThread(prog bpf.Program, nr, cpu int) *timingThread {
+	w := &timingThread{run: make(chan struct{}), done: make(chan error), took: make(chan time.Duration, 1)}
 	go func() {
 		// Never unlocked: the thread ends with the process, and no other
 		// goroutine runs under its filter.
 		runtime.LockOSThread()
+		var one unix.CPUSet
+		one.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &one); err != nil {
+			w.done <- fmt.Errorf("pin the thread to CPU %d: %w", cpu, err)
+			return
+		}
 		if prog != nil {
 			if err := installFilter(prog); err != nil {
 				w.done <- err
@@ -80,9 +98,11 @@ func startTimingThread(prog bpf.Program, nr int) *timingThread {
 		}
 		w.done <- nil
 		for range w.run {
+			start := time.Now()
 			for range childBatch {
 				unix.RawSyscall6(uintptr(nr), 0, 0, 0, 0, 0, 0)
 			}
+			w.took <- time.Since(start)
 			w.done <- nil
 		}
 	}()
