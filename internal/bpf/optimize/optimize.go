@@ -19,27 +19,29 @@ import (
 	"github.com/fencer-dev/fencer/internal/bpf"
 )
 
-// Pass is one named optimization: Run returns the rewritten program and
-// whether it differs from p. A pass given a program it cannot rewrite
-// returns it unchanged.
+// Pass is one named optimization (ThreadJumps and the others are its
+// exported forms).
 type Pass struct {
 	Name string
-	Run  func(p bpf.Program) (bpf.Program, bool)
 	// nodes is the pass on decoded instructions, which Program chains
 	// without encoding in between.
 	nodes func(q []node) ([]node, bool)
 }
 
+// Run returns the rewritten program and whether it differs from p. A
+// pass given a program it cannot rewrite returns it unchanged.
+func (pass Pass) Run(p bpf.Program) (bpf.Program, bool) { return rewrite(p, pass.nodes) }
+
 // Passes are the passes Program runs, in order: the ones that retarget
 // jumps first, then those that delete what retargeting left unreachable
 // or redundant.
 var Passes = []Pass{
-	{"threadJumps", ThreadJumps, threadJumps},
-	{"threadKnownValues", ThreadKnownValues, threadKnownValues},
-	{"sharedReturns", SharedReturns, sharedReturns},
-	{"mergeTails", MergeTails, mergeTails},
-	{"removeRedundantLoads", RemoveRedundantLoads, removeRedundantLoads},
-	{"removeDeadCode", RemoveDeadCode, removeDeadCode},
+	{"threadJumps", threadJumps},
+	{"threadKnownValues", threadKnownValues},
+	{"sharedReturns", sharedReturns},
+	{"mergeTails", mergeTails},
+	{"removeRedundantLoads", removeRedundantLoads},
+	{"removeDeadCode", removeDeadCode},
 }
 
 // maxRounds bounds the fixed-point iteration. Every pass only moves jump
@@ -70,9 +72,6 @@ func Run(p bpf.Program, passes []Pass) bpf.Program {
 	for range maxRounds {
 		changed := false
 		for _, pass := range passes {
-			if pass.nodes == nil {
-				return runChecked(p, passes)
-			}
 			next, ok := pass.nodes(q)
 			if ok && len(next) <= len(q) {
 				q, changed = next, true
