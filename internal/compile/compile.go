@@ -32,10 +32,8 @@ import (
 
 // Stats describes a compiled program.
 type Stats struct {
-	// Insns is the program's length; InsnsBefore its length as
-	// assembled, before optimize.Program.
-	Insns       int
-	InsnsBefore int
+	// Insns is the program's length.
+	Insns int
 	// Unoptimized is the program as assembled, before optimize.Program:
 	// what Measure compares the program with.
 	Unoptimized bpf.Program
@@ -163,7 +161,7 @@ func Compile(f *policy.Filter) (bpf.Program, Stats, error) {
 	}
 	unoptimized := prog
 	prog = optimize.Program(prog)
-	st := Stats{Insns: len(prog), InsnsBefore: len(unoptimized), Unoptimized: unoptimized,
+	st := Stats{Insns: len(prog), Unoptimized: unoptimized,
 		Syscalls: len(decs), BuildTime: time.Since(start)}
 	for _, d := range decs {
 		if !d.unconditional() {

@@ -37,11 +37,11 @@ func TestOptimizeDifferential(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			longest = max(longest, st.InsnsBefore)
-			if len(prog) > st.InsnsBefore || len(prog) != st.Insns || len(st.Unoptimized) != st.InsnsBefore {
+			longest = max(longest, len(st.Unoptimized))
+			if len(prog) > len(st.Unoptimized) || len(prog) != st.Insns {
 				t.Fatalf("%d instructions, %d before optimization (stats %+v)", len(prog), len(st.Unoptimized), st)
 			}
-			if len(prog) < st.InsnsBefore {
+			if len(prog) < len(st.Unoptimized) {
 				shrunk++
 			}
 			cached += checkOptimized(t, f, st.Unoptimized, prog, r)
