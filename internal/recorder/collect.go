@@ -31,10 +31,10 @@ type collector struct {
 	lim      Limits
 	t0       time.Duration // the first line's time
 	started  bool
-	first    int            // the first thread: the program's first process
-	mode32   map[int]bool   // threads in 32-bit mode
-	tgid     map[int]int    // thread → its process, from clone's results
-	live     map[int]bool   // threads seen and not ended
+	first    int             // the first thread: the program's first process
+	mode32   map[int]bool    // threads in 32-bit mode
+	tgid     map[int]int     // thread → its process, from clone's results
+	live     map[int]bool    // threads seen and not ended
 	patterns map[pattern]int // calls kept per pattern, once past MaxCalls
 	perNr    map[callNr]int  // patterns per syscall, once past MaxCalls
 	// bad counts the lines and arguments not understood; badExample is

@@ -1,13 +1,13 @@
 package recorder
 
 import (
-	"fmt"
-	"strings"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
