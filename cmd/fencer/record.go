@@ -30,6 +30,8 @@ var recordCommand = &command{
 		fs.StringVar(&o.json, "json", "", "")
 		fs.StringVar(&o.from, "from", "", "")
 		fs.DurationVar(&o.duration, "for", 0, "")
+		fs.StringVar(&o.unit, "unit", "", "")
+		fs.BoolVar(&o.user, "user", false, "")
 		fs.StringVar(&o.service, "service", "", "")
 		return o.run
 	},
@@ -37,9 +39,10 @@ var recordCommand = &command{
 
 // recordHelp is the text of "fencer help record".
 const recordHelp = `Usage: fencer [global options] record [options] -- CMD [ARGS...]
+       fencer [global options] record [options] -unit=NAME [-user]
        fencer [global options] record [options] -from=FILE.json
 
-  Run CMD under strace and record every
+  Run CMD, or the systemd service NAME, under strace and record every
   syscall it, its threads and its children make, with their arguments,
   from its execve until it exits, the -for duration ends or you
   interrupt it (Ctrl-C: CMD gets SIGTERM, and what is left of it
@@ -48,6 +51,14 @@ const recordHelp = `Usage: fencer [global options] record [options] -- CMD [ARGS
   fds, its syscalls grouped into rules, argument conditions where the
   calls support them, comments saying what was seen, and tests.
   docs/record.md tells how, and what to check before you keep it.
+
+  With -unit, the unit runs as its manager runs it, through a temporary
+  drop-in (in the manager's runtime directory) that starts its commands
+  under strace and resets its SystemCallFilter=, and is restarted; when
+  the recording ends the unit is stopped (its own stop, recorded too),
+  the drop-in removed and the unit started again if it was running
+  before, also when interrupted or on an error. Its fds are read from
+  its unit and socket units as plan reads them.
 
   The configuration goes to the file -out names, or to stdout; then
   CMD's own standard output goes to fencer's standard error so that the
@@ -67,17 +78,23 @@ Options:
 
   -for=DURATION      Stop recording after DURATION (e.g. 30s, 5m).
 
+  -unit=NAME         Record the systemd service NAME (".service" may be
+                     left out).
+
+  -user              The unit is the user's systemd manager's, not the
+                     system's.
+
   -service=NAME      The service block's name; by default the unit's name
-                     CMD's base name.
+                     without .service, or CMD's base name.
 
 ` + noColorHelp
 
 // recordOptions are the flags of record.
 type recordOptions struct {
 	out, json, from string
-	force           bool
+	force, user     bool
 	duration        time.Duration
-	service         string
+	unit, service   string
 }
 
 func (o *recordOptions) run(c *cli, args []string) int {
@@ -118,16 +135,18 @@ func (o *recordOptions) run(c *cli, args []string) int {
 // check refuses flags that do not go together and files that exist.
 func (o *recordOptions) check(args []string) error {
 	modes := 0
-	for _, set := range []bool{len(args) > 0, o.from != ""} {
+	for _, set := range []bool{len(args) > 0, o.unit != "", o.from != ""} {
 		if set {
 			modes++
 		}
 	}
 	switch {
 	case modes == 0:
-		return usagef("nothing to record: give -- CMD [ARGS...] or -from=FILE.json")
+		return usagef("nothing to record: give -- CMD [ARGS...], -unit=NAME or -from=FILE.json")
 	case modes > 1:
-		return usagef("give one of -- CMD and -from=FILE.json")
+		return usagef("give one of -- CMD, -unit=NAME and -from=FILE.json")
+	case o.user && o.unit == "":
+		return usagef("-user goes with -unit")
 	case o.duration < 0:
 		return usagef("-for must be positive, not %v", o.duration)
 	case o.from != "" && (o.duration != 0 || o.json != ""):
@@ -156,6 +175,9 @@ func (o *recordOptions) record(c *cli, args []string) (*observe.Recording, error
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
+	}
+	if o.unit != "" {
+		return o.recordUnit(ctx, c)
 	}
 	opt := recorder.Options{Stdin: asFile(c.stdin), Stdout: asFile(c.stdout), Stderr: asFile(c.stderr)}
 	if o.out == "" {
@@ -203,6 +225,9 @@ func (o *recordOptions) writeJSON(rec *observe.Recording) error {
 // header is the configuration's first comment: what was recorded, when.
 func header(rec *observe.Recording) []string {
 	what := "fencer record -- " + strings.Join(rec.Command, " ")
+	if rec.Unit != "" {
+		what = "fencer record -unit=" + rec.Unit
+	}
 	return []string{
 		"Written by " + what + ", from " + fmt.Sprint(len(rec.Calls)) + " calls over " + rec.Elapsed.Round(time.Millisecond).String() + ".",
 		"Read it before you keep it: it allows what this run did, and nothing it did not.",
