@@ -157,10 +157,3 @@ func (an *analysis) laterExecs() int {
 	return n
 }
 
-// pid is the program's first process, the first call's.
-func (an *analysis) pid() int {
-	if len(an.rec.Calls) == 0 {
-		return 0
-	}
-	return an.rec.Calls[0].PID
-}

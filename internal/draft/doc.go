@@ -31,6 +31,8 @@ type doc struct {
 	fdName map[int]string
 	rules  []*rule
 	tests  []*test
+	// partCache holds each syscall's argument conditions.
+	partCache map[string][]part
 }
 
 // fdBlock is one fd block.

@@ -58,7 +58,7 @@ func Write(rec *observe.Recording, opt Options) ([]byte, error) {
 		return nil, err
 	}
 	an := analyze(rec, a)
-	d := &doc{a: a, rec: rec, an: an, opt: opt, name: name, unit: unit}
+	d := &doc{a: a, rec: rec, an: an, opt: opt, name: name, unit: unit, partCache: map[string][]part{}}
 	d.build()
 	out := hclwrite.Format([]byte(d.render()))
 	files := map[string][]byte{"draft.fencer.hcl": out}

@@ -159,7 +159,7 @@ func trackFds(rec *observe.Recording, an *analysis, a *arch.Arch) *fdTracker {
 			tab = &fdTable{fds: map[int64]fdEntry{}, partial: true}
 			t.tables[c.TID] = tab
 		}
-		for _, arg := range fdArgs(a, name) {
+		for _, arg := range trackedFdArgs(a, name) {
 			n := int64(int32(uint32(c.Args[arg])))
 			t.uses[i] = append(t.uses[i], fdUse{arg: arg, number: n, origin: tab.origin(n)})
 		}

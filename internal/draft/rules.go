@@ -22,7 +22,11 @@ func (c cond) key() string { return c.when + "\x00" + c.action }
 // buildRules groups the recorded syscalls into rules.
 func (d *doc) buildRules() {
 	byGroup := map[string][]string{}
-	for _, name := range d.an.names {
+	names := d.an.names
+	if d.cloneFallback() && d.an.stats["clone"] == nil {
+		names = append(append([]string{}, names...), "clone")
+	}
+	for _, name := range names {
 		if name == "execve" && d.an.laterExecs() == 0 {
 			continue // the loader's exec: exec once lets it through
 		}
@@ -40,7 +44,7 @@ func (d *doc) buildRules() {
 
 // groupOf is the group the syscall's rule goes in.
 func (d *doc) groupOf(name string) group {
-	if s := d.an.stats[name]; s.steady == 0 && d.an.boundary < len(d.rec.Calls) {
+	if s := d.an.stats[name]; s != nil && s.steady == 0 && d.an.boundary < len(d.rec.Calls) {
 		return group{name: startupGroup}
 	}
 	if i, ok := groupOf[name]; ok {
@@ -77,6 +81,9 @@ func (d *doc) groupRules(g group, names []string, used map[string]bool) {
 		r.name = g.name
 		if k != (cond{}).key() {
 			r.name = g.name + "_" + members[k][0]
+			if len(members[k]) <= 3 {
+				r.name = g.name + "_" + strings.Join(members[k], "_")
+			}
 		}
 		r.name = unique(r.name, used)
 		if n == 0 && g.about != "" {
@@ -94,6 +101,9 @@ func (d *doc) groupRules(g group, names []string, used map[string]bool) {
 // paths.
 func (d *doc) statLines(name string) []string {
 	s := d.an.stats[name]
+	if s == nil {
+		return []string{name + ": not recorded; glibc's fallback when clone3 fails."}
+	}
 	when := ""
 	switch {
 	case s.steady == 0:
@@ -133,7 +143,7 @@ func (d *doc) paths(name string) string {
 		return ""
 	}
 	count := map[string]int{}
-	for _, i := range d.an.stats[name].idx {
+	for _, i := range d.callsOf(name) {
 		if p := d.rec.Calls[i].Text[arg]; p != "" {
 			count[p]++
 		}

@@ -2,8 +2,10 @@ package draft
 
 import "fmt"
 
-// buildTests writes a test for each rule (a call it allows) and for the
-// obvious forbidden calls.
+// buildTests writes tests for both sides of the rules: for each rule, a
+// call it allows (the first recorded one, with the values its condition
+// looks at), and for each condition a call it refuses; then the obvious
+// forbidden calls: a second exec, ptrace, mount.
 func (d *doc) buildTests() {
 	used := map[string]bool{}
 	add := func(t *test) {
@@ -12,7 +14,29 @@ func (d *doc) buildTests() {
 	}
 	for _, r := range d.rules {
 		s := r.syscalls[0]
-		add(&test{name: fmt.Sprintf("%s: %s as recorded", r.name, s), syscall: s, expect: "allow"})
+		calls := d.callsOf(s)
+		if len(calls) == 0 {
+			continue
+		}
+		if r.action != "" {
+			add(&test{name: fmt.Sprintf("%s: %s gets %s", r.name, s, r.action), syscall: s, expect: r.action})
+			continue
+		}
+		ps := d.parts(s)
+		args := d.testArgs(ps, calls[0])
+		add(&test{name: fmt.Sprintf("%s: %s as recorded", r.name, s), syscall: s, args: args, expect: "allow"})
+		for _, p := range ps {
+			if p.deny == "" {
+				continue
+			}
+			denied := append([]string{}, args...)
+			denied[p.arg] = p.deny
+			what := fmt.Sprintf("%s with %s %s", s, p.what, p.deny)
+			if p.what == "fd" {
+				what = fmt.Sprintf("%s on %s", s, p.deny)
+			}
+			add(&test{name: fmt.Sprintf("%s: %s is refused", r.name, what), syscall: s, args: denied, expect: "kill_process"})
+		}
 	}
 	if d.an.laterExecs() == 0 {
 		add(&test{name: "no new programs: the loader's exec is the only one", syscall: "execve", expect: "exec_once"})
@@ -22,4 +46,31 @@ func (d *doc) buildTests() {
 			add(&test{name: s + " is refused", syscall: s, expect: "kill_process"})
 		}
 	}
+}
+
+// testArgs are call i's arguments that the parts look at, written as
+// their conditions write them; the others are 0.
+func (d *doc) testArgs(ps []part, i int) []string {
+	n := 0
+	for _, p := range ps {
+		if p.arg+1 > n {
+			n = p.arg + 1
+		}
+	}
+	args := make([]string, n)
+	for k := range args {
+		args[k] = "0"
+	}
+	for _, p := range ps {
+		args[p.arg] = p.render(i)
+	}
+	return args
+}
+
+// callsOf are the indices of the syscall's recorded calls.
+func (d *doc) callsOf(name string) []int {
+	if s := d.an.stats[name]; s != nil {
+		return s.idx
+	}
+	return nil
 }
