@@ -20,6 +20,9 @@ type part struct {
 	// deny is a value of the argument the condition refuses, "" when
 	// Write knows none worth a test, and what says what such a call is.
 	deny, what string
+	// label names an fd condition's rule: the fds it pins, or "own_fds";
+	// "" for other conditions.
+	label string
 }
 
 // Kinds of argument specs.
@@ -106,6 +109,7 @@ var fdCondSyscalls = map[string]bool{
 	"fchmod": true, "fchown": true, "flock": true, "ioctl": true, "fcntl": true, "fcntl64": true,
 	"close": true, "dup": true, "dup2": true, "dup3": true, "sendfile": true, "splice": true,
 	"copy_file_range": true, "fstat": true, "lseek": true, "getdents64": true,
+	"mmap": true, "mmap2": true,
 }
 
 // parts derives the conditions on the syscall's arguments.
@@ -116,6 +120,9 @@ func (d *doc) parts(name string) []part {
 	var ps []part
 	if fdCondSyscalls[name] {
 		for _, arg := range trackedFdArgs(d.a, name) {
+			if !d.conditionable(name, arg) {
+				continue
+			}
 			if p, ok := d.fdPart(name, arg); ok {
 				ps = append(ps, p)
 			}
@@ -172,14 +179,19 @@ func (d *doc) condition(name string) cond {
 		}}
 	}
 	ps := d.parts(name)
-	var exprs, notes []string
+	var exprs, notes, labels []string
 	for _, p := range ps {
 		exprs = append(exprs, p.expr)
 		if p.note != "" {
 			notes = append(notes, p.note)
 		}
+		labels = append(labels, p.label)
 	}
-	return cond{when: strings.Join(exprs, " && "), notes: notes}
+	label := ""
+	if len(labels) == 1 {
+		label = labels[0]
+	}
+	return cond{when: strings.Join(exprs, " && "), notes: notes, label: label}
 }
 
 // specPart derives the condition spec says on the argument, when every
@@ -421,9 +433,11 @@ func (d *doc) fdPart(name string, arg int) (part, bool) {
 	pinned := true
 	for _, u := range uses {
 		numbers[u.number] = true
-		if u.origin >= 0 {
+		if u.origin >= 0 && !d.an.fds.lost[u.origin] {
 			inherited[u.origin] = true
 		} else {
+			// Its own fds, or one it started with but closed (after which
+			// the number can hold a file it opened): no number pins it.
 			pinned = false
 		}
 	}
@@ -445,6 +459,7 @@ func (d *doc) fdPart(name string, arg int) (part, bool) {
 	if pinned {
 		list := d.fdList(func(k int) bool { return inherited[k] })
 		p.expr = fdExpr(arg, list, false)
+		p.label = strings.ReplaceAll(strings.Join(list, "_"), "fd.", "")
 		p.note = fmt.Sprintf("arg%d: only fds the program started with.", arg)
 		p.deny = d.otherFd(func(k int) bool { return !inherited[k] })
 		return p, true
@@ -456,6 +471,7 @@ func (d *doc) fdPart(name string, arg int) (part, bool) {
 		return part{}, false
 	}
 	p.expr = fdExpr(arg, excluded, true)
+	p.label = "own_fds"
 	p.note = fmt.Sprintf("arg%d: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.", arg)
 	p.deny = excluded[0]
 	return p, true

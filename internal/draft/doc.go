@@ -12,9 +12,6 @@ import (
 	"github.com/fencer-dev/fencer/internal/observe"
 )
 
-// serviceArch is set when the language has service-level arch lists;
-// without them every rule and test carries the recording's architecture.
-const serviceArch = false
 
 // doc is the configuration Write builds before it renders it.
 type doc struct {
@@ -264,9 +261,7 @@ func (d *doc) render() string {
 	if len(d.opt.Hosts) > 0 {
 		fmt.Fprintf(&b, "  hosts = [%s]\n", quoteList(d.opt.Hosts))
 	}
-	if serviceArch {
-		fmt.Fprintf(&b, "  arch = [%s]\n", hclString(d.a.Name))
-	}
+	fmt.Fprintf(&b, "  arch = [%s]\n", hclString(d.a.Name))
 	b.WriteString("  default_action = kill_process\n")
 	for _, f := range d.fds {
 		b.WriteString("\n")
@@ -284,9 +279,6 @@ func (d *doc) render() string {
 		if r.action != "" {
 			fmt.Fprintf(&b, "    action = %s\n", r.action)
 		}
-		if !serviceArch {
-			fmt.Fprintf(&b, "    arch = [%s]\n", hclString(d.a.Name))
-		}
 		b.WriteString("  }\n")
 	}
 	b.WriteString("}\n")
@@ -300,9 +292,6 @@ func (d *doc) render() string {
 		fmt.Fprintf(&b, "  syscall = %s\n", hclString(t.syscall))
 		if len(t.args) > 0 {
 			fmt.Fprintf(&b, "  args = [%s]\n", strings.Join(t.args, ", "))
-		}
-		if !serviceArch {
-			fmt.Fprintf(&b, "  arch = [%s]\n", hclString(d.a.Name))
 		}
 		fmt.Fprintf(&b, "  expect = %s\n", t.expect)
 		b.WriteString("}\n")

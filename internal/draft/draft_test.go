@@ -4,17 +4,44 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/observe"
+	"github.com/fencer-dev/fencer/plan/lint"
 )
 
-func TestSmallDaemonWrites(t *testing.T) {
-	for _, archName := range []string{"x86_64", "aarch64"} {
-		out, err := Write(smallDaemon(archName), Options{})
-		if err != nil {
-			t.Fatalf("%s: %v", archName, err)
-		}
-		if archName == "x86_64" {
-			t.Logf("\n%s", out)
+var recordings = map[string]func(string) *observe.Recording{
+	"small_daemon":    smallDaemon,
+	"threaded_server": threadedServer,
+	"echo":            echo,
+}
+
+// TestRecordingsDraftCleanPolicies: each hand-made recording gives a
+// policy that passes its own check (Write runs it) and that validate
+// -strict accepts: no lint finds anything to say about it.
+func TestRecordingsDraftCleanPolicies(t *testing.T) {
+	for name, mk := range recordings {
+		for _, archName := range []string{"x86_64", "aarch64"} {
+			t.Run(name+"/"+archName, func(t *testing.T) {
+				out, err := Write(mk(archName), Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg, diags := hclspec.Parse(map[string][]byte{"draft.fencer.hcl": out}, hclspec.LoadOptions{})
+				if diags.HasErrors() {
+					t.Fatal(diags)
+				}
+				for _, dg := range lint.Policies(cfg, []string{archName}) {
+					if dg.Severity == hcl.DiagWarning || dg.Severity == hcl.DiagError {
+						t.Errorf("%s: %s: %s", dg.Subject, dg.Summary, dg.Detail)
+					}
+				}
+				if t.Failed() {
+					t.Logf("\n%s", out)
+				}
+			})
 		}
 	}
 }

@@ -89,9 +89,9 @@ var fdArgNames = map[string]bool{
 	"fd_in": true, "fd_out": true, "fdin": true, "fdout": true,
 }
 
-// notFdArgs are syscalls whose argument named fd is not one to pin: mmap's
-// is -1 for anonymous memory, close_range's is the first of a range.
-var notFdArgs = map[string]bool{"mmap": true, "mmap2": true, "old_mmap": true, "close_range": true}
+// notFdArgs are syscalls whose argument named fd is not one to pin:
+// close_range's is the first of a range, old_mmap's is in memory.
+var notFdArgs = map[string]bool{"old_mmap": true, "close_range": true}
 
 // fdArgs lists the arguments of the syscall on a that are an open fd the
 // call acts on (dup2's and dup3's target, newfd, is not among them: it

@@ -134,3 +134,83 @@ func smallDaemon(archName string) *observe.Recording {
 	}
 	return b.rec
 }
+
+// threadedServer is a server that opens its own listening socket, starts
+// two worker threads with clone3 (glibc 2.34 and later) and serves
+// clients on them; a log file it opens for appending gets a line per
+// request; it forks a child that writes to stdout and exits.
+func threadedServer(archName string) *observe.Recording {
+	b := newBuilder(archName,
+		observe.Fd{Number: 0, Name: "stdin", Kind: "number"},
+		observe.Fd{Number: 1, Name: "stdout", Kind: "number"},
+		observe.Fd{Number: 2, Name: "stderr", Kind: "number"},
+	)
+	b.rec.Command = []string{"/usr/bin/tserver", "-p", "9000"}
+	const pid = 7000
+	b.glibcStart(pid, 3)
+	b.path(pid, "openat", 1, "/var/log/tserver.log", 3, b.k("AT_FDCWD")&0xffffffff, 0x7ffd5000, b.k("O_WRONLY", "O_CREAT", "O_APPEND", "O_CLOEXEC"), 0o644)
+	b.call(pid, pid, "socket", 4, b.k("AF_INET"), b.k("SOCK_STREAM", "SOCK_CLOEXEC"), 0)
+	b.call(pid, pid, "setsockopt", 0, 4, b.k("SOL_SOCKET"), b.k("SO_REUSEADDR"), 0x7ffd5100, 4)
+	b.call(pid, pid, "bind", 0, 4, 0x7ffd5200, 16)
+	b.call(pid, pid, "listen", 0, 4, 511)
+	b.call(pid, pid, "rt_sigaction", 0, b.k("SIGPIPE"), 0x7ffd5300, 0, 8)
+	threadFlags := b.k("CLONE_VM", "CLONE_FS", "CLONE_FILES", "CLONE_SIGHAND", "CLONE_THREAD", "CLONE_SYSVSEM",
+		"CLONE_SETTLS", "CLONE_PARENT_SETTID", "CLONE_CHILD_CLEARTID")
+	for k := 1; k <= 2; k++ {
+		b.call(pid, pid, "mmap", 0x7f1000000000, 0, 8392704, b.k("PROT_NONE"), b.k("MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_STACK"), 0xffffffffffffffff, 0)
+		b.call(pid, pid, "mprotect", 0, 0x7f1000001000, 8388608, b.k("PROT_READ", "PROT_WRITE"))
+		b.call(pid, pid, "rt_sigprocmask", 0, b.k("SIG_BLOCK"), 0x7ffd5400, 0x7ffd5480, 8)
+		c := b.call(pid, pid, "clone3", int64(pid+k), 0x7ffd5500, 88)
+		c.CloneFlags = threadFlags
+		b.call(pid, pid, "rt_sigprocmask", 0, b.k("SIG_SETMASK"), 0x7ffd5480, 0, 8)
+		b.call(pid, pid+k, "rseq", 0, 0x7f1000800000, 0x20, 0, 0x53053053)
+		b.call(pid, pid+k, "set_robust_list", 0, 0x7f1000800a20, 24)
+		b.call(pid, pid+k, "rt_sigprocmask", 0, b.k("SIG_SETMASK"), 0x7f1000800480, 0, 8)
+	}
+	// The main thread waits for the workers; the workers accept.
+	j := b.call(pid, pid, "futex", 0, 0x7f1000800910, 0, 7001, 0)
+	j.Returned = false
+	for r := 0; r < 4; r++ {
+		tid := pid + 1 + r%2
+		w := b.call(pid, tid, "accept4", int64(5+r%2), 4, 0x7f1000700000, 0x7f1000700100, b.k("SOCK_CLOEXEC"))
+		w.Dur = 1500 * time.Millisecond
+		b.call(pid, tid, "recvfrom", 64, uint64(5+r%2), 0x7f1000701000, 4096, 0, 0, 0)
+		b.call(pid, tid, "write", 30, 3, 0x7f1000702000, 30)
+		b.call(pid, tid, "sendto", 64, uint64(5+r%2), 0x7f1000701000, 64, b.k("MSG_NOSIGNAL"), 0, 0)
+		b.call(pid, tid, "close", 0, uint64(5+r%2))
+		b.call(pid, tid, "clock_gettime", 0, b.k("CLOCK_MONOTONIC"), 0x7f1000703000)
+	}
+	// A child process reports to stdout and exits.
+	fork := b.call(pid, pid+1, "clone", pid+10, b.k("CLONE_CHILD_SETTID", "CLONE_CHILD_CLEARTID", "SIGCHLD"), 0, 0, 0x7f1000800a10, 0)
+	if b.a.CloneFlagsArg() == 1 {
+		fork.Args[0], fork.Args[1] = 0, fork.Args[0]
+	}
+	b.call(pid+10, pid+10, "set_robust_list", 0, 0x7f1000800a20, 24)
+	b.call(pid+10, pid+10, "write", 12, 1, 0x55560000, 12)
+	ex := b.call(pid+10, pid+10, "exit_group", 0, 0)
+	ex.Returned = false
+	b.call(pid, pid+1, "wait4", pid+10, pid+10, 0x7f1000704000, 0, 0)
+	b.rec.Ended = observe.Timeout
+	return b.rec
+}
+
+// echo is `record -- /bin/echo hello`: a glibc start-up, one write to
+// stdout, and the exit.
+func echo(archName string) *observe.Recording {
+	b := newBuilder(archName,
+		observe.Fd{Number: 0, Name: "stdin", Kind: "stdin", Value: "tty"},
+		observe.Fd{Number: 1, Name: "stdout", Kind: "stdout", Value: "inherit"},
+		observe.Fd{Number: 2, Name: "stderr", Kind: "stderr", Value: "inherit"},
+	)
+	b.rec.Command = []string{"/bin/echo", "hello"}
+	const pid = 900
+	b.glibcStart(pid, 3)
+	b.call(pid, pid, "newfstatat", 0, 1, 0x7f0000300000, 0x7ffd9000, b.k("AT_EMPTY_PATH"))
+	b.call(pid, pid, "write", 6, 1, 0x55560000, 6)
+	b.call(pid, pid, "close", 0, 1)
+	b.call(pid, pid, "close", 0, 2)
+	ex := b.call(pid, pid, "exit_group", 0, 0)
+	ex.Returned = false
+	b.rec.Ended = observe.Exited
+	return b.rec
+}

@@ -13,6 +13,9 @@ type cond struct {
 	action string
 	// notes explain the condition, for the rule's comments.
 	notes []string
+	// label names the rule after its condition, "" when the syscalls
+	// name it better.
+	label string
 }
 
 // key says which syscalls can share a rule: the same condition and
@@ -80,9 +83,13 @@ func (d *doc) groupRules(g group, names []string, used map[string]bool) {
 		r := &rule{syscalls: members[k], when: c.when, action: c.action}
 		r.name = g.name
 		if k != (cond{}).key() {
-			r.name = g.name + "_" + members[k][0]
-			if len(members[k]) <= 3 {
+			switch {
+			case c.label != "":
+				r.name = g.name + "_" + c.label
+			case len(members[k]) <= 3:
 				r.name = g.name + "_" + strings.Join(members[k], "_")
+			default:
+				r.name = g.name + "_" + members[k][0]
 			}
 		}
 		r.name = unique(r.name, used)
