@@ -156,4 +156,3 @@ func (an *analysis) laterExecs() int {
 	}
 	return n
 }
-

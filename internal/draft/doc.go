@@ -12,7 +12,6 @@ import (
 	"github.com/fencer-dev/fencer/internal/observe"
 )
 
-
 // doc is the configuration Write builds before it renders it.
 type doc struct {
 	a    *arch.Arch
