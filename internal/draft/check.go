@@ -3,7 +3,6 @@ package draft
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -107,7 +106,8 @@ func describeCall(i int, c *observe.Call, name, verdict string) string {
 }
 
 // compileFor parses files and compiles the service for a, running its
-// tests.
+// tests: each test block's call, on the compiled filter and by the
+// policy's meaning, must get the action it expects.
 func compileFor(files map[string][]byte, service string, a *arch.Arch) (*resolve.Compiled, error) {
 	cfg, diags := hclspec.Parse(files, hclspec.LoadOptions{})
 	if diags.HasErrors() {
@@ -120,23 +120,32 @@ func compileFor(files map[string][]byte, service string, a *arch.Arch) (*resolve
 	if diags := testrun.Check(cfg, compiled); diags.HasErrors() {
 		return nil, diagError(diags)
 	}
-	results, diags := testrun.Run(cfg, compiled, nil)
-	if diags.HasErrors() {
-		return nil, diagError(diags)
-	}
-	var failed []string
-	for _, r := range results {
-		if !r.Pass {
-			failed = append(failed, fmt.Sprintf("  test %q on %s: expected %s, got %s (%s)", r.Test.Name, r.Arch.Name, r.Want, r.Got, r.Rule))
-		}
-	}
-	if len(failed) > 0 {
-		sort.Strings(failed)
-		return nil, fmt.Errorf("tests fail:\n%s", strings.Join(failed, "\n"))
-	}
 	c, err := resolve.Find(compiled, service, a.Name)
 	if err != nil {
 		return nil, err
+	}
+	vm, err := bpf.NewVM(c.Program, a.Order)
+	if err != nil {
+		return nil, fmt.Errorf("service %s on %s: %w", service, a.Name, err)
+	}
+	var failed []string
+	for _, t := range cfg.Tests {
+		if t.Service != service || !resolve.AppliesTo(t.Arch, a) {
+			continue
+		}
+		call, diags := resolve.TestCall(t, c)
+		if diags.HasErrors() {
+			return nil, diagError(diags)
+		}
+		d := policy.Data{Nr: int32(call.Nr), Arch: a.Audit, Args: call.Args}
+		data := bpf.MakeData(d.Nr, d.Arch, 0, d.Args, a.Order)
+		got := policy.ActionFromRet(vm.Run(data[:], bpf.Options{}).Ret)
+		if meaning := c.Filter.Decide(d); got != call.Want || meaning != call.Want {
+			failed = append(failed, fmt.Sprintf("  test %q on %s: expected %s, the filter says %s, the policy %s", t.Name, a.Name, call.Want, got, meaning))
+		}
+	}
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("tests fail:\n%s", strings.Join(failed, "\n"))
 	}
 	return c, nil
 }
