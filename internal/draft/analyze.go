@@ -2,15 +2,19 @@ package draft
 
 import (
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/observe"
 )
 
-// LongCall is how long a call must block for the recording's start-up to
-// end there when no waiting syscall (epoll_wait, poll, accept, ...) ended
-// it before.
+// LongCall is how long a call of the program's first thread must block
+// for the recording's start-up to end there when no waiting syscall
+// (epoll_wait, poll, accept, ...) ended it before. Other threads' long
+// calls do not count: a worker thread waits on its lock (futex) long
+// before the main thread is done starting.
 const LongCall = time.Second
 
 // waits are the syscalls that wait for work: a service's start-up ends at
@@ -47,6 +51,9 @@ type analysis struct {
 	unnamed map[int]int
 	// fds is the provenance of each call's fd arguments.
 	fds *fdTracker
+	// omitted counts the calls the recorder saw but did not keep, by
+	// canonical name (Recording.Omitted).
+	omitted map[string]int64
 }
 
 // callInfo is what Write knows of one call.
@@ -83,7 +90,7 @@ func analyze(rec *observe.Recording, a *arch.Arch) *analysis {
 		if an.boundary == len(rec.Calls) {
 			if waits[name] {
 				an.boundary, an.why = i, "the first "+name
-			} else if c.Dur >= LongCall && !exits(name) {
+			} else if c.Dur >= LongCall && c.TID == rec.Calls[0].TID && !exits(name) {
 				an.boundary, an.why = i, name+" blocking for "+c.Dur.Round(time.Millisecond).String()
 			}
 		}
@@ -112,7 +119,33 @@ func analyze(rec *observe.Recording, a *arch.Arch) *analysis {
 	}
 	sort.Strings(an.names)
 	an.fds = trackFds(rec, an, a)
+	an.countOmitted(a)
 	return an
+}
+
+// countOmitted reads Recording.Omitted, keyed by Call.Key.
+func (an *analysis) countOmitted(a *arch.Arch) {
+	an.omitted = map[string]int64{}
+	for key, n := range an.rec.Omitted {
+		switch {
+		case strings.HasPrefix(key, "foreign "):
+			an.foreign += int(n)
+		case strings.HasPrefix(key, "nr "):
+			nr, err := strconv.Atoi(strings.TrimPrefix(key, "nr "))
+			if err != nil {
+				continue
+			}
+			if name, ok := a.SyscallName(nr); ok {
+				an.omitted[name] += n
+			} else {
+				an.unnamed[nr] += int(n)
+			}
+		default:
+			if name, ok := a.Canonical(key); ok {
+				an.omitted[name] += n
+			}
+		}
+	}
 }
 
 // callName is the canonical name of c's syscall on a.

@@ -23,6 +23,9 @@ type part struct {
 	// label names an fd condition's rule: the fds it pins, or "own_fds";
 	// "" for other conditions.
 	label string
+	// sample is a value the condition allows, for a test of a syscall
+	// that has none recorded (clone, allowed for clone3's fallback).
+	sample string
 }
 
 // Kinds of argument specs.
@@ -305,6 +308,7 @@ func (d *doc) namedPart(name string, arg int, spec argSpec, values []uint64, p p
 		written = append(written, s)
 		allowed[v] = true
 	}
+	p.sample = written[0]
 	if len(written) == 1 {
 		p.expr = fmt.Sprintf("arg%d == %s", arg, written[0])
 	} else {

@@ -72,11 +72,11 @@ func (d *doc) buildHeader() {
 	if len(d.opt.Header) > 0 {
 		d.header = append(d.header, "")
 	}
-	what := "the command " + strings.Join(rec.Command, " ")
+	what := "the command " + shellWords(rec.Command)
 	if rec.Unit != "" {
 		what = "the unit " + rec.Unit
 		if len(rec.Command) > 0 {
-			what += " (" + strings.Join(rec.Command, " ") + ")"
+			what += " (" + shellWords(rec.Command) + ")"
 		}
 	}
 	d.header = append(d.header,
@@ -85,6 +85,13 @@ func (d *doc) buildHeader() {
 			plural(len(rec.Calls), "call"), plural(countProcs(rec), "process"), plural(countThreads(rec), "thread"),
 			rec.Elapsed.Round(1e6), endWords(rec)),
 	)
+	var omitted int64
+	for _, n := range rec.Omitted {
+		omitted += n
+	}
+	if omitted > 0 {
+		d.header = append(d.header, fmt.Sprintf("The recorder kept the first calls whole and then only calls unlike those kept: %d more were counted, not kept.", omitted))
+	}
 	if d.an.boundary < len(rec.Calls) {
 		d.header = append(d.header, fmt.Sprintf("Start-up: the %s before %s (at %s); the rest is the steady state.",
 			plural(d.an.boundary, "call"), d.an.why, rec.Calls[d.an.boundary].Start.Round(1e6)))
@@ -107,6 +114,27 @@ func (d *doc) buildHeader() {
 	d.header = append(d.header,
 		"Every rule allows what the recording saw; review the rules and the tests below before you apply it:",
 		"a path the program did not take while it was recorded is not in it.")
+}
+
+// shellWords writes a command as a shell would read it back: words with
+// anything but letters, digits and -_./=:,+@% in single quotes.
+func shellWords(words []string) string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		plain := w != ""
+		for _, r := range w {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r)) {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			out[i] = w
+		} else {
+			out[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func endWords(rec *observe.Recording) string {

@@ -73,3 +73,23 @@ func mustArch(name string) *arch.Arch {
 	}
 	return a
 }
+
+// TestOmittedCounted: calls the recorder counted but did not keep are
+// in the comments.
+func TestOmittedCounted(t *testing.T) {
+	rec := smallDaemon("x86_64")
+	rec.Omitted = map[string]int64{"read": 5000, "nr 9999": 3}
+	out, err := Write(rec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"5003 more were counted, not kept",
+		"read: 6 calls, 3 at start-up, 3 after; and 5000 more like these",
+		"syscall numbers fencer has no name for on x86_64, which the policy kills: 9999",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}

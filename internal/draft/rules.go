@@ -84,7 +84,7 @@ func (d *doc) groupRules(g group, names []string, used map[string]bool) {
 		r.name = g.name
 		if k != (cond{}).key() {
 			switch {
-			case c.label != "":
+			case c.label != "" && !used[g.name+"_"+c.label]:
 				r.name = g.name + "_" + c.label
 			case len(members[k]) <= 3:
 				r.name = g.name + "_" + strings.Join(members[k], "_")
@@ -123,6 +123,9 @@ func (d *doc) statLines(name string) []string {
 	line := fmt.Sprintf("%s: %s, %s", name, plural(len(s.idx), "call"), when)
 	if s.failed > 0 {
 		line += fmt.Sprintf(", %d failed", s.failed)
+	}
+	if n := d.an.omitted[name]; n > 0 {
+		line += fmt.Sprintf("; and %d more like these that the recording counted but did not keep", n)
 	}
 	out := []string{line + "."}
 	if p := d.paths(name); p != "" {

@@ -14,17 +14,23 @@ func (d *doc) buildTests() {
 	}
 	for _, r := range d.rules {
 		s := r.syscalls[0]
-		calls := d.callsOf(s)
-		if len(calls) == 0 {
-			continue
-		}
 		if r.action != "" {
 			add(&test{name: fmt.Sprintf("%s: %s gets %s", r.name, s, r.action), syscall: s, expect: r.action})
 			continue
 		}
 		ps := d.parts(s)
-		args := d.testArgs(ps, calls[0])
-		add(&test{name: fmt.Sprintf("%s: %s as recorded", r.name, s), syscall: s, args: args, expect: "allow"})
+		calls := d.callsOf(s)
+		var args []string
+		switch {
+		case len(calls) > 0:
+			args = d.testArgs(ps, calls[0])
+			add(&test{name: fmt.Sprintf("%s: %s as recorded", r.name, s), syscall: s, args: args, expect: "allow"})
+		case samples(ps):
+			args = d.testArgs(ps, -1)
+			add(&test{name: fmt.Sprintf("%s: %s as the rule allows", r.name, s), syscall: s, args: args, expect: "allow"})
+		default:
+			continue
+		}
 		for _, p := range ps {
 			if p.deny == "" {
 				continue
@@ -62,9 +68,23 @@ func (d *doc) testArgs(ps []part, i int) []string {
 		args[k] = "0"
 	}
 	for _, p := range ps {
+		if i < 0 {
+			args[p.arg] = p.sample
+			continue
+		}
 		args[p.arg] = p.render(i)
 	}
 	return args
+}
+
+// samples reports whether every part has a sample value.
+func samples(ps []part) bool {
+	for _, p := range ps {
+		if p.sample == "" {
+			return false
+		}
+	}
+	return len(ps) > 0
 }
 
 // callsOf are the indices of the syscall's recorded calls.
