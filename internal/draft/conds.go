@@ -152,11 +152,13 @@ func (d *doc) parts(name string) []part {
 // what the kernel's prototype says: the argument is in its register and
 // its width is known.
 func (d *doc) conditionable(name string, arg int) bool {
-	n, ok := d.a.NumArgs(name)
-	if !ok || arg >= n {
+	first, split := d.a.SplitFrom(name)
+	if split && arg >= first {
 		return false
 	}
-	if first, split := d.a.SplitFrom(name); split && arg >= first {
+	// NumArgs knows no count for a split syscall: the arguments before
+	// the split are where the prototype puts them.
+	if n, ok := d.a.NumArgs(name); !split && (!ok || arg >= n) {
 		return false
 	}
 	_, known := d.a.ArgWidth(name, arg)

@@ -20,10 +20,13 @@ var recordings = map[string]func(string) *observe.Recording{
 
 // TestRecordingsDraftCleanPolicies: each hand-made recording gives a
 // policy that passes its own check (Write runs it) and that validate
-// -strict accepts: no lint finds anything to say about it.
+// -strict accepts: no lint finds anything to say about it — on every
+// architecture but i386 and s390x, whose mmap takes its arguments in
+// memory, so that the lint rightly says no fd condition on read or write
+// holds there while mmap is allowed (and a program cannot do without it).
 func TestRecordingsDraftCleanPolicies(t *testing.T) {
 	for name, mk := range recordings {
-		for _, archName := range []string{"x86_64", "aarch64"} {
+		for _, archName := range []string{"x86_64", "aarch64", "arm", "riscv64", "ppc64le"} {
 			t.Run(name+"/"+archName, func(t *testing.T) {
 				out, err := Write(mk(archName), Options{})
 				if err != nil {

@@ -105,7 +105,16 @@ func fdArgs(a *arch.Arch, name string) []int {
 	}
 	n, ok := a.NumArgs(name)
 	if !ok {
-		return nil
+		// A split syscall (pread64 on i386): the arguments before the
+		// split are where the prototype puts them.
+		first, split := a.SplitFrom(name)
+		if !split {
+			return nil
+		}
+		if splitFd[name] && first > 0 {
+			return []int{0}
+		}
+		n = first
 	}
 	var out []int
 	for i := 0; i < n; i++ {
@@ -114,6 +123,15 @@ func fdArgs(a *arch.Arch, name string) []int {
 		}
 	}
 	return out
+}
+
+// splitFd are the syscalls that split a 64-bit argument over two
+// registers on 32-bit architectures (where fencer has no argument names
+// for them) and take an fd first.
+var splitFd = map[string]bool{
+	"pread64": true, "pwrite64": true, "preadv": true, "pwritev": true, "preadv2": true, "pwritev2": true,
+	"ftruncate64": true, "fallocate": true, "sync_file_range": true, "sync_file_range2": true,
+	"fadvise64_64": true, "arm_fadvise64_64": true, "readahead": true,
 }
 
 // newFd gives, for a syscall that returns a new fd, the argument and
