@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,21 +142,98 @@ func TestAcceptNginx(t *testing.T) {
 	acceptDaemon(t, "nginx")
 }
 
-// acceptDaemon runs the acceptance of one daemon kind under a policy in a
-// user manager of its own.
+// acceptDaemon runs the acceptance of one daemon kind in a user manager of
+// its own: recorded by fencer record under its workload, then under the
+// recorded policy and under the hand-written one in turn (each applied,
+// tested and destroyed).
 func acceptDaemon(t *testing.T, kind string) {
 	need(t, hostArch() == "x86_64", "the policies are written for x86_64, not %s", hostArch())
+	_, err := exec.LookPath("strace")
+	need(t, err == nil, "no strace (Debian: apt-get install strace)")
 	began := time.Now()
 	um := usermanager.Start(t)
 	fencer, _ := binaries(t)
 	d := newDaemon(t, um, kind, kind+".service")
-	pol := handWritten(t, d)
-	pd := installPolicy(t, um, fencer, pol)
-	t.Run(pol.name, func(t *testing.T) {
-		d.t, pd.t = t, t
-		acceptUnderPolicy(t, d, pd)
-	})
+	pols := []acceptPolicy{recordDaemon(t, d, fencer), handWritten(t, d)}
+	for _, pol := range pols {
+		pd := installPolicy(t, um, fencer, pol)
+		t.Run(pol.name, func(t *testing.T) {
+			d.t, pd.t = t, t
+			defer func() { d.t, pd.t = t, t }()
+			phase := time.Now()
+			acceptUnderPolicy(t, d, pd)
+			if r := pd.run(true, "destroy", "-auto-approve"); r.code != 0 {
+				t.Fatalf("destroy:\n%s", r)
+			}
+			t.Logf("%s policy: %s", pol.name, time.Since(phase).Round(time.Millisecond))
+		})
+		d.t = t
+	}
 	t.Logf("%s: %s in all", kind, time.Since(began).Round(time.Millisecond))
+}
+
+// recordDaemon records the daemon's unit with fencer record -unit while
+// its workload runs (fewer requests than the replay's: strace makes every
+// call several times slower), stops the recording with SIGINT as a user's
+// Ctrl-C would, and returns the configuration it wrote, with the host.
+func recordDaemon(t *testing.T, d *daemon, fencer string) acceptPolicy {
+	t.Helper()
+	began := time.Now()
+	cfg := t.TempDir()
+	out := filepath.Join(cfg, d.kind+".fencer.hcl")
+	cmd := exec.Command(fencer, "record", "-unit", d.unit, "-user", "-for", "90s", "-o", out, "-json", filepath.Join(cfg, d.kind+".json"))
+	cmd.Env = d.um.Env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	ready := waitFor(30*time.Second, func() bool {
+		if d.state()["ActiveState"] != "active" {
+			return false
+		}
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", d.port), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	if !ready {
+		cmd.Process.Kill()
+		<-waited
+		t.Fatalf("%s did not come up under fencer record: %s\n%s\n--- log\n%s\n--- user manager\n%s", d.unit, d.state(), stderr.String(), d.log(), d.um.Log())
+	}
+	w := d.workload(500)
+	t.Logf("workload while recording, in %s: %d requests, %d failed\n  %s", w.Took.Round(time.Millisecond), w.Requests, w.Failed, strings.Join(w.Detail, "\n  "))
+	if w.Failed > 0 {
+		t.Errorf("the workload failed while recording")
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("fencer record: %v\n%s\n--- user manager\n%s", err, stderr.String(), d.um.Log())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("fencer record did not end within 60s of SIGINT\n%s", stderr.String())
+	}
+	t.Logf("fencer record -unit %s (%s):\n%s", d.unit, time.Since(began).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
+	if s := d.state(); s["ActiveState"] != "inactive" {
+		t.Errorf("%s after the recording: %s; want it stopped, as it was before", d.unit, s)
+	}
+	if k := os.Getenv("FENCER_ACCEPT_KEEP"); k != "" {
+		writeFile(t, filepath.Join(k, d.kind+".fencer.hcl"), readFile(t, out))
+	}
+	p := acceptPolicy{name: "recorded", files: map[string]string{
+		"host.fencer.hcl":      readFile(t, filepath.Join(repo(t), "e2e", "testdata", "accept", "host.fencer.hcl")),
+		d.kind + ".fencer.hcl": readFile(t, out),
+	}}
+	return p
 }
 
 // acceptUnderPolicy: fencer test passes; apply; the daemon starts under
@@ -165,6 +243,7 @@ func acceptUnderPolicy(t *testing.T, d *daemon, pd *policyDir) {
 	if r := pd.run(false, "test"); r.code != 0 || !strings.Contains(r.stdout, "\nPASS\n") {
 		t.Fatalf("fencer test:\n%s", r)
 	}
+	d.markLog()
 	if r := pd.run(true, "apply", "-auto-approve"); r.code != 0 {
 		t.Fatalf("apply:\n%s\n--- user manager\n%s", r, d.um.Log())
 	}
@@ -178,17 +257,17 @@ func acceptUnderPolicy(t *testing.T, d *daemon, pd *policyDir) {
 	t.Logf("workload through the filter in %s: %d requests, %d failed, %.0f requests/s\n  %s",
 		w.Took.Round(time.Millisecond), w.Requests, w.Failed, w.RPS, strings.Join(w.Detail, "\n  "))
 	if w.Failed > 0 || w.Requests == 0 {
-		t.Errorf("the workload failed under the filter: %d of %d requests\n%s\n--- log\n%s", w.Failed, w.Requests, strings.Join(w.Detail, "\n"), d.log())
+		t.Errorf("the workload failed under the filter: %d of %d requests\n%s\n--- log\n%s", w.Failed, w.Requests, strings.Join(w.Detail, "\n"), d.logTail())
 	}
 	s := d.state()
 	if s["ActiveState"] != "active" || s["MainPID"] != pid {
 		t.Errorf("after the workload %s is %s; want active, main process %s", d.unit, s, pid)
 	}
 	if d.kind == "nginx" && strings.Contains(d.log(), "exited on signal") {
-		t.Errorf("an nginx worker died during the workload:\n%s", d.log())
+		t.Errorf("an nginx worker died during the workload:\n%s", d.logTail())
 	}
 	if s := d.stop(); s["Result"] != "success" || s["ActiveState"] != "inactive" {
-		t.Errorf("stopped under the filter: %s; want a clean stop (Result=success)\n--- log\n%s", s, d.log())
+		t.Errorf("stopped under the filter: %s; want a clean stop (Result=success)\n--- log\n%s", s, d.logTail())
 	}
 	pd.noKillSince(d.unit, since)
 
@@ -234,7 +313,7 @@ func redisForbidden(t *testing.T, d *daemon, pd *policyDir) {
 		t.Logf("exec: MODULE LOAD of a module that execs a shell: redis killed by SIGSYS on the way (redis-cli: %q)", reply)
 		pd.why(d.unit, since)
 	default:
-		t.Errorf("exec: after MODULE LOAD of a module that execs a shell, %s is %s; want its exec refused (exit 138) or the process killed by SIGSYS\nredis-cli: %s\n--- log\n%s", d.unit, s, reply, d.log())
+		t.Errorf("exec: after MODULE LOAD of a module that execs a shell, %s is %s; want its exec refused (exit 138) or the process killed by SIGSYS\nredis-cli: %s\n--- log\n%s", d.unit, s, reply, d.logTail())
 	}
 
 	d.start()
@@ -247,7 +326,7 @@ func redisForbidden(t *testing.T, d *daemon, pd *policyDir) {
 	}
 	if !s.killedBySIGSYS() {
 		t.Errorf("write: after CONFIG SET dir %s and SAVE, %s is %s; want it killed by SIGSYS (chdir)\nCONFIG SET: %s\nSAVE: %s\n--- log\n%s",
-			d.path("outside"), d.unit, s, set, save, d.log())
+			d.path("outside"), d.unit, s, set, save, d.logTail())
 	} else {
 		t.Logf("write: CONFIG SET dir outside the data directory: redis killed by SIGSYS (CONFIG SET: %q)", set)
 		pd.why(d.unit, since)
@@ -257,6 +336,7 @@ func redisForbidden(t *testing.T, d *daemon, pd *policyDir) {
 // nginxForbidden: SIGUSR2 (binary upgrade: the master execs nginx again),
 // and a WebDAV PUT into a directory outside the data directory.
 func nginxForbidden(t *testing.T, d *daemon, pd *policyDir) {
+	d.markLog()
 	d.start()
 	since := time.Now()
 	pid, _ := strconv.Atoi(d.state()["MainPID"])
@@ -273,7 +353,7 @@ func nginxForbidden(t *testing.T, d *daemon, pd *policyDir) {
 		return s["ActiveState"] != "active" || strings.Contains(d.log(), "execve() failed")
 	})
 	if strings.Count(d.log(), "start worker processes") != started {
-		t.Errorf("exec: after SIGUSR2 a new nginx master started workers:\n%s", d.log())
+		t.Errorf("exec: after SIGUSR2 a new nginx master started workers:\n%s", d.logTail())
 	}
 	switch {
 	case s.killedBySIGSYS():
@@ -282,20 +362,21 @@ func nginxForbidden(t *testing.T, d *daemon, pd *policyDir) {
 	case strings.Contains(d.log(), "execve() failed") && strings.Contains(d.log(), "(38: Function not implemented)"):
 		t.Logf("exec: SIGUSR2 (binary upgrade): execve failed with ENOSYS (exec once):\n%s", lineWith(d.log(), "execve() failed"))
 	default:
-		t.Errorf("exec: after SIGUSR2, %s is %s and nginx logged no failed execve\n--- log\n%s", d.unit, s, d.log())
+		t.Errorf("exec: after SIGUSR2, %s is %s and nginx logged no failed execve\n--- log\n%s", d.unit, s, d.logTail())
 	}
 	d.stop()
 
+	d.markLog()
 	d.start()
 	since = time.Now()
 	target := d.path("outside", "upload", "pwned")
-	code := try("curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "-T", d.path("nginx.conf"),
+	code := try("curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect:", "-T", d.path("nginx.conf"),
 		fmt.Sprintf("http://127.0.0.1:%d/upload/pwned", d.port))
 	if _, err := os.Stat(target); err == nil {
 		t.Errorf("write: the PUT wrote %s", target)
 	}
 	if !waitFor(5*time.Second, func() bool { return strings.Contains(d.log(), "exited on signal 31") }) {
-		t.Errorf("write: after a PUT outside the data directory no worker died of SIGSYS (curl: %s)\n--- log\n%s", code, d.log())
+		t.Errorf("write: after a PUT outside the data directory no worker died of SIGSYS (curl: %s)\n--- log\n%s", code, d.logTail())
 	} else {
 		t.Logf("write: PUT outside the data directory: %s (curl: %s)", lineWith(d.log(), "exited on signal 31"), code)
 		pd.why(d.unit, since)

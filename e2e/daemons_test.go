@@ -30,6 +30,8 @@ type daemon struct {
 	// never writes to in its workload.
 	dir  string
 	port int
+	// logMark is where log starts reading the daemon's log.
+	logMark int
 }
 
 // daemonKinds are the programs the acceptance tests run, each with the
@@ -197,7 +199,7 @@ func (d *daemon) start() {
 	d.t.Helper()
 	_, _ = d.um.Systemctl("reset-failed", d.unit)
 	if out, err := d.um.Systemctl("start", d.unit); err != nil {
-		d.t.Fatalf("start %s: %v %s\n%s\n--- %s\n%s", d.unit, err, out, d.state(), d.logPath(), d.log())
+		d.t.Fatalf("start %s: %v %s\n%s\n--- %s\n%s", d.unit, err, out, d.state(), d.logPath(), d.logTail())
 	}
 }
 
@@ -208,10 +210,29 @@ func (d *daemon) stop() unitState {
 	return d.state()
 }
 
-// log returns the daemon's log so far.
+// log returns the daemon's log since the last mark (see markLog).
 func (d *daemon) log() string {
 	b, _ := os.ReadFile(d.logPath())
-	return string(b)
+	if d.logMark > len(b) {
+		return ""
+	}
+	return string(b[d.logMark:])
+}
+
+// markLog makes log start at the log's end as it is now: what happened
+// before (under another policy, or an earlier kill) is left out.
+func (d *daemon) markLog() {
+	b, _ := os.ReadFile(d.logPath())
+	d.logMark = len(b)
+}
+
+// logTail is the last lines of the log since the mark, for messages.
+func (d *daemon) logTail() string {
+	lines := strings.Split(strings.TrimRight(d.log(), "\n"), "\n")
+	if len(lines) > 30 {
+		lines = append([]string{fmt.Sprintf("(%d lines before)", len(lines)-30)}, lines[len(lines)-30:]...)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // unitState is what systemd says about the unit's last run.
@@ -318,7 +339,7 @@ func (d *daemon) command(ctx context.Context, name string, args ...string) strin
 		if e, ok := err.(*exec.ExitError); ok {
 			stderr = e.Stderr
 		}
-		d.t.Fatalf("%s %s: %v\n%s%s\n--- %s state: %s\n--- log\n%s", name, strings.Join(args, " "), err, out, stderr, d.unit, d.state(), d.log())
+		d.t.Fatalf("%s %s: %v\n%s%s\n--- %s state: %s\n--- log\n%s", name, strings.Join(args, " "), err, out, stderr, d.unit, d.state(), d.logTail())
 	}
 	return string(out)
 }
