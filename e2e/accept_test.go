@@ -133,12 +133,14 @@ func (pd *policyDir) why(unit string, since time.Time) {
 // TestAcceptRedis: Debian's redis-server under its hand-written policy
 // (see acceptDaemon).
 func TestAcceptRedis(t *testing.T) {
+	t.Parallel()
 	acceptDaemon(t, "redis")
 }
 
 // TestAcceptNginx: Debian's nginx under its hand-written policy (see
 // acceptDaemon).
 func TestAcceptNginx(t *testing.T) {
+	t.Parallel()
 	acceptDaemon(t, "nginx")
 }
 
@@ -161,10 +163,15 @@ func acceptDaemon(t *testing.T, kind string) {
 			d.t, pd.t = t, t
 			defer func() { d.t, pd.t = t, t }()
 			phase := time.Now()
+			// Destroyed also when the test fails, so that the next policy
+			// applies to the unit as the vendor shipped it.
+			defer func() {
+				if r := pd.run(true, "destroy", "-auto-approve"); r.code != 0 {
+					t.Errorf("destroy:\n%s", r)
+				}
+				d.stop()
+			}()
 			acceptUnderPolicy(t, d, pd)
-			if r := pd.run(true, "destroy", "-auto-approve"); r.code != 0 {
-				t.Fatalf("destroy:\n%s", r)
-			}
 			t.Logf("%s policy: %s", pol.name, time.Since(phase).Round(time.Millisecond))
 		})
 		d.t = t
@@ -176,7 +183,7 @@ func acceptDaemon(t *testing.T, kind string) {
 // its workload runs (fewer requests than the replay's: strace makes every
 // call several times slower), stops the recording with SIGINT as a user's
 // Ctrl-C would, and returns the configuration it wrote, with the host.
-func recordDaemon(t *testing.T, d *daemon, fencer string) acceptPolicy {
+func recordDaemon(t testing.TB, d *daemon, fencer string) acceptPolicy {
 	t.Helper()
 	began := time.Now()
 	cfg := t.TempDir()
@@ -205,7 +212,7 @@ func recordDaemon(t *testing.T, d *daemon, fencer string) acceptPolicy {
 		<-waited
 		t.Fatalf("%s did not come up under fencer record: %s\n%s\n--- log\n%s\n--- user manager\n%s", d.unit, d.state(), stderr.String(), d.log(), d.um.Log())
 	}
-	w := d.workload(500)
+	w := d.workload(d.requests() * 3 / 10)
 	t.Logf("workload while recording, in %s: %d requests, %d failed\n  %s", w.Took.Round(time.Millisecond), w.Requests, w.Failed, strings.Join(w.Detail, "\n  "))
 	if w.Failed > 0 {
 		t.Errorf("the workload failed while recording")
@@ -228,6 +235,7 @@ func recordDaemon(t *testing.T, d *daemon, fencer string) acceptPolicy {
 	}
 	if k := os.Getenv("FENCER_ACCEPT_KEEP"); k != "" {
 		writeFile(t, filepath.Join(k, d.kind+".fencer.hcl"), readFile(t, out))
+		writeFile(t, filepath.Join(k, d.kind+".json"), readFile(t, filepath.Join(cfg, d.kind+".json")))
 	}
 	p := acceptPolicy{name: "recorded", files: map[string]string{
 		"host.fencer.hcl":      readFile(t, filepath.Join(repo(t), "e2e", "testdata", "accept", "host.fencer.hcl")),
@@ -253,7 +261,7 @@ func acceptUnderPolicy(t *testing.T, d *daemon, pd *policyDir) {
 	}
 	pid := d.state()["MainPID"]
 	since := time.Now()
-	w := d.workload(2000)
+	w := d.workload(d.requests())
 	t.Logf("workload through the filter in %s: %d requests, %d failed, %.0f requests/s\n  %s",
 		w.Took.Round(time.Millisecond), w.Requests, w.Failed, w.RPS, strings.Join(w.Detail, "\n  "))
 	if w.Failed > 0 || w.Requests == 0 {

@@ -45,9 +45,12 @@ service "redis" {
     syscalls = ["open"]
     when     = contains([O_RDONLY, bitor(O_RDONLY, O_CLOEXEC)], arg1)
   }
+  # sync_file_range: the RDB file is synced every 4 MB as it is written
+  # (rdb-save-incremental-fsync). writev: a reply larger than the
+  # client's 16 kB buffer (HGETALL of a large hash).
   rule "files" {
-    syscalls = ["read", "write", "pread64", "lseek", "close", "newfstatat", "fstat",
-    "fsync", "fdatasync", "rename", "fcntl", "ioctl", "pipe2"]
+    syscalls = ["read", "write", "writev", "pread64", "lseek", "close", "newfstatat", "fstat",
+    "fsync", "fdatasync", "sync_file_range", "rename", "fcntl", "ioctl", "pipe2"]
   }
 
   # Redis's background threads, and BGSAVE's child that writes the RDB
