@@ -32,7 +32,7 @@ func BenchmarkAcceptThroughput(b *testing.B) {
 // benchRequests is the requests of each kind per workload run: redis's
 // workload runs 8 commands, nginx's fetches the page 1.5 times that and a
 // missing page a tenth of it.
-var benchRequests = map[string]int{"redis": 10000, "nginx": 10000}
+var benchRequests = map[string]int{"redis": 4000, "nginx": 10000}
 
 // benchRounds is how many times each unit's workload runs.
 const benchRounds = 5
