@@ -183,6 +183,8 @@ func acceptDaemon(t *testing.T, kind string) {
 // its workload runs (fewer requests than the replay's: strace makes every
 // call several times slower), stops the recording with SIGINT as a user's
 // Ctrl-C would, and returns the configuration it wrote, with the host.
+// With $FENCER_ACCEPT_KEEP set to a directory, the configuration and the
+// recording (-json) are copied there, to be read after the test.
 func recordDaemon(t testing.TB, d *daemon, fencer string) acceptPolicy {
 	t.Helper()
 	began := time.Now()
