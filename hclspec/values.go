@@ -256,14 +256,17 @@ func (l *loader) number(bf *big.Float, neg bool, rng hcl.Range) Value {
 	return Number{Neg: neg, Abs: abs, Rng: rng}
 }
 
-// isUpperName reports whether s is spelled as a constant: SOCK_CLOEXEC.
+// isUpperName reports whether s is spelled as a constant: SOCK_CLOEXEC,
+// the kernel's __WALL, AF_DECnet: leading underscores, then a capital
+// letter, then letters, digits and underscores.
 func isUpperName(s string) bool {
+	s = strings.TrimLeft(s, "_")
 	if s == "" || s[0] < 'A' || s[0] > 'Z' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
 			return false
 		}
 	}

@@ -30,6 +30,7 @@ import (
 	"go/parser"
 	"go/token"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,111 +239,156 @@ func genSyscalls(unixDir, source string) ([]byte, error) {
 	return formatSource(buf.Bytes())
 }
 
-// Constant families kept for policy authors. A name is kept if it has one of
-// the prefixes, is one of the exact names, or is an Errno/Signal value, and
-// is not excluded.
-var (
-	keepPrefixes = []string{
-		"AF_", "AT_", "CAP_", "CLOCK_", "CLONE_", "CLOSE_RANGE_", "EFD_", "EPOLL",
-		"F_", "FADV_", "FALLOC_FL_", "FSCONFIG_", "FSMOUNT_", "FSOPEN_", "FSPICK_",
-		"GRND_", "IN_", "IPC_", "IPPROTO_", "ITIMER_", "KEYCTL_", "LANDLOCK_",
-		"LINUX_REBOOT_", "MADV_", "MAP_", "MCL_", "MFD_", "MLOCK_", "MNT_",
-		"MOUNT_ATTR_", "MOVE_MOUNT_", "MPOL_", "MREMAP_", "MS_", "MSG_",
-		"NETLINK_", "O_", "OPEN_TREE_", "PF_", "PIDFD_", "PKEY_", "POLL", "PR_",
-		"PRIO_", "PROT_", "PTRACE_", "RENAME_", "RLIMIT_", "RUSAGE_", "RWF_",
-		"S_I", "SCHED_", "SECCOMP_", "SEEK_", "SFD_", "SHM_", "SIG_", "SO_",
-		"SOCK_", "SOL_", "SPLICE_F_", "STATX_", "SYNC_FILE_RANGE_", "TCP_",
-		"TFD_", "XATTR_",
-		// ioctl requests a filter on ioctl(2) reaches for.
-		"FIO", "TCGETS", "TCSETS", "TIOC",
+// kernelName reports whether an x/sys constant is one of the kernel's (or
+// the C library's, for the same ABI) named constants, which a policy may
+// write: every exported name spelled as C spells constants. The others are
+// x/sys's own: unexported helpers (_HIDIOCGRAWNAME, _CPU_SETSIZE) and Go
+// names (SizeofSockaddrInet4, PathMax, PerfBitDisabled), which start with
+// a capital followed by a lower-case letter. The Sizeof constants are read
+// separately, as struct sizes.
+func kernelName(name string) bool {
+	if name == "" || name[0] < 'A' || name[0] > 'Z' {
+		return false
 	}
-	keepExact = map[string]bool{
-		"FD_CLOEXEC": true, "RLIM_INFINITY": true, "TIMER_ABSTIME": true,
-		"UMOUNT_NOFOLLOW": true,
-		"R_OK":            true, "W_OK": true, "X_OK": true, // F_OK is an F_ name
-		"P_ALL": true, "P_PID": true, "P_PGID": true, "P_PIDFD": true,
-		"WNOHANG": true, "WUNTRACED": true, "WSTOPPED": true, "WEXITED": true,
-		"WCONTINUED": true, "WNOWAIT": true, "WALL": true, "WCLONE": true,
-		"WNOTHREAD": true,
-	}
-	// Prefixes inside a kept family that belong to something else.
-	dropPrefixes = []string{
-		"IN_CLASS", "IN_LOOPBACKNET", // netinet/in.h, not inotify
-	}
-)
-
-func keep(s constSpec) bool {
-	for _, p := range dropPrefixes {
-		if strings.HasPrefix(s.name, p) {
-			return false
-		}
-	}
-	if s.kind == "Errno" || s.kind == "Signal" {
-		return true
-	}
-	if keepExact[s.name] {
-		return true
-	}
-	for _, p := range keepPrefixes {
-		if strings.HasPrefix(s.name, p) {
-			return true
-		}
-	}
-	return false
+	return len(name) == 1 || !(name[1] >= 'a' && name[1] <= 'z')
 }
 
+// archConsts reads one architecture's constants: name -> value, and the
+// names of those that are negative. A name declared twice with different
+// values is an error, and so is one that does not fit 64 bits: neither
+// can be picked silently.
+func archConsts(unixDir string, a arch) (map[string]uint64, []string, error) {
+	files := []string{
+		"zerrors_linux.go", "zerrors_linux_" + a.goarch + ".go",
+		"ztypes_linux.go", "ztypes_linux_" + a.goarch + ".go",
+	}
+	table := map[string]uint64{}
+	from := map[string]string{}
+	var negative []string
+	for _, file := range files {
+		specs, err := parseConsts(filepath.Join(unixDir, file))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, s := range specs {
+			if !kernelName(s.name) {
+				continue
+			}
+			v, neg, err := toUint64(s.value)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %s: %s: %w", a.name, file, s.name, err)
+			}
+			// The files make up one Go package, so a name cannot be
+			// declared twice; check anyway rather than pick silently.
+			if prev, dup := from[s.name]; dup && table[s.name] != v {
+				return nil, nil, fmt.Errorf("%s: %s declared in %s and %s with different values", a.name, s.name, prev, file)
+			}
+			table[s.name], from[s.name] = v, file
+			if neg {
+				negative = append(negative, s.name)
+			}
+		}
+	}
+	sort.Strings(negative)
+	return table, negative, nil
+}
+
+// genConsts writes every architecture's constants as one sorted table of
+// names with the value most architectures give each, and for each
+// architecture the entries where it differs (another value, or no such
+// constant): package-level arrays of constants, which the linker lays out
+// as data, so nothing is built at start-up or on first use.
 func genConsts(unixDir, source string) ([]byte, error) {
+	tables := make([]map[string]uint64, len(arches))
+	negatives := map[string]bool{}
+	union := map[string]bool{}
+	for i, a := range arches {
+		t, neg, err := archConsts(unixDir, a)
+		if err != nil {
+			return nil, err
+		}
+		tables[i] = t
+		for _, n := range neg {
+			negatives[n] = true
+		}
+		for n := range t {
+			union[n] = true
+		}
+	}
+	names := slices.Sorted(maps.Keys(union))
+	if len(names) > math.MaxUint16 {
+		return nil, fmt.Errorf("%d constants do not fit constDiff's uint16 index", len(names))
+	}
 	var buf bytes.Buffer
 	header(&buf, source, "zerrors_linux.go, zerrors_linux_GOARCH.go, ztypes_linux.go and ztypes_linux_GOARCH.go")
-	buf.WriteString(`
-// Negative constants (AT_FDCWD, PIDFD_SELF, RUSAGE_CHILDREN, ...) are stored
-// as their 64-bit two's complement, the value a sign-extended register holds;
-// the low 32 bits are what an int argument carries.
-`)
-	for _, a := range arches {
-		files := []string{
-			"zerrors_linux.go", "zerrors_linux_" + a.goarch + ".go",
-			"ztypes_linux.go", "ztypes_linux_" + a.goarch + ".go",
-		}
-		table := map[string]uint64{}
-		from := map[string]string{}
-		var negative []string
-		for _, file := range files {
-			specs, err := parseConsts(filepath.Join(unixDir, file))
-			if err != nil {
-				return nil, err
-			}
-			for _, s := range specs {
-				if !keep(s) {
-					continue
-				}
-				v, neg, err := toUint64(s.value)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", file, s.name, err)
-				}
-				// The files make up one Go package, so a name cannot be
-				// declared twice; check anyway rather than pick silently.
-				if prev, dup := from[s.name]; dup && table[s.name] != v {
-					return nil, fmt.Errorf("%s: %s declared in %s and %s with different values", a.name, s.name, prev, file)
-				}
-				table[s.name], from[s.name] = v, file
-				if neg {
-					negative = append(negative, s.name)
-				}
+	fmt.Fprintf(&buf, `
+// Negative constants are stored as their 64-bit two's complement, the value
+// a sign-extended register holds; the low 32 bits are what an int argument
+// carries:
+%s
+
+// constTable is every constant of every architecture, %d names sorted, each
+// with the value most architectures give it; constDiffs* say where an
+// architecture differs.
+var constTable = [...]constEntry{
+`, wrapComment(strings.Join(slices.Sorted(maps.Keys(negatives)), ", ")+"."), len(names))
+	common := make([]uint64, len(names))
+	for i, n := range names {
+		common[i] = commonValue(tables, n)
+		fmt.Fprintf(&buf, "\t{%q, %#x},\n", n, common[i])
+	}
+	buf.WriteString("}\n")
+	for ai, a := range arches {
+		var diffs []string
+		for i, n := range names {
+			v, ok := tables[ai][n]
+			switch {
+			case !ok:
+				diffs = append(diffs, fmt.Sprintf("\t{%d, true, 0}, // %s\n", i, n))
+			case v != common[i]:
+				diffs = append(diffs, fmt.Sprintf("\t{%d, false, %#x}, // %s\n", i, v, n))
 			}
 		}
-		sort.Strings(negative)
-		fmt.Fprintf(&buf, "\n// consts%s returns %d constants for %s (GOARCH %s) in a new map.", a.ident, len(table), a.name, a.goarch)
-		if len(negative) > 0 {
-			fmt.Fprintf(&buf, "\n// Sign-extended negative values: %s.", strings.Join(negative, ", "))
-		}
-		fmt.Fprintf(&buf, "\nfunc consts%s() map[string]uint64 {\n\treturn map[string]uint64{\n", a.ident)
-		for _, name := range slices.Sorted(maps.Keys(table)) {
-			fmt.Fprintf(&buf, "\t%q: %#x,\n", name, table[name])
-		}
-		buf.WriteString("\t}\n}\n")
+		fmt.Fprintf(&buf, "\n// constDiffs%s is where %s (GOARCH %s), with %d constants, differs from constTable.\nvar constDiffs%s = [...]constDiff{\n",
+			a.ident, a.name, a.goarch, len(tables[ai]), a.ident)
+		buf.WriteString(strings.Join(diffs, ""))
+		buf.WriteString("}\n")
 	}
 	return formatSource(buf.Bytes())
+}
+
+// wrapComment makes s lines of a comment of at most 78 characters.
+func wrapComment(s string) string {
+	var b strings.Builder
+	line := "//"
+	for _, w := range strings.Fields(s) {
+		if len(line)+1+len(w) > 78 {
+			b.WriteString(line + "\n")
+			line = "//"
+		}
+		line += " " + w
+	}
+	b.WriteString(line)
+	return b.String()
+}
+
+// commonValue is the value most architectures that have the constant give
+// it; of values as frequent, the first to reach that count, in arches'
+// order.
+func commonValue(tables []map[string]uint64, name string) uint64 {
+	count := map[uint64]int{}
+	best, bestN := uint64(0), 0
+	for _, t := range tables {
+		v, ok := t[name]
+		if !ok {
+			continue
+		}
+		count[v]++
+		if count[v] > bestN {
+			best, bestN = v, count[v]
+		}
+	}
+	return best
 }
 
 // toUint64 converts an integer constant to uint64; negative values that fit
