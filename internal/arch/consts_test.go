@@ -144,3 +144,30 @@ func TestSupplementDoesNotShadowXSys(t *testing.T) {
 		}
 	}
 }
+
+// TestUnderscoreConsts checks the kernel's spellings with leading
+// underscores: the same value as x/sys's name without them where the
+// kernel defines them so, and the kernel's own bit where the name without
+// them adds another (O_TMPFILE is __O_TMPFILE | O_DIRECTORY).
+func TestUnderscoreConsts(t *testing.T) {
+	for _, a := range All() {
+		for name, want := range map[string]uint64{
+			"__WALL": 0x40000000, "__WCLONE": 0x80000000, "__WNOTHREAD": 0x20000000,
+			// asm-generic/fcntl.h, which none of the seven overrides.
+			"__O_TMPFILE": 0o20000000, "__O_SYNC": 0o4000000,
+		} {
+			if got := mustConst(t, a, name); got != want {
+				t.Errorf("%s: %s = %#x, want %#x", a.Name, name, got, want)
+			}
+		}
+		if tmp, dir := mustConst(t, a, "O_TMPFILE"), mustConst(t, a, "O_DIRECTORY"); tmp != mustConst(t, a, "__O_TMPFILE")|dir {
+			t.Errorf("%s: O_TMPFILE %#x is not __O_TMPFILE | O_DIRECTORY", a.Name, tmp)
+		}
+		if v, ok := a.Const("__SO_ACCEPTCON"); ok {
+			t.Errorf("%s: __SO_ACCEPTCON = %#x: the kernel's is a socket state flag, not SO_ACCEPTCON", a.Name, v)
+		}
+		if v, ok := a.Const("__MS_BIND"); ok {
+			t.Errorf("%s: __MS_BIND = %#x: underscores are not dropped in general", a.Name, v)
+		}
+	}
+}

@@ -46,7 +46,7 @@ getpid
 		// fencer knows SHUT_WR on every architecture asked for: its name.
 		"    syscalls = [\"shutdown\"]\n    when     = arg1 == SHUT_WR\n",
 		"when     = arg2 == -1\n",
-		"  # 1073741824 is __WALL\n  rule \"wait4\" {\n    syscalls = [\"wait4\"]\n    when     = arg2 == bitor(1073741824, WNOHANG)\n",
+		"  rule \"wait4\" {\n    syscalls = [\"wait4\"]\n    when     = arg2 == bitor(__WALL, WNOHANG)\n",
 		// ioctl's request is an int to Firedancer: it compares the low word.
 		"  # 21505 is 0x100005401\n",
 		"  rule \"getpid\" {\n    syscalls = [\"getpid\"]\n  }\n}\n",
