@@ -1,6 +1,9 @@
 package arch
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -168,6 +171,52 @@ func TestUnderscoreConsts(t *testing.T) {
 		}
 		if v, ok := a.Const("__MS_BIND"); ok {
 			t.Errorf("%s: __MS_BIND = %#x: underscores are not dropped in general", a.Name, v)
+		}
+	}
+}
+
+// TestStructSizes checks sizeof's table: the sizes per architecture
+// (pointers and longs are 4 bytes on i386 and arm only, which also checks
+// the table's order of architectures), and that x/sys's own struct and its
+// Go names are not C types.
+func TestStructSizes(t *testing.T) {
+	for _, a := range All() {
+		want := map[string]uint64{"sockaddr_in": 16, "sockaddr_in6": 28, "sockaddr_un": 110, "sockaddr_nl": 12,
+			"sockaddr_ll": 20, "sockaddr_xdp": 16, "int": 4, "long_long": 8, "open_how": 24}
+		if a.Bits == 32 {
+			want["msghdr"], want["iovec"], want["long"] = 28, 8, 4
+		} else {
+			want["msghdr"], want["iovec"], want["long"] = 56, 16, 8
+		}
+		for name, w := range want {
+			if got, ok := a.StructSize(name); !ok || got != w {
+				t.Errorf("%s: sizeof(%s) = %d, %v; want %d", a.Name, name, got, ok, w)
+			}
+		}
+		for _, name := range []string{"sockaddr_any", "SockaddrInet4", "SizeofSockaddrInet4", "ptr", "timespec", ""} {
+			if v, ok := a.StructSize(name); ok {
+				t.Errorf("%s: sizeof(%s) = %d, want none", a.Name, name, v)
+			}
+		}
+		for _, name := range StructNames() {
+			if _, ok := a.StructSize(name); !ok {
+				t.Errorf("%s: no size for %s", a.Name, name)
+			}
+		}
+	}
+}
+
+// TestStructSizesDocumented checks that docs/language.md's table of
+// struct sizes has a row for each type, with its x/sys constant.
+func TestStructSizesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/language.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range structTable {
+		row := fmt.Sprintf("| `%s` | `%s` | ", e.name, e.goName)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/language.md has no row %q", row)
 		}
 	}
 }

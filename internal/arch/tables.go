@@ -1,6 +1,9 @@
 package arch
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 //go:generate go run ./internal/gen -out .
 
@@ -113,4 +116,33 @@ func (a *Arch) build() {
 		}
 	}
 	a.built.Store(true)
+}
+
+// structEntry is the size of a C type on each architecture, in All's
+// order (0 where it has none), and the x/sys constant it comes from.
+type structEntry struct {
+	name, goName string
+	size         [7]uint16
+}
+
+// StructSize returns sizeof(name) on a, the size of the C type named
+// (sockaddr_in, msghdr, long), from x/sys's Sizeof constants
+// (SizeofSockaddrInet4, SizeofMsghdr, SizeofLong).
+func (a *Arch) StructSize(name string) (uint64, bool) {
+	i := sort.Search(len(structTable), func(i int) bool { return structTable[i].name >= name })
+	if i == len(structTable) || structTable[i].name != name {
+		return 0, false
+	}
+	v := structTable[i].size[slices.Index(all, a)]
+	return uint64(v), v != 0
+}
+
+// StructNames returns the names of the C types whose size StructSize
+// knows, sorted.
+func StructNames() []string {
+	out := make([]string, len(structTable))
+	for i, e := range structTable {
+		out[i] = e.name
+	}
+	return out
 }

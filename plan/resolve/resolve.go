@@ -422,6 +422,12 @@ func (r *resolver) checkValue(v hclspec.Value, width int) bool {
 		}
 		r.errorf(x.Rng, "Unknown fd", "Service %q has no fd %q.", r.svc.Name, x.Name)
 		return false
+	case hclspec.SizeOf:
+		if _, ok := r.arch.StructSize(x.Type); ok {
+			return true
+		}
+		r.errorf(x.Rng, "Unknown struct", "fencer knows no size of %s on %s.", x.Type, r.arch.Name)
+		return false
 	case hclspec.BitOr:
 		ok := true
 		for _, y := range x.Xs {

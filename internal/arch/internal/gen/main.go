@@ -354,7 +354,114 @@ var constTable = [...]constEntry{
 		buf.WriteString(strings.Join(diffs, ""))
 		buf.WriteString("}\n")
 	}
+	if err := genStructs(&buf, unixDir); err != nil {
+		return nil, err
+	}
 	return formatSource(buf.Bytes())
+}
+
+// notStructs are x/sys's Sizeof constants that are no C type of the
+// kernel's ABI: a struct of x/sys's own, and the size of a pointer.
+var notStructs = map[string]bool{
+	"SizeofSockaddrAny": true, // x/sys's struct sockaddr_any
+	"SizeofPtr":         true, // a pointer: the size of long on Linux
+}
+
+// structNames maps x/sys's Sizeof constants to the C type each is the
+// size of, from x/sys's unix/linux/types.go, the cgo -godefs input of
+// ztypes_linux*.go: SizeofSockaddrInet4 = C.sizeof_struct_sockaddr_in is
+// sockaddr_in, C.sizeof_union_tcp_cc_info tcp_cc_info, C.sizeof_longlong
+// long_long.
+func structNames(unixDir string) (map[string]string, error) {
+	path := filepath.Join(unixDir, "linux", "types.go")
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	out := map[string]string{}
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, id := range vs.Names {
+				if !strings.HasPrefix(id.Name, "Sizeof") || i >= len(vs.Values) || notStructs[id.Name] {
+					continue
+				}
+				sel, ok := vs.Values[i].(*ast.SelectorExpr)
+				if !ok || !strings.HasPrefix(sel.Sel.Name, "sizeof_") {
+					return nil, fmt.Errorf("%s: %s is not C.sizeof_TYPE", path, id.Name)
+				}
+				c := strings.TrimPrefix(sel.Sel.Name, "sizeof_")
+				c = strings.TrimPrefix(strings.TrimPrefix(c, "struct_"), "union_")
+				if c == "longlong" {
+					c = "long_long"
+				}
+				out[id.Name] = c
+			}
+		}
+	}
+	return out, nil
+}
+
+// genStructs writes the sizes of the C types x/sys has a Sizeof constant
+// for, each with its size on every architecture (in arches' order, 0 where
+// it has none): every such constant must map to a C type (structNames) or
+// be one of notStructs, so that a new one is not left out unnoticed.
+func genStructs(buf *bytes.Buffer, unixDir string) error {
+	cnames, err := structNames(unixDir)
+	if err != nil {
+		return err
+	}
+	sizes := map[string][]uint64{}
+	goName := map[string]string{}
+	for ai, a := range arches {
+		for _, file := range []string{"ztypes_linux.go", "ztypes_linux_" + a.goarch + ".go"} {
+			specs, err := parseConsts(filepath.Join(unixDir, file))
+			if err != nil {
+				return err
+			}
+			for _, s := range specs {
+				if !strings.HasPrefix(s.name, "Sizeof") || notStructs[s.name] {
+					continue
+				}
+				c, ok := cnames[s.name]
+				if !ok {
+					return fmt.Errorf("%s: %s: no C type in types.go", file, s.name)
+				}
+				v, ok := constant.Uint64Val(s.value)
+				if !ok || v > math.MaxUint16 {
+					return fmt.Errorf("%s: %s = %v is not a size", file, s.name, s.value)
+				}
+				if sizes[c] == nil {
+					sizes[c] = make([]uint64, len(arches))
+				}
+				sizes[c][ai], goName[c] = v, s.name
+			}
+		}
+	}
+	fmt.Fprintf(buf, "\n// structTable is the size of each C type x/sys has a Sizeof constant for, %d\n// sorted by name, on %s.\nvar structTable = [...]structEntry{\n",
+		len(sizes), archNames())
+	for _, c := range slices.Sorted(maps.Keys(sizes)) {
+		vals := make([]string, len(arches))
+		for i, v := range sizes[c] {
+			vals[i] = fmt.Sprint(v)
+		}
+		fmt.Fprintf(buf, "\t{%q, %q, [%d]uint16{%s}},\n", c, goName[c], len(arches), strings.Join(vals, ", "))
+	}
+	buf.WriteString("}\n")
+	return nil
+}
+
+// archNames spells the architectures in arches' order.
+func archNames() string {
+	names := make([]string, len(arches))
+	for i, a := range arches {
+		names[i] = a.name
+	}
+	return strings.Join(names, ", ")
 }
 
 // wrapComment makes s lines of a comment of at most 78 characters.
