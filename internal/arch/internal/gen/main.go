@@ -139,12 +139,23 @@ type constSpec struct {
 // literals (possibly negated) and syscall.Errno(N) / syscall.Signal(N)
 // conversions. Anything else (strings, runes, expressions, iota) is skipped.
 func parseConsts(path string) ([]constSpec, error) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
 	var specs []constSpec
+	err := eachConst(path, func(name string, value ast.Expr) error {
+		if v, kind, ok := intValue(value); ok {
+			specs = append(specs, constSpec{name: name, value: v, kind: kind})
+		}
+		return nil
+	})
+	return specs, err
+}
+
+// eachConst calls each with the name and value of every constant of a Go
+// file declared with a value of its own (not iota's repetition).
+func eachConst(path string, each func(name string, value ast.Expr) error) error {
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return fmt.Errorf("parse %s: %w", path, err)
+	}
 	for _, decl := range f.Decls {
 		gd, ok := decl.(*ast.GenDecl)
 		if !ok || gd.Tok != token.CONST {
@@ -156,15 +167,13 @@ func parseConsts(path string) ([]constSpec, error) {
 				continue
 			}
 			for i, id := range vs.Names {
-				v, kind, ok := intValue(vs.Values[i])
-				if !ok {
-					continue
+				if err := each(id.Name, vs.Values[i]); err != nil {
+					return err
 				}
-				specs = append(specs, constSpec{name: id.Name, value: v, kind: kind})
 			}
 		}
 	}
-	return specs, nil
+	return nil
 }
 
 func intValue(e ast.Expr) (constant.Value, string, bool) {
@@ -374,36 +383,24 @@ var notStructs = map[string]bool{
 // long_long.
 func structNames(unixDir string) (map[string]string, error) {
 	path := filepath.Join(unixDir, "linux", "types.go")
-	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
 	out := map[string]string{}
-	for _, decl := range f.Decls {
-		gd, ok := decl.(*ast.GenDecl)
-		if !ok || gd.Tok != token.CONST {
-			continue
+	err := eachConst(path, func(name string, value ast.Expr) error {
+		if !strings.HasPrefix(name, "Sizeof") || notStructs[name] {
+			return nil
 		}
-		for _, spec := range gd.Specs {
-			vs := spec.(*ast.ValueSpec)
-			for i, id := range vs.Names {
-				if !strings.HasPrefix(id.Name, "Sizeof") || i >= len(vs.Values) || notStructs[id.Name] {
-					continue
-				}
-				sel, ok := vs.Values[i].(*ast.SelectorExpr)
-				if !ok || !strings.HasPrefix(sel.Sel.Name, "sizeof_") {
-					return nil, fmt.Errorf("%s: %s is not C.sizeof_TYPE", path, id.Name)
-				}
-				c := strings.TrimPrefix(sel.Sel.Name, "sizeof_")
-				c = strings.TrimPrefix(strings.TrimPrefix(c, "struct_"), "union_")
-				if c == "longlong" {
-					c = "long_long"
-				}
-				out[id.Name] = c
-			}
+		sel, ok := value.(*ast.SelectorExpr)
+		if !ok || !strings.HasPrefix(sel.Sel.Name, "sizeof_") {
+			return fmt.Errorf("%s: %s is not C.sizeof_TYPE", path, name)
 		}
-	}
-	return out, nil
+		c := strings.TrimPrefix(sel.Sel.Name, "sizeof_")
+		c = strings.TrimPrefix(strings.TrimPrefix(c, "struct_"), "union_")
+		if c == "longlong" {
+			c = "long_long"
+		}
+		out[name] = c
+		return nil
+	})
+	return out, err
 }
 
 // genStructs writes the sizes of the C types x/sys has a Sizeof constant
