@@ -3,12 +3,16 @@
 // module cache.
 //
 // It reads, for each architecture fencer supports, x/sys's
-// zsysnum_linux_GOARCH.go for syscall numbers, and zerrors_linux.go,
+// zsysnum_linux_GOARCH.go for syscall numbers, zerrors_linux.go,
 // zerrors_linux_GOARCH.go, ztypes_linux.go and ztypes_linux_GOARCH.go for
-// named constants. Each table is a function returning a map literal, not a
-// package variable: a package-level map literal is built at start-up, for
-// every architecture, whatever the command; in a function it is built when an
-// architecture is first used. The files are parsed with go/parser; nothing is compiled
+// named constants and the Sizeof constants, and unix/linux/types.go for the
+// C type each Sizeof constant is the size of. A syscall table is a function
+// returning a map literal, not a package variable: a package-level map
+// literal is built at start-up, for every architecture, whatever the
+// command; in a function it is built when an architecture is first used.
+// The constants and struct sizes, about 10,000 names, are package-level
+// arrays of constants instead, which the linker lays out as data and
+// nothing builds. The files are parsed with go/parser; nothing is compiled
 // or imported, so every architecture's tables come out on any host.
 //
 // Usage (from the arch package, through go generate):
