@@ -183,6 +183,12 @@ func (d *doc) condition(name string) cond {
 			"falls back to clone, whose flags the rule on clone checks (it allows the flags clone3 was given).",
 		}}
 	}
+	if name == "execve" {
+		return cond{notes: []string{
+			"The program started other programs after its own start: execve is allowed, so exec once does",
+			"not stop a later exec, and what the program runs, runs under this same filter.",
+		}}
+	}
 	ps := d.parts(name)
 	var exprs, notes, labels []string
 	for _, p := range ps {

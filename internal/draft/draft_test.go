@@ -96,3 +96,58 @@ func TestOmittedCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestFdBlocks: an fd keeps its binding when fencer gives the block the
+// recorded number with it, and is declared by number (the binding in a
+// comment) when it would not.
+func TestFdBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		fds  []observe.Fd
+		want []string
+	}{{
+		fds: []observe.Fd{
+			{Number: 0, Name: "stdin", Kind: "stdin", Value: "null"},
+			{Number: 1, Name: "stdout", Kind: "stdout", Value: "append:/var/log/x.log"},
+			{Number: 2, Name: "stderr", Kind: "stdout", Value: "journal"},
+			{Number: 3, Name: "web.socket", Kind: "listen_stream", Value: "127.0.0.1:8080"},
+			{Number: 4, Name: "web.socket", Kind: "listen_stream", Value: "no address"},
+			{Number: 6, Name: "gap", Kind: "listen_stream", Value: "8081"},
+		},
+		want: []string{
+			"fd \"stdin\" {\n    stdin = \"null\"",
+			"fd \"stdout\" {\n    stdout = \"append:/var/log/x.log\"",
+			"# Recorded as stdout = \"journal\": that binding would make it fd 1, it was fd 2.\n" +
+				"  # No recorded call used it.\n  fd \"stderr\" {\n    number = 2",
+			"fd \"web_socket\" {\n    listen_stream = \"127.0.0.1:8080\"",
+			"# Recorded as listen_stream = \"no address\": ",
+			"fd \"web_socket_2\" {\n    number = 4",
+			"that binding would make it fd 4, it was fd 6",
+			"fd \"gap\" {\n    number = 6",
+			"rule \"io_stdout\" {\n    syscalls = [\"write\"]\n    when     = arg0 == fd.stdout",
+		},
+	}, {
+		fds: []observe.Fd{
+			{Number: 1, Name: "stdout", Kind: "stdout", Value: "journal"},
+			{Number: 3, Name: "web", Kind: "listen_stream", Value: "8080"},
+			{Number: 4, Name: "Data", Kind: "open_file", Value: "/srv/data"},
+			{Number: 5, Name: "late", Kind: "listen_datagram", Value: "9000"},
+		},
+		want: []string{
+			"fd \"data\" {\n    open_file = \"/srv/data\"",
+			"systemd passes every socket before the open files, and this one comes after one",
+			"fd \"late\" {\n    number = 5",
+		},
+	}} {
+		b := newBuilder("x86_64", tc.fds...)
+		b.call(1, 1, "write", 1, 1, 0, 1)
+		out, err := Write(b.rec, Options{Service: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("no %q in\n%s", want, out)
+			}
+		}
+	}
+}
