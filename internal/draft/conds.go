@@ -356,16 +356,9 @@ func (d *doc) denial(spec argSpec, refused func(uint64) bool) string {
 			ok = ok && found
 			v |= k
 		}
-		if !ok || !refused(v) {
-			continue
+		if ok && refused(v) {
+			return bitor(names)
 		}
-		switch len(names) {
-		case 0:
-			return "0"
-		case 1:
-			return names[0]
-		}
-		return "bitor(" + strings.Join(names, ", ") + ")"
 	}
 	return ""
 }
