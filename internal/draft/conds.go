@@ -35,14 +35,17 @@ const (
 	specWX              // a protection: never writable and executable at once
 	specReadOnly        // open flags: read-only access
 	specZero            // 0: the calling process itself
+	specAbove           // above every fd the program started with and kept
 )
 
 // argSpec says how to condition one argument.
 type argSpec struct {
 	arg  int // -1: clone's flags, wherever the architecture has them
 	kind int
-	// names name an enum's values (specEnum).
-	names []string
+	// names name an enum's values (specEnum); with numbers, a value no
+	// name has is written as a number (a real-time signal).
+	names   []string
+	numbers bool
 	fs    flagSet
 	// deny lists values to refuse in a test, each the constants to or;
 	// the first the condition refuses is used.
@@ -73,9 +76,13 @@ var argSpecs = map[string][]argSpec{
 	"prctl":          {{arg: 0, kind: specEnum, names: prctlOptions, deny: [][]string{{"PR_SET_PTRACER"}, {"PR_SET_DUMPABLE"}}, what: "option"}},
 	"ioctl":          {{arg: 1, kind: specEnum, names: ioctlRequests, deny: [][]string{{"TIOCSTI"}}, what: "request"}},
 	"epoll_ctl":      {{arg: 1, kind: specEnum, names: []string{"EPOLL_CTL_ADD", "EPOLL_CTL_MOD", "EPOLL_CTL_DEL"}, what: "operation"}},
-	"kill":           {{arg: 1, kind: specEnum, names: signals, deny: [][]string{{"SIGKILL"}, {"SIGSTOP"}}, what: "signal"}},
-	"tkill":          {{arg: 1, kind: specEnum, names: signals, deny: [][]string{{"SIGKILL"}, {"SIGSTOP"}}, what: "signal"}},
-	"tgkill":         {{arg: 2, kind: specEnum, names: signals, deny: [][]string{{"SIGKILL"}, {"SIGSTOP"}}, what: "signal"}},
+	"kill":              {signalSpec(1)},
+	"tkill":             {signalSpec(1)},
+	"tgkill":            {signalSpec(2)},
+	"rt_sigqueueinfo":   {signalSpec(1)},
+	"rt_tgsigqueueinfo": {signalSpec(2)},
+	"pidfd_send_signal": {signalSpec(1)},
+	"close_range":       {{arg: 0, kind: specAbove, what: "first fd"}},
 	"dup3":           {{arg: 2, kind: specFlags, fs: flagSet{bits: []string{"O_CLOEXEC"}}, what: "flags"}},
 	"pipe2":          {{arg: 1, kind: specFlags, fs: flagSet{bits: []string{"O_CLOEXEC", "O_NONBLOCK", "O_DIRECT"}}, what: "flags"}},
 	"epoll_create1":  {{arg: 0, kind: specFlags, fs: flagSet{bits: []string{"EPOLL_CLOEXEC"}}, what: "flags"}},
@@ -89,6 +96,11 @@ var argSpecs = map[string][]argSpec{
 		{arg: 0, kind: specZero, deny: [][]string{{"1"}}, what: "process"},
 		{arg: 1, kind: specEnum, names: rlimits, what: "resource"},
 	},
+}
+
+// signalSpec is the condition on a signal number in argument arg.
+func signalSpec(arg int) argSpec {
+	return argSpec{arg: arg, kind: specEnum, names: signals, numbers: true, deny: [][]string{{"SIGKILL"}, {"SIGSTOP"}}, what: "signal"}
 }
 
 var socketType = flagSet{fields: []field{{masks: 0xf, names: socketTypes}}, bits: []string{"SOCK_CLOEXEC", "SOCK_NONBLOCK"}}
@@ -219,22 +231,15 @@ func (d *doc) specPart(name string, arg int, spec argSpec) (part, bool) {
 			values = append(values, v)
 		}
 	}
-	if name == "clone" {
-		values = d.withClone3(values, seen)
-	}
+	values = d.equivalents(name, values, seen)
 	sort.Slice(values, func(i, j int) bool { return values[i] < values[j] })
 	p := part{arg: arg, what: spec.what}
 	switch spec.kind {
 	case specWX:
-		wx, ok1 := n.value("PROT_WRITE")
-		x, ok2 := n.value("PROT_EXEC")
-		if !ok1 || !ok2 || d.a.ArgName(name, arg) != "prot" {
+		_, ok1 := n.value("PROT_WRITE")
+		_, ok2 := n.value("PROT_EXEC")
+		if !ok1 || !ok2 || d.a.ArgName(name, arg) != "prot" || d.wxSeen() {
 			return part{}, false
-		}
-		for _, v := range values {
-			if v&(wx|x) == wx|x {
-				return part{}, false
-			}
 		}
 		p.expr = fmt.Sprintf("!has_bits(arg%d, bitor(PROT_WRITE, PROT_EXEC))", arg)
 		p.note = "No mapping was writable and executable at once."
@@ -253,6 +258,8 @@ func (d *doc) specPart(name string, arg int, spec argSpec) (part, bool) {
 		p.expr = fmt.Sprintf("masked(arg%d, O_ACCMODE) == O_RDONLY", arg)
 		p.note = "Every file was opened read-only."
 		p.render = func(i int) string { return n.flags(d.value(name, arg, i), openFlags) }
+	case specAbove:
+		return d.abovePart(name, arg, values, p)
 	case specZero:
 		if len(values) != 1 || values[0] != 0 {
 			return part{}, false
@@ -301,7 +308,10 @@ func (d *doc) namedPart(name string, arg int, spec argSpec, values []uint64, p p
 				}
 				return "0", true
 			}
-			return n.enum(v, spec.names)
+			if s, ok := n.enum(v, spec.names); ok || !spec.numbers {
+				return s, ok
+			}
+			return fmt.Sprint(v), true
 		}
 		s := n.flags(v, spec.fs)
 		return s, !hasNumber(s) || s == "0"
@@ -379,21 +389,13 @@ func (d *doc) cloneFallback() bool {
 	return true
 }
 
-// withClone3 adds to clone's recorded flags those glibc passes clone when
-// clone3 fails: clone3's flags with the exit signal, SIGCHLD for a new
-// process (clone3 keeps it apart), none for a thread.
-func (d *doc) withClone3(values []uint64, seen map[uint64]bool) []uint64 {
-	if !d.cloneFallback() {
-		return values
-	}
-	thread, _ := d.a.Const("CLONE_THREAD")
-	sigchld, _ := d.a.Const("SIGCHLD")
-	for _, i := range d.an.stats["clone3"].idx {
-		f := d.rec.Calls[i].CloneFlags & 0xffffffff
-		vs := []uint64{f}
-		if f&thread == 0 {
-			vs = append(vs, f|sigchld)
-		}
+// equivalents adds to the recorded values of the syscall's conditioned
+// argument those of the recorded calls of syscalls that are it with some
+// arguments fixed, so that its condition allows what they do: clone the
+// flags of fork (SIGCHLD), vfork (CLONE_VM|CLONE_VFORK|SIGCHLD) and of
+// clone3 when clone3 falls back to it, accept4 accept's flags (0).
+func (d *doc) equivalents(name string, values []uint64, seen map[uint64]bool) []uint64 {
+	add := func(vs ...uint64) {
 		for _, v := range vs {
 			if !seen[v] {
 				seen[v] = true
@@ -401,7 +403,85 @@ func (d *doc) withClone3(values []uint64, seen map[uint64]bool) []uint64 {
 			}
 		}
 	}
+	k := func(names ...string) uint64 {
+		var v uint64
+		for _, n := range names {
+			x, _ := d.a.Const(n)
+			v |= x
+		}
+		return v
+	}
+	switch name {
+	case "accept4":
+		if len(d.callsOf("accept")) > 0 {
+			add(0)
+		}
+	case "clone":
+		if len(d.callsOf("fork")) > 0 {
+			add(k("SIGCHLD"))
+		}
+		if len(d.callsOf("vfork")) > 0 {
+			add(k("CLONE_VM", "CLONE_VFORK", "SIGCHLD"))
+		}
+		if !d.cloneFallback() {
+			break
+		}
+		for _, i := range d.callsOf("clone3") {
+			// clone3 keeps the exit signal apart: a new process's is
+			// SIGCHLD, a thread has none.
+			f := d.rec.Calls[i].CloneFlags & 0xffffffff
+			add(f)
+			if f&k("CLONE_THREAD") == 0 {
+				add(f | k("SIGCHLD"))
+			}
+		}
+	}
 	return values
+}
+
+// wxSeen reports whether a recorded mmap, mmap2, mprotect or
+// pkey_mprotect asked for memory writable and executable at once (a JIT):
+// then none of them gets the condition, which the others would undo.
+func (d *doc) wxSeen() bool {
+	w, _ := d.a.Const("PROT_WRITE")
+	x, _ := d.a.Const("PROT_EXEC")
+	for _, name := range []string{"mmap", "mmap2", "mprotect", "pkey_mprotect"} {
+		if d.a.ArgName(name, 2) != "prot" {
+			continue
+		}
+		for _, i := range d.callsOf(name) {
+			if d.value(name, 2, i)&(w|x) == w|x {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// abovePart is close_range's condition that it closes only fds above
+// those the program started with and kept (which fd conditions may pin),
+// when every recorded call did.
+func (d *doc) abovePart(name string, arg int, values []uint64, p part) (part, bool) {
+	top := -1
+	for k, fd := range d.rec.Fds {
+		if !d.an.fds.lost[k] && fd.Number > top {
+			top = fd.Number
+		}
+	}
+	if top < 0 {
+		return part{}, false
+	}
+	for _, v := range values {
+		if v <= uint64(top) {
+			return part{}, false
+		}
+	}
+	p.expr = fmt.Sprintf("arg%d > %d", arg, top)
+	p.note = fmt.Sprintf("arg%d: only fds above %d, the last the program started with, so that no fd a condition names is closed and reused.", arg, top)
+	p.render = func(i int) string { return fmt.Sprint(d.value(name, arg, i)) }
+	p.deny = fmt.Sprint(top)
+	p.sample = fmt.Sprint(top + 1)
+	return p, true
 }
 
 // uses are the recorded fd arguments arg of the syscall.

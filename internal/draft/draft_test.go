@@ -151,3 +151,51 @@ func TestFdBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestFamilies: a condition on one syscall of a family is not undone by
+// another the program uses: clone allows what fork and vfork do, accept4
+// what accept does, no mapping call keeps W^X when one made rwx memory
+// (a JIT), every signal-sending call names its signals, close_range stays
+// above the fds conditions name; and validate's lints find nothing.
+func TestFamilies(t *testing.T) {
+	b := newBuilder("x86_64", stdio...)
+	const pid = 50
+	b.call(pid, pid, "write", 3, 2, 0, 3)
+	b.call(pid, pid, "close_range", 0, 4, 0xffffffff, 0)
+	b.call(pid, pid, "clone", 51, b.k("CLONE_VM", "CLONE_FS", "CLONE_FILES", "CLONE_SIGHAND", "CLONE_THREAD", "CLONE_SYSVSEM",
+		"CLONE_SETTLS", "CLONE_PARENT_SETTID", "CLONE_CHILD_CLEARTID"), 0, 0, 0, 0)
+	b.call(pid, pid, "fork", 52)
+	b.call(pid, pid, "vfork", 53)
+	b.call(pid, pid, "accept", 6, 3, 0, 0)
+	b.call(pid, pid, "accept4", 7, 3, 0, 0, b.k("SOCK_CLOEXEC"))
+	b.call(pid, pid, "mmap", 0x7f0000000000, 0, 4096, b.k("PROT_READ", "PROT_WRITE", "PROT_EXEC"), b.k("MAP_PRIVATE", "MAP_ANONYMOUS"), 0xffffffffffffffff, 0)
+	b.call(pid, pid, "mprotect", 0, 0x7f0000000000, 4096, b.k("PROT_READ", "PROT_EXEC"))
+	b.call(pid, pid, "tgkill", 0, pid, 51, 33)
+	b.call(pid, pid, "kill", 0, 52, b.k("SIGTERM"))
+	out, err := Write(b.rec, Options{Service: "fam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"when     = contains([SIGCHLD, bitor(SIGCHLD, CLONE_VM, CLONE_VFORK), bitor(CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID)], arg0)",
+		"when     = arg0 == fd.http && contains([0, SOCK_CLOEXEC], arg3)",
+		"rule \"memory\" {\n    syscalls = [\"mprotect\"]\n  }",
+		"when     = arg2 == 33",
+		"when     = arg1 == SIGTERM",
+		"when     = arg0 > 3",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "PROT_WRITE, PROT_EXEC))") {
+		t.Errorf("a W^X condition although the program mapped rwx memory:\n%s", out)
+	}
+	cfg, diags := hclspec.Parse(map[string][]byte{"d.fencer.hcl": out}, hclspec.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, dg := range lint.Policies(cfg, nil) {
+		t.Errorf("%s: %s: %s", dg.Subject, dg.Summary, dg.Detail)
+	}
+}
