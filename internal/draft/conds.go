@@ -545,7 +545,7 @@ func (d *doc) fdPart(name string, arg int) (part, bool) {
 		list := d.fdList(func(k int) bool { return inherited[k] })
 		p.expr = fdExpr(arg, list, false)
 		p.label = strings.ReplaceAll(strings.Join(list, "_"), "fd.", "")
-		p.note = fmt.Sprintf("arg%d: only fds the program started with.", arg)
+		p.note = fmt.Sprintf("arg%d: only the fds the program started with that it used here.", arg)
 		p.deny = d.otherFd(func(k int) bool { return !inherited[k] })
 		return p, true
 	}
@@ -557,7 +557,7 @@ func (d *doc) fdPart(name string, arg int) (part, bool) {
 	}
 	p.expr = fdExpr(arg, excluded, true)
 	p.label = "own_fds"
-	p.note = fmt.Sprintf("arg%d: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.", arg)
+	p.note = fmt.Sprintf("arg%d: fds the program opened itself (their numbers vary from run to run), never one it started with and did not use here.", arg)
 	p.deny = excluded[0]
 	return p, true
 }

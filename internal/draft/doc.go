@@ -93,7 +93,7 @@ func (d *doc) buildHeader() {
 		omitted += n
 	}
 	if omitted > 0 {
-		d.header = append(d.header, fmt.Sprintf("The recorder kept the first calls whole and then only calls unlike those kept: %d more were counted, not kept.", omitted))
+		d.header = append(d.header, fmt.Sprintf("The recorder counted %d more calls without keeping them: like those it kept.", omitted))
 	}
 	if d.an.boundary < len(rec.Calls) {
 		d.header = append(d.header, fmt.Sprintf("Start-up: the %s before %s (at %s); the rest is the steady state.",
@@ -267,6 +267,24 @@ func bindingProblem(fd observe.Fd, n passedCount) string {
 	return ""
 }
 
+// commentWidth is where comment lines wrap.
+const commentWidth = 100
+
+// wrap breaks s at spaces into lines of at most width bytes where it
+// can.
+func wrap(s string, width int) []string {
+	var out []string
+	for len(s) > width {
+		cut := strings.LastIndex(s[:width], " ")
+		if cut <= 2 {
+			break
+		}
+		out = append(out, strings.TrimRight(s[:cut], " "))
+		s = strings.TrimLeft(s[cut+1:], " ")
+	}
+	return append(out, s)
+}
+
 // hclString quotes s as an HCL string literal, with no interpolation.
 func hclString(s string) string {
 	q := strconv.Quote(s)
@@ -293,7 +311,9 @@ func (d *doc) render() string {
 				b.WriteString(indent + "#\n")
 				continue
 			}
-			b.WriteString(indent + "# " + commentText(l) + "\n")
+			for _, w := range wrap(commentText(l), commentWidth-len(indent)) {
+				b.WriteString(indent + "# " + w + "\n")
+			}
 		}
 	}
 	comment("", d.header)

@@ -125,7 +125,7 @@ func (d *doc) statLines(name string) []string {
 		line += fmt.Sprintf(", %d failed", s.failed)
 	}
 	if n := d.an.omitted[name]; n > 0 {
-		line += fmt.Sprintf("; and %d more like these that the recording counted but did not keep", n)
+		line += fmt.Sprintf("; %d more counted, not kept", n)
 	}
 	out := []string{line + "."}
 	if p := d.paths(name); p != "" {
