@@ -71,6 +71,14 @@ service "tserver" {
     when     = contains([bitor(CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID), bitor(SIGCHLD, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID)], arg1)
   }
 
+  # clone3: 2 calls, all at start-up.
+  # clone3 takes its flags in memory, where no filter sees them: it fails with ENOSYS, and glibc
+  # falls back to clone, whose flags the rule on clone checks (it allows the flags clone3 was given).
+  rule "threads_clone3" {
+    syscalls = ["clone3"]
+    action   = errno(ENOSYS)
+  }
+
   # Time: clocks, sleeps and timers.
   # clock_gettime: 4 calls, all after start-up.
   rule "time" {
@@ -113,14 +121,6 @@ service "tserver" {
   rule "startup_own_fds" {
     syscalls = ["bind", "listen", "pread64", "read"]
     when     = !contains([fd.stdin, fd.stdout, fd.stderr], arg0)
-  }
-
-  # clone3: 2 calls, all at start-up.
-  # clone3 takes its flags in memory, where no filter sees them: it fails with ENOSYS, and glibc
-  # falls back to clone, whose flags the rule on clone checks (it allows the flags clone3 was given).
-  rule "startup_clone3" {
-    syscalls = ["clone3"]
-    action   = errno(ENOSYS)
   }
 
   # getrandom: 1 call, all at start-up.
@@ -233,6 +233,12 @@ test "threads_clone: clone with flags SIGCHLD is refused" {
   expect  = kill_process
 }
 
+test "threads_clone3: clone3 gets errno(ENOSYS)" {
+  service = "tserver"
+  syscall = "clone3"
+  expect  = errno(ENOSYS)
+}
+
 test "time: clock_gettime as recorded" {
   service = "tserver"
   syscall = "clock_gettime"
@@ -263,12 +269,6 @@ test "startup_own_fds: bind on fd.stdin is refused" {
   syscall = "bind"
   args    = [fd.stdin]
   expect  = kill_process
-}
-
-test "startup_clone3: clone3 gets errno(ENOSYS)" {
-  service = "tserver"
-  syscall = "clone3"
-  expect  = errno(ENOSYS)
 }
 
 test "startup_getrandom: getrandom as recorded" {
