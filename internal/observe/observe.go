@@ -6,7 +6,10 @@
 // what it means (an fd, a flag set, an address) is the reader's business.
 package observe
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Recording is one run of a program under the recorder.
 type Recording struct {
@@ -24,8 +27,18 @@ type Recording struct {
 	// for a command, the recorder's own standard input and output.
 	Fds []Fd
 	// Calls are every syscall entry seen, in the order the tracer saw
-	// them (across threads: the order of entry).
+	// them (across threads: the order of entry) — for a long run, every
+	// call up to a bound, then only calls unlike those kept (see Omitted).
 	Calls []Call
+	// Omitted counts the calls seen but not kept in Calls, by syscall
+	// (Call.Key). A long run (a daemon making millions of calls) keeps
+	// its first calls whole, start-up included; past the recorder's bound
+	// it keeps a call only when few calls with the same syscall and the
+	// same small argument values (fds, flags, not addresses) were kept,
+	// and counts the others here. The number of calls of a syscall seen
+	// is its calls in Calls plus its count here. Nil when nothing was
+	// left out.
+	Omitted map[string]int64
 	// Ended says why the recording stopped.
 	Ended End
 	// ExitStatus is the program's exit status when Ended is Exited, its
@@ -101,4 +114,17 @@ type Call struct {
 	// Foreign is set for a call through another architecture's entry point
 	// (a 32-bit int $0x80 on x86_64); Nr is then that entry's number.
 	Foreign bool
+}
+
+// Key names the call's syscall: its Name, "nr N" when it has none, with
+// "foreign " in front for a call through another architecture's entry.
+func (c *Call) Key() string {
+	k := c.Name
+	if k == "" {
+		k = "nr " + strconv.Itoa(c.Nr)
+	}
+	if c.Foreign {
+		k = "foreign " + k
+	}
+	return k
 }
