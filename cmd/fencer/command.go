@@ -29,7 +29,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{validateCommand, testCommand, planCommand, applyCommand, destroyCommand, verifyCommand, whyCommand, fmtCommand, showCommand, importCommand, exportCommand, execCommand, agentCommand, versionCommand, helpCommand}
+	commands = []*command{validateCommand, testCommand, planCommand, applyCommand, destroyCommand, verifyCommand, whyCommand, fmtCommand, showCommand, recordCommand, importCommand, exportCommand, execCommand, agentCommand, versionCommand, helpCommand}
 }
 
 func lookupCommand(name string) *command {
