@@ -62,10 +62,12 @@ func FuzzPolicy(f *testing.F) {
 		if err != nil {
 			t.Fatalf("compiles in fencer but not for Firedancer: %v\n%s", err, out)
 		}
-		st := &verdictStats{classes: map[string]int{}, widths: map[string]bool{}}
-		checkVerdicts(t, st, fd, comp, rand.New(rand.NewSource(1)), 300)
-		if len(st.bad) > 0 {
-			t.Fatalf("%s\n%s", st.bad[0], out)
+		st := NewVerdictStats()
+		if err := CompareVerdicts(st, p.Name, fd, comp.Program, x86, rand.New(rand.NewSource(1)), 300); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Bad) > 0 {
+			t.Fatalf("%s\n%s", st.Bad[0], out)
 		}
 	})
 }
