@@ -39,14 +39,6 @@ const (
 	ClassLowOnly = "high half Firedancer ignores"
 )
 
-// verdictStats counts inputs and explained mismatches.
-type verdictStats struct {
-	inputs  int
-	classes map[string]int
-	widths  map[string]bool // syscall/argN of ClassWidth mismatches
-	bad     []string
-}
-
 // VerdictStats counts the inputs CompareVerdicts ran and the mismatches
 // it found, explained (by class) or not (Bad).
 type VerdictStats struct {
