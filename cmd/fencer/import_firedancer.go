@@ -22,7 +22,8 @@ var _ = registerImporter(&importer{
     with a warning). A parameter the policy compares only with fd
     arguments becomes an fd block numbered by a variable of its name;
     any other (a pid, the bounds of a range) a variable. Give their values
-    with -var, or bind the fd blocks to what systemd opens.
+    to validate, plan and apply with -var, or bind the fd blocks to what
+    systemd opens.
 `,
 	read: func(c *cli, o *importOptions, args []string) ([]byte, map[string][]byte, hcl.Diagnostics) {
 		text, _, inputs, diags := importFiredancer(args)
