@@ -65,6 +65,9 @@ SystemCallArchitectures=native
 
 func writeUnits(t *testing.T, dir string) {
 	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, content := range units {
 		if from, to, ok := strings.Cut(name, " -> "); ok {
 			if err := os.Symlink(filepath.Join(dir, to), filepath.Join(dir, from)); err != nil {
