@@ -115,29 +115,30 @@ func WriteService(name string, vs []Variant, opt WriteOptions) ([]byte, error) {
 
 // serviceParams are the parameters of the variants, in order, each once.
 func serviceParams(vs []Variant) []Param {
-	var out []Param
-	seen := map[string]bool{}
-	for _, v := range vs {
-		for _, prm := range v.Policy.Params {
-			if !seen[prm.Name] {
-				seen[prm.Name] = true
-				out = append(out, prm)
-			}
-		}
-	}
-	return out
+	return distinct(vs, func(p *Policy) []Param { return p.Params }, func(x Param) string { return x.Name })
 }
 
 // serviceSyscalls are the syscall names of the variants, in order, each
 // once.
 func serviceSyscalls(vs []Variant) []string {
-	var out []string
+	scs := distinct(vs, func(p *Policy) []Syscall { return p.Syscalls }, func(x Syscall) string { return x.Name })
+	out := make([]string, len(scs))
+	for i, sc := range scs {
+		out[i] = sc.Name
+	}
+	return out
+}
+
+// distinct returns the items of each variant's policy, in order, the
+// first of each name only.
+func distinct[T any](vs []Variant, items func(*Policy) []T, name func(T) string) []T {
+	var out []T
 	seen := map[string]bool{}
 	for _, v := range vs {
-		for _, sc := range v.Policy.Syscalls {
-			if !seen[sc.Name] {
-				seen[sc.Name] = true
-				out = append(out, sc.Name)
+		for _, x := range items(v.Policy) {
+			if !seen[name(x)] {
+				seen[name(x)] = true
+				out = append(out, x)
 			}
 		}
 	}
