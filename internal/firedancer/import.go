@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -45,14 +46,14 @@ func Import(inputs []Input, exists func(path string) bool) ([]byte, []Service, h
 		if p == nil {
 			continue
 		}
-		if prev, dup := byName[p.Name]; dup {
+		if prev, dup := byName[hclspec.Name(p.Name)]; dup {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Two policies of one name",
 				Detail:  fmt.Sprintf("%s and %s are both policy %s, which would be two services of one name: import them separately.", prev, in.Path, p.Name),
 				Subject: p.SigRange.Ptr()})
 			continue
 		}
-		byName[p.Name] = in.Path
-		base := strings.TrimSuffix(p.Name, Arm64Suffix)
+		byName[hclspec.Name(p.Name)] = in.Path
+		base := hclspec.Name(strings.TrimSuffix(p.Name, Arm64Suffix))
 		if groups[base] == nil {
 			order = append(order, base)
 		}

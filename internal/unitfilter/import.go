@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/host"
 	"github.com/fencer-dev/fencer/internal/syscallgroups"
@@ -64,7 +65,7 @@ func Import(ctx context.Context, t host.Target, unit string) (text []byte, e *Ef
 	e = Evaluate(settings, groups, knownTo(facts), facts.Arch)
 	diags = append(diags, e.Diags...)
 	text, err = Write(e, WriteOptions{
-		Service: strings.TrimSuffix(u.Name, ".service"), Unit: u.Name, Native: facts.Arch, Groups: groups,
+		Service: hclspec.Name(strings.TrimSuffix(u.Name, ".service")), Unit: u.Name, Native: facts.Arch, Groups: groups,
 		Header: []string{
 			fmt.Sprintf("The seccomp settings of %s (SystemCallFilter=, SystemCallErrorNumber=,", u.Name),
 			"SystemCallArchitectures=) as this host's systemd reads them from " + strings.Join(paths, ", ") + ",",
