@@ -408,6 +408,10 @@ func (r *resolver) checkValue(v hclspec.Value, width int) bool {
 		if s := spelling.Nearest(x.Name, r.arch.ConstNames()); s != "" {
 			detail += fmt.Sprintf(" Did you mean %s?", s)
 		}
+		if strings.HasPrefix(x.Name, "_") {
+			detail += fmt.Sprintf(" Of the kernel's names with leading underscores, fencer knows %s: the others may mean something else than the name without them (__O_TMPFILE is not O_TMPFILE).",
+				strings.Join(arch.UnderscoreNames(), ", "))
+		}
 		r.errorf(x.Rng, "Unknown constant", "%s", detail)
 		return false
 	case hclspec.FdRef:
@@ -417,6 +421,12 @@ func (r *resolver) checkValue(v hclspec.Value, width int) bool {
 			}
 		}
 		r.errorf(x.Rng, "Unknown fd", "Service %q has no fd %q.", r.svc.Name, x.Name)
+		return false
+	case hclspec.SizeOf:
+		if _, ok := r.arch.StructSize(x.Type); ok {
+			return true
+		}
+		r.errorf(x.Rng, "Unknown struct", "fencer knows no size of %s on %s.", x.Type, r.arch.Name)
 		return false
 	case hclspec.BitOr:
 		ok := true

@@ -262,6 +262,8 @@ func (r *resolver) valueAt(v hclspec.Value, bits int) (uint64, bool) {
 			}
 		}
 		return 0, false
+	case hclspec.SizeOf:
+		return r.arch.StructSize(x.Type)
 	case hclspec.BitOr:
 		var out uint64
 		ok := true
