@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"path/filepath"
 	"strings"
@@ -124,9 +125,10 @@ func fdArchList(as []*arch.Arch) string {
 }
 
 // drawParams draws a value for each parameter of each service: an fd
-// number below 64 for an fd (distinct within its service when distinctFds,
-// as fencer refuses two fds on one number), any uint for the others, which
-// often equal another parameter's value or are small. It returns the
+// number below 64 for an fd, or another parameter's value when that is an
+// fd number (distinct within its service when distinctFds, as fencer
+// refuses two fds on one number), any uint for the others, which often
+// equal another parameter's value or are small. It returns the
 // values by service and parameter, and the -var options that give them.
 func drawParams(rnd *rand.Rand, services []firedancer.Service, distinctFds bool) ([]map[string]uint64, []string) {
 	var vars []string
@@ -151,7 +153,7 @@ func drawParams(rnd *rand.Rand, services []firedancer.Service, distinctFds bool)
 					default:
 						x = uint64(rnd.Uint32())
 					}
-					if role != firedancer.RoleFd || !distinctFds || !used[x] {
+					if role != firedancer.RoleFd || x <= math.MaxInt32 && (!distinctFds || !used[x]) {
 						break
 					}
 				}
