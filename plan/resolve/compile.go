@@ -204,7 +204,12 @@ func largestRule(svc *hclspec.Service, long *compile.TooLongError) *hclspec.Rule
 // a line (bpf.Disassemble), with notes naming the syscalls the dispatch
 // compares with and the exec-once gate's return.
 func (c *Compiled) Disassemble() string {
-	return bpf.Disassemble(c.Program, c.Arch.Order, annotate(c.Program, c.Arch))
+	return bpf.Disassemble(c.Program, c.Arch.Order, c.Notes())
+}
+
+// Notes is the note function Disassemble gives bpf.Disassemble.
+func (c *Compiled) Notes() func(pc int, in bpf.Insn) string {
+	return annotate(c.Program, c.Arch)
 }
 
 // numberJumps returns the pcs of the jeq that compare the syscall number:
