@@ -12,7 +12,8 @@ var _ = registerExportFormat(&exportFormat{
 	name: "c",
 	help: `A C header in the style of Firedancer's generated policies, for
            programs that install their own filter: the service's fds are
-           the parameters (unsigned int NAME_fd, in declaration order) of
+           the parameters (unsigned int NAME_fd, or NAME when it ends in
+           _fd, dashes as underscores, in declaration order) of
            static inline void populate_sock_filter_policy_SERVICE(
            size_t out_cnt, struct sock_filter * out, ...), which fills
            out with sock_filter_policy_SERVICE_instr_cnt instructions

@@ -67,13 +67,17 @@ var nonIdent = regexp.MustCompile(`[^A-Za-z0-9_]`)
 // may have dashes, which become underscores.
 func Ident(name string) string { return nonIdent.ReplaceAllString(name, "_") }
 
-// ParamNames are the C parameters of the fds, NAME_fd, in order. Two fds
-// whose names differ only in dashes and underscores are an error.
+// ParamNames are the C parameters of the fds, in order: NAME_fd, or NAME
+// when it ends in _fd already (Firedancer's parameters, imported, are
+// logfile_fd). Two fds that would have one name are an error.
 func ParamNames(fds []string) ([]string, error) {
 	out := make([]string, len(fds))
 	seen := map[string]string{}
 	for i, fd := range fds {
-		out[i] = Ident(fd) + "_fd"
+		out[i] = Ident(fd)
+		if !strings.HasSuffix(out[i], "_fd") {
+			out[i] += "_fd"
+		}
 		if other, ok := seen[out[i]]; ok {
 			return nil, fmt.Errorf("fds %q and %q would both be the C parameter %s: rename one", other, fd, out[i])
 		}

@@ -1,10 +1,13 @@
 package resolve
 
 import (
+	"math/rand"
 	"strings"
 	"testing"
 
+	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
+	"github.com/fencer-dev/fencer/internal/bpf"
 	"github.com/fencer-dev/fencer/internal/configtest"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
@@ -84,6 +87,100 @@ func TestParametricRefusesFdInMask(t *testing.T) {
 		_, diags := ParametricPolicy(cfg.Services[0], arch.X86_64)
 		if !diags.HasErrors() || !strings.Contains(diags.Error(), "fd.") || diags[0].Subject == nil {
 			t.Errorf("%s: %v", when, diags)
+		}
+	}
+}
+
+// TestParametricRealPolicies compiles examples/metrics and the
+// benchmark's Firedancer policies (49 of them compare with fds) with their
+// fds left open, on every architecture each is planned for, fills each
+// program with draws of fd numbers — equal to each other, 0, 2,
+// 0xffffffff, the policy's constants — and compares its verdicts with
+// those of the policy resolved with the same numbers.
+func TestParametricRealPolicies(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	services, opened := 0, 0
+	for _, dir := range []string{"../../examples/metrics", "../../bench/firedancer"} {
+		cfg, diags := hclspec.Load(dir, hclspec.LoadOptions{})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		for _, svc := range cfg.Services {
+			for _, a := range Arches(cfg, svc, nil) {
+				c, diags := CompileParametric(svc, a)
+				if diags.HasErrors() {
+					t.Fatalf("%s on %s: %v", svc.Name, a.Name, diags)
+				}
+				for _, s := range c.Parametric.Slots {
+					if s >= 0 {
+						opened++
+					}
+				}
+				checkFilled(t, r, c)
+				services++
+			}
+		}
+	}
+	if services < 50 || opened < services {
+		t.Errorf("%d services and architectures, %d comparisons with fds: the test proves little", services, opened)
+	}
+	t.Logf("%d services and architectures, %d comparisons with fds", services, opened)
+}
+
+// checkFilled is TestParametricRealPolicies on one compiled service.
+func checkFilled(t *testing.T, r *rand.Rand, c *Compiled) {
+	t.Helper()
+	var consts []uint32
+	for _, rule := range c.Filter.Rules {
+		consts = append(consts, rule.Nr)
+		for _, cmp := range policy.Comparisons(rule.When) {
+			consts = append(consts, uint32(cmp.Value), uint32(cmp.Value>>32))
+		}
+	}
+	pick := func() uint32 {
+		switch r.Intn(5) {
+		case 0:
+			return []uint32{0, 2, 0xffffffff}[r.Intn(3)]
+		case 1, 2:
+			return consts[r.Intn(len(consts))] + uint32(r.Intn(3)) - 1
+		}
+		return uint32(r.Intn(10))
+	}
+	for range 20 {
+		values := map[string]uint32{}
+		var last uint32
+		for _, fd := range c.Service.Fds {
+			v := pick()
+			if r.Intn(4) == 0 {
+				v = last // two fds with one number
+			}
+			values[fd.Name], last = v, v
+		}
+		prog, err := c.Parametric.Fill(values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resolved := c.Filter.WithParams(values)
+		vm, err := bpf.NewVM(prog, c.Arch.Order)
+		if err != nil {
+			t.Fatalf("%s on %s: %v", c.Service.Name, c.Arch.Name, err)
+		}
+		for range 200 {
+			d := policy.Data{Arch: c.Arch.Audit, Nr: int32(resolved.Rules[r.Intn(len(resolved.Rules))].Nr)}
+			if r.Intn(10) == 0 {
+				d.Nr = int32(r.Intn(500))
+			}
+			for i := range d.Args {
+				d.Args[i] = uint64(pick())
+				if r.Intn(5) == 0 {
+					d.Args[i] |= uint64(pick()) << 32
+				}
+			}
+			data := bpf.MakeData(d.Nr, d.Arch, 0, d.Args, c.Arch.Order)
+			got := policy.ActionFromRet(vm.Run(data[:], bpf.Options{}).Ret)
+			if want := resolved.Decide(d); got != want {
+				t.Fatalf("%s on %s, fds %v: nr %d args %#x: program says %v, policy %v", c.Service.Name, c.Arch.Name, values, d.Nr, d.Args, got, want)
+			}
 		}
 	}
 }
