@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
@@ -229,7 +230,7 @@ func TestParametricShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _, _ := Compile(withoutParams(f))
-	if !equalPrograms(plain, want) {
+	if !slices.Equal(plain, want) {
 		t.Errorf("Compile of a policy with parameters differs from that of its values")
 	}
 	if len(plain) >= len(pp.Program) {
@@ -243,18 +244,6 @@ func TestParametricShape(t *testing.T) {
 		t.Errorf("Fill without every value succeeded")
 	}
 	checkProgram(t, filled, f, []policy.Data{{Arch: a.audit, Nr: 0, Args: [6]uint64{4}}, {Arch: a.audit, Nr: 0, Args: [6]uint64{3}}, {Arch: a.audit, Nr: 1, Args: [6]uint64{1}}, {Arch: a.audit, Nr: 1, Args: [6]uint64{5}}}, "fixed")
-}
-
-func equalPrograms(a, b bpf.Program) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestParametricRefused checks the comparison a parametric compile cannot
