@@ -13,6 +13,12 @@
 //
 // The passes work on programs, not policies: they know nothing of
 // syscalls, and this package imports no part of the compiler.
+//
+// A jump comparing A with X compares it with a value the passes know
+// nothing of (no program fencer compiles loads X): they never decide
+// it nor learn from it, and two such jumps are alike only with the same
+// constant. The compiler relies on that for comparisons with parameters
+// (bpf.Builder.JumpIfParam).
 package optimize
 
 import (
