@@ -29,7 +29,20 @@ import (
 // applied as masks, and the exec-once gate where it applies. Every problem is a diagnostic on the range that caused
 // it; the filter is nil when there is an error.
 func Policy(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics) {
-	r := resolver{svc: svc, arch: a}
+	return policyOf(svc, a, false)
+}
+
+// ParametricPolicy is Policy with the service's fd numbers left open:
+// each comparison with fd.NAME is one with parameter NAME
+// (policy.Cmp.Param), whose value is the fd's number. An fd anywhere
+// else (a mask, has_bits, bitor) is an error: its value would change
+// what the comparison is, not only what it compares with.
+func ParametricPolicy(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics) {
+	return policyOf(svc, a, true)
+}
+
+func policyOf(svc *hclspec.Service, a *arch.Arch, params bool) (*policy.Filter, hcl.Diagnostics) {
+	r := resolver{svc: svc, arch: a, params: params}
 	def := r.action(svc.DefaultAction)
 	f := &policy.Filter{
 		Service:   svc.Name,
@@ -91,6 +104,8 @@ type resolver struct {
 	// rule is the rule being resolved, nil for a test.
 	rule  *hclspec.Rule
 	diags hcl.Diagnostics
+	// params leaves fd numbers open (ParametricPolicy).
+	params bool
 }
 
 func (r *resolver) errorf(rng hcl.Range, summary, detail string, args ...any) {
@@ -350,7 +365,7 @@ func (r *resolver) condIn(c hclspec.Cond, syscall string, p pins) policy.Expr {
 // leaves single comparisons to it.
 func (r *resolver) decided(c policy.Cmp, rng hcl.Range) {
 	always, ok := c.Decided()
-	if !ok {
+	if !ok || c.Param != "" {
 		return
 	}
 	r.diags = append(r.diags, &hcl.Diagnostic{
