@@ -34,13 +34,6 @@ func (r *reader) errorf(rng hcl.Range, summary, format string, args ...any) {
 	})
 }
 
-func (r *reader) warnf(rng hcl.Range, summary, format string, args ...any) {
-	r.diags = append(r.diags, &hcl.Diagnostic{
-		Severity: hcl.DiagWarning, Summary: summary,
-		Detail: fmt.Sprintf(format, args...), Subject: rng.Ptr(),
-	})
-}
-
 // field is one member of a JSON object.
 type field struct {
 	key    string
