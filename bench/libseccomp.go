@@ -97,11 +97,13 @@ func (l libseccomp) setUp(ctx C.scmp_filter_ctx, f *policy.Filter) (C.uint32_t, 
 		return 0, fmt.Errorf("libseccomp does not know architecture %s", f.Arch)
 	}
 	if token != C.seccomp_arch_native() {
-		if rc := C.seccomp_arch_add(ctx, token); rc < 0 {
-			return 0, fmt.Errorf("seccomp_arch_add(%s): %w", f.Arch, syscall.Errno(-rc))
-		}
+		// The native architecture goes first: libseccomp refuses to add
+		// one of the other byte order (s390x) beside it.
 		if rc := C.seccomp_arch_remove(ctx, C.SCMP_ARCH_NATIVE); rc < 0 {
 			return 0, fmt.Errorf("seccomp_arch_remove(native): %w", syscall.Errno(-rc))
+		}
+		if rc := C.seccomp_arch_add(ctx, token); rc < 0 {
+			return 0, fmt.Errorf("seccomp_arch_add(%s): %w", f.Arch, syscall.Errno(-rc))
 		}
 	}
 	attrs := []struct {
@@ -188,8 +190,15 @@ func scmpArgs(cl clauses.Clause) ([]C.struct_scmp_arg_cmp, error) {
 }
 
 // exportBPF is seccomp_export_bpf of ctx, decoded. libseccomp writes the
-// instructions in the byte order of the machine it runs on.
+// instructions in the byte order of the machine it runs on, for the
+// architectures of that order.
 func exportBPF(ctx C.scmp_filter_ctx) (bpf.Program, error) {
+	return exportBPFIn(ctx, binary.NativeEndian)
+}
+
+// exportBPFIn is exportBPF of a filter whose architecture's byte order is
+// order, which libseccomp writes its instructions in.
+func exportBPFIn(ctx C.scmp_filter_ctx, order binary.ByteOrder) (bpf.Program, error) {
 	fd := C.bench_export(ctx)
 	if fd < 0 {
 		return nil, fmt.Errorf("seccomp_export_bpf: %w", syscall.Errno(-fd))
@@ -203,7 +212,7 @@ func exportBPF(ctx C.scmp_filter_ctx) (bpf.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bpf.Decode(raw, binary.NativeEndian)
+	return bpf.Decode(raw, order)
 }
 
 // libseccompNames lists the names of f's syscalls that libseccomp knows
