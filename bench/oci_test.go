@@ -245,3 +245,62 @@ func TestOCIImportVerdicts(t *testing.T) {
 func sameOrder(a, b binary.ByteOrder) bool {
 	return a.Uint16([]byte{1, 0}) == b.Uint16([]byte{1, 0})
 }
+
+// exportAndCompare exports the filters compiled for every architecture
+// as one profile, loads it into libseccomp for each architecture and
+// compares the verdicts: 32-bit comparisons are exact in an export, so
+// nothing may differ but what libseccomp lacks (names, syscall -1) and
+// exec once, which -allow-exec writes as allow.
+func exportAndCompare(t *testing.T, what string, compiled []*resolve.Compiled) {
+	t.Helper()
+	var filters []*policy.Filter
+	for _, c := range compiled {
+		filters = append(filters, c.Filter)
+	}
+	profile, err := oci.Export(filters, oci.ExportOptions{AllowExec: true})
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	for _, c := range compiled {
+		if !sameOrder(c.Arch.Order, binary.NativeEndian) {
+			continue // see TestOCIImportVerdicts
+		}
+		lib, err := libseccompOCI(profile, c.Arch, nil)
+		if err != nil {
+			t.Fatalf("%s on %s: %v", what, c.Arch.Name, err)
+		}
+		d, err := compareOCI(c, lib)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s, %s: %d inputs; differ: %d on syscalls libseccomp does not know, %d on number -1, %d by exec once",
+			what, c.Arch.Name, d.inputs, d.unknown, d.minus1, d.execOnce)
+		if d.wrong > 0 || d.width > 0 {
+			t.Errorf("%s, %s: %d wrong verdicts, %d by a high half; first: %s", what, c.Arch.Name, d.wrong, d.width, d.first)
+		}
+	}
+}
+
+// TestOCIExportVerdicts: fencer export oci of Docker's default profile
+// imported (a round trip, for each capability set) and of
+// examples/metrics, loaded by libseccomp as runc does, decides as
+// fencer's filter on every architecture of this machine's byte order.
+func TestOCIExportVerdicts(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "internal", "oci", "testdata", "docker-default.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := ociCaps(t, src)
+	for setName, caps := range ociCapSets(named) {
+		exportAndCompare(t, "docker-default.json with caps "+setName, importOCI(t, "docker-default.json", src, named, caps))
+	}
+	cfg, err := loadConfig(filepath.Join("..", "examples", "metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, diags := resolve.CompileAll(cfg, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	exportAndCompare(t, "examples/metrics", compiled)
+}

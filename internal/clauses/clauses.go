@@ -235,6 +235,9 @@ func cmpTerms(c policy.Cmp, opt Options) ([]Clause, error) {
 	case policy.EQ:
 		return []Clause{{{Arg: c.Arg, Op: policy.EQ, Mask: c.Mask, Value: c.Value}}}, nil
 	case policy.NE:
+		if c.Mask&(c.Mask+1) == 0 {
+			break // a range of the low bits: see below
+		}
 		// Some bit of the mask differs from the value's.
 		var out []Clause
 		for m := c.Mask; m != 0; m &= m - 1 {
