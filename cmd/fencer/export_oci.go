@@ -23,8 +23,11 @@ var _ = registerExportFormat(&exportFormat{
            (--security-opt seccomp=FILE) and podman load it: for every
            architecture the service is planned for (or -arch), with
            archMap and includes.arches when there are several. A policy a
-           profile cannot say is an error at its rule; -allow-exec writes
-           exec once as SCMP_ACT_ALLOW for execve. See docs/oci.md.`,
+           profile cannot say is an error at its rule. See docs/oci.md.
+
+  -allow-exec        (oci) Write exec once (execve when no rule names
+                     it) as SCMP_ACT_ALLOW: the runtime execs the
+                     container's program under the filter.`,
 	flags: func(fs *flag.FlagSet, o *exportOptions) {
 		fs.BoolVar(&ociAllowExec, "allow-exec", false, "")
 	},

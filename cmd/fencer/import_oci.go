@@ -26,6 +26,9 @@ var _ = registerImporter(&importer{
     (cap_sys_admin), true by default for Docker's default capabilities;
     minKernel is decided for the kernel -kernel names (default: newer than
     any). The service is named after FILE. See docs/oci.md.
+
+  -kernel=VERSION    (oci) The kernel minKernel is decided for: 4.8,
+                     5.10.1 (default: newer than any the profile names).
 `,
 	flags: func(fs *flag.FlagSet) {
 		fs.StringVar(&ociKernel, "kernel", "", "")

@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"sort"
 
+	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
@@ -66,7 +67,11 @@ func NormalForm(f *policy.Filter, opt Options) ([]Syscall, error) {
 		names[r.Nr] = r.Syscall
 	}
 	for _, nr := range f.ExecOnce {
-		byNr[nr] = []policy.Rule{{Syscall: names[nr], Nr: nr, When: policy.Const(true), Action: policy.ActExecOnce}}
+		name := names[nr]
+		if a, ok := arch.Lookup(f.Arch); ok && name == "" {
+			name, _ = a.SyscallName(int(nr))
+		}
+		byNr[nr] = []policy.Rule{{Syscall: name, Nr: nr, When: policy.Const(true), Action: policy.ActExecOnce}}
 	}
 	nrs := make([]uint32, 0, len(byNr))
 	for nr := range byNr {

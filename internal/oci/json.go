@@ -1,9 +1,13 @@
 package oci
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	hcljson "github.com/hashicorp/hcl/v2/json"
@@ -180,11 +184,33 @@ func (r *reader) strList(v value, what, example string) []Str {
 	return out
 }
 
-// parseJSON reads src, named name, as one JSON value.
+// parseJSON reads src, named name, as one JSON value. encoding/json
+// checks the syntax first, as Docker reads a profile with it and its
+// errors name the character at fault; HCL's JSON parser then gives every
+// value its range.
 func parseJSON(name string, src []byte) (value, hcl.Diagnostics) {
+	var v any
+	if err := json.Unmarshal(src, &v); err != nil {
+		var se *json.SyntaxError
+		off := len(src)
+		if errors.As(err, &se) {
+			off = max(int(se.Offset)-1, 0)
+		}
+		pos := position(src, off)
+		return value{}, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid JSON",
+			Detail: strings.TrimPrefix(err.Error(), "json: ") + ".", Subject: &hcl.Range{Filename: name, Start: pos, End: pos}}}
+	}
 	expr, diags := hcljson.ParseExpression(src, name)
 	if diags.HasErrors() {
 		return value{}, diags
 	}
 	return value{expr: expr, rng: expr.Range()}, diags
+}
+
+// position is the line and column of byte offset off of src.
+func position(src []byte, off int) hcl.Pos {
+	off = min(off, len(src))
+	line := 1 + bytes.Count(src[:off], []byte("\n"))
+	start := bytes.LastIndexByte(src[:off], '\n') + 1
+	return hcl.Pos{Line: line, Column: 1 + utf8.RuneCount(src[start:off]), Byte: off}
 }
