@@ -12,6 +12,7 @@ import (
 	"github.com/fencer-dev/fencer/hclspec"
 	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/clauses"
 	"github.com/fencer-dev/fencer/internal/oci"
 	"github.com/fencer-dev/fencer/internal/policy"
 	"github.com/fencer-dev/fencer/internal/progstats"
@@ -108,7 +109,7 @@ type ociDiffs struct {
 // compareOCI runs both programs on every syscall number of the
 // architecture (and x32's on x86_64) with progstats' inputs for fencer's
 // rules, each also with junk in every argument's high half.
-func compareOCI(c *resolve.Compiled, lib bpf.Program) (ociDiffs, error) {
+func compareOCI(c *resolve.Compiled, lib bpf.Program, extra map[string][][6]uint64) (ociDiffs, error) {
 	a, f := c.Arch, c.Filter
 	vmF, err := bpf.NewVM(c.Program, a.Order)
 	if err != nil {
@@ -150,7 +151,11 @@ func compareOCI(c *resolve.Compiled, lib bpf.Program) (ociDiffs, error) {
 	var d ociDiffs
 	for _, nr := range nrs {
 		name, _ := a.SyscallName(int(nr))
-		for _, args := range progstats.Inputs(nr, byNr[nr]) {
+		inputs := progstats.Inputs(nr, byNr[nr])
+		if name != "" {
+			inputs = append(inputs, extra[name]...)
+		}
+		for _, args := range inputs {
 			junk := args
 			for i := range junk {
 				junk[i] |= 0xdead_beef_0000_0000 >> (i * 4) << (i * 4) &^ 0xffffffff
@@ -223,7 +228,7 @@ func TestOCIImportVerdicts(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s on %s: %v", name, c.Arch.Name, err)
 				}
-				d, err := compareOCI(c, lib)
+				d, err := compareOCI(c, lib, ociInputs(t, src))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -251,7 +256,7 @@ func sameOrder(a, b binary.ByteOrder) bool {
 // compares the verdicts: 32-bit comparisons are exact in an export, so
 // nothing may differ but what libseccomp lacks (names, syscall -1) and
 // exec once, which -allow-exec writes as allow.
-func exportAndCompare(t *testing.T, what string, compiled []*resolve.Compiled) {
+func exportAndCompare(t *testing.T, what string, compiled []*resolve.Compiled, extra map[string][][6]uint64) {
 	t.Helper()
 	var filters []*policy.Filter
 	for _, c := range compiled {
@@ -269,7 +274,7 @@ func exportAndCompare(t *testing.T, what string, compiled []*resolve.Compiled) {
 		if err != nil {
 			t.Fatalf("%s on %s: %v", what, c.Arch.Name, err)
 		}
-		d, err := compareOCI(c, lib)
+		d, err := compareOCI(c, lib, extra)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +297,7 @@ func TestOCIExportVerdicts(t *testing.T) {
 	}
 	named := ociCaps(t, src)
 	for setName, caps := range ociCapSets(named) {
-		exportAndCompare(t, "docker-default.json with caps "+setName, importOCI(t, "docker-default.json", src, named, caps))
+		exportAndCompare(t, "docker-default.json with caps "+setName, importOCI(t, "docker-default.json", src, named, caps), ociInputs(t, src))
 	}
 	cfg, err := loadConfig(filepath.Join("..", "examples", "metrics"))
 	if err != nil {
@@ -302,5 +307,37 @@ func TestOCIExportVerdicts(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	exportAndCompare(t, "examples/metrics", compiled)
+	exportAndCompare(t, "examples/metrics", compiled, nil)
+}
+
+// ociInputs are argument vectors made from a profile's own comparisons,
+// by syscall name, so that a condition the import lost is still probed:
+// each value and mask, their neighbours, the masked value with each
+// bit of the mask flipped, all ones, in the argument each compares.
+func ociInputs(t *testing.T, src []byte) map[string][][6]uint64 {
+	var p ociProfile
+	if err := json.Unmarshal(src, &p); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][][6]uint64{}
+	for _, s := range p.Syscalls {
+		names := s.Names
+		if s.Name != "" {
+			names = []string{s.Name}
+		}
+		for _, x := range s.Args {
+			vals := []uint64{x.Value - 1, x.Value, x.Value + 1, x.ValueTwo, x.ValueTwo + 1, x.Value | x.ValueTwo, ^uint64(0), 0}
+			for _, b := range clauses.SingleBits(x.Value) {
+				vals = append(vals, x.ValueTwo^b, b)
+			}
+			for _, n := range names {
+				for _, v := range vals {
+					var args [6]uint64
+					args[x.Index%6] = v
+					out[n] = append(out[n], args)
+				}
+			}
+		}
+	}
+	return out
 }
