@@ -2,6 +2,7 @@ package oci
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -185,11 +186,7 @@ func (im *importer) argTerms(s *Syscall) (string, bool) {
 	for _, a := range s.Args {
 		op, known := scmpOps[a.Op.V]
 		if !known {
-			names := make([]string, 0, len(scmpOps))
-			for k := range scmpOps {
-				names = append(names, k)
-			}
-			sort.Strings(names)
+			names := slices.Sorted(maps.Keys(scmpOps))
 			im.errorf(a.Op.Rng, "Unknown comparison", "%q is not a comparison: they are %s.%s", a.Op.V, strings.Join(names, ", "), spelling.DidYouMean(a.Op.V, names))
 			ok = false
 			continue

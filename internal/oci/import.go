@@ -2,6 +2,7 @@ package oci
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -148,11 +149,7 @@ func scmpNames() []string {
 func (im *importer) scmpArch(s Str) (string, bool) {
 	name, ok := scmpArches[s.V]
 	if !ok {
-		known := make([]string, 0, len(scmpArches))
-		for k := range scmpArches {
-			known = append(known, k)
-		}
-		slices.Sort(known)
+		known := slices.Sorted(maps.Keys(scmpArches))
 		im.errorf(s.Rng, "Unknown architecture", "%q is not an architecture libseccomp knows (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...).%s",
 			s.V, spelling.DidYouMean(s.V, known))
 	}
@@ -165,11 +162,7 @@ func (im *importer) scmpArch(s Str) (string, bool) {
 func (im *importer) action(s Str, errnoRet *Num, isDefault bool) (string, string, bool) {
 	k, ok := scmpActions[s.V]
 	if !ok {
-		known := make([]string, 0, len(scmpActions))
-		for a := range scmpActions {
-			known = append(known, a)
-		}
-		slices.Sort(known)
+		known := slices.Sorted(maps.Keys(scmpActions))
 		im.errorf(s.Rng, "Unknown action", "%q is not an action: the actions are %s.%s", s.V, strings.Join(known, ", "), spelling.DidYouMean(s.V, known))
 		return "", "", false
 	}

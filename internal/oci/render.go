@@ -2,6 +2,7 @@ package oci
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -23,11 +24,7 @@ func (im *importer) render(def string) []byte {
 		comment(&b, "", fmt.Sprintf("minKernel conditions are decided for kernel %d.%d.%d.", k[0], k[1], k[2]))
 	}
 	b.WriteString("\n")
-	caps := make([]string, 0, len(im.caps))
-	for c := range im.caps {
-		caps = append(caps, c)
-	}
-	slices.Sort(caps)
+	caps := slices.Sorted(maps.Keys(im.caps))
 	for _, c := range caps {
 		fmt.Fprintf(&b, "variable %q {\n  type        = bool\n  default     = %t\n", CapVariable(c), slices.Contains(DockerDefaultCaps, c))
 		fmt.Fprintf(&b, "  description = %q\n}\n\n", "The container has "+c+" (Docker's default capabilities have it: "+yesNo(slices.Contains(DockerDefaultCaps, c))+").")
