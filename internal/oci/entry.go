@@ -49,6 +49,11 @@ func (im *importer) entry(s *Syscall) {
 		b.comments = append(b.comments, "Its comparisons of one argument are alternatives (||), as runc adds each as a rule of its own.")
 	}
 	cond := joinWhen(caps, when)
+	var names []string
+	for _, n := range s.Names {
+		names = append(names, n.V)
+	}
+	im.kept = append(im.kept, keptEntry{s: s, action: key, caps: caps, arches: arches, names: names})
 	groups, unknown := splitNames(s.Names, arches)
 	if split := splitByArgNames(groups, s.Args); len(split) > len(groups) {
 		b.comments = append(b.comments, "The arguments it compares are other parameters on some architectures: one rule per meaning, each comparing the register the profile names, as libseccomp does.")
@@ -193,7 +198,9 @@ func (im *importer) argTerms(s *Syscall) (string, bool) {
 		}
 		arg := fmt.Sprintf("arg%d", a.Index.V)
 		if op == "masked" {
-			terms = append(terms, fmt.Sprintf("masked(%s, %s) == %s", arg, number(a.Value.V), number(a.ValueTwo.V)))
+			// libseccomp compares the masked argument with the masked
+			// value: bits of valueTwo outside the mask count for nothing.
+			terms = append(terms, fmt.Sprintf("masked(%s, %s) == %s", arg, number(a.Value.V), number(a.ValueTwo.V&a.Value.V)))
 		} else {
 			terms = append(terms, fmt.Sprintf("%s %s %s", arg, op, number(a.Value.V)))
 		}

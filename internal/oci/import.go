@@ -50,6 +50,7 @@ func Import(p *Profile, opt ImportOptions) (*Imported, hcl.Diagnostics) {
 	for _, s := range p.Syscalls {
 		im.entry(s)
 	}
+	im.overlaps()
 	if im.diags.HasErrors() {
 		return nil, im.diags
 	}
@@ -67,6 +68,17 @@ type importer struct {
 	used    map[string]bool
 	blocks  []block
 	origins map[string]hcl.Range
+	// kept are the entries that became rules, for overlaps.
+	kept []keptEntry
+}
+
+// keptEntry is what overlaps looks at in an entry that became rules.
+type keptEntry struct {
+	s      *Syscall
+	action string
+	caps   []string // var.cap_x and !var.cap_x
+	arches []*arch.Arch
+	names  []string
 }
 
 // block is what one entry of syscalls becomes: comments and rules.
@@ -190,4 +202,46 @@ func (im *importer) action(s Str, errnoRet *Num, isDefault bool) (string, string
 		return fmt.Sprintf("errno(%s)", n), key, true
 	}
 	return fmt.Sprintf("errno(%d)", code), key, true
+}
+
+// overlaps warns about two entries that give one syscall different
+// actions on one architecture when their capabilities do not rule out
+// that both hold: fencer takes the more restrictive action where both
+// conditions hold, libseccomp what its filter's layout gives (an entry
+// without args decides the syscall whatever the others say).
+func (im *importer) overlaps() {
+	for j, b := range im.kept {
+		for _, a := range im.kept[:j] {
+			if a.action == b.action || !sharesArch(a.arches, b.arches) || capsExclude(a.caps, b.caps) {
+				continue
+			}
+			for _, n := range b.names {
+				if slices.Contains(a.names, n) {
+					im.warnf(b.s.Rng, "Entries that overlap",
+						"syscalls[%d] (line %d) and this entry give %s different actions. Where both hold, fencer takes the more restrictive action (docs/language.md, How rules combine); libseccomp takes what the layout of its filter gives (an entry without args decides the syscall alone), so Docker may decide otherwise there. Make their conditions exclusive.",
+						a.s.Index, a.s.Rng.Start.Line, n)
+					break
+				}
+			}
+		}
+	}
+}
+
+func sharesArch(a, b []*arch.Arch) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// capsExclude reports whether two capability conditions cannot both hold.
+func capsExclude(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, "!"+x) || strings.HasPrefix(x, "!") && slices.Contains(b, x[1:]) {
+			return true
+		}
+	}
+	return false
 }

@@ -81,6 +81,8 @@ func TestImportForms(t *testing.T) {
 	cases := []struct{ name, entries, want string }{
 		{"masked", `{"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]}`,
 			"when     = masked(arg0, 2114060288) == 0"},
+		{"masked value under the mask, as libseccomp", `{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": 4, "valueTwo": 6, "op": "SCMP_CMP_MASKED_EQ"}]}`,
+			"when     = masked(arg1, 4) == 4"},
 		{"and", `{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 5, "op": "SCMP_CMP_LE"}]}`,
 			"when     = arg0 == 2 && arg1 <= 5"},
 		{"same index is or, as runc", `{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 10, "op": "SCMP_CMP_EQ"}]}`,
@@ -182,5 +184,24 @@ func TestCorpusImports(t *testing.T) {
 			t.Fatal(err)
 		}
 		importText(t, string(src), ImportOptions{})
+	}
+}
+
+// TestImportOverlap: entries that give one syscall different actions warn
+// unless their capabilities exclude each other.
+func TestImportOverlap(t *testing.T) {
+	src := `{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+	  {"names": ["read"], "action": "SCMP_ACT_TRAP"},
+	  {"names": ["read", "write"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{"index": 0, "value": 5, "op": "SCMP_CMP_LT"}]},
+	  {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+	  {"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "excludes": {"caps": ["CAP_SYS_ADMIN"]}}]}`
+	p, diags := Parse("p.json", []byte(src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = Import(p, ImportOptions{Service: "p"})
+	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || diags[0].Subject.Start.Line != 3 ||
+		!strings.Contains(diags[0].Detail, "syscalls[0] (line 2) and this entry give read different actions") {
+		t.Errorf("diagnostics: %v", diags)
 	}
 }
