@@ -85,18 +85,22 @@ func checkImported(im *oci.Imported) hcl.Diagnostics {
 		if d.Severity != hcl.DiagError {
 			continue
 		}
-		rule, at := "", hcl.Range{}
+		rule := ""
 		if d.Subject != nil && cfg != nil && len(cfg.Services) == 1 {
 			for _, r := range cfg.Services[0].Rules {
 				if r.DeclRange.Start.Line <= d.Subject.Start.Line {
 					rule = r.Name
 				}
 			}
-			at = im.Origins[rule]
 		}
-		out = append(out, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Entry fencer cannot compile",
-			Detail:  fmt.Sprintf("As the rule %q of the imported configuration: %s: %s", rule, d.Summary, d.Detail),
-			Subject: at.Ptr()})
+		diag := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Profile fencer cannot compile",
+			Detail: fmt.Sprintf("The imported configuration: %s: %s", d.Summary, d.Detail)}
+		if at, ok := im.Origins[rule]; ok {
+			diag.Summary = "Entry fencer cannot compile"
+			diag.Detail = fmt.Sprintf("As the rule %q of the imported configuration: %s: %s", rule, d.Summary, d.Detail)
+			diag.Subject = at.Ptr()
+		}
+		out = append(out, diag)
 	}
 	return out
 }
