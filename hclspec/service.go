@@ -23,6 +23,7 @@ var serviceSchema = &hcl.BodySchema{
 		{Name: "hosts"},
 		{Name: "default_action"},
 		{Name: "enforce"},
+		{Name: "arch"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "fd", LabelNames: []string{"name"}},
@@ -86,6 +87,11 @@ func (l *loader) decodeService(b *hcl.Block) (*Service, hcl.Range) {
 		s.UnitFile, _ = l.evalOptString(a.Expr, ctx, "unit_file")
 	}
 	s.Hosts = l.serviceHosts(content.Attributes["hosts"], ctx)
+	if a, ok := content.Attributes["arch"]; ok {
+		s.Arch = l.readArchList(a, ctx)
+		s.ArchRange = a.Expr.Range()
+		l.checkHostArches(s, content.Attributes["hosts"] != nil)
+	}
 	if a, ok := content.Attributes["default_action"]; ok {
 		if act, ok := l.readAction(a.Expr, ctx, useDefault); ok {
 			s.DefaultAction = act
@@ -120,6 +126,7 @@ func (l *loader) decodeService(b *hcl.Block) (*Service, hcl.Range) {
 	}
 	l.decodeFds(s, fdBlocks, ctx)
 	l.decodeRules(s, ruleBlocks, ctx)
+	l.checkRuleArches(s)
 	return s, unitRange
 }
 

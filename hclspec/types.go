@@ -87,9 +87,14 @@ type Service struct {
 	Hosts         []string
 	DefaultAction ActionSpec
 	Enforce       string // "exec" or "systemd"
-	Fds           []*Fd
-	Rules         []*Rule
-	DeclRange     hcl.Range
+	// Arch limits the service to these architectures (canonical names,
+	// in the order written); nil means every architecture. ServiceArches
+	// intersects it with its hosts'.
+	Arch      []string
+	ArchRange hcl.Range
+	Fds       []*Fd
+	Rules     []*Rule
+	DeclRange hcl.Range
 }
 
 // FdKind is how an fd gets its number: the binding its fd block declares.

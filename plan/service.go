@@ -71,6 +71,9 @@ type planner struct {
 // for destroy). A mistake in the policy is a diagnostic; what keeps the
 // service from being planned on this host is the error.
 func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *hostUnits, h *hclspec.Host, svc *hclspec.Service, a *arch.Arch, opts Options) (*servicePlan, hcl.Diagnostics, error) {
+	if !resolve.AppliesTo(svc.Arch, a) {
+		return nil, hcl.Diagnostics{excludedArch(h, svc, a)}, nil
+	}
 	c, diags := resolve.Compile(svc, a)
 	if diags.HasErrors() {
 		return nil, diags, nil
@@ -96,6 +99,21 @@ func planService(ctx context.Context, t host.Reader, facts *host.Facts, lk *host
 		}
 	}
 	return &p.out, diags, nil
+}
+
+// excludedArch is the error of a service planned on a host whose
+// architecture its arch list leaves out: plan refuses the host rather
+// than leave the service there without a filter.
+func excludedArch(h *hclspec.Host, svc *hclspec.Service, a *arch.Arch) *hcl.Diagnostic {
+	rng := svc.ArchRange
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Service not for this host's architecture",
+		Detail: fmt.Sprintf("The service %q is limited to %s, but host %q, which it is planned on, is %s: "+
+			"fencer would have no filter to install there. Take the host out of the service's hosts, or add %q to its arch list.",
+			svc.Name, strings.Join(svc.Arch, ", "), h.Name, a.Name, a.Name),
+		Subject: &rng,
+	}
 }
 
 // failf is the error of a step: the service's name, then what keeps it

@@ -29,10 +29,14 @@ type Compiled struct {
 	Systemd *SystemdPolicy
 }
 
-// Arches returns the architectures svc is checked for without contacting
-// any host: those its hosts declare when every one of them declares one,
-// otherwise every supported architecture; narrowed to only when only is
-// not empty.
+// Arches returns the architectures svc is compiled, tested, linted,
+// shown and exported for without contacting any host, in arch.All's
+// order: those its hosts declare when every one of them declares one,
+// otherwise every supported architecture; narrowed to the service's arch
+// list when it has one, and to only when only is not empty. It is the one
+// answer to "which architectures is this service for"; plan, which knows
+// each host's, refuses a host whose architecture the service's arch list
+// leaves out (AppliesTo).
 func Arches(cfg *hclspec.Config, svc *hclspec.Service, only []string) []*arch.Arch {
 	hosts := cfg.ServiceHosts(svc)
 	declared := map[string]bool{}
@@ -47,6 +51,9 @@ func Arches(cfg *hclspec.Config, svc *hclspec.Service, only []string) []*arch.Ar
 	var out []*arch.Arch
 	for _, a := range arch.All() {
 		if !all && !declared[a.Name] {
+			continue
+		}
+		if !AppliesTo(svc.Arch, a) {
 			continue
 		}
 		if len(only) > 0 && !contains(only, a.Name) {

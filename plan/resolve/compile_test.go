@@ -81,3 +81,59 @@ func TestDisassembleLongProgram(t *testing.T) {
 		t.Errorf("no comparison of the syscall number after the first block names its syscall:\n%s", c.Disassemble())
 	}
 }
+
+// TestArchesService checks the one answer to which architectures a
+// service is for: its hosts' declared architectures, narrowed by its arch
+// list and by -arch; every architecture narrowed by its arch list when a
+// host's is discovered.
+func TestArchesService(t *testing.T) {
+	cfg := configtest.Parse(t, `
+host "a" {
+  arch = "x86_64"
+}
+host "b" {
+  arch = "aarch64"
+}
+host "c" {}
+
+service "declared" {
+  unit  = "declared.service"
+  hosts = ["a", "b"]
+  arch  = ["s390x", "aarch64", "x86_64"]
+}
+
+service "discovered" {
+  unit  = "discovered.service"
+  hosts = ["c"]
+  arch  = ["s390x", "i386"]
+}
+
+service "unlimited" {
+  unit  = "unlimited.service"
+  hosts = ["a", "b"]
+}
+`)
+	names := func(as []*arch.Arch) string {
+		var out []string
+		for _, a := range as {
+			out = append(out, a.Name)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct {
+		svc  int
+		only []string
+		want string
+	}{
+		{0, nil, "x86_64 aarch64"},
+		{0, []string{"aarch64", "s390x"}, "aarch64"},
+		{1, nil, "i386 s390x"},
+		{1, []string{"x86_64"}, ""},
+		{2, nil, "x86_64 aarch64"},
+	} {
+		svc := cfg.Services[c.svc]
+		if got := names(Arches(cfg, svc, c.only)); got != c.want {
+			t.Errorf("Arches(%s, %v) = %q, want %q", svc.Name, c.only, got, c.want)
+		}
+	}
+}

@@ -129,7 +129,11 @@ func (r *resolver) syscall(ref hclspec.SyscallRef, ruleArch []string) (int, bool
 		detail += fmt.Sprintf(" On %s use %q instead, in a rule with arch = [%q].", r.arch.Name, alt, r.arch.Name)
 	}
 	if ruleArch == nil {
-		detail += fmt.Sprintf(" To keep %q for the architectures that have it, give the rule an arch list without %s.", ref.Name, r.arch.Name)
+		detail += fmt.Sprintf(" To keep %q for the architectures that have it, give the rule an arch list without %s", ref.Name, r.arch.Name)
+		if r.svc.Arch == nil {
+			detail += ", or the service an arch list of the architectures it runs on (arch = [...] in its service block)"
+		}
+		detail += "."
 	}
 	r.errorf(ref.Range, fmt.Sprintf("Syscall %q does not exist on %s", ref.Name, r.arch.Name), "%s", detail)
 	return 0, false
@@ -184,9 +188,11 @@ func (r *resolver) cloneOrder(rule *hclspec.Rule, ref hclspec.SyscallRef) {
 	if ref.Name != "clone" {
 		return
 	}
-	arches := rule.Arch
-	if arches == nil {
-		arches = arch.Names()
+	var arches []string
+	for _, a := range arch.Names() {
+		if (rule.Arch == nil || contains(rule.Arch, a)) && (r.svc.Arch == nil || contains(r.svc.Arch, a)) {
+			arches = append(arches, a)
+		}
 	}
 	for _, arg := range condArgs(rule.When, nil) {
 		if arg > 4 {
