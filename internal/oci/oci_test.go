@@ -205,3 +205,18 @@ func TestImportOverlap(t *testing.T) {
 		t.Errorf("diagnostics: %v", diags)
 	}
 }
+
+// TestImportArchitectures: a profile's architectures become the
+// service's arch list; names the others lack need no rule arch then.
+func TestImportArchitectures(t *testing.T) {
+	text := importText(t, `{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+	  "syscalls": [{"names": ["open", "read"], "action": "SCMP_ACT_ALLOW"}]}`, ImportOptions{})
+	for _, want := range []string{`arch           = ["x86_64", "i386"]`, `syscalls = ["open", "read"]`, "fencer does not support SCMP_ARCH_X32"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "    arch ") {
+		t.Errorf("a rule with an arch list:\n%s", text)
+	}
+}

@@ -29,7 +29,15 @@ func (im *importer) render(def string) []byte {
 		fmt.Fprintf(&b, "variable %q {\n  type        = bool\n  default     = %t\n", CapVariable(c), slices.Contains(DockerDefaultCaps, c))
 		fmt.Fprintf(&b, "  description = %q\n}\n\n", "The container has "+c+" (Docker's default capabilities have it: "+yesNo(slices.Contains(DockerDefaultCaps, c))+").")
 	}
-	fmt.Fprintf(&b, "service %q {\n  unit           = %q\n  default_action = %s\n", im.opt.Service, im.opt.Service+".service", def)
+	fmt.Fprintf(&b, "service %q {\n  unit           = %q\n", im.opt.Service, im.opt.Service+".service")
+	if len(im.p.Architectures) > 0 {
+		names := make([]string, len(im.arches))
+		for i, a := range im.arches {
+			names[i] = a.Name
+		}
+		fmt.Fprintf(&b, "  arch           = [%s]\n", quoted(names))
+	}
+	fmt.Fprintf(&b, "  default_action = %s\n", def)
 	for _, blk := range im.blocks {
 		b.WriteString("\n")
 		for _, c := range blk.comments {
