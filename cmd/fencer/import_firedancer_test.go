@@ -64,7 +64,7 @@ func TestImportFiredancerVerdicts(t *testing.T) {
 			t.Fatalf("%s\nwith %v", diags.Error(), vars)
 		}
 		for i, svc := range cfg.Services {
-			pairs += checkImported(t, st, rnd, cfg, svc, services[i], values[i])
+			pairs += checkFiredancerImport(t, st, rnd, cfg, svc, services[i], values[i])
 		}
 	}
 	for i, b := range st.Bad {
@@ -86,7 +86,7 @@ func TestImportFiredancerVerdicts(t *testing.T) {
 // checkImported compiles svc for each architecture of the imported
 // service's variants and compares its verdicts with Firedancer's filter
 // for params; it returns how many programs it checked.
-func checkImported(t *testing.T, st *firedancer.VerdictStats, rnd *rand.Rand, cfg *hclspec.Config, svc *hclspec.Service, imp firedancer.Service, params map[string]uint64) int {
+func checkFiredancerImport(t *testing.T, st *firedancer.VerdictStats, rnd *rand.Rand, cfg *hclspec.Config, svc *hclspec.Service, imp firedancer.Service, params map[string]uint64) int {
 	t.Helper()
 	if svc.Name != imp.Name {
 		t.Fatalf("service %s where %s was imported", svc.Name, imp.Name)
