@@ -18,7 +18,7 @@ elif [ "${CI:-}" = true ]; then
 else
   echo "staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2); skipping it"
 fi
-go test -count=1 ./...
+go test -count=1 -timeout 25m ./...
 # The benchmark is a module of its own (cgo, libseccomp-dev): vet, check
 # and test it too.
 (cd bench && go vet ./... && if [ -x "$staticcheck" ]; then "$staticcheck" ./...; fi && go test -count=1 ./...)
