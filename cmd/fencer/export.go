@@ -163,7 +163,9 @@ var _ = registerExportFormat(&exportFormat{
            plan installs. With -parametric, the program export c's
            function fills instead, for the fds' numbers in the
            configuration; -fd NAME=N (repeatable, implies -parametric)
-           gives fd NAME the number N.`,
+           gives fd NAME the number N. That program is for a process
+           that installs it itself: it has no exec-once gate (execve
+           gets what the rules and default_action say).`,
 	options: `  -parametric        export bpf: the program export c's function fills, for
                      the fds' numbers in the configuration, instead of the
                      one plan installs.

@@ -21,7 +21,8 @@ var _ = registerExportFormat(&exportFormat{
            -fd NAME=N writes for the same numbers. The program leaves
            the fd numbers open (no range of neighbouring fds, nothing
            assumed about their values), so it can be longer than the one
-           plan installs. The header is for one architecture: it stops
+           plan installs, and it has no exec-once gate: no loader execs
+           the program that installs it. The header is for one architecture: it stops
            with #error when compiled for another, and on a big-endian one
            (s390x) the array holds the big-endian program export bpf
            writes. It needs only linux/filter.h, linux/seccomp.h,

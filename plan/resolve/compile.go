@@ -87,7 +87,8 @@ func Compile(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnostics) {
 // one program for every number of the fds, and Program that program
 // for their numbers in the configuration. It is not the program Compile
 // gives, which may check neighbouring fd numbers as a range and reason
-// about their values.
+// about their values, and has the loader's exec-once gate: it is for a
+// program that installs the filter itself (ParametricPolicy).
 func CompileParametric(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnostics) {
 	return compileService(svc, a, true)
 }
@@ -106,7 +107,9 @@ func compileService(svc *hclspec.Service, a *arch.Arch, params bool) (*Compiled,
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	diags = append(diags, execOnceLints(svc, a, f)...)
+	if !params {
+		diags = append(diags, execOnceLints(svc, a, f)...) // about the loader's execve
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}

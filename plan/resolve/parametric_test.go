@@ -46,7 +46,13 @@ func TestParametricPolicy(t *testing.T) {
 	if len(got["log"]) != 3 || got["log"][0] != 1 || len(got["sock"]) != 3 || got["sock"][0] != 3 {
 		t.Errorf("parameters and their values: %v", got)
 	}
+	if len(f.ExecOnce) != 0 {
+		t.Errorf("the exported policy has the loader's exec-once gate: %v", f.ExecOnce)
+	}
 	plain, _ := Policy(svc, arch.X86_64)
+	if len(plain.ExecOnce) == 0 {
+		t.Errorf("the installed policy has no exec-once gate")
+	}
 	for _, r := range plain.Rules {
 		for _, c := range policy.Comparisons(r.When) {
 			if c.Param != "" {

@@ -36,7 +36,10 @@ func Policy(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics
 // each comparison with fd.NAME is one with parameter NAME
 // (policy.Cmp.Param), whose value is the fd's number. An fd anywhere
 // else (a mask, has_bits, bitor) is an error: its value would change
-// what the comparison is, not only what it compares with.
+// what the comparison is, not only what it compares with. It is the
+// policy of a program that installs the filter itself (fencer export c),
+// which fencer's loader does not exec: it has no exec-once gate, and
+// execve gets what the rules and default_action say.
 func ParametricPolicy(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics) {
 	return policyOf(svc, a, true)
 }
@@ -81,7 +84,11 @@ func policyOf(svc *hclspec.Service, a *arch.Arch, params bool) (*policy.Filter, 
 	if r.diags.HasErrors() {
 		return nil, r.diags
 	}
-	execOnceGate(svc, a, f)
+	if !params {
+		// An exported program is installed by the program itself,
+		// which no loader execs afterwards.
+		execOnceGate(svc, a, f)
+	}
 	return f, r.diags
 }
 
