@@ -18,9 +18,7 @@ elif [ "${CI:-}" = true ]; then
 else
   echo "staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2); skipping it"
 fi
-# e2e alone takes 10 minutes on a 2-CPU machine under load (the real daemons of
-# issue 11 included): past go test's default per-package timeout.
-go test -count=1 -timeout 30m ./...
+go test -count=1 -timeout 25m ./...
 # The benchmark is a module of its own (cgo, libseccomp-dev): vet, check
 # and test it too.
 (cd bench && go vet ./... && if [ -x "$staticcheck" ]; then "$staticcheck" ./...; fi && go test -count=1 ./...)

@@ -10,6 +10,7 @@ import (
 	xbpf "golang.org/x/net/bpf"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/clauses"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
@@ -44,7 +45,7 @@ func (goSeccomp) compile(f *policy.Filter) (bpf.Program, error) {
 	if f.Default.Kind == policy.Errno {
 		def = seccomp.ActionErrno
 	}
-	form, err := normalForm(f)
+	form, err := clauses.NormalForm(f, clauses.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -52,18 +53,18 @@ func (goSeccomp) compile(f *policy.Filter) (bpf.Program, error) {
 	groups := map[policy.Action]int{}
 	for _, s := range form {
 		// By number: the two tables spell a few names differently.
-		name, ok := info.SyscallNumbers[int(s.nr)]
+		name, ok := info.SyscallNumbers[int(s.Nr)]
 		if !ok {
-			return nil, fmt.Errorf("go-seccomp-bpf does not know syscall %s (%d) on %s", s.name, s.nr, f.Arch)
+			return nil, fmt.Errorf("go-seccomp-bpf does not know syscall %s (%d) on %s", s.Name, s.Nr, f.Arch)
 		}
-		for _, a := range s.actions {
-			g, ok := groups[a.action]
+		for _, a := range s.Actions {
+			g, ok := groups[a.Action]
 			if !ok {
 				g = len(p.Syscalls)
-				groups[a.action] = g
-				p.Syscalls = append(p.Syscalls, seccomp.SyscallGroup{Action: seccomp.Action(a.action.Ret())})
+				groups[a.Action] = g
+				p.Syscalls = append(p.Syscalls, seccomp.SyscallGroup{Action: seccomp.Action(a.Action.Ret())})
 			}
-			addGoSeccomp(&p.Syscalls[g], name, a.clauses)
+			addGoSeccomp(&p.Syscalls[g], name, a.Clauses)
 		}
 	}
 	setUnexported(&p, "arch", info)
@@ -83,8 +84,8 @@ func (goSeccomp) compile(f *policy.Filter) (bpf.Program, error) {
 }
 
 // addGoSeccomp adds syscall name under clauses to group g.
-func addGoSeccomp(g *seccomp.SyscallGroup, name string, clauses []clause) {
-	for _, cl := range clauses {
+func addGoSeccomp(g *seccomp.SyscallGroup, name string, cls []clauses.Clause) {
+	for _, cl := range cls {
 		if len(cl) == 0 {
 			g.Names = append(g.Names, name)
 			continue
@@ -99,16 +100,16 @@ func addGoSeccomp(g *seccomp.SyscallGroup, name string, clauses []clause) {
 
 // goSeccompConds is one term as go-seccomp-bpf conditions, all of which
 // must hold.
-func goSeccompConds(t term) []seccomp.Condition {
-	arg := uint32(t.arg)
-	if !t.masked() {
-		return []seccomp.Condition{{Argument: arg, Operation: goSeccompOps[t.op], Value: t.value}}
+func goSeccompConds(t clauses.Term) []seccomp.Condition {
+	arg := uint32(t.Arg)
+	if !t.Masked() {
+		return []seccomp.Condition{{Argument: arg, Operation: goSeccompOps[t.Op], Value: t.Value}}
 	}
 	var out []seccomp.Condition
-	if clear := t.mask &^ t.value; clear != 0 {
+	if clear := t.Mask &^ t.Value; clear != 0 {
 		out = append(out, seccomp.Condition{Argument: arg, Operation: seccomp.BitsNotSet, Value: clear})
 	}
-	for _, b := range singleBits(t.value & t.mask) {
+	for _, b := range clauses.SingleBits(t.Value & t.Mask) {
 		out = append(out, seccomp.Condition{Argument: arg, Operation: seccomp.BitsSet, Value: b})
 	}
 	return out

@@ -29,12 +29,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"syscall"
 	"unsafe"
 
 	"github.com/fencer-dev/fencer/internal/bpf"
+	"github.com/fencer-dev/fencer/internal/clauses"
 	"github.com/fencer-dev/fencer/internal/policy"
 )
 
@@ -61,7 +61,7 @@ var scmpOps = map[policy.Op]C.enum_scmp_compare{
 }
 
 func (l libseccomp) compile(f *policy.Filter) (bpf.Program, error) {
-	form, err := normalForm(f)
+	form, err := clauses.NormalForm(f, clauses.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +97,13 @@ func (l libseccomp) setUp(ctx C.scmp_filter_ctx, f *policy.Filter) (C.uint32_t, 
 		return 0, fmt.Errorf("libseccomp does not know architecture %s", f.Arch)
 	}
 	if token != C.seccomp_arch_native() {
-		if rc := C.seccomp_arch_add(ctx, token); rc < 0 {
-			return 0, fmt.Errorf("seccomp_arch_add(%s): %w", f.Arch, syscall.Errno(-rc))
-		}
+		// The native architecture goes first: libseccomp refuses to add
+		// one of the other byte order (s390x) beside it.
 		if rc := C.seccomp_arch_remove(ctx, C.SCMP_ARCH_NATIVE); rc < 0 {
 			return 0, fmt.Errorf("seccomp_arch_remove(native): %w", syscall.Errno(-rc))
+		}
+		if rc := C.seccomp_arch_add(ctx, token); rc < 0 {
+			return 0, fmt.Errorf("seccomp_arch_add(%s): %w", f.Arch, syscall.Errno(-rc))
 		}
 	}
 	attrs := []struct {
@@ -125,42 +127,42 @@ func (l libseccomp) setUp(ctx C.scmp_filter_ctx, f *policy.Filter) (C.uint32_t, 
 // architecture's (or its pseudo numbers) and translates them by name, so
 // the name is resolved natively; a name libseccomp does not know keeps
 // its number when the target is native.
-func (l libseccomp) number(token C.uint32_t, s syscallRules) (C.int, error) {
-	cname := C.CString(s.name)
+func (l libseccomp) number(token C.uint32_t, s clauses.Syscall) (C.int, error) {
+	cname := C.CString(s.Name)
 	defer C.free(unsafe.Pointer(cname))
 	if target := C.seccomp_syscall_resolve_name_arch(token, cname); target == C.__NR_SCMP_ERROR {
 		if token == C.seccomp_arch_native() {
-			return C.int(s.nr), nil
+			return C.int(s.Nr), nil
 		}
-		return 0, fmt.Errorf("libseccomp %s does not know syscall %s", libseccompVersion(), s.name)
-	} else if uint32(target) != s.nr {
-		return 0, fmt.Errorf("libseccomp numbers %s %d, fencer %d", s.name, target, s.nr)
+		return 0, fmt.Errorf("libseccomp %s does not know syscall %s", libseccompVersion(), s.Name)
+	} else if uint32(target) != s.Nr {
+		return 0, fmt.Errorf("libseccomp numbers %s %d, fencer %d", s.Name, target, s.Nr)
 	}
 	return C.seccomp_syscall_resolve_name(cname), nil
 }
 
 // addSyscall adds one rule per action and clause of s.
-func (l libseccomp) addSyscall(ctx C.scmp_filter_ctx, token C.uint32_t, s syscallRules) error {
+func (l libseccomp) addSyscall(ctx C.scmp_filter_ctx, token C.uint32_t, s clauses.Syscall) error {
 	nr, err := l.number(token, s)
 	if err != nil {
 		return err
 	}
-	for _, a := range s.actions {
-		var clauses []clause
-		for _, cl := range a.clauses {
-			clauses = append(clauses, splitRanges(cl)...)
+	for _, a := range s.Actions {
+		var split []clauses.Clause
+		for _, cl := range a.Clauses {
+			split = append(split, clauses.SplitRanges(cl)...)
 		}
-		for _, cl := range clauses {
+		for _, cl := range split {
 			cmps, err := scmpArgs(cl)
 			if err != nil {
-				return fmt.Errorf("syscall %s: %w", s.name, err)
+				return fmt.Errorf("syscall %s: %w", s.Name, err)
 			}
 			var p *C.struct_scmp_arg_cmp
 			if len(cmps) > 0 {
 				p = &cmps[0]
 			}
-			if rc := C.seccomp_rule_add_array(ctx, C.uint32_t(a.action.Ret()), nr, C.uint(len(cmps)), p); rc < 0 {
-				return fmt.Errorf("seccomp_rule_add_array(%s, %s, %d comparisons): %w", s.name, a.action, len(cmps), syscall.Errno(-rc))
+			if rc := C.seccomp_rule_add_array(ctx, C.uint32_t(a.Action.Ret()), nr, C.uint(len(cmps)), p); rc < 0 {
+				return fmt.Errorf("seccomp_rule_add_array(%s, %s, %d comparisons): %w", s.Name, a.Action, len(cmps), syscall.Errno(-rc))
 			}
 		}
 	}
@@ -170,17 +172,17 @@ func (l libseccomp) addSyscall(ctx C.scmp_filter_ctx, token C.uint32_t, s syscal
 // scmpArgs is one clause as libseccomp's comparisons: SCMP_CMP_MASKED_EQ
 // for a masked equality, the plain operator otherwise. libseccomp takes
 // one comparison per argument in a rule.
-func scmpArgs(cl clause) ([]C.struct_scmp_arg_cmp, error) {
+func scmpArgs(cl clauses.Clause) ([]C.struct_scmp_arg_cmp, error) {
 	seen := map[int]bool{}
 	out := make([]C.struct_scmp_arg_cmp, 0, len(cl))
 	for _, t := range cl {
-		if seen[t.arg] {
-			return nil, fmt.Errorf("libseccomp takes one comparison of arg%d per rule; the policy needs a range", t.arg)
+		if seen[t.Arg] {
+			return nil, fmt.Errorf("libseccomp takes one comparison of arg%d per rule; the policy needs a range", t.Arg)
 		}
-		seen[t.arg] = true
-		c := C.struct_scmp_arg_cmp{arg: C.uint(t.arg), op: scmpOps[t.op], datum_a: C.scmp_datum_t(t.value)}
-		if t.masked() {
-			c.op, c.datum_a, c.datum_b = C.SCMP_CMP_MASKED_EQ, C.scmp_datum_t(t.mask), C.scmp_datum_t(t.value)
+		seen[t.Arg] = true
+		c := C.struct_scmp_arg_cmp{arg: C.uint(t.Arg), op: scmpOps[t.Op], datum_a: C.scmp_datum_t(t.Value)}
+		if t.Masked() {
+			c.op, c.datum_a, c.datum_b = C.SCMP_CMP_MASKED_EQ, C.scmp_datum_t(t.Mask), C.scmp_datum_t(t.Value)
 		}
 		out = append(out, c)
 	}
@@ -188,8 +190,15 @@ func scmpArgs(cl clause) ([]C.struct_scmp_arg_cmp, error) {
 }
 
 // exportBPF is seccomp_export_bpf of ctx, decoded. libseccomp writes the
-// instructions in the byte order of the machine it runs on.
+// instructions in the byte order of the machine it runs on, for the
+// architectures of that order.
 func exportBPF(ctx C.scmp_filter_ctx) (bpf.Program, error) {
+	return exportBPFIn(ctx, binary.NativeEndian)
+}
+
+// exportBPFIn is exportBPF of a filter whose architecture's byte order is
+// order, which libseccomp writes its instructions in.
+func exportBPFIn(ctx C.scmp_filter_ctx, order binary.ByteOrder) (bpf.Program, error) {
 	fd := C.bench_export(ctx)
 	if fd < 0 {
 		return nil, fmt.Errorf("seccomp_export_bpf: %w", syscall.Errno(-fd))
@@ -203,7 +212,7 @@ func exportBPF(ctx C.scmp_filter_ctx) (bpf.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bpf.Decode(raw, binary.NativeEndian)
+	return bpf.Decode(raw, order)
 }
 
 // libseccompNames lists the names of f's syscalls that libseccomp knows
@@ -219,48 +228,6 @@ func libseccompNames(f *policy.Filter) []string {
 			seen[r.Syscall] = true
 			out = append(out, r.Syscall)
 		}
-	}
-	return out
-}
-
-// splitRanges rewrites the ranges of a clause (arg >= lo && arg <= hi,
-// which libseccomp cannot say in one rule) as alternatives of masked
-// equalities, one per aligned block of the range: x is in [lo, hi]
-// exactly when its high bits equal one block's prefix.
-func splitRanges(cl clause) []clause {
-	out := []clause{{}}
-	for i := 0; i < len(cl); i++ {
-		t := cl[i]
-		alts := []clause{{t}}
-		if i+1 < len(cl) && t.op == policy.GE && !t.masked() && cl[i+1].arg == t.arg && cl[i+1].op == policy.LE && !cl[i+1].masked() {
-			alts = nil
-			for _, b := range blocks(t.value, cl[i+1].value) {
-				alts = append(alts, clause{{arg: t.arg, op: policy.EQ, mask: b.mask, value: b.value}})
-			}
-			i++
-		}
-		out, _ = product(out, alts)
-	}
-	return out
-}
-
-// block is the values x with x & mask == value.
-type block struct{ mask, value uint64 }
-
-// blocks covers [lo, hi] with the fewest aligned blocks (at most 128).
-func blocks(lo, hi uint64) []block {
-	var out []block
-	for lo <= hi {
-		// The largest aligned block that starts at lo and ends by hi.
-		size := uint64(1)
-		for size<<1 != 0 && lo&(size<<1-1) == 0 && lo+(size<<1)-1 <= hi {
-			size <<= 1
-		}
-		out = append(out, block{mask: ^(size - 1), value: lo})
-		if lo+size-1 == math.MaxUint64 {
-			break
-		}
-		lo += size
 	}
 	return out
 }

@@ -85,6 +85,8 @@ func FormatValue(v Value) string {
 		return x.Name
 	case FdRef:
 		return "fd." + x.Name
+	case SizeOf:
+		return "sizeof(" + x.Type + ")"
 	case BitOr:
 		parts := make([]string, len(x.Xs))
 		for i, y := range x.Xs {

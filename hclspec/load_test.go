@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/fencer-dev/fencer/internal/policy"
 )
@@ -255,5 +256,19 @@ func TestConfigID(t *testing.T) {
 	t.Chdir(filepath.Join(root, "web-fleet"))
 	if cfg, _ := Load(".", LoadOptions{}); cfg.ID != "web-fleet" {
 		t.Errorf("Load(\".\"): id %q", cfg.ID)
+	}
+}
+
+// TestName: what Name makes of any name is a name a block may have, and a
+// valid one is kept.
+func TestName(t *testing.T) {
+	for in, want := range map[string]string{
+		"metrics": "metrics", "fd_gui-tile": "fd_gui-tile", "worker@1": "worker_1",
+		"a.b:c\\x2d": "a_b_c_x2d", "2nd": "_2nd", "": "_", "_x": "__x", "é": "__",
+	} {
+		got := Name(in)
+		if got != want || !hclsyntax.ValidIdentifier(got) {
+			t.Errorf("Name(%q) = %q, want %q (an identifier)", in, got, want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -68,6 +70,23 @@ func (l *loader) decodeSyscallSets(blocks []*hcl.Block) {
 			d.raw = l.readSyscalls(attr.Expr, l.evalCtx(nil), name)
 		}
 	}
+}
+
+// Name returns s as a block's name (what validName accepts), for
+// configurations written from other names (a unit's, a policy file's):
+// each character other than an ASCII letter, digit, `_` or `-` becomes
+// `_`, and a name that does not start with a letter gets a `_` first.
+func Name(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' || r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return '_'
+	}, s)
+	if s == "" || !unicode.IsLetter(rune(s[0])) {
+		s = "_" + s
+	}
+	return s
 }
 
 // validName reports whether a block's label is an identifier, as names

@@ -260,6 +260,13 @@ type FdRef struct {
 	Rng  hcl.Range
 }
 
+// SizeOf is `sizeof(TYPE)`: the size of a C type of the kernel's ABI
+// (sockaddr_in), resolved per architecture.
+type SizeOf struct {
+	Type string
+	Rng  hcl.Range
+}
+
 // BitOr is `bitor(a, b, ...)`.
 type BitOr struct {
 	Xs  []Value
@@ -277,6 +284,7 @@ func (x Number) Range() hcl.Range   { return x.Rng }
 func (x ConstRef) Range() hcl.Range { return x.Rng }
 func (x FdRef) Range() hcl.Range    { return x.Rng }
 func (x BitOr) Range() hcl.Range    { return x.Rng }
+func (x SizeOf) Range() hcl.Range   { return x.Rng }
 
 func (BoolLit) isCond()  {}
 func (And) isCond()      {}
@@ -290,3 +298,4 @@ func (Number) isValue()   {}
 func (ConstRef) isValue() {}
 func (FdRef) isValue()    {}
 func (BitOr) isValue()    {}
+func (SizeOf) isValue()   {}

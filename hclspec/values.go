@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -11,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
+	"github.com/fencer-dev/fencer/internal/arch"
 	"github.com/fencer-dev/fencer/internal/spelling"
 )
 
@@ -39,7 +41,7 @@ func (sc *valueScope) hasFd(name string) bool {
 }
 
 // condFuncs are every function of the condition language.
-var condFuncs = []string{"contains", "masked", "has_bits", "bitor", "parseint"}
+var condFuncs = []string{"contains", "masked", "has_bits", "bitor", "parseint", "sizeof"}
 
 // argRoots are the root names a lower-case name in a condition may have.
 var argRoots = []string{"arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "fd", "var", "local"}
@@ -256,14 +258,17 @@ func (l *loader) number(bf *big.Float, neg bool, rng hcl.Range) Value {
 	return Number{Neg: neg, Abs: abs, Rng: rng}
 }
 
-// isUpperName reports whether s is spelled as a constant: SOCK_CLOEXEC.
+// isUpperName reports whether s is spelled as a constant: SOCK_CLOEXEC,
+// the kernel's __WALL, AF_DECnet: leading underscores, then a capital
+// letter, then letters, digits and underscores.
 func isUpperName(s string) bool {
+	s = strings.TrimLeft(s, "_")
 	if s == "" || s[0] < 'A' || s[0] > 'Z' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
 			return false
 		}
 	}
@@ -438,6 +443,8 @@ func (l *loader) callValue(e *hclsyntax.FunctionCallExpr, sc *valueScope) Value 
 			return nil
 		}
 		return l.literalValue(val, e.Range(), false)
+	case "sizeof":
+		return l.sizeofValue(e)
 	case "masked", "has_bits", "contains":
 		what := map[string]string{
 			"masked":   "masked(argN, MASK) is compared with a value (masked(arg1, 3) == 2), not used as one.",
@@ -451,12 +458,52 @@ func (l *loader) callValue(e *hclsyntax.FunctionCallExpr, sc *valueScope) Value 
 	return nil
 }
 
+// sizeofValue reads sizeof(TYPE): TYPE a C type whose size x/sys knows
+// (arch.StructNames), written without "struct".
+func (l *loader) sizeofValue(e *hclsyntax.FunctionCallExpr) Value {
+	usage := "sizeof takes the name of a C type, without \"struct\" or quotes: sizeof(sockaddr_in)."
+	if len(e.Args) != 1 {
+		l.add(errorAt(e.Range(), "Wrong number of arguments", usage))
+		return nil
+	}
+	t, ok := e.Args[0].(*hclsyntax.ScopeTraversalExpr)
+	if !ok || len(t.Traversal) != 1 {
+		if hint := stringTypeHint(e.Args[0]); hint != "" {
+			usage = `sizeof takes the name of a C type, without "struct" or quotes.` + hint
+		}
+		l.add(errorAt(e.Args[0].Range(), "Invalid sizeof", usage))
+		return nil
+	}
+	name := t.Traversal.RootName()
+	if !slices.Contains(arch.StructNames(), name) {
+		l.add(errorAt(t.SrcRange, "Unknown struct",
+			fmt.Sprintf("fencer knows the size of no C type named %q; it knows those golang.org/x/sys/unix has a Sizeof constant for (docs/language.md lists them).%s",
+				name, spelling.DidYouMean(name, arch.StructNames()))))
+		return nil
+	}
+	return SizeOf{Type: name, Rng: e.Range()}
+}
+
+// stringTypeHint says how to write sizeof("struct sockaddr_in").
+func stringTypeHint(x hclsyntax.Expression) string {
+	t, ok := x.(*hclsyntax.TemplateExpr)
+	if !ok || !t.IsStringLiteral() {
+		return ""
+	}
+	v, diags := t.Value(nil)
+	if diags.HasErrors() || !v.Type().Equals(cty.String) {
+		return ""
+	}
+	name := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v.AsString()), "struct "))
+	return fmt.Sprintf(" Write sizeof(%s).", name)
+}
+
 // unknownFunction reports a call of a function the condition language
 // does not have.
 func (l *loader) unknownFunction(e *hclsyntax.FunctionCallExpr) {
 	l.add(errorAt(e.NameRange, "Unknown function",
 		fmt.Sprintf("There is no function %q in a condition: the functions are contains(LIST, argN), masked(argN, MASK), "+
-			"has_bits(argN, MASK), bitor(A, B, ...) and parseint(\"ff\", 16).%s", e.Name, spelling.DidYouMean(e.Name, condFuncs))))
+			"has_bits(argN, MASK), bitor(A, B, ...), parseint(\"ff\", 16) and sizeof(TYPE).%s", e.Name, spelling.DidYouMean(e.Name, condFuncs))))
 }
 
 // convertNumber converts a known value to a non-null number.

@@ -54,15 +54,7 @@ type InputChange struct {
 // (path → content), which the plan writes, stand in for the host's where
 // they are written.
 func hostLookup(ctx context.Context, t host.Reader, facts *host.Facts, written map[string][]byte) (*hostUnits, error) {
-	src := unitfile.Source{
-		ReadFile: func(p string) ([]byte, error) {
-			b, _, err := t.ReadFile(ctx, p)
-			return b, err
-		},
-		ReadDir: func(p string) ([]string, error) { return t.ReadDir(ctx, p) },
-		Links:   func(p string) (map[string]string, error) { return t.Links(ctx, p) },
-	}
-	lk, err := unitfile.NewLookup(src, facts.UnitSearchPath, written)
+	lk, err := host.UnitLookup(ctx, t, facts.UnitSearchPath, written)
 	if err != nil {
 		return nil, fmt.Errorf("reading the unit search path: %w", err)
 	}

@@ -102,10 +102,9 @@ service "fd_bundle_tile" {
 
   # bundle: TCP connection is closed if there is an error, and a new one
   #         is reopened
-  # 1 is SHUT_WR
   rule "shutdown" {
     syscalls = ["shutdown"]
-    when     = arg1 == 1
+    when     = arg1 == SHUT_WR
   }
 
   # bundle: TCP connection is closed if there is an error, and a new one
@@ -139,14 +138,13 @@ service "fd_bundle_tile" {
   # bundle: configure TCP socket (for gRPC connection)
   #
   # resolv: configure UDP or TCP socket (for DNS queries)
-  # 26 is IPV6_V6ONLY
   rule "setsockopt" {
     syscalls = ["setsockopt"]
     when     = (
       (arg1 == SOL_SOCKET && arg2 == SO_RCVBUF) ||
       (arg1 == SOL_TCP && arg2 == TCP_NODELAY) ||
       (arg1 == IPPROTO_TCP && arg2 == TCP_FASTOPEN_CONNECT) ||
-      (arg1 == IPPROTO_IPV6 && arg2 == 26)
+      (arg1 == IPPROTO_IPV6 && arg2 == IPV6_V6ONLY)
     )
   }
 

@@ -92,9 +92,12 @@ service "fd_xdp_tile" {
 
   # XDP: We use getsockopt( SOL_XDP, XDP_STATISTICS ) to periodically
   #      retrieve packet drop counters for the XDP socket.
-  # 7 is XDP_STATISTICS
   rule "getsockopt" {
     syscalls = ["getsockopt"]
-    when     = contains([fd.xsk_fd, fd.lo_xsk_fd], arg0) && arg1 == SOL_XDP && arg2 == 7
+    when     = (
+      contains([fd.xsk_fd, fd.lo_xsk_fd], arg0) &&
+      arg1 == SOL_XDP &&
+      arg2 == XDP_STATISTICS
+    )
   }
 }

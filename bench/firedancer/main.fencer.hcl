@@ -54,10 +54,9 @@ service "main" {
   #
   # The boot process needs to know when the child exits so that it can
   # quit itself.
-  # 1073741824 is __WALL
   rule "wait4" {
     syscalls = ["wait4"]
-    when     = arg0 == fd.pid_namespace && arg2 == 1073741824 && arg3 == 0
+    when     = arg0 == fd.pid_namespace && arg2 == __WALL && arg3 == 0
   }
 
   # supervisor: kill the child process

@@ -56,10 +56,9 @@ service "pidns_arm64" {
   # Once the parent or a child process has exited, the pidns will wait4()
   # it to get the exit status and print diagnostic information before
   # terminating the rest of the process group.
-  # 1073741824 is __WALL
   rule "wait4" {
     syscalls = ["wait4"]
-    when     = contains([bitor(1073741824, WNOHANG), 1073741824], arg2) && arg3 == 0
+    when     = contains([bitor(__WALL, WNOHANG), __WALL], arg2) && arg3 == 0
   }
 
   # supervisor: exit when a child process exits

@@ -63,7 +63,7 @@ func findService(cfg *hclspec.Config, name string) (*hclspec.Service, error) {
 // compileOne compiles one service of cfg for the named architecture, which
 // must be one it is planned for; archName may be empty when the service is
 // planned for a single architecture.
-func compileOne(cfg *hclspec.Config, service, archName string) (*resolve.Compiled, hcl.Diagnostics, error) {
+func compileOne(cfg *hclspec.Config, service, archName string, compile compileFunc) (*resolve.Compiled, hcl.Diagnostics, error) {
 	svc, err := findService(cfg, service)
 	if err != nil {
 		return nil, nil, err
@@ -87,7 +87,7 @@ func compileOne(cfg *hclspec.Config, service, archName string) (*resolve.Compile
 	case target == nil:
 		return nil, nil, fmt.Errorf("service.%s is not planned for %s; it is planned for %s", service, archName, strings.Join(names, ", "))
 	}
-	c, diags := resolve.Compile(svc, target)
+	c, diags := compile(svc, target)
 	return c, diags, nil
 }
 
@@ -96,13 +96,22 @@ func compileOne(cfg *hclspec.Config, service, archName string) (*resolve.Compile
 // prints the diagnostics and returns nil after an error, which it has
 // reported.
 func (c *cli) loadAndCompile(dir string, o *configFlags, service, archName string) *resolve.Compiled {
+	return c.loadAndCompileWith(dir, o, service, archName, resolve.Compile)
+}
+
+// compileFunc compiles a service for an architecture: resolve.Compile or
+// resolve.CompileParametric.
+type compileFunc func(*hclspec.Service, *arch.Arch) (*resolve.Compiled, hcl.Diagnostics)
+
+// loadAndCompileWith is loadAndCompile with the compile function given.
+func (c *cli) loadAndCompileWith(dir string, o *configFlags, service, archName string, compile compileFunc) *resolve.Compiled {
 	cfg, diags := c.load(dir, o)
 	src := newSources(cfg)
 	if diags.HasErrors() || cfg == nil {
 		c.printDiags(src, diags)
 		return nil
 	}
-	compiled, more, err := compileOne(cfg, service, archName)
+	compiled, more, err := compileOne(cfg, service, archName, compile)
 	diags = append(diags, more...)
 	c.printDiags(src, diags)
 	if err != nil {

@@ -24,6 +24,9 @@ type importer struct {
 	help string
 	// flags defines the kind's own flags, if any, on fs; it may be nil.
 	flags func(fs *flag.FlagSet)
+	// options documents those flags: lines of help's Options, each
+	// flag's first line indented by two ("  -user   ...").
+	options string
 	// read turns the positional arguments into a fencer configuration's
 	// text. Diagnostics about the input name their file, line and column;
 	// inputs holds the input files' bytes by name so that they can be
@@ -103,7 +106,13 @@ Options:
 
   -force             Replace FILE when it exists already.
 
-` + noColorHelp + "\n")
+`)
+	for _, k := range importKinds() {
+		if o := importers[k].options; o != "" {
+			b.WriteString(strings.TrimRight(o, "\n") + "\n\n")
+		}
+	}
+	b.WriteString(noColorHelp + "\n")
 	return b.String()
 }
 

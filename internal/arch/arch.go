@@ -35,8 +35,8 @@ type Arch struct {
 	built atomic.Bool
 	t     tables
 
-	constsOnce sync.Once
-	constTable map[string]uint64
+	constsOnce  sync.Once
+	extraConsts map[string]uint64
 
 	widthsOnce sync.Once
 	widthSpecs map[specKey]*argSpec
@@ -55,13 +55,13 @@ const (
 
 // The supported architectures.
 var (
-	X86_64  = &Arch{Name: "x86_64", Audit: AuditX86_64, Order: binary.LittleEndian, Bits: 64, X32: true, gen: generated{syscallsX86_64, constsX86_64}}
-	AArch64 = &Arch{Name: "aarch64", Audit: AuditAArch64, Order: binary.LittleEndian, Bits: 64, gen: generated{syscallsAArch64, constsAArch64}}
-	I386    = &Arch{Name: "i386", Audit: AuditI386, Order: binary.LittleEndian, Bits: 32, gen: generated{syscallsI386, constsI386}}
-	ARM     = &Arch{Name: "arm", Audit: AuditARM, Order: binary.LittleEndian, Bits: 32, gen: generated{syscallsARM, constsARM}}
-	RISCV64 = &Arch{Name: "riscv64", Audit: AuditRISCV64, Order: binary.LittleEndian, Bits: 64, gen: generated{syscallsRISCV64, constsRISCV64}}
-	PPC64LE = &Arch{Name: "ppc64le", Audit: AuditPPC64LE, Order: binary.LittleEndian, Bits: 64, gen: generated{syscallsPPC64LE, constsPPC64LE}}
-	S390X   = &Arch{Name: "s390x", Audit: AuditS390X, Order: binary.BigEndian, Bits: 64, gen: generated{syscallsS390X, constsS390X}}
+	X86_64  = &Arch{Name: "x86_64", Audit: AuditX86_64, Order: binary.LittleEndian, Bits: 64, X32: true, gen: generated{syscallsX86_64, constDiffsX86_64[:]}}
+	AArch64 = &Arch{Name: "aarch64", Audit: AuditAArch64, Order: binary.LittleEndian, Bits: 64, gen: generated{syscallsAArch64, constDiffsAArch64[:]}}
+	I386    = &Arch{Name: "i386", Audit: AuditI386, Order: binary.LittleEndian, Bits: 32, gen: generated{syscallsI386, constDiffsI386[:]}}
+	ARM     = &Arch{Name: "arm", Audit: AuditARM, Order: binary.LittleEndian, Bits: 32, gen: generated{syscallsARM, constDiffsARM[:]}}
+	RISCV64 = &Arch{Name: "riscv64", Audit: AuditRISCV64, Order: binary.LittleEndian, Bits: 64, gen: generated{syscallsRISCV64, constDiffsRISCV64[:]}}
+	PPC64LE = &Arch{Name: "ppc64le", Audit: AuditPPC64LE, Order: binary.LittleEndian, Bits: 64, gen: generated{syscallsPPC64LE, constDiffsPPC64LE[:]}}
+	S390X   = &Arch{Name: "s390x", Audit: AuditS390X, Order: binary.BigEndian, Bits: 64, gen: generated{syscallsS390X, constDiffsS390X[:]}}
 )
 
 var all = []*Arch{X86_64, AArch64, I386, ARM, RISCV64, PPC64LE, S390X}
@@ -119,12 +119,24 @@ func (a *Arch) SyscallNames() []string { return slices.Sorted(maps.Keys(a.tables
 
 // Const returns the value of a named constant (O_RDONLY, SOCK_CLOEXEC, ...)
 // on a. The constants come from golang.org/x/sys/unix (zconsts.go) plus
-// supplement.go. A negative constant (AT_FDCWD, RUSAGE_CHILDREN) is its
-// 64-bit two's complement; compare it on the argument's width (ArgWidth).
+// supplement.go, which wins. A negative constant (AT_FDCWD, RUSAGE_CHILDREN)
+// is its 64-bit two's complement; compare it on the argument's width
+// (ArgWidth).
 func (a *Arch) Const(name string) (uint64, bool) {
-	v, ok := a.consts()[name]
-	return v, ok
+	if v, ok := a.consts()[name]; ok {
+		return v, true
+	}
+	return a.generatedConst(name)
 }
 
 // ConstNames returns every constant name a knows, sorted.
-func (a *Arch) ConstNames() []string { return slices.Sorted(maps.Keys(a.consts())) }
+func (a *Arch) ConstNames() []string {
+	extra := a.consts()
+	names := slices.Collect(maps.Keys(extra))
+	for i := range constTable {
+		if _, absent := a.diff(i); !absent {
+			names = append(names, constTable[i].name)
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(names)))
+}

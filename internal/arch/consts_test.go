@@ -1,6 +1,9 @@
 package arch
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +67,16 @@ func TestConstsPerArch(t *testing.T) {
 		"WNOHANG":                  {"x86_64": 1},
 		"IN_CLOEXEC":               {"x86_64": 0x80000},
 		"MS_BIND":                  {"x86_64": 0x1000},
+		// Every constant of x/sys, not some families: sockets, shutdown,
+		// AF_XDP's socket options, termios, other families of IN_.
+		"IPV6_V6ONLY":    {"x86_64": 26, "aarch64": 26, "s390x": 26},
+		"SHUT_WR":        {"x86_64": 1, "ppc64le": 1},
+		"XDP_STATISTICS": {"x86_64": 7, "arm": 7},
+		"SO_REUSEPORT":   {"x86_64": 15, "ppc64le": 15},
+		"B115200":        {"x86_64": 0x1002, "ppc64le": 0x11},
+		"IN_CLASSA_NET":  {"x86_64": 0xff000000},
+		"ETH_P_ALL":      {"x86_64": 3},
+		"AF_DECnet":      {"x86_64": 12},
 	}
 	for name, byArch := range want {
 		for arch, v := range byArch {
@@ -82,11 +95,14 @@ func TestConstsAbsent(t *testing.T) {
 	absent := map[string][]string{
 		"MAP_32BIT":   {"aarch64", "arm", "riscv64", "ppc64le", "s390x"},
 		"ARCH_SET_FS": {"aarch64", "arm", "riscv64", "ppc64le", "s390x"},
-		// Families deliberately left out, and near misses of the filter.
-		"IN_CLASSA_NET": {"x86_64"},
-		"B115200":       {"x86_64"},
-		"ETH_P_ALL":     {"x86_64"},
-		"DM_DIR":        {"x86_64"}, // a string constant
+		// x/sys's own names, which are not the kernel's: Go names (the
+		// Sizeof ones are struct sizes, sizeof(...)), unexported helpers,
+		// and a string constant.
+		"SizeofSockaddrInet4": {"x86_64"},
+		"PathMax":             {"x86_64"},
+		"PerfBitDisabled":     {"x86_64"},
+		"_CPU_SETSIZE":        {"x86_64"},
+		"DM_DIR":              {"x86_64"},
 	}
 	for name, arches := range absent {
 		for _, an := range arches {
@@ -97,7 +113,7 @@ func TestConstsAbsent(t *testing.T) {
 		}
 	}
 	for _, a := range All() {
-		if n := len(a.ConstNames()); n < 1500 {
+		if n := len(a.ConstNames()); n < 9000 {
 			t.Errorf("%s: only %d constants", a.Name, n)
 		}
 	}
@@ -108,7 +124,7 @@ func TestConstsAbsent(t *testing.T) {
 // against it and dropped.
 func TestSupplementDoesNotShadowXSys(t *testing.T) {
 	for _, a := range all {
-		gsyscalls, gconsts := a.gen.syscalls(), a.gen.consts()
+		gsyscalls := a.gen.syscalls()
 		for name, nr := range extraSyscalls[a.Name] {
 			if gnr, ok := gsyscalls[name]; ok {
 				t.Errorf("%s: x/sys now has syscall %s = %d (supplement: %d)", a.Name, name, gnr, nr)
@@ -120,7 +136,7 @@ func TestSupplementDoesNotShadowXSys(t *testing.T) {
 			}
 		}
 		for name, v := range extraConsts(a) {
-			gv, ok := gconsts[name]
+			gv, ok := a.generatedConst(name)
 			if !ok {
 				continue
 			}
@@ -128,6 +144,79 @@ func TestSupplementDoesNotShadowXSys(t *testing.T) {
 				continue // glibc's 0 on 64-bit arches, or agreement
 			}
 			t.Errorf("%s: x/sys now has %s = %#x (supplement: %#x)", a.Name, name, gv, v)
+		}
+	}
+}
+
+// TestUnderscoreConsts checks the kernel's spellings with leading
+// underscores: the same value as x/sys's name without them where the
+// kernel defines them so, and the kernel's own bit where the name without
+// them adds another (O_TMPFILE is __O_TMPFILE | O_DIRECTORY).
+func TestUnderscoreConsts(t *testing.T) {
+	for _, a := range All() {
+		for name, want := range map[string]uint64{
+			"__WALL": 0x40000000, "__WCLONE": 0x80000000, "__WNOTHREAD": 0x20000000,
+			// asm-generic/fcntl.h, which none of the seven overrides.
+			"__O_TMPFILE": 0o20000000, "__O_SYNC": 0o4000000,
+		} {
+			if got := mustConst(t, a, name); got != want {
+				t.Errorf("%s: %s = %#x, want %#x", a.Name, name, got, want)
+			}
+		}
+		if tmp, dir := mustConst(t, a, "O_TMPFILE"), mustConst(t, a, "O_DIRECTORY"); tmp != mustConst(t, a, "__O_TMPFILE")|dir {
+			t.Errorf("%s: O_TMPFILE %#x is not __O_TMPFILE | O_DIRECTORY", a.Name, tmp)
+		}
+		if v, ok := a.Const("__SO_ACCEPTCON"); ok {
+			t.Errorf("%s: __SO_ACCEPTCON = %#x: the kernel's is a socket state flag, not SO_ACCEPTCON", a.Name, v)
+		}
+		if v, ok := a.Const("__MS_BIND"); ok {
+			t.Errorf("%s: __MS_BIND = %#x: underscores are not dropped in general", a.Name, v)
+		}
+	}
+}
+
+// TestStructSizes checks sizeof's table: the sizes per architecture
+// (pointers and longs are 4 bytes on i386 and arm only, which also checks
+// the table's order of architectures), and that x/sys's own struct and its
+// Go names are not C types.
+func TestStructSizes(t *testing.T) {
+	for _, a := range All() {
+		want := map[string]uint64{"sockaddr_in": 16, "sockaddr_in6": 28, "sockaddr_un": 110, "sockaddr_nl": 12,
+			"sockaddr_ll": 20, "sockaddr_xdp": 16, "int": 4, "long_long": 8, "open_how": 24}
+		if a.Bits == 32 {
+			want["msghdr"], want["iovec"], want["long"] = 28, 8, 4
+		} else {
+			want["msghdr"], want["iovec"], want["long"] = 56, 16, 8
+		}
+		for name, w := range want {
+			if got, ok := a.StructSize(name); !ok || got != w {
+				t.Errorf("%s: sizeof(%s) = %d, %v; want %d", a.Name, name, got, ok, w)
+			}
+		}
+		for _, name := range []string{"sockaddr_any", "SockaddrInet4", "SizeofSockaddrInet4", "ptr", "timespec", ""} {
+			if v, ok := a.StructSize(name); ok {
+				t.Errorf("%s: sizeof(%s) = %d, want none", a.Name, name, v)
+			}
+		}
+		for _, name := range StructNames() {
+			if _, ok := a.StructSize(name); !ok {
+				t.Errorf("%s: no size for %s", a.Name, name)
+			}
+		}
+	}
+}
+
+// TestStructSizesDocumented checks that docs/language.md's table of
+// struct sizes has a row for each type, with its x/sys constant.
+func TestStructSizesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/language.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range structTable {
+		row := fmt.Sprintf("| `%s` | `%s` | ", e.name, e.goName)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/language.md has no row %q", row)
 		}
 	}
 }

@@ -1,5 +1,10 @@
 package arch
 
+import (
+	"maps"
+	"slices"
+)
+
 // Hand-maintained additions to the tables generated from golang.org/x/sys.
 // Everything here is missing from (or wrong for seccomp in) x/sys v0.50.0;
 // TestSupplementDoesNotShadowXSys fails if a later x/sys starts to define one
@@ -120,9 +125,45 @@ var kernelOLargefile = map[string]uint64{
 	"s390x":   0x8000,
 }
 
+// underscoreConsts are the kernel's spellings with leading underscores
+// that x/sys spells without, each with how its value follows from x/sys's
+// constants on an architecture: the kernel's <linux/wait.h> has __WALL,
+// which glibc and x/sys call WALL. The underscores are not dropped in
+// general, because a name with them is not always the constant without:
+// the kernel's __O_TMPFILE is the bit that O_TMPFILE (__O_TMPFILE |
+// O_DIRECTORY) adds to O_DIRECTORY, __O_SYNC the bit O_SYNC (__O_SYNC |
+// O_DSYNC) adds to O_DSYNC, and __SO_ACCEPTCON a socket state flag, not the
+// socket option SO_ACCEPTCON. Each entry is the name without underscores
+// and the bits of another name it leaves out ("" for none).
+var underscoreConsts = map[string]struct{ name, without string }{
+	"__WALL":      {"WALL", ""},
+	"__WCLONE":    {"WCLONE", ""},
+	"__WNOTHREAD": {"WNOTHREAD", ""},
+	"__O_TMPFILE": {"O_TMPFILE", "O_DIRECTORY"},
+	"__O_SYNC":    {"O_SYNC", "O_DSYNC"},
+}
+
+// UnderscoreNames returns the kernel spellings with leading underscores
+// that Const knows (underscoreConsts), sorted.
+func UnderscoreNames() []string { return slices.Sorted(maps.Keys(underscoreConsts)) }
+
 // extraConsts returns the hand-maintained constants for a.
 func extraConsts(a *Arch) map[string]uint64 {
-	m := make(map[string]uint64, len(futexConsts)+len(x86ArchPrctlConsts)+1)
+	m := make(map[string]uint64, len(futexConsts)+len(x86ArchPrctlConsts)+len(underscoreConsts)+1)
+	for k, u := range underscoreConsts {
+		v, ok := a.generatedConst(u.name)
+		if !ok {
+			continue
+		}
+		if u.without != "" {
+			w, ok := a.generatedConst(u.without)
+			if !ok {
+				continue
+			}
+			v &^= w
+		}
+		m[k] = v
+	}
 	for k, v := range futexConsts {
 		m[k] = v
 	}

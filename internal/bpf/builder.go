@@ -158,6 +158,22 @@ func (b *Builder) JumpIf(op uint16, k uint32, t, f Label) {
 	b.acc = accState{kind: accUnreachable}
 }
 
+// JumpIfParam adds a conditional jump comparing A with parameter number
+// param, whose value is not known yet: op is as for JumpIf. It is encoded
+// as the jump comparing A with X (which no program fencer compiles
+// loads), with param as its constant, so that whatever reads the program
+// treats the comparison as one with a value it does not know: the
+// optimizer (internal/bpf/optimize) then neither decides it nor learns
+// from it, and only merges code comparing with the same parameter. The
+// compiler turns such jumps back into comparisons with constants once
+// the values are known (compile.Parametric.Fill).
+func (b *Builder) JumpIfParam(op uint16, param uint32, t, f Label) {
+	b.JumpIf(op, param, t, f)
+	if b.err == nil {
+		b.insns[len(b.insns)-1].in.Code |= SrcX
+	}
+}
+
 func (b *Builder) fail(err error) {
 	if b.err == nil {
 		b.err = err

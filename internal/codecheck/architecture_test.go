@@ -20,6 +20,7 @@ import (
 // own pattern.
 var notCode = map[string]bool{
 	"fd.logfile":          true,
+	"fd.metrics_socket":   true,
 	"metrics.service":     true,
 	"package.Function":    true,
 	"package.Type.Method": true,

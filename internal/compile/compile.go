@@ -144,8 +144,18 @@ func (g *gen) largest(f *policy.Filter, n int) ([]RuleSize, int) {
 	return out, rest
 }
 
-// Compile returns the BPF program for f.
+// Compile returns the BPF program for f. Comparisons with parameters
+// (policy.Cmp.Param) are compiled with their values, as any other: see
+// CompileParametric for a program that leaves them open.
 func Compile(f *policy.Filter) (bpf.Program, Stats, error) {
+	if len(f.Params()) > 0 {
+		f = withoutParams(f)
+	}
+	return compileWith(f, nil)
+}
+
+// compileWith compiles f, whose parameters, if any, params numbers from 1.
+func compileWith(f *policy.Filter, params map[string]uint32) (bpf.Program, Stats, error) {
 	start := time.Now()
 	if f.Order == nil {
 		return nil, Stats{}, fmt.Errorf("compile filter of service %q: architecture %q has no byte order", f.Service, f.Arch)
@@ -154,7 +164,7 @@ func Compile(f *policy.Filter) (bpf.Program, Stats, error) {
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	g := generate(f, decs)
+	g := generate(f, decs, params)
 	prog, err := g.b.Assemble()
 	if err != nil {
 		return nil, Stats{}, fmt.Errorf("assemble filter of service %q on %s: %w", f.Service, f.Arch, err)
@@ -193,6 +203,9 @@ type gen struct {
 	// used counts the instructions each rule's alternatives take in each
 	// syscall's block.
 	used map[part]int
+	// params numbers the parameters of a parametric compile from 1
+	// (Parametric); it is empty otherwise.
+	params map[string]uint32
 }
 
 // part is the code of one rule on one syscall.
@@ -210,9 +223,9 @@ const interleaveFrom = 256
 // every conditional block after the dispatch, or when that is long
 // enough that jumps would go out of reach, with each block right after
 // the dispatch code that jumps to it.
-func generate(f *policy.Filter, decs []decision) *gen {
+func generate(f *policy.Filter, decs []decision, params map[string]uint32) *gen {
 	layout := func(interleave bool) *gen {
-		g := &gen{b: bpf.NewBuilder(), order: f.Order, rets: map[uint32]bpf.Label{}, interleave: interleave, used: map[part]int{}}
+		g := &gen{b: bpf.NewBuilder(), order: f.Order, rets: map[uint32]bpf.Label{}, interleave: interleave, used: map[part]int{}, params: params}
 		g.program(f, decs)
 		return g
 	}

@@ -59,6 +59,18 @@ type word struct {
 	off  uint32 // offset of the argument word in seccomp_data
 	mask uint32
 	v    uint32
+	// param is 1 + the index of the parameter the word is compared with
+	// (v is then unknown), 0 when it is compared with v.
+	param uint32
+}
+
+// jump emits the final comparison of w: with its value, or its parameter.
+func (g *gen) jump(op uint16, w word, t, f bpf.Label) {
+	if w.param != 0 {
+		g.b.JumpIfParam(op, w.param-1, t, f)
+		return
+	}
+	g.b.JumpIf(op, w.v, t, f)
 }
 
 // load emits `ld [off]` and, unless the mask keeps every bit, `and #mask`.
@@ -75,6 +87,11 @@ func (g *gen) load(w word) {
 func (g *gen) cmp(c policy.Cmp, t, f bpf.Label) {
 	hi := word{off: bpf.ArgHigh(c.Arg, g.order), mask: uint32(c.Mask >> 32), v: uint32(c.Value >> 32)}
 	lo := word{off: bpf.ArgLow(c.Arg, g.order), mask: uint32(c.Mask), v: uint32(c.Value)}
+	if c.Param != "" {
+		// A parameter is a 32-bit value (checkParams): the high word is
+		// compared with 0, the low one with the parameter.
+		hi.v, lo.param = 0, g.params[c.Param]
+	}
 	switch c.Op {
 	case policy.EQ:
 		g.eq(hi, lo, t, f)
@@ -95,7 +112,7 @@ func (g *gen) cmp(c policy.Cmp, t, f bpf.Label) {
 
 // eq emits hi == hi.v && lo == lo.v.
 func (g *gen) eq(hi, lo word, t, f bpf.Label) {
-	if hi.v&^hi.mask != 0 || lo.v&^lo.mask != 0 {
+	if hi.v&^hi.mask != 0 || (lo.param == 0 && lo.v&^lo.mask != 0) {
 		g.b.JumpTo(f) // the masked argument cannot have those bits
 		return
 	}
@@ -110,7 +127,7 @@ func (g *gen) eq(hi, lo word, t, f bpf.Label) {
 		return
 	}
 	g.load(lo)
-	g.b.JumpIf(bpf.JmpJEQ, lo.v, t, f)
+	g.jump(bpf.JmpJEQ, lo, t, f)
 }
 
 // greater emits the unsigned 64-bit comparison a > v (op JGT) or a >= v
@@ -139,5 +156,5 @@ func (g *gen) greater(op uint16, hi, lo word, t, f bpf.Label) {
 		return
 	}
 	g.load(lo)
-	g.b.JumpIf(op, lo.v, t, f)
+	g.jump(op, lo, t, f)
 }

@@ -25,19 +25,7 @@ func check(t testing.TB, f *policy.Filter, inputs []policy.Data) {
 	if err != nil {
 		t.Fatalf("compile: %v\npolicy: %s", err, describe(f))
 	}
-	vm, err := bpf.NewVM(prog, f.Order)
-	if err != nil {
-		t.Fatalf("the kernel would refuse the program: %v\npolicy: %s\n%s", err, describe(f), bpf.Disassemble(prog, f.Order, nil))
-	}
-	for _, d := range inputs {
-		data := bpf.MakeData(d.Nr, d.Arch, d.IP, d.Args, f.Order)
-		got := policy.ActionFromRet(vm.Run(data[:], bpf.Options{}).Ret)
-		want := f.Decide(d)
-		if got != want {
-			t.Fatalf("input nr=%d arch=%#x args=%#x: program says %v, policy says %v\npolicy: %s\n%s",
-				d.Nr, d.Arch, d.Args, got, want, describe(f), bpf.Disassemble(prog, f.Order, nil))
-		}
-	}
+	checkProgram(t, prog, f, inputs, "compiled")
 }
 
 func describe(f *policy.Filter) string {

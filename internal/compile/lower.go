@@ -219,8 +219,11 @@ func (s *simplifier) simplify(e policy.Expr) policy.Expr {
 }
 
 // simplifyCmp decides comparisons that hold or fail whatever the argument
-// (policy.Cmp.Decided).
+// (policy.Cmp.Decided), but never one with a parameter.
 func simplifyCmp(c policy.Cmp) policy.Expr {
+	if c.Param != "" {
+		return c // its value is not known: see Parametric
+	}
 	if always, ok := c.Decided(); ok {
 		return policy.Const(always)
 	}

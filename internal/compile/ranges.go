@@ -113,10 +113,11 @@ func coalesce(xs []policy.Expr, op policy.Op) []policy.Expr {
 }
 
 // lowWordCmp reports whether e is a comparison with op of a low word alone
-// whose value the mask can produce.
+// whose value the mask can produce, and no parameter: a parameter's value
+// is not known, so it is part of no run.
 func lowWordCmp(e policy.Expr, op policy.Op) (policy.Cmp, bool) {
 	c, ok := e.(policy.Cmp)
-	if !ok || c.Op != op || c.Mask>>32 != 0 || c.Value&^c.Mask != 0 {
+	if !ok || c.Op != op || c.Mask>>32 != 0 || c.Value&^c.Mask != 0 || c.Param != "" {
 		return policy.Cmp{}, false
 	}
 	return c, true

@@ -35,15 +35,18 @@ const (
 	specWX              // a protection: never writable and executable at once
 	specReadOnly        // open flags: read-only access
 	specZero            // 0: the calling process itself
+	specAbove           // above every fd the program started with and kept
 )
 
 // argSpec says how to condition one argument.
 type argSpec struct {
 	arg  int // -1: clone's flags, wherever the architecture has them
 	kind int
-	// names name an enum's values (specEnum).
-	names []string
-	fs    flagSet
+	// names name an enum's values (specEnum); with numbers, a value no
+	// name has is written as a number (a real-time signal).
+	names   []string
+	numbers bool
+	fs      flagSet
 	// deny lists values to refuse in a test, each the constants to or;
 	// the first the condition refuses is used.
 	deny [][]string
@@ -60,35 +63,44 @@ var argSpecs = map[string][]argSpec{
 		{arg: 0, kind: specEnum, names: families, what: "family"},
 		{arg: 1, kind: specFlags, fs: socketType, what: "type"},
 	},
-	"accept4":        {{arg: 3, kind: specFlags, fs: flagSet{bits: []string{"SOCK_CLOEXEC", "SOCK_NONBLOCK"}}, deny: [][]string{{}}, what: "flags"}},
-	"clone":          {{arg: -1, kind: specFlags, fs: cloneFlags, deny: [][]string{{"SIGCHLD"}, {"CLONE_NEWUSER", "SIGCHLD"}}, what: "flags"}},
-	"mmap":           {{arg: 2, kind: specWX, deny: [][]string{{"PROT_READ", "PROT_WRITE", "PROT_EXEC"}}, what: "protection"}},
-	"mmap2":          {{arg: 2, kind: specWX, deny: [][]string{{"PROT_READ", "PROT_WRITE", "PROT_EXEC"}}, what: "protection"}},
-	"mprotect":       {{arg: 2, kind: specWX, deny: [][]string{{"PROT_READ", "PROT_WRITE", "PROT_EXEC"}}, what: "protection"}},
-	"pkey_mprotect":  {{arg: 2, kind: specWX, deny: [][]string{{"PROT_READ", "PROT_WRITE", "PROT_EXEC"}}, what: "protection"}},
-	"open":           {{arg: 1, kind: specReadOnly, deny: [][]string{{"O_RDWR"}}, what: "flags"}},
-	"openat":         {{arg: 2, kind: specReadOnly, deny: [][]string{{"O_RDWR"}}, what: "flags"}},
-	"fcntl":          {{arg: 1, kind: specEnum, names: fcntlCommands, deny: [][]string{{"F_DUPFD"}, {"F_SETOWN"}}, what: "command"}},
-	"fcntl64":        {{arg: 1, kind: specEnum, names: fcntlCommands, deny: [][]string{{"F_DUPFD"}, {"F_SETOWN"}}, what: "command"}},
-	"prctl":          {{arg: 0, kind: specEnum, names: prctlOptions, deny: [][]string{{"PR_SET_PTRACER"}, {"PR_SET_DUMPABLE"}}, what: "option"}},
-	"ioctl":          {{arg: 1, kind: specEnum, names: ioctlRequests, deny: [][]string{{"TIOCSTI"}}, what: "request"}},
-	"epoll_ctl":      {{arg: 1, kind: specEnum, names: []string{"EPOLL_CTL_ADD", "EPOLL_CTL_MOD", "EPOLL_CTL_DEL"}, what: "operation"}},
-	"kill":           {{arg: 1, kind: specEnum, names: signals, deny: [][]string{{"SIGKILL"}, {"SIGSTOP"}}, what: "signal"}},
-	"tkill":          {{arg: 1, kind: specEnum, names: signals, deny: [][]string{{"SIGKILL"}, {"SIGSTOP"}}, what: "signal"}},
-	"tgkill":         {{arg: 2, kind: specEnum, names: signals, deny: [][]string{{"SIGKILL"}, {"SIGSTOP"}}, what: "signal"}},
-	"dup3":           {{arg: 2, kind: specFlags, fs: flagSet{bits: []string{"O_CLOEXEC"}}, what: "flags"}},
-	"pipe2":          {{arg: 1, kind: specFlags, fs: flagSet{bits: []string{"O_CLOEXEC", "O_NONBLOCK", "O_DIRECT"}}, what: "flags"}},
-	"epoll_create1":  {{arg: 0, kind: specFlags, fs: flagSet{bits: []string{"EPOLL_CLOEXEC"}}, what: "flags"}},
-	"eventfd2":       {{arg: 1, kind: specFlags, fs: flagSet{bits: []string{"EFD_CLOEXEC", "EFD_NONBLOCK", "EFD_SEMAPHORE"}}, what: "flags"}},
-	"inotify_init1":  {{arg: 0, kind: specFlags, fs: flagSet{bits: []string{"IN_CLOEXEC", "IN_NONBLOCK"}}, what: "flags"}},
-	"signalfd4":      {{arg: 3, kind: specFlags, fs: flagSet{bits: []string{"SFD_CLOEXEC", "SFD_NONBLOCK"}}, what: "flags"}},
-	"timerfd_create": {{arg: 1, kind: specFlags, fs: flagSet{bits: []string{"TFD_CLOEXEC", "TFD_NONBLOCK"}}, what: "flags"}},
-	"memfd_create":   {{arg: 1, kind: specFlags, fs: flagSet{bits: []string{"MFD_CLOEXEC", "MFD_ALLOW_SEALING", "MFD_HUGETLB", "MFD_NOEXEC_SEAL", "MFD_EXEC"}}, what: "flags"}},
-	"getrandom":      {{arg: 2, kind: specFlags, fs: flagSet{bits: []string{"GRND_NONBLOCK", "GRND_RANDOM", "GRND_INSECURE"}}, what: "flags"}},
+	"accept4":           {{arg: 3, kind: specFlags, fs: flagSet{bits: []string{"SOCK_CLOEXEC", "SOCK_NONBLOCK"}}, deny: [][]string{{}}, what: "flags"}},
+	"clone":             {{arg: -1, kind: specFlags, fs: cloneFlags, deny: [][]string{{"SIGCHLD"}, {"CLONE_NEWUSER", "SIGCHLD"}}, what: "flags"}},
+	"mmap":              {{arg: 2, kind: specWX, deny: [][]string{{"PROT_READ", "PROT_WRITE", "PROT_EXEC"}}, what: "protection"}},
+	"mmap2":             {{arg: 2, kind: specWX, deny: [][]string{{"PROT_READ", "PROT_WRITE", "PROT_EXEC"}}, what: "protection"}},
+	"mprotect":          {{arg: 2, kind: specWX, deny: [][]string{{"PROT_READ", "PROT_WRITE", "PROT_EXEC"}}, what: "protection"}},
+	"pkey_mprotect":     {{arg: 2, kind: specWX, deny: [][]string{{"PROT_READ", "PROT_WRITE", "PROT_EXEC"}}, what: "protection"}},
+	"open":              {{arg: 1, kind: specReadOnly, deny: [][]string{{"O_RDWR"}}, what: "flags"}},
+	"openat":            {{arg: 2, kind: specReadOnly, deny: [][]string{{"O_RDWR"}}, what: "flags"}},
+	"fcntl":             {{arg: 1, kind: specEnum, names: fcntlCommands, deny: [][]string{{"F_DUPFD"}, {"F_SETOWN"}}, what: "command"}},
+	"fcntl64":           {{arg: 1, kind: specEnum, names: fcntlCommands, deny: [][]string{{"F_DUPFD"}, {"F_SETOWN"}}, what: "command"}},
+	"prctl":             {{arg: 0, kind: specEnum, names: prctlOptions, deny: [][]string{{"PR_SET_PTRACER"}, {"PR_SET_DUMPABLE"}}, what: "option"}},
+	"ioctl":             {{arg: 1, kind: specEnum, names: ioctlRequests, deny: [][]string{{"TIOCSTI"}}, what: "request"}},
+	"epoll_ctl":         {{arg: 1, kind: specEnum, names: []string{"EPOLL_CTL_ADD", "EPOLL_CTL_MOD", "EPOLL_CTL_DEL"}, what: "operation"}},
+	"kill":              {signalSpec(1)},
+	"tkill":             {signalSpec(1)},
+	"tgkill":            {signalSpec(2)},
+	"rt_sigqueueinfo":   {signalSpec(1)},
+	"rt_tgsigqueueinfo": {signalSpec(2)},
+	"pidfd_send_signal": {signalSpec(1)},
+	"close_range":       {{arg: 0, kind: specAbove, what: "first fd"}},
+	"dup3":              {{arg: 2, kind: specFlags, fs: flagSet{bits: []string{"O_CLOEXEC"}}, what: "flags"}},
+	"pipe2":             {{arg: 1, kind: specFlags, fs: flagSet{bits: []string{"O_CLOEXEC", "O_NONBLOCK", "O_DIRECT"}}, what: "flags"}},
+	"epoll_create1":     {{arg: 0, kind: specFlags, fs: flagSet{bits: []string{"EPOLL_CLOEXEC"}}, what: "flags"}},
+	"eventfd2":          {{arg: 1, kind: specFlags, fs: flagSet{bits: []string{"EFD_CLOEXEC", "EFD_NONBLOCK", "EFD_SEMAPHORE"}}, what: "flags"}},
+	"inotify_init1":     {{arg: 0, kind: specFlags, fs: flagSet{bits: []string{"IN_CLOEXEC", "IN_NONBLOCK"}}, what: "flags"}},
+	"signalfd4":         {{arg: 3, kind: specFlags, fs: flagSet{bits: []string{"SFD_CLOEXEC", "SFD_NONBLOCK"}}, what: "flags"}},
+	"timerfd_create":    {{arg: 1, kind: specFlags, fs: flagSet{bits: []string{"TFD_CLOEXEC", "TFD_NONBLOCK"}}, what: "flags"}},
+	"memfd_create":      {{arg: 1, kind: specFlags, fs: flagSet{bits: []string{"MFD_CLOEXEC", "MFD_ALLOW_SEALING", "MFD_HUGETLB", "MFD_NOEXEC_SEAL", "MFD_EXEC"}}, what: "flags"}},
+	"getrandom":         {{arg: 2, kind: specFlags, fs: flagSet{bits: []string{"GRND_NONBLOCK", "GRND_RANDOM", "GRND_INSECURE"}}, what: "flags"}},
 	"prlimit64": {
 		{arg: 0, kind: specZero, deny: [][]string{{"1"}}, what: "process"},
 		{arg: 1, kind: specEnum, names: rlimits, what: "resource"},
 	},
+}
+
+// signalSpec is the condition on a signal number in argument arg.
+func signalSpec(arg int) argSpec {
+	return argSpec{arg: arg, kind: specEnum, names: signals, numbers: true, deny: [][]string{{"SIGKILL"}, {"SIGSTOP"}}, what: "signal"}
 }
 
 var socketType = flagSet{fields: []field{{masks: 0xf, names: socketTypes}}, bits: []string{"SOCK_CLOEXEC", "SOCK_NONBLOCK"}}
@@ -183,6 +195,12 @@ func (d *doc) condition(name string) cond {
 			"falls back to clone, whose flags the rule on clone checks (it allows the flags clone3 was given).",
 		}}
 	}
+	if name == "execve" {
+		return cond{notes: []string{
+			"The program started other programs after its own start: execve is allowed, so exec once does",
+			"not stop a later exec, and what the program runs, runs under this same filter.",
+		}}
+	}
 	ps := d.parts(name)
 	var exprs, notes, labels []string
 	for _, p := range ps {
@@ -213,22 +231,15 @@ func (d *doc) specPart(name string, arg int, spec argSpec) (part, bool) {
 			values = append(values, v)
 		}
 	}
-	if name == "clone" {
-		values = d.withClone3(values, seen)
-	}
+	values = d.equivalents(name, values, seen)
 	sort.Slice(values, func(i, j int) bool { return values[i] < values[j] })
 	p := part{arg: arg, what: spec.what}
 	switch spec.kind {
 	case specWX:
-		wx, ok1 := n.value("PROT_WRITE")
-		x, ok2 := n.value("PROT_EXEC")
-		if !ok1 || !ok2 || d.a.ArgName(name, arg) != "prot" {
+		_, ok1 := n.value("PROT_WRITE")
+		_, ok2 := n.value("PROT_EXEC")
+		if !ok1 || !ok2 || d.a.ArgName(name, arg) != "prot" || d.wxSeen() {
 			return part{}, false
-		}
-		for _, v := range values {
-			if v&(wx|x) == wx|x {
-				return part{}, false
-			}
 		}
 		p.expr = fmt.Sprintf("!has_bits(arg%d, bitor(PROT_WRITE, PROT_EXEC))", arg)
 		p.note = "No mapping was writable and executable at once."
@@ -247,6 +258,8 @@ func (d *doc) specPart(name string, arg int, spec argSpec) (part, bool) {
 		p.expr = fmt.Sprintf("masked(arg%d, O_ACCMODE) == O_RDONLY", arg)
 		p.note = "Every file was opened read-only."
 		p.render = func(i int) string { return n.flags(d.value(name, arg, i), openFlags) }
+	case specAbove:
+		return d.abovePart(name, arg, values, p)
 	case specZero:
 		if len(values) != 1 || values[0] != 0 {
 			return part{}, false
@@ -295,7 +308,10 @@ func (d *doc) namedPart(name string, arg int, spec argSpec, values []uint64, p p
 				}
 				return "0", true
 			}
-			return n.enum(v, spec.names)
+			if s, ok := n.enum(v, spec.names); ok || !spec.numbers {
+				return s, ok
+			}
+			return fmt.Sprint(v), true
 		}
 		s := n.flags(v, spec.fs)
 		return s, !hasNumber(s) || s == "0"
@@ -350,16 +366,9 @@ func (d *doc) denial(spec argSpec, refused func(uint64) bool) string {
 			ok = ok && found
 			v |= k
 		}
-		if !ok || !refused(v) {
-			continue
+		if ok && refused(v) {
+			return bitor(names)
 		}
-		switch len(names) {
-		case 0:
-			return "0"
-		case 1:
-			return names[0]
-		}
-		return "bitor(" + strings.Join(names, ", ") + ")"
 	}
 	return ""
 }
@@ -380,21 +389,13 @@ func (d *doc) cloneFallback() bool {
 	return true
 }
 
-// withClone3 adds to clone's recorded flags those glibc passes clone when
-// clone3 fails: clone3's flags with the exit signal, SIGCHLD for a new
-// process (clone3 keeps it apart), none for a thread.
-func (d *doc) withClone3(values []uint64, seen map[uint64]bool) []uint64 {
-	if !d.cloneFallback() {
-		return values
-	}
-	thread, _ := d.a.Const("CLONE_THREAD")
-	sigchld, _ := d.a.Const("SIGCHLD")
-	for _, i := range d.an.stats["clone3"].idx {
-		f := d.rec.Calls[i].CloneFlags & 0xffffffff
-		vs := []uint64{f}
-		if f&thread == 0 {
-			vs = append(vs, f|sigchld)
-		}
+// equivalents adds to the recorded values of the syscall's conditioned
+// argument those of the recorded calls of syscalls that are it with some
+// arguments fixed, so that its condition allows what they do: clone the
+// flags of fork (SIGCHLD), vfork (CLONE_VM|CLONE_VFORK|SIGCHLD) and of
+// clone3 when clone3 falls back to it, accept4 accept's flags (0).
+func (d *doc) equivalents(name string, values []uint64, seen map[uint64]bool) []uint64 {
+	add := func(vs ...uint64) {
 		for _, v := range vs {
 			if !seen[v] {
 				seen[v] = true
@@ -402,7 +403,85 @@ func (d *doc) withClone3(values []uint64, seen map[uint64]bool) []uint64 {
 			}
 		}
 	}
+	k := func(names ...string) uint64 {
+		var v uint64
+		for _, n := range names {
+			x, _ := d.a.Const(n)
+			v |= x
+		}
+		return v
+	}
+	switch name {
+	case "accept4":
+		if len(d.callsOf("accept")) > 0 {
+			add(0)
+		}
+	case "clone":
+		if len(d.callsOf("fork")) > 0 {
+			add(k("SIGCHLD"))
+		}
+		if len(d.callsOf("vfork")) > 0 {
+			add(k("CLONE_VM", "CLONE_VFORK", "SIGCHLD"))
+		}
+		if !d.cloneFallback() {
+			break
+		}
+		for _, i := range d.callsOf("clone3") {
+			// clone3 keeps the exit signal apart: a new process's is
+			// SIGCHLD, a thread has none.
+			f := d.rec.Calls[i].CloneFlags & 0xffffffff
+			add(f)
+			if f&k("CLONE_THREAD") == 0 {
+				add(f | k("SIGCHLD"))
+			}
+		}
+	}
 	return values
+}
+
+// wxSeen reports whether a recorded mmap, mmap2, mprotect or
+// pkey_mprotect asked for memory writable and executable at once (a JIT):
+// then none of them gets the condition, which the others would undo.
+func (d *doc) wxSeen() bool {
+	w, _ := d.a.Const("PROT_WRITE")
+	x, _ := d.a.Const("PROT_EXEC")
+	for _, name := range []string{"mmap", "mmap2", "mprotect", "pkey_mprotect"} {
+		if d.a.ArgName(name, 2) != "prot" {
+			continue
+		}
+		for _, i := range d.callsOf(name) {
+			if d.value(name, 2, i)&(w|x) == w|x {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// abovePart is close_range's condition that it closes only fds above
+// those the program started with and kept (which fd conditions may pin),
+// when every recorded call did.
+func (d *doc) abovePart(name string, arg int, values []uint64, p part) (part, bool) {
+	top := -1
+	for k, fd := range d.rec.Fds {
+		if !d.an.fds.lost[k] && fd.Number > top {
+			top = fd.Number
+		}
+	}
+	if top < 0 {
+		return part{}, false
+	}
+	for _, v := range values {
+		if v <= uint64(top) {
+			return part{}, false
+		}
+	}
+	p.expr = fmt.Sprintf("arg%d > %d", arg, top)
+	p.note = fmt.Sprintf("arg%d: only fds above %d, the last the program started with, so that no fd a condition names is closed and reused.", arg, top)
+	p.render = func(i int) string { return fmt.Sprint(d.value(name, arg, i)) }
+	p.deny = fmt.Sprint(top)
+	p.sample = fmt.Sprint(top + 1)
+	return p, true
 }
 
 // uses are the recorded fd arguments arg of the syscall.
@@ -466,7 +545,7 @@ func (d *doc) fdPart(name string, arg int) (part, bool) {
 		list := d.fdList(func(k int) bool { return inherited[k] })
 		p.expr = fdExpr(arg, list, false)
 		p.label = strings.ReplaceAll(strings.Join(list, "_"), "fd.", "")
-		p.note = fmt.Sprintf("arg%d: only fds the program started with.", arg)
+		p.note = fmt.Sprintf("arg%d: only the fds the program started with that it used here.", arg)
 		p.deny = d.otherFd(func(k int) bool { return !inherited[k] })
 		return p, true
 	}
@@ -478,7 +557,7 @@ func (d *doc) fdPart(name string, arg int) (part, bool) {
 	}
 	p.expr = fdExpr(arg, excluded, true)
 	p.label = "own_fds"
-	p.note = fmt.Sprintf("arg%d: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.", arg)
+	p.note = fmt.Sprintf("arg%d: fds the program opened itself (their numbers vary from run to run), never one it started with and did not use here.", arg)
 	p.deny = excluded[0]
 	return p, true
 }

@@ -73,6 +73,9 @@ func (d *doc) buildHeader() {
 		d.header = append(d.header, "")
 	}
 	what := "the command " + shellWords(rec.Command)
+	if len(rec.Command) == 0 {
+		what = "a program"
+	}
 	if rec.Unit != "" {
 		what = "the unit " + rec.Unit
 		if len(rec.Command) > 0 {
@@ -90,7 +93,7 @@ func (d *doc) buildHeader() {
 		omitted += n
 	}
 	if omitted > 0 {
-		d.header = append(d.header, fmt.Sprintf("The recorder kept the first calls whole and then only calls unlike those kept: %d more were counted, not kept.", omitted))
+		d.header = append(d.header, fmt.Sprintf("The recorder counted %d more calls without keeping them: like those it kept.", omitted))
 	}
 	if d.an.boundary < len(rec.Calls) {
 		d.header = append(d.header, fmt.Sprintf("Start-up: the %s before %s (at %s); the rest is the steady state.",
@@ -185,7 +188,7 @@ func (d *doc) buildFds() {
 	sort.SliceStable(idx, func(x, y int) bool { return d.rec.Fds[idx[x]].Number < d.rec.Fds[idx[y]].Number })
 	used := map[string]bool{}
 	numbers := map[int]bool{}
-	nextSocket := 3
+	var n passedCount
 	for _, i := range idx {
 		fd := d.rec.Fds[i]
 		if numbers[fd.Number] || fd.Number < 0 {
@@ -196,12 +199,15 @@ func (d *doc) buildFds() {
 		d.fdName[i] = name
 		b := &fdBlock{name: name, attr: "number", value: strconv.Itoa(fd.Number)}
 		if fd.Kind != "number" && fd.Kind != "" {
-			if why := bindingProblem(fd, nextSocket); why != "" {
+			if why := bindingProblem(fd, n); why != "" {
 				b.comments = append(b.comments, fmt.Sprintf("Recorded as %s = %q: %s.", fd.Kind, fd.Value, why))
 			} else {
 				b.attr, b.value = fd.Kind, hclString(fd.Value)
-				if strings.HasPrefix(fd.Kind, "listen_") {
-					nextSocket++
+				switch {
+				case strings.HasPrefix(fd.Kind, "listen_"):
+					n.sockets++
+				case fd.Kind == "open_file":
+					n.files++
 				}
 			}
 		}
@@ -221,9 +227,13 @@ func unique(name string, used map[string]bool) string {
 	return out
 }
 
+// passedCount counts the fd blocks written with a binding that systemd
+// passes (numbered from 3: the sockets in order, then the open files).
+type passedCount struct{ sockets, files int }
+
 // bindingProblem says why fd cannot be declared with its binding ("" when
-// it can), given the number the next socket gets.
-func bindingProblem(fd observe.Fd, nextSocket int) string {
+// it can), given the passed fds declared before it (in number order).
+func bindingProblem(fd observe.Fd, n passedCount) string {
 	want := -1
 	switch fd.Kind {
 	case "stdin":
@@ -233,9 +243,14 @@ func bindingProblem(fd observe.Fd, nextSocket int) string {
 	case "stderr":
 		want = 2
 	case "listen_stream", "listen_datagram", "listen_sequential_packet":
-		want = nextSocket
+		if n.files > 0 {
+			return "systemd passes every socket before the open files, and this one comes after one"
+		}
+		want = 3 + n.sockets
+	case "open_file":
+		want = 3 + n.sockets + n.files
 	default:
-		return "fencer gives fds no number from that binding"
+		return "fencer knows no such binding"
 	}
 	if fd.Number != want {
 		return fmt.Sprintf("that binding would make it fd %d, it was fd %d", want, fd.Number)
@@ -250,6 +265,24 @@ func bindingProblem(fd observe.Fd, nextSocket int) string {
 		return "fencer does not accept that value"
 	}
 	return ""
+}
+
+// commentWidth is where comment lines wrap.
+const commentWidth = 100
+
+// wrap breaks s at spaces into lines of at most width bytes where it
+// can.
+func wrap(s string, width int) []string {
+	var out []string
+	for len(s) > width {
+		cut := strings.LastIndex(s[:width], " ")
+		if cut <= 2 {
+			break
+		}
+		out = append(out, strings.TrimRight(s[:cut], " "))
+		s = strings.TrimLeft(s[cut+1:], " ")
+	}
+	return append(out, s)
 }
 
 // hclString quotes s as an HCL string literal, with no interpolation.
@@ -278,7 +311,9 @@ func (d *doc) render() string {
 				b.WriteString(indent + "#\n")
 				continue
 			}
-			b.WriteString(indent + "# " + commentText(l) + "\n")
+			for _, w := range wrap(commentText(l), commentWidth-len(indent)) {
+				b.WriteString(indent + "# " + w + "\n")
+			}
 		}
 	}
 	comment("", d.header)

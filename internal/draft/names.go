@@ -82,6 +82,11 @@ func (n namer) flags(v uint64, fs flagSet) string {
 	if v != 0 {
 		parts = append(parts, fmt.Sprint(v))
 	}
+	return bitor(parts)
+}
+
+// bitor writes the or of parts: "0" for none, the part alone for one.
+func bitor(parts []string) string {
 	switch len(parts) {
 	case 0:
 		return "0"

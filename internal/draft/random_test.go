@@ -178,7 +178,7 @@ func randomText(r *rand.Rand) string {
 // error, pass their own tests and allow every recorded call (Write checks
 // that; Check again here from the text alone), the same bytes twice.
 func TestRandomRecordings(t *testing.T) {
-	n := 200
+	n := 140
 	if testing.Short() {
 		n = 50
 	}

@@ -47,7 +47,10 @@ func (d *doc) buildRules() {
 
 // groupOf is the group the syscall's rule goes in.
 func (d *doc) groupOf(name string) group {
-	if s := d.an.stats[name]; s != nil && s.steady == 0 && d.an.boundary < len(d.rec.Calls) {
+	// clone3 answered ENOSYS is not allowed at start-up or after: it
+	// stays with clone.
+	fails := name == "clone3" && d.cloneFallback()
+	if s := d.an.stats[name]; s != nil && s.steady == 0 && d.an.boundary < len(d.rec.Calls) && !fails {
 		return group{name: startupGroup}
 	}
 	if i, ok := groupOf[name]; ok {
@@ -125,7 +128,7 @@ func (d *doc) statLines(name string) []string {
 		line += fmt.Sprintf(", %d failed", s.failed)
 	}
 	if n := d.an.omitted[name]; n > 0 {
-		line += fmt.Sprintf("; and %d more like these that the recording counted but did not keep", n)
+		line += fmt.Sprintf("; %d more counted, not kept", n)
 	}
 	out := []string{line + "."}
 	if p := d.paths(name); p != "" {

@@ -1,6 +1,7 @@
 package firedancer
 
 import (
+	"fmt"
 	"math/rand"
 	"os"
 	"testing"
@@ -62,10 +63,52 @@ func FuzzPolicy(f *testing.F) {
 		if err != nil {
 			t.Fatalf("compiles in fencer but not for Firedancer: %v\n%s", err, out)
 		}
-		st := &verdictStats{classes: map[string]int{}, widths: map[string]bool{}}
-		checkVerdicts(t, st, fd, comp, rand.New(rand.NewSource(1)), 300)
-		if len(st.bad) > 0 {
-			t.Fatalf("%s\n%s", st.bad[0], out)
+		st := NewVerdictStats()
+		if err := CompareVerdicts(st, p.Name, fd, comp.Program, x86, rand.New(rand.NewSource(1)), 300); err != nil {
+			t.Fatal(err)
 		}
+		if len(st.Bad) > 0 {
+			t.Fatalf("%s\n%s", st.Bad[0], out)
+		}
+		checkImport(t, src, p, params)
 	})
+}
+
+// checkImport imports src as fencer import firedancer does, with params
+// as the variables' values: the configuration loads, and on x86_64, when
+// the service is for it and compiles, decides as Firedancer's filter.
+func checkImport(t *testing.T, src []byte, p *Policy, params map[string]uint64) {
+	out, services, diags := Import([]Input{{Path: "fuzz.seccomppolicy", Src: src}}, func(string) bool { return false })
+	if diags.HasErrors() {
+		return
+	}
+	var vars []string
+	for name, role := range services[0].Options.Roles {
+		if role != RoleUnused {
+			vars = append(vars, fmt.Sprintf("%s=%d", services[0].Options.VarName(name), params[name]))
+		}
+	}
+	cfg, diags := hclspec.Parse(map[string][]byte{"fuzz.fencer.hcl": out}, hclspec.LoadOptions{Vars: vars})
+	if diags.HasErrors() {
+		t.Fatalf("imported configuration does not load: %s\n%s", diags.Error(), out)
+	}
+	x86 := services[0].Variants[0].Arches[0]
+	if x86.Name != "x86_64" {
+		return
+	}
+	comp, diags := resolve.Compile(cfg.Services[0], x86)
+	if diags.HasErrors() {
+		return
+	}
+	fd, err := NewFilter(p, x86, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewVerdictStats()
+	if err := CompareVerdicts(st, p.Name, fd, comp.Program, x86, rand.New(rand.NewSource(2)), 300); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Bad) > 0 {
+		t.Fatalf("imported: %s\n%s", st.Bad[0], out)
+	}
 }

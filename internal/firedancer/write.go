@@ -23,6 +23,16 @@ type WriteOptions struct {
 	Arches []*arch.Arch
 	// Params gives each parameter of the signature its fd number.
 	Params map[string]uint64
+	// Roles, when set, writes the parameters as a user keeps them
+	// instead of Params: each a variable (VarPrefix and its name), and a
+	// RoleFd one also an fd block numbered by its variable.
+	Roles map[string]ParamRole
+	// VarPrefix goes before each variable's name (the service's name and
+	// an underscore when a configuration has several services).
+	VarPrefix string
+	// ServiceArch writes the service's architectures (its variants') as
+	// its `arch` list.
+	ServiceArch bool
 }
 
 // ParamNumbers numbers the parameters as fdgen does: 4, 6, 8, ... in the
@@ -41,6 +51,23 @@ func ParamNumbers(p *Policy) map[string]uint64 {
 // syscall named after it, with the policy's comments, and the default
 // action of Firedancer's filter, kill_process.
 func Write(p *Policy, opt WriteOptions) ([]byte, error) {
+	return WriteService(p.Name, []Variant{{Policy: p, Arches: opt.Arches}}, opt)
+}
+
+// Variant is one policy of a service and the architectures it is for:
+// Firedancer's NAME.seccomppolicy and NAME_arm64.seccomppolicy are two
+// variants of service NAME.
+type Variant struct {
+	Policy *Policy
+	Arches []*arch.Arch
+}
+
+// WriteService renders the variants as one service named name: the
+// first variant's comments, its parameters (WriteOptions.Params or
+// Roles), and one rule per syscall, with an `arch` list when the
+// variants differ on it (a rule per group of variants that agree, named
+// after the syscall and, when several, the group's first architecture).
+func WriteService(name string, vs []Variant, opt WriteOptions) ([]byte, error) {
 	w := &writer{opt: opt}
 	for _, h := range opt.Header {
 		w.comment("", h)
@@ -48,29 +75,31 @@ func Write(p *Policy, opt WriteOptions) ([]byte, error) {
 	if len(opt.Header) > 0 {
 		w.line("")
 	}
-	w.line(fmt.Sprintf("service %q {", p.Name))
-	w.line(fmt.Sprintf("  unit           = %q", p.Name+".service"))
+	p := vs[0].Policy
+	params := serviceParams(vs)
+	if opt.Roles != nil {
+		w.variables(name, vs, params)
+	}
+	w.line(fmt.Sprintf("service %q {", name))
+	w.line(fmt.Sprintf("  unit           = %q", name+".service"))
 	if len(opt.Hosts) > 0 {
 		w.line(fmt.Sprintf("  hosts          = [%s]", quoteList(opt.Hosts)))
 	}
+	if opt.ServiceArch {
+		w.line(fmt.Sprintf("  arch           = [%s]", quoteList(variantArches(vs))))
+	}
 	w.line("  default_action = kill_process")
-	if len(p.Params) > 0 || len(p.Doc) > 0 {
+	if len(params) > 0 || len(p.Doc) > 0 {
 		w.line("")
 	}
 	for _, d := range p.Doc {
 		w.comment("  ", d)
 	}
-	for _, prm := range p.Params {
-		n, ok := opt.Params[prm.Name]
-		if !ok {
-			return nil, fmt.Errorf("policy %s: no fd number for parameter %s", p.Name, prm.Name)
-		}
-		w.line(fmt.Sprintf("  fd %q {", prm.Name))
-		w.line(fmt.Sprintf("    number = %d", n))
-		w.line("  }")
+	if err := w.fds(p.Name, params); err != nil {
+		return nil, err
 	}
-	for _, sc := range p.Syscalls {
-		if err := w.rule(p, sc); err != nil {
+	for _, sc := range serviceSyscalls(vs) {
+		if err := w.rules(vs, sc, len(vs) > 1); err != nil {
 			return nil, err
 		}
 	}
@@ -84,9 +113,101 @@ func Write(p *Policy, opt WriteOptions) ([]byte, error) {
 	return []byte(w.b.String()), nil
 }
 
+// serviceParams are the parameters of the variants, in order, each once.
+func serviceParams(vs []Variant) []Param {
+	return distinct(vs, func(p *Policy) []Param { return p.Params }, func(x Param) string { return x.Name })
+}
+
+// serviceSyscalls are the syscall names of the variants, in order, each
+// once.
+func serviceSyscalls(vs []Variant) []string {
+	scs := distinct(vs, func(p *Policy) []Syscall { return p.Syscalls }, func(x Syscall) string { return x.Name })
+	out := make([]string, len(scs))
+	for i, sc := range scs {
+		out[i] = sc.Name
+	}
+	return out
+}
+
+// distinct returns the items of each variant's policy, in order, the
+// first of each name only.
+func distinct[T any](vs []Variant, items func(*Policy) []T, name func(T) string) []T {
+	var out []T
+	seen := map[string]bool{}
+	for _, v := range vs {
+		for _, x := range items(v.Policy) {
+			if !seen[name(x)] {
+				seen[name(x)] = true
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+func variantArches(vs []Variant) []string {
+	var out []string
+	for _, v := range vs {
+		for _, a := range v.Arches {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+// VarName is the variable a parameter becomes: the parameter's name, after
+// WriteOptions.VarPrefix.
+func (opt WriteOptions) VarName(param string) string { return opt.VarPrefix + param }
+
+// variables writes a variable block for each parameter used by a rule.
+func (w *writer) variables(service string, vs []Variant, params []Param) {
+	for _, prm := range params {
+		var what string
+		switch w.opt.Roles[prm.Name] {
+		case RoleFd:
+			what = fmt.Sprintf("The number of the fd Firedancer's policy passes as %s (fd.%s of service %s); or bind that fd block to what systemd opens and drop this variable.", prm.Name, prm.Name, service)
+		case RoleVar:
+			what = fmt.Sprintf("The value Firedancer's policy passes as %s (a uint) to service %s's filter.", prm.Name, service)
+		default:
+			continue
+		}
+		w.line(fmt.Sprintf("variable %q {", w.opt.VarName(prm.Name)))
+		w.line("  type        = number")
+		w.line(fmt.Sprintf("  description = %q", what))
+		w.line("}")
+		w.line("")
+	}
+}
+
+// fds writes the fd blocks of the parameters.
+func (w *writer) fds(policy string, params []Param) error {
+	for _, prm := range params {
+		if w.opt.Roles != nil {
+			switch w.opt.Roles[prm.Name] {
+			case RoleUnused:
+				w.comment("  ", fmt.Sprintf("Parameter %s is used by no rule.", prm.Name))
+			case RoleFd:
+				w.line(fmt.Sprintf("  fd %q {", prm.Name))
+				w.line(fmt.Sprintf("    number = var.%s", w.opt.VarName(prm.Name)))
+				w.line("  }")
+			}
+			continue
+		}
+		n, ok := w.opt.Params[prm.Name]
+		if !ok {
+			return fmt.Errorf("policy %s: no fd number for parameter %s", policy, prm.Name)
+		}
+		w.line(fmt.Sprintf("  fd %q {", prm.Name))
+		w.line(fmt.Sprintf("    number = %d", n))
+		w.line("  }")
+	}
+	return nil
+}
+
 type writer struct {
 	opt     WriteOptions
-	syscall string // the rule's
+	arches  []*arch.Arch // of the rule being written
+	syscall string       // the rule's
 	b       strings.Builder
 	notes   []string
 }
@@ -108,30 +229,101 @@ func (w *writer) comment(indent, text string) {
 	w.line(indent + "# " + text)
 }
 
-// rule writes one syscall's rule.
-func (w *writer) rule(p *Policy, sc Syscall) error {
-	w.notes, w.syscall = nil, sc.Name
-	when := ""
-	if sc.Cond != nil {
-		var err error
-		if when, err = w.cond(sc.Cond, false); err != nil {
-			return fmt.Errorf("policy %s: %s: %w", p.Name, sc.Name, err)
+// ruleText is one variant's rule for a syscall: its comments and `when`.
+type ruleText struct {
+	sc     *Syscall
+	notes  []string
+	when   string
+	arches []*arch.Arch
+}
+
+// rules writes the rules of syscall name: one when every variant that
+// lists it says the same, otherwise one per group of variants that agree;
+// withArch gives each its architectures.
+func (w *writer) rules(vs []Variant, name string, withArch bool) error {
+	var groups []*ruleText
+	listed := 0
+	for _, v := range vs {
+		sc := v.Policy.syscall(name)
+		if sc == nil {
+			continue
+		}
+		listed++
+		rt, err := w.ruleText(v, sc)
+		if err != nil {
+			return err
+		}
+		merged := false
+		for _, g := range groups {
+			if g.when == rt.when && strings.Join(g.notes, "\n") == strings.Join(rt.notes, "\n") {
+				g.arches = append(g.arches, rt.arches...)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			groups = append(groups, rt)
 		}
 	}
+	for _, g := range groups {
+		rule := name
+		if len(groups) > 1 {
+			rule = name + "_" + g.arches[0].Name
+		}
+		var arches []string
+		if withArch && (listed < len(vs) || len(groups) > 1) {
+			for _, a := range g.arches {
+				arches = append(arches, a.Name)
+			}
+		}
+		w.emitRule(rule, g, arches)
+	}
+	return nil
+}
+
+// syscall returns the policy's entry for name, or nil.
+func (p *Policy) syscall(name string) *Syscall {
+	for i := range p.Syscalls {
+		if p.Syscalls[i].Name == name {
+			return &p.Syscalls[i]
+		}
+	}
+	return nil
+}
+
+// ruleText renders one variant's rule for sc.
+func (w *writer) ruleText(v Variant, sc *Syscall) (*ruleText, error) {
+	w.notes, w.syscall, w.arches = nil, sc.Name, v.Arches
+	rt := &ruleText{sc: sc, arches: append([]*arch.Arch(nil), v.Arches...)}
+	if sc.Cond != nil {
+		when, err := w.cond(sc.Cond, false)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s: %s: %w", v.Policy.Name, sc.Name, err)
+		}
+		rt.when = w.layout(sc.Cond, when)
+	}
+	rt.notes = w.notes
+	return rt, nil
+}
+
+// emitRule writes one rule.
+func (w *writer) emitRule(name string, rt *ruleText, arches []string) {
 	w.line("")
-	for _, d := range sc.Doc {
+	for _, d := range rt.sc.Doc {
 		w.comment("  ", d)
 	}
-	for _, n := range w.notes {
+	for _, n := range rt.notes {
 		w.comment("  ", n)
 	}
-	w.line(fmt.Sprintf("  rule %q {", sc.Name))
-	w.line(fmt.Sprintf("    syscalls = [%q]", sc.Name))
-	if when != "" {
-		w.line("    when     = " + w.layout(sc.Cond, when))
+	w.line(fmt.Sprintf("  rule %q {", name))
+	w.line(fmt.Sprintf("    syscalls = [%q]", rt.sc.Name))
+	if rt.when != "" {
+		w.line("    when     = " + rt.when)
+	}
+	if len(arches) > 0 {
+		w.line(fmt.Sprintf("    arch     = [%s]", quoteList(arches)))
 	}
 	w.line("  }")
-	return nil
 }
 
 // layout breaks a long condition at its top-level operator.
@@ -248,7 +440,7 @@ func (w *writer) value(v Value, arg int) (string, error) {
 	case Number:
 		return strconv.FormatUint(v.Num, 10), nil
 	case ParamRef:
-		return "fd." + v.Text, nil
+		return w.paramRef(v.Text), nil
 	}
 	var terms []*CExpr
 	flattenOr(v.C, &terms)
@@ -294,8 +486,8 @@ func (w *writer) term(t *CExpr) (string, bool) {
 		w.note(fmt.Sprintf("%d is sizeof(struct %s)", n, t.Name))
 		return strconv.FormatUint(n, 10), true
 	case 'i':
-		if _, isParam := w.opt.Params[t.Name]; isParam {
-			return "fd." + t.Name, true
+		if w.isParam(t.Name) {
+			return w.paramRef(t.Name), true
 		}
 		v, ok := linuxConsts[t.Name]
 		if !ok || v < 0 {
@@ -318,6 +510,15 @@ func (w *writer) term(t *CExpr) (string, bool) {
 // with: its low word only where it compares 32 bits, negative when it is
 // a negative C value (fencer reads -N in the argument's width).
 func (w *writer) number(v Value, arg int) (string, error) {
+	var param string
+	v.C.names(func(n string) {
+		if w.opt.Roles != nil && w.isParam(n) {
+			param = n
+		}
+	})
+	if param != "" {
+		return "", fmt.Errorf("%s computes with parameter %s, which fencer cannot do before its value is known: compare with the parameter alone", v.Text, param)
+	}
 	cv, err := v.C.eval(w.opt.Params)
 	if err != nil {
 		return "", err
@@ -334,6 +535,25 @@ func (w *writer) number(v Value, arg int) (string, error) {
 	return s, nil
 }
 
+// isParam reports whether name is a parameter of the policy.
+func (w *writer) isParam(name string) bool {
+	if w.opt.Roles != nil {
+		_, ok := w.opt.Roles[name]
+		return ok
+	}
+	_, ok := w.opt.Params[name]
+	return ok
+}
+
+// paramRef is how a condition names a parameter: fd.NAME for an fd,
+// var.NAME for a variable.
+func (w *writer) paramRef(name string) string {
+	if w.opt.Roles != nil && w.opt.Roles[name] != RoleFd {
+		return "var." + w.opt.VarName(name)
+	}
+	return "fd." + name
+}
+
 func (w *writer) note(s string) {
 	for _, n := range w.notes {
 		if n == s {
@@ -346,12 +566,12 @@ func (w *writer) note(s string) {
 // fencerKnows reports whether fencer resolves name to v on every
 // architecture of the configuration.
 func (w *writer) fencerKnows(name string, v uint64) bool {
-	for _, a := range w.opt.Arches {
+	for _, a := range w.arches {
 		if got, ok := a.Const(name); !ok || got != v {
 			return false
 		}
 	}
-	return len(w.opt.Arches) > 0
+	return len(w.arches) > 0
 }
 
 func quoteList(xs []string) string {

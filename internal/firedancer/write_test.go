@@ -43,9 +43,10 @@ getpid
 		"when     = arg0 >= fd.logfile_fd && 9 < arg0 && arg2 == SEEK_SET\n",
 		"when     = arg1 == bitor(SOCK_STREAM, SOCK_CLOEXEC) && arg2 == IPPROTO_TCP\n",
 		"  # 28 is sizeof(struct sockaddr_in6)\n  rule \"bind\" {\n    syscalls = [\"bind\"]\n    when     = arg2 == 28\n",
-		"  # 1 is SHUT_WR\n",
+		// fencer knows SHUT_WR on every architecture asked for: its name.
+		"    syscalls = [\"shutdown\"]\n    when     = arg1 == SHUT_WR\n",
 		"when     = arg2 == -1\n",
-		"  # 1073741824 is __WALL\n  rule \"wait4\" {\n    syscalls = [\"wait4\"]\n    when     = arg2 == bitor(1073741824, WNOHANG)\n",
+		"  rule \"wait4\" {\n    syscalls = [\"wait4\"]\n    when     = arg2 == bitor(__WALL, WNOHANG)\n",
 		// ioctl's request is an int to Firedancer: it compares the low word.
 		"  # 21505 is 0x100005401\n",
 		"  rule \"getpid\" {\n    syscalls = [\"getpid\"]\n  }\n}\n",

@@ -238,6 +238,12 @@ type Cmp struct {
 	Mask  uint64
 	Op    Op
 	Value uint64
+	// Param, when set, names the parameter Value comes from (an fd of the
+	// service, for a filter compiled with its fd numbers left open:
+	// compile.Parametric). Value is then the parameter's value in this
+	// policy, which Eval uses, and which a parametric compile must not
+	// look at: the same program serves every value (WithParams).
+	Param string
 }
 
 // Decided reports whether the mask decides the comparison whatever the
@@ -284,6 +290,9 @@ func (c Cmp) String() string {
 	arg := fmt.Sprintf("arg%d", c.Arg)
 	if c.Mask != ^uint64(0) {
 		arg = fmt.Sprintf("(arg%d & %#x)", c.Arg, c.Mask)
+	}
+	if c.Param != "" {
+		return fmt.Sprintf("%s %s %s(%#x)", arg, c.Op, c.Param, c.Value)
 	}
 	return fmt.Sprintf("%s %s %#x", arg, c.Op, c.Value)
 }
@@ -349,6 +358,29 @@ func Eval(e Expr, args *[6]uint64) bool {
 		return x.Op.Apply(args[x.Arg]&x.Mask, x.Value)
 	}
 	panic(fmt.Sprintf("policy: unknown condition %T", e))
+}
+
+// MapCmps returns e with each comparison c replaced by f(c).
+func MapCmps(e Expr, f func(Cmp) Cmp) Expr {
+	switch x := e.(type) {
+	case And:
+		out := make(And, len(x))
+		for i, y := range x {
+			out[i] = MapCmps(y, f)
+		}
+		return out
+	case Or:
+		out := make(Or, len(x))
+		for i, y := range x {
+			out[i] = MapCmps(y, f)
+		}
+		return out
+	case Not:
+		return Not{X: MapCmps(x.X, f)}
+	case Cmp:
+		return f(x)
+	}
+	return e
 }
 
 // Rule gives an action to one syscall when its condition holds.
@@ -441,6 +473,46 @@ func (f *Filter) Explain(d Data) (Action, int) {
 		}
 	}
 	return best, which
+}
+
+// MapCmps returns a copy of f whose comparisons are replaced by fn's
+// (policy.MapCmps).
+func (f *Filter) MapCmps(fn func(Cmp) Cmp) *Filter {
+	g := *f
+	g.Rules = make([]Rule, len(f.Rules))
+	for i, r := range f.Rules {
+		r.When = MapCmps(r.When, fn)
+		g.Rules[i] = r
+	}
+	return &g
+}
+
+// WithParams returns a copy of f whose comparisons with parameters have
+// the values given: the policy for those values. Parameters values lacks
+// keep theirs.
+func (f *Filter) WithParams(values map[string]uint32) *Filter {
+	return f.MapCmps(func(c Cmp) Cmp {
+		if v, ok := values[c.Param]; ok && c.Param != "" {
+			c.Value = uint64(v)
+		}
+		return c
+	})
+}
+
+// Params lists the parameters f's comparisons name, in the order they
+// first occur.
+func (f *Filter) Params() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range f.Rules {
+		for _, c := range Comparisons(r.When) {
+			if c.Param != "" && !seen[c.Param] {
+				seen[c.Param] = true
+				out = append(out, c.Param)
+			}
+		}
+	}
+	return out
 }
 
 // Syscalls lists the syscall numbers that have rules, ascending.

@@ -74,7 +74,7 @@ func Write(g *Groups, group string, arches []*arch.Arch, skip []string) ([]byte,
 	b.WriteString("# Written by internal/syscallgroups/cmd/groupgen (go generate ./internal/syscallgroups): do not edit.\n\n")
 	fmt.Fprintf(&b, "fencer {\n  id = %q\n}\n\n", strings.ReplaceAll(svc, "-", ""))
 	fmt.Fprintf(&b, "service %q {\n  unit           = %q\n  default_action = kill_process\n", svc, svc+".service")
-	rule(&b, "", strings.ReplaceAll(svc, "-", "_"), nil, all)
+	WriteRule(&b, "", strings.ReplaceAll(svc, "-", "_"), "", nil, all)
 	keys := make([]string, 0, len(some))
 	for k := range some {
 		keys = append(keys, k)
@@ -90,19 +90,24 @@ func Write(g *Groups, group string, arches []*arch.Arch, skip []string) ([]byte,
 		if i == 0 {
 			doc = "  # The group's names that are syscalls on some architectures only.\n"
 		}
-		rule(&b, doc, "on_"+strings.ReplaceAll(k, " ", "_"), strings.Fields(k), some[k])
+		WriteRule(&b, doc, "on_"+strings.ReplaceAll(k, " ", "_"), "", strings.Fields(k), some[k])
 	}
 	if len(none) > 0 {
 		b.WriteString("\n")
-		writeWrapped(&b, "  # Not a syscall on any architecture: ", "  #   ", none, false)
+		WriteWrapped(&b, "  # Not a syscall on any architecture: ", "  #   ", none, false)
 	}
 	b.WriteString("}\n")
 	return []byte(b.String()), nil
 }
 
-// rule writes one rule allowing names, on archNames when given.
-func rule(b *strings.Builder, doc, name string, archNames, names []string) {
+// WriteRule writes one rule of a service: after doc (comment lines,
+// indented), rule name for names, with action when it is not "" (allow),
+// on archNames when given, its names wrapped at 100 columns.
+func WriteRule(b *strings.Builder, doc, name, action string, archNames, names []string) {
 	fmt.Fprintf(b, "\n%s  rule %q {\n", doc, name)
+	if action != "" {
+		fmt.Fprintf(b, "    action   = %s\n", action)
+	}
 	if len(archNames) > 0 {
 		q := make([]string, len(archNames))
 		for i, a := range archNames {
@@ -110,13 +115,13 @@ func rule(b *strings.Builder, doc, name string, archNames, names []string) {
 		}
 		fmt.Fprintf(b, "    arch     = [%s]\n", strings.Join(q, ", "))
 	}
-	writeWrapped(b, "    syscalls = [\n      ", "      ", names, true)
+	WriteWrapped(b, "    syscalls = [\n      ", "      ", names, true)
 	b.WriteString("    ]\n  }\n")
 }
 
-// writeWrapped writes words after first, wrapped at 100 columns with
+// WriteWrapped writes words after first, wrapped at 100 columns with
 // each further line starting with next; quoted when quote is set.
-func writeWrapped(b *strings.Builder, first, next string, words []string, quote bool) {
+func WriteWrapped(b *strings.Builder, first, next string, words []string, quote bool) {
 	line := first
 	fresh := true
 	for _, w := range words {

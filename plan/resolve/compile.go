@@ -27,6 +27,10 @@ type Compiled struct {
 	Stats   compile.Stats
 	// Systemd is the policy under enforce = "systemd", nil otherwise.
 	Systemd *SystemdPolicy
+	// Parametric is, from CompileParametric, the program with the fd
+	// numbers left open, which Program fills with the fds' own; nil
+	// from Compile. Filter then has the fds as parameters.
+	Parametric *compile.Parametric
 }
 
 // Arches returns the architectures svc is compiled, tested, linted,
@@ -75,11 +79,37 @@ func contains(list []string, s string) bool {
 
 // Compile resolves and compiles svc for a.
 func Compile(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnostics) {
-	f, diags := Policy(svc, a)
+	return compileService(svc, a, false)
+}
+
+// CompileParametric is Compile with the service's fd numbers left open
+// (ParametricPolicy, compile.CompileParametric): Compiled.Parametric is
+// one program for every number of the fds, and Program that program
+// for their numbers in the configuration. It is not the program Compile
+// gives, which may check neighbouring fd numbers as a range and reason
+// about their values, and has the loader's exec-once gate: it is for a
+// program that installs the filter itself (ParametricPolicy).
+func CompileParametric(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnostics) {
+	return compileService(svc, a, true)
+}
+
+// FdNumbers are the numbers of svc's fds in the configuration, by name.
+func FdNumbers(svc *hclspec.Service) map[string]uint32 {
+	out := make(map[string]uint32, len(svc.Fds))
+	for _, fd := range svc.Fds {
+		out[fd.Name] = uint32(fd.Number)
+	}
+	return out
+}
+
+func compileService(svc *hclspec.Service, a *arch.Arch, params bool) (*Compiled, hcl.Diagnostics) {
+	f, diags := policyOf(svc, a, params)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	diags = append(diags, execOnceLints(svc, a, f)...)
+	if !params {
+		diags = append(diags, execOnceLints(svc, a, f)...) // about the loader's execve
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -92,7 +122,7 @@ func Compile(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnostics) {
 			return nil, diags
 		}
 	}
-	prog, st, err := compile.Compile(f)
+	prog, pp, st, err := compileFilter(svc, f, params)
 	if err != nil {
 		var long *compile.TooLongError
 		summary, detail := "Filter does not compile", err.Error()
@@ -111,7 +141,22 @@ func Compile(svc *hclspec.Service, a *arch.Arch) (*Compiled, hcl.Diagnostics) {
 			Extra:    archOf{a.Name},
 		})
 	}
-	return &Compiled{Service: svc, Arch: a, Filter: f, Program: prog, Stats: st, Systemd: sp}, diags
+	return &Compiled{Service: svc, Arch: a, Filter: f, Program: prog, Stats: st, Systemd: sp, Parametric: pp}, diags
+}
+
+// compileFilter compiles f, the policy of svc, with its fds left open
+// when params is set.
+func compileFilter(svc *hclspec.Service, f *policy.Filter, params bool) (bpf.Program, *compile.Parametric, compile.Stats, error) {
+	if !params {
+		prog, st, err := compile.Compile(f)
+		return prog, nil, st, err
+	}
+	pp, st, err := compile.CompileParametric(f)
+	if err != nil {
+		return nil, nil, st, err
+	}
+	prog, err := pp.Fill(FdNumbers(svc))
+	return prog, pp, st, err
 }
 
 // CompileAll compiles every service for every architecture it is checked
@@ -169,7 +214,12 @@ func largestRule(svc *hclspec.Service, long *compile.TooLongError) *hclspec.Rule
 // a line (bpf.Disassemble), with notes naming the syscalls the dispatch
 // compares with and the exec-once gate's return.
 func (c *Compiled) Disassemble() string {
-	return bpf.Disassemble(c.Program, c.Arch.Order, annotate(c.Program, c.Arch))
+	return bpf.Disassemble(c.Program, c.Arch.Order, c.Notes())
+}
+
+// Notes is the note function Disassemble gives bpf.Disassemble.
+func (c *Compiled) Notes() func(pc int, in bpf.Insn) string {
+	return annotate(c.Program, c.Arch)
 }
 
 // numberJumps returns the pcs of the jeq that compare the syscall number:

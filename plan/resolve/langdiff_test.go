@@ -94,7 +94,14 @@ var ldConstPool = []string{
 	// Commands that change how wide another argument is read.
 	"KEYCTL_GET_KEYRING_ID", "KEYCTL_JOIN_SESSION_KEYRING", "PR_SET_MM", "PR_SET_MM_EXE_FILE",
 	"F_SETLK", "F_DUPFD",
+	// Every x/sys constant, not some families; the kernel's spellings
+	// with leading underscores.
+	"SHUT_WR", "IPV6_V6ONLY", "XDP_STATISTICS", "__WALL", "__O_TMPFILE", "__O_SYNC",
 }
+
+// ldStructPool are the C types sizeof values are drawn from; several
+// differ between 32-bit and 64-bit architectures.
+var ldStructPool = []string{"sockaddr_in", "sockaddr_in6", "msghdr", "iovec", "long", "tcp_info"}
 
 // ldAliases are other spellings of the architectures the language accepts.
 var ldAliases = map[string]string{
@@ -761,6 +768,9 @@ func (g *ldGen) val(ctx *ldCtx, w int, depth int) *ldVal {
 	case k < 11 && len(g.c.fds) > 0:
 		fd := g.c.fds[r.Intn(len(g.c.fds))]
 		return &ldVal{spec: hclspec.FdRef{Name: fd.name}, text: "fd." + fd.name}
+	case k < 16 && r.Intn(6) == 0:
+		t := ldStructPool[r.Intn(len(ldStructPool))]
+		return &ldVal{spec: hclspec.SizeOf{Type: t}, text: "sizeof(" + t + ")"}
 	case k < 16:
 		var fit []string
 		for _, c := range ldConstPool {
@@ -1254,6 +1264,12 @@ func (p *ldPolicy) val(v hclspec.Value, w int) uint64 {
 			panic("unknown constant " + x.Name)
 		}
 		return ldNarrowConst(c, w)
+	case hclspec.SizeOf:
+		n, ok := p.a.StructSize(x.Type)
+		if !ok {
+			panic("unknown struct " + x.Type)
+		}
+		return n
 	case hclspec.FdRef:
 		n, ok := p.fds[x.Name]
 		if !ok {
@@ -1673,7 +1689,8 @@ func ldProblems(svc *hclspec.Service, a *arch.Arch) []string {
 	if svc.Enforce == hclspec.EnforceSystemd && len(out) == 0 {
 		// What systemd's SystemCallFilter= cannot do at all.
 		tree := ldTreePolicy(svc, a)
-		if k := tree.def.Kind; k != policy.KillProcess && k != policy.Errno {
+		// SystemCallErrorNumber= takes 1 and up: not errno(0).
+		if k := tree.def.Kind; k != policy.KillProcess && k != policy.Errno || k == policy.Errno && tree.def.Data == 0 {
 			out = append(out, fmt.Sprintf("on %s: systemd cannot give default %v", a.Name, tree.def))
 		}
 		for _, ru := range tree.rules {

@@ -29,7 +29,23 @@ import (
 // applied as masks, and the exec-once gate where it applies. Every problem is a diagnostic on the range that caused
 // it; the filter is nil when there is an error.
 func Policy(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics) {
-	r := resolver{svc: svc, arch: a}
+	return policyOf(svc, a, false)
+}
+
+// ParametricPolicy is Policy with the service's fd numbers left open:
+// each comparison with fd.NAME is one with parameter NAME
+// (policy.Cmp.Param), whose value is the fd's number. An fd anywhere
+// else (a mask, has_bits, bitor) is an error: its value would change
+// what the comparison is, not only what it compares with. It is the
+// policy of a program that installs the filter itself (fencer export c),
+// which fencer's loader does not exec: it has no exec-once gate, and
+// execve gets what the rules and default_action say.
+func ParametricPolicy(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics) {
+	return policyOf(svc, a, true)
+}
+
+func policyOf(svc *hclspec.Service, a *arch.Arch, params bool) (*policy.Filter, hcl.Diagnostics) {
+	r := resolver{svc: svc, arch: a, params: params}
 	def := r.action(svc.DefaultAction)
 	f := &policy.Filter{
 		Service:   svc.Name,
@@ -68,7 +84,11 @@ func Policy(svc *hclspec.Service, a *arch.Arch) (*policy.Filter, hcl.Diagnostics
 	if r.diags.HasErrors() {
 		return nil, r.diags
 	}
-	execOnceGate(svc, a, f)
+	if !params {
+		// An exported program is installed by the program itself,
+		// which no loader execs afterwards.
+		execOnceGate(svc, a, f)
+	}
 	return f, r.diags
 }
 
@@ -91,6 +111,8 @@ type resolver struct {
 	// rule is the rule being resolved, nil for a test.
 	rule  *hclspec.Rule
 	diags hcl.Diagnostics
+	// params leaves fd numbers open (ParametricPolicy).
+	params bool
 }
 
 func (r *resolver) errorf(rng hcl.Range, summary, detail string, args ...any) {
@@ -350,7 +372,7 @@ func (r *resolver) condIn(c hclspec.Cond, syscall string, p pins) policy.Expr {
 // leaves single comparisons to it.
 func (r *resolver) decided(c policy.Cmp, rng hcl.Range) {
 	always, ok := c.Decided()
-	if !ok {
+	if !ok || c.Param != "" {
 		return
 	}
 	r.diags = append(r.diags, &hcl.Diagnostic{
@@ -408,6 +430,10 @@ func (r *resolver) checkValue(v hclspec.Value, width int) bool {
 		if s := spelling.Nearest(x.Name, r.arch.ConstNames()); s != "" {
 			detail += fmt.Sprintf(" Did you mean %s?", s)
 		}
+		if strings.HasPrefix(x.Name, "_") {
+			detail += fmt.Sprintf(" Of the kernel's names with leading underscores, fencer knows %s: the others may mean something else than the name without them (__O_TMPFILE is not O_TMPFILE).",
+				strings.Join(arch.UnderscoreNames(), ", "))
+		}
 		r.errorf(x.Rng, "Unknown constant", "%s", detail)
 		return false
 	case hclspec.FdRef:
@@ -417,6 +443,12 @@ func (r *resolver) checkValue(v hclspec.Value, width int) bool {
 			}
 		}
 		r.errorf(x.Rng, "Unknown fd", "Service %q has no fd %q.", r.svc.Name, x.Name)
+		return false
+	case hclspec.SizeOf:
+		if _, ok := r.arch.StructSize(x.Type); ok {
+			return true
+		}
+		r.errorf(x.Rng, "Unknown struct", "fencer knows no size of %s on %s.", x.Type, r.arch.Name)
 		return false
 	case hclspec.BitOr:
 		ok := true

@@ -74,7 +74,8 @@ func (r *resolver) pinsOf(xs []hclspec.Cond, syscall string, outer pins) pins {
 			var vals []uint64
 			for _, it := range items {
 				v, vok := r.valueAt(it, bits)
-				ok = ok && vok
+				// An fd left open pins nothing: its value is not known.
+				ok = ok && vok && r.param(it) == ""
 				vals = append(vals, v&arch.WidthMask(bits))
 			}
 			if !ok {
@@ -191,18 +192,42 @@ func (r *resolver) checkAtom(a atom, syscall string, bits int) bool {
 	}
 	if a.mask != nil {
 		check(a.mask)
+		r.notParam(a.mask, false)
 	}
 	switch {
 	case a.isCmp:
 		check(a.v)
+		r.notParam(a.v, true)
 	case a.bits != nil:
 		check(a.bits)
+		r.notParam(a.bits, false)
 	default:
 		for _, it := range a.list {
 			check(it)
+			r.notParam(it, true)
 		}
 	}
 	return ok
+}
+
+// notParam reports, with a diagnostic, an fd in v where its number
+// cannot be left open (ParametricPolicy): anywhere but the value itself
+// of a comparison or of a contains list, which direct says v is.
+func (r *resolver) notParam(v hclspec.Value, direct bool) {
+	if !r.params {
+		return
+	}
+	switch x := v.(type) {
+	case hclspec.FdRef:
+		if !direct {
+			r.errorf(x.Rng, "fd number used as more than a value",
+				"fd.%s is a parameter of the exported filter, which can only be compared with an argument: its number cannot be part of a mask, has_bits or bitor.", x.Name)
+		}
+	case hclspec.BitOr:
+		for _, y := range x.Xs {
+			r.notParam(y, false)
+		}
+	}
 }
 
 // atomAt compiles a for calls whose argument is read on bits.
@@ -225,13 +250,22 @@ func (r *resolver) atomAt(a atom, bits int) policy.Expr {
 		mask &= val(a.mask)
 	}
 	if a.isCmp {
-		return policy.Cmp{Arg: a.arg, Mask: mask, Op: a.op, Value: val(a.v)}
+		return policy.Cmp{Arg: a.arg, Mask: mask, Op: a.op, Value: val(a.v), Param: r.param(a.v)}
 	}
 	out := make(policy.Or, 0, len(a.list))
 	for _, it := range a.list {
-		out = append(out, policy.Cmp{Arg: a.arg, Mask: mask, Op: policy.EQ, Value: val(it)})
+		out = append(out, policy.Cmp{Arg: a.arg, Mask: mask, Op: policy.EQ, Value: val(it), Param: r.param(it)})
 	}
 	return out
+}
+
+// param is the parameter v is, in a policy with its fds left open: the
+// fd's name, "" for any other value.
+func (r *resolver) param(v hclspec.Value) string {
+	if x, ok := v.(hclspec.FdRef); ok && r.params {
+		return x.Name
+	}
+	return ""
 }
 
 // valueAt is value without diagnostics (checkValue checks the values),
@@ -262,6 +296,8 @@ func (r *resolver) valueAt(v hclspec.Value, bits int) (uint64, bool) {
 			}
 		}
 		return 0, false
+	case hclspec.SizeOf:
+		return r.arch.StructSize(x.Type)
 	case hclspec.BitOr:
 		var out uint64
 		ok := true

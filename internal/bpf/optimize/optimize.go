@@ -13,6 +13,12 @@
 //
 // The passes work on programs, not policies: they know nothing of
 // syscalls, and this package imports no part of the compiler.
+//
+// A jump comparing A with X compares it with a value the passes know
+// nothing of (no program fencer compiles loads X): they never decide
+// it nor learn from it, and two such jumps are alike only with the same
+// constant. The compiler relies on that for comparisons with parameters
+// (bpf.Builder.JumpIfParam).
 package optimize
 
 import (
@@ -119,7 +125,8 @@ func acceptable(p bpf.Program) bool {
 // wellFormed reports whether p is a program the passes can work on: one
 // the kernel accepts (bpf.Validate), or, over bpf.MaxInsns, one made of
 // the instructions the compiler emits (absolute loads of seccomp_data,
-// `and #k`, jumps comparing with constants, returns of constants) with every jump
+// `and #k`, jumps comparing with constants or with X, the parameters of
+// bpf.Builder.JumpIfParam, returns of constants) with every jump
 // inside the program and a return at the end: the compiler hands over
 // programs that are too long, which the passes may bring under the limit.
 func wellFormed(p bpf.Program) bool {
@@ -140,7 +147,7 @@ func wellFormed(p bpf.Program) bool {
 			if uint64(in.K) >= uint64(len(p)-pc-1) {
 				return false
 			}
-		case isCond(in.Code) && in.Code&bpf.SrcX == 0:
+		case isCond(in.Code):
 			if pc+1+int(max(in.Jt, in.Jf)) >= len(p) {
 				return false
 			}

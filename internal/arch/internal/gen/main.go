@@ -3,12 +3,16 @@
 // module cache.
 //
 // It reads, for each architecture fencer supports, x/sys's
-// zsysnum_linux_GOARCH.go for syscall numbers, and zerrors_linux.go,
+// zsysnum_linux_GOARCH.go for syscall numbers, zerrors_linux.go,
 // zerrors_linux_GOARCH.go, ztypes_linux.go and ztypes_linux_GOARCH.go for
-// named constants. Each table is a function returning a map literal, not a
-// package variable: a package-level map literal is built at start-up, for
-// every architecture, whatever the command; in a function it is built when an
-// architecture is first used. The files are parsed with go/parser; nothing is compiled
+// named constants and the Sizeof constants, and unix/linux/types.go for the
+// C type each Sizeof constant is the size of. A syscall table is a function
+// returning a map literal, not a package variable: a package-level map
+// literal is built at start-up, for every architecture, whatever the
+// command; in a function it is built when an architecture is first used.
+// The constants and struct sizes, about 10,000 names, are package-level
+// arrays of constants instead, which the linker lays out as data and
+// nothing builds. The files are parsed with go/parser; nothing is compiled
 // or imported, so every architecture's tables come out on any host.
 //
 // Usage (from the arch package, through go generate):
@@ -30,6 +34,7 @@ import (
 	"go/parser"
 	"go/token"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,12 +143,23 @@ type constSpec struct {
 // literals (possibly negated) and syscall.Errno(N) / syscall.Signal(N)
 // conversions. Anything else (strings, runes, expressions, iota) is skipped.
 func parseConsts(path string) ([]constSpec, error) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
 	var specs []constSpec
+	err := eachConst(path, func(name string, value ast.Expr) error {
+		if v, kind, ok := intValue(value); ok {
+			specs = append(specs, constSpec{name: name, value: v, kind: kind})
+		}
+		return nil
+	})
+	return specs, err
+}
+
+// eachConst calls each with the name and value of every constant of a Go
+// file declared with a value of its own (not iota's repetition).
+func eachConst(path string, each func(name string, value ast.Expr) error) error {
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return fmt.Errorf("parse %s: %w", path, err)
+	}
 	for _, decl := range f.Decls {
 		gd, ok := decl.(*ast.GenDecl)
 		if !ok || gd.Tok != token.CONST {
@@ -155,15 +171,13 @@ func parseConsts(path string) ([]constSpec, error) {
 				continue
 			}
 			for i, id := range vs.Names {
-				v, kind, ok := intValue(vs.Values[i])
-				if !ok {
-					continue
+				if err := each(id.Name, vs.Values[i]); err != nil {
+					return err
 				}
-				specs = append(specs, constSpec{name: id.Name, value: v, kind: kind})
 			}
 		}
 	}
-	return specs, nil
+	return nil
 }
 
 func intValue(e ast.Expr) (constant.Value, string, bool) {
@@ -238,111 +252,251 @@ func genSyscalls(unixDir, source string) ([]byte, error) {
 	return formatSource(buf.Bytes())
 }
 
-// Constant families kept for policy authors. A name is kept if it has one of
-// the prefixes, is one of the exact names, or is an Errno/Signal value, and
-// is not excluded.
-var (
-	keepPrefixes = []string{
-		"AF_", "AT_", "CAP_", "CLOCK_", "CLONE_", "CLOSE_RANGE_", "EFD_", "EPOLL",
-		"F_", "FADV_", "FALLOC_FL_", "FSCONFIG_", "FSMOUNT_", "FSOPEN_", "FSPICK_",
-		"GRND_", "IN_", "IPC_", "IPPROTO_", "ITIMER_", "KEYCTL_", "LANDLOCK_",
-		"LINUX_REBOOT_", "MADV_", "MAP_", "MCL_", "MFD_", "MLOCK_", "MNT_",
-		"MOUNT_ATTR_", "MOVE_MOUNT_", "MPOL_", "MREMAP_", "MS_", "MSG_",
-		"NETLINK_", "O_", "OPEN_TREE_", "PF_", "PIDFD_", "PKEY_", "POLL", "PR_",
-		"PRIO_", "PROT_", "PTRACE_", "RENAME_", "RLIMIT_", "RUSAGE_", "RWF_",
-		"S_I", "SCHED_", "SECCOMP_", "SEEK_", "SFD_", "SHM_", "SIG_", "SO_",
-		"SOCK_", "SOL_", "SPLICE_F_", "STATX_", "SYNC_FILE_RANGE_", "TCP_",
-		"TFD_", "XATTR_",
-		// ioctl requests a filter on ioctl(2) reaches for.
-		"FIO", "TCGETS", "TCSETS", "TIOC",
+// kernelName reports whether an x/sys constant is one of the kernel's (or
+// the C library's, for the same ABI) named constants, which a policy may
+// write: every exported name spelled as C spells constants. The others are
+// x/sys's own: unexported helpers (_HIDIOCGRAWNAME, _CPU_SETSIZE) and Go
+// names (SizeofSockaddrInet4, PathMax, PerfBitDisabled), which start with
+// a capital followed by a lower-case letter. The Sizeof constants are read
+// separately, as struct sizes.
+func kernelName(name string) bool {
+	if name == "" || name[0] < 'A' || name[0] > 'Z' {
+		return false
 	}
-	keepExact = map[string]bool{
-		"FD_CLOEXEC": true, "RLIM_INFINITY": true, "TIMER_ABSTIME": true,
-		"UMOUNT_NOFOLLOW": true,
-		"R_OK":            true, "W_OK": true, "X_OK": true, // F_OK is an F_ name
-		"P_ALL": true, "P_PID": true, "P_PGID": true, "P_PIDFD": true,
-		"WNOHANG": true, "WUNTRACED": true, "WSTOPPED": true, "WEXITED": true,
-		"WCONTINUED": true, "WNOWAIT": true, "WALL": true, "WCLONE": true,
-		"WNOTHREAD": true,
-	}
-	// Prefixes inside a kept family that belong to something else.
-	dropPrefixes = []string{
-		"IN_CLASS", "IN_LOOPBACKNET", // netinet/in.h, not inotify
-	}
-)
-
-func keep(s constSpec) bool {
-	for _, p := range dropPrefixes {
-		if strings.HasPrefix(s.name, p) {
-			return false
-		}
-	}
-	if s.kind == "Errno" || s.kind == "Signal" {
-		return true
-	}
-	if keepExact[s.name] {
-		return true
-	}
-	for _, p := range keepPrefixes {
-		if strings.HasPrefix(s.name, p) {
-			return true
-		}
-	}
-	return false
+	return len(name) == 1 || !(name[1] >= 'a' && name[1] <= 'z')
 }
 
+// archConsts reads one architecture's constants: name -> value, and the
+// names of those that are negative. A name declared twice with different
+// values is an error, and so is one that does not fit 64 bits: neither
+// can be picked silently.
+func archConsts(unixDir string, a arch) (map[string]uint64, []string, error) {
+	files := []string{
+		"zerrors_linux.go", "zerrors_linux_" + a.goarch + ".go",
+		"ztypes_linux.go", "ztypes_linux_" + a.goarch + ".go",
+	}
+	table := map[string]uint64{}
+	from := map[string]string{}
+	var negative []string
+	for _, file := range files {
+		specs, err := parseConsts(filepath.Join(unixDir, file))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, s := range specs {
+			if !kernelName(s.name) {
+				continue
+			}
+			v, neg, err := toUint64(s.value)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %s: %s: %w", a.name, file, s.name, err)
+			}
+			// The files make up one Go package, so a name cannot be
+			// declared twice; check anyway rather than pick silently.
+			if prev, dup := from[s.name]; dup && table[s.name] != v {
+				return nil, nil, fmt.Errorf("%s: %s declared in %s and %s with different values", a.name, s.name, prev, file)
+			}
+			table[s.name], from[s.name] = v, file
+			if neg {
+				negative = append(negative, s.name)
+			}
+		}
+	}
+	sort.Strings(negative)
+	return table, negative, nil
+}
+
+// genConsts writes every architecture's constants as one sorted table of
+// names with the value most architectures give each, and for each
+// architecture the entries where it differs (another value, or no such
+// constant): package-level arrays of constants, which the linker lays out
+// as data, so nothing is built at start-up or on first use.
 func genConsts(unixDir, source string) ([]byte, error) {
+	tables := make([]map[string]uint64, len(arches))
+	negatives := map[string]bool{}
+	union := map[string]bool{}
+	for i, a := range arches {
+		t, neg, err := archConsts(unixDir, a)
+		if err != nil {
+			return nil, err
+		}
+		tables[i] = t
+		for _, n := range neg {
+			negatives[n] = true
+		}
+		for n := range t {
+			union[n] = true
+		}
+	}
+	names := slices.Sorted(maps.Keys(union))
+	if len(names) > math.MaxUint16 {
+		return nil, fmt.Errorf("%d constants do not fit constDiff's uint16 index", len(names))
+	}
 	var buf bytes.Buffer
 	header(&buf, source, "zerrors_linux.go, zerrors_linux_GOARCH.go, ztypes_linux.go and ztypes_linux_GOARCH.go")
-	buf.WriteString(`
-// Negative constants (AT_FDCWD, PIDFD_SELF, RUSAGE_CHILDREN, ...) are stored
-// as their 64-bit two's complement, the value a sign-extended register holds;
-// the low 32 bits are what an int argument carries.
-`)
-	for _, a := range arches {
-		files := []string{
-			"zerrors_linux.go", "zerrors_linux_" + a.goarch + ".go",
-			"ztypes_linux.go", "ztypes_linux_" + a.goarch + ".go",
-		}
-		table := map[string]uint64{}
-		from := map[string]string{}
-		var negative []string
-		for _, file := range files {
-			specs, err := parseConsts(filepath.Join(unixDir, file))
-			if err != nil {
-				return nil, err
-			}
-			for _, s := range specs {
-				if !keep(s) {
-					continue
-				}
-				v, neg, err := toUint64(s.value)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", file, s.name, err)
-				}
-				// The files make up one Go package, so a name cannot be
-				// declared twice; check anyway rather than pick silently.
-				if prev, dup := from[s.name]; dup && table[s.name] != v {
-					return nil, fmt.Errorf("%s: %s declared in %s and %s with different values", a.name, s.name, prev, file)
-				}
-				table[s.name], from[s.name] = v, file
-				if neg {
-					negative = append(negative, s.name)
-				}
+	fmt.Fprintf(&buf, `
+// Negative constants are stored as their 64-bit two's complement, the value
+// a sign-extended register holds; the low 32 bits are what an int argument
+// carries:
+%s
+
+// constTable is every constant of every architecture, %d names sorted, each
+// with the value most architectures give it; constDiffs* say where an
+// architecture differs.
+var constTable = [...]constEntry{
+`, wrapComment(strings.Join(slices.Sorted(maps.Keys(negatives)), ", ")+"."), len(names))
+	common := make([]uint64, len(names))
+	for i, n := range names {
+		common[i] = commonValue(tables, n)
+		fmt.Fprintf(&buf, "\t{%q, %#x},\n", n, common[i])
+	}
+	buf.WriteString("}\n")
+	for ai, a := range arches {
+		var diffs []string
+		for i, n := range names {
+			v, ok := tables[ai][n]
+			switch {
+			case !ok:
+				diffs = append(diffs, fmt.Sprintf("\t{%d, true, 0}, // %s\n", i, n))
+			case v != common[i]:
+				diffs = append(diffs, fmt.Sprintf("\t{%d, false, %#x}, // %s\n", i, v, n))
 			}
 		}
-		sort.Strings(negative)
-		fmt.Fprintf(&buf, "\n// consts%s returns %d constants for %s (GOARCH %s) in a new map.", a.ident, len(table), a.name, a.goarch)
-		if len(negative) > 0 {
-			fmt.Fprintf(&buf, "\n// Sign-extended negative values: %s.", strings.Join(negative, ", "))
-		}
-		fmt.Fprintf(&buf, "\nfunc consts%s() map[string]uint64 {\n\treturn map[string]uint64{\n", a.ident)
-		for _, name := range slices.Sorted(maps.Keys(table)) {
-			fmt.Fprintf(&buf, "\t%q: %#x,\n", name, table[name])
-		}
-		buf.WriteString("\t}\n}\n")
+		fmt.Fprintf(&buf, "\n// constDiffs%s is where %s (GOARCH %s), with %d constants, differs from constTable.\nvar constDiffs%s = [...]constDiff{\n",
+			a.ident, a.name, a.goarch, len(tables[ai]), a.ident)
+		buf.WriteString(strings.Join(diffs, ""))
+		buf.WriteString("}\n")
+	}
+	if err := genStructs(&buf, unixDir); err != nil {
+		return nil, err
 	}
 	return formatSource(buf.Bytes())
+}
+
+// notStructs are x/sys's Sizeof constants that are no C type of the
+// kernel's ABI: a struct of x/sys's own, and the size of a pointer.
+var notStructs = map[string]bool{
+	"SizeofSockaddrAny": true, // x/sys's struct sockaddr_any
+	"SizeofPtr":         true, // a pointer: the size of long on Linux
+}
+
+// structNames maps x/sys's Sizeof constants to the C type each is the
+// size of, from x/sys's unix/linux/types.go, the cgo -godefs input of
+// ztypes_linux*.go: SizeofSockaddrInet4 = C.sizeof_struct_sockaddr_in is
+// sockaddr_in, C.sizeof_union_tcp_cc_info tcp_cc_info, C.sizeof_longlong
+// long_long.
+func structNames(unixDir string) (map[string]string, error) {
+	path := filepath.Join(unixDir, "linux", "types.go")
+	out := map[string]string{}
+	err := eachConst(path, func(name string, value ast.Expr) error {
+		if !strings.HasPrefix(name, "Sizeof") || notStructs[name] {
+			return nil
+		}
+		sel, ok := value.(*ast.SelectorExpr)
+		if !ok || !strings.HasPrefix(sel.Sel.Name, "sizeof_") {
+			return fmt.Errorf("%s: %s is not C.sizeof_TYPE", path, name)
+		}
+		c := strings.TrimPrefix(sel.Sel.Name, "sizeof_")
+		c = strings.TrimPrefix(strings.TrimPrefix(c, "struct_"), "union_")
+		if c == "longlong" {
+			c = "long_long"
+		}
+		out[name] = c
+		return nil
+	})
+	return out, err
+}
+
+// genStructs writes the sizes of the C types x/sys has a Sizeof constant
+// for, each with its size on every architecture (in arches' order, 0 where
+// it has none): every such constant must map to a C type (structNames) or
+// be one of notStructs, so that a new one is not left out unnoticed.
+func genStructs(buf *bytes.Buffer, unixDir string) error {
+	cnames, err := structNames(unixDir)
+	if err != nil {
+		return err
+	}
+	sizes := map[string][]uint64{}
+	goName := map[string]string{}
+	for ai, a := range arches {
+		for _, file := range []string{"ztypes_linux.go", "ztypes_linux_" + a.goarch + ".go"} {
+			specs, err := parseConsts(filepath.Join(unixDir, file))
+			if err != nil {
+				return err
+			}
+			for _, s := range specs {
+				if !strings.HasPrefix(s.name, "Sizeof") || notStructs[s.name] {
+					continue
+				}
+				c, ok := cnames[s.name]
+				if !ok {
+					return fmt.Errorf("%s: %s: no C type in types.go", file, s.name)
+				}
+				v, ok := constant.Uint64Val(s.value)
+				if !ok || v > math.MaxUint16 {
+					return fmt.Errorf("%s: %s = %v is not a size", file, s.name, s.value)
+				}
+				if sizes[c] == nil {
+					sizes[c] = make([]uint64, len(arches))
+				}
+				sizes[c][ai], goName[c] = v, s.name
+			}
+		}
+	}
+	fmt.Fprintf(buf, "\n// structTable is the size of each C type x/sys has a Sizeof constant for, %d\n// sorted by name, on %s.\nvar structTable = [...]structEntry{\n",
+		len(sizes), archNames())
+	for _, c := range slices.Sorted(maps.Keys(sizes)) {
+		vals := make([]string, len(arches))
+		for i, v := range sizes[c] {
+			vals[i] = fmt.Sprint(v)
+		}
+		fmt.Fprintf(buf, "\t{%q, %q, [%d]uint16{%s}},\n", c, goName[c], len(arches), strings.Join(vals, ", "))
+	}
+	buf.WriteString("}\n")
+	return nil
+}
+
+// archNames spells the architectures in arches' order.
+func archNames() string {
+	names := make([]string, len(arches))
+	for i, a := range arches {
+		names[i] = a.name
+	}
+	return strings.Join(names, ", ")
+}
+
+// wrapComment makes s lines of a comment of at most 78 characters.
+func wrapComment(s string) string {
+	var b strings.Builder
+	line := "//"
+	for _, w := range strings.Fields(s) {
+		if len(line)+1+len(w) > 78 {
+			b.WriteString(line + "\n")
+			line = "//"
+		}
+		line += " " + w
+	}
+	b.WriteString(line)
+	return b.String()
+}
+
+// commonValue is the value most architectures that have the constant give
+// it; of values as frequent, the first to reach that count, in arches'
+// order.
+func commonValue(tables []map[string]uint64, name string) uint64 {
+	count := map[uint64]int{}
+	best, bestN := uint64(0), 0
+	for _, t := range tables {
+		v, ok := t[name]
+		if !ok {
+			continue
+		}
+		count[v]++
+		if count[v] > bestN {
+			best, bestN = v, count[v]
+		}
+	}
+	return best
 }
 
 // toUint64 converts an integer constant to uint64; negative values that fit

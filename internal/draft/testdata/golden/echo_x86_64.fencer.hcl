@@ -35,7 +35,8 @@ service "echo" {
 
   # mmap: 5 calls, all at start-up.
   # No mapping was writable and executable at once.
-  # arg4: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg4: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "memory_mmap" {
     syscalls = ["mmap"]
     when     = !has_bits(arg2, bitor(PROT_WRITE, PROT_EXEC)) && arg4 != fd.stdin
@@ -69,7 +70,8 @@ service "echo" {
   # pread64: 1 call, all at start-up.
   # read: 1 call, all at start-up.
   # write: 1 call, all at start-up.
-  # arg0: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg0: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "io_own_fds" {
     syscalls = ["close", "pread64", "read", "write"]
     when     = arg0 != fd.stdin

@@ -1,4 +1,5 @@
-# A policy drafted by fencer from a recording of the unit demo.service (/usr/sbin/demo --foreground) on x86_64:
+# A policy drafted by fencer from a recording of the unit demo.service (/usr/sbin/demo --foreground)
+# on x86_64:
 # 54 calls in 1 process, 1 thread, over 54ms; the recording was interrupted.
 # Start-up: the 33 calls before the first epoll_wait (at 33ms); the rest is the steady state.
 # Every rule allows what the recording saw; review the rules and the tests below before you apply it:
@@ -32,14 +33,15 @@ service "demo" {
   # Reading and writing fds, and the fds themselves.
   # close: 6 calls, 3 at start-up, 3 after.
   # read: 6 calls, 3 at start-up, 3 after.
-  # arg0: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg0: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "io_own_fds" {
     syscalls = ["close", "read"]
     when     = !contains([fd.stdin, fd.stdout, fd.stderr, fd.demo_socket], arg0)
   }
 
   # write: 4 calls, 1 at start-up, 3 after.
-  # arg0: only fds the program started with.
+  # arg0: only the fds the program started with that it used here.
   rule "io_stderr" {
     syscalls = ["write"]
     when     = arg0 == fd.stderr
@@ -47,14 +49,15 @@ service "demo" {
 
   # Sockets: made, connected, accepted, written and read.
   # accept4: 3 calls, all after start-up.
-  # arg0: only fds the program started with.
+  # arg0: only the fds the program started with that it used here.
   rule "sockets_accept4" {
     syscalls = ["accept4"]
     when     = arg0 == fd.demo_socket && arg3 == bitor(SOCK_CLOEXEC, SOCK_NONBLOCK)
   }
 
   # sendto: 3 calls, all after start-up.
-  # arg0: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg0: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "sockets_own_fds" {
     syscalls = ["sendto"]
     when     = !contains([fd.stdin, fd.stdout, fd.stderr, fd.demo_socket], arg0)
@@ -72,7 +75,8 @@ service "demo" {
     when     = arg1 == EPOLL_CTL_ADD
   }
 
-  # Start-up only: seen before the first wait for work and never after. The filter cannot tell start-up from the steady state: these stay allowed for the process's whole life.
+  # Start-up only: seen before the first wait for work and never after. The filter cannot tell
+  # start-up from the steady state: these stay allowed for the process's whole life.
   # arch_prctl: 2 calls, all at start-up, 1 failed.
   # brk: 3 calls, all at start-up.
   # faccessat: 1 call, all at start-up, 1 failed.
@@ -100,7 +104,8 @@ service "demo" {
 
   # mmap: 5 calls, all at start-up.
   # No mapping was writable and executable at once.
-  # arg4: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg4: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "startup_mmap" {
     syscalls = ["mmap"]
     when     = !has_bits(arg2, bitor(PROT_WRITE, PROT_EXEC)) && !contains([fd.stdin, fd.stdout, fd.stderr, fd.demo_socket], arg4)
@@ -122,7 +127,8 @@ service "demo" {
   }
 
   # pread64: 1 call, all at start-up.
-  # arg0: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg0: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "startup_own_fds" {
     syscalls = ["pread64"]
     when     = !contains([fd.stdin, fd.stdout, fd.stderr, fd.demo_socket], arg0)

@@ -26,14 +26,16 @@ service "tserver" {
 
   # Reading and writing fds, and the fds themselves.
   # close: 6 calls, 2 at start-up, 4 after.
-  # arg0: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg0: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "io_own_fds" {
     syscalls = ["close"]
     when     = !contains([fd.stdin, fd.stdout, fd.stderr], arg0)
   }
 
   # write: 5 calls, all after start-up.
-  # arg0: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg0: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "io_write" {
     syscalls = ["write"]
     when     = !contains([fd.stdin, fd.stderr], arg0)
@@ -41,7 +43,8 @@ service "tserver" {
 
   # Sockets: made, connected, accepted, written and read.
   # accept4: 4 calls, all after start-up.
-  # arg0: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg0: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "sockets_accept4" {
     syscalls = ["accept4"]
     when     = !contains([fd.stdin, fd.stdout, fd.stderr], arg0) && arg3 == SOCK_CLOEXEC
@@ -49,7 +52,8 @@ service "tserver" {
 
   # recvfrom: 4 calls, all after start-up.
   # sendto: 4 calls, all after start-up.
-  # arg0: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg0: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "sockets_own_fds" {
     syscalls = ["recvfrom", "sendto"]
     when     = !contains([fd.stdin, fd.stdout, fd.stderr], arg0)
@@ -67,6 +71,14 @@ service "tserver" {
     when     = contains([bitor(CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID), bitor(SIGCHLD, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID)], arg0)
   }
 
+  # clone3: 2 calls, all at start-up.
+  # clone3 takes its flags in memory, where no filter sees them: it fails with ENOSYS, and glibc
+  # falls back to clone, whose flags the rule on clone checks (it allows the flags clone3 was given).
+  rule "threads_clone3" {
+    syscalls = ["clone3"]
+    action   = errno(ENOSYS)
+  }
+
   # Time: clocks, sleeps and timers.
   # clock_gettime: 4 calls, all after start-up.
   rule "time" {
@@ -80,7 +92,8 @@ service "tserver" {
     syscalls = ["exit_group", "wait4"]
   }
 
-  # Start-up only: seen before the first wait for work and never after. The filter cannot tell start-up from the steady state: these stay allowed for the process's whole life.
+  # Start-up only: seen before the first wait for work and never after. The filter cannot tell
+  # start-up from the steady state: these stay allowed for the process's whole life.
   # arch_prctl: 2 calls, all at start-up, 1 failed.
   # brk: 3 calls, all at start-up.
   # faccessat: 1 call, all at start-up, 1 failed.
@@ -103,18 +116,11 @@ service "tserver" {
   # listen: 1 call, all at start-up.
   # pread64: 1 call, all at start-up.
   # read: 1 call, all at start-up.
-  # arg0: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg0: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "startup_own_fds" {
     syscalls = ["bind", "listen", "pread64", "read"]
     when     = !contains([fd.stdin, fd.stdout, fd.stderr], arg0)
-  }
-
-  # clone3: 2 calls, all at start-up.
-  # clone3 takes its flags in memory, where no filter sees them: it fails with ENOSYS, and glibc
-  # falls back to clone, whose flags the rule on clone checks (it allows the flags clone3 was given).
-  rule "startup_clone3" {
-    syscalls = ["clone3"]
-    action   = errno(ENOSYS)
   }
 
   # getrandom: 1 call, all at start-up.
@@ -125,7 +131,8 @@ service "tserver" {
 
   # mmap: 7 calls, all at start-up.
   # No mapping was writable and executable at once.
-  # arg4: the fds the program opened itself, whose numbers change from run to run, but none it started with that it never used here.
+  # arg4: fds the program opened itself (their numbers vary from run to run), never one it started
+  # with and did not use here.
   rule "startup_mmap" {
     syscalls = ["mmap"]
     when     = !has_bits(arg2, bitor(PROT_WRITE, PROT_EXEC)) && !contains([fd.stdin, fd.stdout, fd.stderr], arg4)
@@ -235,6 +242,12 @@ test "threads_clone: clone with flags SIGCHLD is refused" {
   expect  = kill_process
 }
 
+test "threads_clone3: clone3 gets errno(ENOSYS)" {
+  service = "tserver"
+  syscall = "clone3"
+  expect  = errno(ENOSYS)
+}
+
 test "time: clock_gettime as recorded" {
   service = "tserver"
   syscall = "clock_gettime"
@@ -265,12 +278,6 @@ test "startup_own_fds: bind on fd.stdin is refused" {
   syscall = "bind"
   args    = [fd.stdin]
   expect  = kill_process
-}
-
-test "startup_clone3: clone3 gets errno(ENOSYS)" {
-  service = "tserver"
-  syscall = "clone3"
-  expect  = errno(ENOSYS)
 }
 
 test "startup_getrandom: getrandom as recorded" {

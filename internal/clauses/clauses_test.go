@@ -1,8 +1,9 @@
-package main
+package clauses
 
 import (
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/fencer-dev/fencer/internal/arch"
@@ -10,14 +11,14 @@ import (
 )
 
 // holds evaluates clauses as a library would.
-func holds(cls []clause, args *[6]uint64) bool {
+func holds(cls []Clause, args *[6]uint64) bool {
 	for _, c := range cls {
 		ok := true
 		for _, t := range c {
-			if t.masked() {
-				ok = ok && args[t.arg]&t.mask == t.value
+			if t.Masked() {
+				ok = ok && args[t.Arg]&t.Mask == t.Value
 			} else {
-				ok = ok && t.op.Apply(args[t.arg], t.value)
+				ok = ok && t.Op.Apply(args[t.Arg], t.Value)
 			}
 		}
 		if ok {
@@ -61,7 +62,7 @@ func TestClauses(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	for range 3000 {
 		e := randomExpr(r, 3)
-		cls, err := clauses(e)
+		cls, err := Of(e, Options{})
 		if err != nil {
 			t.Fatalf("%v: %v", e, err)
 		}
@@ -86,22 +87,22 @@ func TestSyscallForm(t *testing.T) {
 		for range 1 + r.Intn(4) {
 			f.Rules = append(f.Rules, policy.Rule{Syscall: "read", Nr: 0, When: randomExpr(r, 2), Action: acts[r.Intn(len(acts))]})
 		}
-		s, err := syscallForm(f, f.Rules)
+		s, err := syscallForm(f, f.Rules, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for range 64 {
 			args := [6]uint64{uint64(r.Intn(9)), uint64(r.Intn(9))}
 			got := f.Default
-			for _, ar := range s.actions {
-				if ar.action == f.Default {
+			for _, ar := range s.Actions {
+				if ar.Action == f.Default {
 					t.Fatalf("the default's action has clauses")
 				}
-				if holds(ar.clauses, &args) {
+				if holds(ar.Clauses, &args) {
 					if got != f.Default {
 						t.Fatalf("%v: two actions hold at %v", f.Rules, args[:2])
 					}
-					got = ar.action
+					got = ar.Action
 				}
 			}
 			if want := f.Decide(policy.Data{Nr: 0, Arch: a.Audit, Args: args}); got != want {
@@ -120,18 +121,49 @@ func TestBlocks(t *testing.T) {
 		if r.Intn(5) == 0 {
 			hi = math.MaxUint64 - uint64(r.Intn(3))
 		}
-		bs := blocks(lo, hi)
+		bs := Blocks(lo, hi)
 		if len(bs) > 128 {
 			t.Fatalf("[%d, %d]: %d blocks", lo, hi, len(bs))
 		}
 		for _, x := range []uint64{lo - 1, lo, lo + 1, hi - 1, hi, hi + 1, lo + uint64(r.Intn(600)), 0, math.MaxUint64} {
 			in := false
 			for _, b := range bs {
-				in = in || x&b.mask == b.value
+				in = in || x&b.Mask == b.Value
 			}
 			if in != (x >= lo && x <= hi) {
 				t.Fatalf("[%d, %d] blocks %v: %d in %v", lo, hi, bs, x, in)
 			}
 		}
+	}
+}
+
+// TestClausesExact: with Exact, the normal form holds exactly where the
+// condition does whatever the high halves hold, 32-bit ranges included.
+func TestClausesExact(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	tooLarge := 0
+	for range 3000 {
+		e := randomExpr(r, 3)
+		cls, err := Of(e, Options{Exact: true})
+		if err != nil && strings.Contains(err.Error(), "alternatives") {
+			// A 32-bit != is up to 64 blocks; several of them multiply.
+			tooLarge++
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", e, err)
+		}
+		for range 64 {
+			args := [6]uint64{uint64(r.Intn(9)), uint64(r.Intn(9))}
+			if r.Intn(2) == 0 {
+				args[r.Intn(2)] |= uint64(1+r.Intn(3)) << 32
+			}
+			if got, want := holds(cls, &args), policy.Eval(e, &args); got != want {
+				t.Fatalf("%v at %#x: clauses %v say %v", e, args[:2], cls, got)
+			}
+		}
+	}
+	if tooLarge > 300 {
+		t.Errorf("%d of 3000 conditions have too large a normal form", tooLarge)
 	}
 }
