@@ -104,10 +104,27 @@ func sameVerdicts(t *testing.T, r *rand.Rand, f *policy.Filter, ours, theirs bpf
 		data := bpf.MakeData(d.Nr, d.Arch, 0, d.Args, f.Order)
 		a := policy.ActionFromRet(vmOurs.Run(data[:], bpf.Options{}).Ret)
 		b := policy.ActionFromRet(vmTheirs.Run(data[:], bpf.Options{}).Ret)
-		if a != b {
+		if a != b && !highHalvesOnly(f, d, a, vmTheirs) {
 			t.Fatalf("%s on %s, parameters %v: nr %d args %#x: fencer's program says %v, Firedancer's %v", f.Service, f.Arch, values, d.Nr, d.Args, a, b)
 		}
 		n++
 	}
 	return n
+}
+
+// highHalvesOnly reports whether a difference between fencer's verdict
+// got and Firedancer's on d is one the kernel cannot see: got is the
+// policy's meaning on the bits the kernel acts on, and Firedancer's
+// program, which compares whole registers, agrees once the high halves
+// are cleared (junk there is ignored by the kernel for an int argument).
+func highHalvesOnly(f *policy.Filter, d policy.Data, got policy.Action, theirs *bpf.VM) bool {
+	if got != f.Decide(d) {
+		return false
+	}
+	low := d
+	for i := range low.Args {
+		low.Args[i] &= 0xffffffff
+	}
+	data := bpf.MakeData(low.Nr, low.Arch, 0, low.Args, f.Order)
+	return policy.ActionFromRet(theirs.Run(data[:], bpf.Options{}).Ret) == got
 }
