@@ -142,16 +142,7 @@ func (o *exportOptions) run(c *cli, args []string) int {
 	if !ok {
 		return exitError
 	}
-	if o.out != "" {
-		if err := writeFileAtomic(o.out, data, 0o644); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
-	}
-	if _, err := c.stdout.Write(data); err != nil {
-		return c.fail(fmt.Errorf("writing the %s export to stdout: %w", format.name, err))
-	}
-	return exitOK
+	return c.writeOutput(o.out, data, "the "+format.name+" export")
 }
 
 var _ = registerExportFormat(&exportFormat{

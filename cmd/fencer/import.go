@@ -145,15 +145,21 @@ func (o *importOptions) run(c *cli, args []string) int {
 	if diags.HasErrors() {
 		return exitError
 	}
-	text = hclwrite.Format(text)
-	if o.out != "" {
-		if err := writeFileAtomic(o.out, text, 0o644); err != nil {
+	return c.writeOutput(o.out, hclwrite.Format(text), "the configuration")
+}
+
+// writeOutput writes data, what names it, to the file out names (created
+// or replaced atomically), or to stdout when out is empty; it returns the
+// exit code.
+func (c *cli) writeOutput(out string, data []byte, what string) int {
+	if out != "" {
+		if err := writeFileAtomic(out, data, 0o644); err != nil {
 			return c.fail(err)
 		}
 		return exitOK
 	}
-	if _, err := c.stdout.Write(text); err != nil {
-		return c.fail(fmt.Errorf("writing the configuration to stdout: %w", err))
+	if _, err := c.stdout.Write(data); err != nil {
+		return c.fail(fmt.Errorf("writing %s to stdout: %w", what, err))
 	}
 	return exitOK
 }

@@ -120,16 +120,7 @@ func (o *recordOptions) run(c *cli, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	if o.out != "" {
-		if err := writeFileAtomic(o.out, text, 0o644); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
-	}
-	if _, err := c.stdout.Write(text); err != nil {
-		return c.fail(fmt.Errorf("writing the configuration to stdout: %w", err))
-	}
-	return exitOK
+	return c.writeOutput(o.out, text, "the configuration")
 }
 
 // check refuses flags that do not go together and files that exist.

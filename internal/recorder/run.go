@@ -184,10 +184,7 @@ func (t *trace) run(ctx context.Context, cmd *exec.Cmd) (*observe.Recording, err
 	defer t.mu.Unlock()
 	rec := t.col.finish()
 	if stopped {
-		rec.Ended = observe.Interrupted
-		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-			rec.Ended = observe.Timeout
-		}
+		rec.Ended = stoppedBy(ctx)
 	}
 	if readErr != nil {
 		return nil, fmt.Errorf("recording: reading strace's output: %w", readErr)
@@ -305,4 +302,13 @@ func quoteArgv(argv []string) string {
 		q[i] = fmt.Sprintf("%q", a)
 	}
 	return strings.Join(q, " ")
+}
+
+// stoppedBy says why a recording the recorder stopped ended: the -for
+// duration (ctx's deadline) or an interruption.
+func stoppedBy(ctx context.Context) observe.End {
+	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return observe.Timeout
+	}
+	return observe.Interrupted
 }

@@ -247,10 +247,7 @@ func (uo *UnitOptions) result(ctx context.Context, t *trace, stopped bool, start
 	defer t.mu.Unlock()
 	rec := t.col.finish()
 	if stopped {
-		rec.Ended = observe.Interrupted
-		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-			rec.Ended = observe.Timeout
-		}
+		rec.Ended = stoppedBy(ctx)
 	}
 	if !t.col.started {
 		err := errors.Join(startErr, readErr)
