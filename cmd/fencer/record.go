@@ -241,10 +241,21 @@ func summary(rec *observe.Recording) string {
 		observe.Timeout:     "was stopped at the end of -for",
 		observe.Interrupted: "was stopped when interrupted",
 	}[rec.Ended]
-	s := fmt.Sprintf("fencer record: the program %s after %v: %d calls recorded in %d processes, %d threads",
-		how, rec.Elapsed.Round(time.Millisecond), len(rec.Calls), len(procs), len(threads))
+	s := fmt.Sprintf("fencer record: the program %s after %v: %s recorded in %s, %s",
+		how, rec.Elapsed.Round(time.Millisecond), count(len(rec.Calls), "call"), count(len(procs), "process"), count(len(threads), "thread"))
 	if omitted > 0 {
 		s += fmt.Sprintf(", and %d more like them counted", omitted)
 	}
 	return s
+}
+
+// count writes n things: "1 process", "2 processes".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	if strings.HasSuffix(thing, "s") {
+		return fmt.Sprintf("%d %ses", n, thing)
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
