@@ -37,6 +37,10 @@ var _ = registerExportFormat(&exportFormat{
 // writeOCI compiles the service on each of its architectures and writes
 // the profile; a rule the profile cannot say is reported at the rule.
 func writeOCI(c *cli, o *exportOptions, dir, service string) ([]byte, bool) {
+	if len(o.fds.values) > 0 || o.parametric {
+		c.fail(usagef("-fd and -parametric are for export bpf: a profile compares with the fds' numbers in the configuration"))
+		return nil, false
+	}
 	cfg, diags := c.load(dir, &o.config)
 	src := newSources(cfg)
 	if diags.HasErrors() || cfg == nil {
