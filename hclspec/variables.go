@@ -97,9 +97,11 @@ func (l *loader) decodeVariable(b *hcl.Block) {
 		if !diags.HasErrors() {
 			d.ty = ty
 			d.v.Type = typeexpr.TypeString(ty)
-			// As Terraform: strings and untyped values are taken as
-			// written, anything else is read as an HCL expression.
-			d.literal = ty.Equals(cty.String) || ty.Equals(cty.DynamicPseudoType)
+			// As Terraform: values of a primitive type (string, number,
+			// bool) and untyped ones are taken as written and converted
+			// (-var port=abc: "a number is required"); lists, maps and
+			// objects are read as HCL expressions.
+			d.literal = ty.IsPrimitiveType() || ty.Equals(cty.DynamicPseudoType)
 		}
 	}
 	if attr, ok := content.Attributes["description"]; ok {
