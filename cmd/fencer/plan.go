@@ -451,7 +451,7 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		return exitError
 	}
 	if !saved && !o.autoApprove {
-		if !c.confirm() {
+		if !c.confirm(o.destroy) {
 			return exitError
 		}
 	}
@@ -632,20 +632,43 @@ func (o *planOptions) checkAdopt(c *cli, p *plan.Plan) error {
 	return nil
 }
 
-// confirm asks for "yes" on a terminal; without one it refuses.
-func (c *cli) confirm() bool {
+// confirm asks for "yes" on a terminal, in apply's words or destroy's;
+// without a terminal it refuses.
+func (c *cli) confirm(destroy bool) bool {
+	words := confirmWords(destroy)
 	in, ok := c.stdin.(*os.File)
 	if !ok || !isTerminal(in) {
-		fmt.Fprintln(c.stderr, "Error: apply needs a \"yes\" typed on a terminal; there is none. Use -auto-approve to apply without asking.")
+		fmt.Fprintln(c.stderr, words.noTerminal)
 		return false
 	}
-	fmt.Fprint(c.stdout, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+	fmt.Fprint(c.stdout, words.prompt)
 	line, _ := bufio.NewReader(in).ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
-		fmt.Fprintln(c.stderr, "\nApply cancelled.")
+		fmt.Fprintln(c.stderr, words.cancelled)
 		return false
 	}
 	return true
+}
+
+// prompt is what confirm says.
+type prompt struct{ prompt, cancelled, noTerminal string }
+
+// confirmWords are apply's question, or destroy's as Terraform asks it.
+func confirmWords(destroy bool) prompt {
+	if destroy {
+		return prompt{
+			prompt: "\nDo you really want to destroy all of fencer's files for this configuration?\n" +
+				"  fencer will remove every file shown above and put back the files it took over.\n" +
+				"  There is no undo. Only 'yes' will be accepted to confirm.\n\n  Enter a value: ",
+			cancelled:  "\nDestroy cancelled.",
+			noTerminal: "Error: destroy needs a \"yes\" typed on a terminal; there is none. Use -auto-approve to destroy without asking.",
+		}
+	}
+	return prompt{
+		prompt:     "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+		cancelled:  "\nApply cancelled.",
+		noTerminal: "Error: apply needs a \"yes\" typed on a terminal; there is none. Use -auto-approve to apply without asking.",
+	}
 }
 
 // applyAll applies each host's plan but those in skip, hosts in
