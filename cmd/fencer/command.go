@@ -81,14 +81,20 @@ func (c *cli) runCommand(cmd *command, args []string) int {
 	return runFn(c, pos)
 }
 
-// usageError prints msg and the running command's help on stderr and
-// returns exit code 1.
+// usageError prints msg and where the running command's help is on
+// stderr, and returns exit code 1.
 func (c *cli) usageError(msg string) int {
-	fmt.Fprintf(c.stderr, "Error: %s\n\n%s", msg, c.cmd.help)
+	fmt.Fprintf(c.stderr, "Error: %s\n%s", msg, helpPointer(c.cmd.name))
 	return exitError
 }
 
-// fail reports err: a usageError with the running command's help,
+// helpPointer says where a command's usage and options are, after a
+// usage error (the whole help would bury the one line that matters).
+func helpPointer(name string) string {
+	return fmt.Sprintf("\nFor this command's usage and options, run:\n  fencer help %s\n", name)
+}
+
+// fail reports err: a usageError with where the running command's help is,
 // anything else as an error. It returns exit code 1.
 func (c *cli) fail(err error) int {
 	var ue *usageError

@@ -10,16 +10,16 @@ import (
 // apply and destroy each refuse in their own words, and change nothing.
 func TestConfirmSpeaksOfItsCommand(t *testing.T) {
 	root := t.TempDir()
-	example := "-chdir=" + filepath.Join("..", "..", "examples", "metrics")
-	if r := runFencer(t, example, "apply", "-root="+root); r.code != exitError ||
+	example := filepath.Join("..", "..", "examples", "metrics")
+	if r := runFencer(t, "apply", "-root="+root, example); r.code != exitError ||
 		!strings.Contains(r.stderr, `apply needs a "yes" typed on a terminal`) || strings.Contains(r.stderr, "destroy") {
 		t.Fatalf("apply without a terminal: exit %d\n%s", r.code, r.stderr)
 	}
-	if r := runFencer(t, example, "apply", "-auto-approve", "-root="+root); r.code != exitOK {
+	if r := runFencer(t, "apply", "-auto-approve", "-root="+root, example); r.code != exitOK {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
 	}
 	dropin := filepath.Join(root, "etc", "systemd", "system", "metrics.service.d")
-	r := runFencer(t, example, "destroy", "-root="+root)
+	r := runFencer(t, "destroy", "-root="+root, example)
 	if r.code != exitError || !strings.Contains(r.stderr, `destroy needs a "yes" typed on a terminal`) ||
 		!strings.Contains(r.stderr, "-auto-approve to destroy without asking") || strings.Contains(r.stderr, "apply") {
 		t.Fatalf("destroy without a terminal: exit %d\n%s", r.code, r.stderr)
@@ -27,7 +27,7 @@ func TestConfirmSpeaksOfItsCommand(t *testing.T) {
 	if !exists(t, dropin) {
 		t.Fatalf("destroy refused but removed %s", dropin)
 	}
-	r = runFencer(t, example, "destroy", "-auto-approve", "-root="+root)
+	r = runFencer(t, "destroy", "-auto-approve", "-root="+root, example)
 	if r.code != exitOK || !strings.Contains(r.stdout, "Destroy complete!") {
 		t.Fatalf("destroy: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

@@ -90,7 +90,7 @@ func (c *cli) runExec(args []string) int {
 			fmt.Fprint(c.stdout, execHelp)
 			return exitOK
 		}
-		fmt.Fprintf(c.stderr, "fencer exec: %v\n\n%s", err, execHelp)
+		fmt.Fprintf(c.stderr, "fencer exec: %v\n%s", err, helpPointer("exec"))
 		return loader.ExitError
 	}
 	c.noColor = c.noColor || *noColor
@@ -100,7 +100,7 @@ func (c *cli) runExec(args []string) int {
 
 func (o *execOptions) run(c *cli, args []string) int {
 	usage := func(msg string) int {
-		fmt.Fprintf(c.stderr, "fencer exec: %s\n\n%s", msg, execHelp)
+		fmt.Fprintf(c.stderr, "fencer exec: %s\n%s", msg, helpPointer("exec"))
 		return loader.ExitError
 	}
 	switch {
