@@ -39,8 +39,7 @@ func lockFile(ctx context.Context, host, path string) (unlock func() error, err 
 			if d := time.Since(began); d >= lockPoll {
 				waited = "; gave up after " + d.Round(time.Millisecond).String()
 			}
-			return nil, fmt.Errorf("host %s: another fencer holds the lock %s (%s)%s: %w",
-				host, path, holder, waited, ctx.Err())
+			return nil, &LockHeldError{Host: host, Path: path, Holder: holder, Waited: waited, cause: ctx.Err()}
 		case <-time.After(lockPoll):
 		}
 	}
@@ -69,6 +68,27 @@ func lockFile(ctx context.Context, host, path string) (unlock func() error, err 
 		return nil
 	}, nil
 }
+
+// LockHeldError is a host's lock another fencer held until the caller
+// gave up (its context's deadline, -lock-timeout, or an interruption). Its
+// message names the holder and says nothing of contexts; errors.Is still
+// finds the context's error (context.DeadlineExceeded or Canceled).
+type LockHeldError struct {
+	Host, Path string
+	// Holder is what the holder wrote in the lock: its pid, command and
+	// since when.
+	Holder string
+	// Waited is "; gave up after D" when the caller waited at all.
+	Waited string
+	cause  error
+}
+
+func (e *LockHeldError) Error() string {
+	return fmt.Sprintf("host %s: another fencer holds the lock %s (%s)%s", e.Host, e.Path, e.Holder, e.Waited)
+}
+
+// Unwrap returns the context's error that ended the wait.
+func (e *LockHeldError) Unwrap() error { return e.cause }
 
 // describeHolder renders what the lock's holder wrote into it.
 func describeHolder(fh *os.File) string {

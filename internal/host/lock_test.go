@@ -34,6 +34,9 @@ func TestLockInProcess(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d,", os.Getpid())) || !strings.Contains(err.Error(), "since ") || !strings.Contains(err.Error(), "command ") {
 		t.Errorf("err = %v", err)
 	}
+	if strings.Contains(err.Error(), "context") {
+		t.Errorf("the message speaks of contexts, not of the lock: %v", err)
+	}
 	// A waiting Lock gets it once it is released.
 	got := make(chan error, 1)
 	go func() {
