@@ -381,6 +381,9 @@ func (o *planOptions) runPlan(c *cli, args []string) int {
 		if !o.json {
 			fmt.Fprintf(c.stdout, "\nSaved the plan to %s. To apply exactly this plan, run:\n  fencer apply %s\n", o.out, o.out)
 		}
+	} else if !o.json && p.HasChanges() {
+		fmt.Fprint(c.stdout, "\nNote: You didn't use the -out option to save this plan, so fencer can't guarantee to\n"+
+			"take exactly these actions if you run \"fencer apply\" now.\n")
 	}
 	if len(p.Failed()) > 0 {
 		return exitError
