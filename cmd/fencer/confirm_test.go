@@ -31,6 +31,20 @@ func TestConfirmSpeaksOfItsCommand(t *testing.T) {
 	if r.code != exitOK || !strings.Contains(r.stdout, "Destroy complete!") {
 		t.Fatalf("destroy: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	// -input=false asks nothing: without -auto-approve it refuses before
+	// planning; with it, it applies.
+	for _, cmd := range []string{"apply", "destroy"} {
+		r := runFencer(t, cmd, "-input=false", "-root="+root, example)
+		if r.code != exitError || !strings.Contains(r.stderr, "-input=false: "+cmd+" asks nothing then, so it needs -auto-approve") || r.stdout != "" {
+			t.Fatalf("%s -input=false: exit %d\n%s\n%s", cmd, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := runFencer(t, "plan", "-input=false", "-root="+root, example); r.code != exitOK {
+		t.Fatalf("plan -input=false: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runFencer(t, "apply", "-input=false", "-auto-approve", "-root="+root, example); r.code != exitOK {
+		t.Fatalf("apply -input=false -auto-approve: exit %d\n%s", r.code, r.stderr)
+	}
 	for _, w := range []prompt{confirmWords(false), confirmWords(true)} {
 		if !strings.Contains(w.prompt, "Only 'yes' will be accepted") || !strings.HasSuffix(w.prompt, "Enter a value: ") {
 			t.Errorf("prompt %q lacks Terraform's words", w.prompt)

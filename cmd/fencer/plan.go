@@ -49,6 +49,12 @@ const hostOptionsHelp = `  -root=DIR          Plan against the directory tree DI
                      a terminal, one per event elsewhere) and a summary
                      ends the output.
 
+  -input=false       Ask nothing, as in Terraform's CI habit: apply and
+                     destroy then need -auto-approve (or a saved plan)
+                     and refuse at once, before planning, without it.
+                     fencer never asks for variables: one without a
+                     value is an error either way.
+
 ` + fleetOptionsHelp + `
 ` + loaderHelp
 
@@ -219,6 +225,9 @@ type planOptions struct {
 	json        bool
 	detailed    bool
 	autoApprove bool
+	// input false (-input=false) forbids asking: apply and destroy need
+	// -auto-approve or a saved plan.
+	input       bool
 	restart     bool
 	adopt       stringList
 	destroy     bool
@@ -264,6 +273,7 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.loaders, "loader", "")
 	fs.Var(&o.targets, "target", "")
 	fs.StringVar(&o.pull, "host", "", "")
+	fs.BoolVar(&o.input, "input", true, "")
 }
 
 // planTargets builds a transport for every host of a saved plan from what
@@ -418,6 +428,9 @@ func (o *planOptions) runApply(c *cli, args []string) int {
 		dir, err := oneDir(args)
 		if err != nil {
 			return c.fail(err)
+		}
+		if !o.input && !o.autoApprove {
+			return c.fail(usagef("-input=false: %s asks nothing then, so it needs -auto-approve, or a saved plan to apply", c.cmd.name))
 		}
 		var ok bool
 		p, targets, ok = o.makePlan(c, dir, true)
