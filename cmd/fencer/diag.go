@@ -76,6 +76,9 @@ func (s *sources) load(diags hcl.Diagnostics) {
 // stderr is a terminal and -no-color was not given. The line that names
 // where each one is also names the column.
 func (c *cli) printDiags(src *sources, diags hcl.Diagnostics) {
+	if c.compactWarnings {
+		diags = c.printCompactWarnings(diags)
+	}
 	if len(diags) == 0 {
 		return
 	}
@@ -168,4 +171,30 @@ func countDiags(diags hcl.Diagnostics) (errs, warnings int) {
 		}
 	}
 	return errs, warnings
+}
+
+// printCompactWarnings writes the warnings among diags as Terraform's
+// -compact-warnings does, a summary and a place each, and returns the
+// other diagnostics.
+func (c *cli) printCompactWarnings(diags hcl.Diagnostics) hcl.Diagnostics {
+	var rest hcl.Diagnostics
+	var b strings.Builder
+	for _, d := range diags {
+		if d.Severity != hcl.DiagWarning {
+			rest = append(rest, d)
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("Warnings:\n\n")
+		}
+		fmt.Fprintf(&b, "- %s\n", d.Summary)
+		if d.Subject != nil && d.Subject.Start.Line > 0 {
+			fmt.Fprintf(&b, "  on %s line %d, column %d\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString("\nTo see the full warning notes, run fencer without -compact-warnings.\n\n")
+		fmt.Fprint(c.stderr, b.String())
+	}
+	return rest
 }

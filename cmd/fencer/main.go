@@ -40,6 +40,9 @@ type cli struct {
 	environ        []string
 	// noColor is -no-color, given before or after the command.
 	noColor bool
+	// compactWarnings is -compact-warnings: warnings as their summary and
+	// place only.
+	compactWarnings bool
 	// cmd is the command running, whose help usage errors show.
 	cmd *command
 }

@@ -49,6 +49,9 @@ const hostOptionsHelp = `  -root=DIR          Plan against the directory tree DI
                      a terminal, one per event elsewhere) and a summary
                      ends the output.
 
+  -compact-warnings  Show each warning as its summary and place only, as
+                     Terraform's flag does; errors are shown in full.
+
   -input=false       Ask nothing, as in Terraform's CI habit: apply and
                      destroy then need -auto-approve (or a saved plan)
                      and refuse at once, before planning, without it.
@@ -227,12 +230,14 @@ type planOptions struct {
 	autoApprove bool
 	// input false (-input=false) forbids asking: apply and destroy need
 	// -auto-approve or a saved plan.
-	input       bool
-	restart     bool
-	adopt       stringList
-	destroy     bool
-	stop        bool
-	lockTimeout time.Duration
+	input bool
+	// compactWarnings is -compact-warnings.
+	compactWarnings bool
+	restart         bool
+	adopt           stringList
+	destroy         bool
+	stop            bool
+	lockTimeout     time.Duration
 	// targets are -target, pull -host (pull mode), partial -partial.
 	targets stringList
 	pull    string
@@ -274,6 +279,7 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.targets, "target", "")
 	fs.StringVar(&o.pull, "host", "", "")
 	fs.BoolVar(&o.input, "input", true, "")
+	fs.BoolVar(&o.compactWarnings, "compact-warnings", false, "")
 }
 
 // planTargets builds a transport for every host of a saved plan from what
@@ -362,6 +368,7 @@ func (o *planOptions) makePlan(c *cli, dir string, lock bool) (*plan.Plan, map[s
 }
 
 func (o *planOptions) runPlan(c *cli, args []string) int {
+	c.compactWarnings = o.compactWarnings
 	defer o.closeHosts()
 	dir, err := oneDir(args)
 	if err != nil {
@@ -405,6 +412,7 @@ func (o *planOptions) runPlan(c *cli, args []string) int {
 }
 
 func (o *planOptions) runApply(c *cli, args []string) int {
+	c.compactWarnings = o.compactWarnings
 	defer o.closeHosts()
 	if len(args) > 1 {
 		return c.fail(usagef("too many arguments: %s", strings.Join(args, " ")))

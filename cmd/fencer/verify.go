@@ -72,6 +72,7 @@ type verifyOptions struct {
 }
 
 func (o *verifyOptions) run(c *cli, args []string) int {
+	c.compactWarnings = o.plan.compactWarnings
 	defer o.plan.closeHosts()
 	dir, err := oneDir(args)
 	if err != nil {
