@@ -1,6 +1,8 @@
 module github.com/fencer-dev/fencer
 
-go 1.26.8
+// No patch-level minimum: 1.26.0 is Go 1.26 itself, the version golang.org/x/sys
+// v0.50.0 declares (go mod tidy writes it so).
+go 1.26.0
 
 require (
 	github.com/elastic/go-seccomp-bpf v1.6.0
