@@ -62,3 +62,21 @@ func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
 	}
 	return nil
 }
+
+// refuseExisting is the error for the first of paths (the files a command
+// is to create; "" for one it is not) that exists already, unless force
+// (-force) says to replace them.
+func refuseExisting(force bool, paths ...string) error {
+	if force {
+		return nil
+	}
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Lstat(p); err == nil {
+			return fmt.Errorf("%s exists already: give -force to replace it", p)
+		}
+	}
+	return nil
+}

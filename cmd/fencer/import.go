@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -131,10 +130,8 @@ func (o *importOptions) run(c *cli, args []string) int {
 	if !ok {
 		return c.fail(usagef("unknown import kind %q: the kinds are %s", args[0], quoteAll(importKinds())))
 	}
-	if o.out != "" && !o.force {
-		if _, err := os.Lstat(o.out); err == nil {
-			return c.fail(fmt.Errorf("%s exists already: give -force to replace it", o.out))
-		}
+	if err := refuseExisting(o.force, o.out); err != nil {
+		return c.fail(err)
 	}
 	text, inputs, diags := imp.read(c, o, args[1:])
 	src := &sources{files: map[string]*hcl.File{}}

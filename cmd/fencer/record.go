@@ -143,15 +143,7 @@ func (o *recordOptions) check(args []string) error {
 	case o.from != "" && (o.duration != 0 || o.json != ""):
 		return usagef("-from records nothing: -for and -json do not go with it")
 	}
-	for _, f := range []string{o.out, o.json} {
-		if f == "" || o.force {
-			continue
-		}
-		if _, err := os.Lstat(f); err == nil {
-			return fmt.Errorf("%s exists already: give -force to replace it", f)
-		}
-	}
-	return nil
+	return refuseExisting(o.force, o.out, o.json)
 }
 
 // record makes the recording (or reads it with -from). A recording with
